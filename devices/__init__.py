@@ -1,0 +1,1 @@
+"""LSL and XDF input/output, ring buffers and the dyad simulator's outlets. Never imports Qt."""
