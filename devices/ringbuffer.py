@@ -148,3 +148,71 @@ class RingBuffer:
 
     def _empty(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return np.empty((0, self.n_channels)), np.empty(0), np.empty(0)
+
+
+@dataclass(frozen=True)
+class StringChunk:
+    """Rows of a string stream (e.g. markers); same fields as :class:`Chunk`."""
+
+    values: list[list[str]]
+    raw_ts: np.ndarray
+    ts: np.ndarray
+    start: int
+    lost: int = 0
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.ts)
+
+
+class StringRingBuffer:
+    """Ring buffer for string streams (markers), with the :class:`RingBuffer` read API."""
+
+    def __init__(self, capacity: int, n_channels: int) -> None:
+        self.capacity = int(capacity)
+        self.n_channels = int(n_channels)
+        self._rows: list[list[str]] = []
+        self._raw: list[float] = []
+        self._ts: list[float] = []
+        self._first = 0  # absolute index of self._rows[0]
+        self._lock = threading.Lock()
+
+    @property
+    def written(self) -> int:
+        return self._first + len(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def append(self, rows: list[list[str]], raw_ts, ts=None) -> None:
+        raw = [float(t) for t in raw_ts]
+        cor = raw if ts is None else [float(t) for t in ts]
+        if len(rows) != len(raw) or len(cor) != len(raw):
+            raise ValueError("rows and timestamps differ in length")
+        with self._lock:
+            self._rows.extend([list(r) for r in rows])
+            self._raw.extend(raw)
+            self._ts.extend(cor)
+            extra = len(self._rows) - self.capacity
+            if extra > 0:
+                del self._rows[:extra], self._raw[:extra], self._ts[:extra]
+                self._first += extra
+
+    def read_since(self, counter: int) -> StringChunk:
+        with self._lock:
+            start = max(counter, self._first)
+            i = start - self._first
+            chunk = StringChunk(
+                [list(r) for r in self._rows[i:]],
+                np.asarray(self._raw[i:], dtype=float),
+                np.asarray(self._ts[i:], dtype=float),
+                start,
+                lost=max(0, self._first - counter),
+            )
+        return chunk
+
+    def latest(self, n: int) -> StringChunk:
+        return self.read_since(max(0, self.written - int(n)))

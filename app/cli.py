@@ -1,0 +1,374 @@
+"""``attune`` command line.
+
+Every command that touches LSL imports pylsl lazily, after ``--local-only`` (or the demo) had
+the chance to confine LSL to this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+import threading
+import time
+
+from app import __version__
+
+# subcommand modules contributed by feature areas; each has register(subparsers)
+FEATURE_MODULES = ("app.cmd_sessions", "app.cmd_analysis", "app.cmd_gui")
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _add_role_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE=GLOB",
+        help="assign streams whose name or source_id matches GLOB to ROLE "
+        "(patient or clinician); repeat for both roles",
+    )
+    p.add_argument(
+        "--map",
+        metavar="FILE.toml",
+        help="TOML stream map: [patient] eda = {stream = 'GLOB', channel = 'LABEL'} ...",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds to wait for the assigned streams to appear (default 5)",
+    )
+
+
+def _add_sim_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument(
+        "--coupling",
+        type=float,
+        default=0.8,
+        metavar="0..1",
+        help="probability that a shared arousal event reaches the clinician too (default 0.8)",
+    )
+    p.add_argument(
+        "--lag",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds the clinician's responses follow the patient's (default 2)",
+    )
+    p.add_argument("--hr-patient", type=float, default=72.0, metavar="BPM")
+    p.add_argument("--hr-clinician", type=float, default=64.0, metavar="BPM")
+    p.add_argument("--ppg-rate", type=float, default=128.0, metavar="HZ", help="default 128")
+    p.add_argument("--eda-rate", type=float, default=32.0, metavar="HZ", help="default 32")
+    p.add_argument(
+        "--ecg-rate",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="also publish an ECG stream per person at this rate (default: none)",
+    )
+    p.add_argument(
+        "--artifacts", action="store_true", help="add motion artifacts every 2-3 minutes"
+    )
+    p.add_argument(
+        "--name-prefix",
+        default="AttuneSim",
+        metavar="P",
+        help="stream name and source_id prefix (default AttuneSim)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="attune",
+        description="Attunement: real-time dyadic biofeedback over Lab Streaming Layer.",
+    )
+    parser.add_argument("--version", action="version", version=f"attune {__version__}")
+    parser.add_argument(
+        "--local-only",
+        action="store_true",
+        help="keep LSL on this machine (resolve scope 'machine', loopback peers only)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "simulate",
+        help="publish a simulated dyad (EDA + PPG per person) as LSL streams",
+        description="Publish two simulated wearables as LSL outlets: per person an EDA stream "
+        "(type EDA, microsiemens) and a PPG stream (type PPG). Shared arousal events drive "
+        "SCRs and HR rises in both people; the clinician follows the patient by --lag.",
+    )
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
+    _add_sim_options(p)
+
+    p = sub.add_parser(
+        "streams",
+        help="list visible LSL streams and their role/modality assignment",
+        description="List the LSL streams visible now and show which role and modality each "
+        "was assigned, or why none.",
+    )
+    p.add_argument("--wait", type=float, default=2.0, metavar="S", help="resolve time (s)")
+    p.add_argument("--role", action="append", default=[], metavar="ROLE=GLOB")
+    p.add_argument("--map", metavar="FILE.toml")
+
+    p = sub.add_parser(
+        "run",
+        help="run the live engine on LSL streams",
+        description="Run the live engine. With --headless, print one line per second per "
+        "person (HR, RMSSD, SCL, stream health) and one for the dyad.",
+    )
+    p.add_argument("--headless", action="store_true", help="no window; print to stdout")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
+    p.add_argument("--tick", type=float, default=1.0, metavar="S", help="DSP tick (default 1 s)")
+    _add_role_options(p)
+
+    p = sub.add_parser(
+        "demo",
+        help="simulated dyad -> live view (the window when a display is available)",
+        description="Start the simulator in a child process and show it live. Without a display "
+        "(or with --headless) the headless live view is printed instead.",
+    )
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
+    p.add_argument("--headless", action="store_true", help="print instead of opening a window")
+    p.add_argument("--screenshot", metavar="FILE.png", help="save a window screenshot at the end")
+    p.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
+    p.add_argument("--coupling", type=float, default=0.8, metavar="0..1")
+    p.add_argument("--lag", type=float, default=2.0, metavar="S")
+    p.add_argument("--artifacts", action="store_true")
+
+    for modname in FEATURE_MODULES:
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name != modname:
+                raise
+            continue
+        mod.register(sub)
+    return parser
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def _install_sigint(stop: threading.Event) -> None:
+    def handler(signum, frame):  # noqa: ARG001
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from devices.source import SimulatorSource
+    from dsp.simulate import DyadSimConfig, PersonSimConfig
+
+    base = DyadSimConfig()
+    try:
+        cfg = DyadSimConfig(
+            seed=args.seed,
+            coupling=args.coupling,
+            lag_s=args.lag,
+            ppg_fs=args.ppg_rate,
+            eda_fs=args.eda_rate,
+            ecg_fs=args.ecg_rate,
+            artifacts=args.artifacts,
+            patient=PersonSimConfig(**{**base.patient.__dict__, "hr_bpm": args.hr_patient}),
+            clinician=PersonSimConfig(**{**base.clinician.__dict__, "hr_bpm": args.hr_clinician}),
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if not 20 <= args.hr_patient <= 220 or not 20 <= args.hr_clinician <= 220:
+        raise CliError("heart rates must be within 20..220 bpm")
+    stop = threading.Event()
+    _install_sigint(stop)
+    src = SimulatorSource(cfg, prefix=args.name_prefix, duration=args.duration)
+    src.start()
+    print(
+        f"simulating: {args.name_prefix}-patient-EDA/PPG and {args.name_prefix}-clinician-EDA/PPG "
+        f"(coupling {cfg.coupling}, clinician lag {cfg.lag_s} s); Ctrl-C to stop",
+        flush=True,
+    )
+    while not stop.is_set() and src._thread is not None and src._thread.is_alive():
+        stop.wait(0.2)
+    src.stop()
+    if src.error is not None:
+        raise CliError(f"simulator failed: {src.error}")
+    return 0
+
+
+def cmd_streams(args: argparse.Namespace) -> int:
+    from app.live import discover
+    from devices.assign import assign, explain, load_map, modality_of, parse_role_options
+
+    roles = parse_role_options(args.role) if args.role else None
+    mapping = load_map(args.map) if args.map and not roles else None
+    found = discover(args.wait)
+    descs = [d for d, _ in found]
+    result = assign(descs, roles=roles, mapping=mapping)
+    if not descs:
+        print(f"no LSL streams visible (waited {args.wait:g} s)")
+    for d in descs:
+        used = [c for c in result.channels if c.stream.uid == d.uid and c.stream.name == d.name]
+        role = ", ".join(f"{c.role} {c.modality} ({c.label})" for c in used)
+        if not role:
+            role = (
+                "not assigned: type is not EDA/GSR/SCL/PPG/BVP/ECG"
+                if modality_of(d.type) is None
+                else "not assigned"
+            )
+        rate = f"{d.nominal_srate:g} Hz" if d.nominal_srate > 0 else "irregular"
+        labels = ",".join(x for x in d.labels if x)
+        print(
+            f"{d.name}  type={d.type}  source_id={d.source_id or '-'}  host={d.hostname}  "
+            f"{rate}  {d.channel_count} ch{(' [' + labels + ']') if labels else ''}  -> {role}"
+        )
+    line = explain(result, descs)
+    if line:
+        print(line)
+    return 0
+
+
+def _run_headless(
+    roles, map_path, wait_s: float, duration: float | None, tick_s: float, source=None
+) -> int:
+    from app.engine import EngineConfig
+    from app.headless import format_snapshot
+    from app.live import AssignmentError, assign_visible, start_session
+    from devices.assign import MapError
+
+    stop = threading.Event()
+    _install_sigint(stop)
+    errors: list[BaseException] = []
+
+    def on_error(exc: BaseException) -> None:
+        errors.append(exc)
+        stop.set()
+
+    try:
+        assignment, found = assign_visible(roles, map_path, wait_s, require_complete=True)
+    except (AssignmentError, MapError) as exc:
+        raise CliError(str(exc)) from None
+    session = start_session(assignment, found, EngineConfig(tick_s=tick_s), on_error=on_error)
+
+    def show(snap) -> None:
+        print("\n".join(format_snapshot(snap)), flush=True)
+
+    session.engine.subscribe(show)
+    t_end = None if duration is None else time.monotonic() + duration
+    try:
+        while not stop.is_set():
+            if t_end is not None and time.monotonic() >= t_end:
+                break
+            if source is not None and hasattr(source, "poll_error"):
+                err = source.poll_error()
+                if err:
+                    raise CliError(f"the source stopped: {err}")
+            stop.wait(0.1)
+    finally:
+        session.stop()
+    if errors:
+        raise CliError(f"worker thread failed: {type(errors[0]).__name__}: {errors[0]}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from devices.assign import parse_role_options
+
+    roles = parse_role_options(args.role) if args.role else None
+    if not args.headless:
+        gui = _gui_module()
+        if gui is None:
+            raise CliError("the window is not available here; use: attune run --headless")
+        return gui.run_live(args)
+    return _run_headless(roles, args.map, args.wait, args.duration, args.tick)
+
+
+def _gui_module():
+    try:
+        return importlib.import_module("app.gui.launch")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("app.gui"):
+            return None
+        raise
+
+
+def demo_source(args: argparse.Namespace, prefix: str):
+    from devices.source import ProcessSource
+
+    sim_args = [
+        "simulate",
+        "--seed",
+        str(args.seed),
+        "--coupling",
+        str(args.coupling),
+        "--lag",
+        str(args.lag),
+        "--name-prefix",
+        prefix,
+    ]
+    if args.artifacts:
+        sim_args.append("--artifacts")
+    return ProcessSource(sim_args, f"simulated dyad (seed {args.seed})")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import os
+
+    from devices.lsl import use_local_lsl
+
+    use_local_lsl()
+    gui = None if args.headless else _gui_module()
+    has_display = bool(
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM") in ("offscreen", "minimal")
+        or sys.platform in ("win32", "darwin")
+    )
+    if gui is not None and (has_display or args.screenshot):
+        return gui.run_demo(args)
+    if not args.headless:
+        why = "no display is available" if not has_display else "the window is not available"
+        print(f"{why}: showing the headless live view (attune run --headless)", flush=True)
+    prefix = f"AttuneDemo{os.getpid()}"
+    source = demo_source(args, prefix)
+    source.start()
+    try:
+        roles = {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
+        return _run_headless(roles, None, 10.0, args.duration, 1.0, source=source)
+    finally:
+        source.stop()
+
+
+COMMANDS = {"simulate": cmd_simulate, "streams": cmd_streams, "run": cmd_run, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--local-only" in argv:
+        from devices.lsl import use_local_lsl
+
+        use_local_lsl()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*argv, "run"])
+    func = COMMANDS.get(args.command) or getattr(args, "func", None)
+    from devices.assign import MapError
+
+    try:
+        return int(func(args) or 0)
+    except (CliError, MapError) as exc:
+        print(f"attune: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,363 @@
+"""The session engine: a DSP thread turning ring-buffer data into frozen metric snapshots.
+
+Every ``tick_s`` the engine reads the samples that arrived since its last tick from each
+assigned stream's ring buffer, feeds them to one :class:`dsp.person.LivePerson` per role,
+puts both people's EDA and HR on the common 4 Hz grid for :class:`dsp.concordance.LiveDyad`,
+and hands one immutable :class:`EngineSnapshot` to every subscriber (headless printer, the Qt
+bridge, the metrics outlet). Consumers never touch the buffers.
+
+Errors in one person's processing are caught per tick and reported in the snapshot
+(``errors``); an error that kills the thread is kept in ``error`` and passed to ``on_error``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+from dsp.person import LivePerson, PersonConfig, PersonMetrics
+
+from devices.acquisition import Acquisition, StreamHealth
+from devices.assign import ROLES, Assignment
+from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad
+
+log = logging.getLogger(__name__)
+
+GRID_FS = 4.0
+GRID_DELAY_S = 1.5  # the dyad grid trails the newest data so both people have arrived
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine parameters.
+
+    Attributes
+    ----------
+    tick_s : float
+        DSP tick period (s).
+    person : PersonConfig
+        Per-person rolling-window parameters.
+    dyad : DyadConfig
+        Concordance parameters.
+    publish_metrics : bool
+        Publish the ``Attunement-Metrics`` LSL outlet.
+    metrics_source_id : str
+        source_id of that outlet.
+    """
+
+    tick_s: float = 1.0
+    person: PersonConfig = field(default_factory=PersonConfig)
+    dyad: DyadConfig = field(default_factory=DyadConfig)
+    publish_metrics: bool = True
+    metrics_source_id: str = "attunement-metrics"
+
+
+@dataclass(frozen=True)
+class EngineSnapshot:
+    """Everything the app shows at one tick; immutable, safe to hand to any thread.
+
+    Attributes
+    ----------
+    t : float
+        LSL time (s) when the tick ran.
+    seq : int
+        Tick counter from 0.
+    persons : mapping role -> PersonMetrics or None
+        None until that person has data.
+    dyad : DyadMetrics or None
+        None until both people have grid data.
+    health : mapping slot key -> StreamHealth
+        Every followed stream.
+    channels : mapping "role/modality" -> slot key
+        Which stream feeds which signal.
+    tick_cost_s : float
+        CPU time of this tick (s).
+    errors : tuple of str
+        Problems met in this tick (one line each).
+    """
+
+    t: float
+    seq: int
+    persons: MappingProxyType
+    dyad: DyadMetrics | None
+    health: MappingProxyType
+    channels: MappingProxyType
+    tick_cost_s: float
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Recent samples of one signal for display: corrected LSL times (s) and values."""
+
+    t: np.ndarray
+    x: np.ndarray
+    fs: float
+
+
+@dataclass(frozen=True)
+class TraceSnapshot:
+    """Recent samples of every assigned signal, keyed "role/modality"."""
+
+    t: float
+    traces: MappingProxyType
+
+
+class Engine:
+    """DSP thread over an :class:`~devices.acquisition.Acquisition`.
+
+    Parameters
+    ----------
+    acquisition : Acquisition
+        Started or not; the engine reads its slots' buffers.
+    assignment : Assignment
+        Which stream/channel feeds which (role, modality).
+    slot_keys : dict
+        ``(role, modality) -> slot key`` in ``acquisition``.
+    config : EngineConfig
+        Parameters.
+    on_error : callable, optional
+        Called with the exception if the engine thread dies.
+    """
+
+    def __init__(
+        self,
+        acquisition: Acquisition,
+        assignment: Assignment,
+        slot_keys: dict[tuple[str, str], str],
+        config: EngineConfig | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.acq = acquisition
+        self.assignment = assignment
+        self.slot_keys = dict(slot_keys)
+        self.config = config or EngineConfig()
+        self.on_error = on_error
+        self.error: BaseException | None = None
+        self.persons = {r: LivePerson(self.config.person) for r in ROLES}
+        self.dyad = LiveDyad(self.config.dyad)
+        self._counters = dict.fromkeys(self.slot_keys, 0)
+        self._subscribers: list[Callable[[EngineSnapshot], None]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._grid_next: float | None = None
+        self._seq = 0
+        self._last_snapshot: EngineSnapshot | None = None
+        self._outlet = None
+        self._metric_labels: list[tuple[str, str]] = []
+
+    # -- public ---------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[EngineSnapshot], None]) -> None:
+        """Call ``callback(snapshot)`` from the engine thread after every tick."""
+        self._subscribers.append(callback)
+
+    @property
+    def last_snapshot(self) -> EngineSnapshot | None:
+        return self._last_snapshot
+
+    def start(self) -> Engine:
+        if self.config.publish_metrics:
+            from devices.metrics_outlet import MetricsOutlet
+
+            self._metric_labels = metric_channels()
+            self._outlet = MetricsOutlet(
+                self._metric_labels, source_id=self.config.metrics_source_id
+            )
+        self._thread = threading.Thread(target=self._run, name="attune-dsp", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._outlet = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def traces(self, window_s: float) -> TraceSnapshot:
+        """Copies of the last ``window_s`` seconds of every assigned signal (any thread)."""
+        from devices.lsl import local_clock
+
+        now = local_clock()
+        out = {}
+        for (role, mod), key in self.slot_keys.items():
+            slot = self.acq.slot(key)
+            fs = slot.desc.nominal_srate
+            n = int(window_s * fs) + 1 if fs > 0 else 4096
+            chunk = slot.buffer.latest(n)
+            ch = self._channel(role, mod)
+            x = chunk.values[:, ch] if len(chunk) else np.empty(0)
+            out[f"{role}/{mod}"] = Trace(chunk.ts, x, fs)
+        return TraceSnapshot(now, MappingProxyType(out))
+
+    # -- the thread -----------------------------------------------------------------------
+    def _channel(self, role: str, modality: str) -> int:
+        c = self.assignment.get(role, modality)
+        return c.channel if c is not None else 0
+
+    def _run(self) -> None:
+        next_tick = time.monotonic() + self.config.tick_s
+        try:
+            while not self._stop.wait(max(next_tick - time.monotonic(), 0.0)):
+                next_tick += self.config.tick_s
+                if next_tick < time.monotonic():  # fell behind (suspended machine): resync
+                    next_tick = time.monotonic() + self.config.tick_s
+                snap = self.tick()
+                for cb in list(self._subscribers):
+                    try:
+                        cb(snap)
+                    except Exception:
+                        log.exception("snapshot subscriber failed")
+        except BaseException as exc:
+            self.error = exc
+            log.exception("engine thread failed")
+            if self.on_error is not None:
+                self.on_error(exc)
+
+    def tick(self) -> EngineSnapshot:
+        """Run one DSP tick now (the thread calls this; tests and benchmarks may too)."""
+        from devices.lsl import local_clock
+
+        c0 = time.thread_time()
+        errors: list[str] = []
+        newest: dict[str, float] = {}
+        for (role, mod), key in self.slot_keys.items():
+            slot = self.acq.slot(key)
+            chunk = slot.buffer.read_since(self._counters[(role, mod)])
+            self._counters[(role, mod)] = chunk.stop
+            if chunk.lost:
+                errors.append(f"{role} {mod}: {chunk.lost} samples overwritten before processing")
+            if not len(chunk):
+                continue
+            x = chunk.values[:, self._channel(role, mod)]
+            fs = slot.desc.nominal_srate
+            newest[f"{role}/{mod}"] = float(chunk.ts[-1])
+            try:
+                if fs <= 0:
+                    raise ValueError(f"stream {slot.name!r} has no nominal rate")
+                if mod == "eda":
+                    self.persons[role].push_eda(chunk.ts, x, fs)
+                else:
+                    self.persons[role].push_cardiac(chunk.ts, x, fs, mod)
+            except Exception as exc:
+                errors.append(f"{role} {mod}: {type(exc).__name__}: {exc}")
+        now = local_clock()
+        persons: dict[str, PersonMetrics | None] = {}
+        for role, person in self.persons.items():
+            try:
+                persons[role] = person.snapshot(now)
+            except Exception as exc:
+                persons[role] = None
+                errors.append(f"{role}: {type(exc).__name__}: {exc}")
+        dyad = None
+        try:
+            dyad = self._dyad_tick(persons)
+        except Exception as exc:
+            errors.append(f"dyad: {type(exc).__name__}: {exc}")
+        health = self.acq.health()
+        snap = EngineSnapshot(
+            t=now,
+            seq=self._seq,
+            persons=MappingProxyType(persons),
+            dyad=dyad,
+            health=MappingProxyType(health),
+            channels=MappingProxyType({f"{r}/{m}": k for (r, m), k in self.slot_keys.items()}),
+            tick_cost_s=time.thread_time() - c0,
+            errors=tuple(errors),
+        )
+        self._seq += 1
+        self._last_snapshot = snap
+        if self._outlet is not None:
+            self._outlet.push(metric_values(snap), local_clock())
+        return snap
+
+    def _dyad_tick(self, persons: dict[str, PersonMetrics | None]) -> DyadMetrics | None:
+        lasts = [p.eda_last_t for p in persons.values() if p is not None]
+        if len(lasts) < 2 or not all(np.isfinite(lasts)):
+            return self.dyad.snapshot() if self._grid_next is not None else None
+        end = min(lasts) - GRID_DELAY_S
+        if self._grid_next is None:
+            self._grid_next = np.ceil((end - 2.0) * GRID_FS) / GRID_FS
+        n = int(np.floor((end - self._grid_next) * GRID_FS)) + 1
+        if n > 0:
+            tg = self._grid_next + np.arange(n) / GRID_FS
+            self._grid_next = float(tg[-1] + 1.0 / GRID_FS)
+            p, c = self.persons["patient"], self.persons["clinician"]
+            self.dyad.push(
+                tg, p.eda_on_grid(tg), c.eda_on_grid(tg), p.hr_on_grid(tg), c.hr_on_grid(tg)
+            )
+        return self.dyad.snapshot()
+
+
+# ----------------------------------------------------------------------- metrics channels
+
+_PERSON_METRICS = [
+    ("hr_bpm", "bpm"),
+    ("rmssd_ms", "ms"),
+    ("ln_rmssd", "ln(ms)"),
+    ("coherence_ratio", "ratio"),
+    ("scl_us", "microsiemens"),
+    ("scr_per_min", "1/min"),
+    ("cardiac_last_t", "s"),
+    ("eda_last_t", "s"),
+]
+_DYAD_METRICS = [
+    ("slope_r", "r"),
+    ("ci_rolling", "ln ratio"),
+    ("percentile", "percent"),
+    ("wcc_peak_r", "r"),
+    ("wcc_lag_s", "s"),
+    ("hr_wcc_peak_r", "r"),
+    ("hr_wcc_lag_s", "s"),
+]
+
+
+def metric_channels() -> list[tuple[str, str]]:
+    """(label, unit) of every ``Attunement-Metrics`` channel.
+
+    ``*_last_t`` channels hold the newest input timestamp (LSL clock) the tick used; renamed
+    ``*_input_t`` in the stream.
+    """
+    out = []
+    for role in ROLES:
+        for name, unit in _PERSON_METRICS:
+            out.append((f"{role}_{name.replace('_last_t', '_input_t')}", unit))
+    for name, unit in _DYAD_METRICS:
+        out.append((f"dyad_{name}", unit))
+    return out
+
+
+def metric_values(snap: EngineSnapshot) -> dict[str, float]:
+    """Values of :func:`metric_channels` from one snapshot (NaN when unknown)."""
+    out: dict[str, float] = {}
+    for role, pm in snap.persons.items():
+        if pm is None:
+            continue
+        for name, _ in _PERSON_METRICS:
+            out[f"{role}_{name.replace('_last_t', '_input_t')}"] = _num(getattr(pm, name, None))
+    if snap.dyad is not None:
+        for name, _ in _DYAD_METRICS:
+            out[f"dyad_{name}"] = _num(getattr(snap.dyad, name, None))
+    return out
+
+
+def _num(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def health_line(h: StreamHealth) -> str:
+    """Compact health text: state, effective rate and flags."""
+    rate = f"{h.effective_rate:.0f}Hz" if np.isfinite(h.effective_rate) else "--Hz"
+    flags = ("," + ",".join(h.flags)) if h.flags else ""
+    return f"{h.state}/{rate}{flags}"

@@ -1,0 +1,410 @@
+"""The acquisition thread: one thread owns every LSL inlet and fills the ring buffers.
+
+liblsl objects are not meant to be driven from many Python threads, so a single thread opens,
+pulls (``timeout=0`` every ``poll_s``), time-corrects and re-opens all inlets; everybody else
+reads the ring buffers. Inlets are created with ``recover=False`` so that a vanished outlet is
+*seen* (state ``lost``) and then looked for again by its identity (source_id, or
+name+type+host) with a non-blocking continuous resolver; when it reappears the slot goes
+``reconnecting`` -> ``connected`` without restarting anything.
+
+Health states
+-------------
+``waiting``       never connected yet
+``connected``     data arriving
+``stale``         connected, but no sample for more than max(2 / nominal rate, 1 s)
+``lost``          the outlet is gone; looking for it again
+``reconnecting``  found again; waiting for the first sample
+``unusable``      cannot be used as assigned (string format, missing channel)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from devices.lsl import StreamDescription, channel_labels_from_xml, describe
+from devices.ringbuffer import RingBuffer, StringRingBuffer
+
+log = logging.getLogger(__name__)
+
+WAITING, CONNECTED, STALE, LOST, RECONNECTING, UNUSABLE = (
+    "waiting",
+    "connected",
+    "stale",
+    "lost",
+    "reconnecting",
+    "unusable",
+)
+
+
+@dataclass(frozen=True)
+class StreamHealth:
+    """Health of one stream at one moment.
+
+    Attributes
+    ----------
+    key : str
+        The slot key.
+    state : str
+        One of the states in the module docstring.
+    effective_rate : float
+        Samples per second over the last ~5 s (Hz); NaN before there is enough data.
+    last_sample_age : float
+        Seconds since the newest sample arrived (this machine's clock); inf if none yet.
+    samples : int
+        Samples received since the start.
+    nonfinite_fraction : float
+        Fraction of NaN/inf values in the newest second of the used channel.
+    flat : bool
+        The used channel has not changed over the newest 2 s.
+    reconnects : int
+        How often the stream came back after being lost.
+    message : str
+        Human-readable detail ('' when all is well).
+    """
+
+    key: str
+    state: str
+    effective_rate: float
+    last_sample_age: float
+    samples: int
+    nonfinite_fraction: float
+    flat: bool
+    reconnects: int
+    message: str = ""
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        out = []
+        if self.nonfinite_fraction > 0:
+            out.append("nan")
+        if self.flat:
+            out.append("flat")
+        return tuple(out)
+
+
+class StreamSlot:
+    """One stream the acquisition follows: its description, buffer and health counters.
+
+    Readers use ``buffer`` (thread-safe) and ``health()``; everything else belongs to the
+    acquisition thread.
+    """
+
+    def __init__(
+        self, key: str, desc: StreamDescription, info, buffer_s: float, channel: int | None
+    ) -> None:
+        self.key = key
+        self.desc = desc
+        self._info = info
+        self.channel = channel
+        self.info_xml = ""
+        rate = desc.nominal_srate if desc.nominal_srate > 0 else 50.0
+        capacity = max(int(buffer_s * rate), 1024)
+        if desc.is_numeric:
+            self.buffer: RingBuffer | StringRingBuffer = RingBuffer(capacity, desc.channel_count)
+        else:
+            self.buffer = StringRingBuffer(capacity, desc.channel_count)
+        self.clock_offsets: deque[tuple[float, float]] = deque(maxlen=100_000)
+        self.offset = 0.0
+        self.state = WAITING
+        self.message = ""
+        self.reconnects = 0
+        self._inlet = None
+        self._last_arrival = -np.inf
+        self._last_offset_time = -np.inf
+        self._arrivals: deque[tuple[float, int]] = deque(maxlen=512)
+        self._lock = threading.Lock()
+        if channel is not None and not (0 <= channel < desc.channel_count):
+            self.state = UNUSABLE
+            self.message = f"channel {channel} does not exist ({desc.channel_count} channels)"
+        if channel is not None and not desc.is_numeric:
+            self.state = UNUSABLE
+            self.message = f"{desc.channel_format} stream where numbers are expected"
+
+    # -- passthroughs used by the recorder -----------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.desc.name
+
+    @property
+    def type(self) -> str:
+        return self.desc.type
+
+    @property
+    def source_id(self) -> str:
+        return self.desc.source_id
+
+    @property
+    def channel_format(self) -> str:
+        return self.desc.channel_format
+
+    @property
+    def n_channels(self) -> int:
+        return self.desc.channel_count
+
+    @property
+    def nominal_srate(self) -> float:
+        return self.desc.nominal_srate
+
+    @property
+    def written(self) -> int:
+        return self.buffer.written
+
+    def health(self, now: float | None = None) -> StreamHealth:
+        """Current health (safe to call from any thread)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            arrivals = list(self._arrivals)
+            state, message = self.state, self.message
+            last = self._last_arrival
+        age = now - last if np.isfinite(last) else np.inf
+        if state == CONNECTED:
+            rate = self.desc.nominal_srate
+            limit = max(2.0 / rate, 1.0) if rate > 0 else np.inf
+            if age > limit:
+                state = STALE
+                message = f"no data for {age:.1f} s"
+        recent = [(t, n) for t, n in arrivals if t >= now - 5.0]
+        eff = np.nan
+        if len(recent) >= 2 and recent[-1][0] - recent[0][0] > 1.0:
+            eff = sum(n for _, n in recent[1:]) / (recent[-1][0] - recent[0][0])
+        nonfinite, flat = 0.0, False
+        if self.desc.is_numeric and self.channel is not None and state != UNUSABLE:
+            rate = self.desc.nominal_srate if self.desc.nominal_srate > 0 else 10.0
+            recent_values = self.buffer.latest(max(int(2 * rate), 2)).values
+            if len(recent_values):
+                col = recent_values[:, self.channel]
+                last_s = col[-max(int(rate), 1) :]
+                nonfinite = float(np.mean(~np.isfinite(last_s)))
+                fin = col[np.isfinite(col)]
+                flat = len(col) >= 2 * rate and len(fin) > 1 and float(np.ptp(fin)) == 0.0
+        return StreamHealth(
+            key=self.key,
+            state=state,
+            effective_rate=float(eff),
+            last_sample_age=float(age),
+            samples=self.buffer.written,
+            nonfinite_fraction=nonfinite,
+            flat=bool(flat),
+            reconnects=self.reconnects,
+            message=message,
+        )
+
+    def _set(self, state: str, message: str = "") -> None:
+        with self._lock:
+            self.state, self.message = state, message
+
+
+class Acquisition:
+    """Owns all inlets in one thread and fills per-stream ring buffers.
+
+    Parameters
+    ----------
+    buffer_s : float
+        Seconds of data each ring buffer holds (x nominal rate; irregular streams: x 50).
+    poll_s : float
+        Pause between pull rounds (s); every round pulls every inlet with ``timeout=0``.
+    offset_every_s : float
+        How often ``time_correction`` is refreshed per inlet (s).
+    on_error : callable, optional
+        Called with the exception if the thread dies (it also stays in ``error``).
+    """
+
+    def __init__(
+        self,
+        buffer_s: float = 300.0,
+        poll_s: float = 0.015,
+        offset_every_s: float = 5.0,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.buffer_s = buffer_s
+        self.poll_s = poll_s
+        self.offset_every_s = offset_every_s
+        self.on_error = on_error
+        self.error: BaseException | None = None
+        self._slots: dict[str, StreamSlot] = {}
+        self._pending: deque[StreamSlot] = deque()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._resolver = None
+        self._last_resolve = -np.inf
+        self._slots_lock = threading.Lock()
+
+    # -- public API -----------------------------------------------------------------------
+    @property
+    def slots(self) -> list[StreamSlot]:
+        with self._slots_lock:
+            return list(self._slots.values())
+
+    def slot(self, key: str) -> StreamSlot:
+        with self._slots_lock:
+            return self._slots[key]
+
+    def add(
+        self, desc: StreamDescription, info=None, key: str | None = None, channel: int | None = None
+    ) -> StreamSlot:
+        """Follow a stream; ``info`` is the pylsl.StreamInfo it was resolved with (optional).
+
+        ``channel`` is the channel the app uses (for health checks); None for record-only.
+        Without ``info`` the stream is looked for by identity like a lost one.
+        """
+        key = key or f"{desc.name}|{desc.type}|{desc.source_id}"
+        slot = StreamSlot(key, desc, info, self.buffer_s, channel)
+        with self._slots_lock:
+            if key in self._slots:
+                raise ValueError(f"stream {key!r} is already followed")
+            self._slots[key] = slot
+        if slot.state != UNUSABLE:
+            if info is None:
+                slot._set(WAITING, "looking for the stream")
+            self._pending.append(slot)
+        return slot
+
+    def health(self) -> dict[str, StreamHealth]:
+        now = time.monotonic()
+        return {s.key: s.health(now) for s in self.slots}
+
+    def start(self) -> Acquisition:
+        if self._thread is not None:
+            raise RuntimeError("acquisition already started")
+        self._thread = threading.Thread(target=self._run, name="attune-acquisition", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> Acquisition:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- the thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        import pylsl
+
+        try:
+            while not self._stop.is_set():
+                while self._pending:
+                    self._open(self._pending.popleft(), pylsl)
+                t0 = time.monotonic()
+                for slot in self.slots:
+                    if slot._inlet is not None:
+                        self._pull(slot, pylsl)
+                self._look_for_lost(pylsl)
+                spent = time.monotonic() - t0
+                self._stop.wait(max(self.poll_s - spent, 0.001))
+        except BaseException as exc:  # surfaced to the app, never a silent dead thread
+            self.error = exc
+            log.exception("acquisition thread failed")
+            if self.on_error is not None:
+                self.on_error(exc)
+        finally:
+            for slot in self.slots:
+                self._close(slot)
+            self._resolver = None
+
+    def _open(self, slot: StreamSlot, pylsl) -> None:
+        if slot._info is None:
+            return  # found later by _look_for_lost
+        try:
+            inlet = pylsl.StreamInlet(slot._info, max_buflen=360, recover=False)
+            # the full info (with <desc>) is needed for recording and channel labels; a short
+            # wait here only delays pulls, liblsl keeps buffering every inlet meanwhile
+            full = inlet.info(timeout=2.0)
+            inlet.open_stream(timeout=2.0)
+        except Exception as exc:  # pylsl.util.TimeoutError, LostError
+            slot._set(LOST, f"could not open: {exc}")
+            slot._info = None
+            return
+        xml = full.as_xml()
+        slot.info_xml = xml
+        if not slot.desc.labels:
+            labels, units = channel_labels_from_xml(xml, slot.desc.channel_count)
+            d = describe(full)
+            slot.desc = StreamDescription(**{**d.__dict__, "labels": labels, "units": units})
+        slot._inlet = inlet
+        slot._last_offset_time = -np.inf
+        if slot.state in (LOST, RECONNECTING):
+            slot._set(RECONNECTING, "found again, waiting for data")
+        else:
+            slot._set(WAITING, "connected, waiting for data")
+
+    def _close(self, slot: StreamSlot) -> None:
+        inlet, slot._inlet = slot._inlet, None
+        if inlet is not None:
+            try:
+                inlet.close_stream()
+            except Exception:  # closing a lost inlet may raise; nothing to save
+                pass
+
+    def _pull(self, slot: StreamSlot, pylsl) -> None:
+        inlet = slot._inlet
+        now = time.monotonic()
+        try:
+            if now - slot._last_offset_time >= self.offset_every_s:
+                slot._last_offset_time = now
+                try:
+                    slot.offset = inlet.time_correction(timeout=0.0)
+                    slot.clock_offsets.append((pylsl.local_clock(), slot.offset))
+                except pylsl.util.TimeoutError:
+                    slot._last_offset_time = now - self.offset_every_s + 0.2  # retry soon
+            while True:
+                values, ts = inlet.pull_chunk(timeout=0.0, max_samples=4096, as_numpy=True)
+                n = len(ts)
+                if n == 0:
+                    break
+                raw = np.asarray(ts, dtype=float)
+                if isinstance(slot.buffer, RingBuffer):
+                    slot.buffer.append(np.asarray(values, dtype=float), raw, raw + slot.offset)
+                else:
+                    rows = [[v.decode("utf-8", "replace") for v in row] for row in values]
+                    slot.buffer.append(rows, raw, raw + slot.offset)
+                with slot._lock:
+                    slot._last_arrival = time.monotonic()
+                    slot._arrivals.append((slot._last_arrival, n))
+                    if slot.state in (WAITING, RECONNECTING, LOST):
+                        if slot.state == RECONNECTING:
+                            slot.reconnects += 1
+                        slot.state, slot.message = CONNECTED, ""
+                if n < 4096:
+                    break
+        except pylsl.util.LostError:
+            self._close(slot)
+            slot._info = None
+            slot._set(LOST, "the outlet disappeared; looking for it again")
+
+    def _look_for_lost(self, pylsl) -> None:
+        lost = [s for s in self.slots if s._inlet is None and s.state not in (UNUSABLE,)]
+        if not lost:
+            return
+        now = time.monotonic()
+        if self._resolver is None:
+            self._resolver = pylsl.ContinuousResolver(forget_after=2.0)
+        if now - self._last_resolve < 0.5:
+            return
+        self._last_resolve = now
+        found = {describe(i).identity: i for i in self._resolver.results()}
+        for slot in lost:
+            info = found.get(slot.desc.identity)
+            if info is not None and (not slot._info or info.uid() != slot.desc.uid):
+                slot._info = info
+                slot.desc = StreamDescription(
+                    **{**slot.desc.__dict__, "uid": info.uid(), "hostname": info.hostname()}
+                )
+                if slot.state == LOST:
+                    slot._set(RECONNECTING, "found again, opening")
+                self._open(slot, pylsl)

@@ -1,0 +1,284 @@
+"""Which stream is whose, and which channel of it: role and modality assignment.
+
+Rules, in order of precedence:
+
+1. ``--role patient=GLOB --role clinician=GLOB``: a glob on stream name or source_id;
+2. a TOML map file::
+
+       [patient]
+       eda = { stream = "Shimmer-A*", channel = "GSR" }
+       ppg = { stream = "Shimmer-A*", channel = "PPG" }
+       [clinician]
+       ecg = { stream = "PolarH10*" }
+
+   (``stream`` globs name or source_id; ``channel`` picks by label or 0-based index);
+3. names/source_ids containing patient/client vs clinician/therapist/practitioner.
+
+Modality comes from the stream type (case-insensitive): EDA/GSR/SCL -> eda, PPG/BVP -> ppg,
+ECG -> ecg. When the result is ambiguous or incomplete, :class:`Assignment` says so in one line
+(``problems``) listing what was found and how to map it; nothing is guessed silently.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devices.lsl import StreamDescription
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+ROLES = ("patient", "clinician")
+MODALITIES = ("eda", "ppg", "ecg")
+TYPE_TO_MODALITY = {"eda": "eda", "gsr": "eda", "scl": "eda", "ppg": "ppg", "bvp": "ppg"}
+TYPE_TO_MODALITY["ecg"] = "ecg"
+ROLE_WORDS = {
+    "patient": ("patient", "client"),
+    "clinician": ("clinician", "therapist", "practitioner"),
+}
+# channel labels that name a modality inside a multi-channel stream
+LABEL_WORDS = {
+    "eda": ("eda", "gsr", "scl", "sc", "skin", "conductance"),
+    "ppg": ("ppg", "bvp", "pleth", "pulse"),
+    "ecg": ("ecg", "ekg"),
+}
+
+
+class MapError(ValueError):
+    """A map file or --role option that cannot be used (one clear line)."""
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One assigned signal: a stream and the channel within it."""
+
+    role: str
+    modality: str
+    stream: StreamDescription
+    channel: int
+    why: str
+
+    @property
+    def label(self) -> str:
+        labels = self.stream.labels
+        lab = labels[self.channel] if self.channel < len(labels) and labels[self.channel] else ""
+        return lab or f"ch{self.channel}"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Result of assigning streams to roles and modalities."""
+
+    channels: tuple[Channel, ...]
+    problems: tuple[str, ...] = field(default=())
+
+    def get(self, role: str, modality: str) -> Channel | None:
+        for c in self.channels:
+            if c.role == role and c.modality == modality:
+                return c
+        return None
+
+    def cardiac(self, role: str) -> Channel | None:
+        """The role's PPG channel, else its ECG channel."""
+        return self.get(role, "ppg") or self.get(role, "ecg")
+
+    @property
+    def complete(self) -> bool:
+        return all(self.get(r, "eda") and self.cardiac(r) for r in ROLES)
+
+
+def modality_of(stype: str) -> str | None:
+    """Modality ('eda', 'ppg', 'ecg') for an LSL stream type, or None."""
+    return TYPE_TO_MODALITY.get(stype.strip().lower())
+
+
+def _matches(glob: str, s: StreamDescription) -> bool:
+    g = glob.lower()
+    return fnmatch.fnmatchcase(s.name.lower(), g) or fnmatch.fnmatchcase(s.source_id.lower(), g)
+
+
+def _role_from_words(s: StreamDescription) -> str | None:
+    text = f"{s.name} {s.source_id}".lower()
+    hits = [r for r, words in ROLE_WORDS.items() if any(w in text for w in words)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _channel_for(s: StreamDescription, modality: str, want: str | int | None) -> int | None:
+    """Index of the channel to use: by explicit label/index, by label words, or the only one."""
+    n = s.channel_count
+    if want is not None:
+        if isinstance(want, int) or (isinstance(want, str) and want.isdigit()):
+            i = int(want)
+            return i if 0 <= i < n else None
+        for i, lab in enumerate(s.labels):
+            if lab.lower() == str(want).lower():
+                return i
+        return None
+    for i, lab in enumerate(s.labels):
+        if lab.lower() in LABEL_WORDS[modality]:
+            return i
+    return 0
+
+
+def parse_role_options(options: list[str]) -> dict[str, str]:
+    """``["patient=Shimmer*", ...]`` -> ``{"patient": "Shimmer*"}``."""
+    out: dict[str, str] = {}
+    for opt in options:
+        role, sep, glob = opt.partition("=")
+        role = role.strip().lower()
+        if not sep or role not in ROLES or not glob.strip():
+            raise MapError(f"--role wants ROLE=GLOB with ROLE patient or clinician, got {opt!r}")
+        out[role] = glob.strip()
+    return out
+
+
+def load_map(path: str | Path) -> dict[str, dict[str, dict[str, str | int]]]:
+    """Read a TOML stream map; raises :class:`MapError` with one clear line when unusable."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MapError(f"map file not found: {p}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MapError(f"map file {p} is not valid TOML: {exc}") from None
+    out: dict[str, dict[str, dict[str, str | int]]] = {}
+    for role, entries in data.items():
+        if role not in ROLES or not isinstance(entries, dict):
+            raise MapError(f"map file {p}: unknown section [{role}] (use [patient], [clinician])")
+        out[role] = {}
+        for modality, spec in entries.items():
+            if modality not in MODALITIES:
+                raise MapError(f"map file {p}: [{role}] {modality} is not one of eda, ppg, ecg")
+            if isinstance(spec, str):
+                spec = {"stream": spec}
+            if not isinstance(spec, dict) or "stream" not in spec:
+                raise MapError(f'map file {p}: [{role}] {modality} needs stream = "GLOB"')
+            out[role][modality] = dict(spec)
+    return out
+
+
+def dump_map(assignment: Assignment) -> str:
+    """TOML text of an assignment, loadable by :func:`load_map`."""
+    lines: list[str] = []
+    for role in ROLES:
+        chans = [c for c in assignment.channels if c.role == role]
+        if not chans:
+            continue
+        lines.append(f"[{role}]")
+        for c in chans:
+            stream = c.stream.source_id or c.stream.name
+            lines.append(f'{c.modality} = {{ stream = "{stream}", channel = "{c.label}" }}')
+        lines.append("")
+    return "\n".join(lines)
+
+
+def assign(
+    streams: list[StreamDescription],
+    roles: dict[str, str] | None = None,
+    mapping: dict[str, dict[str, dict[str, str | int]]] | None = None,
+) -> Assignment:
+    """Assign streams to (role, modality) channels.
+
+    Parameters
+    ----------
+    streams : list of StreamDescription
+        Streams visible now.
+    roles : dict, optional
+        ``{"patient": GLOB, "clinician": GLOB}`` from ``--role`` options (highest precedence).
+    mapping : dict, optional
+        A loaded TOML map (used when ``roles`` is not given).
+    """
+    chans: list[Channel] = []
+    problems: list[str] = []
+
+    def add(role: str, modality: str, s: StreamDescription, want, why: str) -> None:
+        if not s.is_numeric:
+            problems.append(
+                f"{role} {modality}: stream {s.name!r} carries {s.channel_format} values, not numbers"
+            )
+            return
+        idx = _channel_for(s, modality, want)
+        if idx is None:
+            problems.append(
+                f"{role} {modality}: stream {s.name!r} has no channel {want!r} "
+                f"(channels: {', '.join(s.labels) or s.channel_count})"
+            )
+            return
+        chans.append(Channel(role, modality, s, idx, why))
+
+    if roles:
+        for role, glob in roles.items():
+            hits = [s for s in streams if _matches(glob, s)]
+            by_mod: dict[str, list[StreamDescription]] = {}
+            for s in hits:
+                m = modality_of(s.type)
+                if m:
+                    by_mod.setdefault(m, []).append(s)
+            if not hits:
+                problems.append(f"{role}: no stream name or source_id matches {glob!r}")
+            for m, ss in by_mod.items():
+                if len(ss) > 1:
+                    names = ", ".join(f"{s.name} ({s.source_id})" for s in ss)
+                    problems.append(f"{role} {m}: {len(ss)} streams match {glob!r}: {names}")
+                else:
+                    add(role, m, ss[0], None, f"--role {role}={glob}")
+    elif mapping:
+        for role, entries in mapping.items():
+            for m, spec in entries.items():
+                glob = str(spec["stream"])
+                hits = [s for s in streams if _matches(glob, s)]
+                typed = [s for s in hits if modality_of(s.type) in (m, None)]
+                if len(hits) > 1 and typed:
+                    hits = typed
+                if not hits:
+                    problems.append(f"{role} {m}: no stream matches {glob!r} from the map file")
+                elif len(hits) > 1:
+                    names = ", ".join(f"{s.name} ({s.type}, {s.source_id})" for s in hits)
+                    problems.append(f"{role} {m}: {len(hits)} streams match {glob!r}: {names}")
+                else:
+                    add(role, m, hits[0], spec.get("channel"), f"map file [{role}] {m}")
+    else:
+        for s in streams:
+            m = modality_of(s.type)
+            if m is None:
+                continue
+            role = _role_from_words(s)
+            if role is None:
+                continue
+            if any(c.role == role and c.modality == m for c in chans):
+                problems.append(
+                    f"{role} {m}: more than one stream looks like it ({s.name!r} and others); "
+                    "pick one with --role or a map file"
+                )
+                continue
+            add(role, m, s, None, "name contains a role word")
+
+    have = {(c.role, c.modality) for c in chans}
+    for role in ROLES:
+        if (role, "eda") not in have and not any(p.startswith(f"{role} eda") for p in problems):
+            problems.append(f"{role} eda: no stream assigned")
+        if (
+            (role, "ppg") not in have
+            and (role, "ecg") not in have
+            and not any(
+                p.startswith(f"{role} ppg") or p.startswith(f"{role} ecg") for p in problems
+            )
+        ):
+            problems.append(f"{role} ppg/ecg: no stream assigned")
+    return Assignment(tuple(chans), tuple(problems))
+
+
+def explain(assignment: Assignment, streams: list[StreamDescription]) -> str:
+    """One line saying what is missing, what was found and how to map it."""
+    if not assignment.problems:
+        return ""
+    found = "; ".join(f"{s.name} [{s.type}] sid={s.source_id or '-'}" for s in streams) or "none"
+    return (
+        f"stream assignment incomplete: {' | '.join(assignment.problems)}. Streams found: {found}. "
+        "Map them with --role patient=GLOB --role clinician=GLOB or --map FILE.toml"
+    )

@@ -1,0 +1,175 @@
+"""Sources: things that make LSL streams appear (simulator, replay, a child process).
+
+Every input reaches the engine the same way, as LSL streams read by the acquisition thread;
+a ``Source`` only decides where those streams come from. Real wearables need no source object
+(their own apps publish), the simulator and the replay publish from this process or from a
+child process. Demos, tests and live use therefore share one path.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Protocol
+
+import numpy as np
+
+from dsp.simulate import DyadModel, DyadSimConfig
+
+
+class Source(Protocol):
+    """Anything that publishes LSL streams until stopped."""
+
+    description: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def sim_stream_names(prefix: str = "AttuneSim") -> dict[tuple[str, str], tuple[str, str]]:
+    """(role, modality) -> (stream name, source_id) used by the simulator."""
+    out = {}
+    for role in ("patient", "clinician"):
+        for mod in ("eda", "ppg", "ecg"):
+            out[(role, mod)] = (f"{prefix}-{role}-{mod.upper()}", f"{prefix}-{role}-{mod}")
+    return out
+
+
+class SimulatorSource:
+    """Publishes a simulated dyad as LSL outlets, in real time, from a thread.
+
+    Each person gets an EDA stream (type ``EDA``, µS) and a PPG stream (type ``PPG``, a.u.),
+    plus an ECG stream (type ``ECG``, mV) when ``config.ecg_fs`` is set. Sample ``i`` carries
+    the LSL timestamp ``t0 + i / fs`` where ``t0`` is the LSL clock at start, so the
+    simulator's time ``i / fs`` maps exactly onto the LSL clock.
+
+    Parameters
+    ----------
+    config : DyadSimConfig
+        The dyad to simulate (``duration_s`` is ignored; ``duration`` below ends it).
+    prefix : str
+        Stream name / source_id prefix (unique per test run).
+    duration : float or None
+        Stop publishing after this many seconds (None: until ``stop``).
+    chunk_s : float
+        Push interval (s).
+    """
+
+    def __init__(
+        self,
+        config: DyadSimConfig,
+        prefix: str = "AttuneSim",
+        duration: float | None = None,
+        chunk_s: float = 0.02,
+    ) -> None:
+        self.config = config
+        self.prefix = prefix
+        self.duration = duration
+        self.chunk_s = chunk_s
+        self.description = f"simulated dyad (seed {config.seed}, coupling {config.coupling})"
+        self.model = DyadModel(config)
+        self.t0: float | None = None
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._outlets: dict[tuple[str, str], tuple[object, float, int]] = {}
+
+    def _make_outlets(self) -> None:
+        from devices.lsl import make_outlet
+
+        cfg = self.config
+        names = sim_stream_names(self.prefix)
+        rates = {"eda": cfg.eda_fs, "ppg": cfg.ppg_fs, "ecg": cfg.ecg_fs}
+        units = {"eda": "microsiemens", "ppg": "a.u.", "ecg": "millivolts"}
+        labels = {"eda": "EDA", "ppg": "PPG", "ecg": "ECG"}
+        for (role, mod), (name, sid) in names.items():
+            fs = rates[mod]
+            if fs is None:
+                continue
+            outlet = make_outlet(
+                name, mod.upper(), sid, fs, [labels[mod]], units[mod], manufacturer="AttuneSim"
+            )
+            self._outlets[(role, mod)] = (outlet, float(fs), 0)
+
+    def start(self) -> None:
+        self._make_outlets()
+        self._thread = threading.Thread(target=self._run, name="attune-simulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+        self._outlets.clear()
+
+    def wait(self) -> None:
+        """Block until the simulator ends (duration reached or stopped)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.2)
+
+    def _run(self) -> None:
+        from devices.lsl import local_clock
+
+        try:
+            self.t0 = local_clock()
+            while not self._stop.is_set():
+                elapsed = local_clock() - self.t0
+                if self.duration is not None and elapsed >= self.duration:
+                    elapsed = self.duration
+                for key, (outlet, fs, sent) in list(self._outlets.items()):
+                    due = int(elapsed * fs)
+                    if due > sent:
+                        x = self.model.render(key[0], key[1], sent, due - sent)
+                        ts = self.t0 + (sent + np.arange(due - sent)) / fs
+                        outlet.push_chunk(x[:, None].astype(np.float32), ts.tolist())
+                        self._outlets[key] = (outlet, fs, due)
+                if self.duration is not None and elapsed >= self.duration:
+                    break
+                self._stop.wait(self.chunk_s)
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+
+class ProcessSource:
+    """Runs a publishing command (``attune simulate`` / ``attune replay``) as a child process.
+
+    The child inherits ``LSLAPICFG``; ``stop`` sends SIGINT (clean end), then kills after 5 s.
+    """
+
+    def __init__(self, args: list[str], description: str) -> None:
+        self.args = args
+        self.description = description
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", *self.args],
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def poll_error(self) -> str | None:
+        """The child's error output if it ended with a failure, else None."""
+        if self.proc is None or self.proc.poll() is None or self.proc.returncode == 0:
+            return None
+        err = self.proc.stderr.read() if self.proc.stderr else ""
+        return (err.strip().splitlines() or ["(no message)"])[-1]
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 5.0
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5.0)
