@@ -1,0 +1,339 @@
+"""Record the live acquisition to XDF, crash-safe, as LabRecorder would.
+
+:class:`Recorder` runs its own writer thread. Every ``poll_s`` (default 0.25 s) it
+
+- picks up streams that appeared in the acquisition since the last poll (their StreamHeader
+  is the full LSL info XML the acquisition fetched, so ``<desc>`` survives),
+- writes every sample that arrived since the previous poll, with its **raw** timestamp (the
+  sender's LSL clock), read from the stream's ring buffer by write counter (no sample is
+  written twice or skipped while the buffer holds it),
+- writes the clock offsets the acquisition measured (every ~5 s per stream) as ClockOffset
+  chunks (``local_time - offset, offset``, LabRecorder's convention),
+- flushes (one ``os.write``) so data reaches the file at least every poll; a Boundary chunk
+  goes in every ~10 s.
+
+Stopping writes the StreamFooters (first/last timestamp, sample count, clock offsets). A
+write error (disk full, medium gone) stops the recording with one clear message in
+:attr:`Recorder.error`; what was written stays readable.
+
+The recorder reads anything with a ``slots`` attribute listing objects that have ``key``,
+``info_xml``, ``channel_format``, ``n_channels``, ``buffer.read_since(counter)``,
+``written`` and ``clock_offsets`` (``devices.acquisition.StreamSlot``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from devices.xdf_writer import StreamRecordStats, XdfWriteError, XdfWriter
+
+
+@dataclass(frozen=True)
+class RecordingSummary:
+    """What a recording wrote.
+
+    Attributes
+    ----------
+    path : Path
+        The XDF file.
+    streams : tuple of StreamRecordStats
+        Per stream: name, samples, first/last raw timestamp (s), clock offsets.
+    duration : float
+        Wall-clock seconds the recorder ran.
+    bytes_written : int
+        File size reached.
+    lost : dict of str to int
+        Per stream key: samples the ring buffer overwrote before the recorder read them
+        (0 normally; non-zero means the writer thread was starved for minutes).
+    error : str or None
+        The write error that stopped the recording, if any.
+    """
+
+    path: Path
+    streams: tuple[StreamRecordStats, ...]
+    duration: float
+    bytes_written: int
+    lost: dict[str, int]
+    error: str | None = None
+
+    @property
+    def total_samples(self) -> int:
+        """Samples written over all streams."""
+        return sum(s.sample_count for s in self.streams)
+
+
+class _Track:
+    __slots__ = ("slot", "sid", "counter", "offsets_seen", "lost")
+
+    def __init__(self, slot: Any, counter: int) -> None:
+        self.slot = slot
+        self.sid: int | None = None
+        self.counter = counter
+        self.offsets_seen = 0
+        self.lost = 0
+
+
+class Recorder:
+    """Write the acquisition's streams to an XDF file from a background thread.
+
+    Parameters
+    ----------
+    acquisition : object with ``slots``
+        Usually a ``devices.acquisition.Acquisition``.
+    path : str or Path
+        Output file (created 0600; an existing file is an error unless ``overwrite``).
+    include : callable, optional
+        ``include(slot) -> bool`` choosing which slots to record (default: all).
+    poll_s : float
+        Writer thread period, s (0.25-0.5 keeps data on disk within a second).
+    from_start : bool
+        For slots present at :meth:`start`, also write what their buffers already hold;
+        default False: only samples arriving after the start. Slots appearing later are
+        always recorded from their first sample.
+    fsync : bool
+        ``os.fsync`` at every poll (survives power loss; more disk I/O).
+    overwrite : bool
+        Replace an existing file.
+    header_fields : dict, optional
+        Extra FileHeader elements (app version, session id...).
+    on_error : callable, optional
+        Called from the writer thread with the one-line message when recording fails.
+    """
+
+    def __init__(
+        self,
+        acquisition: Any,
+        path: str | Path,
+        *,
+        include: Callable[[Any], bool] | None = None,
+        poll_s: float = 0.25,
+        from_start: bool = False,
+        fsync: bool = False,
+        overwrite: bool = False,
+        header_fields: dict[str, str] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.acquisition = acquisition
+        self.path = Path(path)
+        self.include = include
+        self.poll_s = float(poll_s)
+        self.from_start = from_start
+        self.on_error = on_error
+        self.error: str | None = None
+        self._writer = XdfWriter(
+            self.path,
+            overwrite=overwrite,
+            fsync=fsync,
+            flush_interval=0.0,
+            boundary_interval=10.0,
+            header_fields=header_fields,
+        )
+        self._tracks: dict[str, _Track] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+        self._t1: float | None = None
+        self._summary: RecordingSummary | None = None
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> Recorder:
+        """Start the writer thread. Samples arriving from now on are recorded."""
+        if self._thread is not None:
+            raise RuntimeError("recorder already started")
+        for slot in self._slots():
+            self._tracks[slot.key] = _Track(slot, 0 if self.from_start else int(slot.written))
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="attune-recorder", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> RecordingSummary:
+        """Write what is left, the footers, and close the file. Safe to call twice."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._summary is None:
+            self._t1 = time.monotonic()
+            stats = self._writer.close()
+            self._summary = RecordingSummary(
+                path=self.path,
+                streams=tuple(stats),
+                duration=(self._t1 - self._t0) if self._t0 else 0.0,
+                bytes_written=self._writer.bytes_written,
+                lost={k: t.lost for k, t in self._tracks.items()},
+                error=self.error,
+            )
+        return self._summary
+
+    @property
+    def running(self) -> bool:
+        """True while the writer thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def stats(self) -> list[StreamRecordStats]:
+        """Per-stream counts written so far."""
+        return self._writer.stats()
+
+    def __enter__(self) -> Recorder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ thread
+    def _slots(self) -> list[Any]:
+        slots = list(self.acquisition.slots)
+        if self.include is not None:
+            slots = [s for s in slots if self.include(s)]
+        return slots
+
+    def _run(self) -> None:
+        try:
+            while True:
+                stopping = self._stop.wait(self.poll_s)
+                self._poll()
+                if stopping:
+                    break
+        except XdfWriteError as exc:
+            self.error = str(exc)
+            if self.on_error is not None:
+                self.on_error(self.error)
+        except Exception as exc:  # never a silent dead writer: report and keep the file
+            self.error = f"recording to {self.path} stopped: {type(exc).__name__}: {exc}"
+            if self.on_error is not None:
+                self.on_error(self.error)
+
+    def _poll(self) -> None:
+        w = self._writer
+        for slot in self._slots():
+            tr = self._tracks.get(slot.key)
+            if tr is None:
+                tr = self._tracks[slot.key] = _Track(slot, 0)
+            if tr.sid is None:
+                if not slot.info_xml:
+                    continue  # inlet not open yet; its samples wait in the buffer
+                tr.sid = w.add_stream(
+                    slot.info_xml, channel_format=slot.channel_format, n_channels=slot.n_channels
+                )
+            offsets = list(slot.clock_offsets)
+            for local_time, offset in offsets[tr.offsets_seen :]:
+                w.write_clock_offset(tr.sid, float(local_time), float(offset))
+            tr.offsets_seen = len(offsets)
+            chunk = slot.buffer.read_since(tr.counter)
+            tr.lost += int(chunk.lost)
+            if len(chunk):
+                w.write_samples(tr.sid, chunk.values, np.asarray(chunk.raw_ts, dtype=float))
+            tr.counter = chunk.stop
+        w.maybe_flush()
+
+
+def discover_streams(wait_s: float = 2.0) -> list[tuple[Any, Any]]:
+    """Streams visible within ``wait_s`` seconds, as (StreamDescription, pylsl.StreamInfo).
+
+    Uses a continuous resolver for the whole wait and keeps the union of what it saw: a
+    single ``resolve_streams`` call was observed to miss some of several outlets that live
+    in one process.
+    """
+    import pylsl
+
+    from devices.lsl import describe
+
+    resolver = pylsl.ContinuousResolver(forget_after=max(wait_s, 1.0) + 5.0)
+    seen: dict[str, Any] = {}
+    deadline = time.monotonic() + max(wait_s, 0.1)
+    while True:
+        for info in resolver.results():
+            seen.setdefault(info.uid(), info)
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    del resolver
+    return [(describe(i), i) for i in seen.values()]
+
+
+def record_streams(
+    path: str | Path,
+    streams: Sequence[tuple[Any, Any]],
+    *,
+    duration: float | None = None,
+    stop_event: threading.Event | None = None,
+    overwrite: bool = False,
+    fsync: bool = False,
+    poll_s: float = 0.25,
+    header_fields: dict[str, str] | None = None,
+    on_status: Callable[[Recorder], None] | None = None,
+    status_every: float = 5.0,
+) -> RecordingSummary:
+    """Record resolved LSL streams to ``path`` until ``duration`` or ``stop_event`` (headless).
+
+    Builds its own :class:`devices.acquisition.Acquisition` over ``streams`` and a
+    :class:`Recorder` on it.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output XDF file.
+    streams : sequence of (StreamDescription, pylsl.StreamInfo)
+        As returned by ``devices.lsl.resolve_streams``.
+    duration : float, optional
+        Seconds to record (default: until ``stop_event`` or KeyboardInterrupt).
+    stop_event : threading.Event, optional
+        Set it to end the recording.
+    overwrite, fsync, poll_s, header_fields
+        Passed to :class:`Recorder`.
+    on_status : callable, optional
+        Called every ``status_every`` seconds with the running recorder.
+
+    Returns
+    -------
+    RecordingSummary
+        Also on KeyboardInterrupt (the recording is closed properly first).
+
+    Raises
+    ------
+    XdfWriteError
+        The file cannot be created.
+    """
+    from devices.acquisition import Acquisition
+
+    stop_event = stop_event or threading.Event()
+    acq = Acquisition(buffer_s=120.0)
+    for desc, info in streams:
+        acq.add(desc, info)
+    rec = Recorder(
+        acq,
+        path,
+        poll_s=poll_s,
+        from_start=True,
+        fsync=fsync,
+        overwrite=overwrite,
+        header_fields=header_fields,
+    )
+    acq.start()
+    rec.start()
+    t_end = time.monotonic() + duration if duration is not None else float("inf")
+    next_status = time.monotonic() + status_every
+    try:
+        while not stop_event.is_set() and rec.running:
+            now = time.monotonic()
+            if now >= t_end:
+                break
+            if on_status is not None and now >= next_status:
+                next_status = now + status_every
+                on_status(rec)
+            stop_event.wait(min(0.1, max(t_end - now, 0.0)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # let the acquisition pull what is in flight, then drain it into the file
+        time.sleep(min(0.1, poll_s))
+        acq.stop()
+        summary = rec.stop()
+    return summary
