@@ -1,0 +1,262 @@
+"""Per-window signal quality for PPG/ECG and EDA.
+
+Cardiac (Orphanidou et al. 2015, "Signal-quality indices for the electrocardiogram and
+photoplethysmogram: derivation and applications to wireless monitoring", IEEE JBHI 19(3)):
+a window is *good* when all of
+
+* HR from the detected beats is within 40-180 bpm,
+* the longest gap between beats (and from the window edges) is < 3 s,
+* max IBI / min IBI < 2.2,
+* the mean correlation of each beat with the window's average beat template is >= 0.86 for
+  PPG (0.66 for ECG, as in the paper).
+
+The skewness SQI (Elgendi 2016; skewness of the 0.5-8 Hz band-passed window) is reported as
+well; it is informative, not a gate.
+
+EDA (Kleckner et al. 2018, "Simple, transparent, and flexible automated quality assessment
+procedures for ambulatory electrodermal activity data", IEEE TBME 65(7)): a sample is invalid
+when it is outside 0.05-60 µS, when the signal changes faster than 10 µS/s around it, when it
+belongs to a flat line (no change over >= ``flat_s`` seconds, e.g. a disconnected or saturated
+sensor) or sits at the saturation value of the device; invalid samples are extended by
+``margin_s`` on each side (transitional artefacts). A window is good when >= 90 % of its
+samples are valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage, stats
+
+from dsp.filters import butter_sos, check_fs, nan_segments, zero_phase_sos
+
+__all__ = [
+    "CardiacQuality",
+    "EdaQuality",
+    "ppg_quality",
+    "eda_quality",
+    "eda_valid_mask",
+    "quality_windows",
+]
+
+
+@dataclass(frozen=True)
+class CardiacQuality:
+    """Quality of one PPG/ECG window; ``reason`` is '' when good, else the failed rule(s)."""
+
+    good: bool
+    reason: str
+    hr_bpm: float
+    max_gap_s: float
+    ibi_ratio: float
+    template_corr: float
+    skewness: float
+    n_beats: int
+
+
+def _template_corr(x: np.ndarray, peaks: np.ndarray, half: int) -> float:
+    idx = np.round(peaks).astype(int)
+    idx = idx[(idx - half >= 0) & (idx + half < x.size)]
+    if idx.size < 2 or half < 2:
+        return float("nan")
+    beats = np.stack([x[i - half : i + half + 1] for i in idx])
+    tmpl = beats.mean(axis=0)
+    bc = beats - beats.mean(axis=1, keepdims=True)
+    tc = tmpl - tmpl.mean()
+    den = np.sqrt((bc**2).sum(axis=1) * (tc**2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (bc @ tc) / den
+    r = r[np.isfinite(r)]
+    return float(np.mean(r)) if r.size else float("nan")
+
+
+def ppg_quality(
+    signal: np.ndarray,
+    fs: float,
+    peaks: np.ndarray | None = None,
+    kind: str = "ppg",
+    hr_range: tuple[float, float] = (40.0, 180.0),
+    max_gap_s: float = 3.0,
+    max_ibi_ratio: float = 2.2,
+    min_corr: float | None = None,
+) -> CardiacQuality:
+    """Orphanidou (2015) quality of one PPG (or ECG) window.
+
+    Parameters
+    ----------
+    signal : ndarray
+        Raw samples of the window (typically 10 s).
+    fs : float
+        Sampling rate in Hz.
+    peaks : ndarray, optional
+        Beat positions (samples, relative to the window start); detected with
+        :func:`dsp.ppg.ppg_peaks` / :func:`dsp.ecg.ecg_peaks` when omitted.
+    kind : {'ppg', 'ecg'}
+        Selects the default template-correlation threshold (0.86 PPG, 0.66 ECG) and detector.
+
+    Returns
+    -------
+    CardiacQuality
+        ``good`` False with a reason for: empty/NaN/constant windows, fewer than 3 beats, or
+        any failed rule.
+    """
+    fs = check_fs(fs)
+    x = np.asarray(signal, dtype=float).ravel()
+    if kind not in ("ppg", "ecg"):
+        raise ValueError("kind must be 'ppg' or 'ecg'")
+    corr_min = min_corr if min_corr is not None else (0.86 if kind == "ppg" else 0.66)
+    nan = float("nan")
+    if x.size < 3 or not np.all(np.isfinite(x)):
+        why = "empty" if x.size == 0 else "missing samples"
+        return CardiacQuality(False, why, nan, nan, nan, nan, nan, 0)
+    if not np.ptp(x) > 0:
+        return CardiacQuality(False, "flat signal", nan, nan, nan, nan, nan, 0)
+    if peaks is None:
+        if kind == "ppg":
+            from dsp.ppg import ppg_peaks
+
+            peaks = ppg_peaks(x, fs)
+        else:
+            from dsp.ecg import ecg_peaks
+
+            peaks = ecg_peaks(x, fs)
+    pk = np.sort(np.asarray(peaks, dtype=float))
+    band = (0.5, 8.0) if kind == "ppg" else (5.0, 25.0)
+    y = zero_phase_sos(x, butter_sos("bandpass", band, fs, 2))
+    skew = float(stats.skew(y)) if np.std(y) > 0 else nan
+    if pk.size < 3:
+        gap = x.size / fs
+        return CardiacQuality(False, "fewer than 3 beats", nan, gap, nan, nan, skew, int(pk.size))
+    ibi = np.diff(pk) / fs
+    hr = 60.0 / float(np.mean(ibi))
+    gap = float(max(ibi.max(), pk[0] / fs, (x.size - 1 - pk[-1]) / fs))
+    ratio = float(ibi.max() / ibi.min())
+    half = int(round(0.5 * np.median(ibi) * fs))
+    corr = _template_corr(y, pk, half)
+    reasons = []
+    if not hr_range[0] <= hr <= hr_range[1]:
+        reasons.append(f"HR {hr:.0f} bpm outside {hr_range[0]:.0f}-{hr_range[1]:.0f}")
+    if gap >= max_gap_s:
+        reasons.append(f"gap {gap:.1f} s")
+    if ratio >= max_ibi_ratio:
+        reasons.append(f"max/min IBI {ratio:.2f}")
+    if not corr >= corr_min:
+        reasons.append(f"template r {corr:.2f} < {corr_min:.2f}")
+    return CardiacQuality(
+        good=not reasons,
+        reason="; ".join(reasons),
+        hr_bpm=hr,
+        max_gap_s=gap,
+        ibi_ratio=ratio,
+        template_corr=corr,
+        skewness=skew,
+        n_beats=int(pk.size),
+    )
+
+
+@dataclass(frozen=True)
+class EdaQuality:
+    """Quality of one EDA window; ``reason`` is '' when good."""
+
+    good: bool
+    reason: str
+    valid_fraction: float
+    mask: np.ndarray
+
+
+def eda_valid_mask(
+    signal: np.ndarray,
+    fs: float,
+    valid_range_us: tuple[float, float] = (0.05, 60.0),
+    max_slope_us_s: float = 10.0,
+    flat_s: float = 5.0,
+    flat_tol_us: float = 1e-6,
+    saturation_us: float | None = None,
+    margin_s: float = 1.0,
+) -> np.ndarray:
+    """Per-sample validity of EDA by the Kleckner (2018) rules (see module docstring).
+
+    Returns a boolean array, True where the sample is valid. NaN samples are invalid.
+    """
+    fs = check_fs(fs)
+    x = np.asarray(signal, dtype=float).ravel()
+    ok = np.isfinite(x)
+    with np.errstate(invalid="ignore"):
+        ok &= (x >= valid_range_us[0]) & (x <= valid_range_us[1])
+        if saturation_us is not None:
+            ok &= x < saturation_us
+    if x.size >= 2:
+        slope = np.abs(np.diff(x)) * fs
+        steep = np.zeros(x.size, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            s = slope > max_slope_us_s
+        steep[:-1] |= s
+        steep[1:] |= s
+        ok &= ~steep
+        # flat lines: runs with no change for >= flat_s seconds
+        same = np.zeros(x.size, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            same[1:] = np.abs(np.diff(x)) <= flat_tol_us
+        n_flat = max(2, int(round(flat_s * fs)))
+        for a, b in nan_segments(np.where(same, 1.0, np.nan)):
+            if b - a + 1 >= n_flat:
+                ok[max(a - 1, 0) : b] = False
+    m = int(round(margin_s * fs))
+    if m > 0 and not ok.all():
+        ok = ~ndimage.binary_dilation(~ok, iterations=m)
+    return ok
+
+
+def eda_quality(signal: np.ndarray, fs: float, min_valid: float = 0.9, **rules) -> EdaQuality:
+    """Kleckner (2018) quality of one EDA window (µS); good if >= ``min_valid`` samples valid.
+
+    Extra keyword arguments are passed to :func:`eda_valid_mask`.
+    """
+    fs = check_fs(fs)
+    x = np.asarray(signal, dtype=float).ravel()
+    if x.size == 0:
+        return EdaQuality(False, "empty", 0.0, np.zeros(0, dtype=bool))
+    mask = eda_valid_mask(x, fs, **rules)
+    frac = float(mask.mean())
+    if frac >= min_valid:
+        return EdaQuality(True, "", frac, mask)
+    reasons = []
+    fin = x[np.isfinite(x)]
+    if fin.size < x.size:
+        reasons.append("missing samples")
+    if fin.size and (fin.min() < 0.05 or fin.max() > 60.0):
+        reasons.append("out of range 0.05-60 uS")
+    if fin.size > 1 and np.nanmax(np.abs(np.diff(x))) * fs > 10.0:
+        reasons.append("slope > 10 uS/s")
+    if not reasons:
+        reasons.append("flat line or saturation")
+    return EdaQuality(False, "; ".join(reasons) + f" ({100 * frac:.0f} % valid)", frac, mask)
+
+
+def quality_windows(
+    signal: np.ndarray, fs: float, window_s: float = 10.0, kind: str = "ppg"
+) -> tuple[np.ndarray, list]:
+    """Quality of consecutive non-overlapping windows of a whole recording.
+
+    Parameters
+    ----------
+    kind : {'ppg', 'ecg', 'eda'}
+
+    Returns
+    -------
+    starts_s : ndarray
+        Window start times (s from the first sample).
+    results : list of CardiacQuality or EdaQuality
+    """
+    fs = check_fs(fs)
+    x = np.asarray(signal, dtype=float).ravel()
+    n = int(round(window_s * fs))
+    if n < 1:
+        raise ValueError("window_s too short for this sampling rate")
+    starts = np.arange(0, max(x.size - n + 1, 0), n)
+    res = []
+    for s in starts:
+        w = x[s : s + n]
+        res.append(eda_quality(w, fs) if kind == "eda" else ppg_quality(w, fs, kind=kind))
+    return starts / fs, res
