@@ -182,6 +182,8 @@ def select_for_recording(
     roles = parse_role_options(args.role) if args.role else None
     mapping = load_map(args.map) if args.map else None
     result = assign(descs, roles, mapping)
+    if not result.channels:
+        return [], explain(result, descs)
     wanted = {c.stream.identity for c in result.channels}
     chosen = [
         (d, i)
@@ -246,6 +248,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     for s in summary.streams:
         print(f"  {s.name}: {s.sample_count} samples", flush=True)
+    for line in summary.warnings:
+        print(f"{PROG}: warning: {line}", file=sys.stderr, flush=True)
     lost = sum(summary.lost.values())
     if lost:
         print(

@@ -54,6 +54,8 @@ class RecordingSummary:
         (0 normally; non-zero means the writer thread was starved for minutes).
     error : str or None
         The write error that stopped the recording, if any.
+    warnings : tuple of str
+        Streams that could not be recorded and why.
     """
 
     path: Path
@@ -62,6 +64,7 @@ class RecordingSummary:
     bytes_written: int
     lost: dict[str, int]
     error: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def total_samples(self) -> int:
@@ -70,10 +73,11 @@ class RecordingSummary:
 
 
 class _Track:
-    __slots__ = ("slot", "sid", "counter", "offsets_seen", "lost")
+    __slots__ = ("slot", "sid", "counter", "offsets_seen", "lost", "skip")
 
     def __init__(self, slot: Any, counter: int) -> None:
         self.slot = slot
+        self.skip = False
         self.sid: int | None = None
         self.counter = counter
         self.offsets_seen = 0
@@ -127,6 +131,8 @@ class Recorder:
         self.from_start = from_start
         self.on_error = on_error
         self.error: str | None = None
+        #: Streams that could not be recorded (one line each); the others go on.
+        self.warnings: list[str] = []
         self._writer = XdfWriter(
             self.path,
             overwrite=overwrite,
@@ -169,6 +175,7 @@ class Recorder:
                 bytes_written=self._writer.bytes_written,
                 lost={k: t.lost for k, t in self._tracks.items()},
                 error=self.error,
+                warnings=tuple(self.warnings),
             )
         return self._summary
 
@@ -216,12 +223,21 @@ class Recorder:
             tr = self._tracks.get(slot.key)
             if tr is None:
                 tr = self._tracks[slot.key] = _Track(slot, 0)
+            if tr.skip:
+                continue
             if tr.sid is None:
                 if not slot.info_xml:
                     continue  # inlet not open yet; its samples wait in the buffer
-                tr.sid = w.add_stream(
-                    slot.info_xml, channel_format=slot.channel_format, n_channels=slot.n_channels
-                )
+                try:
+                    tr.sid = w.add_stream(
+                        slot.info_xml,
+                        channel_format=slot.channel_format,
+                        n_channels=slot.n_channels,
+                    )
+                except ValueError as exc:  # e.g. an unknown channel format: skip this stream only
+                    tr.skip = True
+                    self.warnings.append(f"not recording stream {slot.key!r}: {exc}")
+                    continue
             offsets = list(slot.clock_offsets)
             for local_time, offset in offsets[tr.offsets_seen :]:
                 w.write_clock_offset(tr.sid, float(local_time), float(offset))

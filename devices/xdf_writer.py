@@ -132,7 +132,18 @@ def _xml_text(value: float | int | str) -> str:
 
 
 class _Stream:
-    __slots__ = ("sid", "name", "fmt", "dtype", "n_channels", "count", "first", "last", "offsets")
+    __slots__ = (
+        "sid",
+        "name",
+        "fmt",
+        "dtype",
+        "n_channels",
+        "count",
+        "first",
+        "last",
+        "offsets",
+        "saved",
+    )
 
     def __init__(self, sid: int, name: str, fmt: str, n_channels: int) -> None:
         self.sid = sid
@@ -144,6 +155,8 @@ class _Stream:
         self.first: float | None = None
         self.last: float | None = None
         self.offsets: list[tuple[float, float]] = []
+        # (count, first, last, n offsets) as of the last successful flush
+        self.saved: tuple[int, float | None, float | None, int] = (0, None, None, 0)
 
 
 class XdfWriter:
@@ -361,12 +374,23 @@ class XdfWriter:
             self._last_boundary = time.monotonic()
 
     def stats(self) -> list[StreamRecordStats]:
-        """Per-stream counts written so far (what the footers will say)."""
+        """Per-stream counts written so far (what the footers will say).
+
+        After a write error: what reached the file before the error.
+        """
         with self._lock:
-            return [
-                StreamRecordStats(s.sid, s.name, s.count, s.first, s.last, tuple(s.offsets))
-                for s in self._streams.values()
-            ]
+            out = []
+            for s in self._streams.values():
+                if self.error is None:
+                    out.append(
+                        StreamRecordStats(s.sid, s.name, s.count, s.first, s.last, tuple(s.offsets))
+                    )
+                else:
+                    n, first, last, n_off = s.saved
+                    out.append(
+                        StreamRecordStats(s.sid, s.name, n, first, last, tuple(s.offsets[:n_off]))
+                    )
+            return out
 
     @property
     def bytes_written(self) -> int:
@@ -416,6 +440,8 @@ class XdfWriter:
                 self._write_all(data)
             self._pending.clear()
             self._pending_since = None
+            for st in self._streams.values():
+                st.saved = (st.count, st.first, st.last, len(st.offsets))
             if fsync if fsync is not None else self.fsync:
                 try:
                     os.fsync(self._fd)

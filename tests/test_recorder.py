@@ -7,6 +7,7 @@ import signal
 import stat
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import warnings
@@ -273,3 +274,66 @@ def test_cli_replay_publishes_the_file(tmp_path: Path, uid: str) -> None:
     assert r.returncode == 0, r.stderr
     assert f"RT-{uid}-patient-EDA [EDA]" in r.stdout and "PPG" not in r.stdout
     assert "replay done: 32 samples" in r.stdout
+
+
+def test_recorder_stops_cleanly_when_the_disk_is_full(tmp_path: Path) -> None:
+    """A write error (RLIMIT_FSIZE here, as a full disk) stops with one message; data is kept."""
+    path = tmp_path / "full.xdf"
+    script = textwrap.dedent(
+        f"""
+        import resource, signal, sys, time
+        import numpy as np
+        sys.path.insert(0, {str(ROOT)!r})
+        from devices.recorder import Recorder
+        from devices.ringbuffer import RingBuffer
+
+        class Slot:  # the StreamSlot surface the recorder reads, over a real ring buffer
+            key, channel_format, n_channels = "full", "double64", 4
+            info_xml = ('<?xml version="1.0"?><info><name>Full</name><type>EDA</type>'
+                        '<channel_count>4</channel_count><channel_format>double64</channel_format>'
+                        '<nominal_srate>1000</nominal_srate></info>')
+            def __init__(self):
+                self.buffer = RingBuffer(200_000, 4)
+                self.clock_offsets = [(10.0, 0.001)]
+            @property
+            def written(self):
+                return self.buffer.written
+
+        class Acq:
+            slots = [Slot()]
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+        errors = []
+        rec = Recorder(Acq(), {str(path)!r}, poll_s=0.05, on_error=errors.append).start()
+        k = 0
+        while rec.running and k < 3000:
+            Acq.slots[0].buffer.append(np.full((500, 4), k, float), k + np.arange(500) / 1000.0)
+            k += 1
+            time.sleep(0.01)
+        summary = rec.stop()
+        print(summary.error == errors[0])
+        print(summary.error)
+        print(summary.streams[0].sample_count)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    same, message, n_ok = out.stdout.strip().splitlines()
+    assert same == "True"
+    assert message.startswith(f"writing {path} failed") and "kept" in message, message
+    rec = load_recording(path, sync_clocks=False, dejitter=False)
+    assert rec.streams[0].n_samples == int(n_ok) > 0
+    assert os.path.getsize(path) <= 300_000
+
+
+@pytest.mark.realdata
+def test_every_shared_file_replays(shared_xdf: Path) -> None:
+    for f in sorted(shared_xdf.glob("*.xdf")):
+        rec = load_recording(f)
+        replay = Replay(rec, speed=2000.0, tick=0.01)
+        with replay:
+            assert replay.wait(timeout=20), f.name
+        assert replay.error is None, (f.name, replay.error)
+        assert replay.samples_pushed == sum(s.n_samples for s in replay.streams), f.name

@@ -228,7 +228,7 @@ def test_file_size_limit_keeps_what_was_written(tmp_path: Path) -> None:
         except XdfWriteError as exc:
             print(exc)
             print(n)
-        w.close()
+        assert w.close()[0].sample_count == n
         """
     )
     out = subprocess.run(
