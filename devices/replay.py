@@ -194,16 +194,27 @@ class Replay:
         """True once everything was pushed (never with ``loop``) or the thread stopped."""
         return self._done.is_set()
 
+    def open(self) -> Replay:
+        """Create the outlets now (consumers can connect) without starting the clock."""
+        import pylsl
+
+        if not self._outlets:
+            self._outlets = [
+                pylsl.StreamOutlet(stream_info_for(s), chunk_size=0, max_buffered=360)
+                for s in self._streams
+            ]
+        return self
+
     def start(self) -> Replay:
-        """Create the outlets and start pushing in a background thread."""
+        """Create the outlets (unless :meth:`open` did) and start pushing in a thread.
+
+        The first sample is due ``lead_s`` seconds after this call.
+        """
         import pylsl
 
         if self._thread is not None:
             raise RuntimeError("replay already started")
-        self._outlets = [
-            pylsl.StreamOutlet(stream_info_for(s), chunk_size=0, max_buffered=360)
-            for s in self._streams
-        ]
+        self.open()
         self.t_start = pylsl.local_clock() + self.lead_s
         self._thread = threading.Thread(target=self._run, name="attune-replay", daemon=True)
         self._thread.start()

@@ -93,10 +93,10 @@ def test_replay_then_record_round_trip(tmp_path: Path, uid: str) -> None:
     original = tmp_path / "original.xdf"
     make_session(original, uid)
     src = load_recording(original, sync_clocks=False, dejitter=False)
-    replay = Replay(original, lead_s=2.0, tick=0.02)
+    replay = Replay(original, lead_s=0.2, tick=0.02)
     out = tmp_path / "again.xdf"
     acq = Acquisition(buffer_s=60.0)
-    replay.start()
+    replay.open()  # outlets exist, the clock has not started
     try:
         infos = _resolve([f"eda-{uid}", f"ppg-{uid}", f"mk-{uid}"])
         for info in infos:
@@ -105,8 +105,9 @@ def test_replay_then_record_round_trip(tmp_path: Path, uid: str) -> None:
         deadline = time.monotonic() + 10
         while not all(s.info_xml for s in acq.slots) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert pylsl.local_clock() < replay.t_start, "inlets were not ready before the replay began"
+        assert all(s.info_xml for s in acq.slots), "inlets did not connect"
         rec = Recorder(acq, out, poll_s=0.25).start()
+        replay.start()
         assert replay.wait(timeout=20)
         deadline = time.monotonic() + 5
         while sum(s.written for s in acq.slots) < sum(s.n_samples for s in src.streams):
@@ -230,6 +231,48 @@ def test_kill_9_keeps_all_but_the_last_two_seconds(tmp_path: Path, uid: str) -> 
     np.testing.assert_array_equal(idx, idx[0] + np.arange(len(idx)))  # no gap, no repeat
     assert t_kill - s.raw_timestamps[-1] < 2.0, f"lost {t_kill - s.raw_timestamps[-1]:.2f} s"
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+
+
+def test_cli_record_until_duration_writes_footers(tmp_path: Path, uid: str) -> None:
+    info = pylsl.StreamInfo(f"Cli-{uid}", "Markers", 1, 0.0, "string", f"cli-{uid}")
+    outlet = pylsl.StreamOutlet(info)
+    out = tmp_path / "cli.xdf"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.cmd_sessions",
+            "record",
+            str(out),
+            "--streams",
+            f"Cli-{uid}",
+            "--wait",
+            "1",
+            "--duration",
+            "3",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert outlet.wait_for_consumers(timeout=20), "the recorder never connected"
+        for k in range(5):
+            outlet.push_sample([f"mark {k} ✓"])
+            time.sleep(0.05)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, stderr
+    assert f"recording 1 stream(s) to {out}" in stdout and "wrote" in stdout
+    s = load_recording(out).streams[0]
+    assert s.values[:, 0].tolist() == [f"mark {k} ✓" for k in range(5)]
+    assert s.footer is not None and s.footer["sample_count"] == ["5"]
+    del outlet
 
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
