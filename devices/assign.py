@@ -172,7 +172,10 @@ def dump_map(assignment: Assignment) -> str:
         lines.append(f"[{role}]")
         for c in chans:
             stream = c.stream.source_id or c.stream.name
-            lines.append(f'{c.modality} = {{ stream = "{stream}", channel = "{c.label}" }}')
+            labels = c.stream.labels
+            has_label = c.channel < len(labels) and labels[c.channel]
+            chan = f'"{labels[c.channel]}"' if has_label else str(c.channel)
+            lines.append(f'{c.modality} = {{ stream = "{stream}", channel = {chan} }}')
         lines.append("")
     return "\n".join(lines)
 

@@ -32,6 +32,9 @@ PUBLISHER = textwrap.dedent(
                                     f"T{uid}-{role}-{mod}")
             outlets[(role, mod)] = [pylsl.StreamOutlet(info), fs, 0]
     print("ready", flush=True)
+    # samples pushed before an inlet connects never reach it: start once all are listening
+    for o in outlets.values():
+        o[0].wait_for_consumers(20.0)
     t0 = pylsl.local_clock()
     while True:
         el = pylsl.local_clock() - t0
@@ -87,7 +90,7 @@ def _wait(cond, timeout: float, step: float = 0.05) -> bool:
 def test_no_sample_lost_or_reordered_over_60s_of_4_streams(uid: str) -> None:
     from devices.acquisition import Acquisition
 
-    duration = 60.0
+    duration = float(os.environ.get("ATTUNE_TEST_LOOPBACK_S", 60.0))
     proc = _publisher(uid, duration)
     try:
         assert proc.stdout.readline().strip() == "ready"
@@ -98,9 +101,10 @@ def test_no_sample_lost_or_reordered_over_60s_of_4_streams(uid: str) -> None:
             done = proc.stdout.readline().split()
             assert done[0] == "done"
             sent = dict(item.split("=") for item in done[1:])
-            assert _wait(
+            ok = _wait(
                 lambda: all(s.written >= int(sent[s.name.split("-", 1)[1]]) for s in slots), 10
             )
+            assert ok, [(s.name, s.written, sent) for s in slots]
         for s in slots:
             n = int(sent[s.name.split("-", 1)[1]])
             chunk = s.buffer.read_since(0)
@@ -109,7 +113,7 @@ def test_no_sample_lost_or_reordered_over_60s_of_4_streams(uid: str) -> None:
             np.testing.assert_array_equal(chunk.values[:, 0], np.arange(n))
             np.testing.assert_array_equal(chunk.values[:, 1], -np.arange(n))
             assert np.all(np.diff(chunk.raw_ts) > 0)
-            assert len(s.clock_offsets) >= 5  # refreshed every ~5 s
+            assert len(s.clock_offsets) >= max(1, int(duration // 5) - 1)  # every ~5 s
     finally:
         proc.kill()
         proc.wait(5)
