@@ -91,23 +91,28 @@ class IbiCorrection:
         return sum(self.counts.values())
 
 
-def _rolling(x: np.ndarray, win: int, fn) -> np.ndarray:
-    """Centred rolling statistic; the window shrinks at the edges (``fn(a, axis)``)."""
-    n = x.size
+def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Centred rolling quantiles (linear interpolation); the window shrinks at the edges."""
     h = win // 2
-    out = np.empty(n)
-    if n >= win:
-        out[h : n - h] = fn(sliding_window_view(x, win), axis=1)
-        edge = list(range(min(h, n))) + list(range(max(n - h, h), n))
-    else:
-        edge = list(range(n))
-    for i in edge:
-        out[i] = fn(x[max(0, i - h) : i + h + 1][None, :], axis=1)[0]
+    xp = np.concatenate([np.full(h, np.nan), x, np.full(h, np.nan)])
+    srt = np.sort(sliding_window_view(xp, win), axis=1)  # NaN padding sorts last
+    cnt = np.minimum(np.arange(x.size) + h + 1, win) - np.maximum(
+        np.arange(x.size) - x.size + h + 1, 0
+    )
+    r = np.arange(x.size)
+    out = []
+    for q in qs:
+        pos = q * np.maximum(cnt - 1, 0)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, np.maximum(cnt - 1, 0))
+        v_lo, v_hi = srt[r, lo], srt[r, hi]
+        out.append(v_lo + (pos - lo) * (v_hi - v_lo))
     return out
 
 
-def _qd(a: np.ndarray, axis: int) -> np.ndarray:
-    q1, q3 = np.percentile(a, [25, 75], axis=axis)
+def _rolling_qd(x: np.ndarray, win: int) -> np.ndarray:
+    """Centred rolling quartile deviation ``(Q3 - Q1) / 2``."""
+    q1, q3 = _rolling_quantiles(x, win, (0.25, 0.75))
     return (q3 - q1) / 2.0
 
 
@@ -116,11 +121,11 @@ def _classify(
 ) -> tuple[dict[str, list[int]], np.ndarray, np.ndarray]:
     n = rr.size
     drr = np.diff(rr, prepend=rr[0])
-    th1 = alpha * _rolling(drr, win_th, _qd)
-    medrr = _rolling(rr, win_med, np.median)
+    th1 = alpha * _rolling_qd(drr, win_th)
+    medrr = _rolling_quantiles(rr, win_med, (0.5,))[0]
     mrr = rr - medrr
     mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
-    th2 = alpha * _rolling(mrr, win_th, _qd)
+    th2 = alpha * _rolling_qd(mrr, win_th)
     with np.errstate(divide="ignore", invalid="ignore"):
         drrs = np.where(th1 > 0, drr / th1, 0.0)
         mrrs = np.where(th2 > 0, mrr / th2, 0.0)
@@ -130,40 +135,46 @@ def _classify(
     s22 = np.where(drrs >= 0, np.minimum(next_, next2), np.maximum(next_, next2))
     out: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
     taken = np.zeros(n, dtype=bool)
-    i = 0
-    while i < n:
-        if taken[i] or not (abs(drrs[i]) > 1 or abs(mrrs[i]) > 3):
-            i += 1
+    cand_i = np.flatnonzero((np.abs(drrs) > 1) | (np.abs(mrrs) > 3))
+    # python scalars: the loop only visits the (few) candidate beats
+    d_l, s12_l, s22_l = drrs.tolist(), s12.tolist(), s22.tolist()
+    m_l, mr_l, rr_l, med_l, th2_l = (
+        mrrs.tolist(),
+        mrr.tolist(),
+        rr.tolist(),
+        medrr.tolist(),
+        th2.tolist(),
+    )
+    for i in cand_i.tolist():
+        if taken[i]:
             continue
-        s11 = drrs[i]
-        if (s11 > 1 and s12[i] < -c1 * s11 - c2) or (s11 < -1 and s12[i] > -c1 * s11 + c2):
+        s11 = d_l[i]
+        if (s11 > 1 and s12_l[i] < -c1 * s11 - c2) or (s11 < -1 and s12_l[i] > -c1 * s11 + c2):
             out["ectopic"].append(i)
             taken[i] = True
-            i += 1
             continue
         cands = [i]
-        if i + 2 < n and abs(drrs[i + 1]) < abs(drrs[i + 2]):
+        if i + 2 < n and abs(d_l[i + 1]) < abs(d_l[i + 2]):
             cands.append(i + 1)
         for j in cands:
             if taken[j]:
                 continue
-            long_ = drrs[j] > 1 and s22[j] < -1
-            short = drrs[j] < -1 and s22[j] > 1
-            big_m = abs(mrrs[j]) > 3
+            long_ = d_l[j] > 1 and s22_l[j] < -1
+            short = d_l[j] < -1 and s22_l[j] > 1
+            big_m = abs(m_l[j]) > 3
             if not (long_ or short or big_m):
                 continue
-            if (short or (big_m and mrr[j] < 0)) and j + 1 < n:
-                if abs(rr[j] + rr[j + 1] - medrr[j]) < th2[j]:
+            if (short or (big_m and mr_l[j] < 0)) and j + 1 < n:
+                if abs(rr_l[j] + rr_l[j + 1] - med_l[j]) < th2_l[j]:
                     out["extra"].append(j)
                     taken[j] = taken[j + 1] = True
                     continue
-            if (long_ or (big_m and mrr[j] > 0)) and abs(rr[j] / 2.0 - medrr[j]) < th2[j]:
+            if (long_ or (big_m and mr_l[j] > 0)) and abs(rr_l[j] / 2.0 - med_l[j]) < th2_l[j]:
                 out["missed"].append(j)
                 taken[j] = True
                 continue
             out["longshort"].append(j)
             taken[j] = True
-        i += 1
     return out, medrr, th2
 
 

@@ -1,0 +1,740 @@
+"""Rolling per-person physiology for the live engine (and the same numbers offline).
+
+:class:`LivePerson` receives new samples of one cardiac stream (PPG or ECG) and one EDA stream,
+with their (clock-corrected) LSL timestamps, and on demand returns a frozen
+:class:`PersonMetrics` and the person's HR / EDA on the dyad grid.
+
+Time conventions
+----------------
+* Input timestamps are seconds on the LSL clock, one per sample; they may be jittery or come
+  in bursts (a Polar H10 stamps ~74 samples with one value). Each stream keeps a sample
+  counter and maps sample ``k`` to ``offset + k / fs``; ``offset`` is the running median of
+  ``stamp - k / fs`` over recent pushes (robust to jitter and bursts; bursty stamps make the
+  offset late by about half a burst, which no receiver can know better).
+* A jump of the stamps by more than ``max_gap_s`` beyond the expected time is a gap: the
+  missing samples are filled with NaN (the beat detector restarts, EDA filtering restarts)
+  so the sample counter stays aligned with time.
+* IBIs come from sample positions (``diff(k) / fs``), not from timestamps, so timestamp
+  jitter never reaches HRV.
+* Beats are committed when the detector can no longer change them (median ~0.7 s after the
+  systolic peak) and are reported once; the beat whose block is still open is reported as
+  provisional.
+
+Windows (all trailing, ending at the ``now`` passed to :meth:`LivePerson.snapshot`):
+RMSSD/SDNN/pNN50/mean HR over ``hrv_window_s``; LF/HF over ``spectral_window_s``; the
+coherence ratio over ``coherence_window_s``; SCL over ``scl_window_s``; SCRs per minute over
+``scr_window_s``. A metric is NaN with its ``*_valid`` flag False when its window holds less
+than ``min_coverage`` of good data. Cardiac quality is assessed on consecutive 10 s windows
+(Orphanidou rules, :mod:`dsp.quality`); IBIs touching a bad window are excluded. EDA samples
+failing the Kleckner rules are excluded.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsp.ecg import ECG_PARAMS, ecg_polarity
+from dsp.eda import eda_scr
+from dsp.filters import CausalSos, butter_sos, check_fs
+from dsp.hrv import (
+    ARTIFACT_CLASSES,
+    Coherence,
+    HrvFrequency,
+    coherence_ratio,
+    hrv_frequency,
+    hrv_time,
+    ibi_correct,
+)
+from dsp.ppg import PPG_PARAMS, StreamingBeatDetector
+from dsp.quality import eda_valid_mask, ppg_quality
+
+__all__ = ["PersonConfig", "PersonMetrics", "LivePerson"]
+
+
+@dataclass(frozen=True)
+class PersonConfig:
+    """Settings of :class:`LivePerson` (times in s, amplitudes in µS).
+
+    Attributes
+    ----------
+    hrv_window_s : float
+        Window of the time-domain HRV (RMSSD, ln RMSSD, SDNN, pNN50).
+    spectral_window_s : float
+        Window of LF/HF (>= 120 s recommended).
+    coherence_window_s : float
+        Window of the coherence ratio and breathing frequency (64 s in the recipe).
+    scl_window_s : float
+        Window of the skin-conductance level.
+    scr_window_s : float
+        Window of the SCR rate.
+    scr_min_amplitude_us : float
+        Absolute SCR amplitude threshold (µS).
+    history_s : float
+        How much the object keeps (beats, EDA, SCRs, HR trend); memory is bounded by it.
+    quality_window_s : float
+        Length of the consecutive cardiac quality windows.
+    hr_window_s : float
+        Current HR = 60000 / mean of the valid IBIs ending in the last ``hr_window_s``.
+    max_gap_s : float
+        Timestamp jumps larger than this are gaps (NaN filled); HR/EDA on the grid are NaN
+        across gaps larger than this.
+    max_ibi_s : float
+        Longest IBI interpolated across on the grid (longer = missing beats = NaN).
+    min_coverage : float
+        Fraction of a window that must be covered by good data for a valid metric.
+    eda_cutoff_hz : float
+        Causal EDA low-pass cut-off (Hz).
+    ecg_polarity_s : float
+        Seconds of ECG buffered at the start to decide the lead polarity.
+    spectral_update_s : float
+        LF/HF and the coherence ratio are recomputed at most this often (data time), which
+        keeps a snapshot cheap; HeartMath-style displays update every 5 s as well.
+    scr_update_s : float
+        SCR detection is re-run at most this often (data time).
+    """
+
+    hrv_window_s: float = 60.0
+    spectral_window_s: float = 120.0
+    coherence_window_s: float = 64.0
+    scl_window_s: float = 10.0
+    scr_window_s: float = 60.0
+    scr_min_amplitude_us: float = 0.01
+    history_s: float = 300.0
+    quality_window_s: float = 10.0
+    hr_window_s: float = 5.0
+    max_gap_s: float = 1.0
+    max_ibi_s: float = 2.0
+    min_coverage: float = 0.8
+    eda_cutoff_hz: float = 1.0
+    ecg_polarity_s: float = 5.0
+    spectral_update_s: float = 5.0
+    scr_update_s: float = 2.0
+
+
+@dataclass(frozen=True, eq=False)
+class PersonMetrics:
+    """One person's live metrics at time ``t`` (s, LSL clock). NaN = not enough good data.
+
+    Attributes
+    ----------
+    t : float
+        The ``now`` passed to :meth:`LivePerson.snapshot`.
+    hr_bpm : float
+        60000 / mean of the valid corrected IBIs ending in the last ``hr_window_s``.
+    rmssd_ms, ln_rmssd, sdnn_ms, pnn50_pct, mean_hr_window_bpm : float
+        Time-domain HRV over ``hrv_window_s`` (see :func:`dsp.hrv.hrv_time`).
+    lf_ms2, hf_ms2, lf_hf : float
+        Spectral HRV over ``spectral_window_s`` (see :func:`dsp.hrv.hrv_frequency`).
+    coherence_ratio, breathing_hz : float
+        Coherence ratio and dominant breathing-band frequency over ``coherence_window_s``.
+    scl_us, scr_per_min : float
+        Skin-conductance level (µS) and SCR rate (1/min).
+    n_beats_window : int
+        Valid IBIs in the HRV window.
+    artifacts : dict
+        IBI artifact class -> count in the HRV window.
+    cardiac_quality, eda_quality : str
+        'good', 'bad' or 'none' (no data); reasons in ``*_quality_reason``.
+    cardiac_last_t, eda_last_t : float
+        Newest input timestamp of each stream (s), NaN before any data.
+    beat_times : ndarray
+        Committed beat times (s) within the last ``history_s``.
+    provisional_beat_times : ndarray
+        Beat(s) not yet committed (may move or vanish).
+    scr_onsets, scr_peaks, scr_amplitudes : ndarray
+        SCRs within the history (s, s, µS).
+    hr_trend_t, hr_trend_bpm : ndarray
+        Instantaneous HR, one value per valid corrected IBI, over the last 300 s.
+    hr_valid, hrv_valid, spectral_valid, coherence_valid, scl_valid, scr_valid : bool
+        Validity of each metric group (the GUI dims stale/invalid values).
+    """
+
+    t: float
+    hr_bpm: float
+    rmssd_ms: float
+    ln_rmssd: float
+    sdnn_ms: float
+    pnn50_pct: float
+    mean_hr_window_bpm: float
+    lf_ms2: float
+    hf_ms2: float
+    lf_hf: float
+    coherence_ratio: float
+    breathing_hz: float
+    scl_us: float
+    scr_per_min: float
+    n_beats_window: int
+    artifacts: dict
+    cardiac_quality: str
+    cardiac_quality_reason: str
+    eda_quality: str
+    eda_quality_reason: str
+    cardiac_last_t: float
+    eda_last_t: float
+    beat_times: np.ndarray
+    provisional_beat_times: np.ndarray
+    scr_onsets: np.ndarray
+    scr_peaks: np.ndarray
+    scr_amplitudes: np.ndarray
+    hr_trend_t: np.ndarray
+    hr_trend_bpm: np.ndarray
+    hr_valid: bool
+    hrv_valid: bool
+    spectral_valid: bool
+    coherence_valid: bool
+    scl_valid: bool
+    scr_valid: bool
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Clock:
+    """Maps a stream's sample counter to time: ``t(k) = offset + k / fs``."""
+
+    def __init__(self, fs: float, n_pushes: int = 30) -> None:
+        self.fs = fs
+        self._offsets: deque[float] = deque(maxlen=n_pushes)
+        self.offset = float("nan")
+
+    def update(self, k0: int, t: np.ndarray) -> None:
+        ok = np.isfinite(t)
+        if not ok.any():
+            return
+        k = k0 + np.flatnonzero(ok)
+        self._offsets.append(float(np.median(t[ok] - k / self.fs)))
+        self.offset = float(np.median(self._offsets))
+
+    def time(self, k: np.ndarray | float) -> np.ndarray | float:
+        return self.offset + np.asarray(k) / self.fs
+
+
+def _validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    check_fs(fs)
+    t = np.asarray(t, dtype=float).ravel()
+    x = np.asarray(x, dtype=float).ravel()
+    if t.shape != x.shape:
+        raise ValueError(f"t and x must have the same length, got {t.size} and {x.size}")
+    return t, x
+
+
+# --------------------------------------------------------------------------- LivePerson
+
+
+class LivePerson:
+    """Rolling per-person processor (see the module docstring).
+
+    Parameters
+    ----------
+    config : PersonConfig
+        Window lengths and thresholds.
+
+    Notes
+    -----
+    Not thread-safe: call ``push_*``, ``snapshot`` and ``*_on_grid`` from one thread (the
+    engine's DSP thread). Bad input raises ``ValueError`` (wrong shapes, fs <= 0, switching
+    fs/kind mid-stream); NaN samples are accepted and treated as missing data.
+    """
+
+    def __init__(self, config: PersonConfig = PersonConfig()) -> None:  # noqa: B008
+        self.cfg = config
+        # cardiac
+        self._c_fs: float | None = None
+        self._c_kind: str | None = None
+        self._c_clock: _Clock | None = None
+        self._det: StreamingBeatDetector | None = None
+        self._c_n = 0  # samples fed to the detector (incl. NaN fill)
+        self._c_pending: list[np.ndarray] = []  # ECG samples buffered for polarity
+        self._c_polarity = 1
+        self._c_last_t = float("nan")
+        self._c_raw = np.zeros(0)  # recent raw samples for quality, global index _c_raw0
+        self._c_raw0 = 0
+        self._beat_pos = np.zeros(0)  # committed beat sample positions
+        self._beat_t = np.zeros(0)  # committed beat times (frozen at commit)
+        self._beat_seg = np.zeros(0, dtype=np.int64)  # detector segment start per beat
+        self._qwin: list[tuple[int, int, bool, str]] = []  # (k0, k1, good, reason)
+        self._q_next = 0  # next quality window start (samples)
+        self._ibi_cache: tuple | None = None
+        # eda
+        self._e_fs: float | None = None
+        self._e_clock: _Clock | None = None
+        self._e_filt: CausalSos | None = None
+        self._e_n = 0
+        self._e_last_t = float("nan")
+        self._e_t = np.zeros(0)
+        self._e_x = np.zeros(0)  # causally low-passed EDA (µS), NaN = missing
+        self._e_raw = np.zeros(0)
+        self._e_mask_cache: tuple[int, np.ndarray] | None = None
+        self._scr_on = np.zeros(0)
+        self._scr_pk = np.zeros(0)
+        self._scr_amp = np.zeros(0)
+        self._scr_last_run = -np.inf
+        self._spec_cache: tuple[float, object, object] | None = None
+
+    # ------------------------------------------------------------------ cardiac input
+    def push_cardiac(self, t: np.ndarray, x: np.ndarray, fs: float, kind: str) -> None:
+        """Append new cardiac samples.
+
+        Parameters
+        ----------
+        t : ndarray
+            Corrected LSL timestamps (s), one per sample, non-decreasing overall.
+        x : ndarray
+            Samples (PPG any unit, ECG any unit); NaN = missing.
+        fs : float
+            Nominal sampling rate (Hz); must not change between calls.
+        kind : {'ppg', 'ecg'}
+        """
+        t, x = _validate_push(t, x, fs)
+        if kind not in ("ppg", "ecg"):
+            raise ValueError("kind must be 'ppg' or 'ecg'")
+        if self._c_fs is None:
+            self._c_fs, self._c_kind = float(fs), kind
+            self._c_clock = _Clock(float(fs))
+            params = PPG_PARAMS if kind == "ppg" else ECG_PARAMS
+            self._det = StreamingBeatDetector(float(fs), params)
+        elif float(fs) != self._c_fs or kind != self._c_kind:
+            raise ValueError("cardiac fs/kind changed mid-stream; create a new LivePerson")
+        if x.size == 0:
+            return
+        clock = self._c_clock
+        assert clock is not None
+        fs = self._c_fs
+        # gap detection: fill missing samples with NaN to keep the counter aligned with time
+        n_total = self._c_n + sum(p.size for p in self._c_pending)
+        if np.isfinite(clock.offset) and np.isfinite(t[0]):
+            expected = clock.time(n_total)
+            missing = int(round((t[0] - expected) * fs))
+            if missing > self.cfg.max_gap_s * fs:
+                fill = min(missing, int((self.cfg.history_s + 10) * fs))
+                self._feed_cardiac(np.full(fill, np.nan), n_total)
+                n_total += fill
+        clock.update(n_total, t)
+        fin = t[np.isfinite(t)]
+        if fin.size:
+            self._c_last_t = (
+                float(fin.max())
+                if np.isnan(self._c_last_t)
+                else max(self._c_last_t, float(fin.max()))
+            )
+        self._feed_cardiac(x, n_total)
+
+    def _feed_cardiac(self, x: np.ndarray, n_total: int) -> None:
+        assert self._det is not None and self._c_fs is not None
+        if self._c_kind == "ecg" and self._c_pending is not None:
+            self._c_pending.append(x)
+            buf = np.concatenate(self._c_pending)
+            if np.sum(np.isfinite(buf)) < self.cfg.ecg_polarity_s * self._c_fs:
+                return
+            self._c_polarity = ecg_polarity(buf, self._c_fs)
+            self._c_pending = None  # type: ignore[assignment]
+            x = buf
+        if self._c_kind == "ecg":
+            x = x * self._c_polarity
+        det = self._det
+        peaks = det.push(x)
+        self._c_n += x.size
+        # raw history for quality
+        self._c_raw = np.concatenate([self._c_raw, x])
+        keep = int((self.cfg.quality_window_s + 5.0) * self._c_fs)
+        if self._c_raw.size > keep:
+            cut = self._c_raw.size - keep
+            self._c_raw = self._c_raw[cut:]
+            self._c_raw0 += cut
+        if peaks.size:
+            assert self._c_clock is not None
+            seg = det.seg_start if det.seg_start is not None else -1
+            self._beat_pos = np.concatenate([self._beat_pos, peaks])
+            self._beat_t = np.concatenate([self._beat_t, self._c_clock.time(peaks)])
+            self._beat_seg = np.concatenate([self._beat_seg, np.full(peaks.size, seg)])
+            self._ibi_cache = None
+        self._assess_quality()
+        self._trim_cardiac()
+
+    def _assess_quality(self) -> None:
+        fs = self._c_fs
+        assert fs is not None
+        n = int(round(self.cfg.quality_window_s * fs))
+        lag = int(1.5 * fs)  # wait until the window's beats are committed
+        while self._q_next + n + lag <= self._c_n:
+            k0, k1 = self._q_next, self._q_next + n
+            self._q_next = k1
+            if k0 < self._c_raw0:
+                self._qwin.append((k0, k1, False, "no data"))
+                continue
+            w = self._c_raw[k0 - self._c_raw0 : k1 - self._c_raw0]
+            pk = self._beat_pos[(self._beat_pos >= k0) & (self._beat_pos < k1)] - k0
+            if np.all(np.isnan(w)):
+                self._qwin.append((k0, k1, False, "no data"))
+                continue
+            q = ppg_quality(w, fs, peaks=pk, kind=self._c_kind or "ppg")
+            self._qwin.append((k0, k1, q.good, q.reason))
+            self._ibi_cache = None
+
+    def _trim_cardiac(self) -> None:
+        fs = self._c_fs
+        assert fs is not None
+        k_min = self._c_n - int(self.cfg.history_s * fs) - int(10 * fs)
+        i = int(np.searchsorted(self._beat_pos, k_min))
+        if i > 0:
+            self._beat_pos = self._beat_pos[i:]
+            self._beat_t = self._beat_t[i:]
+            self._beat_seg = self._beat_seg[i:]
+        while self._qwin and self._qwin[0][1] < k_min:
+            self._qwin.pop(0)
+
+    # ------------------------------------------------------------------ EDA input
+    def push_eda(self, t: np.ndarray, x: np.ndarray, fs: float) -> None:
+        """Append new EDA samples (µS) with their corrected timestamps (s); NaN = missing."""
+        t, x = _validate_push(t, x, fs)
+        if self._e_fs is None:
+            self._e_fs = float(fs)
+            self._e_clock = _Clock(float(fs))
+            sos = butter_sos("lowpass", (self.cfg.eda_cutoff_hz,), float(fs), 2)
+            self._e_filt = CausalSos(sos)
+        elif float(fs) != self._e_fs:
+            raise ValueError("EDA fs changed mid-stream; create a new LivePerson")
+        if x.size == 0:
+            return
+        clock, fs = self._e_clock, self._e_fs
+        assert clock is not None and self._e_filt is not None
+        if np.isfinite(clock.offset) and np.isfinite(t[0]):
+            missing = int(round((t[0] - clock.time(self._e_n)) * fs))
+            if missing > self.cfg.max_gap_s * fs:
+                fill = min(missing, int((self.cfg.history_s + 10) * fs))
+                self._append_eda(np.full(fill, np.nan))
+        clock.update(self._e_n, t)
+        fin = t[np.isfinite(t)]
+        if fin.size:
+            self._e_last_t = (
+                float(fin.max())
+                if np.isnan(self._e_last_t)
+                else max(self._e_last_t, float(fin.max()))
+            )
+        self._append_eda(x)
+
+    def _append_eda(self, x: np.ndarray) -> None:
+        assert self._e_clock is not None and self._e_filt is not None and self._e_fs is not None
+        y = np.full(x.shape, np.nan)
+        fin = np.isfinite(x)
+        edges = np.flatnonzero(np.diff(fin.astype(np.int8))) + 1
+        bounds = np.concatenate([[0], edges, [x.size]])
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            if b <= a:
+                continue
+            if fin[a]:
+                y[a:b] = self._e_filt(x[a:b])
+            else:
+                self._e_filt.reset()
+        k = self._e_n + np.arange(x.size)
+        self._e_n += x.size
+        self._e_t = np.concatenate([self._e_t, self._e_clock.time(k)])
+        self._e_x = np.concatenate([self._e_x, y])
+        self._e_raw = np.concatenate([self._e_raw, x])
+        keep = int((self.cfg.history_s + 10) * self._e_fs)
+        if self._e_t.size > keep:
+            cut = self._e_t.size - keep
+            self._e_t, self._e_x, self._e_raw = self._e_t[cut:], self._e_x[cut:], self._e_raw[cut:]
+        self._e_mask_cache = None
+
+    def _eda_mask(self) -> np.ndarray:
+        if self._e_mask_cache is not None and self._e_mask_cache[0] == self._e_n:
+            return self._e_mask_cache[1]
+        assert self._e_fs is not None
+        m = eda_valid_mask(self._e_raw, self._e_fs) & np.isfinite(self._e_x)
+        self._e_mask_cache = (self._e_n, m)
+        return m
+
+    def _update_scr(self) -> None:
+        """Re-run SCR detection on the recent cleaned EDA at most once per second of data."""
+        if self._e_fs is None or self._e_t.size == 0:
+            return
+        t_end = float(self._e_t[-1])
+        if t_end - self._scr_last_run < self.cfg.scr_update_s:
+            return
+        self._scr_last_run = t_end
+        fs = self._e_fs
+        span = self.cfg.scr_window_s + 20.0
+        i0 = max(0, self._e_t.size - int(span * fs))
+        x = np.where(self._eda_mask()[i0:], self._e_x[i0:], np.nan)
+        if np.sum(np.isfinite(x)) < 4 * fs:
+            return
+        s = eda_scr(x, fs, min_amplitude_us=self.cfg.scr_min_amplitude_us, clean=False)
+        if not len(s):
+            return
+        t0 = float(self._e_t[i0])
+        on, pk = s.onsets + t0, s.peaks + t0
+        # responses starting near the window start may be truncated: only take those well
+        # inside; already known responses (onset within 1 s) are not added again
+        keep = on > t0 + 10.0 if i0 > 0 else np.ones(on.size, dtype=bool)
+        for o, p, a in zip(on[keep], pk[keep], s.amplitudes[keep], strict=True):
+            if self._scr_on.size and np.min(np.abs(self._scr_on - o)) < 1.0:
+                continue
+            idx = int(np.searchsorted(self._scr_on, o))
+            self._scr_on = np.insert(self._scr_on, idx, o)
+            self._scr_pk = np.insert(self._scr_pk, idx, p)
+            self._scr_amp = np.insert(self._scr_amp, idx, a)
+        t_min = t_end - self.cfg.history_s
+        j = int(np.searchsorted(self._scr_on, t_min))
+        self._scr_on, self._scr_pk, self._scr_amp = (
+            self._scr_on[j:],
+            self._scr_pk[j:],
+            self._scr_amp[j:],
+        )
+
+    # ------------------------------------------------------------------ IBIs
+    def _ibis(self) -> dict:
+        """Corrected IBIs of the whole history, cached until new beats or quality verdicts."""
+        if self._ibi_cache is not None:
+            return self._ibi_cache[0]
+        fs = self._c_fs
+        pos, tb, seg = self._beat_pos, self._beat_t, self._beat_seg
+        out: dict = {
+            "t": np.zeros(0),
+            "ibi": np.zeros(0),
+            "flags_t": {k: np.zeros(0) for k in ARTIFACT_CLASSES},
+        }
+        if fs is None or pos.size < 2:
+            self._ibi_cache = (out,)
+            return out
+        ibi = np.diff(pos) / fs * 1000.0
+        ok = seg[1:] == seg[:-1]
+        # exclude IBIs touching a bad quality window
+        for k0, k1, good, _ in self._qwin:
+            if not good:
+                ok &= ~((pos[1:] >= k0) & (pos[:-1] < k1))
+        ok &= (ibi > 250.0) & (ibi < 3000.0)
+        raw = np.where(ok, ibi, np.nan)
+        # correct each unbroken run on its own and rebuild its beat times from its first beat
+        fin = np.isfinite(raw)
+        d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
+        t_parts: list[np.ndarray] = []
+        v_parts: list[np.ndarray] = []
+        flags: dict[str, list[np.ndarray]] = {k: [] for k in ARTIFACT_CLASSES}
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+            corr = ibi_correct(raw[a:b])
+            run = corr.ibi_ms
+            good = np.isfinite(run)
+            te = tb[a] + np.cumsum(np.where(good, run, 0.0)) / 1000.0
+            t_parts.append(np.concatenate([te[good], [te[-1] + 1e-6]]))
+            v_parts.append(np.concatenate([run[good], [np.nan]]))  # NaN closes the run
+            for k in ARTIFACT_CLASSES:
+                idx = getattr(corr, k)
+                if idx.size:
+                    flags[k].append(tb[a + idx + 1])
+        if t_parts:
+            out["t"] = np.concatenate(t_parts)[:-1]  # the last run needs no closing NaN
+            out["ibi"] = np.concatenate(v_parts)[:-1]
+        for k in ARTIFACT_CLASSES:
+            if flags[k]:
+                out["flags_t"][k] = np.concatenate(flags[k])
+        self._ibi_cache = (out,)
+        return out
+
+    # ------------------------------------------------------------------ outputs
+    def snapshot(self, now: float) -> PersonMetrics:
+        """Current metrics at ``now`` (s, same clock as the input timestamps)."""
+        cfg = self.cfg
+        nan = float("nan")
+        ib = self._ibis()
+        t_ibi, ibi = ib["t"], ib["ibi"]
+
+        def window(w: float) -> tuple[np.ndarray, np.ndarray]:
+            i0, i1 = np.searchsorted(t_ibi, [now - w, now], side="right")
+            return t_ibi[i0:i1], ibi[i0:i1]
+
+        # current HR
+        _, last = window(cfg.hr_window_s)
+        last = last[np.isfinite(last)]
+        hr = 60000.0 / float(np.mean(last)) if last.size else nan
+        hr_valid = bool(last.size)
+        # time-domain HRV
+        _, w_ibi = window(cfg.hrv_window_s)
+        cover = float(np.nansum(w_ibi)) / 1000.0 if w_ibi.size else 0.0
+        ht = hrv_time(w_ibi)
+        hrv_valid = ht.valid and cover >= cfg.min_coverage * cfg.hrv_window_s
+        # spectral + coherence need unbroken series; recomputed every spectral_update_s
+        sc = self._spec_cache
+        if sc is None or not (0.0 <= now - sc[0] < cfg.spectral_update_s):
+            sc = (now, *self._spectral(window))
+            self._spec_cache = sc
+        hf, co = sc[1], sc[2]
+        spectral_valid = bool(hf is not None and hf.valid)
+        coherence_valid = bool(co is not None and co.valid)
+        # artifacts in the HRV window
+        arts = {
+            k: int(np.sum((v > now - cfg.hrv_window_s) & (v <= now)))
+            for k, v in ib["flags_t"].items()
+        }
+        # cardiac quality
+        cq, cq_reason = self._cardiac_quality(now)
+        # EDA
+        scl, scl_valid, scr_rate, scr_valid, eq, eq_reason = self._eda_metrics(now)
+        # trend and beats in history
+        h0 = now - cfg.history_s
+        bt = self._beat_t[(self._beat_t > h0) & (self._beat_t <= now)]
+        prov = np.zeros(0)
+        if self._det is not None and self._c_clock is not None:
+            p = self._det.provisional_peak()
+            if p is not None:
+                prov = np.asarray([float(self._c_clock.time(p))])
+        tm = (t_ibi > now - 300.0) & (t_ibi <= now) & np.isfinite(ibi)
+        so = (self._scr_on > h0) & (self._scr_on <= now)
+        return PersonMetrics(
+            t=float(now),
+            hr_bpm=hr,
+            rmssd_ms=ht.rmssd_ms if hrv_valid else nan,
+            ln_rmssd=ht.ln_rmssd if hrv_valid else nan,
+            sdnn_ms=ht.sdnn_ms if hrv_valid else nan,
+            pnn50_pct=ht.pnn50_pct if hrv_valid else nan,
+            mean_hr_window_bpm=ht.mean_hr_bpm if hrv_valid else nan,
+            lf_ms2=hf.lf_ms2 if spectral_valid and hf else nan,
+            hf_ms2=hf.hf_ms2 if spectral_valid and hf else nan,
+            lf_hf=hf.lf_hf if spectral_valid and hf else nan,
+            coherence_ratio=co.ratio if coherence_valid and co else nan,
+            breathing_hz=co.breathing_hz if coherence_valid and co else nan,
+            scl_us=scl,
+            scr_per_min=scr_rate,
+            n_beats_window=int(np.sum(np.isfinite(w_ibi))),
+            artifacts=arts,
+            cardiac_quality=cq,
+            cardiac_quality_reason=cq_reason,
+            eda_quality=eq,
+            eda_quality_reason=eq_reason,
+            cardiac_last_t=self._c_last_t,
+            eda_last_t=self._e_last_t,
+            beat_times=bt.copy(),
+            provisional_beat_times=prov,
+            scr_onsets=self._scr_on[so].copy(),
+            scr_peaks=self._scr_pk[so].copy(),
+            scr_amplitudes=self._scr_amp[so].copy(),
+            hr_trend_t=t_ibi[tm].copy(),
+            hr_trend_bpm=60000.0 / ibi[tm],
+            hr_valid=hr_valid,
+            hrv_valid=bool(hrv_valid),
+            spectral_valid=spectral_valid,
+            coherence_valid=coherence_valid,
+            scl_valid=scl_valid,
+            scr_valid=scr_valid,
+        )
+
+    def _spectral(self, window) -> tuple[HrvFrequency | None, Coherence | None]:
+        cfg = self.cfg
+        _, s_ibi = window(cfg.spectral_window_s)
+        hf = None
+        if s_ibi.size and np.all(np.isfinite(s_ibi)):
+            hf = hrv_frequency(s_ibi, min_duration_s=cfg.min_coverage * cfg.spectral_window_s)
+        _, c_ibi = window(cfg.coherence_window_s)
+        co = None
+        if c_ibi.size and np.all(np.isfinite(c_ibi)):
+            co = coherence_ratio(c_ibi, window_s=cfg.coherence_window_s)
+        return hf, co
+
+    def _cardiac_quality(self, now: float) -> tuple[str, str]:
+        if self._c_fs is None or not np.isfinite(self._c_last_t):
+            return "none", "no cardiac data"
+        if now - self._c_last_t > 5.0:
+            return "none", f"no cardiac data for {now - self._c_last_t:.0f} s"
+        if not self._qwin:
+            return "good", "assessing"
+        _, _, good, reason = self._qwin[-1]
+        return ("good", "") if good else ("bad", reason)
+
+    def _eda_metrics(self, now: float) -> tuple[float, bool, float, bool, str, str]:
+        nan = float("nan")
+        cfg = self.cfg
+        if self._e_fs is None or self._e_t.size == 0:
+            return nan, False, nan, False, "none", "no EDA data"
+        if now - self._e_last_t > 5.0:
+            return nan, False, nan, False, "none", f"no EDA data for {now - self._e_last_t:.0f} s"
+        self._update_scr()
+        mask = self._eda_mask()
+        fs = self._e_fs
+        i0, i1 = np.searchsorted(self._e_t, [now - cfg.scl_window_s, now], side="right")
+        mw = mask[i0:i1]
+        scl_valid = (
+            mw.size >= cfg.min_coverage * cfg.scl_window_s * fs and mw.mean() >= cfg.min_coverage
+        )
+        scl = float(np.mean(self._e_x[i0:i1][mw])) if scl_valid else nan
+        j0, j1 = np.searchsorted(self._e_t, [now - cfg.scr_window_s, now], side="right")
+        ms = mask[j0:j1]
+        scr_valid = bool(
+            ms.size >= cfg.min_coverage * cfg.scr_window_s * fs and ms.mean() >= cfg.min_coverage
+        )
+        rate = nan
+        if scr_valid:
+            n = np.sum((self._scr_pk > now - cfg.scr_window_s) & (self._scr_pk <= now))
+            rate = float(n) * 60.0 / cfg.scr_window_s
+        # quality of the last 10 s
+        if mw.size == 0:
+            return scl, bool(scl_valid), rate, scr_valid, "none", "no EDA data"
+        frac = float(mw.mean())
+        if frac >= 0.9:
+            return scl, bool(scl_valid), rate, scr_valid, "good", ""
+        raw = self._e_raw[i0:i1]
+        fin = raw[np.isfinite(raw)]
+        why = "missing samples"
+        if fin.size and (fin.min() < 0.05 or fin.max() > 60.0):
+            why = "out of range 0.05-60 uS"
+        elif fin.size > 1 and np.max(np.abs(np.diff(fin))) * fs > 10.0:
+            why = "slope > 10 uS/s"
+        elif fin.size == raw.size:
+            why = "flat line or artefact"
+        return scl, bool(scl_valid), rate, scr_valid, "bad", f"{why} ({100 * frac:.0f} % valid)"
+
+    def hr_on_grid(self, t_grid: np.ndarray) -> np.ndarray:
+        """Instantaneous HR (bpm) from corrected IBIs, linearly interpolated on ``t_grid`` (s).
+
+        Each IBI's HR is placed at its closing beat; between two consecutive valid IBIs that
+        are at most ``max_ibi_s`` apart the HR is interpolated. NaN outside the history,
+        before the first / after the last committed valid IBI, across gaps and across IBIs
+        excluded for bad quality.
+        """
+        tg = np.asarray(t_grid, dtype=float)
+        out = np.full(tg.shape, np.nan)
+        ib = self._ibis()
+        t, ibi = ib["t"], ib["ibi"]
+        if t.size < 2:
+            return out
+        hr = 60000.0 / ibi
+        j = np.searchsorted(t, tg, side="right")
+        inside = (j > 0) & (j < t.size)
+        jj = np.clip(j, 1, t.size - 1)
+        t0, t1 = t[jj - 1], t[jj]
+        h0, h1 = hr[jj - 1], hr[jj]
+        ok = inside & np.isfinite(h0) & np.isfinite(h1) & (t1 - t0 <= self.cfg.max_ibi_s)
+        # exact hit on the last beat
+        last = tg == t[-1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = (tg - t0) / (t1 - t0)
+        out[ok] = (h0 + w * (h1 - h0))[ok]
+        out[last & np.isfinite(hr[-1])] = hr[-1]
+        return out
+
+    def eda_on_grid(self, t_grid: np.ndarray) -> np.ndarray:
+        """Low-passed EDA (µS) linearly interpolated on ``t_grid`` (s).
+
+        NaN where there is no data, across gaps larger than ``max_gap_s`` and where the
+        Kleckner quality rules fail.
+        """
+        tg = np.asarray(t_grid, dtype=float)
+        out = np.full(tg.shape, np.nan)
+        if self._e_t.size < 2:
+            return out
+        x = np.where(self._eda_mask(), self._e_x, np.nan)
+        t = self._e_t
+        j = np.searchsorted(t, tg, side="right")
+        inside = (j > 0) & (j < t.size)
+        jj = np.clip(j, 1, t.size - 1)
+        t0, t1 = t[jj - 1], t[jj]
+        x0, x1 = x[jj - 1], x[jj]
+        ok = inside & np.isfinite(x0) & np.isfinite(x1) & (t1 - t0 <= self.cfg.max_gap_s)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = np.where(t1 > t0, (tg - t0) / (t1 - t0), 0.0)
+        out[ok] = (x0 + w * (x1 - x0))[ok]
+        last = (tg == t[-1]) & np.isfinite(x[-1])
+        out[last] = x[-1]
+        return out
