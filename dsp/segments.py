@@ -3,8 +3,9 @@
 Marci et al. (2007) found skin-conductance concordance lower while the therapist talked than
 while they listened; this module gives the indices of :mod:`dsp.concordance` per block.
 
-A slope correlation r belongs to an interval when all the data behind it lie inside the
-interval (no r straddles two labels); likewise a WCC window. Per label, the r values and WCC
+Intervals are half-open, ``[start, end)``. A slope correlation r belongs to an interval when
+all the samples behind it lie inside the interval (no r straddles two labels); likewise a WCC
+window. Per label, the r values and WCC
 windows of all its intervals are pooled before CI / KSI / medians are taken.
 Times are seconds on the same clock as ``t0`` (the time of ``x[0]``).
 """
@@ -190,12 +191,13 @@ def segment_concordance(
         wcc_inc_s,
     )
     w_a = w.window_start_s + t0
-    w_b = w_a + w.win_s + w.lag_s + slope_s  # data span of a window on the slope signal
+    # time of the last raw sample behind a window of the slope signal
+    w_b = w_a + w.win_s + w.lag_s - 1.0 / fs + slope_s
     per: list[SegmentStats] = []
     pooled: dict[str, tuple[list[tuple[float, float]], list[np.ndarray], list[np.ndarray]]] = {}
     for a, b, label in intervals:
-        rin = r[(r_a >= a - 1e-9) & (r_b <= b + 1e-9)]
-        win = w.matrix[(w_a >= a - 1e-9) & (w_b <= b + 1e-9)]
+        rin = r[(r_a >= a - 1e-9) & (r_b < b - 1e-9)]
+        win = w.matrix[(w_a >= a - 1e-9) & (w_b < b - 1e-9)]
         per.append(_stats(str(label), [(float(a), float(b))], rin, win, w.lags_s))
         spans, rs, ws = pooled.setdefault(str(label), ([], [], []))
         spans.append((float(a), float(b)))
