@@ -23,6 +23,8 @@ The recorder reads anything with a ``slots`` attribute listing objects that have
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -353,3 +355,81 @@ def record_streams(
         acq.stop()
         summary = rec.stop()
     return summary
+
+
+def create_session_folder(root: str | Path, name: str) -> Path:
+    """Create ``root/name`` for a session (``recording.xdf`` + ``session.json``), mode 0700.
+
+    Parameters
+    ----------
+    root : str or Path
+        The sessions folder (created with 0700 if missing).
+    name : str
+        Folder name, e.g. ``"2026-11-22_0930_P012_C003"``; must not exist yet.
+
+    Raises
+    ------
+    XdfWriteError
+        The folder exists already or cannot be created (one clear line).
+    """
+    folder = Path(root) / name
+    try:
+        Path(root).mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+    except FileExistsError:
+        raise XdfWriteError(f"session folder {folder} already exists") from None
+    except OSError as exc:
+        raise XdfWriteError(f"cannot create session folder {folder}: {exc.strerror}") from None
+    return folder
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf -> None, numpy scalars/arrays -> Python, tuples -> lists, others -> str."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def write_private_json(path: str | Path, data: dict[str, Any]) -> Path:
+    """Write JSON atomically with owner-only permissions (0600), e.g. ``session.json``.
+
+    NaN and infinite numbers are written as ``null``; numpy values as plain numbers.
+
+    The text goes to a temporary file in the same folder, is fsynced, then renamed over
+    ``path``, so a crash leaves either the old or the new file, never half of one.
+
+    Raises
+    ------
+    XdfWriteError
+        The file cannot be written (disk full, unwritable folder); ``path`` is unchanged.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    text = json.dumps(_json_safe(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, text.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise XdfWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path

@@ -380,3 +380,27 @@ def test_every_shared_file_replays(shared_xdf: Path) -> None:
             assert replay.wait(timeout=20), f.name
         assert replay.error is None, (f.name, replay.error)
         assert replay.samples_pushed == sum(s.n_samples for s in replay.streams), f.name
+
+
+def test_session_folder_and_private_json(tmp_path: Path) -> None:
+    import json
+
+    from devices.recorder import create_session_folder, write_private_json
+    from devices.xdf_writer import XdfWriteError
+
+    folder = create_session_folder(tmp_path / "sessions", "2026-11-22_P01")
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    with pytest.raises(XdfWriteError, match="already exists"):
+        create_session_folder(tmp_path / "sessions", "2026-11-22_P01")
+    data = {
+        "patient": "P01",
+        "notes": "écoute",
+        "baseline": {"rmssd": np.float64(41.5), "scl": float("nan")},
+    }
+    p = write_private_json(folder / "session.json", data)
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
+    back = json.loads(p.read_text(encoding="utf-8"))
+    assert back == {"patient": "P01", "notes": "écoute", "baseline": {"rmssd": 41.5, "scl": None}}
+    with pytest.raises(XdfWriteError, match="cannot write"):
+        write_private_json(tmp_path / "missing" / "session.json", data)
+    assert sorted(x.name for x in folder.iterdir()) == ["session.json"]
