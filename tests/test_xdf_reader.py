@@ -187,3 +187,16 @@ def test_truncated_real_file(shared_xdf: Path, tmp_path: Path) -> None:
         rec = load_recording(path)
     exg = [s for s in rec.streams if s.type == "EEG"][0]
     assert rec.truncated and 1000 < exg.n_samples < 28682
+
+
+def test_gzip_compressed_file(own_file: Path, tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "own.xdfz"
+    packed.write_bytes(gzip.compress(own_file.read_bytes()))
+    a, b = load_recording(own_file), load_recording(packed)
+    np.testing.assert_array_equal(a.streams[0].values, b.streams[0].values)
+    bad = tmp_path / "bad.xdf.gz"
+    bad.write_bytes(b"not gzip at all")
+    with pytest.raises(XdfReadError, match="cannot read"):
+        load_recording(bad)
