@@ -1216,24 +1216,27 @@ class _ConcordanceStream:
             self.sc[: self.n_slopes - k] = self.sc[k : self.n_slopes]
             self.n_slopes -= k
         else:
-            for v in self.r[:k]:
-                self._account(v, -1)
+            gone = self.r[:k]
+            fin = gone[~np.isnan(gone)]
+            self.n_finite -= int(fin.size)
+            self.pos_sum -= float(fin[fin > 0].sum())
+            self.neg_sum -= float(fin[fin < 0].sum())
             self.r[: self.n_r - k] = self.r[k : self.n_r]
             self.r_end[: self.n_r - k] = self.r_end[k : self.n_r]
             self.n_r -= k
+            kept = self.r[: self.n_r]
+            self.pos_sorted = sorted(kept[kept > 0].tolist())
 
-    def _account(self, v: float, sign: int) -> None:
+    def _account(self, v: float) -> None:
+        """Add a new correlation to the running session sums (O(log n) + list insert)."""
         if math.isnan(v):
             return
-        self.n_finite += sign
+        self.n_finite += 1
         if v > 0:
-            self.pos_sum += sign * v
-            if sign > 0:
-                bisect.insort(self.pos_sorted, v)
-            else:
-                del self.pos_sorted[bisect.bisect_left(self.pos_sorted, v)]
+            self.pos_sum += v
+            bisect.insort(self.pos_sorted, v)
         elif v < 0:
-            self.neg_sum += sign * v
+            self.neg_sum += v
 
     def update(self, buf: _PairBuffer) -> None:
         while self.next_step * self.s + self.w < buf.total:
@@ -1261,7 +1264,7 @@ class _ConcordanceStream:
                 self.r_end[self.n_r] = i0 + self.w
                 self.n_r += 1
                 self.n_made += 1
-                self._account(r, +1)
+                self._account(r)
 
     def recent_r(self, n: int) -> np.ndarray:
         return self.r[max(0, self.n_r - n) : self.n_r]
@@ -1323,6 +1326,7 @@ class LiveDyad:
         self._k0: int | None = None  # grid index of the first sample
         self._k_next: int | None = None
         self._null: np.ndarray = np.empty(0)
+        self._band = (math.nan, math.nan)
         self._last_refresh_k: int | None = None
         self._hist_t: list[float] = []
         self._hist_ci: list[float] = []
@@ -1438,6 +1442,11 @@ class LiveDyad:
         r = rolling_pearson(sp[None, :], sc, m)
         null = _stat_rows(r, "ci")
         self._null = np.sort(null[np.isfinite(null)])
+        if self._null.size:
+            self._band = (
+                float(np.percentile(self._null, cfg.chance_lo_pct)),
+                float(np.percentile(self._null, cfg.chance_hi_pct)),
+            )
 
     # ------------------------------------------------------------------ output
     def _live_wcc(self, buf: _PairBuffer, slope_s: float, n_blk: int) -> tuple[float, float, bool]:
@@ -1472,8 +1481,7 @@ class LiveDyad:
             pct = lo = hi = math.nan
         else:
             pct = percentile_of(ci_roll, self._null) if valid else math.nan
-            lo = float(np.percentile(self._null, cfg.chance_lo_pct))
-            hi = float(np.percentile(self._null, cfg.chance_hi_pct))
+            lo, hi = self._band
         pr, pl, pc = self._live_wcc(self._eda_buf, cfg.slope_s, self._eda_wcc_n)
         hpr, hpl, hpc = self._live_wcc(self._hr_buf, cfg.hr_slope_s, self._hr_wcc_n)
         t_last = (self._k_next - 1) / cfg.fs if self._k_next is not None else math.nan
