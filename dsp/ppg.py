@@ -18,7 +18,9 @@ buffer:
 6. the systolic peak is the maximum, inside the block shifted back by the band-pass group
    delay, of the raw signal smoothed by a symmetric (zero-phase) ~15 Hz FIR, refined to
    sub-sample precision by a parabola through the three samples around it;
-7. a peak closer than 0.3 s (200 bpm) to the previous accepted one is rejected.
+7. a peak closer than 0.3 s (200 bpm) to the previous accepted one is rejected, and so is a
+   beat whose band-passed amplitude is outside 0.25-2.5 times the median of the last 8
+   accepted beats (motion artefacts).
 
 A beat is *committed* when its block closes (typically 0.5-0.8 s after the systolic peak) and
 can never change afterwards. ``ppg_peaks`` runs the same streaming detector over the whole
@@ -32,6 +34,7 @@ divide by ``fs`` for seconds.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +85,10 @@ class BeatDetectorParams:
         Extra search margin on each side of the shifted block.
     refractory_s : float
         Minimum distance between two accepted peaks.
+    amplitude_gate : (float, float) or None
+        A beat whose band-passed peak amplitude lies outside these multiples of the median
+        of the last 8 accepted beats is rejected as motion artefact (after 4 rejections in
+        a row the reference is rebuilt, so a lasting amplitude change is followed).
     use_abs : bool
         Localise on ``|smoothed raw - local mean|`` instead of the raw maximum (ECG of unknown
         polarity); False for PPG.
@@ -100,6 +107,7 @@ class BeatDetectorParams:
     pad_s: float = 0.06
     refractory_s: float = 0.3
     use_abs: bool = False
+    amplitude_gate: tuple[float, float] | None = (0.4, 2.0)
 
 
 PPG_PARAMS = BeatDetectorParams()
@@ -163,6 +171,8 @@ class StreamingBeatDetector:
         self._m1_tail: np.ndarray | None = None
         self.in_block = False
         self.block_start = 0
+        self._amps: deque[float] = deque(maxlen=8)
+        self._n_rejected = 0
 
     @property
     def open_block_start(self) -> int | None:
@@ -251,9 +261,32 @@ class StreamingBeatDetector:
                 if idx - bs >= self.w1 and bs >= self.seg_start + self.w2:
                     pk = self._localise(bs, idx)
                     if pk is not None and pk - self.last_peak >= self.refractory:
-                        self.last_peak = pk
-                        out.append(pk)
+                        if self._amplitude_ok(bs, idx):
+                            self.last_peak = pk
+                            out.append(pk)
         self._trim_hist()
+
+    def _amplitude_ok(self, bs: int, be: int) -> bool:
+        """Amplitude gate: the block's band-passed peak vs the median of recent beats."""
+        gate = self.p.amplitude_gate
+        a0 = max(bs - self.h, self._raw0)
+        a1 = max(be - self.h, a0 + 1)
+        seg = self._y[a0 - self._raw0 : a1 - self._raw0]
+        amp = float(np.max(np.abs(seg))) if seg.size else 0.0
+        if gate is None:
+            return True
+        hist = self._amps
+        if len(hist) >= 3:
+            med = float(np.median(hist))
+            if not gate[0] * med <= amp <= gate[1] * med:
+                self._n_rejected += 1
+                if self._n_rejected >= 4:  # the signal changed for good: start afresh
+                    hist.clear()
+                    self._n_rejected = 0
+                return False
+        self._n_rejected = 0
+        hist.append(amp)
+        return True
 
     def _localise(self, bs: int, be: int) -> float | None:
         """Peak position (global samples) for the block [bs, be) in comparison time."""
