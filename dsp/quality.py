@@ -38,6 +38,8 @@ __all__ = [
     "eda_quality",
     "eda_valid_mask",
     "quality_windows",
+    "EventMatch",
+    "match_events",
 ]
 
 
@@ -260,3 +262,63 @@ def quality_windows(
         w = x[s : s + n]
         res.append(eda_quality(w, fs) if kind == "eda" else ppg_quality(w, fs, kind=kind))
     return starts / fs, res
+
+
+@dataclass(frozen=True)
+class EventMatch:
+    """One-to-one matching of detected events to reference events (evaluation helper).
+
+    Attributes
+    ----------
+    tp, fp, fn : int
+        Matched, unmatched detected and unmatched reference events.
+    f1 : float
+        ``2 tp / (2 tp + fp + fn)`` (NaN when both lists are empty).
+    errors_s : ndarray
+        ``detected - reference`` (s) of the matched pairs, in reference order.
+    matched_ref : ndarray of bool
+        Which reference events were matched.
+    """
+
+    tp: int
+    fp: int
+    fn: int
+    f1: float
+    errors_s: np.ndarray
+    matched_ref: np.ndarray
+
+
+def match_events(detected: np.ndarray, reference: np.ndarray, tol_s: float = 0.05) -> EventMatch:
+    """Greedy nearest-first one-to-one matching within ``tol_s`` seconds.
+
+    Every pair closer than ``tol_s`` is considered, closest first; each event is used once.
+    Used to score beat and SCR detectors against ground truth (beat F1 within 50 ms).
+    """
+    d = np.sort(np.asarray(detected, dtype=float).ravel())
+    r = np.asarray(reference, dtype=float).ravel()
+    order = np.argsort(r)
+    rs = r[order]
+    pairs: list[tuple[float, int, int]] = []
+    for i, t in enumerate(rs):
+        j0, j1 = np.searchsorted(d, [t - tol_s, t + tol_s])
+        for j in range(j0, j1):
+            e = abs(d[j] - t)
+            if e <= tol_s:
+                pairs.append((e, i, j))
+    pairs.sort()
+    used_r = np.zeros(rs.size, dtype=bool)
+    used_d = np.zeros(d.size, dtype=bool)
+    err = np.full(rs.size, np.nan)
+    for _, i, j in pairs:
+        if not used_r[i] and not used_d[j]:
+            used_r[i] = used_d[j] = True
+            err[i] = d[j] - rs[i]
+    tp = int(used_r.sum())
+    fp = int(d.size - tp)
+    fn = int(rs.size - tp)
+    f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else float("nan")
+    matched = np.zeros(r.size, dtype=bool)
+    matched[order] = used_r
+    errs = np.full(r.size, np.nan)
+    errs[order] = err
+    return EventMatch(tp, fp, fn, float(f1), errs[matched], matched)
