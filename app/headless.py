@@ -22,18 +22,11 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
     lines = []
     for role in ("patient", "clinician"):
         pm = snap.persons.get(role)
-        streams = [
-            health_line(snap.health[k])
-            for rm, k in snap.channels.items()
-            if rm.startswith(role + "/") and k in snap.health
-        ]
+        mine = sorted(rm for rm in snap.channels if rm.startswith(role + "/"))
         health = " ".join(
-            f"{rm.split('/')[1]}:{s}"
-            for rm, s in zip(
-                [rm for rm, k in snap.channels.items() if rm.startswith(role + "/")],
-                streams,
-                strict=False,
-            )
+            f"{rm.split('/')[1]}:{health_line(snap.health[snap.channels[rm]])}"
+            for rm in mine
+            if snap.channels[rm] in snap.health
         )
         if pm is None:
             lines.append(f"{clock} {role:<9} (no data yet)  {health}")

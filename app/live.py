@@ -29,10 +29,10 @@ class LiveSession:
 
 
 def discover(wait_s: float = 2.0) -> list[tuple[StreamDescription, object]]:
-    """Visible streams, with channel labels fetched for multi-channel biosignal streams."""
+    """Visible streams; biosignal streams with their full info (channel labels, units)."""
     found = []
     for desc, info in resolve_streams(wait_s):
-        if desc.channel_count > 1 and modality_of(desc.type) is not None:
+        if modality_of(desc.type) is not None:
             try:
                 desc, _ = full_info(info, timeout=2.0)
             except Exception:  # labels stay unknown; channel 0 is used unless mapped
