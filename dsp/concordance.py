@@ -53,10 +53,12 @@ __all__ = [
     "DyadConfig",
     "DyadMetrics",
     "HRCoherence",
+    "HRSynchrony",
     "LiveDyad",
     "SUSYResult",
     "SessionConcordance",
     "WCCResult",
+    "analyze_hr_session",
     "analyze_session",
     "concordance_surrogate_test",
     "hr_coherence",
@@ -975,16 +977,24 @@ def hr_coherence(
     """LF / HF magnitude-squared coherence of the two HR series over their last 2-5 minutes.
 
     Uses the last ``window_s`` seconds (default 300) of data; the analysed stretch is the
-    longest NaN-free run at the end of that window and must last at least ``min_s`` (default
-    120 s), otherwise the result is NaN. Welch segments of ``nperseg_s`` (default 64 s, i.e.
+    longest NaN-free run inside that window and must last at least ``min_s`` (default 120 s),
+    otherwise the result is NaN. Welch segments of ``nperseg_s`` (default 64 s, i.e.
     1/64 Hz resolution) with 50 % overlap.
     """
     a, b = _pair(hr_patient, hr_clinician)
     nwin = _as_samples(window_s, fs, "window_s")
     a, b = a[-nwin:], b[-nwin:]
-    bad = np.flatnonzero(np.isnan(a) | np.isnan(b))
-    if bad.size:
-        a, b = a[bad[-1] + 1 :], b[bad[-1] + 1 :]
+    ok = ~(np.isnan(a) | np.isnan(b))
+    if not ok.all():
+        # longest gap-free run inside the window (the latest one on ties)
+        edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+        starts, stops = edges[::2], edges[1::2]
+        if starts.size == 0:
+            a, b = a[:0], b[:0]
+        else:
+            lengths = stops - starts
+            i = int(np.flatnonzero(lengths == lengths.max())[-1])
+            a, b = a[starts[i] : stops[i]], b[starts[i] : stops[i]]
     dur = a.size / fs
     nper = _as_samples(nperseg_s, fs, "nperseg_s")
     if dur < min_s or a.size < nper:
@@ -994,6 +1004,46 @@ def hr_coherence(
     hf = (f >= HF_BAND[0]) & (f <= HF_BAND[1])
     nseg = 1 + (a.size - nper) // (nper - nper // 2)
     return HRCoherence(float(c[lf].mean()), float(c[hf].mean()), f, c, dur, int(nseg))
+
+
+@dataclass(frozen=True)
+class HRSynchrony:
+    """Offline HR synchrony of a session.
+
+    Attributes
+    ----------
+    session : SessionConcordance
+        Slope concordance, WCC and surrogate test on the HR series (``hr_slope_s`` slopes).
+    coherence : HRCoherence
+        LF / HF coherence over the last ``coherence_window_s``.
+    """
+
+    session: SessionConcordance
+    coherence: HRCoherence
+
+
+def analyze_hr_session(
+    hr_patient: np.ndarray,
+    hr_clinician: np.ndarray,
+    fs: float = 4.0,
+    hr_slope_s: float = 1.0,
+    wcc_win_s: float = 60.0,
+    wcc_lag_s: float = 5.0,
+    wcc_inc_s: float = 10.0,
+    coherence_window_s: float = 300.0,
+    n_surrogates: int = 200,
+    seed: int | np.random.Generator | None = 0,
+) -> HRSynchrony:
+    """HR synchrony with the EDA machinery: slope concordance / CI / WCC on HR slopes.
+
+    HR (bpm on the grid, from corrected IBIs) drifts like SC, so the two HR series are
+    compared through their ``hr_slope_s`` slopes (default 1 s: first differences, bpm/s).
+    """
+    s = analyze_session(
+        hr_patient, hr_clinician, fs, slope_s=hr_slope_s, wcc_win_s=wcc_win_s,
+        wcc_lag_s=wcc_lag_s, wcc_inc_s=wcc_inc_s, n_surrogates=n_surrogates, seed=seed,
+    )  # fmt: skip
+    return HRSynchrony(s, hr_coherence(hr_patient, hr_clinician, fs, coherence_window_s))
 
 
 # --------------------------------------------------------------------------- live engine
@@ -1021,6 +1071,9 @@ class DyadConfig:
         Marci slope window (5 s), correlation window (15 s = 15 slopes), step (1 s).
     hr_slope_s : float
         Slope window for HR (1 s: first differences of HR, bpm/s); HR levels drift as SC does.
+    hr_coherence_window_s, hr_coherence_min_s : float
+        HR coherence (LF/HF) over the last 300 s, needing at least 120 s without gaps
+        (:func:`hr_coherence`); refreshed with the baseline.
     min_shift_s : float
         Smallest circular shift of a surrogate (60 s).
     chance_lo_pct, chance_hi_pct : float
@@ -1052,6 +1105,8 @@ class DyadConfig:
     corr_s: float = 15.0
     step_s: float = 1.0
     hr_slope_s: float = 1.0
+    hr_coherence_window_s: float = 300.0
+    hr_coherence_min_s: float = 120.0
     min_shift_s: float = 60.0
     chance_lo_pct: float = 5.0
     chance_hi_pct: float = 95.0
@@ -1116,6 +1171,9 @@ class DyadMetrics:
         HR rolling window complete for both people.
     hr_lead_text : str
         Words for the HR lead.
+    hr_coherence_lf, hr_coherence_hf : float
+        Magnitude-squared coherence of the two HR series in LF / HF over the last 2-5 min
+        (refreshed every ``surrogate_every_s``; NaN with less than 2 min of gap-free HR).
     eda_history_t, eda_history_ci : numpy.ndarray
         Session sparkline of ``ci_rolling`` (time in s, LSL clock), bounded and decimated.
     n_correlations : int
@@ -1146,6 +1204,8 @@ class DyadMetrics:
     hr_ci_rolling: float
     hr_valid: bool
     hr_lead_text: str
+    hr_coherence_lf: float
+    hr_coherence_hf: float
     eda_history_t: np.ndarray
     eda_history_ci: np.ndarray
     n_correlations: int
@@ -1322,7 +1382,9 @@ class LiveDyad:
         )
         self._buf_cap = 2 * need + 8
         self._eda_buf = _PairBuffer(self._buf_cap)
-        self._hr_buf = _PairBuffer(self._buf_cap)
+        coh_n = _as_samples(cfg.hr_coherence_window_s, fs, "hr_coherence_window_s")
+        self._hr_buf = _PairBuffer(max(self._buf_cap, coh_n + 8))
+        self._coh = (math.nan, math.nan)
         self._k0: int | None = None  # grid index of the first sample
         self._k_next: int | None = None
         self._null: np.ndarray = np.empty(0)
@@ -1416,6 +1478,9 @@ class LiveDyad:
             return
         self._last_refresh_k = k_now
         self.refresh_baseline()
+        p, c = self._hr_buf.last(self._hr_buf.count)
+        coh = hr_coherence(p, c, cfg.fs, cfg.hr_coherence_window_s, cfg.hr_coherence_min_s)
+        self._coh = (coh.lf, coh.hf)
 
     def refresh_baseline(self) -> None:
         """Rebuild the surrogate distribution of the rolling CI now (normally automatic).
@@ -1510,6 +1575,8 @@ class LiveDyad:
             hr_ci_rolling=marci_index(hrec),
             hr_valid=bool(hvalid),
             hr_lead_text=lead_text(hpl, hpr, cfg.peak_threshold, hpc),
+            hr_coherence_lf=self._coh[0],
+            hr_coherence_hf=self._coh[1],
             eda_history_t=_frozen(np.array(self._hist_t)),
             eda_history_ci=_frozen(np.array(self._hist_ci)),
             n_correlations=int(s.n_finite),

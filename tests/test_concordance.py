@@ -313,5 +313,10 @@ def test_hr_coherence_bands():
     ind = hr_coherence(a, 64 + rng.standard_normal(t.size), fs)
     assert ind.hf < 0.4
     b2 = b.copy()
-    b2[-500:-400] = np.nan  # only 100 s clean at the end -> NaN
-    assert math.isnan(hr_coherence(a, b2, fs).lf)
+    b2[-4:] = np.nan  # a trailing gap: the longest clean run (299 s) is used
+    assert hr_coherence(a, b2, fs).duration_s == 299.0
+    b2[400:404] = np.nan  # gaps at 100 s and 200 s: no clean run reaches 120 s
+    b2[800:804] = np.nan
+    c2 = hr_coherence(a, b2, fs)
+    assert math.isnan(c2.lf) and math.isnan(c2.hf) and c2.n_segments == 0
+    assert math.isnan(hr_coherence(a[:400], b[:400], fs).hf)

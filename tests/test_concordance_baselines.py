@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dsp.concordance import (
+    analyze_hr_session,
     analyze_session,
     concordance_surrogate_test,
     marci_index,
@@ -161,3 +162,24 @@ def test_segments_assign_only_contained_values():
     assert lis.wcc_n_windows > 0 and lis.lead_text.startswith("patient leads")
     with pytest.raises(KeyError):
         rep.by_label("silence")
+
+
+def test_analyze_hr_session_uses_hr_slopes():
+    rng = np.random.default_rng(7)
+    t = np.arange(0, 600, 1 / FS)
+    ev = np.sort(rng.uniform(0, 590, 60))
+
+    def hr(events, base):
+        h = base + rng.standard_normal(t.size) * 0.3
+        for te in events:
+            u = np.clip(t - te, 0, None)
+            h += 6 * (u / 4) ** 2 * np.exp(2 - u / 2) / 4
+        return h
+
+    hp, hc = hr(ev, 70.0), hr(ev + 2.0, 64.0)
+    res = analyze_hr_session(hp, hc, FS, n_surrogates=100)
+    assert res.session.ci == pytest.approx(marci_index(slope_concordance(hp, hc, FS, slope_s=1.0)))
+    assert res.session.surrogate.p_value < 0.05
+    assert res.session.median_peak_lag_s > 0.5
+    assert res.session.lead_text.startswith("patient leads")
+    assert res.coherence.duration_s == 300 and 0 <= res.coherence.lf <= 1

@@ -230,3 +230,6 @@ def test_simulated_dyad_live():
     clear = [s.wcc_lag_s for s in snaps if s.wcc_clear]
     assert np.median(clear) == pytest.approx(2.0, abs=0.5)
     assert np.isfinite([s.hr_ci_rolling for s in late]).all()
+    coh = np.array([(s.hr_coherence_lf, s.hr_coherence_hf) for s in late])
+    assert np.isfinite(coh).all() and ((coh >= 0) & (coh <= 1)).all()
+    assert all(math.isnan(s.hr_coherence_lf) for s in snaps if s.warming_up)
