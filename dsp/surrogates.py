@@ -156,9 +156,9 @@ class PseudoDyadTest:
     per_session : tuple of SurrogateTest
         Each real dyad against its row of pseudo-dyads (patient i with every other clinician).
     mean_test : SurrogateTest
-        Mean of the real dyads against the mean of all pseudo-dyads (``observed`` = mean real;
-        ``null`` = all pseudo values; p from a permutation-free comparison is *not* given:
-        ``p_value`` is that of the mean real value among pseudo values).
+        The mean of the real dyads (``observed``) placed among all pseudo-dyad values
+        (``null``): its empirical p, effect size ``(mean real - mean pseudo) / sd pseudo`` and
+        percentile. A descriptive group-level comparison, not a permutation test of the mean.
     """
 
     observed: np.ndarray
