@@ -1364,7 +1364,8 @@ class LiveDyad:
     O(window): rolling indices, two single-window WCCs and a percentile lookup.
 
     Time of an r value: the grid time of the newest sample it uses. The session starts at
-    the first pushed grid time.
+    the first pushed grid time. Not thread-safe: call :meth:`push` and :meth:`snapshot` from
+    one thread (the engine's DSP thread); the returned snapshots may be shared freely.
     """
 
     def __init__(self, config: DyadConfig = DyadConfig()) -> None:  # noqa: B008
