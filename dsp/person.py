@@ -221,6 +221,16 @@ def _validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray,
     return t, x
 
 
+def _split_at_gaps(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
+    """Slices of a chunk between timestamp jumps larger than ``max_gap_s`` (s)."""
+    if t.size == 0:
+        return []
+    with np.errstate(invalid="ignore"):
+        cut = np.flatnonzero(np.diff(t) > max_gap_s) + 1
+    bounds = np.concatenate([[0], cut, [t.size]])
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
 # --------------------------------------------------------------------------- LivePerson
 
 
@@ -298,13 +308,15 @@ class LivePerson:
             self._det = StreamingBeatDetector(float(fs), params)
         elif float(fs) != self._c_fs or kind != self._c_kind:
             raise ValueError("cardiac fs/kind changed mid-stream; create a new LivePerson")
-        if x.size == 0:
-            return
+        for a, b in _split_at_gaps(t, self.cfg.max_gap_s):
+            self._push_cardiac_part(t[a:b], x[a:b])
+
+    def _push_cardiac_part(self, t: np.ndarray, x: np.ndarray) -> None:
         clock = self._c_clock
-        assert clock is not None
+        assert clock is not None and self._c_fs is not None
         fs = self._c_fs
         # gap detection: fill missing samples with NaN to keep the counter aligned with time
-        n_total = self._c_n + sum(p.size for p in self._c_pending)
+        n_total = self._c_n + sum(p.size for p in (self._c_pending or []))
         if np.isfinite(clock.offset) and np.isfinite(t[0]):
             expected = clock.time(n_total)
             missing = int(round((t[0] - expected) * fs))
@@ -334,6 +346,14 @@ class LivePerson:
             x = buf
         if self._c_kind == "ecg":
             x = x * self._c_polarity
+        # long inputs (a big first push, a NaN-filled gap) go in pieces so that each quality
+        # window is assessed while its samples are still held
+        step = max(1, int(self.cfg.quality_window_s * self._c_fs / 2))
+        for i in range(0, x.size, step):
+            self._feed_piece(x[i : i + step])
+
+    def _feed_piece(self, x: np.ndarray) -> None:
+        assert self._det is not None and self._c_fs is not None
         det = self._det
         peaks = det.push(x)
         self._c_n += x.size
@@ -397,10 +417,12 @@ class LivePerson:
             self._e_filt = CausalSos(sos)
         elif float(fs) != self._e_fs:
             raise ValueError("EDA fs changed mid-stream; create a new LivePerson")
-        if x.size == 0:
-            return
+        for a, b in _split_at_gaps(t, self.cfg.max_gap_s):
+            self._push_eda_part(t[a:b], x[a:b])
+
+    def _push_eda_part(self, t: np.ndarray, x: np.ndarray) -> None:
         clock, fs = self._e_clock, self._e_fs
-        assert clock is not None and self._e_filt is not None
+        assert clock is not None and self._e_filt is not None and fs is not None
         if np.isfinite(clock.offset) and np.isfinite(t[0]):
             missing = int(round((t[0] - clock.time(self._e_n)) * fs))
             if missing > self.cfg.max_gap_s * fs:
