@@ -962,6 +962,32 @@ class HRCoherence:
     n_segments: int
 
 
+def _msc(
+    a: np.ndarray, b: np.ndarray, fs: float, nper: int, nover: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Welch magnitude-squared coherence, same numbers as ``scipy.signal.coherence`` with a
+    periodic Hann window, linear detrend per segment and mean averaging (vectorised, ~10x
+    cheaper because it skips scipy's per-segment least squares)."""
+    step = nper - nover
+    sa = sliding_window_view(a, nper)[::step]
+    sb = sliding_window_view(b, nper)[::step]
+    t = np.arange(nper, dtype=float)
+    u1 = np.full(nper, 1.0 / math.sqrt(nper))
+    tc = t - t.mean()
+    u2 = tc / np.sqrt(tc @ tc)
+    sa = sa - np.outer(sa @ u1, u1) - np.outer(sa @ u2, u2)
+    sb = sb - np.outer(sb @ u1, u1) - np.outer(sb @ u2, u2)
+    win = _signal.get_window("hann", nper)
+    fa = np.fft.rfft(sa * win, axis=1)
+    fb = np.fft.rfft(sb * win, axis=1)
+    pxx = (fa.real**2 + fa.imag**2).mean(axis=0)
+    pyy = (fb.real**2 + fb.imag**2).mean(axis=0)
+    pxy = (np.conj(fa) * fb).mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.abs(pxy) ** 2 / (pxx * pyy)
+    return np.fft.rfftfreq(nper, 1.0 / fs), c, int(sa.shape[0])
+
+
 LF_BAND = (0.04, 0.15)
 HF_BAND = (0.15, 0.40)
 
@@ -999,10 +1025,9 @@ def hr_coherence(
     nper = _as_samples(nperseg_s, fs, "nperseg_s")
     if dur < min_s or a.size < nper:
         return HRCoherence(math.nan, math.nan, np.empty(0), np.empty(0), dur, 0)
-    f, c = _signal.coherence(a, b, fs=fs, nperseg=nper, noverlap=nper // 2, detrend="linear")
+    f, c, nseg = _msc(a, b, fs, nper, nper // 2)
     lf = (f >= LF_BAND[0]) & (f < LF_BAND[1])
     hf = (f >= HF_BAND[0]) & (f <= HF_BAND[1])
-    nseg = 1 + (a.size - nper) // (nper - nper // 2)
     return HRCoherence(float(c[lf].mean()), float(c[hf].mean()), f, c, dur, int(nseg))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.signal import butter, sosfiltfilt
+from scipy.signal import butter, coherence, sosfiltfilt
 
 from dsp.concordance import (
     hr_coherence,
@@ -310,6 +310,9 @@ def test_hr_coherence_bands():
     c = hr_coherence(a, b, fs)
     assert c.hf > 0.5 and c.lf < c.hf
     assert c.duration_s == 300 and c.n_segments == 8
+    f_ref, c_ref = coherence(a, b, fs=fs, nperseg=256, noverlap=128, detrend="linear")
+    np.testing.assert_allclose(c.f, f_ref)
+    np.testing.assert_allclose(c.cxy, c_ref, rtol=0, atol=1e-10)
     ind = hr_coherence(a, 64 + rng.standard_normal(t.size), fs)
     assert ind.hf < 0.4
     b2 = b.copy()
