@@ -1,0 +1,194 @@
+"""``attune analyze``, ``attune review`` and ``attune library``.
+
+``register(subparsers)`` adds the three subcommands; each sets ``func`` (``args.func(args)``
+returns the exit status). Exit status: 0 done; 2 bad input (unreadable / not XDF / empty /
+missing file, no usable EDA/PPG/ECG, bad option), with one line per problem on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+ANALYZE_EPILOG = """\
+output (one file: directly in OUTDIR; several: OUTDIR/<file name>/ plus OUTDIR/summary.csv):
+  metrics.json        every number of the session, the inputs used and all parameters
+  beats_<role>.csv    LSL time (s), IBI (ms), corrected flag, used flag, artifact class
+  timeseries.csv      1 Hz: HR and SCL of both people, rolling concordance, chance band,
+                      percentile, WCC peak r and lag (positive lag = patient leads)
+  report.html         one printable file with plots and tables (no network needed)
+
+Streams are assigned as in `attune run`: --role, --map, or role words in the stream names.
+A file with one person's streams is analysed as one person (no concordance). Marker streams
+(type Markers) make blocks: each marker starts a block lasting until the next one, so
+markers "listening" and "talking" give the talking-vs-listening table.
+
+examples:
+  attune analyze session.xdf -o out/
+  attune analyze sessions/*/recording.xdf -o out/ --format json,csv
+  attune analyze lab.xdf -o out/ --map nplab.toml
+"""
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from app.analysis import FORMATS
+
+    parts = tuple(p.strip().lower() for p in text.split(",") if p.strip())
+    bad = [p for p in parts if p not in FORMATS]
+    if bad or not parts:
+        raise argparse.ArgumentTypeError(
+            f"--format takes a comma list of {', '.join(FORMATS)}; got {text!r}"
+        )
+    return parts
+
+
+def register(subparsers: Any) -> None:
+    """Add ``analyze``, ``review`` and ``library`` to an argparse subparsers object."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = subparsers.add_parser(
+        "analyze",
+        help="analyse XDF recordings: metrics.json, CSVs and an HTML report",
+        description="Analyse recorded sessions offline with the live engine's DSP: per person "
+        "beats, HRV, EDA; per dyad EDA and HR concordance with chance baselines; per-block "
+        "tables from markers.",
+        epilog=ANALYZE_EPILOG,
+        formatter_class=fmt,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE.xdf", help="recording(s) to analyse")
+    p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output folder")
+    sel = p.add_mutually_exclusive_group()
+    sel.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE=GLOB",
+        help="streams whose name or source_id matches GLOB belong to ROLE (patient or "
+        "clinician); repeat for both roles",
+    )
+    sel.add_argument(
+        "--map",
+        metavar="FILE.toml",
+        help="TOML stream map: [patient] eda = {stream = 'GLOB', channel = 'LABEL' or index}",
+    )
+    p.add_argument(
+        "--segments-from",
+        metavar="STREAM",
+        help="marker stream (glob on name, type or source_id) defining the blocks "
+        "(default: every stream of type Markers)",
+    )
+    p.add_argument(
+        "--format",
+        type=_formats,
+        default=("json", "csv", "html"),
+        metavar="LIST",
+        help="comma list of json, csv, html (default: all)",
+    )
+    p.add_argument(
+        "--surrogates",
+        type=int,
+        default=200,
+        metavar="N",
+        help="circular-shift surrogates for p-values and the chance band (default 200)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="surrogate seed (default 0)")
+    p.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="parallel processes (default: cores)"
+    )
+    p.set_defaults(func=cmd_analyze)
+
+    p = subparsers.add_parser(
+        "review",
+        help="open a recorded session in the trainer's review window",
+        description="Whole-session timeline of both people with zoom, concordance with the "
+        "chance band, markers, block table, HRV table, notes and export.",
+    )
+    p.add_argument("file", metavar="FILE.xdf", help="recording (or a session folder)")
+    sel = p.add_mutually_exclusive_group()
+    sel.add_argument("--role", action="append", default=[], metavar="ROLE=GLOB")
+    sel.add_argument("--map", metavar="FILE.toml")
+    p.add_argument("--segments-from", metavar="STREAM")
+    p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot and quit")
+    p.set_defaults(func=cmd_review)
+
+    p = subparsers.add_parser(
+        "library",
+        help="list recorded sessions and a clinician's progress across sessions",
+        description="The sessions folder: one line per session (date, participant codes, "
+        "duration, key numbers); with --clinician, that clinician's trend across sessions.",
+    )
+    p.add_argument("--dir", metavar="DIR", help="sessions folder (default: the platform data dir)")
+    p.add_argument("--clinician", metavar="CODE", help="show the trend of one clinician code")
+    p.add_argument("--list", action="store_true", help="print the list instead of a window")
+    p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot and quit")
+    p.set_defaults(func=cmd_library)
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from app.analysis import AnalysisOptions
+    from app.cli import CliError
+    from devices.assign import MapError, parse_role_options
+    from dsp.session import SessionConfig
+
+    try:
+        roles = parse_role_options(args.role) if args.role else {}
+    except MapError as exc:
+        raise CliError(str(exc)) from None
+    if args.map and not Path(args.map).is_file():
+        raise CliError(f"map file {args.map} not found")
+    n_sur = getattr(args, "surrogates", 200)
+    if n_sur < 20:
+        raise CliError("--surrogates must be at least 20")
+    cfg = SessionConfig(n_surrogates=n_sur, seed=getattr(args, "seed", 0))
+    return AnalysisOptions(
+        roles=roles,
+        map_path=args.map,
+        segments_from=args.segments_from,
+        formats=tuple(getattr(args, "format", ("json", "csv", "html"))),
+        config=cfg,
+    )
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """``attune analyze``."""
+    from app.analysis import AnalysisError, analyze_paths
+    from app.cli import CliError
+
+    opts = _options(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"{out} exists and is not a folder")
+    if len(args.files) == 1:
+        try:
+            _, rows = analyze_paths(args.files, out, opts, jobs=args.jobs)
+        except AnalysisError as exc:
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(f"cannot write to {out}: {exc.strerror or exc}") from None
+        print(f"wrote {out}")
+        return 0
+    failed, rows = analyze_paths(args.files, out, opts, jobs=args.jobs)
+    ok = len(rows) - failed
+    print(f"analysed {ok} of {len(args.files)} files; summary in {out / 'summary.csv'}")
+    return 2 if failed else 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """``attune review``."""
+    from app.review.launch import run_review
+
+    return run_review(args, _options(args))
+
+
+def cmd_library(args: argparse.Namespace) -> int:
+    """``attune library``."""
+    from app.library import run_library
+
+    return run_library(args)
+
+
+if __name__ == "__main__":
+    from app.cli import main
+
+    sys.exit(main(["analyze", *sys.argv[1:]]))

@@ -1,0 +1,902 @@
+"""Offline analysis of a whole recorded session: per person and per dyad.
+
+The same detectors, correction, HRV, EDA and concordance functions as the live engine
+(:mod:`dsp.ppg`, :mod:`dsp.ecg`, :mod:`dsp.hrv`, :mod:`dsp.eda`, :mod:`dsp.quality`,
+:mod:`dsp.concordance`, :mod:`dsp.segments`) applied to complete recordings. Results are frozen
+dataclasses; no file I/O happens here.
+
+Time convention: every time is seconds on the recording's LSL clock (the timestamps given in).
+
+Per person (:func:`analyze_person`)
+-----------------------------------
+* The cardiac signal is cut where its timestamps jump by more than ``max_gap_s`` (dropouts,
+  clock resets); each piece runs through the streaming beat detector
+  (:func:`dsp.ppg.ppg_peaks` / :func:`dsp.ecg.ecg_peaks`). Beat times are the sub-sample peak
+  positions mapped through the piece's timestamps.
+* Consecutive ``quality_window_s`` windows get the Orphanidou verdict
+  (:func:`dsp.quality.ppg_quality` with the detected beats); IBIs touching a bad window and IBIs
+  outside 250-3000 ms are excluded. Each unbroken run of IBIs is corrected with
+  :func:`dsp.hrv.ibi_correct` (Lipponen & Tarvainen) and its beat times rebuilt from its first
+  beat, exactly as :class:`dsp.person.LivePerson` does.
+* Session HRV: :func:`dsp.hrv.hrv_time` over all corrected IBIs (successive differences never
+  span a gap); :func:`dsp.hrv.hrv_frequency` over the longest unbroken run (its length is
+  reported); coherence ratio = mean of :func:`dsp.hrv.coherence_ratio` over consecutive
+  ``coherence_window_s`` windows.
+* EDA is low-passed zero-phase (:func:`dsp.eda.eda_clean`), samples failing the Kleckner rules
+  (:func:`dsp.quality.eda_valid_mask`) are masked; SCRs by :func:`dsp.eda.eda_scr` with an
+  absolute amplitude threshold; SCL = mean of the valid cleaned EDA; SCR rate per minute of
+  valid EDA.
+
+Dyad (:func:`analyze_dyad`)
+---------------------------
+Both people's EDA and instantaneous HR on the common 4 Hz grid over the time both are
+recorded; :func:`dsp.concordance.analyze_session` for each (Marci CI, KSI, WCC, circular-shift
+surrogate test), SUSY on the slope signals, the rolling CI over the last ``rolling_n``
+correlations with its percentile among circular-shift surrogates of the whole session (the
+chance band is the ``chance_lo_pct``-``chance_hi_pct`` range of those surrogate rolling CIs),
+and per-label / per-interval tables (:func:`dsp.segments.segment_concordance`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsp.concordance import (
+    PEAK_THRESHOLD,
+    SessionConcordance,
+    SUSYResult,
+    analyze_session,
+    rolling_pearson,
+    slope_series,
+    slope_signal,
+    susy,
+    wcc_peak,
+)
+from dsp.ecg import ecg_peaks
+from dsp.eda import eda_clean, eda_scr
+from dsp.grid import make_grid, resample_to_grid
+from dsp.hrv import ARTIFACT_CLASSES, coherence_ratio, hrv_frequency, hrv_time, ibi_correct
+from dsp.ppg import ppg_peaks
+from dsp.quality import eda_valid_mask, ppg_quality
+from dsp.segments import SegmentReport, segment_concordance
+from dsp.surrogates import circular_shift_indices, percentile_of
+
+__all__ = [
+    "SessionConfig",
+    "PersonSession",
+    "PersonInterval",
+    "DyadSession",
+    "DyadTimeline",
+    "analyze_person",
+    "analyze_dyad",
+    "person_interval",
+    "split_on_gaps",
+]
+
+EXCLUDED_QUALITY = "bad signal quality"
+EXCLUDED_RANGE = "out of range"
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Parameters of the offline session analysis (times in s, rates in Hz, EDA in µS).
+
+    Attributes
+    ----------
+    max_gap_s : float
+        Timestamp jumps larger than this split a signal; grids stay NaN across them.
+    quality_window_s : float
+        Length of the consecutive cardiac quality windows (Orphanidou).
+    min_ibi_ms, max_ibi_ms : float
+        Plausible IBI range; IBIs outside are excluded before correction.
+    max_ibi_s : float
+        Longest IBI interpolated across on the HR grid.
+    coherence_window_s : float
+        Window of each coherence ratio (HeartMath-style recipe, 64 s).
+    spectral_min_s : float
+        Shortest unbroken run accepted for LF/HF.
+    eda_cutoff_hz : float
+        EDA low-pass cut-off (zero-phase).
+    scr_min_amplitude_us : float
+        Absolute SCR amplitude threshold (µS).
+    grid_fs : float
+        Dyad grid rate (4 Hz).
+    slope_s, corr_s, step_s : float
+        Marci slope window, correlation window and step for EDA.
+    hr_slope_s : float
+        Slope window for HR (1 s: first differences of HR).
+    wcc_win_s, wcc_lag_s, wcc_inc_s : float
+        EDA WCC window, maximum lag and increment.
+    hr_wcc_win_s : float
+        HR WCC window.
+    rolling_n : int
+        Correlations in the rolling CI (60 = the last minute at a 1 s step).
+    min_valid_fraction : float
+        Fraction of finite correlations a rolling window needs (1.0 as live).
+    n_surrogates : int
+        Circular-shift surrogates for the p-value and the chance band.
+    min_shift_s : float
+        Smallest circular shift of a surrogate.
+    chance_lo_pct, chance_hi_pct : float
+        Percentiles of the surrogate rolling CIs forming the chance band.
+    susy_segment_s, susy_max_lag_s : float
+        SUSY segment length and maximum lag (on the slope signals).
+    seed : int
+        Seed of the surrogate shifts (reproducible p-values).
+    baseline_s : float
+        Without a "baseline" marker, the first ``baseline_s`` of a session are its baseline.
+    """
+
+    max_gap_s: float = 1.0
+    quality_window_s: float = 10.0
+    min_ibi_ms: float = 250.0
+    max_ibi_ms: float = 3000.0
+    max_ibi_s: float = 2.0
+    coherence_window_s: float = 64.0
+    spectral_min_s: float = 120.0
+    eda_cutoff_hz: float = 1.0
+    scr_min_amplitude_us: float = 0.01
+    grid_fs: float = 4.0
+    slope_s: float = 5.0
+    corr_s: float = 15.0
+    step_s: float = 1.0
+    hr_slope_s: float = 1.0
+    wcc_win_s: float = 30.0
+    wcc_lag_s: float = 5.0
+    wcc_inc_s: float = 5.0
+    hr_wcc_win_s: float = 60.0
+    rolling_n: int = 60
+    min_valid_fraction: float = 1.0
+    n_surrogates: int = 200
+    min_shift_s: float = 60.0
+    chance_lo_pct: float = 5.0
+    chance_hi_pct: float = 95.0
+    susy_segment_s: float = 30.0
+    susy_max_lag_s: float = 5.0
+    seed: int = 0
+    baseline_s: float = 300.0
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def split_on_gaps(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
+    """Half-open index ranges of ``t`` (s) without a step larger than ``max_gap_s`` or < 0."""
+    t = np.asarray(t, dtype=float)
+    if t.size == 0:
+        return []
+    d = np.diff(t)
+    cut = np.flatnonzero((d > max_gap_s) | (d < 0) | ~np.isfinite(d)) + 1
+    bounds = np.concatenate([[0], cut, [t.size]])
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def _nanmean(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else math.nan
+
+
+# --------------------------------------------------------------------------- person
+
+
+@dataclass(frozen=True, eq=False)
+class PersonSession:
+    """One person's whole-session results (times s on the LSL clock; NaN = not available).
+
+    Attributes
+    ----------
+    cardiac_kind : str
+        'ppg', 'ecg' or '' (no cardiac signal).
+    cardiac_fs, eda_fs : float
+        Sampling rates used (Hz; NaN when absent).
+    t_start, t_end : float
+        First and last sample time over both signals (s).
+    beat_times : ndarray
+        Detected beats (s), before correction.
+    ibi_t, ibi_ms : ndarray
+        Corrected IBIs (ms) at their closing beat's time (s); successive runs are separated
+        by a NaN IBI (a gap or excluded stretch).
+    ibi_corrected : ndarray of bool
+        True where the corrected IBI differs from the detected one (> 0.5 ms or the beat moved).
+    ibi_artifact : tuple of str
+        Artifact class behind each corrected IBI ('' when untouched).
+    excluded_t, excluded_ms : ndarray
+        Detected IBIs left out (closing-beat time s, IBI ms) and ``excluded_reason``.
+    excluded_reason : tuple of str
+        ``'bad signal quality'`` or ``'out of range'`` per excluded IBI.
+    artifacts : dict
+        Count per artifact class (Lipponen-Tarvainen classes plus excluded reasons).
+    n_beats : int
+        Detected beats.
+    mean_hr_bpm, mean_nn_ms, sdnn_ms, rmssd_ms, ln_rmssd, pnn50_pct : float
+        Time-domain HRV over the session (:func:`dsp.hrv.hrv_time`).
+    n_ibi : int
+        Corrected IBIs used.
+    lf_ms2, hf_ms2, lf_hf : float
+        Spectral HRV over the longest unbroken run of ``spectral_duration_s`` seconds.
+    spectral_duration_s : float
+        Length of that run (s).
+    coherence_ratio : float
+        Mean coherence ratio over ``n_coherence_windows`` consecutive 64 s windows.
+    n_coherence_windows : int
+        Valid coherence windows.
+    cardiac_quality_t : ndarray
+        Start times (s) of the cardiac quality windows.
+    cardiac_quality_good : ndarray of bool
+        Verdict per window.
+    cardiac_quality_reasons : dict
+        Reason -> number of bad windows.
+    eda_t, eda_us : ndarray
+        EDA time (s) and cleaned EDA (µS), NaN where invalid (Kleckner) or in gaps.
+    eda_valid_fraction : float
+        Fraction of EDA samples passing the quality rules.
+    scl_us : float
+        Mean cleaned EDA over the valid samples (µS).
+    scl_min_us, scl_max_us : float
+        5th and 95th percentile of the valid cleaned EDA (µS).
+    scr_onsets, scr_peaks, scr_amplitudes : ndarray
+        SCRs (s, s, µS).
+    scr_count : int
+        Number of SCRs.
+    scr_per_min : float
+        SCRs per minute of valid EDA.
+    eda_valid_minutes : float
+        Minutes of valid EDA.
+    """
+
+    cardiac_kind: str
+    cardiac_fs: float
+    eda_fs: float
+    t_start: float
+    t_end: float
+    beat_times: np.ndarray
+    ibi_t: np.ndarray
+    ibi_ms: np.ndarray
+    ibi_corrected: np.ndarray
+    ibi_artifact: tuple[str, ...]
+    excluded_t: np.ndarray
+    excluded_ms: np.ndarray
+    excluded_reason: tuple[str, ...]
+    artifacts: dict
+    n_beats: int
+    mean_hr_bpm: float
+    mean_nn_ms: float
+    sdnn_ms: float
+    rmssd_ms: float
+    ln_rmssd: float
+    pnn50_pct: float
+    n_ibi: int
+    lf_ms2: float
+    hf_ms2: float
+    lf_hf: float
+    spectral_duration_s: float
+    coherence_ratio: float
+    n_coherence_windows: int
+    cardiac_quality_t: np.ndarray
+    cardiac_quality_good: np.ndarray
+    cardiac_quality_reasons: dict
+    eda_t: np.ndarray
+    eda_us: np.ndarray
+    eda_valid_fraction: float
+    scl_us: float
+    scl_min_us: float
+    scl_max_us: float
+    scr_onsets: np.ndarray
+    scr_peaks: np.ndarray
+    scr_amplitudes: np.ndarray
+    scr_count: int
+    scr_per_min: float
+    eda_valid_minutes: float
+    max_ibi_s: float = field(default=2.0, repr=False)
+    max_gap_s: float = field(default=1.0, repr=False)
+
+    @property
+    def has_cardiac(self) -> bool:
+        """True when a cardiac signal was analysed."""
+        return bool(self.cardiac_kind)
+
+    @property
+    def has_eda(self) -> bool:
+        """True when an EDA signal was analysed."""
+        return bool(self.eda_t.size)
+
+    @property
+    def cardiac_good_fraction(self) -> float:
+        """Fraction of cardiac quality windows judged good (NaN without windows)."""
+        g = self.cardiac_quality_good
+        return float(g.mean()) if g.size else math.nan
+
+    def hr_on_grid(self, t_grid: np.ndarray) -> np.ndarray:
+        """Instantaneous HR (bpm, 60000 / corrected IBI at its closing beat) on ``t_grid`` (s).
+
+        Linear between consecutive valid IBIs at most ``max_ibi_s`` apart; NaN elsewhere.
+        """
+        tg = np.asarray(t_grid, dtype=float)
+        out = np.full(tg.shape, np.nan)
+        t, ibi = self.ibi_t, self.ibi_ms
+        if t.size < 2:
+            return out
+        hr = 60000.0 / ibi
+        j = np.searchsorted(t, tg, side="right")
+        inside = (j > 0) & (j < t.size)
+        jj = np.clip(j, 1, t.size - 1)
+        t0, t1 = t[jj - 1], t[jj]
+        h0, h1 = hr[jj - 1], hr[jj]
+        ok = inside & np.isfinite(h0) & np.isfinite(h1) & (t1 - t0 <= self.max_ibi_s)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = (tg - t0) / (t1 - t0)
+        out[ok] = (h0 + w * (h1 - h0))[ok]
+        return out
+
+    def eda_on_grid(self, t_grid: np.ndarray) -> np.ndarray:
+        """Cleaned, quality-masked EDA (µS) on ``t_grid`` (s); NaN across gaps."""
+        return resample_to_grid(self.eda_t, self.eda_us, t_grid, max_gap_s=self.max_gap_s)
+
+
+def _cardiac(x: np.ndarray, t: np.ndarray, fs: float, kind: str, cfg: SessionConfig) -> dict:
+    """Beats, quality windows, excluded and corrected IBIs of one cardiac signal."""
+    beats: list[np.ndarray] = []
+    q_t: list[float] = []
+    q_good: list[bool] = []
+    reasons: dict[str, int] = {}
+    ibi_t: list[np.ndarray] = []
+    ibi_v: list[np.ndarray] = []
+    ibi_c: list[np.ndarray] = []
+    ibi_a: list[str] = []
+    ex_t: list[float] = []
+    ex_v: list[float] = []
+    ex_r: list[str] = []
+    counts = {k: 0 for k in ARTIFACT_CLASSES}
+    nq = int(round(cfg.quality_window_s * fs))
+    for a, b in split_on_gaps(t, cfg.max_gap_s):
+        seg = x[a:b]
+        ts = t[a:b]
+        if seg.size < 2 * fs:
+            continue
+        pos = ppg_peaks(seg, fs) if kind == "ppg" else ecg_peaks(seg, fs)
+        if pos.size == 0:
+            continue
+        k = np.arange(seg.size, dtype=float)
+        bt = np.interp(pos, k, ts)
+        beats.append(bt)
+        ok_beat = np.ones(pos.size - 1, dtype=bool) if pos.size > 1 else np.zeros(0, bool)
+        # consecutive quality windows
+        for k0 in range(0, seg.size - nq + 1, max(nq, 1)):
+            k1 = k0 + nq
+            inw = (pos >= k0) & (pos < k1)
+            w = seg[k0:k1]
+            if np.all(np.isnan(w)):
+                good, why = False, "no data"
+            else:
+                q = ppg_quality(w, fs, peaks=pos[inw] - k0, kind=kind)
+                good, why = q.good, q.reason
+            q_t.append(float(ts[k0]))
+            q_good.append(bool(good))
+            if not good:
+                reasons[why] = reasons.get(why, 0) + 1
+                ok_beat &= ~((pos[1:] >= k0) & (pos[:-1] < k1))
+        if pos.size < 2:
+            continue
+        ibi = np.diff(pos) / fs * 1000.0
+        in_range = (ibi > cfg.min_ibi_ms) & (ibi < cfg.max_ibi_ms)
+        for i in np.flatnonzero(~(ok_beat & in_range)):
+            ex_t.append(float(bt[i + 1]))
+            ex_v.append(float(ibi[i]))
+            ex_r.append(EXCLUDED_QUALITY if not ok_beat[i] else EXCLUDED_RANGE)
+        raw = np.where(ok_beat & in_range, ibi, np.nan)
+        fin = np.isfinite(raw)
+        d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
+        for r0, r1 in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+            run = raw[r0:r1]
+            corr = ibi_correct(run)
+            cls_at: dict[int, str] = {}
+            for c in ARTIFACT_CLASSES:
+                idx = getattr(corr, c)
+                counts[c] += int(idx.size)
+                for i in idx:
+                    cls_at[int(i)] = c
+            v = corr.ibi_ms
+            te = bt[r0] + np.cumsum(v) / 1000.0
+            t_raw = bt[r0 + 1 : r1 + 1]
+            # compare each corrected IBI with the detected one closing nearest to it
+            j = np.clip(np.searchsorted(t_raw, te), 0, t_raw.size - 1)
+            jm = np.clip(j - 1, 0, t_raw.size - 1)
+            jn = np.where(np.abs(t_raw[jm] - te) < np.abs(t_raw[j] - te), jm, j)
+            changed = (np.abs(t_raw[jn] - te) > 0.002) | (np.abs(run[jn] - v) > 0.5)
+            flagged = [cls_at.get(int(i), "") for i in jn]
+            for i in np.flatnonzero(changed):
+                if not flagged[i]:
+                    near = [
+                        c for c in (cls_at.get(int(jn[i]) - 1), cls_at.get(int(jn[i]) + 1)) if c
+                    ]
+                    flagged[i] = near[0] if near else "neighbour of a corrected beat"
+            flagged = [f if ch else "" for f, ch in zip(flagged, changed, strict=True)]
+            if ibi_t:
+                ibi_t.append(np.array([te[0] - 1e-6]))
+                ibi_v.append(np.array([np.nan]))
+                ibi_c.append(np.array([False]))
+                ibi_a.append("")
+            ibi_t.append(te)
+            ibi_v.append(v)
+            ibi_c.append(changed)
+            ibi_a.extend(flagged)
+    counts[EXCLUDED_QUALITY] = sum(1 for r in ex_r if r == EXCLUDED_QUALITY)
+    counts[EXCLUDED_RANGE] = sum(1 for r in ex_r if r == EXCLUDED_RANGE)
+    cat = lambda parts, dt=float: np.concatenate(parts) if parts else np.zeros(0, dtype=dt)  # noqa: E731
+    return {
+        "beats": cat(beats),
+        "ibi_t": cat(ibi_t),
+        "ibi_ms": cat(ibi_v),
+        "ibi_c": cat(ibi_c, bool),
+        "ibi_a": tuple(ibi_a),
+        "ex_t": np.asarray(ex_t),
+        "ex_ms": np.asarray(ex_v),
+        "ex_r": tuple(ex_r),
+        "counts": counts,
+        "q_t": np.asarray(q_t),
+        "q_good": np.asarray(q_good, dtype=bool),
+        "reasons": reasons,
+    }
+
+
+def _runs(ibi: np.ndarray) -> list[np.ndarray]:
+    fin = np.isfinite(ibi)
+    d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
+    return [ibi[a:b] for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)]
+
+
+def _coherence_windows(ibi: np.ndarray, window_s: float) -> list[float]:
+    """Coherence ratios of consecutive ``window_s`` windows of each unbroken run."""
+    out: list[float] = []
+    for run in _runs(ibi):
+        cum = np.cumsum(run) / 1000.0
+        n_win = int(cum[-1] // window_s) if cum.size else 0
+        for w in range(1, n_win + 1):
+            k = int(np.searchsorted(cum, w * window_s, side="right"))
+            co = coherence_ratio(run[:k], window_s=window_s)
+            if co.valid:
+                out.append(co.ratio)
+    return out
+
+
+def analyze_person(
+    cardiac: np.ndarray | None = None,
+    cardiac_t: np.ndarray | None = None,
+    cardiac_fs: float = math.nan,
+    cardiac_kind: str = "ppg",
+    eda: np.ndarray | None = None,
+    eda_t: np.ndarray | None = None,
+    eda_fs: float = math.nan,
+    config: SessionConfig = SessionConfig(),  # noqa: B008
+) -> PersonSession:
+    """Whole-session metrics of one person (see the module docstring).
+
+    Parameters
+    ----------
+    cardiac, cardiac_t : ndarray, optional
+        PPG or ECG samples (any unit) and their timestamps (s, LSL clock, regular apart from
+        gaps); None when the person has no cardiac signal.
+    cardiac_fs : float
+        Sampling rate of the cardiac signal (Hz).
+    cardiac_kind : {'ppg', 'ecg'}
+        Detector to use.
+    eda, eda_t : ndarray, optional
+        EDA samples (µS) and timestamps (s); None when absent.
+    eda_fs : float
+        EDA sampling rate (Hz).
+    config : SessionConfig
+
+    Returns
+    -------
+    PersonSession
+    """
+    cfg = config
+    nan = math.nan
+    empty = np.zeros(0)
+    starts: list[float] = []
+    ends: list[float] = []
+    kind = ""
+    c = None
+    if cardiac is not None and cardiac_t is not None and np.size(cardiac) > 1:
+        if cardiac_kind not in ("ppg", "ecg"):
+            raise ValueError("cardiac_kind must be 'ppg' or 'ecg'")
+        if not (math.isfinite(cardiac_fs) and cardiac_fs > 0):
+            raise ValueError("cardiac_fs must be a positive rate in Hz")
+        x = np.asarray(cardiac, dtype=float).ravel()
+        t = np.asarray(cardiac_t, dtype=float).ravel()
+        if x.shape != t.shape:
+            raise ValueError("cardiac samples and timestamps differ in length")
+        kind = cardiac_kind
+        c = _cardiac(x, t, float(cardiac_fs), kind, cfg)
+        starts.append(float(t[0]))
+        ends.append(float(t[-1]))
+    if c is None:
+        c = {
+            "beats": empty, "ibi_t": empty, "ibi_ms": empty, "ibi_c": np.zeros(0, bool),
+            "ibi_a": (), "ex_t": empty, "ex_ms": empty, "ex_r": (),
+            "counts": {k: 0 for k in (*ARTIFACT_CLASSES, EXCLUDED_QUALITY, EXCLUDED_RANGE)},
+            "q_t": empty, "q_good": np.zeros(0, bool), "reasons": {},
+        }  # fmt: skip
+    ibi = c["ibi_ms"]
+    ht = hrv_time(ibi)
+    runs = _runs(ibi)
+    longest = max(runs, key=lambda r: float(np.sum(r)), default=empty)
+    hf = hrv_frequency(longest, min_duration_s=cfg.spectral_min_s)
+    cos = _coherence_windows(ibi, cfg.coherence_window_s)
+    # EDA
+    e_t, e_x = empty, empty
+    valid_frac, scl, s_lo, s_hi = nan, nan, nan, nan
+    on, pk, amp = empty, empty, empty
+    valid_min = 0.0
+    if eda is not None and eda_t is not None and np.size(eda) > 1:
+        if not (math.isfinite(eda_fs) and eda_fs > 0):
+            raise ValueError("eda_fs must be a positive rate in Hz")
+        xr = np.asarray(eda, dtype=float).ravel()
+        tr = np.asarray(eda_t, dtype=float).ravel()
+        if xr.shape != tr.shape:
+            raise ValueError("EDA samples and timestamps differ in length")
+        starts.append(float(tr[0]))
+        ends.append(float(tr[-1]))
+        e_x = np.full(xr.shape, np.nan)
+        ons, pks, amps = [], [], []
+        n_valid = 0
+        for a, b in split_on_gaps(tr, cfg.max_gap_s):
+            seg = xr[a:b]
+            if seg.size < 4:
+                continue
+            mask = eda_valid_mask(seg, eda_fs)
+            n_valid += int(mask.sum())
+            cleaned = eda_clean(seg, eda_fs, cutoff_hz=cfg.eda_cutoff_hz)
+            y = np.where(mask, cleaned, np.nan)
+            e_x[a:b] = y
+            if np.sum(np.isfinite(y)) >= 4 * eda_fs:
+                s = eda_scr(y, eda_fs, min_amplitude_us=cfg.scr_min_amplitude_us, clean=False)
+                if len(s):
+                    k = np.arange(seg.size, dtype=float)
+                    ons.append(np.interp(s.onset_idx, k, tr[a:b]))
+                    pks.append(np.interp(s.peak_idx, k, tr[a:b]))
+                    amps.append(s.amplitudes)
+        e_t = tr
+        valid_frac = n_valid / xr.size
+        fin = e_x[np.isfinite(e_x)]
+        if fin.size:
+            scl = float(fin.mean())
+            s_lo, s_hi = (float(v) for v in np.percentile(fin, [5, 95]))
+        valid_min = n_valid / eda_fs / 60.0
+        if ons:
+            on, pk, amp = np.concatenate(ons), np.concatenate(pks), np.concatenate(amps)
+    return PersonSession(
+        cardiac_kind=kind,
+        cardiac_fs=float(cardiac_fs) if kind else nan,
+        eda_fs=float(eda_fs) if e_t.size else nan,
+        t_start=min(starts) if starts else nan,
+        t_end=max(ends) if ends else nan,
+        beat_times=c["beats"],
+        ibi_t=c["ibi_t"],
+        ibi_ms=ibi,
+        ibi_corrected=c["ibi_c"],
+        ibi_artifact=c["ibi_a"],
+        excluded_t=c["ex_t"],
+        excluded_ms=c["ex_ms"],
+        excluded_reason=c["ex_r"],
+        artifacts=dict(c["counts"]),
+        n_beats=int(c["beats"].size),
+        mean_hr_bpm=ht.mean_hr_bpm,
+        mean_nn_ms=ht.mean_nn_ms,
+        sdnn_ms=ht.sdnn_ms,
+        rmssd_ms=ht.rmssd_ms,
+        ln_rmssd=ht.ln_rmssd,
+        pnn50_pct=ht.pnn50_pct,
+        n_ibi=int(ht.n_ibi),
+        lf_ms2=hf.lf_ms2,
+        hf_ms2=hf.hf_ms2,
+        lf_hf=hf.lf_hf,
+        spectral_duration_s=float(hf.duration_s),
+        coherence_ratio=float(np.mean(cos)) if cos else nan,
+        n_coherence_windows=len(cos),
+        cardiac_quality_t=c["q_t"],
+        cardiac_quality_good=c["q_good"],
+        cardiac_quality_reasons=dict(c["reasons"]),
+        eda_t=e_t,
+        eda_us=e_x,
+        eda_valid_fraction=float(valid_frac),
+        scl_us=scl,
+        scl_min_us=s_lo,
+        scl_max_us=s_hi,
+        scr_onsets=on,
+        scr_peaks=pk,
+        scr_amplitudes=amp,
+        scr_count=int(on.size),
+        scr_per_min=float(on.size / valid_min) if valid_min > 0 else nan,
+        eda_valid_minutes=float(valid_min),
+        max_ibi_s=cfg.max_ibi_s,
+        max_gap_s=cfg.max_gap_s,
+    )
+
+
+@dataclass(frozen=True)
+class PersonInterval:
+    """One person's metrics inside ``[t0, t1)`` (s): HR, time-domain HRV, SCL, SCRs.
+
+    ``mean_hr_bpm`` = 60000 / mean IBI (bpm), ``rmssd_ms`` / ``ln_rmssd`` over IBIs closing
+    inside, ``scl_us`` mean valid cleaned EDA (µS), ``scr_count`` SCR peaks inside and
+    ``scr_per_min`` per minute of valid EDA. NaN without data.
+    """
+
+    t0: float
+    t1: float
+    mean_hr_bpm: float
+    rmssd_ms: float
+    ln_rmssd: float
+    n_ibi: int
+    scl_us: float
+    scr_count: int
+    scr_per_min: float
+
+
+def person_interval(p: PersonSession, spans: Sequence[tuple[float, float]]) -> PersonInterval:
+    """Metrics of ``p`` pooled over the half-open intervals ``spans`` (s)."""
+    nan = math.nan
+    ibis: list[np.ndarray] = []
+    e_parts: list[np.ndarray] = []
+    n_scr = 0
+    valid_s = 0.0
+    for a, b in spans:
+        m = (p.ibi_t >= a) & (p.ibi_t < b)
+        if ibis:
+            ibis.append(np.array([np.nan]))
+        ibis.append(p.ibi_ms[m])
+        if p.has_eda:
+            me = (p.eda_t >= a) & (p.eda_t < b)
+            e = p.eda_us[me]
+            e_parts.append(e[np.isfinite(e)])
+            valid_s += float(np.sum(np.isfinite(e))) / p.eda_fs
+            n_scr += int(np.sum((p.scr_peaks >= a) & (p.scr_peaks < b)))
+    ht = hrv_time(np.concatenate(ibis) if ibis else np.zeros(0))
+    e_all = np.concatenate(e_parts) if e_parts else np.zeros(0)
+    return PersonInterval(
+        t0=float(min((a for a, _ in spans), default=nan)),
+        t1=float(max((b for _, b in spans), default=nan)),
+        mean_hr_bpm=ht.mean_hr_bpm,
+        rmssd_ms=ht.rmssd_ms,
+        ln_rmssd=ht.ln_rmssd,
+        n_ibi=int(ht.n_ibi),
+        scl_us=float(e_all.mean()) if e_all.size else nan,
+        scr_count=n_scr if p.has_eda else 0,
+        scr_per_min=n_scr * 60.0 / valid_s if valid_s > 0 else nan,
+    )
+
+
+# --------------------------------------------------------------------------- dyad
+
+
+@dataclass(frozen=True, eq=False)
+class DyadTimeline:
+    """Concordance on a 1 Hz timeline (``t`` s, LSL clock), NaN where not available.
+
+    Attributes
+    ----------
+    t : ndarray
+        Whole seconds from the grid start.
+    ci_rolling : ndarray
+        Marci CI of the last ``rolling_n`` slope correlations ending at ``t``.
+    percentile : ndarray
+        Percentile (0-100) of ``ci_rolling`` among the session's surrogate rolling CIs.
+    wcc_peak_r, wcc_lag_s : ndarray
+        Peak (nearest lag 0) of the newest WCC window ending at or before ``t``
+        (r; s, positive = patient leads).
+    chance_lo, chance_hi : float
+        Chance band of ``ci_rolling`` (surrogate percentiles).
+    """
+
+    t: np.ndarray
+    ci_rolling: np.ndarray
+    percentile: np.ndarray
+    wcc_peak_r: np.ndarray
+    wcc_lag_s: np.ndarray
+    chance_lo: float
+    chance_hi: float
+
+
+@dataclass(frozen=True, eq=False)
+class DyadSignal:
+    """Concordance of one signal (EDA or HR) over a session.
+
+    Attributes
+    ----------
+    signal : str
+        'eda' or 'hr'.
+    session : SessionConcordance or None
+        :func:`dsp.concordance.analyze_session` result (None when too short).
+    susy : SUSYResult or None
+        SUSY on the slope signals.
+    frac_patient_leads : float
+        Fraction of WCC windows with a clear peak in which the patient leads (lag > 0).
+    frac_clinician_leads : float
+        Same for the clinician (lag < 0).
+    timeline : DyadTimeline
+        1 Hz rolling values.
+    segments : SegmentReport or None
+        Per-interval and per-label tables (None without markers).
+    note : str
+        Why something is missing ('' when complete).
+    """
+
+    signal: str
+    session: SessionConcordance | None
+    susy: SUSYResult | None
+    frac_patient_leads: float
+    frac_clinician_leads: float
+    timeline: DyadTimeline
+    segments: SegmentReport | None
+    note: str
+
+
+@dataclass(frozen=True, eq=False)
+class DyadSession:
+    """Dyad results: the common grid and the EDA and HR concordance.
+
+    Attributes
+    ----------
+    t_grid : ndarray
+        4 Hz grid (s, LSL clock) over the time both people are recorded.
+    eda_patient, eda_clinician, hr_patient, hr_clinician : ndarray
+        Signals on the grid (µS, bpm).
+    eda, hr : DyadSignal
+    """
+
+    t_grid: np.ndarray
+    eda_patient: np.ndarray
+    eda_clinician: np.ndarray
+    hr_patient: np.ndarray
+    hr_clinician: np.ndarray
+    eda: DyadSignal
+    hr: DyadSignal
+
+
+def _rolling_ci(r: np.ndarray, n: int, min_valid: float) -> np.ndarray:
+    """Trailing Marci CI over ``n`` values along the last axis (NaN before ``n`` values)."""
+    ok = np.isfinite(r)
+    pos = np.where(ok & (r > 0), r, 0.0)
+    neg = np.where(ok & (r < 0), -r, 0.0)
+
+    def trail(a: np.ndarray) -> np.ndarray:
+        c = np.cumsum(a, axis=-1)
+        c = np.concatenate([np.zeros(a.shape[:-1] + (1,)), c], axis=-1)
+        return c[..., n:] - c[..., :-n]
+
+    out = np.full(r.shape, np.nan)
+    if r.shape[-1] < n:
+        return out
+    sp, sn = trail(pos), trail(neg)
+    cnt = trail(ok.astype(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ci = np.log(sp / sn)
+    ci = np.clip(ci, -10.0, 10.0)
+    ci = np.where((sp == 0) & (sn == 0), np.nan, ci)
+    ci = np.where(cnt >= min_valid * n - 1e-9, ci, np.nan)
+    out[..., n - 1 :] = ci
+    return out
+
+
+def _empty_timeline(t: np.ndarray) -> DyadTimeline:
+    nanv = np.full(t.shape, np.nan)
+    return DyadTimeline(t, nanv, nanv.copy(), nanv.copy(), nanv.copy(), math.nan, math.nan)
+
+
+def _dyad_signal(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    t0: float,
+    slope_s: float,
+    wcc_win_s: float,
+    intervals: Sequence[tuple[float, float, str]],
+    cfg: SessionConfig,
+) -> DyadSignal:
+    fs = cfg.grid_fs
+    n = x.size
+    t1s = t0 + np.arange(int(np.floor((n - 1) / fs)) + 1, dtype=float)
+    need = 2 * cfg.min_shift_s + cfg.corr_s + slope_s + cfg.step_s
+    both = np.isfinite(x) & np.isfinite(y)
+    if n / fs < need or both.sum() / fs < need / 2:
+        note = (
+            f"{name.upper()} concordance needs at least {need:.0f} s of both people's signal "
+            f"(have {both.sum() / fs:.0f} s)"
+        )
+        return DyadSignal(name, None, None, math.nan, math.nan, _empty_timeline(t1s), None, note)
+    sc = analyze_session(
+        x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
+        cfg.n_surrogates, "circular", cfg.min_shift_s, seed=cfg.seed,
+    )  # fmt: skip
+    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
+    su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
+    peaks = [wcc_peak(row, sc.wcc.lags_s, PEAK_THRESHOLD) for row in sc.wcc.matrix]
+    clear_lags = np.array([lag for _, lag, ok in peaks if ok])
+    fp = float(np.mean(clear_lags > 0.0)) if clear_lags.size else math.nan
+    fc = float(np.mean(clear_lags < 0.0)) if clear_lags.size else math.nan
+    # rolling CI and its chance baseline on whole-second steps
+    m = int(round(cfg.corr_s / cfg.step_s))
+    ss_x = slope_series(x, fs, slope_s, cfg.step_s)
+    ss_y = slope_series(y, fs, slope_s, cfg.step_s)
+    r = rolling_pearson(ss_x, ss_y, m)
+    ci_roll = _rolling_ci(r, cfg.rolling_n, cfg.min_valid_fraction)
+    rng = np.random.default_rng(cfg.seed)
+    idx = circular_shift_indices(
+        ss_y.size, cfg.n_surrogates, int(cfg.min_shift_s / cfg.step_s), rng
+    )
+    null_parts = []
+    chunk = max(1, 2_000_000 // max(ss_y.size * m, 1))
+    for c0 in range(0, cfg.n_surrogates, chunk):
+        rn = rolling_pearson(ss_x[None, :], ss_y[idx[c0 : c0 + chunk]], m)
+        cr = _rolling_ci(rn, cfg.rolling_n, cfg.min_valid_fraction)
+        null_parts.append(cr[np.isfinite(cr)])
+    null = np.sort(np.concatenate(null_parts)) if null_parts else np.zeros(0)
+    lo = float(np.percentile(null, cfg.chance_lo_pct)) if null.size else math.nan
+    hi = float(np.percentile(null, cfg.chance_hi_pct)) if null.size else math.nan
+    # r[j] ends at t0 + j*step + (m-1)*step + slope_s
+    r_end = t0 + np.arange(r.size) * cfg.step_s + (m - 1) * cfg.step_s + slope_s
+    ci_t = np.full(t1s.shape, np.nan)
+    pct_t = np.full(t1s.shape, np.nan)
+    pos_idx = np.rint(r_end - t0).astype(int)
+    okp = (pos_idx >= 0) & (pos_idx < t1s.size)
+    ci_t[pos_idx[okp]] = ci_roll[okp]
+    pct = np.array([percentile_of(v, null) for v in ci_roll])
+    pct_t[pos_idx[okp]] = pct[okp]
+    # WCC peaks held from each window's end
+    w_end = t0 + sc.wcc.window_start_s + sc.wcc.win_s + sc.wcc.lag_s + slope_s
+    pr = np.array([p[0] for p in peaks]) if peaks else np.zeros(0)
+    pl = np.array([p[1] for p in peaks]) if peaks else np.zeros(0)
+    j = np.searchsorted(w_end, t1s, side="right") - 1
+    has = j >= 0
+    wr = np.full(t1s.shape, np.nan)
+    wl = np.full(t1s.shape, np.nan)
+    if pr.size:
+        stale = has & (t1s - w_end[np.clip(j, 0, None)] <= cfg.wcc_inc_s + 1e-9)
+        wr[stale] = pr[j[stale]]
+        wl[stale] = pl[j[stale]]
+    seg = None
+    if intervals:
+        seg = segment_concordance(
+            x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
+            wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
+        )  # fmt: skip
+    tl = DyadTimeline(t1s, ci_t, pct_t, wr, wl, lo, hi)
+    return DyadSignal(name, sc, su, fp, fc, tl, seg, "")
+
+
+def analyze_dyad(
+    patient: PersonSession,
+    clinician: PersonSession,
+    intervals: Sequence[tuple[float, float, str]] = (),
+    config: SessionConfig = SessionConfig(),  # noqa: B008
+) -> DyadSession:
+    """EDA and HR concordance of a session (see the module docstring).
+
+    Parameters
+    ----------
+    patient, clinician : PersonSession
+        From :func:`analyze_person`.
+    intervals : sequence of (start_s, end_s, label)
+        Marker blocks on the LSL clock (e.g. from :func:`dsp.segments.intervals_from_markers`).
+    config : SessionConfig
+
+    Returns
+    -------
+    DyadSession
+    """
+    cfg = config
+    t0 = max(patient.t_start, clinician.t_start)
+    t1 = min(patient.t_end, clinician.t_end)
+    tg = make_grid(t0, t1, cfg.grid_fs) if t1 > t0 else np.zeros(0)
+    ep, ec = patient.eda_on_grid(tg), clinician.eda_on_grid(tg)
+    hp, hc = patient.hr_on_grid(tg), clinician.hr_on_grid(tg)
+    g0 = float(tg[0]) if tg.size else math.nan
+    eda = _dyad_signal("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg)
+    hr = _dyad_signal("hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg)
+    return DyadSession(tg, ep, ec, hp, hc, eda, hr)
