@@ -24,8 +24,12 @@ Measures
 * :func:`susy`: Surrogate Synchrony (Tschacher & Meier 2020), identical to the SUSY R package
   (``permutation=FALSE``, ``restrict.surrogates=FALSE``).
 * :func:`wcc_peak`, :func:`lead_text`: peak picking nearest lag 0 and its wording.
-* :func:`concordance_surrogate_test`, :func:`analyze_session`: offline chance baselines.
-* :func:`hr_coherence`: magnitude-squared coherence of two HR series in the LF and HF bands.
+* :func:`slope_series`, :func:`slope_signal`, :func:`rolling_pearson`: the building blocks
+  (per-second slopes, per-sample slopes for WCC, sliding Pearson r).
+* :func:`concordance_surrogate_test`, :func:`analyze_session`: offline chance baselines
+  (see :mod:`dsp.surrogates` for pseudo-dyads and :mod:`dsp.segments` for marker labels).
+* :func:`hr_coherence`, :func:`analyze_hr_session`: HR synchrony (slope CI / WCC on HR and
+  magnitude-squared coherence in the LF and HF bands).
 * :class:`LiveDyad` / :class:`DyadConfig` / :class:`DyadMetrics`: the rolling engine, which
   uses exactly the same slope / correlation / WCC functions as the offline analysis.
 """
