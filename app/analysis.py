@@ -272,9 +272,15 @@ def _choose(
 def _default_channel(d: StreamDescription, modality: str) -> int:
     from devices.assign import LABEL_WORDS
 
-    for i, lab in enumerate(d.labels):
-        if lab.lower() in LABEL_WORDS[modality]:
+    labels = [lab.lower() for lab in d.labels]
+    for i, lab in enumerate(labels):
+        if lab in LABEL_WORDS[modality]:
             return i
+    if modality == "ppg":
+        # multi-wavelength optical sensors (e.g. Muse: LUX, IR, RED): the pulse is in IR/green
+        for want in ("ir", "infrared", "green", "ppg2", "red"):
+            if want in labels:
+                return labels.index(want)
     return 0
 
 
@@ -374,11 +380,15 @@ def analyze_file(
     except MapError as exc:
         raise AnalysisError(str(exc)) from None
     if not assignment.channels:
-        why = (
-            " | ".join(p for p in assignment.problems) or "no stream typed EDA/GSR/SCL/PPG/BVP/ECG"
-        )
+        if options.roles or options.map_path:
+            why = " | ".join(assignment.problems)
+        else:
+            why = (
+                "no stream with data is typed EDA/GSR/SCL/PPG/BVP/ECG or named for a role "
+                "(patient/clinician)"
+            )
         raise AnalysisError(
-            f"{path}: no usable EDA/PPG/ECG signal ({why}). Streams in the file: "
+            f"{path}: no usable EDA/PPG/ECG signal: {why}. Streams in the file: "
             f"{_usable_summary(rec.streams)}. Map them with --role ROLE=GLOB or --map FILE.toml"
         )
     if assignment.problems and (options.roles or options.map_path):

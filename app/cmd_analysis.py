@@ -125,21 +125,31 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_library)
 
 
+class UsageError(Exception):
+    """A one-line user error (printed as ``attune: error: ...``, exit status 2)."""
+
+
+def _fail(msg: str) -> int:
+    # printed here rather than raised as app.cli.CliError: under ``python -m app.cli`` that
+    # module runs as __main__, so a CliError imported from app.cli would be another class
+    print(f"attune: error: {msg}", file=sys.stderr, flush=True)
+    return 2
+
+
 def _options(args: argparse.Namespace) -> Any:
     from app.analysis import AnalysisOptions
-    from app.cli import CliError
     from devices.assign import MapError, parse_role_options
     from dsp.session import SessionConfig
 
     try:
         roles = parse_role_options(args.role) if args.role else {}
     except MapError as exc:
-        raise CliError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     if args.map and not Path(args.map).is_file():
-        raise CliError(f"map file {args.map} not found")
+        raise UsageError(f"map file {args.map} not found")
     n_sur = getattr(args, "surrogates", 200)
     if n_sur < 20:
-        raise CliError("--surrogates must be at least 20")
+        raise UsageError("--surrogates must be at least 20")
     cfg = SessionConfig(n_surrogates=n_sur, seed=getattr(args, "seed", 0))
     return AnalysisOptions(
         roles=roles,
@@ -153,24 +163,27 @@ def _options(args: argparse.Namespace) -> Any:
 def cmd_analyze(args: argparse.Namespace) -> int:
     """``attune analyze``."""
     from app.analysis import AnalysisError, analyze_paths
-    from app.cli import CliError
 
-    opts = _options(args)
+    try:
+        opts = _options(args)
+    except UsageError as exc:
+        return _fail(str(exc))
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise CliError(f"{out} exists and is not a folder")
+        return _fail(f"{out} exists and is not a folder")
     if len(args.files) == 1:
         try:
-            _, rows = analyze_paths(args.files, out, opts, jobs=args.jobs)
+            analyze_paths(args.files, out, opts, jobs=args.jobs)
         except AnalysisError as exc:
-            raise CliError(str(exc)) from None
+            return _fail(str(exc))
         except OSError as exc:
-            raise CliError(f"cannot write to {out}: {exc.strerror or exc}") from None
+            return _fail(f"cannot write to {out}: {exc.strerror or exc}")
         print(f"wrote {out}")
         return 0
     failed, rows = analyze_paths(args.files, out, opts, jobs=args.jobs)
-    ok = len(rows) - failed
-    print(f"analysed {ok} of {len(args.files)} files; summary in {out / 'summary.csv'}")
+    print(
+        f"analysed {len(rows) - failed} of {len(args.files)} files; summary in {out / 'summary.csv'}"
+    )
     return 2 if failed else 0
 
 
@@ -178,7 +191,11 @@ def cmd_review(args: argparse.Namespace) -> int:
     """``attune review``."""
     from app.review.launch import run_review
 
-    return run_review(args, _options(args))
+    try:
+        opts = _options(args)
+    except UsageError as exc:
+        return _fail(str(exc))
+    return run_review(args, opts)
 
 
 def cmd_library(args: argparse.Namespace) -> int:
