@@ -1,0 +1,468 @@
+"""Dialogs of the console: stream assignment and the threshold ritual (baseline)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.meters import DASH, finite, fmt
+from app.gui.session import SourceChoice
+from app.gui.theme import DYAD_COLOUR, ROLE_COLOURS, ROLE_NAMES, THEMES, Theme
+from devices.assign import (
+    MODALITIES,
+    ROLES,
+    Assignment,
+    Channel,
+    MapError,
+    assign,
+    dump_map,
+    explain,
+    load_map,
+)
+from devices.lsl import StreamDescription
+
+COLUMNS = ("Name", "Type", "source_id", "Host", "Rate", "Channels", "Role", "Signal", "Channel")
+NONE = "—"
+
+
+class AssignmentDialog(QDialog):
+    """Lists visible LSL streams; assign role, signal and channel; save/load a TOML map.
+
+    It also offers two sources: a simulated dyad and the replay of an XDF recording. When
+    accepted, :attr:`choice` says what to start.
+    """
+
+    discovered = Signal(object)
+
+    def __init__(self, map_file: str = "", wait_s: float = 2.0, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Streams")
+        self.resize(1000, 440)
+        self.map_file = map_file
+        self.wait_s = wait_s
+        self.choice: SourceChoice | None = None
+        self.found: list[tuple[StreamDescription, object]] = []
+        self._mapping = None
+        self._thread: threading.Thread | None = None
+        lay = QVBoxLayout(self)
+        intro = QLabel(
+            "Streams visible on this machine's network. Give each biosignal a role and a "
+            "signal; patient and clinician each need EDA and PPG (or ECG)."
+        )
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.table, 1)
+        self.problems = QLabel("")
+        self.problems.setWordWrap(True)
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.problems)
+        row = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        load = QPushButton("Load map…")
+        load.clicked.connect(self._ask_load)
+        save = QPushButton("Save map…")
+        save.clicked.connect(self._ask_save)
+        sim = QPushButton("Simulated dyad")
+        sim.setToolTip("Start a simulated patient and clinician (EDA + PPG each) and use them")
+        sim.clicked.connect(self.choose_simulated)
+        rep = QPushButton("Replay a recording…")
+        rep.setToolTip("Publish an XDF recording's streams live (looped) and use them")
+        rep.clicked.connect(self._ask_replay)
+        for b in (self.refresh_button, load, save, sim, rep):
+            row.addWidget(b)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Use these streams")
+        self.buttons.accepted.connect(self.use_table)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.discovered.connect(self._fill)
+        if map_file:
+            try:
+                self._mapping = load_map(map_file)
+            except MapError as exc:
+                self.problems.setText(str(exc))
+
+    # -- discovery (worker thread) --------------------------------------------------------
+    def refresh(self) -> None:
+        """Look for streams in a worker thread; the table fills when it answers."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self.refresh_button.setEnabled(False)
+        self.problems.setText("looking for streams…")
+        self._thread = threading.Thread(target=self._discover, name="attune-discover", daemon=True)
+        self._thread.start()
+
+    def _discover(self) -> None:
+        from app.live import discover
+
+        try:
+            found = discover(self.wait_s)
+        except Exception as exc:  # reported in the dialog
+            found = exc
+        self.discovered.emit(found)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Join the discovery thread (used when closing)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def done(self, result: int) -> None:  # noqa: D102 (Qt API)
+        self.wait_idle()
+        super().done(result)
+
+    def _fill(self, found) -> None:
+        self.refresh_button.setEnabled(True)
+        if isinstance(found, Exception):
+            self.problems.setText(f"could not look for streams: {found}")
+            return
+        self.found = sorted(found, key=lambda f: (f[0].name, f[0].type))
+        self.table.setRowCount(len(self.found))
+        for r, (d, _) in enumerate(self.found):
+            rate = f"{d.nominal_srate:g} Hz" if d.nominal_srate > 0 else "irregular"
+            cells = (d.name, d.type, d.source_id or "-", d.hostname, rate, str(d.channel_count))
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.table.setItem(r, c, item)
+            role = QComboBox()
+            role.addItems([NONE, *ROLES])
+            sig = QComboBox()
+            sig.addItems([NONE, *MODALITIES])
+            chan = QComboBox()
+            labels = [
+                (d.labels[i] if i < len(d.labels) and d.labels[i] else f"ch{i}")
+                for i in range(d.channel_count)
+            ]
+            chan.addItems(labels)
+            usable = d.is_numeric
+            for w in (role, sig, chan):
+                w.setEnabled(bool(usable))
+                w.currentIndexChanged.connect(self._update_problems)
+            self.table.setCellWidget(r, 6, role)
+            self.table.setCellWidget(r, 7, sig)
+            self.table.setCellWidget(r, 8, chan)
+        self.apply_assignment(assign([d for d, _ in self.found], mapping=self._mapping))
+
+    # -- table <-> assignment ---------------------------------------------------------------
+    def apply_assignment(self, result: Assignment) -> None:
+        """Set the combos from an assignment (clears rows it does not mention)."""
+        for r in range(self.table.rowCount()):
+            for c in (6, 7):
+                self.table.cellWidget(r, c).setCurrentIndex(0)
+        for ch in result.channels:
+            r = self._row_of(ch.stream)
+            if r is None:
+                continue
+            self.table.cellWidget(r, 6).setCurrentText(ch.role)
+            self.table.cellWidget(r, 7).setCurrentText(ch.modality)
+            self.table.cellWidget(r, 8).setCurrentIndex(ch.channel)
+        self._update_problems(extra=result.problems)
+
+    def _row_of(self, s: StreamDescription) -> int | None:
+        for r, (d, _) in enumerate(self.found):
+            if (d.uid and d.uid == s.uid) or (d.name, d.source_id, d.type) == (
+                s.name,
+                s.source_id,
+                s.type,
+            ):
+                return r
+        return None
+
+    def set_row(self, name: str, role: str, modality: str, channel: int = 0) -> None:
+        """Assign the stream called ``name`` (keyboard-free path used by tests and scripts)."""
+        for r, (d, _) in enumerate(self.found):
+            if d.name == name:
+                self.table.cellWidget(r, 6).setCurrentText(role)
+                self.table.cellWidget(r, 7).setCurrentText(modality)
+                self.table.cellWidget(r, 8).setCurrentIndex(channel)
+                return
+        raise KeyError(f"no stream named {name!r} in the list")
+
+    def current_assignment(self) -> Assignment:
+        """The assignment the table shows now (problems say what is missing or doubled)."""
+        chans: list[Channel] = []
+        problems: list[str] = []
+        for r, (d, _) in enumerate(self.found):
+            role = self.table.cellWidget(r, 6).currentText()
+            mod = self.table.cellWidget(r, 7).currentText()
+            if role == NONE or mod == NONE:
+                continue
+            if any(c.role == role and c.modality == mod for c in chans):
+                problems.append(f"{role} {mod}: assigned twice")
+                continue
+            chan = self.table.cellWidget(r, 8).currentIndex()
+            chans.append(Channel(role, mod, d, max(chan, 0), "assigned in the Streams dialog"))
+        have = {(c.role, c.modality) for c in chans}
+        for role in ROLES:
+            if (role, "eda") not in have:
+                problems.append(f"{role} eda: no stream assigned")
+            if (role, "ppg") not in have and (role, "ecg") not in have:
+                problems.append(f"{role} ppg/ecg: no stream assigned")
+        return Assignment(tuple(chans), tuple(problems))
+
+    def _update_problems(self, *_args, extra: tuple[str, ...] = ()) -> None:
+        a = self.current_assignment()
+        probs = list(dict.fromkeys([*extra, *a.problems])) if extra else list(a.problems)
+        if not self.found:
+            self.problems.setText("no LSL streams visible; start the devices or pick a source")
+        elif probs:
+            self.problems.setText("Not complete: " + " | ".join(probs))
+        else:
+            self.problems.setText("Complete: both people have EDA and a cardiac signal.")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not a.problems)
+
+    # -- map files ------------------------------------------------------------------------
+    def load_map_file(self, path: str) -> Assignment:
+        """Apply a TOML map to the listed streams; problems (missing streams) are shown."""
+        mapping = load_map(path)
+        self._mapping = mapping
+        self.map_file = str(path)
+        result = assign([d for d, _ in self.found], mapping=mapping)
+        self.apply_assignment(result)
+        if result.problems:
+            self.problems.setText(
+                f"Map {Path(path).name}: {explain(result, [d for d, _ in self.found])}"
+            )
+        return result
+
+    def save_map_file(self, path: str) -> None:
+        """Write the table's assignment as a TOML map."""
+        Path(path).write_text(dump_map(self.current_assignment()), encoding="utf-8")
+        self.map_file = str(path)
+
+    def _ask_load(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load stream map", self.map_file, "*.toml")
+        if path:
+            try:
+                self.load_map_file(path)
+            except MapError as exc:
+                self.problems.setText(str(exc))
+
+    def _ask_save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save stream map", self.map_file or "streams.toml", "*.toml"
+        )
+        if path:
+            try:
+                self.save_map_file(path)
+            except OSError as exc:
+                self.problems.setText(f"could not save {path}: {exc.strerror}")
+
+    # -- choices --------------------------------------------------------------------------
+    def use_table(self) -> None:
+        a = self.current_assignment()
+        if a.problems:
+            self._update_problems()
+            return
+        self.choice = SourceChoice(
+            kind="lsl",
+            assignment=a,
+            found=tuple(self.found),
+            description="assigned streams",
+        )
+        self.accept()
+
+    def choose_simulated(self) -> None:
+        self.choice = SourceChoice(kind="simulated", description="simulated dyad")
+        self.accept()
+
+    def choose_replay(self, path: str) -> None:
+        self.choice = SourceChoice(
+            kind="replay", replay_path=str(path), description=f"replay of {Path(path).name}"
+        )
+        self.accept()
+
+    def _ask_replay(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Replay a recording", "", "XDF (*.xdf *.xdfz)")
+        if path:
+            self.choose_replay(path)
+
+
+# ----------------------------------------------------------------------------- the ritual
+
+BASELINE_METRICS = ("hr_bpm", "rmssd_ms", "coherence_ratio", "scl_us", "scr_per_min")
+_VALID = {
+    "hr_bpm": "hr_valid",
+    "rmssd_ms": "hrv_valid",
+    "coherence_ratio": "coherence_valid",
+    "scl_us": "scl_valid",
+    "scr_per_min": "scr_valid",
+}
+
+
+class Pacer(QWidget):
+    """A breathing pacer: a bar that rises on the in-breath and falls on the out-breath."""
+
+    def __init__(self, breaths_per_min: float = 6.0, parent=None) -> None:
+        super().__init__(parent)
+        self.period_s = 60.0 / breaths_per_min
+        self.phase = 0.0
+        self.theme: Theme = THEMES["light"]
+        self.setMinimumSize(160, 200)
+
+    def set_time(self, t: float) -> None:
+        self.phase = (t % self.period_s) / self.period_s
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w, h = self.width(), self.height()
+        level = 0.5 - 0.5 * np.cos(2 * np.pi * self.phase)  # 0 -> 1 -> 0, smooth
+        p.fillRect(self.rect(), QColor(self.theme.panel))
+        bar = QRectF(w * 0.3, 10, w * 0.4, h - 40)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(self.theme.background))
+        p.drawRoundedRect(bar, 8, 8)
+        fill_h = bar.height() * level
+        p.setBrush(QColor(DYAD_COLOUR))
+        p.drawRoundedRect(QRectF(bar.left(), bar.bottom() - fill_h, bar.width(), fill_h), 8, 8)
+        p.setPen(QColor(self.theme.text))
+        word = "breathe in" if self.phase < 0.5 else "breathe out"
+        p.drawText(QRectF(0, h - 26, w, 24), Qt.AlignmentFlag.AlignHCenter, word)
+        p.end()
+
+
+class BaselineDialog(QDialog):
+    """The threshold ritual: three breaths, then a settling baseline (default 60 s).
+
+    The dialog is non-modal; it receives every engine snapshot through :meth:`on_snapshot`
+    and, at the end, emits ``finished_baseline`` with ``{role: {metric: value}}``: the median
+    of the values the engine reported as valid during the baseline (NaN when none was).
+    """
+
+    finished_baseline = Signal(object)
+
+    def __init__(self, duration_s: float = 60.0, theme: Theme | None = None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Threshold: settling baseline")
+        self.duration_s = float(duration_s)
+        self.theme = theme or THEMES["light"]
+        self._t0: float | None = None
+        self._samples: dict[str, dict[str, list[float]]] = {
+            r: {m: [] for m in BASELINE_METRICS} for r in ROLES
+        }
+        self.result: dict[str, dict[str, float]] | None = None
+        lay = QVBoxLayout(self)
+        self.prompt = QLabel(
+            "Before we begin: let's both take three slow breaths, and let the room settle."
+        )
+        self.prompt.setWordWrap(True)
+        f = QFont(self.prompt.font())
+        f.setPointSizeF(f.pointSizeF() * 1.5)
+        self.prompt.setFont(f)
+        lay.addWidget(self.prompt)
+        mid = QHBoxLayout()
+        self.pacer = Pacer()
+        self.pacer.theme = self.theme
+        self.pacer.setVisible(False)
+        mid.addWidget(self.pacer)
+        info = QVBoxLayout()
+        self.coherence = {r: QLabel(f"{ROLE_NAMES[r]} coherence {DASH}") for r in ROLES}
+        for r, lab in self.coherence.items():
+            lab.setStyleSheet(f"color: {ROLE_COLOURS[r]}; font-size: 15pt;")
+            lab.setToolTip("HeartMath-style coherence ratio over the last 64 s")
+            info.addWidget(lab)
+        self.countdown = QLabel("")
+        info.addWidget(self.countdown)
+        info.addStretch(1)
+        mid.addLayout(info, 1)
+        lay.addLayout(mid, 1)
+        self.pacer_box = QCheckBox("Breathing pacer, 6 breaths per minute (5 s in, 5 s out)")
+        self.pacer_box.toggled.connect(self.pacer.setVisible)
+        lay.addWidget(self.pacer_box)
+        row = QHBoxLayout()
+        self.start_button = QPushButton("Start baseline")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.begin)
+        cancel = QPushButton("Cancel")
+        cancel.clicked.connect(self.reject)
+        row.addStretch(1)
+        row.addWidget(self.start_button)
+        row.addWidget(cancel)
+        lay.addLayout(row)
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._tick)
+        self.resize(620, 380)
+
+    def begin(self) -> None:
+        """Start the three-breath prompt and the baseline clock."""
+        self._t0 = time.monotonic()
+        self.start_button.setEnabled(False)
+        self.timer.start()
+        self._tick()
+
+    def _tick(self) -> None:
+        if self._t0 is None:
+            return
+        el = time.monotonic() - self._t0
+        self.pacer.set_time(el)
+        left = max(self.duration_s - el, 0.0)
+        if el < min(20.0, self.duration_s / 3):
+            self.prompt.setText("Three slow breaths together… in through the nose, long out.")
+        else:
+            self.prompt.setText("Settle. Nothing to do; the baseline is being taken.")
+        self.countdown.setText(f"baseline: {int(left) // 60}:{int(left) % 60:02d} left")
+        if left <= 0:
+            self.timer.stop()
+            self.result = {
+                r: {
+                    m: float(np.median(v)) if v else float("nan")
+                    for m, v in self._samples[r].items()
+                }
+                for r in ROLES
+            }
+            self.finished_baseline.emit(self.result)
+            self.accept()
+
+    def on_snapshot(self, snap) -> None:
+        """Collect valid values during the baseline; show the coherence ratios."""
+        for r in ROLES:
+            pm = snap.persons.get(r)
+            if pm is None:
+                continue
+            ok = pm.coherence_valid and finite(pm.coherence_ratio)
+            self.coherence[r].setText(
+                f"{ROLE_NAMES[r]} coherence {fmt(pm.coherence_ratio, '.1f') if ok else DASH}"
+            )
+            if self._t0 is None or not self.timer.isActive():
+                continue
+            for m in BASELINE_METRICS:
+                v = getattr(pm, m, float("nan"))
+                if getattr(pm, _VALID[m], False) and finite(v):
+                    self._samples[r][m].append(float(v))
+
+    def done(self, result: int) -> None:  # noqa: D102 (Qt API)
+        self.timer.stop()
+        super().done(result)

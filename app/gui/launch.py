@@ -1,0 +1,125 @@
+"""Entry points of the console: ``attune demo`` (simulated dyad) and ``attune`` / ``attune run``.
+
+``run_demo(args)`` starts the simulator in a child process (as the headless demo does) and
+opens the window on it; ``run_live(args)`` opens it on the LSL streams visible now (``--role``,
+``--map``, the last map file, or role words in the stream names). With ``--duration S`` the
+window closes after S seconds; with ``--screenshot FILE.png`` the main window is saved first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from app.engine import EngineConfig
+
+
+def make_app():
+    """The QApplication (created once), with pyqtgraph options for speed."""
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Attunement")
+        app.setOrganizationName("Attunement")
+    pg.setConfigOptions(antialias=False, foreground="k", useOpenGL=False)
+    return app
+
+
+def source_for(choice, map_file: str = ""):
+    """The source object for a :class:`~app.gui.session.SourceChoice` (None for live devices).
+
+    Returns ``(source, choice)`` with the roles filled in for sources whose stream names are
+    known in advance.
+    """
+    from dataclasses import replace
+
+    from devices.source import ProcessSource
+
+    if choice.kind == "simulated":
+        prefix = f"AttuneConsole{os.getpid()}x{id(choice) % 10_000}"
+        source = ProcessSource(["simulate", "--name-prefix", prefix], "simulated dyad")
+        roles = {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
+        return source, replace(choice, roles=roles, wait_s=15.0)
+    if choice.kind == "replay":
+        source = ProcessSource(["replay", choice.replay_path, "--loop"], choice.description)
+        return source, replace(choice, map_path=choice.map_path or map_file, wait_s=15.0)
+    return None, choice
+
+
+def _finish_after(window, app, duration: float | None, screenshot: str | None) -> None:
+    from PySide6.QtCore import QTimer
+
+    def finish() -> None:
+        if screenshot:
+            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+            window.grab().save(str(screenshot))
+            print(f"screenshot saved: {screenshot}", flush=True)
+        window.close()
+
+    if duration is not None:
+        QTimer.singleShot(int(duration * 1000), finish)
+    elif screenshot:
+        print("--screenshot needs --duration; the window stays open", file=sys.stderr)
+
+
+def _open(choice, source, args, config: EngineConfig, ask_on_failure: bool = False) -> int:
+    from app.gui.main_window import MainWindow
+    from app.gui.session import SessionController
+    from app.gui.theme import load_settings
+
+    app = make_app()
+    settings = load_settings()
+    controller = SessionController(config)
+    window = MainWindow(controller, settings)
+    window.show()
+    if ask_on_failure:  # nothing assignable: offer the Streams dialog straight away
+        controller.failed.connect(lambda _text: window.open_streams())
+    window.start_source(choice, source)
+    _finish_after(window, app, getattr(args, "duration", None), getattr(args, "screenshot", None))
+    app.exec()
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``attune demo``: the simulated dyad (child process) in the console window."""
+    from app.cli import demo_source
+    from app.gui.session import SourceChoice
+
+    prefix = f"AttuneDemo{os.getpid()}"
+    source = demo_source(args, prefix)
+    roles = {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
+    choice = SourceChoice(
+        kind="simulated", roles=roles, wait_s=15.0, description=source.description
+    )
+    return _open(choice, source, args, EngineConfig())
+
+
+def run_live(args: argparse.Namespace) -> int:
+    """``attune`` / ``attune run``: the console on the LSL streams visible now."""
+    from app.gui.session import SourceChoice
+    from app.gui.theme import load_settings
+    from devices.assign import parse_role_options
+
+    roles = parse_role_options(args.role) if getattr(args, "role", None) else None
+    map_path = getattr(args, "map", None) or ""
+    if not roles and not map_path:
+        last = load_settings().last_map_file
+        map_path = last if last and Path(last).is_file() else ""
+    choice = SourceChoice(
+        kind="lsl",
+        roles=roles,
+        map_path=map_path,
+        wait_s=float(getattr(args, "wait", 5.0) or 5.0),
+        description="LSL streams" + (f" mapped by {Path(map_path).name}" if map_path else ""),
+    )
+    config = EngineConfig(tick_s=float(getattr(args, "tick", 1.0) or 1.0))
+    return _open(choice, None, args, config, ask_on_failure=True)

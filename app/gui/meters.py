@@ -1,0 +1,506 @@
+"""The concordance meters, the HRV/EDA metric table and the stream-health bar.
+
+Everything here shows numbers straight from an :class:`~app.engine.EngineSnapshot`; nothing
+is computed. Invalid or stale values are dimmed, unknown values shown as an en dash.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
+
+from app.gui.theme import (
+    DYAD_COLOUR,
+    ROLE_COLOURS,
+    ROLE_NAMES,
+    STATE_COLOURS,
+    STATE_SYMBOLS,
+    THEMES,
+    Theme,
+)
+
+DASH = "–"
+
+CONCORDANCE_TIP = (
+    "<b>EDA concordance</b> is a statistical coupling index, not a measure of empathy or of "
+    "the relationship. It is the Marci concordance index over the last 60 s: the log ratio of "
+    "positive to negative correlations between the two people's skin-conductance slopes "
+    "(15 s windows). 0 = as much moving apart as together; positive = their skin "
+    "conductance rises and falls together.<br><br>The grey <b>chance band</b> (5th-95th "
+    "percentile) comes from the same session with one person's signal circularly shifted "
+    "(shuffled pairings): values inside it are what two unconnected people would show. "
+    "The meter is greyed while warming up (no chance baseline yet) and whenever either "
+    "person's EDA is missing or of poor quality."
+)
+HR_SYNC_TIP = (
+    "<b>HR synchrony</b>: peak cross-correlation r of the two heart-rate slopes over the "
+    "last 60 s, within ±5 s of lag. A statistical coupling index, not empathy. There is no "
+    "chance baseline for it: read it as descriptive, a peak r below 0.3 is not a clear "
+    "coupling."
+)
+
+
+def finite(v) -> bool:
+    """True for a real finite number."""
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt(v, spec: str) -> str:
+    """Format ``v`` or return an en dash when it is not a finite number."""
+    return format(float(v), spec) if finite(v) else DASH
+
+
+@dataclass(frozen=True, eq=False)
+class MeterState:
+    """What a meter draws (from one DyadMetrics).
+
+    Attributes
+    ----------
+    value : float
+        The number on the bar (NaN: nothing drawn).
+    text : str
+        The big text (value or state words).
+    status : str
+        Line under the bar (chance relation, percentile or why it is greyed).
+    lead : str
+        Leader/follower words.
+    band : tuple of float or None
+        Chance band (lo, hi) on the bar's scale.
+    active : bool
+        False = greyed (warming up / invalid).
+    history_t, history_v : ndarray
+        Session sparkline (time s, value).
+    """
+
+    value: float = float("nan")
+    text: str = "waiting for data"
+    status: str = ""
+    lead: str = ""
+    band: tuple[float, float] | None = None
+    active: bool = False
+    history_t: np.ndarray = field(default_factory=lambda: np.empty(0))
+    history_v: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterState:
+    """The EDA concordance meter's state for a ``DyadMetrics`` (or None)."""
+    if dyad is None:
+        return MeterState(text="waiting for data", status="both people's EDA is needed")
+    hist_t, hist_v = np.asarray(dyad.eda_history_t), np.asarray(dyad.eda_history_ci)
+    if dyad.warming_up:
+        left = max(warmup_s - float(dyad.elapsed_s), 0.0) if finite(dyad.elapsed_s) else warmup_s
+        m, s = divmod(int(round(left)), 60)
+        return MeterState(
+            text="warming up",
+            status=f"chance baseline in {m}:{s:02d}" if left > 0 else "building chance baseline",
+            history_t=hist_t,
+            history_v=hist_v,
+        )
+    if not dyad.valid or not finite(dyad.ci_rolling):
+        why = quality_note or "EDA missing or poor in the last minute"
+        return MeterState(
+            text="paused", status=f"signal quality: {why}", history_t=hist_t, history_v=hist_v
+        )
+    band = (
+        (float(dyad.chance_lo), float(dyad.chance_hi))
+        if finite(dyad.chance_lo) and finite(dyad.chance_hi)
+        else None
+    )
+    ci = float(dyad.ci_rolling)
+    if band is None:
+        rel = "no chance baseline"
+    elif ci > band[1]:
+        rel = "above chance range"
+    elif ci < band[0]:
+        rel = "below chance range"
+    else:
+        rel = "within chance range"
+    pct = (
+        f" · higher than {dyad.percentile:.0f}% of {dyad.n_surrogates} shuffled pairings"
+        if finite(dyad.percentile)
+        else ""
+    )
+    return MeterState(
+        value=ci,
+        text=f"{ci:+.2f}",
+        status=rel + pct,
+        lead=dyad.lead_text,
+        band=band,
+        active=True,
+        history_t=hist_t,
+        history_v=hist_v,
+    )
+
+
+def hr_sync_state(dyad) -> MeterState:
+    """The HR synchrony meter's state for a ``DyadMetrics`` (or None)."""
+    if dyad is None:
+        return MeterState(text=DASH, status="both people's heart rate is needed")
+    if dyad.warming_up and not dyad.hr_valid:
+        return MeterState(text="warming up", status="needs 60 s of both heart rates")
+    if not dyad.hr_valid or not finite(dyad.hr_wcc_peak_r):
+        return MeterState(text="paused", status="heart rate missing or poor in the last minute")
+    r = float(dyad.hr_wcc_peak_r)
+    return MeterState(
+        value=r,
+        text=f"r {r:.2f}",
+        status="clear coupling" if dyad.hr_wcc_clear else "no clear coupling",
+        lead=dyad.hr_lead_text,
+        active=True,
+    )
+
+
+class Meter(QWidget):
+    """A horizontal gauge with an optional chance band and session sparkline (painted)."""
+
+    def __init__(
+        self,
+        title: str,
+        scale: tuple[float, float],
+        ticks: tuple[float, ...],
+        captions: tuple[str, str],
+        large: bool,
+        tooltip: str,
+        threshold: float | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.scale = scale
+        self.ticks = ticks
+        self.captions = captions
+        self.large = large
+        self.threshold = threshold
+        self.state = MeterState()
+        self.theme: Theme = THEMES["light"]
+        self.setToolTip(tooltip)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(260 if large else 120)
+
+    def set_state(self, state: MeterState) -> None:
+        self.state = state
+        self.update()
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.update()
+
+    def _x(self, v: float, rect: QRectF) -> float:
+        lo, hi = self.scale
+        f = (min(max(v, lo), hi) - lo) / (hi - lo)
+        return rect.left() + f * rect.width()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        th, st = self.theme, self.state
+        w, h = float(self.width()), float(self.height())
+        p.fillRect(self.rect(), QColor(th.panel))
+        text_c = QColor(th.text if st.active else th.muted)
+        accent = QColor(DYAD_COLOUR if st.active else th.muted)
+        pad = 14.0
+        base = QFont(self.font())
+        # title
+        f = QFont(base)
+        f.setPointSizeF(base.pointSizeF() * (1.25 if self.large else 1.05))
+        f.setBold(True)
+        p.setFont(f)
+        p.setPen(QColor(th.text))
+        fm_h = p.fontMetrics().height()
+        p.drawText(
+            QRectF(pad, pad * 0.6, w - 2 * pad, fm_h), Qt.AlignmentFlag.AlignLeft, self.title
+        )
+        y = pad * 0.6 + fm_h
+        # big value / state text
+        f = QFont(base)
+        f.setPointSizeF(base.pointSizeF() * (3.4 if self.large else 1.9))
+        f.setBold(st.active)
+        p.setFont(f)
+        p.setPen(accent if st.active else text_c)
+        big_h = p.fontMetrics().height()
+        p.drawText(QRectF(pad, y, w - 2 * pad, big_h), Qt.AlignmentFlag.AlignLeft, st.text)
+        if st.lead and st.active:
+            f2 = QFont(base)
+            f2.setPointSizeF(base.pointSizeF() * (1.35 if self.large else 1.05))
+            p.setFont(f2)
+            p.setPen(QColor(th.text))
+            p.drawText(
+                QRectF(pad, y, w - 2 * pad, big_h),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                st.lead,
+            )
+        y += big_h + 4
+        # the bar
+        bar_h = 26.0 if self.large else 16.0
+        bar = QRectF(pad, y, w - 2 * pad, bar_h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(th.background))
+        p.drawRoundedRect(bar, 4, 4)
+        if st.band is not None and st.active:
+            x0, x1 = self._x(st.band[0], bar), self._x(st.band[1], bar)
+            band_c = QColor(th.band)
+            p.setBrush(band_c)
+            p.drawRect(QRectF(x0, bar.top() - 3, max(x1 - x0, 2.0), bar_h + 6))
+        zero = self._x(0.0, bar) if self.scale[0] < 0 < self.scale[1] else bar.left()
+        if finite(st.value) and st.active:
+            xv = self._x(st.value, bar)
+            fill = QColor(DYAD_COLOUR)
+            fill.setAlpha(110)
+            p.setBrush(fill)
+            p.drawRect(QRectF(min(zero, xv), bar.top() + 4, abs(xv - zero), bar_h - 8))
+            p.setBrush(QColor(DYAD_COLOUR))
+            p.drawRect(QRectF(xv - 3, bar.top() - 6, 6, bar_h + 12))
+        p.setPen(QPen(QColor(th.muted), 1))
+        p.drawLine(QPointF(zero, bar.top() - 2), QPointF(zero, bar.bottom() + 2))
+        if self.threshold is not None:
+            xt = self._x(self.threshold, bar)
+            p.setPen(QPen(QColor(th.muted), 1, Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(xt, bar.top() - 2), QPointF(xt, bar.bottom() + 2))
+        # ticks and captions
+        f3 = QFont(base)
+        f3.setPointSizeF(base.pointSizeF() * 0.9)
+        p.setFont(f3)
+        p.setPen(QColor(th.muted))
+        th_h = p.fontMetrics().height()
+        ty = bar.bottom() + 6
+        for t in self.ticks:
+            xt = self._x(t, bar)
+            p.drawText(QRectF(xt - 30, ty, 60, th_h), Qt.AlignmentFlag.AlignHCenter, f"{t:g}")
+        p.drawText(QRectF(bar.left(), ty, 200, th_h), Qt.AlignmentFlag.AlignLeft, self.captions[0])
+        p.drawText(
+            QRectF(bar.right() - 200, ty, 200, th_h), Qt.AlignmentFlag.AlignRight, self.captions[1]
+        )
+        if st.band is not None and st.active:
+            xb = (self._x(st.band[0], bar) + self._x(st.band[1], bar)) / 2
+            p.drawText(
+                QRectF(xb - 40, bar.top() - th_h - 3, 80, th_h),
+                Qt.AlignmentFlag.AlignHCenter,
+                "chance",
+            )
+        y = ty + th_h + 6
+        # status line
+        f4 = QFont(base)
+        f4.setPointSizeF(base.pointSizeF() * (1.1 if self.large else 0.95))
+        p.setFont(f4)
+        p.setPen(QColor(th.text) if st.active else QColor(th.muted))
+        s_h = p.fontMetrics().height()
+        p.drawText(QRectF(pad, y, w - 2 * pad, s_h), Qt.AlignmentFlag.AlignLeft, st.status)
+        y += s_h + 8
+        # session sparkline
+        if self.large and h - y - pad > 30:
+            self._sparkline(p, QRectF(pad, y, w - 2 * pad, h - y - pad), f3)
+        p.end()
+
+    def _sparkline(self, p: QPainter, rect: QRectF, font: QFont) -> None:
+        th, st = self.theme, self.state
+        p.setFont(font)
+        p.setPen(QColor(th.muted))
+        label_h = p.fontMetrics().height()
+        p.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, "session")
+        area = QRectF(rect.left(), rect.top() + label_h, rect.width(), rect.height() - label_h)
+        lo, hi = self.scale
+        mid_y = area.bottom() - (0 - lo) / (hi - lo) * area.height()
+        p.setPen(QPen(QColor(th.grid), 1))
+        p.drawLine(QPointF(area.left(), mid_y), QPointF(area.right(), mid_y))
+        t, v = st.history_t, st.history_v
+        ok = np.isfinite(t) & np.isfinite(v) if len(t) == len(v) else np.zeros(0, bool)
+        if ok.sum() < 2:
+            return
+        t, v = t[ok], np.clip(v[ok], lo, hi)
+        span = max(float(t[-1] - t[0]), 1e-9)
+        path = QPainterPath()
+        for i, (ti, vi) in enumerate(zip(t, v, strict=True)):
+            pt = QPointF(
+                area.left() + (ti - t[0]) / span * area.width(),
+                area.bottom() - (vi - lo) / (hi - lo) * area.height(),
+            )
+            if i == 0:
+                path.moveTo(pt)
+            else:
+                path.lineTo(pt)
+        p.setPen(QPen(QColor(DYAD_COLOUR if st.active else th.muted), 2))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPath(path)
+        m = int(round(span / 60))
+        p.setPen(QColor(th.muted))
+        p.drawText(area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, f"last {m} min")
+
+
+# ----------------------------------------------------------------------------- metric table
+
+#: (attribute, validity flag, label, unit, format, window attribute of PersonConfig)
+METRIC_ROWS = (
+    ("hr_bpm", "hr_valid", "HR", "bpm", ".0f", "hr_window_s"),
+    ("rmssd_ms", "hrv_valid", "RMSSD", "ms", ".0f", "hrv_window_s"),
+    ("coherence_ratio", "coherence_valid", "Coherence", "ratio", ".1f", "coherence_window_s"),
+    ("scl_us", "scl_valid", "SCL", "µS", ".2f", "scl_window_s"),
+    ("scr_per_min", "scr_valid", "SCRs", "/min", ".1f", "scr_window_s"),
+)
+DELTA_FORMAT = {"hr_bpm": "+.0f", "rmssd_ms": "+.0f", "coherence_ratio": "+.1f"}
+DELTA_FORMAT |= {"scl_us": "+.2f", "scr_per_min": "+.1f"}
+_CARDIAC = {"hr_bpm", "rmssd_ms", "coherence_ratio"}
+
+
+class MetricsTable(QWidget):
+    """Per-person HR, RMSSD, coherence ratio, SCL and SCR rate, with change from baseline."""
+
+    def __init__(self, person_config, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme: Theme = THEMES["light"]
+        grid = QGridLayout(self)
+        grid.setContentsMargins(8, 4, 8, 4)
+        grid.setHorizontalSpacing(18)
+        grid.setVerticalSpacing(2)
+        self.values: dict[tuple[str, str], QLabel] = {}
+        self.deltas: dict[tuple[str, str], QLabel] = {}
+        self.headers: dict[str, QLabel] = {}
+        for col, role in enumerate(ROLE_COLOURS, start=1):
+            head = QLabel(ROLE_NAMES[role])
+            head.setStyleSheet(f"color: {ROLE_COLOURS[role]}; font-weight: bold;")
+            head.setAlignment(Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(head, 0, 2 * col - 1, 1, 2)
+            self.headers[role] = head
+        big = QFont(self.font())
+        big.setPointSizeF(big.pointSizeF() * 1.6)
+        big.setBold(True)
+        for row, (attr, _, label, unit, _, win_attr) in enumerate(METRIC_ROWS, start=1):
+            win = getattr(person_config, win_attr, float("nan"))
+            name = QLabel(f"{label} <span style='font-size:small'>{unit} · {win:g} s</span>")
+            name.setToolTip(f"{label} over the last {win:g} s")
+            grid.addWidget(name, row, 0)
+            for col, role in enumerate(ROLE_COLOURS, start=1):
+                v = QLabel(DASH)
+                v.setFont(big)
+                v.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                v.setMinimumWidth(80)
+                d = QLabel("")
+                d.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                d.setMinimumWidth(62)
+                d.setToolTip("change from the baseline")
+                grid.addWidget(v, row, 2 * col - 1)
+                grid.addWidget(d, row, 2 * col)
+                self.values[(role, attr)] = v
+                self.deltas[(role, attr)] = d
+        grid.setColumnStretch(0, 1)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+
+    def update_persons(self, persons, stale_roles: dict[str, set[str]], baseline) -> None:
+        """Show ``persons`` (role -> PersonMetrics or None); dim stale/invalid values.
+
+        ``stale_roles`` maps role -> {'cardiac', 'eda'} whose stream is not connected;
+        ``baseline`` maps role -> {attr: value} (or is empty).
+        """
+        th = self.theme
+        for role in ROLE_COLOURS:
+            pm = persons.get(role) if persons else None
+            for attr, valid_attr, *_rest in METRIC_ROWS:
+                fmt_spec = _rest[2]
+                lab, dl = self.values[(role, attr)], self.deltas[(role, attr)]
+                stream = "cardiac" if attr in _CARDIAC else "eda"
+                v = getattr(pm, attr, float("nan")) if pm is not None else float("nan")
+                ok = (
+                    pm is not None
+                    and bool(getattr(pm, valid_attr, False))
+                    and finite(v)
+                    and stream not in stale_roles.get(role, set())
+                )
+                lab.setText(fmt(v, fmt_spec))
+                lab.setStyleSheet(f"color: {th.text if ok else th.muted};")
+                lab.setToolTip("" if ok else "not enough good data in the window (dimmed)")
+                b = (baseline or {}).get(role, {}).get(attr, float("nan"))
+                if ok and finite(b):
+                    dl.setText(f"Δ{float(v) - float(b):{DELTA_FORMAT[attr]}}")
+                    dl.setStyleSheet(f"color: {th.muted};")
+                else:
+                    dl.setText("")
+
+
+# ----------------------------------------------------------------------------- health bar
+
+MODALITY_NAMES = {"eda": "EDA", "ppg": "PPG", "ecg": "ECG"}
+
+
+class HealthBar(QWidget):
+    """One chip per assigned stream (state, effective rate, quality flags) + the Streams button."""
+
+    open_streams = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme: Theme = THEMES["light"]
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 2, 8, 2)
+        lay.setSpacing(16)
+        self._lay = lay
+        self.chips: dict[str, QLabel] = {}
+        self.placeholder = QLabel("no streams yet")
+        lay.addWidget(self.placeholder)
+        lay.addStretch(1)
+        self.button = QPushButton("Streams… (F2)")
+        self.button.setToolTip(
+            "Assign streams to patient/clinician, load or save a map, "
+            "simulate a dyad or replay a recording"
+        )
+        self.button.clicked.connect(self.open_streams)
+        lay.addWidget(self.button)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+
+    def states(self) -> dict[str, str]:
+        """role/modality -> state word currently shown (for tests and the patient view)."""
+        return {k: lab.property("state") for k, lab in self.chips.items()}
+
+    def update_health(self, snap, persons) -> None:
+        """Refresh chips from a snapshot's ``channels`` and ``health``."""
+        self.placeholder.setVisible(not snap.channels)
+        for rm in sorted(snap.channels, key=lambda k: (k.split("/")[0] != "patient", k)):
+            key = snap.channels[rm]
+            h = snap.health.get(key)
+            if h is None:
+                continue
+            lab = self.chips.get(rm)
+            if lab is None:
+                lab = QLabel()
+                lab.setTextFormat(Qt.TextFormat.RichText)
+                self._lay.insertWidget(self._lay.count() - 2, lab)
+                self.chips[rm] = lab
+            role, mod = rm.split("/")
+            pm = persons.get(role) if persons else None
+            quality = ""
+            if pm is not None:
+                q = pm.eda_quality if mod == "eda" else pm.cardiac_quality
+                quality = {"bad": " · poor signal", "none": ""}.get(q, "")
+            flags = "".join(f" · {f}" for f in h.flags)
+            rate = f" {h.effective_rate:.0f} Hz" if finite(h.effective_rate) else ""
+            sc = STATE_COLOURS.get(h.state, self.theme.muted)
+            sym = STATE_SYMBOLS.get(h.state, "?")
+            lab.setText(
+                f"<span style='color:{ROLE_COLOURS[role]}; font-weight:bold'>"
+                f"{ROLE_NAMES[role]} {MODALITY_NAMES.get(mod, mod)}</span> "
+                f"<span style='color:{sc}'>{sym} {h.state}</span>"
+                f"<span style='color:{self.theme.muted}'>{rate}{flags}{quality}</span>"
+            )
+            lab.setProperty("state", h.state)
+            age = f"{h.last_sample_age:.1f} s ago" if finite(h.last_sample_age) else "never"
+            lab.setToolTip(
+                f"{key}<br>state: {h.state}{' – ' + h.message if h.message else ''}<br>"
+                f"last sample {age}, {h.samples} samples, {h.reconnects} reconnects"
+            )

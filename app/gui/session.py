@@ -1,0 +1,288 @@
+"""The console's connection to the live pipeline: sources, the engine bridge, markers, recording.
+
+:class:`EngineBridge` is the only way metrics reach the widgets: the engine's subscribe
+callback (engine thread) emits a Qt signal carrying the frozen
+:class:`~app.engine.EngineSnapshot`; Qt queues it to the GUI thread. Worker-thread failures
+(engine, acquisition, recorder, the source) are turned into ``error`` signals with one line.
+
+:class:`SessionController` starts a source (simulated dyad, replay of an XDF file, or nothing
+for real devices), discovers and assigns the streams in a worker thread (the GUI never waits
+on LSL), starts acquisition + engine, and owns the Markers outlet and the session recorder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.engine import EngineConfig, EngineSnapshot
+from app.live import LiveSession, assign_visible, start_session
+from devices.assign import Assignment, MapError, explain, load_map
+from devices.lsl import StreamDescription
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """Where the streams come from and how they are assigned.
+
+    Attributes
+    ----------
+    kind : str
+        ``lsl`` (devices already publishing), ``simulated`` or ``replay``.
+    roles : dict or None
+        ``{"patient": GLOB, "clinician": GLOB}`` (``--role`` style), or None.
+    map_path : str
+        TOML stream map ('' for none).
+    replay_path : str
+        XDF file for ``replay``.
+    assignment : Assignment or None
+        An explicit assignment from the dialog (then ``found`` lists the streams).
+    found : tuple
+        ``(StreamDescription, pylsl.StreamInfo)`` pairs behind ``assignment``.
+    wait_s : float
+        How long to wait for the assigned streams.
+    description : str
+        Words for the status line.
+    """
+
+    kind: str = "lsl"
+    roles: dict | None = None
+    map_path: str = ""
+    replay_path: str = ""
+    assignment: Assignment | None = None
+    found: tuple = field(default=())
+    wait_s: float = 8.0
+    description: str = ""
+
+
+class EngineBridge(QObject):
+    """Carries engine snapshots and worker errors into the GUI thread."""
+
+    snapshot = Signal(object)
+    error = Signal(str)
+
+    def attach(self, session: LiveSession) -> None:
+        """Subscribe to ``session``'s engine (called once per session)."""
+        session.engine.subscribe(self._on_snapshot)
+
+    def _on_snapshot(self, snap: EngineSnapshot) -> None:  # engine thread
+        self.snapshot.emit(snap)
+
+    def report(self, where: str, exc: BaseException | str) -> None:
+        """Any thread: turn a failure into one visible line."""
+        if isinstance(exc, BaseException):
+            text = f"{where} stopped: {type(exc).__name__}: {exc}"
+        else:
+            text = f"{where}: {exc}"
+        self.error.emit(text)
+
+
+class SessionController(QObject):
+    """Owns the live session behind the console (one at a time).
+
+    Signals
+    -------
+    started(LiveSession)
+        Acquisition and engine run.
+    failed(str)
+        Starting did not work (one line: what was found and how to map it).
+    status(str)
+        Progress words.
+    """
+
+    started = Signal(object)
+    failed = Signal(str)
+    status = Signal(str)
+    _ready = Signal(object, int)
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        marker_name: str = "Attunement-Markers",
+        marker_source_id: str = "attunement-markers",
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.config = config or EngineConfig()
+        self.bridge = EngineBridge(self)
+        self.session: LiveSession | None = None
+        self.source = None
+        self.choice: SourceChoice | None = None
+        self.markers = None
+        self.recorder = None
+        self.recording_path: Path | None = None
+        self._marker_name = marker_name
+        self._marker_source_id = marker_source_id
+        self._worker: threading.Thread | None = None
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._produced: LiveSession | None = None
+        self._source_timer = QTimer(self)
+        self._source_timer.setInterval(1000)
+        self._source_timer.timeout.connect(self._check_source)
+        self._source_reported = False
+        self._ready.connect(self._on_ready)
+
+    # -- markers --------------------------------------------------------------------------
+    def marker_outlet(self):
+        """The Markers outlet (created on first use)."""
+        if self.markers is None:
+            from devices.markers import MarkerOutlet
+
+            self.markers = MarkerOutlet(self._marker_name, self._marker_source_id)
+        return self.markers
+
+    # -- starting -------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    def start(self, choice: SourceChoice, source=None) -> None:
+        """Stop what runs, start ``source`` (if any) and connect in a worker thread."""
+        self.stop()
+        self.marker_outlet()
+        self.choice = choice
+        self.source = source
+        self._source_reported = False
+        self._generation += 1
+        gen = self._generation
+        self.status.emit(f"connecting: {choice.description or choice.kind}")
+        self._worker = threading.Thread(
+            target=self._connect, args=(choice, source, gen), name="attune-connect", daemon=True
+        )
+        self._worker.start()
+
+    def _connect(self, choice: SourceChoice, source, gen: int) -> None:  # worker thread
+        try:
+            if source is not None:
+                source.start()
+            if choice.assignment is not None:
+                assignment, found = choice.assignment, list(choice.found)
+                if not assignment.complete:
+                    raise MapError(explain(assignment, [d for d, _ in found]))
+            else:
+                roles = choice.roles or None
+                map_path = choice.map_path or None
+                if map_path and not roles:
+                    load_map(map_path)  # a broken map file fails now, in one line
+                assignment, found = assign_visible(
+                    roles, map_path, choice.wait_s, require_complete=True
+                )
+            session = start_session(
+                assignment,
+                found,
+                self.config,
+                extra_streams=[(self._marker_description(), None)],
+                on_error=lambda exc: self.bridge.report("a worker thread", exc),
+            )
+        except Exception as exc:  # AssignmentError, MapError, XdfReadError, LSL errors
+            if gen == self._generation:
+                self.failed.emit(str(exc) or type(exc).__name__)
+            return
+        with self._lock:
+            self._produced = session
+        self._ready.emit(session, gen)
+
+    def _marker_description(self) -> StreamDescription:
+        import socket
+
+        return StreamDescription(
+            name=self._marker_name,
+            type="Markers",
+            source_id=self._marker_source_id,
+            hostname=socket.gethostname(),
+            nominal_srate=0.0,
+            channel_count=1,
+            channel_format="string",
+        )
+
+    def _on_ready(self, session: LiveSession, gen: int) -> None:
+        with self._lock:
+            if self._produced is not session:  # already stopped by stop()
+                return
+            self._produced = None
+        if gen != self._generation:  # stopped or restarted meanwhile
+            session.stop()
+            return
+        self.session = session
+        self.bridge.attach(session)
+        self._source_timer.start()
+        self.status.emit(f"live: {self.choice.description if self.choice else ''}".strip())
+        self.started.emit(session)
+
+    def _check_source(self) -> None:
+        """Surface a failed source (child process or thread) once."""
+        src = self.source
+        if src is None or self._source_reported:
+            return
+        msg = None
+        if hasattr(src, "poll_error"):
+            msg = src.poll_error()
+        err = getattr(src, "error", None)
+        if msg is None and isinstance(err, BaseException):
+            msg = f"{type(err).__name__}: {err}"
+        if msg:
+            self._source_reported = True
+            desc = getattr(src, "description", "the source")
+            self.bridge.report(f"{desc} stopped", msg)
+
+    # -- recording ------------------------------------------------------------------------
+    def start_recording(self, root: str | Path) -> Path:
+        """Record the acquisition (all followed streams, incl. markers) to a session folder."""
+        from devices.recorder import Recorder, create_session_folder
+
+        if self.session is None:
+            raise RuntimeError("no live streams to record yet")
+        name = time.strftime("%Y-%m-%d_%H%M%S")
+        folder = create_session_folder(root, name)
+        path = folder / "recording.xdf"
+        self.recorder = Recorder(
+            self.session.acquisition,
+            path,
+            header_fields={"application": "Attunement console"},
+            on_error=lambda msg: self.bridge.report("recording", msg),
+        ).start()
+        self.recording_path = path
+        return path
+
+    def stop_recording(self):
+        """Stop the recorder; returns its summary (or None)."""
+        rec, self.recorder = self.recorder, None
+        return rec.stop() if rec is not None else None
+
+    # -- stopping -------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop recorder, engine, acquisition and source (the markers outlet stays)."""
+        self._generation += 1
+        self._source_timer.stop()
+        self.stop_recording()
+        if self._worker is not None:
+            self._worker.join(15.0)
+            self._worker = None
+        with self._lock:
+            orphan, self._produced = self._produced, None
+        if orphan is not None:
+            orphan.stop()
+        session, self.session = self.session, None
+        if session is not None:
+            session.stop()
+        src, self.source = self.source, None
+        if src is not None:
+            try:
+                src.stop()
+            except Exception:
+                log.exception("stopping the source failed")
+
+    def shutdown(self) -> None:
+        """Stop everything and close the Markers outlet."""
+        self.stop()
+        if self.markers is not None:
+            self.markers.close()
+            self.markers = None
