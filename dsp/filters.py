@@ -96,6 +96,7 @@ class CausalFir:
 
     def __init__(self, taps: np.ndarray) -> None:
         self.taps = np.asarray(taps, dtype=float)
+        self._zi_unit = sps.lfilter_zi(self.taps, [1.0])
         self._zi: np.ndarray | None = None
 
     def reset(self) -> None:
@@ -105,21 +106,46 @@ class CausalFir:
         if x.size == 0:
             return x.astype(float)
         if self._zi is None:
-            self._zi = sps.lfilter_zi(self.taps, [1.0]) * x[0]
+            self._zi = self._zi_unit * x[0]
         y, self._zi = sps.lfilter(self.taps, [1.0], x, zi=self._zi)
         return y
 
 
-def zero_phase_sos(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
-    """Forward-backward SOS filtering that tolerates short inputs (``sosfiltfilt``).
+_ZI_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    Inputs shorter than the default pad length are padded with as much as is available.
+
+def _sos_zi(sos: np.ndarray) -> np.ndarray:
+    hit = _ZI_CACHE.get(id(sos))
+    if hit is not None and hit[0] is sos:
+        return hit[1]
+    zi = sps.sosfilt_zi(sos)
+    if len(_ZI_CACHE) > 256:
+        _ZI_CACHE.clear()
+    _ZI_CACHE[id(sos)] = (sos, zi)
+    return zi
+
+
+def zero_phase_sos(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
+    """Forward-backward SOS filtering, as ``scipy.signal.sosfiltfilt`` (odd padding).
+
+    The pad length is scipy's default, shortened for short inputs; the steady-state
+    initial conditions are cached per filter, which matters when many short windows are
+    filtered.
     """
     x = np.asarray(x, dtype=float)
-    if x.size < 2:
+    n = x.size
+    if n < 2:
         return x.copy()
-    padlen = min(x.size - 1, 3 * (2 * len(sos) + 1))
-    return sps.sosfiltfilt(sos, x, padlen=padlen)
+    pad = min(n - 1, 3 * (2 * len(sos) + 1))
+    ext = np.concatenate(
+        [2 * x[0] - x[pad:0:-1], x, 2 * x[-1] - x[-2 : -pad - 2 : -1]] if pad else [x]
+    )
+    zi = _sos_zi(sos)
+    y, _ = sps.sosfilt(sos, ext, zi=zi * ext[0])
+    y = y[::-1]
+    y, _ = sps.sosfilt(sos, y, zi=zi * y[0])
+    y = y[::-1]
+    return y[pad : y.size - pad] if pad else y
 
 
 def smooth_zero_phase(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
@@ -137,11 +163,12 @@ def parabolic_offset(y_minus: float, y0: float, y_plus: float) -> float:
 
     Fitted through three equally spaced samples around a local maximum.
     """
+    y_minus, y0, y_plus = float(y_minus), float(y0), float(y_plus)
     den = y_minus - 2.0 * y0 + y_plus
-    if den >= 0 or not np.isfinite(den):
+    if not den < 0:  # also rejects NaN
         return 0.0
     off = 0.5 * (y_minus - y_plus) / den
-    return float(np.clip(off, -0.5, 0.5))
+    return min(0.5, max(-0.5, off))
 
 
 def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:

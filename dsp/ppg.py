@@ -277,7 +277,9 @@ class StreamingBeatDetector:
             return True
         hist = self._amps
         if len(hist) >= 3:
-            med = float(np.median(hist))
+            srt = sorted(hist)
+            k = len(srt)
+            med = srt[k // 2] if k % 2 else 0.5 * (srt[k // 2 - 1] + srt[k // 2])
             if not gate[0] * med <= amp <= gate[1] * med:
                 self._n_rejected += 1
                 if self._n_rejected >= 4:  # the signal changed for good: start afresh

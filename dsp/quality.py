@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage, stats
+from scipy import ndimage
 
 from dsp.filters import butter_sos, check_fs, nan_segments, zero_phase_sos
 
@@ -126,7 +126,9 @@ def ppg_quality(
     pk = np.sort(np.asarray(peaks, dtype=float))
     band = (0.5, 8.0) if kind == "ppg" else (5.0, 25.0)
     y = zero_phase_sos(x, butter_sos("bandpass", band, fs, 2))
-    skew = float(stats.skew(y)) if np.std(y) > 0 else nan
+    yc = y - y.mean()
+    m2 = float(np.mean(yc**2))
+    skew = float(np.mean(yc**3) / m2**1.5) if m2 > 0 else nan  # biased skewness
     if pk.size < 3:
         gap = x.size / fs
         return CardiacQuality(False, "fewer than 3 beats", nan, gap, nan, nan, skew, int(pk.size))
@@ -237,13 +239,20 @@ def eda_quality(signal: np.ndarray, fs: float, min_valid: float = 0.9, **rules) 
 
 
 def quality_windows(
-    signal: np.ndarray, fs: float, window_s: float = 10.0, kind: str = "ppg"
+    signal: np.ndarray,
+    fs: float,
+    window_s: float = 10.0,
+    kind: str = "ppg",
+    peaks: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list]:
     """Quality of consecutive non-overlapping windows of a whole recording.
 
     Parameters
     ----------
     kind : {'ppg', 'ecg', 'eda'}
+    peaks : ndarray, optional
+        Beat positions (samples from the first sample) of the whole recording, e.g. from
+        :func:`dsp.ppg.ppg_peaks`; avoids detecting beats again in every window.
 
     Returns
     -------
@@ -257,10 +266,18 @@ def quality_windows(
     if n < 1:
         raise ValueError("window_s too short for this sampling rate")
     starts = np.arange(0, max(x.size - n + 1, 0), n)
+    pk = None if peaks is None else np.sort(np.asarray(peaks, dtype=float))
     res = []
     for s in starts:
         w = x[s : s + n]
-        res.append(eda_quality(w, fs) if kind == "eda" else ppg_quality(w, fs, kind=kind))
+        if kind == "eda":
+            res.append(eda_quality(w, fs))
+            continue
+        wp = None
+        if pk is not None:
+            i0, i1 = np.searchsorted(pk, [s, s + n])
+            wp = pk[i0:i1] - s
+        res.append(ppg_quality(w, fs, peaks=wp, kind=kind))
     return starts / fs, res
 
 
