@@ -1,0 +1,565 @@
+"""The trainer's review window for one recorded session.
+
+Layout: a header with the key numbers; three linked detail plots (skin conductance, heart
+rate, concordance with the chance band) over the zoomed stretch; an overview strip of the whole
+session below them whose shaded region sets the zoom (drag it to scrub, drag its edges to zoom,
+or zoom with the mouse wheel in a detail plot); on the right, tabs with the markers list (click
+to jump), the block table (talking vs listening), the HRV table, notes, and warnings. Export
+buttons write the HTML report and the CSVs.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.analysis import ROLES, SessionAnalysis, metrics_dict, write_outputs
+
+COLORS = {"patient": "#1f6fb4", "clinician": "#d95f02"}
+BLOCK_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
+
+
+def mmss(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``) of a duration in seconds."""
+    if not math.isfinite(seconds):
+        return "–"
+    s = int(round(seconds))
+    sign = "-" if s < 0 else ""
+    s = abs(s)
+    if s >= 3600:
+        return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{sign}{s // 60}:{s % 60:02d}"
+
+
+def fmt(v: Any, nd: int = 2, unit: str = "") -> str:
+    """A number for a table cell ('–' when missing)."""
+    if v is None:
+        return "–"
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return f"{int(v)}{unit}"
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return "–" if not math.isfinite(f) else f"{f:.{nd}f}{unit}"
+
+
+class TimeAxis(pg.AxisItem):
+    """Axis labelled in m:ss since the session start (the data are in seconds from it)."""
+
+    NICE_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 - Qt naming
+        span = max(maxVal - minVal, 1e-9)
+        want = span / max(size / 90.0, 1.0)  # about one label per 90 px
+        major = next((n for n in self.NICE_S if n >= want), self.NICE_S[-1])
+        minor = next((n for n in reversed(self.NICE_S) if n <= major / 4), major / 5)
+        return [(float(major), 0.0), (float(minor), 0.0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - Qt naming
+        return [mmss(v) for v in values]
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
+    t = QTableWidget(len(rows), len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.verticalHeader().setVisible(False)
+    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            item = QTableWidgetItem(cell)
+            if j > 0:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            t.setItem(i, j, item)
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    t.setAlternatingRowColors(True)
+    return t
+
+
+class ReviewWindow(QMainWindow):
+    """Review of one analysed session (see the module docstring).
+
+    Parameters
+    ----------
+    analysis : SessionAnalysis
+        From :func:`app.analysis.analyze_file`.
+    notes_path : Path, optional
+        Where the notes are saved (default: ``notes.txt`` next to the recording).
+    """
+
+    zoomChanged = Signal(float, float)  # noqa: N815 - Qt naming
+
+    def __init__(self, analysis: SessionAnalysis, notes_path: Path | None = None) -> None:
+        super().__init__()
+        self.a = analysis
+        self.m = metrics_dict(analysis)
+        self.t0 = analysis.t_start
+        self.duration = max(analysis.duration_s, 1.0)
+        self.notes_path = notes_path or analysis.path.with_name(
+            f"{analysis.path.name.split('.')[0]}_notes.txt"
+            if analysis.path.name != "recording.xdf"
+            else "notes.txt"
+        )
+        self.setWindowTitle(f"Attunement review – {analysis.path.name}")
+        self._labels = list(dict.fromkeys(lab for _, _, lab in analysis.intervals))
+        self._block_color = {
+            lab: BLOCK_COLORS[i % len(BLOCK_COLORS)] for i, lab in enumerate(self._labels)
+        }
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(6, 6, 6, 6)
+        self.header = QLabel(self._header_html())
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)
+        lay.addWidget(self.header)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._build_plots())
+        split.addWidget(self._build_side())
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setSizes([1050, 430])
+        lay.addWidget(split, 1)
+        lay.addLayout(self._build_buttons())
+        self.setCentralWidget(central)
+        self.statusBar().showMessage(
+            "Drag the shaded region in the overview to move through the session; drag its "
+            "edges or use the mouse wheel on a plot to zoom. Click a marker to jump to it."
+        )
+        first = min(self.duration, 300.0)
+        self.set_zoom(0.0, first)
+
+    # ------------------------------------------------------------------ header
+    def _header_html(self) -> str:
+        a, m = self.a, self.m
+        rec = (m.get("recorded_at") or "")[:16].replace("T", " ")
+        ppl = " and ".join(
+            f'<span style="color:{COLORS[r]};font-weight:bold">{r}</span>' for r in a.roles
+        )
+        parts = [
+            f"<b>{a.path.name}</b>",
+            f"recorded {rec}" if rec else "",
+            f"duration {mmss(a.duration_s)}",
+            ppl,
+        ]
+        line1 = " · ".join(p for p in parts if p)
+        if a.dyad is None:
+            line2 = "One person only: concordance needs two people."
+        else:
+            c = m["concordance"]["eda"]
+            if c.get("available"):
+                p = c["surrogate"]["p_value"]
+                line2 = (
+                    f"Skin-conductance concordance (Marci CI) <b>{fmt(c['marci_ci'])}</b> "
+                    f"(p = {fmt(p, 3)} against chance) · {c['wcc']['lead']}"
+                )
+                h = m["concordance"]["hr"]
+                if h.get("available"):
+                    line2 += f" · heart-rate CI {fmt(h['marci_ci'])} (p = {fmt(h['surrogate']['p_value'], 3)})"
+            else:
+                line2 = c.get("note", "")
+        warn = ""
+        if a.warnings:
+            warn = f'<br><span style="color:#b00">⚠ {len(a.warnings)} warning(s): see the Warnings tab</span>'
+        return f"{line1}<br>{line2}{warn}"
+
+    # ------------------------------------------------------------------ plots
+    def _build_plots(self) -> QWidget:
+        pg.setConfigOptions(antialias=False, foreground="k")
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground("w")
+        a, t0 = self.a, self.t0
+        self.p_eda = self.glw.addPlot(row=0, col=0, axisItems={"bottom": TimeAxis("bottom")})
+        self.p_hr = self.glw.addPlot(row=1, col=0, axisItems={"bottom": TimeAxis("bottom")})
+        self.p_ci = self.glw.addPlot(row=2, col=0, axisItems={"bottom": TimeAxis("bottom")})
+        self.p_ov = self.glw.addPlot(row=3, col=0, axisItems={"bottom": TimeAxis("bottom")})
+        self.glw.ci.layout.setRowStretchFactor(0, 3)
+        self.glw.ci.layout.setRowStretchFactor(1, 3)
+        self.glw.ci.layout.setRowStretchFactor(2, 3)
+        self.glw.ci.layout.setRowStretchFactor(3, 1)
+        self.p_eda.setLabel("left", "skin conductance", units="µS")
+        self.p_hr.setLabel("left", "heart rate", units="bpm")
+        self.p_ci.setLabel("left", "concordance (CI)")
+        self.p_ov.setLabel("left", "whole session")
+        self.p_ov.setMaximumHeight(110)
+        for p in (self.p_hr, self.p_ci):
+            p.setXLink(self.p_eda)
+        for p in (self.p_eda, self.p_hr):
+            p.getAxis("bottom").setStyle(showValues=False)
+        self.p_ci.setLabel("bottom", "time since session start (m:ss)")
+        for p in (self.p_eda, self.p_hr, self.p_ci, self.p_ov):
+            p.showGrid(x=True, y=True, alpha=0.12)
+            p.getAxis("left").setWidth(62)
+            p.setMouseEnabled(x=True, y=False)
+        self.p_ov.setMouseEnabled(x=False, y=False)
+        self.p_ov.hideButtons()
+        self.p_eda.addLegend(offset=(-10, 5))
+        grid = np.arange(math.floor(t0), a.t_end, 0.25)
+        rel = grid - t0
+        self._traces: dict[str, Any] = {}
+        ov_series = []
+        for role in ROLES:
+            p = a.persons.get(role)
+            if p is None:
+                continue
+            pen = pg.mkPen(COLORS[role], width=1.4)
+            if p.has_eda:
+                y = p.eda_on_grid(grid)
+                self._traces[f"eda_{role}"] = self.p_eda.plot(
+                    rel, y, pen=pen, name=role, connect="finite"
+                )
+                ov_series.append((y, pen))
+            if p.has_cardiac:
+                y = p.hr_on_grid(grid)
+                self._traces[f"hr_{role}"] = self.p_hr.plot(
+                    rel, y, pen=pg.mkPen(COLORS[role], width=1.0), connect="finite"
+                )
+                if not p.has_eda:
+                    ov_series.append((y, pen))
+        for p in (self.p_eda, self.p_hr, self.p_ci):
+            p.setClipToView(True)
+            p.setDownsampling(auto=True, mode="peak")
+        # overview: each series scaled to 0..1 so both people fit one strip
+        for y, pen in ov_series:
+            fin = y[np.isfinite(y)]
+            if fin.size:
+                lo, hi = np.percentile(fin, [1, 99])
+                yy = (y - lo) / (hi - lo) if hi > lo else y - lo
+                self.p_ov.plot(rel[::4], yy[::4], pen=pen, connect="finite")
+        self.p_ov.getAxis("left").setTicks([[]])
+        # concordance with chance band
+        self._ci_legend = self.p_ci.addLegend(offset=(-10, 5))
+        if a.dyad is not None:
+            for sig, style, name in (
+                (a.dyad.eda, Qt.PenStyle.SolidLine, "EDA rolling CI (last 60 s)"),
+                (a.dyad.hr, Qt.PenStyle.DashLine, "HR rolling CI"),
+            ):
+                tl = sig.timeline
+                if not tl.t.size:
+                    continue
+                if sig.signal == "eda" and math.isfinite(tl.chance_lo):
+                    band = pg.LinearRegionItem(
+                        values=(tl.chance_lo, tl.chance_hi),
+                        orientation="horizontal",
+                        movable=False,
+                        brush=pg.mkBrush(150, 150, 150, 80),
+                        pen=pg.mkPen(None),
+                    )
+                    band.setZValue(-20)
+                    self.p_ci.addItem(band)
+                    self.p_ci.plot(
+                        [], [], pen=pg.mkPen(150, 150, 150, 160, width=8),
+                        name="EDA chance band (5-95 % of surrogates)",
+                    )  # fmt: skip
+                self._traces[f"ci_{sig.signal}"] = self.p_ci.plot(
+                    tl.t - t0,
+                    tl.ci_rolling,
+                    pen=pg.mkPen("#222222", width=1.4, style=style),
+                    name=name,
+                    connect="finite",
+                )
+            self.p_ci.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888888")))
+        else:
+            txt = pg.TextItem("concordance needs two people", color="#555555", anchor=(0.5, 0.5))
+            self.p_ci.addItem(txt)
+            txt.setPos(self.duration / 2, 0)
+        # marker blocks and marker lines
+        self._add_blocks()
+        # zoom region on the overview
+        self.region = pg.LinearRegionItem(
+            values=(0, min(300.0, self.duration)),
+            brush=pg.mkBrush(31, 111, 180, 50),
+            pen=pg.mkPen("#1f6fb4", width=2),
+        )
+        self.region.setZValue(10)
+        self.region.setBounds((0, self.duration))
+        self.p_ov.addItem(self.region)
+        self.p_ov.setXRange(0, self.duration, padding=0)
+        self.region.sigRegionChanged.connect(self._region_moved)
+        self.p_eda.sigXRangeChanged.connect(self._view_moved)
+        self._syncing = False
+        return self.glw
+
+    def _add_blocks(self) -> None:
+        t0 = self.t0
+        for a0, a1, lab in self.a.intervals:
+            col = QColor(self._block_color[lab])
+            col.setAlpha(70)
+            for p in (self.p_eda, self.p_hr, self.p_ci, self.p_ov):
+                r = pg.LinearRegionItem(
+                    values=(a0 - t0, a1 - t0), movable=False, brush=pg.mkBrush(col),
+                    pen=pg.mkPen(None),
+                )  # fmt: skip
+                r.setZValue(-30)
+                p.addItem(r)
+            txt = pg.TextItem(lab, color="#333333", anchor=(0, 0))
+            txt.setFont(QFont("Sans", 8))
+            self.p_eda.addItem(txt)
+            txt.setPos(a0 - t0, 0)
+            self._block_texts = getattr(self, "_block_texts", []) + [(txt, a0 - t0)]
+        if not self.a.intervals:
+            for tm, lab in self.a.markers:
+                for p in (self.p_eda, self.p_hr, self.p_ci):
+                    p.addItem(
+                        pg.InfiniteLine(
+                            pos=tm - t0,
+                            angle=90,
+                            pen=pg.mkPen("#777777", style=Qt.PenStyle.DotLine),
+                            label=lab if p is self.p_eda else None,
+                        )  # fmt: skip
+                    )
+
+    def _place_block_texts(self) -> None:
+        vb = self.p_eda.getViewBox()
+        (_, _), (y0, y1) = vb.viewRange()
+        for txt, x in getattr(self, "_block_texts", []):
+            txt.setPos(x, y1)
+
+    def _region_moved(self) -> None:
+        if self._syncing:
+            return
+        a0, a1 = self.region.getRegion()
+        self._syncing = True
+        self.p_eda.setXRange(a0, a1, padding=0)
+        self._syncing = False
+        self._autoscale_y(a0, a1)
+        self.zoomChanged.emit(a0, a1)
+
+    def _view_moved(self, _vb: Any, rng: Any) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        self.region.setRegion(rng)
+        self._syncing = False
+        self._autoscale_y(*rng)
+
+    def _autoscale_y(self, a0: float, a1: float) -> None:
+        grid_t = np.arange(math.floor(self.t0), self.a.t_end, 0.25) - self.t0
+        i0, i1 = np.searchsorted(grid_t, [a0, a1])
+        for plot, keys in ((self.p_eda, ("eda_patient", "eda_clinician")),
+                           (self.p_hr, ("hr_patient", "hr_clinician"))):  # fmt: skip
+            vals = []
+            for k in keys:
+                item = self._traces.get(k)
+                if item is not None:
+                    y = item.yData[i0:i1] if item.yData is not None else np.zeros(0)
+                    vals.append(y[np.isfinite(y)])
+            v = np.concatenate(vals) if vals else np.zeros(0)
+            if v.size:
+                lo, hi = float(v.min()), float(v.max())
+                pad = 0.08 * (hi - lo) if hi > lo else 0.5
+                plot.setYRange(lo - pad, hi + pad * 2.2, padding=0)
+        cis = []
+        for k in ("ci_eda", "ci_hr"):
+            item = self._traces.get(k)
+            if item is not None and item.yData is not None:
+                x = item.xData
+                m = (x >= a0) & (x <= a1) & np.isfinite(item.yData)
+                cis.append(item.yData[m])
+        if self.a.dyad is not None:
+            tl = self.a.dyad.eda.timeline
+            cis.append(np.array([tl.chance_lo, tl.chance_hi]))
+        c = np.concatenate(cis) if cis else np.zeros(0)
+        c = c[np.isfinite(c)]
+        if c.size:
+            self.p_ci.setYRange(min(c.min(), -0.5) - 0.3, max(c.max(), 0.5) + 0.8, padding=0)
+        self._place_block_texts()
+
+    def set_zoom(self, a0: float, a1: float) -> None:
+        """Show ``[a0, a1]`` seconds since the session start in the detail plots."""
+        a0 = max(0.0, a0)
+        a1 = min(self.duration, max(a1, a0 + 5.0))
+        self.region.setRegion((a0, a1))
+        self._region_moved()
+
+    def zoom_range(self) -> tuple[float, float]:
+        """The detail plots' time range (s since the session start)."""
+        a0, a1 = self.region.getRegion()
+        return float(a0), float(a1)
+
+    def jump_to(self, t_rel: float) -> None:
+        """Centre the current zoom width on ``t_rel`` (s since the session start)."""
+        a0, a1 = self.zoom_range()
+        w = a1 - a0
+        start = min(max(0.0, t_rel - w / 2), max(self.duration - w, 0.0))
+        self.set_zoom(start, start + w)
+
+    # ------------------------------------------------------------------ side panel
+    def _build_side(self) -> QWidget:
+        self.tabs = QTabWidget()
+        self.markers = QListWidget()
+        for tm, lab in self.a.markers:
+            item = QListWidgetItem(f"{mmss(tm - self.t0):>8}   {lab}")
+            item.setData(Qt.ItemDataRole.UserRole, float(tm - self.t0))
+            self.markers.addItem(item)
+        if not self.a.markers:
+            self.markers.addItem("No markers in this recording.")
+        self.markers.itemClicked.connect(self._marker_clicked)
+        self.tabs.addTab(self.markers, f"Markers ({len(self.a.markers)})")
+        self.blocks = self._blocks_table()
+        self.tabs.addTab(self.blocks, "Blocks")
+        self.hrv = self._hrv_table()
+        self.tabs.addTab(self.hrv, "HRV / EDA")
+        self.notes = QPlainTextEdit()
+        self.notes.setPlaceholderText("Notes on this session (saved with 'Save notes').")
+        if self.notes_path.is_file():
+            self.notes.setPlainText(self.notes_path.read_text(encoding="utf-8"))
+        self.tabs.addTab(self.notes, "Notes")
+        warn = QPlainTextEdit()
+        warn.setReadOnly(True)
+        warn.setPlainText(
+            "\n\n".join(list(self.a.notes) + [f"Warning: {w}" for w in self.a.warnings])
+            or "No warnings."
+        )
+        self.tabs.addTab(warn, f"Warnings ({len(self.a.warnings)})")
+        self.tabs.setCurrentWidget(self.blocks if self.a.intervals else self.hrv)
+        return self.tabs
+
+    def _blocks_table(self) -> QTableWidget:
+        """Metrics (rows) by marker label (columns), all blocks of a label pooled."""
+        seg = self.m["segments"]
+        labels = [row["label"] for row in seg["per_label"]]
+        if not labels:
+            t = _table(["blocks"], [["No markers: no blocks to compare."]])
+            return t
+        by = {row["label"]: row for row in seg["per_label"]}
+        rows: list[list[str]] = []
+
+        def add(name: str, fn) -> None:
+            rows.append([name] + [fn(by[lab], lab) for lab in labels])
+
+        def blocks(lab: str) -> list[dict]:
+            return [b for b in seg["per_interval"] if b["label"] == lab]
+
+        add("blocks", lambda r, lab: str(len(blocks(lab))))
+        add(
+            "total time",
+            lambda r, lab: mmss(sum(b["t1_rel_s"] - b["t0_rel_s"] for b in blocks(lab))),
+        )
+        if self.a.dyad is not None:
+            add(
+                "EDA concordance (CI)",
+                lambda r, lab: fmt((r.get("eda_concordance") or {}).get("ci")),
+            )
+            add(
+                "HR concordance (CI)", lambda r, lab: fmt((r.get("hr_concordance") or {}).get("ci"))
+            )
+            add("EDA lead", lambda r, lab: (r.get("eda_concordance") or {}).get("lead_text", "–"))
+        for role in self.a.roles:
+            add(f"{role} HR (bpm)", lambda r, lab, role=role: fmt(r[role]["mean_hr_bpm"], 1))
+            add(f"{role} RMSSD (ms)", lambda r, lab, role=role: fmt(r[role]["rmssd_ms"], 1))
+            add(f"{role} SCL (µS)", lambda r, lab, role=role: fmt(r[role]["scl_us"], 2))
+            add(f"{role} SCRs/min", lambda r, lab, role=role: fmt(r[role]["scr_per_min"], 1))
+        t = _table(["all blocks of"] + labels, rows)
+        t.setToolTip(
+            "All blocks with the same marker label pooled. CI = Marci concordance index "
+            "(> 0: the two signals mostly rise and fall together)."
+        )
+        return t
+
+    def _hrv_table(self) -> QTableWidget:
+        keys = [
+            ("mean HR (bpm)", "mean_hr_bpm", 1),
+            ("SDNN (ms)", "sdnn_ms", 1),
+            ("RMSSD (ms)", "rmssd_ms", 1),
+            ("ln RMSSD", "ln_rmssd", 2),
+            ("pNN50 (%)", "pnn50_pct", 1),
+            ("LF (ms²)", "lf_ms2", 0),
+            ("HF (ms²)", "hf_ms2", 0),
+            ("LF/HF", "lf_hf", 2),
+            ("coherence ratio", "coherence_ratio", 2),
+            ("beats", "beats", 0),
+            ("SCL (µS)", "scl_us", 2),
+            ("SCRs", "scr_count", 0),
+            ("SCRs per min", "scr_per_min", 2),
+        ]
+        rows = []
+        for name, k, nd in keys:
+            rows.append([name] + [fmt(self.m["persons"][r].get(k), nd) for r in self.a.roles])
+        rows.append(
+            ["corrected / excluded IBIs"]
+            + [
+                f"{sum(v for kk, v in self.m['persons'][r]['artifacts'].items() if kk in ('ectopic', 'missed', 'extra', 'longshort'))}"
+                f" / {self.m['persons'][r]['artifacts'].get('bad signal quality', 0) + self.m['persons'][r]['artifacts'].get('out of range', 0)}"
+                for r in self.a.roles
+            ]
+        )
+        rows.append(
+            ["baseline ln RMSSD"]
+            + [fmt(self.m["persons"][r]["baseline"]["ln_rmssd"], 2) for r in self.a.roles]
+        )
+        return _table(["whole session"] + list(self.a.roles), rows)
+
+    def _marker_clicked(self, item: QListWidgetItem) -> None:
+        t = item.data(Qt.ItemDataRole.UserRole)
+        if t is not None:
+            self.jump_to(float(t))
+
+    # ------------------------------------------------------------------ buttons
+    def _build_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        b_all = QPushButton("Whole session")
+        b_all.clicked.connect(lambda: self.set_zoom(0.0, self.duration))
+        b_5 = QPushButton("5 min")
+        b_5.clicked.connect(lambda: self.set_zoom(self.zoom_range()[0], self.zoom_range()[0] + 300))
+        b_notes = QPushButton("Save notes")
+        b_notes.clicked.connect(self.save_notes)
+        b_rep = QPushButton("Export report…")
+        b_rep.clicked.connect(lambda: self._export_dialog(("html",)))
+        b_csv = QPushButton("Export CSVs…")
+        b_csv.clicked.connect(lambda: self._export_dialog(("csv", "json")))
+        for b in (b_all, b_5):
+            row.addWidget(b)
+        row.addStretch(1)
+        for b in (b_notes, b_rep, b_csv):
+            row.addWidget(b)
+        return row
+
+    def save_notes(self) -> Path:
+        """Write the notes text to ``notes_path`` (owner-only permissions)."""
+        import os
+
+        p = self.notes_path
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(self.notes.toPlainText())
+        self.statusBar().showMessage(f"notes saved to {p}", 5000)
+        return p
+
+    def export(self, folder: str | Path, formats: tuple[str, ...]) -> list[Path]:
+        """Write the report and/or CSVs of this session into ``folder``."""
+        files = write_outputs(self.a, folder, formats)
+        self.statusBar().showMessage(f"wrote {', '.join(f.name for f in files)} to {folder}", 8000)
+        return files
+
+    def _export_dialog(self, formats: tuple[str, ...]) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", str(self.a.path.parent))
+        if not folder:
+            return
+        try:
+            self.export(folder, formats)
+        except OSError as exc:
+            QMessageBox.warning(self, "Export failed", f"Could not write to {folder}: {exc}")
