@@ -1,0 +1,235 @@
+"""The clinician console over a live simulated dyad (pytest-qt, offscreen, real LSL loopback).
+
+One console runs for the module (the concordance warm-up needs tens of seconds of live data):
+traces fill, the meter leaves "warming up", T/L/M hotkeys reach the Markers outlet (read back
+with a real pylsl inlet), the baseline ritual stores values, and a killed stream turns "lost"
+and recovers. Qt warnings fail the tests; every attune thread and timer must be gone at the
+end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+
+from app.engine import EngineConfig  # noqa: E402
+from app.gui.compat import none_refcount_leak  # noqa: E402
+from app.gui.main_window import MainWindow  # noqa: E402
+from app.gui.session import SessionController, SourceChoice  # noqa: E402
+from app.gui.theme import ConsoleSettings  # noqa: E402
+from devices.source import SimulatorSource  # noqa: E402
+from dsp.concordance import DyadConfig  # noqa: E402
+from dsp.simulate import DyadSimConfig  # noqa: E402
+
+pytestmark = [
+    pytest.mark.lsl,
+    pytest.mark.qt_log_level_fail("WARNING"),
+    # the offscreen platform plugin itself warns about window size hints; not ours
+    pytest.mark.qt_log_ignore("propagateSizeHints"),
+]
+
+WARMUP_S = 30.0
+
+
+def _attune_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("attune-") and t.is_alive()]
+
+
+def _config(token: str) -> EngineConfig:
+    return EngineConfig(
+        tick_s=0.5,
+        dyad=DyadConfig(warmup_s=WARMUP_S, min_shift_s=5.0, rolling_n=10, surrogate_every_s=5.0),
+        metrics_source_id=f"metrics-{token}",
+    )
+
+
+class Console:
+    """A console window on an in-process simulated dyad with unique stream names."""
+
+    def __init__(self, qtbot, tmp_path, baseline_s: float = 3.0) -> None:
+        self.token = uuid.uuid4().hex[:10]
+        self.prefix = f"GuiT{self.token}"
+        self.marker_sid = f"markers-{self.token}"
+        self.source = SimulatorSource(DyadSimConfig(seed=3, coupling=0.9), prefix=self.prefix)
+        self.controller = SessionController(
+            _config(self.token),
+            marker_name=f"Markers-{self.token}",
+            marker_source_id=self.marker_sid,
+        )
+        settings = ConsoleSettings(session_dir=str(tmp_path / "sessions"))
+        self.window = MainWindow(self.controller, settings, baseline_s=baseline_s, persist=False)
+        self.window.resize(1280, 800)
+        self.window.show()
+        roles = {"patient": f"{self.prefix}-patient-*", "clinician": f"{self.prefix}-clinician-*"}
+        self.window.start_source(
+            SourceChoice(kind="simulated", roles=roles, wait_s=15.0, description="test dyad"),
+            self.source,
+        )
+        qtbot.waitUntil(lambda: self.controller.session is not None, timeout=20_000)
+
+    def close(self, qtbot) -> None:
+        self.window.close()
+        qtbot.waitUntil(lambda: not _attune_threads(), timeout=15_000)
+        active = [t for t in self.window.findChildren(QTimer) if t.isActive()]
+        active += [t for t in self.controller.findChildren(QTimer) if t.isActive()]
+        assert not active, f"timers left running: {[t.objectName() or t for t in active]}"
+        self.window.deleteLater()
+
+
+@pytest.fixture(scope="module")
+def console(qapp, tmp_path_factory, request):
+    """The shared console (module scope); closed and checked for leftovers at the end."""
+    from pytestqt.qtbot import QtBot
+
+    bot = QtBot(request)
+    c = Console(bot, tmp_path_factory.mktemp("console"))
+    yield c, bot
+    c.close(bot)
+    assert not _attune_threads()
+
+
+def test_pyside_none_refcount_is_harmless():
+    """The work-around in app.gui.compat keeps None alive whatever the binding does."""
+    import sys
+
+    leak = none_refcount_leak(2000)
+    assert sys.getrefcount(None) > 1 << 39 or leak == 0
+
+
+def test_traces_receive_data(console):
+    c, bot = console
+    w = c.window
+    bot.waitUntil(lambda: all(n > 100 for n in w.traces.samples_shown.values()), timeout=15_000)
+    ppg = w.traces.curves[("patient", "cardiac")].getData()[1]
+    eda = w.traces.curves[("clinician", "eda")].getData()[1]
+    assert np.isfinite(ppg).sum() > 128 and np.isfinite(eda).sum() > 32
+    # the x axis is seconds before now, shared by every row
+    x = w.traces.curves[("patient", "eda")].getData()[0]
+    assert -w.settings.trace_window_s - 1 <= x[0] and x[-1] <= 0.5
+    # the engine's snapshots reach the window through the bridge
+    bot.waitUntil(
+        lambda: w.snapshot is not None and w.snapshot.persons.get("patient") is not None,
+        timeout=10_000,
+    )
+    assert set(w.health.states().values()) == {"connected"}
+    assert len(w.frame_times) > 10
+
+
+def test_marker_hotkeys_reach_the_markers_outlet(console):
+    import pylsl
+
+    c, bot = console
+    w = c.window
+    w.activateWindow()
+    w.setFocus()
+    outlet = c.controller.marker_outlet()
+    infos = pylsl.resolve_byprop("source_id", c.marker_sid, 1, 10.0)
+    assert infos, "Markers outlet not visible"
+    assert infos[0].type() == "Markers" and infos[0].nominal_srate() == 0
+    inlet = pylsl.StreamInlet(infos[0], recover=False)
+    try:
+        inlet.open_stream(timeout=5.0)
+        bot.waitUntil(outlet.have_consumers, timeout=5_000)
+        t0 = pylsl.local_clock()
+        for key in (Qt.Key.Key_T, Qt.Key.Key_L, Qt.Key.Key_M):
+            bot.keyClick(w, key)
+        bot.keyClicks(w.note, "patient sighs")
+        bot.keyClick(w.note, Qt.Key.Key_Return)
+        got = []
+        deadline = time.monotonic() + 10.0
+        while len(got) < 4 and time.monotonic() < deadline:
+            sample, ts = inlet.pull_sample(timeout=0.5)
+            if sample is not None:
+                got.append((sample[0], ts))
+    finally:
+        inlet.close_stream()
+        del inlet
+    texts = [g[0] for g in got]
+    assert texts == [
+        "T: clinician talking",
+        "L: clinician listening",
+        "M: moment",
+        "M: moment: patient sighs",
+    ]
+    assert all(ts >= t0 - 0.01 for _, ts in got)
+    assert got[3][1] == pytest.approx(got[2][1], abs=1e-6)  # the note carries the moment's time
+    # drawn on the traces too
+    assert [m[1] for m in w.traces.markers[-3:]] == ["T", "L", "M"]
+
+
+def test_meter_leaves_warming_up(console):
+    c, bot = console
+    w = c.window
+    assert w.meter.state.text in ("warming up", "waiting for data")
+    assert not w.meter.state.active
+    bot.waitUntil(
+        lambda: (
+            w.snapshot is not None
+            and w.snapshot.dyad is not None
+            and not w.snapshot.dyad.warming_up
+        ),
+        timeout=int((WARMUP_S + 40) * 1000),
+    )
+    bot.waitUntil(lambda: w.meter.state.text != "warming up", timeout=5_000)
+    d = w.snapshot.dyad
+    st = w.meter.state
+    if d.valid:
+        assert st.active and st.text == f"{d.ci_rolling:+.2f}"
+        assert st.band == (d.chance_lo, d.chance_hi)
+    else:
+        assert not st.active and st.text == "paused"
+    assert "empathy" not in st.text.lower() + st.status.lower()
+    assert "not a measure of empathy" in w.meter.toolTip()
+
+
+def test_baseline_ritual_stores_values_and_shows_change(console):
+    c, bot = console
+    w = c.window
+    dlg = w.open_baseline()
+    dlg.pacer_box.setChecked(True)
+    dlg.start_button.click()
+    bot.waitUntil(lambda: bool(w.baseline), timeout=15_000)
+    hr = w.baseline["patient"]["hr_bpm"]
+    assert 40 < hr < 140
+    bot.waitUntil(
+        lambda: w.table.deltas[("patient", "hr_bpm")].text().startswith("Δ"), timeout=5_000
+    )
+
+
+def test_session_recording_starts_and_stops(console, tmp_path):
+    c, bot = console
+    w = c.window
+    w.toggle_session()
+    assert c.controller.recorder is not None and w.rec.text() == "● REC"
+    bot.wait(1500)
+    w.toggle_session()
+    assert c.controller.recorder is None
+    assert c.controller.recording_path.is_file()
+    assert c.controller.recording_path.stat().st_size > 1000
+
+
+def test_killed_stream_turns_lost_and_recovers(console):
+    c, bot = console
+    w = c.window
+    bot.waitUntil(lambda: set(w.health.states().values()) == {"connected"}, timeout=10_000)
+    c.source.stop()  # every outlet of the dyad disappears
+    bot.waitUntil(
+        lambda: set(w.health.states().values()) <= {"lost", "stale", "reconnecting"}, timeout=15_000
+    )
+    bot.waitUntil(lambda: "lost" in w.health.states().values(), timeout=15_000)
+    assert not w.traces.active[("patient", "cardiac")]
+    c.source = SimulatorSource(DyadSimConfig(seed=4), prefix=c.prefix)
+    c.controller.source = c.source
+    c.source.start()
+    bot.waitUntil(lambda: set(w.health.states().values()) == {"connected"}, timeout=20_000)
+    assert w.traces.active[("patient", "cardiac")]
+    snap = w.snapshot
+    assert all(h.reconnects >= 1 for h in snap.health.values() if h.key in snap.channels.values())
