@@ -121,6 +121,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dir", metavar="DIR", help="sessions folder (default: the platform data dir)")
     p.add_argument("--clinician", metavar="CODE", help="show the trend of one clinician code")
     p.add_argument("--list", action="store_true", help="print the list instead of a window")
+    p.add_argument(
+        "--analyze",
+        action="store_true",
+        help="first analyse sessions that have a recording but no metrics.json",
+    )
     p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot and quit")
     p.set_defaults(func=cmd_library)
 

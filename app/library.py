@@ -1,0 +1,359 @@
+"""Session library: the sessions folder listed, and one clinician's progress across sessions.
+
+A session is a folder holding ``recording.xdf`` and ``session.json`` (written by the console
+when it records) and, once analysed, ``metrics.json`` (``attune analyze`` or ``attune library
+--analyze`` writes it, with the CSVs and ``report.html``, into the same folder). The library
+reads, from ``session.json`` (each key optional; the first present wins):
+
+* participant codes: ``patient`` / ``patient_code`` / ``participants.patient``, and
+  ``clinician`` / ``clinician_code`` / ``participants.clinician``;
+* start: ``started_at`` / ``start`` / ``date`` / ``created`` (ISO 8601), else the recording's
+  FileHeader datetime from ``metrics.json``, else the folder's modification time;
+* baseline: ``baseline.clinician.ln_rmssd`` (or ``baseline.clinician.rmssd_ms``), else the
+  analysed baseline of ``metrics.json`` (the "baseline" marker block or the first 5 minutes);
+* ``notes``.
+
+No Qt here (the window is :mod:`app.review.library_view`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.analysis import listening_minus_talking
+
+
+def default_sessions_dir() -> Path:
+    """The platform data folder's ``sessions`` (as Qt's AppDataLocation for "Attunement").
+
+    ``$ATTUNE_SESSIONS_DIR`` overrides it. Linux: ``$XDG_DATA_HOME/attunement/sessions`` (default
+    ``~/.local/share``); macOS: ``~/Library/Application Support/Attunement/sessions``; Windows:
+    ``%APPDATA%/Attunement/sessions``.
+    """
+    env = os.environ.get("ATTUNE_SESSIONS_DIR")
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+        return base / "Attunement" / "sessions"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Attunement" / "sessions"
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "attunement" / "sessions"
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    """One session of the library (NaN / '' where unknown).
+
+    Attributes
+    ----------
+    folder : Path
+    recording : Path or None
+        ``recording.xdf`` (or the folder's only ``.xdf``) if present.
+    started : datetime or None
+        Session start (timezone-aware when the source says so).
+    patient, clinician : str
+        Pseudonymous participant codes.
+    duration_s : float
+        Analysed duration (s).
+    analysed : bool
+        ``metrics.json`` found.
+    eda_ci, eda_p, hr_ci : float
+        Session EDA Marci CI, its surrogate p-value, HR Marci CI.
+    patient_hr_bpm, clinician_hr_bpm, patient_rmssd_ms, clinician_rmssd_ms : float
+        Whole-session mean HR (bpm) and RMSSD (ms).
+    clinician_baseline_ln_rmssd : float
+        Clinician's baseline ln RMSSD (ln ms).
+    baseline_source : str
+        Where that baseline comes from.
+    listening_minus_talking : float
+        EDA CI while listening minus while talking (NaN without both labels).
+    notes : str
+    """
+
+    folder: Path
+    recording: Path | None
+    started: _dt.datetime | None
+    patient: str
+    clinician: str
+    duration_s: float
+    analysed: bool
+    eda_ci: float
+    eda_p: float
+    hr_ci: float
+    patient_hr_bpm: float
+    clinician_hr_bpm: float
+    patient_rmssd_ms: float
+    clinician_rmssd_ms: float
+    clinician_baseline_ln_rmssd: float
+    baseline_source: str
+    listening_minus_talking: float
+    notes: str
+
+    @property
+    def date_text(self) -> str:
+        """``YYYY-MM-DD HH:MM`` or '?'."""
+        return self.started.strftime("%Y-%m-%d %H:%M") if self.started else "?"
+
+
+def _first(d: dict[str, Any], *paths: str) -> Any:
+    for p in paths:
+        cur: Any = d
+        for part in p.split("."):
+            if isinstance(cur, dict) and part in cur:
+                cur = cur[part]
+            else:
+                cur = None
+                break
+        if cur not in (None, ""):
+            return cur
+    return None
+
+
+def _float(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _parse_date(v: Any) -> _dt.datetime | None:
+    if not isinstance(v, str) or not v:
+        return None
+    try:
+        return _dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _read_json(p: Path) -> dict[str, Any]:
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _metrics_file(folder: Path) -> Path | None:
+    for cand in (folder / "metrics.json", folder / "analysis" / "metrics.json"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _recording(folder: Path) -> Path | None:
+    if (folder / "recording.xdf").is_file():
+        return folder / "recording.xdf"
+    xdfs = sorted(folder.glob("*.xdf"))
+    return xdfs[0] if len(xdfs) == 1 else None
+
+
+def read_session(folder: str | Path) -> SessionEntry | None:
+    """The library entry of one session folder (None when it is not a session)."""
+    folder = Path(folder)
+    sj = folder / "session.json"
+    mf = _metrics_file(folder)
+    rec = _recording(folder)
+    if not (sj.is_file() or mf is not None or rec is not None):
+        return None
+    s = _read_json(sj) if sj.is_file() else {}
+    m = _read_json(mf) if mf is not None else {}
+    started = _parse_date(_first(s, "started_at", "start", "date", "created"))
+    if started is None:
+        started = _parse_date(m.get("recorded_at"))
+    if started is None:
+        started = _dt.datetime.fromtimestamp(folder.stat().st_mtime)
+    conc = m.get("concordance") or {}
+    eda = conc.get("eda") or {}
+    hr = conc.get("hr") or {}
+    persons = m.get("persons") or {}
+    pat, cli = persons.get("patient") or {}, persons.get("clinician") or {}
+    base = _float(_first(s, "baseline.clinician.ln_rmssd"))
+    src = "session.json"
+    if not math.isfinite(base):
+        rm = _float(_first(s, "baseline.clinician.rmssd_ms", "baseline.clinician.rmssd"))
+        base = math.log(rm) if rm > 0 else math.nan
+    if not math.isfinite(base):
+        base = _float((cli.get("baseline") or {}).get("ln_rmssd"))
+        src = (cli.get("baseline") or {}).get("source", "") if math.isfinite(base) else ""
+    lmt = listening_minus_talking(m) if m else None
+    return SessionEntry(
+        folder=folder,
+        recording=rec,
+        started=started,
+        patient=str(_first(s, "patient", "patient_code", "participants.patient") or ""),
+        clinician=str(_first(s, "clinician", "clinician_code", "participants.clinician") or ""),
+        duration_s=_float(m.get("duration_s", _first(s, "duration_s"))),
+        analysed=bool(m),
+        eda_ci=_float(eda.get("marci_ci")),
+        eda_p=_float((eda.get("surrogate") or {}).get("p_value")),
+        hr_ci=_float(hr.get("marci_ci")),
+        patient_hr_bpm=_float(pat.get("mean_hr_bpm")),
+        clinician_hr_bpm=_float(cli.get("mean_hr_bpm")),
+        patient_rmssd_ms=_float(pat.get("rmssd_ms")),
+        clinician_rmssd_ms=_float(cli.get("rmssd_ms")),
+        clinician_baseline_ln_rmssd=base,
+        baseline_source=src,
+        listening_minus_talking=_float(lmt),
+        notes=str(s.get("notes") or ""),
+    )
+
+
+def _sort_key(e: SessionEntry) -> float:
+    if e.started is None:
+        return 0.0
+    st = e.started if e.started.tzinfo else e.started.astimezone()
+    return st.timestamp()
+
+
+def scan_sessions(root: str | Path) -> list[SessionEntry]:
+    """All sessions directly under ``root``, oldest first (empty if ``root`` is missing)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    out = []
+    for d in sorted(root.iterdir()):
+        if d.is_dir():
+            e = read_session(d)
+            if e is not None:
+                out.append(e)
+    out.sort(key=_sort_key)
+    return out
+
+
+@dataclass(frozen=True)
+class ClinicianTrend:
+    """One clinician's sessions in time order (arrays aligned with ``sessions``).
+
+    Attributes
+    ----------
+    clinician : str
+    sessions : tuple of SessionEntry
+    baseline_ln_rmssd, session_ci, listening_minus_talking : tuple of float
+        Clinician's baseline ln RMSSD, session EDA CI, EDA CI listening minus talking.
+    """
+
+    clinician: str
+    sessions: tuple[SessionEntry, ...]
+    baseline_ln_rmssd: tuple[float, ...]
+    session_ci: tuple[float, ...]
+    listening_minus_talking: tuple[float, ...]
+
+
+def clinician_trend(entries: Sequence[SessionEntry], clinician: str) -> ClinicianTrend:
+    """Trend of the sessions of ``clinician`` (code compared case-insensitively)."""
+    mine = tuple(e for e in entries if e.clinician.strip().lower() == clinician.strip().lower())
+    return ClinicianTrend(
+        clinician=clinician,
+        sessions=mine,
+        baseline_ln_rmssd=tuple(e.clinician_baseline_ln_rmssd for e in mine),
+        session_ci=tuple(e.eda_ci for e in mine),
+        listening_minus_talking=tuple(e.listening_minus_talking for e in mine),
+    )
+
+
+def clinicians(entries: Sequence[SessionEntry]) -> list[str]:
+    """Clinician codes present, in order of first session."""
+    return list(dict.fromkeys(e.clinician for e in entries if e.clinician))
+
+
+def _n(v: float, nd: int = 2) -> str:
+    return f"{v:.{nd}f}" if math.isfinite(v) else "–"
+
+
+def format_table(entries: Sequence[SessionEntry]) -> list[str]:
+    """Plain-text lines of the library list."""
+    head = (
+        f"{'date':<16}  {'patient':<8}  {'clinician':<9}  {'duration':>8}  {'EDA CI':>6}  "
+        f"{'p':>5}  {'HR CI':>6}  {'C base lnRMSSD':>14}  {'listen-talk':>11}  folder"
+    )
+    lines = [head]
+    for e in entries:
+        r = int(round(e.duration_s)) if math.isfinite(e.duration_s) else -1
+        dur = f"{r // 60}:{r % 60:02d}" if r >= 0 else "–"
+        lines.append(
+            f"{e.date_text:<16}  {e.patient or '?':<8}  {e.clinician or '?':<9}  {dur:>8}  "
+            f"{_n(e.eda_ci):>6}  {_n(e.eda_p, 3):>5}  {_n(e.hr_ci):>6}  "
+            f"{_n(e.clinician_baseline_ln_rmssd):>14}  {_n(e.listening_minus_talking):>11}  "
+            f"{e.folder.name}{'' if e.analysed else '  (not analysed: attune library --analyze)'}"
+        )
+    return lines
+
+
+def analyze_missing(
+    entries: Sequence[SessionEntry], jobs: int | None = None, log: Any = print
+) -> int:
+    """Analyse the sessions with a recording but no ``metrics.json`` (in parallel), writing
+    the outputs into each session folder. Returns the number of failures."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from app.analysis import AnalysisOptions, _job
+
+    todo = [e for e in entries if not e.analysed and e.recording is not None]
+    if not todo:
+        return 0
+    opts = AnalysisOptions()
+    failed = 0
+    workers = max(1, min(len(todo), jobs or os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futs = [pool.submit(_job, str(e.recording), str(e.folder), opts) for e in todo]
+        for e, f in zip(todo, futs, strict=True):
+            status, payload, _ = f.result()
+            if status == "ok":
+                log(f"analysed {e.folder.name}")
+            else:
+                failed += 1
+                log(f"attune: error: {payload}")
+    return failed
+
+
+def run_library(args: Any) -> int:
+    """Entry of ``attune library`` (exit status)."""
+    root = Path(args.dir) if args.dir else default_sessions_dir()
+    if args.dir and not root.is_dir():
+        print(f"attune: error: sessions folder {root} does not exist", file=sys.stderr)
+        return 2
+    entries = scan_sessions(root)
+    if getattr(args, "analyze", False):
+        failed = analyze_missing(entries, log=lambda s: print(s, file=sys.stderr, flush=True))
+        entries = scan_sessions(root)
+        if failed:
+            print(f"attune: warning: {failed} session(s) could not be analysed", file=sys.stderr)
+    if args.clinician and not any(e.clinician.lower() == args.clinician.lower() for e in entries):
+        known = ", ".join(clinicians(entries)) or "none"
+        print(
+            f"attune: error: no session of clinician {args.clinician!r} in {root} "
+            f"(clinician codes: {known})",
+            file=sys.stderr,
+        )
+        return 2
+    from app.review.launch import prepare_display
+
+    why = "" if (args.screenshot or not args.list) else "list requested"
+    if not why:
+        why = prepare_display(bool(args.screenshot))
+    if args.list or why:
+        print(f"{len(entries)} session(s) in {root}")
+        for line in format_table(entries):
+            print(line)
+        if args.clinician:
+            tr = clinician_trend(entries, args.clinician)
+            print(f"\nclinician {args.clinician}: {len(tr.sessions)} session(s)")
+            for e, b, c, d in zip(tr.sessions, tr.baseline_ln_rmssd, tr.session_ci,
+                                  tr.listening_minus_talking, strict=True):  # fmt: skip
+                print(f"  {e.date_text}  baseline ln RMSSD {_n(b)}  session CI {_n(c)}  "
+                      f"listening - talking {_n(d)}")  # fmt: skip
+        return 0
+    from app.review.library_view import run_library_window
+
+    return run_library_window(root, entries, args.clinician, args.screenshot)

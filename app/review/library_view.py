@@ -1,0 +1,209 @@
+"""Session library window: the list of sessions and one clinician's trends across sessions.
+
+Double-click a session to open it in the review window.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.library import SessionEntry, clinician_trend, clinicians, scan_sessions
+
+COLUMNS = [
+    "date", "patient", "clinician", "duration", "EDA CI", "p", "HR CI",
+    "clinician baseline ln RMSSD", "CI listening − talking", "folder",
+]  # fmt: skip
+
+
+class DayAxis(pg.DateAxisItem):
+    """Date axis labelled "10 Nov" (dates are POSIX seconds)."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - Qt naming
+        import datetime as dt
+
+        return [dt.datetime.fromtimestamp(v).strftime("%d %b") for v in values]
+
+
+def _dur(s: float) -> str:
+    if not math.isfinite(s):
+        return "–"
+    r = int(round(s))
+    return f"{r // 60}:{r % 60:02d}"
+
+
+def _n(v: float, nd: int = 2) -> str:
+    return f"{v:.{nd}f}" if math.isfinite(v) else "–"
+
+
+class LibraryWindow(QMainWindow):
+    """The sessions folder as a table plus trend plots for one clinician code."""
+
+    def __init__(self, root: Path, entries: Sequence[SessionEntry] | None = None,
+                 clinician: str | None = None) -> None:  # fmt: skip
+        super().__init__()
+        self.root = Path(root)
+        self.entries = list(entries) if entries is not None else scan_sessions(self.root)
+        self._reviews: list[QMainWindow] = []
+        self.setWindowTitle(f"Attunement session library – {self.root}")
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(f"<b>{len(self.entries)} session(s)</b> in {self.root}"))
+        top.addStretch(1)
+        top.addWidget(QLabel("Progress of clinician:"))
+        self.combo = QComboBox()
+        codes = clinicians(self.entries)
+        self.combo.addItems(codes or ["(no clinician codes)"])
+        if clinician:
+            i = next((k for k, c in enumerate(codes) if c.lower() == clinician.lower()), -1)
+            if i >= 0:
+                self.combo.setCurrentIndex(i)
+        self.combo.currentTextChanged.connect(self.show_trend)
+        top.addWidget(self.combo)
+        lay.addLayout(top)
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.table = self._make_table()
+        split.addWidget(self.table)
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground("w")
+        split.addWidget(self.glw)
+        split.setSizes([200, 640])
+        lay.addWidget(split, 1)
+        self.setCentralWidget(central)
+        self.statusBar().showMessage(
+            "Double-click a session to review it. Trends: one point per analysed session of the "
+            "chosen clinician, oldest left."
+        )
+        self.show_trend(self.combo.currentText())
+
+    def _make_table(self) -> QTableWidget:
+        t = QTableWidget(len(self.entries), len(COLUMNS))
+        t.setHorizontalHeaderLabels(COLUMNS)
+        t.verticalHeader().setVisible(False)
+        t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        for i, e in enumerate(self.entries):
+            dur = _dur(e.duration_s)
+            cells = [
+                e.date_text, e.patient or "?", e.clinician or "?", dur, _n(e.eda_ci),
+                _n(e.eda_p, 3), _n(e.hr_ci), _n(e.clinician_baseline_ln_rmssd),
+                _n(e.listening_minus_talking),
+                e.folder.name + ("" if e.analysed else "  (not analysed)"),
+            ]  # fmt: skip
+            for j, c in enumerate(cells):
+                item = QTableWidgetItem(c)
+                if 3 <= j <= 8:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                t.setItem(i, j, item)
+        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        t.horizontalHeader().setStretchLastSection(True)
+        t.setAlternatingRowColors(True)
+        t.cellDoubleClicked.connect(self._open)
+        return t
+
+    def show_trend(self, code: str) -> None:
+        """Draw the three trend plots of clinician ``code``."""
+        self.glw.clear()
+        tr = clinician_trend(self.entries, code)
+        self.trend = tr
+        if not tr.sessions:
+            self.glw.addLabel("No sessions with a clinician code yet.")
+            return
+        x = np.array([e.started.timestamp() if e.started else math.nan for e in tr.sessions])
+        series = [
+            ("Clinician's baseline ln RMSSD (higher = more vagal HRV at rest)",
+             "ln RMSSD", tr.baseline_ln_rmssd, "#d95f02", None),
+            ("Session skin-conductance concordance (Marci CI; > 0 = moving together)",
+             "CI", tr.session_ci, "#222222", 0.0),
+            ("Concordance while listening minus while talking",
+             "Δ CI", tr.listening_minus_talking, "#1f6fb4", 0.0),
+        ]  # fmt: skip
+        self.glw.addLabel(
+            f"<b>Clinician {code}</b>: {len(tr.sessions)} session(s), "
+            f"{tr.sessions[0].date_text[:10]} – {tr.sessions[-1].date_text[:10]}",
+            row=0, col=0,
+        )  # fmt: skip
+        first = None
+        for k, (title, name, vals, color, ref) in enumerate(series):
+            p = self.glw.addPlot(row=k + 1, col=0, axisItems={"bottom": DayAxis()})
+            p.setTitle(title, size="10pt")
+            p.setLabel("left", name)
+            p.getAxis("left").setWidth(70)
+            p.showGrid(x=True, y=True, alpha=0.2)
+            y = np.asarray(vals, dtype=float)
+            ok = np.isfinite(y) & np.isfinite(x)
+            p.plot(x[ok], y[ok], pen=pg.mkPen(color, width=1.5), symbol="o", symbolSize=8,
+                   symbolBrush=color, symbolPen=None)  # fmt: skip
+            if ref is not None:
+                p.addItem(
+                    pg.InfiniteLine(
+                        pos=ref, angle=0, pen=pg.mkPen("#999999", style=Qt.PenStyle.DashLine)
+                    )
+                )
+            if not ok.any():
+                t = pg.TextItem("no value yet (needs an analysed session with these data)",
+                                color="#777777")  # fmt: skip
+                p.addItem(t)
+            if first is None:
+                first = p
+            else:
+                p.setXLink(first)
+            if ok.any():
+                span = max(float(np.ptp(x[ok])), 86400.0)
+                p.setXRange(float(x[ok].min()) - 0.1 * span, float(x[ok].max()) + 0.1 * span)
+
+    def _open(self, row: int, _col: int) -> None:
+        from app.review.launch import open_review
+
+        e = self.entries[row]
+        if e.recording is None:
+            self.statusBar().showMessage(f"{e.folder.name}: no recording.xdf to review", 8000)
+            return
+        from app.analysis import AnalysisError
+
+        try:
+            self._reviews.append(open_review(e.recording))
+        except AnalysisError as exc:
+            self.statusBar().showMessage(str(exc), 10000)
+
+
+def run_library_window(root: Path, entries: Sequence[SessionEntry], clinician: str | None,
+                       screenshot: str | None) -> int:  # fmt: skip
+    """Open the library window (or save its screenshot); exit status."""
+    from app.gui.compat import pin_none
+    from app.gui.launch import make_app
+    from app.review.launch import save_screenshot
+
+    pin_none()
+    app = make_app()
+    t0 = time.perf_counter()
+    w = LibraryWindow(root, entries, clinician)
+    if screenshot:
+        out = save_screenshot(w, screenshot, (1300, 900))
+        print(f"screenshot saved to {out} ({time.perf_counter() - t0:.2f} s)")
+        w.close()
+        return 0
+    w.resize(1300, 900)
+    w.show()
+    return int(app.exec())
