@@ -106,6 +106,10 @@ class AssignmentDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
         self.discovered.connect(self._fill)
+        self.auto_refresh = QTimer(self)
+        self.auto_refresh.setInterval(3000)
+        self.auto_refresh.timeout.connect(self.refresh)
+        self._filled_once = False
         if map_file:
             try:
                 self._mapping = load_map(map_file)
@@ -118,7 +122,10 @@ class AssignmentDialog(QDialog):
         if self._thread is not None and self._thread.is_alive():
             return
         self.refresh_button.setEnabled(False)
-        self.problems.setText("looking for streams…")
+        if not self._filled_once:
+            self.problems.setText("looking for streams…")
+        if not self.auto_refresh.isActive():
+            self.auto_refresh.start()
         self._thread = threading.Thread(target=self._discover, name="attune-discover", daemon=True)
         self._thread.start()
 
@@ -137,6 +144,7 @@ class AssignmentDialog(QDialog):
             self._thread.join(timeout)
 
     def done(self, result: int) -> None:  # noqa: D102 (Qt API)
+        self.auto_refresh.stop()
         self.wait_idle()
         super().done(result)
 
@@ -145,7 +153,11 @@ class AssignmentDialog(QDialog):
         if isinstance(found, Exception):
             self.problems.setText(f"could not look for streams: {found}")
             return
-        self.found = sorted(found, key=lambda f: (f[0].name, f[0].type))
+        found = sorted(found, key=lambda f: (f[0].name, f[0].type))
+        if self._filled_once and [d.uid for d, _ in found] == [d.uid for d, _ in self.found]:
+            return  # nothing appeared or vanished: keep the user's choices untouched
+        keep = self.current_assignment() if self._filled_once else None
+        self.found = found
         self.table.setRowCount(len(self.found))
         for r, (d, _) in enumerate(self.found):
             rate = f"{d.nominal_srate:g} Hz" if d.nominal_srate > 0 else "irregular"
@@ -171,7 +183,11 @@ class AssignmentDialog(QDialog):
             self.table.setCellWidget(r, 6, role)
             self.table.setCellWidget(r, 7, sig)
             self.table.setCellWidget(r, 8, chan)
-        self.apply_assignment(assign([d for d, _ in self.found], mapping=self._mapping))
+        if keep is not None:  # streams came or went: keep what the user set for the others
+            self.apply_assignment(keep)
+        else:
+            self.apply_assignment(assign([d for d, _ in self.found], mapping=self._mapping))
+        self._filled_once = True
 
     # -- table <-> assignment ---------------------------------------------------------------
     def apply_assignment(self, result: Assignment) -> None:

@@ -153,6 +153,8 @@ class SessionController(QObject):
         self._source_reported = False
         self._generation += 1
         gen = self._generation
+        if source is not None:
+            self._source_timer.start()
         self.status.emit(f"connecting: {choice.description or choice.kind}")
         self._worker = threading.Thread(
             target=self._connect, args=(choice, source, gen), name="attune-connect", daemon=True
@@ -213,7 +215,6 @@ class SessionController(QObject):
             return
         self.session = session
         self.bridge.attach(session)
-        self._source_timer.start()
         self.status.emit(f"live: {self.choice.description if self.choice else ''}".strip())
         self.started.emit(session)
 

@@ -1,0 +1,189 @@
+"""Stream-assignment dialog, worker-error reporting and bad-map handling of the console."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+
+from app.engine import EngineConfig  # noqa: E402
+from app.gui.dialogs import AssignmentDialog  # noqa: E402
+from app.gui.main_window import MainWindow  # noqa: E402
+from app.gui.session import SessionController, SourceChoice  # noqa: E402
+from app.gui.theme import ConsoleSettings  # noqa: E402
+from devices.assign import assign, load_map  # noqa: E402
+from devices.source import SimulatorSource  # noqa: E402
+from dsp.simulate import DyadSimConfig  # noqa: E402
+
+pytestmark = [
+    pytest.mark.lsl,
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore("propagateSizeHints"),
+]
+
+
+def _attune_threads() -> list[str]:
+    """Threads of the console (the fixture's simulator thread is not the window's)."""
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith("attune-") and t.name != "attune-simulator" and t.is_alive()
+    ]
+
+
+@pytest.fixture
+def dyad(uid):
+    """An in-process simulated dyad with unique names; stopped at the end."""
+    prefix = f"GuiD{uid}"
+    src = SimulatorSource(DyadSimConfig(seed=5), prefix=prefix)
+    src.start()
+    yield prefix, src
+    src.stop()
+
+
+def _window(qtbot, uid, tmp_path) -> MainWindow:
+    controller = SessionController(
+        EngineConfig(tick_s=0.5, metrics_source_id=f"metrics-{uid}"),
+        marker_name=f"Markers-{uid}",
+        marker_source_id=f"markers-{uid}",
+    )
+    w = MainWindow(controller, ConsoleSettings(session_dir=str(tmp_path)), persist=False)
+    w.show()
+    return w
+
+
+def _close(qtbot, w: MainWindow) -> None:
+    w.close()
+    qtbot.waitUntil(lambda: not _attune_threads(), timeout=15_000)
+    assert not [t for t in w.findChildren(QTimer) if t.isActive()]
+    w.deleteLater()
+
+
+def test_assignment_dialog_maps_streams_and_round_trips_the_map(qtbot, dyad, tmp_path):
+    prefix, _ = dyad
+    dlg = AssignmentDialog(wait_s=2.0)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.refresh()
+    qtbot.waitUntil(
+        lambda: sum(d.name.startswith(prefix) for d, _ in dlg.found) == 4, timeout=15_000
+    )
+    # other people's simulators may be visible too: clear everything, map ours by hand
+    dlg.apply_assignment(assign([], roles=None))
+    assert not dlg.buttons.button(dlg.buttons.StandardButton.Ok).isEnabled()
+    assert "Not complete" in dlg.problems.text()
+    for role in ("patient", "clinician"):
+        dlg.set_row(f"{prefix}-{role}-EDA", role, "eda")
+        dlg.set_row(f"{prefix}-{role}-PPG", role, "ppg")
+    a = dlg.current_assignment()
+    assert a.complete and not a.problems
+    assert a.get("patient", "eda").stream.name == f"{prefix}-patient-EDA"
+    assert a.get("clinician", "ppg").stream.source_id == f"{prefix}-clinician-ppg"
+    assert dlg.buttons.button(dlg.buttons.StandardButton.Ok).isEnabled()
+    # save -> load -> the same mapping
+    path = tmp_path / "streams.toml"
+    dlg.save_map_file(str(path))
+    mapping = load_map(path)
+    assert mapping["patient"]["eda"]["stream"] == f"{prefix}-patient-eda"
+    dlg.apply_assignment(assign([], roles=None))
+    result = dlg.load_map_file(str(path))
+    assert result.complete and dlg.current_assignment().complete
+    # a map pointing to streams that are not there says so, without raising
+    missing = tmp_path / "missing.toml"
+    missing.write_text('[patient]\neda = { stream = "NoSuchStream*" }\n', encoding="utf-8")
+    result = dlg.load_map_file(str(missing))
+    assert not result.complete
+    assert "NoSuchStream" in dlg.problems.text()
+    # choosing the table gives a startable source choice
+    dlg.load_map_file(str(path))
+    dlg.use_table()
+    assert dlg.choice is not None and dlg.choice.kind == "lsl"
+    assert dlg.choice.assignment.complete and len(dlg.choice.found) >= 4
+    dlg.wait_idle()
+
+
+def test_dialog_choice_starts_the_console_on_the_mapped_streams(qtbot, dyad, uid, tmp_path):
+    prefix, _ = dyad
+    w = _window(qtbot, uid, tmp_path)
+    try:
+        dlg = w.open_streams()
+        qtbot.waitUntil(
+            lambda: sum(d.name.startswith(prefix) for d, _ in dlg.found) == 4, timeout=15_000
+        )
+        dlg.apply_assignment(
+            assign(
+                [d for d, _ in dlg.found],
+                roles={"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"},
+            )
+        )
+        dlg.use_table()
+        qtbot.waitUntil(lambda: w.controller.session is not None, timeout=15_000)
+        qtbot.waitUntil(lambda: min(w.traces.samples_shown.values()) > 50, timeout=10_000)
+        names = {c.stream.name for c in w.controller.session.assignment.channels}
+        assert names == {
+            f"{prefix}-{r}-{m}" for r in ("patient", "clinician") for m in ("EDA", "PPG")
+        }
+    finally:
+        _close(qtbot, w)
+
+
+def test_worker_thread_failure_is_shown(qtbot, dyad, uid, tmp_path):
+    prefix, _ = dyad
+    w = _window(qtbot, uid, tmp_path)
+    try:
+        roles = {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
+        w.start_source(SourceChoice(roles=roles, wait_s=10.0))
+        qtbot.waitUntil(lambda: w.snapshot is not None, timeout=15_000)
+
+        def broken_tick():
+            raise RuntimeError("DSP exploded")
+
+        w.controller.session.engine.tick = broken_tick
+        qtbot.waitUntil(lambda: "DSP exploded" in w.message.text(), timeout=5_000)
+        assert "RuntimeError" in w.message.text() and w.dismiss.isVisible()
+    finally:
+        _close(qtbot, w)
+
+
+def test_unassignable_streams_and_failed_source_are_shown(qtbot, uid, tmp_path):
+    from devices.source import ProcessSource
+
+    w = _window(qtbot, uid, tmp_path)
+    try:
+        # a child source that fails at once (bad option) and roles that match nothing
+        src = ProcessSource(["simulate", "--coupling", "7"], "broken simulator")
+        w.start_source(
+            SourceChoice(roles={"patient": f"Nope{uid}*", "clinician": f"Nada{uid}*"}, wait_s=1.0),
+            src,
+        )
+        qtbot.waitUntil(lambda: f"Nope{uid}" in w.message.text(), timeout=15_000)
+        qtbot.waitUntil(
+            lambda: any("broken simulator stopped" in e for e in w.errors), timeout=15_000
+        )
+        assert w.controller.session is None
+        assert w.status.text() == "not connected"
+        # a broken map file is one line, not a crash
+        bad = tmp_path / "bad.toml"
+        bad.write_text("[therapist]\neda = 'x'\n", encoding="utf-8")
+        w.start_source(SourceChoice(map_path=str(bad), wait_s=0.5))
+        qtbot.waitUntil(lambda: "unknown section" in w.message.text(), timeout=10_000)
+    finally:
+        _close(qtbot, w)
+
+
+def test_settings_round_trip(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from app.gui.theme import load_settings, save_settings
+
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    s = ConsoleSettings(trace_window_s=500, theme="dark", last_map_file="/x/m.toml")
+    save_settings(s.with_window(s.trace_window_s), store)
+    got = load_settings(store)
+    assert got.trace_window_s == 120 and got.theme == "dark" and got.last_map_file == "/x/m.toml"
+    store.setValue("theme", "purple")
+    assert load_settings(store).theme == "light"
