@@ -221,6 +221,41 @@ def _validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray,
     return t, x
 
 
+_TAIL = 60  # IBIs re-corrected on every update
+_CTX = 50  # IBIs of left context for the re-correction (half the 91-beat window + margin)
+
+
+def _correct_runs(
+    raw: np.ndarray, tb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Correct each unbroken run of ``raw`` (IBIs, ms; ``tb`` = beat times, one more).
+
+    Returns the corrected IBIs' end times (rebuilt from each run's first beat), values (a NaN
+    closes every run but the last) and, per artifact class, the end times of the flagged
+    input intervals.
+    """
+    fin = np.isfinite(raw)
+    d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
+    t_parts: list[np.ndarray] = []
+    v_parts: list[np.ndarray] = []
+    flags: dict[str, list[np.ndarray]] = {k: [] for k in ARTIFACT_CLASSES}
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+        corr = ibi_correct(raw[a:b])
+        run = corr.ibi_ms
+        good = np.isfinite(run)
+        te = tb[a] + np.cumsum(np.where(good, run, 0.0)) / 1000.0
+        t_parts.append(np.concatenate([te[good], [te[-1] + 1e-3]]))
+        v_parts.append(np.concatenate([run[good], [np.nan]]))
+        for k in ARTIFACT_CLASSES:
+            idx = getattr(corr, k)
+            if idx.size:
+                flags[k].append(tb[a + idx + 1])
+    t = np.concatenate(t_parts)[:-1] if t_parts else np.zeros(0)
+    v = np.concatenate(v_parts)[:-1] if v_parts else np.zeros(0)
+    f = {k: (np.concatenate(flags[k]) if flags[k] else np.zeros(0)) for k in ARTIFACT_CLASSES}
+    return t, v, f
+
+
 def _split_at_gaps(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
     """Slices of a chunk between timestamp jumps larger than ``max_gap_s`` (s)."""
     if t.size == 0:
@@ -268,6 +303,7 @@ class LivePerson:
         self._qwin: list[tuple[int, int, bool, str]] = []  # (k0, k1, good, reason)
         self._q_next = 0  # next quality window start (samples)
         self._ibi_cache: tuple | None = None
+        self._ibi_frozen: dict | None = None
         # eda
         self._e_fs: float | None = None
         self._e_clock: _Clock | None = None
@@ -530,29 +566,40 @@ class LivePerson:
                 ok &= ~((pos[1:] >= k0) & (pos[:-1] < k1))
         ok &= (ibi > 250.0) & (ibi < 3000.0)
         raw = np.where(ok, ibi, np.nan)
-        # correct each unbroken run on its own and rebuild its beat times from its first beat
-        fin = np.isfinite(raw)
-        d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
-        t_parts: list[np.ndarray] = []
-        v_parts: list[np.ndarray] = []
-        flags: dict[str, list[np.ndarray]] = {k: [] for k in ARTIFACT_CLASSES}
-        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
-            corr = ibi_correct(raw[a:b])
-            run = corr.ibi_ms
-            good = np.isfinite(run)
-            te = tb[a] + np.cumsum(np.where(good, run, 0.0)) / 1000.0
-            t_parts.append(np.concatenate([te[good], [te[-1] + 1e-6]]))
-            v_parts.append(np.concatenate([run[good], [np.nan]]))  # NaN closes the run
+        # Incremental correction: IBIs more than _TAIL intervals old can no longer change
+        # (their 91-beat thresholds are settled and quality verdicts arrive within ~12 s), so
+        # they are kept ("frozen") and only the tail is corrected again, with _CTX intervals
+        # of context on the left.
+        fz = self._ibi_frozen
+        if fz is None or fz["t_split"] < tb[0]:
+            fz = {"t_split": -np.inf, "t": np.zeros(0), "ibi": np.zeros(0)}
+            fz.update({k: np.zeros(0) for k in ARTIFACT_CLASSES})
+            start = 0
+        else:
+            old = fz["t"] > tb[0]
+            fz["t"], fz["ibi"] = fz["t"][old], fz["ibi"][old]
             for k in ARTIFACT_CLASSES:
-                idx = getattr(corr, k)
-                if idx.size:
-                    flags[k].append(tb[a + idx + 1])
-        if t_parts:
-            out["t"] = np.concatenate(t_parts)[:-1]  # the last run needs no closing NaN
-            out["ibi"] = np.concatenate(v_parts)[:-1]
+                fz[k] = fz[k][fz[k] > tb[0]]
+            start = max(0, int(np.searchsorted(tb, fz["t_split"])) - _CTX)
+        t_prev = fz["t_split"]
+        t_c, v_c, f_c = _correct_runs(raw[start:], tb[start:])
+        split_i = max(0, raw.size - _TAIL)
+        t_split = max(t_prev, float(tb[split_i]))
+        eps = 1e-6  # rebuilt times of the same beat may differ by rounding
+        newly = (t_c > t_prev + eps) & (t_c <= t_split + eps)
+        tail = t_c > t_split + eps
+        frozen = {
+            "t_split": t_split,
+            "t": np.concatenate([fz["t"], t_c[newly]]),
+            "ibi": np.concatenate([fz["ibi"], v_c[newly]]),
+        }
         for k in ARTIFACT_CLASSES:
-            if flags[k]:
-                out["flags_t"][k] = np.concatenate(flags[k])
+            ft = f_c[k]
+            frozen[k] = np.concatenate([fz[k], ft[(ft > t_prev + eps) & (ft <= t_split + eps)]])
+            out["flags_t"][k] = np.concatenate([frozen[k], ft[ft > t_split + eps]])
+        self._ibi_frozen = frozen
+        out["t"] = np.concatenate([frozen["t"], t_c[tail]])
+        out["ibi"] = np.concatenate([frozen["ibi"], v_c[tail]])
         self._ibi_cache = (out,)
         return out
 

@@ -254,3 +254,21 @@ def test_memory_bounded() -> None:
     assert m.beat_times.min() > 140.0
     assert lp._beat_t.size < 100 and lp._e_t.size <= (60 + 10) * 4
     assert m.hr_trend_t.min() > 130.0
+
+
+@pytest.mark.parametrize(("seed", "history_s"), [(0, 300.0), (3, 120.0)])
+def test_incremental_ibi_correction_equals_full(seed: int, history_s: float) -> None:
+    """Only the newest IBIs are re-corrected each tick; the result equals a full re-run."""
+    rec = simulate_person(400.0, seed=seed, ppg_fs=64.0, artifacts=True)
+    lp = LivePerson(PersonConfig(history_s=history_s))
+    for s in range(400):
+        a, b = s * 64, (s + 1) * 64
+        lp.push_cardiac(np.arange(a, b) / 64.0, rec.ppg[a:b], 64.0, "ppg")
+        lp.snapshot(s + 1.0)
+    inc = lp._ibis()
+    lp._ibi_cache, lp._ibi_frozen = None, None
+    full = lp._ibis()
+    np.testing.assert_allclose(inc["t"], full["t"], atol=1e-9)
+    np.testing.assert_allclose(inc["ibi"], full["ibi"], atol=1e-9)  # NaN positions equal too
+    for k, v in full["flags_t"].items():
+        np.testing.assert_allclose(inc["flags_t"][k], v, atol=1e-9)
