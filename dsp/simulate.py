@@ -15,7 +15,7 @@ Physiology model
   systolic peak is exactly at the true beat time.
 * **ECG.** P, Q, R, S and T deflections around each R peak (for chest-strap style input).
 * **EDA.** Tonic level with slow drift plus phasic skin-conductance responses (SCRs): each
-  arousal event produces, after a 1-2.5 s latency, ``a * (exp(-u/tau_d) - exp(-u/tau_r))``
+  arousal event produces, after a 1.3-2.2 s latency, ``a * (exp(-u/tau_d) - exp(-u/tau_r))``
   normalised to peak ``a`` µS (rise ~1.3 s, half recovery ~3 s).
 * **Coupling.** Shared arousal events drive SCRs and HR rises in both people; the clinician
   receives each shared event ``lag_s`` later than the patient, with probability ``coupling``
@@ -265,7 +265,7 @@ class _Person:
     def add_event(self, t: float, strength: float) -> None:
         self.event_t.append(t)
         self.event_a.append(strength)
-        latency = self.rng.uniform(1.0, 2.5)
+        latency = self.rng.uniform(1.3, 2.2)
         amp = self.cfg.scr_amplitude_us * strength * float(np.exp(self.rng.normal(0, 0.5)))
         self.scr_on.append(t + latency)
         self.scr_amp.append(amp)
@@ -419,8 +419,13 @@ class DyadModel:
                 events.append((te, "patient", strength))
                 if self._rng.uniform() < cfg.coupling_at(te):
                     events.append((te + cfg.lag_s, "clinician", strength))
-                else:  # an unshared event of the same strength at an independent time
-                    events.append((float(self._rng.uniform(t0, t1)), "clinician", strength))
+            # The clinician's own events replace the unshared ones: an independent Poisson
+            # process thinned by (1 - coupling), so the clinician's event rate stays about the
+            # same while nothing ties these events to the patient's.
+            n_own = self._rng.poisson(rate * _BLOCK_S)
+            for te in self._rng.uniform(t0, t1, n_own):
+                if self._rng.uniform() >= cfg.coupling_at(float(te)):
+                    events.append((float(te), "clinician", float(self._rng.uniform(0.6, 1.4))))
             for role, person in (("patient", pat), ("clinician", cli)):
                 k = self._rng.poisson(person.cfg.private_rate_per_min / 60.0 * _BLOCK_S)
                 for te in self._rng.uniform(t0, t1, k):
