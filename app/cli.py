@@ -165,7 +165,7 @@ def _install_sigint(stop: threading.Event) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from devices.source import SimulatorSource
+    from devices.source import SimulatorSource, parent_gone
     from dsp.simulate import DyadSimConfig, PersonSimConfig
 
     base = DyadSimConfig()
@@ -195,6 +195,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         flush=True,
     )
     while not stop.is_set() and src._thread is not None and src._thread.is_alive():
+        if parent_gone():
+            break
         stop.wait(0.2)
     src.stop()
     if src.error is not None:

@@ -271,6 +271,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     import warnings
 
     from devices.replay import Replay
+    from devices.source import parent_gone
     from devices.xdf_reader import XdfReadError, XdfTruncatedWarning, load_recording
 
     stop = threading.Event()
@@ -300,7 +301,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 flush=True,
             )
         t_end = time.monotonic() + args.duration if args.duration else float("inf")
-        while not stop.is_set() and not replay.finished and time.monotonic() < t_end:
+        while (
+            not stop.is_set() and not replay.finished and time.monotonic() < t_end
+        ) and not parent_gone():
             stop.wait(0.1)
         if replay.finished and replay.error is None and not stop.is_set():
             stop.wait(1.0)  # let inlets fetch the last samples before the outlets go

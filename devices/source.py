@@ -136,6 +136,18 @@ class SimulatorSource:
             raise
 
 
+PARENT_ENV = "ATTUNE_EXIT_WITH_PARENT"
+
+
+def parent_gone() -> bool:
+    """True when this process was started by a :class:`ProcessSource` whose process ended.
+
+    Publishing children poll this so that a killed app never leaves orphan outlets behind.
+    """
+    want = os.environ.get(PARENT_ENV)
+    return bool(want) and str(os.getppid()) != want
+
+
 class ProcessSource:
     """Runs a publishing command (``attune simulate`` / ``attune replay``) as a child process.
 
@@ -148,9 +160,11 @@ class ProcessSource:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
+        env = dict(os.environ)
+        env[PARENT_ENV] = str(os.getpid())
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", *self.args],
-            env=dict(os.environ),
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
