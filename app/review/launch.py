@@ -101,18 +101,47 @@ def open_review(path: str | Path, options: AnalysisOptions = AnalysisOptions()):
     return w
 
 
-def save_screenshot(widget: Any, path: str | Path, size: tuple[int, int] = (1500, 950)) -> Path:
-    """Render ``widget`` at ``size`` and save it as PNG."""
+def dispose(widget: Any) -> None:
+    """Destroy a closed window's C++ objects now, while the QApplication still exists.
+
+    Left to interpreter shutdown, pyqtgraph scenes can be torn down after their items'
+    owners ("shared QObject was deleted directly") and crash the process on exit.
+    """
+    import shiboken6
     from PySide6.QtWidgets import QApplication
+
+    widget.close()
+    QApplication.processEvents()
+    if shiboken6.isValid(widget):
+        shiboken6.delete(widget)
+
+
+def save_screenshot(widget: Any, path: str | Path, size: tuple[int, int] = (1500, 950)) -> Path:
+    """Show ``widget`` at ``size``, save it as PNG once the event loop has drawn it, close it.
+
+    Runs the application's event loop until the shot is taken (as the console does), which
+    also lets Qt tear the window down in order.
+    """
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    out = Path(path)
+    errors: list[str] = []
+
+    def shoot() -> None:
+        if not widget.grab().save(str(out)):
+            errors.append(f"could not write {out}")
+        widget.close()
+        app.quit()
 
     widget.resize(*size)
     widget.show()
-    for _ in range(5):
-        QApplication.processEvents()
-        time.sleep(0.02)
-    out = Path(path)
-    if not widget.grab().save(str(out)):
-        raise OSError(f"could not write {out}")
+    QTimer.singleShot(300, shoot)
+    app.exec()
+    dispose(widget)
+    if errors:
+        raise OSError(errors[0])
     return out
 
 
@@ -167,11 +196,17 @@ def run_review(args: argparse.Namespace, options: AnalysisOptions) -> int:
         print(f"attune: warning: {w}", file=sys.stderr, flush=True)
     win = ReviewWindow(a)
     if args.screenshot:
-        out = save_screenshot(win, args.screenshot)
-        print(f"screenshot saved to {out} (opened in {time.perf_counter() - t0:.2f} s"
+        opened = time.perf_counter() - t0
+        try:
+            out = save_screenshot(win, args.screenshot)
+        except OSError as exc:
+            print(f"attune: error: {exc}", file=sys.stderr, flush=True)
+            return 2
+        print(f"screenshot saved to {out} (window ready in {opened:.2f} s"
               f"{', cached analysis' if cached else ''})")  # fmt: skip
-        win.close()
         return 0
     win.resize(1400, 900)
     win.show()
-    return int(app.exec())
+    code = int(app.exec())
+    dispose(win)
+    return code

@@ -6,6 +6,7 @@ Double-click a session to open it in the review window.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -200,10 +201,20 @@ def run_library_window(root: Path, entries: Sequence[SessionEntry], clinician: s
     t0 = time.perf_counter()
     w = LibraryWindow(root, entries, clinician)
     if screenshot:
-        out = save_screenshot(w, screenshot, (1300, 900))
-        print(f"screenshot saved to {out} ({time.perf_counter() - t0:.2f} s)")
-        w.close()
+        opened = time.perf_counter() - t0
+        try:
+            out = save_screenshot(w, screenshot, (1300, 900))
+        except OSError as exc:
+            print(f"attune: error: {exc}", file=sys.stderr, flush=True)
+            return 2
+        print(f"screenshot saved to {out} (window ready in {opened:.2f} s)")
         return 0
     w.resize(1300, 900)
     w.show()
-    return int(app.exec())
+    code = int(app.exec())
+    from app.review.launch import dispose
+
+    for r in w._reviews:
+        dispose(r)
+    dispose(w)
+    return code

@@ -1,0 +1,118 @@
+"""Session library: listing from session.json + metrics.json, clinician trends, CLI, window."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.analysis import write_simulated_xdf
+from app.library import clinician_trend, clinicians, read_session, scan_sessions
+from devices.recorder import create_session_folder, write_private_json
+from dsp.simulate import DyadSimConfig, simulate_dyad
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three recorded sessions of clinician C01 (rising coupling) and one of C02, analysed by
+    ``attune library --analyze``; plus a folder that is not a session."""
+    root = tmp_path_factory.mktemp("lib") / "sessions"
+    specs = [("C01", 0.2, 10), ("C01", 0.55, 13), ("C01", 0.95, 16), ("C02", 0.5, 14)]
+    for k, (code, c, day) in enumerate(specs):
+        d = simulate_dyad(
+            DyadSimConfig(
+                duration_s=300.0, seed=20 + k, coupling=c,
+                coupling_schedule=[(0.0, 150.0, c), (150.0, 300.0, 0.05)],
+            )
+        )  # fmt: skip
+        f = create_session_folder(root, f"2026-11-{day}_P{k}_{code}")
+        write_simulated_xdf(
+            f / "recording.xdf", d, markers=[(0.0, "listening"), (150.0, "talking")]
+        )
+        write_private_json(
+            f / "session.json",
+            {"patient": f"P{k}", "clinician": code, "started_at": f"2026-11-{day}T09:30:00+00:00"},
+        )
+    (root / "not-a-session").mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "library", "--dir", str(root), "--analyze", "--list"],
+        capture_output=True, text=True, timeout=240, cwd=str(ROOT), env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "4 session(s)" in proc.stdout
+    return root
+
+
+def test_list_and_trend(library: Path) -> None:
+    entries = scan_sessions(library)
+    assert [e.patient for e in entries] == ["P0", "P1", "P3", "P2"]  # by date
+    assert clinicians(entries) == ["C01", "C02"]
+    for e in entries:
+        assert e.analysed and e.duration_s == pytest.approx(300.0, abs=1.0)
+        assert math.isfinite(e.eda_ci) and math.isfinite(e.clinician_baseline_ln_rmssd)
+        assert (e.folder / "report.html").is_file()
+    tr = clinician_trend(entries, "c01")
+    assert [e.patient for e in tr.sessions] == ["P0", "P1", "P2"]
+    # trend values are each session's own analysed numbers
+    import json
+
+    for e, ci, lmt in zip(tr.sessions, tr.session_ci, tr.listening_minus_talking, strict=True):
+        m = json.loads((e.folder / "metrics.json").read_text(encoding="utf-8"))
+        assert ci == pytest.approx(m["concordance"]["eda"]["marci_ci"])
+        by = {r["label"]: r["eda_concordance"]["ci"] for r in m["segments"]["per_label"]}
+        assert lmt == pytest.approx(by["listening"] - by["talking"])
+    assert all(3.0 < b < 5.5 for b in tr.baseline_ln_rmssd)
+
+
+def test_session_json_baseline_wins(tmp_path: Path) -> None:
+    f = tmp_path / "s1"
+    f.mkdir()
+    write_private_json(
+        f / "session.json",
+        {"participants": {"patient": "PX", "clinician": "CX"}, "date": "2026-01-02T10:00:00",
+         "baseline": {"clinician": {"rmssd_ms": 40.0}}, "notes": "n"},
+    )  # fmt: skip
+    e = read_session(f)
+    assert e is not None and e.patient == "PX" and e.clinician == "CX"
+    assert e.clinician_baseline_ln_rmssd == pytest.approx(math.log(40.0))
+    assert not e.analysed and e.recording is None
+    assert read_session(tmp_path / "missing") is None
+
+
+def test_cli_errors_and_screenshot(library: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "app.cli", "library", *a],
+        capture_output=True, text=True, timeout=60, cwd=str(ROOT), env=env,
+    )  # fmt: skip
+    p = run("--dir", str(tmp_path / "nope"))
+    assert p.returncode == 2 and "does not exist" in p.stderr
+    p = run("--dir", str(library), "--clinician", "C99", "--list")
+    assert p.returncode == 2 and "C01, C02" in p.stderr
+    png = tmp_path / "lib.png"
+    p = run("--dir", str(library), "--clinician", "C01", "--screenshot", str(png))
+    assert p.returncode == 0, p.stderr
+    assert png.stat().st_size > 20_000
+
+
+def test_library_window(qtbot, library: Path) -> None:
+    pytest.importorskip("pytestqt")
+    from app.gui.compat import pin_none
+    from app.review.library_view import LibraryWindow
+
+    pin_none()
+    w = LibraryWindow(library, clinician="C01")
+    qtbot.addWidget(w)
+    w.show()
+    assert w.table.rowCount() == 4
+    assert w.combo.currentText() == "C01"
+    assert len(w.trend.sessions) == 3
+    w.combo.setCurrentText("C02")
+    assert len(w.trend.sessions) == 1
