@@ -92,21 +92,26 @@ class IbiCorrection:
 
 
 def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[np.ndarray]:
-    """Centred rolling quantiles (linear interpolation); the window shrinks at the edges."""
+    """Centred rolling quantiles (linear interpolation); the window shrinks at the edges.
+
+    ``x`` may be 2-D (rows are independent series, windows run along the last axis).
+    """
+    x2 = np.atleast_2d(x)
+    n = x2.shape[1]
     h = win // 2
-    xp = np.concatenate([np.full(h, np.nan), x, np.full(h, np.nan)])
-    srt = np.sort(sliding_window_view(xp, win), axis=1)  # NaN padding sorts last
-    cnt = np.minimum(np.arange(x.size) + h + 1, win) - np.maximum(
-        np.arange(x.size) - x.size + h + 1, 0
-    )
-    r = np.arange(x.size)
+    pad = np.full((x2.shape[0], h), np.nan)
+    xp = np.concatenate([pad, x2, pad], axis=1)
+    srt = np.sort(sliding_window_view(xp, win, axis=1), axis=2)  # NaN padding sorts last
+    idx = np.arange(n)
+    last = np.minimum(idx + h + 1, win) - np.maximum(idx - n + h + 1, 0) - 1
     out = []
     for q in qs:
-        pos = q * np.maximum(cnt - 1, 0)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, np.maximum(cnt - 1, 0))
-        v_lo, v_hi = srt[r, lo], srt[r, hi]
-        out.append(v_lo + (pos - lo) * (v_hi - v_lo))
+        pos = q * last
+        lo = pos.astype(int)
+        hi = np.minimum(lo + 1, last)
+        v_lo, v_hi = srt[:, idx, lo], srt[:, idx, hi]
+        v = v_lo + (pos - lo) * (v_hi - v_lo)
+        out.append(v if x.ndim == 2 else v[0])
     return out
 
 
@@ -121,11 +126,10 @@ def _classify(
 ) -> tuple[dict[str, list[int]], np.ndarray, np.ndarray]:
     n = rr.size
     drr = np.diff(rr, prepend=rr[0])
-    th1 = alpha * _rolling_qd(drr, win_th)
     medrr = _rolling_quantiles(rr, win_med, (0.5,))[0]
     mrr = rr - medrr
     mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
-    th2 = alpha * _rolling_qd(mrr, win_th)
+    th1, th2 = alpha * _rolling_qd(np.stack([drr, mrr]), win_th)  # one sort for both
     with np.errstate(divide="ignore", invalid="ignore"):
         drrs = np.where(th1 > 0, drr / th1, 0.0)
         mrrs = np.where(th2 > 0, mrr / th2, 0.0)
