@@ -82,7 +82,9 @@ class MainWindow(QMainWindow):
         self.snapshot = None
         self.baseline: dict[str, dict[str, float]] = {}
         self.errors: deque[str] = deque(maxlen=50)
+        #: Duration (s) and start (perf_counter) of every render-timer frame's data update.
         self.frame_times: deque[float] = deque(maxlen=100_000)
+        self.frame_starts: deque[float] = deque(maxlen=100_000)
         self.session_t0: float | None = None
         self.patient_window: PatientWindow | None = None
         self.patient_options = PatientViewOptions()
@@ -323,6 +325,7 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         t0 = time.perf_counter()
+        self.frame_starts.append(t0)
         self.traces.update_traces(session.engine.traces(self.settings.trace_window_s))
         self.frame_times.append(time.perf_counter() - t0)
 

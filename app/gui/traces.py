@@ -8,6 +8,9 @@ vertical lines across all rows.
 
 from __future__ import annotations
 
+import time
+from collections import deque
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -38,6 +41,8 @@ class TracePanel(pg.GraphicsLayoutWidget):
         self.samples_shown: dict[tuple[str, str], int] = {}
         self._events: dict[tuple[str, str], np.ndarray] = {}
         self._markers: list[tuple[float, str, str, list[pg.InfiniteLine]]] = []
+        #: Durations (s) of the latest paints of this view (GUI thread), for the benchmark.
+        self.paint_times: deque[float] = deque(maxlen=100_000)
         self.ci.layout.setSpacing(2)
         first = None
         for i, (role, kind) in enumerate(ROWS):
@@ -45,7 +50,6 @@ class TracePanel(pg.GraphicsLayoutWidget):
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
-            plot.showGrid(x=True, y=False, alpha=0.25)
             plot.setXRange(-window_s, 0, padding=0)
             plot.enableAutoRange(axis="y")
             plot.setAutoVisible(y=True)
@@ -56,7 +60,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 plot.setXLink(first)
             if i < len(ROWS) - 1:
                 plot.getAxis("bottom").setStyle(showValues=False)
-            curve = plot.plot(pen=pg.mkPen(ROLE_COLOURS[role], width=1.6))
+            curve = plot.plot(pen=pg.mkPen(ROLE_COLOURS[role], width=1))
             curve.setClipToView(True)
             curve.setDownsampling(auto=True, method="peak")
             marks = pg.ScatterPlotItem(
@@ -76,7 +80,6 @@ class TracePanel(pg.GraphicsLayoutWidget):
         hr.setMenuEnabled(False)
         hr.setMouseEnabled(x=False, y=False)
         hr.hideButtons()
-        hr.showGrid(x=True, y=True, alpha=0.25)
         hr.setXRange(-HR_TREND_S / 60, 0, padding=0)
         hr.getAxis("left").setWidth(62)
         hr.setLabel("left", "HR bpm")
@@ -89,6 +92,11 @@ class TracePanel(pg.GraphicsLayoutWidget):
         for i in range(len(ROWS)):
             self.ci.layout.setRowStretchFactor(i, 1)
         self._relabel()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        t0 = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_times.append(time.perf_counter() - t0)
 
     # -- appearance -----------------------------------------------------------------------
     def _relabel(self) -> None:
@@ -131,7 +139,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
             return
         self.active[(role, kind)] = active
         colour = ROLE_COLOURS[role] if active else self.theme.muted
-        self.curves[(role, kind)].setPen(pg.mkPen(colour, width=1.6))
+        self.curves[(role, kind)].setPen(pg.mkPen(colour, width=1))
         self._relabel()
 
     # -- data -----------------------------------------------------------------------------
@@ -163,14 +171,18 @@ class TracePanel(pg.GraphicsLayoutWidget):
             i0 = int(np.searchsorted(tr.t, lo))
             t, x = tr.t[i0:], tr.x[i0:]
             rel = t - now
-            curve.setData(rel, x, connect="finite")
+            fin = np.isfinite(x)
+            all_finite = bool(fin.all())
+            # gaps (NaN) break the line; the plain path is faster when there are none
+            curve.setData(rel, x, connect="all" if all_finite else "finite")
             self.samples_shown[(role, kind)] = len(t)
             ev = self._events.get((role, kind))
             if ev is not None and len(ev) and len(t) > 1:
                 ev = ev[(ev >= t[0]) & (ev <= t[-1])]
-                fin = np.isfinite(x)
                 if len(ev) and fin.sum() > 1:
-                    self.marks[(role, kind)].setData(ev - now, np.interp(ev, t[fin], x[fin]))
+                    xs = x if all_finite else x[fin]
+                    ts = t if all_finite else t[fin]
+                    self.marks[(role, kind)].setData(ev - now, np.interp(ev, ts, xs))
                 else:
                     self.marks[(role, kind)].setData([], [])
             else:
