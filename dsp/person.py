@@ -257,11 +257,11 @@ def _correct_runs(
 
 
 def _split_at_gaps(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
-    """Slices of a chunk between timestamp jumps larger than ``max_gap_s`` (s)."""
+    """Slices of a chunk between timestamp jumps (either way) larger than ``max_gap_s`` (s)."""
     if t.size == 0:
         return []
     with np.errstate(invalid="ignore"):
-        cut = np.flatnonzero(np.diff(t) > max_gap_s) + 1
+        cut = np.flatnonzero(np.abs(np.diff(t)) > max_gap_s) + 1
     bounds = np.concatenate([[0], cut, [t.size]])
     return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
 
@@ -286,11 +286,19 @@ class LivePerson:
 
     def __init__(self, config: PersonConfig = PersonConfig()) -> None:  # noqa: B008
         self.cfg = config
-        # cardiac
         self._c_fs: float | None = None
         self._c_kind: str | None = None
-        self._c_clock: _Clock | None = None
+        self._e_fs: float | None = None
+        self._init_cardiac()
+        self._init_eda()
+
+    def _init_cardiac(self) -> None:
+        """(Re)start the cardiac stream state (also after a backward clock jump)."""
+        fs, kind = self._c_fs, self._c_kind
+        self._c_clock: _Clock | None = _Clock(fs) if fs else None
         self._det: StreamingBeatDetector | None = None
+        if fs:
+            self._det = StreamingBeatDetector(fs, PPG_PARAMS if kind == "ppg" else ECG_PARAMS)
         self._c_n = 0  # samples fed to the detector (incl. NaN fill)
         self._c_pending: list[np.ndarray] = []  # ECG samples buffered for polarity
         self._c_polarity = 1
@@ -304,10 +312,15 @@ class LivePerson:
         self._q_next = 0  # next quality window start (samples)
         self._ibi_cache: tuple | None = None
         self._ibi_frozen: dict | None = None
-        # eda
-        self._e_fs: float | None = None
-        self._e_clock: _Clock | None = None
+        self._spec_cache: tuple[float, object, object] | None = None
+
+    def _init_eda(self) -> None:
+        """(Re)start the EDA stream state (also after a backward clock jump)."""
+        fs = self._e_fs
+        self._e_clock: _Clock | None = _Clock(fs) if fs else None
         self._e_filt: CausalSos | None = None
+        if fs:
+            self._e_filt = CausalSos(butter_sos("lowpass", (self.cfg.eda_cutoff_hz,), fs, 2))
         self._e_n = 0
         self._e_last_t = float("nan")
         self._e_t = np.zeros(0)
@@ -318,7 +331,6 @@ class LivePerson:
         self._scr_pk = np.zeros(0)
         self._scr_amp = np.zeros(0)
         self._scr_last_run = -np.inf
-        self._spec_cache: tuple[float, object, object] | None = None
 
     # ------------------------------------------------------------------ cardiac input
     def push_cardiac(self, t: np.ndarray, x: np.ndarray, fs: float, kind: str) -> None:
@@ -339,9 +351,7 @@ class LivePerson:
             raise ValueError("kind must be 'ppg' or 'ecg'")
         if self._c_fs is None:
             self._c_fs, self._c_kind = float(fs), kind
-            self._c_clock = _Clock(float(fs))
-            params = PPG_PARAMS if kind == "ppg" else ECG_PARAMS
-            self._det = StreamingBeatDetector(float(fs), params)
+            self._init_cardiac()
         elif float(fs) != self._c_fs or kind != self._c_kind:
             raise ValueError("cardiac fs/kind changed mid-stream; create a new LivePerson")
         for a, b in _split_at_gaps(t, self.cfg.max_gap_s):
@@ -355,6 +365,10 @@ class LivePerson:
         n_total = self._c_n + sum(p.size for p in (self._c_pending or []))
         if np.isfinite(clock.offset) and np.isfinite(t[0]):
             expected = clock.time(n_total)
+            if t[0] < expected - self.cfg.max_gap_s:  # clock jumped back: start afresh
+                self._init_cardiac()
+                self._push_cardiac_part(t, x)
+                return
             missing = int(round((t[0] - expected) * fs))
             if missing > self.cfg.max_gap_s * fs:
                 fill = min(missing, int((self.cfg.history_s + 10) * fs))
@@ -448,9 +462,7 @@ class LivePerson:
         t, x = _validate_push(t, x, fs)
         if self._e_fs is None:
             self._e_fs = float(fs)
-            self._e_clock = _Clock(float(fs))
-            sos = butter_sos("lowpass", (self.cfg.eda_cutoff_hz,), float(fs), 2)
-            self._e_filt = CausalSos(sos)
+            self._init_eda()
         elif float(fs) != self._e_fs:
             raise ValueError("EDA fs changed mid-stream; create a new LivePerson")
         for a, b in _split_at_gaps(t, self.cfg.max_gap_s):
@@ -460,6 +472,10 @@ class LivePerson:
         clock, fs = self._e_clock, self._e_fs
         assert clock is not None and self._e_filt is not None and fs is not None
         if np.isfinite(clock.offset) and np.isfinite(t[0]):
+            if t[0] < clock.time(self._e_n) - self.cfg.max_gap_s:  # clock jumped back
+                self._init_eda()
+                self._push_eda_part(t, x)
+                return
             missing = int(round((t[0] - clock.time(self._e_n)) * fs))
             if missing > self.cfg.max_gap_s * fs:
                 fill = min(missing, int((self.cfg.history_s + 10) * fs))

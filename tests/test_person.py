@@ -275,3 +275,20 @@ def test_incremental_ibi_correction_equals_full(seed: int, history_s: float) -> 
     np.testing.assert_allclose(inc["ibi"], full["ibi"], atol=1e-9)  # NaN positions equal too
     for k, v in full["flags_t"].items():
         np.testing.assert_allclose(inc["flags_t"][k], v, atol=1e-9)
+
+
+def test_clock_jumping_back_restarts_the_stream() -> None:
+    rec = simulate_person(80.0, seed=26, ppg_fs=64.0, eda_fs=4.0)
+    lp = LivePerson()
+    stamps = np.arange(rec.ppg.size) / 64.0
+    stamps[40 * 64 :] -= 1000.0  # the sender's clock resets after 40 s
+    estamps = np.arange(rec.eda.size) / 4.0
+    estamps[40 * 4 :] -= 1000.0
+    for c in np.array_split(np.arange(rec.ppg.size), 80):
+        lp.push_cardiac(stamps[c], rec.ppg[c], 64.0, "ppg")
+    for c in np.array_split(np.arange(rec.eda.size), 80):
+        lp.push_eda(estamps[c], rec.eda[c], 4.0)
+    m = lp.snapshot(80.0 - 1000.0)
+    assert m.beat_times.size > 30 and np.all(np.diff(m.beat_times) > 0)
+    assert m.beat_times.min() > 40.0 - 1000.0
+    assert 40 < m.hr_bpm < 180 and np.isfinite(m.scl_us)
