@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
             "EDA concordance",
             scale=(-3.0, 3.0),
             ticks=(-2, -1, 0, 1, 2),
-            captions=("moving apart", "moving together"),
+            captions=("← moving apart", "moving together →"),
             large=True,
             tooltip=CONCORDANCE_TIP,
         )
@@ -200,7 +200,8 @@ class MainWindow(QMainWindow):
             bar.addWidget(b)
             self.marker_buttons[code] = b
         self.note = QLineEdit()
-        self.note.setPlaceholderText("note for the last moment, Enter")
+        self.note.setPlaceholderText("note for M, Enter")
+        self.note.setMinimumWidth(150)
         self.note.setMaximumWidth(240)
         self.note.returnPressed.connect(self._send_note)
         bar.addWidget(self.note)
@@ -351,7 +352,7 @@ class MainWindow(QMainWindow):
                 notes.append(f"{role} EDA stream not delivering")
         warmup = self.controller.config.dyad.warmup_s
         self.meter.set_state(concordance_state(snap.dyad, warmup, "; ".join(notes)))
-        self.hr_meter.set_state(hr_sync_state(snap.dyad))
+        self.hr_meter.set_state(hr_sync_state(snap.dyad, self.controller.config.dyad.hr_wcc_win_s))
         self.table.update_persons(snap.persons, stale, self.baseline)
         self.health.update_health(snap, snap.persons)
         for e in snap.errors:

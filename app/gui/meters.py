@@ -30,6 +30,7 @@ from app.gui.theme import (
     THEMES,
     Theme,
 )
+from dsp.concordance import CI_CLIP
 
 DASH = "–"
 
@@ -85,6 +86,11 @@ class MeterState:
         False = greyed (warming up / invalid).
     history_t, history_v : ndarray
         Session sparkline (time s, value).
+    progress : float
+        Warm-up progress 0..1 (NaN when not warming up).
+    highlight : bool
+        Draw the value in the dyad colour (only when it lies beyond the chance range, or
+        for HR synchrony a clear peak).
     """
 
     value: float = float("nan")
@@ -95,6 +101,8 @@ class MeterState:
     active: bool = False
     history_t: np.ndarray = field(default_factory=lambda: np.empty(0))
     history_v: np.ndarray = field(default_factory=lambda: np.empty(0))
+    progress: float = float("nan")
+    highlight: bool = False
 
 
 def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterState:
@@ -110,6 +118,7 @@ def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterSta
             status=f"chance baseline in {m}:{s:02d}" if left > 0 else "building chance baseline",
             history_t=hist_t,
             history_v=hist_v,
+            progress=1.0 - left / warmup_s if warmup_s > 0 else 1.0,
         )
     if not dyad.valid or not finite(dyad.ci_rolling):
         why = quality_note or "EDA missing or poor in the last minute"
@@ -135,9 +144,16 @@ def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterSta
         if finite(dyad.percentile)
         else ""
     )
+    if abs(ci) >= CI_CLIP:  # ln(x/0): every correlation in the window had the same sign
+        text = "all together" if ci > 0 else "all apart"
+        rel = f"every 15 s correlation of the last minute {'positive' if ci > 0 else 'negative'}"
+        rel += f" · {'above' if band and ci > band[1] else 'within'} chance range" if band else ""
+    else:
+        text = f"{ci:+.2f}"
     return MeterState(
         value=ci,
-        text=f"{ci:+.2f}",
+        text=text,
+        highlight=band is not None and ci > band[1],
         status=rel + pct,
         lead=dyad.lead_text,
         band=band,
@@ -147,12 +163,18 @@ def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterSta
     )
 
 
-def hr_sync_state(dyad) -> MeterState:
+def hr_sync_state(dyad, window_s: float = 60.0) -> MeterState:
     """The HR synchrony meter's state for a ``DyadMetrics`` (or None)."""
     if dyad is None:
         return MeterState(text=DASH, status="both people's heart rate is needed")
-    if dyad.warming_up and not dyad.hr_valid:
-        return MeterState(text="warming up", status="needs 60 s of both heart rates")
+    elapsed = float(dyad.elapsed_s) if finite(dyad.elapsed_s) else 0.0
+    usable = dyad.hr_valid and finite(dyad.hr_wcc_peak_r)
+    if not usable and elapsed < window_s + 10.0:
+        return MeterState(
+            text="warming up",
+            status=f"needs {window_s:g} s of both heart rates",
+            progress=min(elapsed / (window_s + 10.0), 1.0),
+        )
     if not dyad.hr_valid or not finite(dyad.hr_wcc_peak_r):
         return MeterState(text="paused", status="heart rate missing or poor in the last minute")
     r = float(dyad.hr_wcc_peak_r)
@@ -160,6 +182,7 @@ def hr_sync_state(dyad) -> MeterState:
         value=r,
         text=f"r {r:.2f}",
         status="clear coupling" if dyad.hr_wcc_clear else "no clear coupling",
+        highlight=bool(dyad.hr_wcc_clear),
         lead=dyad.hr_lead_text,
         active=True,
     )
@@ -212,7 +235,7 @@ class Meter(QWidget):
         w, h = float(self.width()), float(self.height())
         p.fillRect(self.rect(), QColor(th.panel))
         text_c = QColor(th.text if st.active else th.muted)
-        accent = QColor(DYAD_COLOUR if st.active else th.muted)
+        accent = QColor(DYAD_COLOUR if st.active and st.highlight else text_c)
         pad = 14.0
         base = QFont(self.font())
         # title
@@ -234,16 +257,6 @@ class Meter(QWidget):
         p.setPen(accent if st.active else text_c)
         big_h = p.fontMetrics().height()
         p.drawText(QRectF(pad, y, w - 2 * pad, big_h), Qt.AlignmentFlag.AlignLeft, st.text)
-        if st.lead and st.active:
-            f2 = QFont(base)
-            f2.setPointSizeF(base.pointSizeF() * (1.35 if self.large else 1.05))
-            p.setFont(f2)
-            p.setPen(QColor(th.text))
-            p.drawText(
-                QRectF(pad, y, w - 2 * pad, big_h),
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                st.lead,
-            )
         y += big_h + 4
         # the bar
         bar_h = 26.0 if self.large else 16.0
@@ -256,6 +269,13 @@ class Meter(QWidget):
             band_c = QColor(th.band)
             p.setBrush(band_c)
             p.drawRect(QRectF(x0, bar.top() - 3, max(x1 - x0, 2.0), bar_h + 6))
+        if finite(st.progress):
+            p.setBrush(QColor(th.band))
+            p.drawRoundedRect(
+                QRectF(bar.left(), bar.top(), bar.width() * min(max(st.progress, 0), 1), bar_h),
+                4,
+                4,
+            )
         zero = self._x(0.0, bar) if self.scale[0] < 0 < self.scale[1] else bar.left()
         if finite(st.value) and st.active:
             xv = self._x(st.value, bar)
@@ -281,10 +301,16 @@ class Meter(QWidget):
         for t in self.ticks:
             xt = self._x(t, bar)
             p.drawText(QRectF(xt - 30, ty, 60, th_h), Qt.AlignmentFlag.AlignHCenter, f"{t:g}")
-        p.drawText(QRectF(bar.left(), ty, 200, th_h), Qt.AlignmentFlag.AlignLeft, self.captions[0])
-        p.drawText(
-            QRectF(bar.right() - 200, ty, 200, th_h), Qt.AlignmentFlag.AlignRight, self.captions[1]
-        )
+        if any(self.captions):
+            ty += th_h
+            p.drawText(
+                QRectF(bar.left(), ty, 200, th_h), Qt.AlignmentFlag.AlignLeft, self.captions[0]
+            )
+            p.drawText(
+                QRectF(bar.right() - 200, ty, 200, th_h),
+                Qt.AlignmentFlag.AlignRight,
+                self.captions[1],
+            )
         if st.band is not None and st.active:
             xb = (self._x(st.band[0], bar) + self._x(st.band[1], bar)) / 2
             p.drawText(
@@ -300,7 +326,17 @@ class Meter(QWidget):
         p.setPen(QColor(th.text) if st.active else QColor(th.muted))
         s_h = p.fontMetrics().height()
         p.drawText(QRectF(pad, y, w - 2 * pad, s_h), Qt.AlignmentFlag.AlignLeft, st.status)
-        y += s_h + 8
+        y += s_h + 4
+        if st.lead and st.active:
+            f2 = QFont(base)
+            f2.setPointSizeF(base.pointSizeF() * (1.35 if self.large else 1.0))
+            f2.setBold(self.large)
+            p.setFont(f2)
+            p.setPen(QColor(th.text))
+            l_h = p.fontMetrics().height()
+            p.drawText(QRectF(pad, y, w - 2 * pad, l_h), Qt.AlignmentFlag.AlignLeft, st.lead)
+            y += l_h + 4
+        y += 4
         # session sparkline
         if self.large and h - y - pad > 30:
             self._sparkline(p, QRectF(pad, y, w - 2 * pad, h - y - pad), f3)
@@ -336,9 +372,11 @@ class Meter(QWidget):
         p.setPen(QPen(QColor(DYAD_COLOUR if st.active else th.muted), 2))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawPath(path)
-        m = int(round(span / 60))
+        span_text = f"{span:.0f} s" if span < 120 else f"{span / 60:.0f} min"
         p.setPen(QColor(th.muted))
-        p.drawText(area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, f"last {m} min")
+        p.drawText(
+            area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, f"last {span_text}"
+        )
 
 
 # ----------------------------------------------------------------------------- metric table
@@ -373,7 +411,7 @@ class MetricsTable(QWidget):
             head = QLabel(ROLE_NAMES[role])
             head.setStyleSheet(f"color: {ROLE_COLOURS[role]}; font-weight: bold;")
             head.setAlignment(Qt.AlignmentFlag.AlignRight)
-            grid.addWidget(head, 0, 2 * col - 1, 1, 2)
+            grid.addWidget(head, 0, 2 * col - 1)
             self.headers[role] = head
         big = QFont(self.font())
         big.setPointSizeF(big.pointSizeF() * 1.6)

@@ -203,7 +203,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 angle=90,
                 pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
                 label=code if plot is self.plots[ROWS[0]] else None,
-                labelOpts={"position": 0.92, "color": colour, "fill": (255, 255, 255, 180)},
+                labelOpts={"position": 0.92, "color": colour, "fill": self.theme.panel},
             )
             line.setToolTip(text)
             plot.addItem(line, ignoreBounds=True)
