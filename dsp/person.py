@@ -221,8 +221,8 @@ def _validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray,
     return t, x
 
 
-_TAIL = 60  # IBIs re-corrected on every update
-_CTX = 50  # IBIs of left context for the re-correction (half the 91-beat window + margin)
+_TAIL = 50  # IBIs re-corrected on every update (> 45 + 3 beats, > 12 s of quality delay)
+_CTX = 46  # IBIs of left context for the re-correction (half the 91-beat window + margin)
 
 
 def _correct_runs(
