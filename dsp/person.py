@@ -318,6 +318,9 @@ class LivePerson:
         """(Re)start the EDA stream state (also after a backward clock jump)."""
         fs = self._e_fs
         self._e_clock: _Clock | None = _Clock(fs) if fs else None
+        # after the 1 Hz low-pass, EDA is kept at <= ~32 Hz (every _e_dec-th sample)
+        self._e_dec = max(1, int((fs or 1.0) // 32))
+        self._e_fs_kept = (fs or 1.0) / self._e_dec
         self._e_filt: CausalSos | None = None
         if fs:
             self._e_filt = CausalSos(butter_sos("lowpass", (self.cfg.eda_cutoff_hz,), fs, 2))
@@ -505,10 +508,11 @@ class LivePerson:
                 self._e_filt.reset()
         k = self._e_n + np.arange(x.size)
         self._e_n += x.size
-        self._e_t = np.concatenate([self._e_t, self._e_clock.time(k)])
-        self._e_x = np.concatenate([self._e_x, y])
-        self._e_raw = np.concatenate([self._e_raw, x])
-        keep = int((self.cfg.history_s + 10) * self._e_fs)
+        sel = k % self._e_dec == 0
+        self._e_t = np.concatenate([self._e_t, self._e_clock.time(k[sel])])
+        self._e_x = np.concatenate([self._e_x, y[sel]])
+        self._e_raw = np.concatenate([self._e_raw, x[sel]])
+        keep = int((self.cfg.history_s + 10) * self._e_fs_kept)
         if self._e_t.size > keep:
             cut = self._e_t.size - keep
             self._e_t, self._e_x, self._e_raw = self._e_t[cut:], self._e_x[cut:], self._e_raw[cut:]
@@ -517,8 +521,7 @@ class LivePerson:
     def _eda_mask(self) -> np.ndarray:
         if self._e_mask_cache is not None and self._e_mask_cache[0] == self._e_n:
             return self._e_mask_cache[1]
-        assert self._e_fs is not None
-        m = eda_valid_mask(self._e_raw, self._e_fs) & np.isfinite(self._e_x)
+        m = eda_valid_mask(self._e_raw, self._e_fs_kept) & np.isfinite(self._e_x)
         self._e_mask_cache = (self._e_n, m)
         return m
 
@@ -530,7 +533,7 @@ class LivePerson:
         if t_end - self._scr_last_run < self.cfg.scr_update_s:
             return
         self._scr_last_run = t_end
-        fs = self._e_fs
+        fs = self._e_fs_kept
         span = self.cfg.scr_window_s + 20.0
         i0 = max(0, self._e_t.size - int(span * fs))
         x = np.where(self._eda_mask()[i0:], self._e_x[i0:], np.nan)
@@ -737,7 +740,7 @@ class LivePerson:
             return nan, False, nan, False, "none", f"no EDA data for {now - self._e_last_t:.0f} s"
         self._update_scr()
         mask = self._eda_mask()
-        fs = self._e_fs
+        fs = self._e_fs_kept
         i0, i1 = np.searchsorted(self._e_t, [now - cfg.scl_window_s, now], side="right")
         mw = mask[i0:i1]
         scl_valid = (

@@ -292,3 +292,18 @@ def test_clock_jumping_back_restarts_the_stream() -> None:
     assert m.beat_times.size > 30 and np.all(np.diff(m.beat_times) > 0)
     assert m.beat_times.min() > 40.0 - 1000.0
     assert 40 < m.hr_bpm < 180 and np.isfinite(m.scl_us)
+
+
+def test_high_rate_eda_is_kept_at_about_32_hz() -> None:
+    rec = simulate_person(120.0, seed=27, eda_fs=32.0)
+    up = np.interp(np.arange(120 * 256) / 256.0, np.arange(rec.eda.size) / 32.0, rec.eda)
+    lp, lp_ref = LivePerson(), LivePerson()
+    for k in range(120):
+        lp.push_eda(k + np.arange(256) / 256.0, up[k * 256 : (k + 1) * 256], 256.0)
+        lp_ref.push_eda(k + np.arange(32) / 32.0, rec.eda[k * 32 : (k + 1) * 32], 32.0)
+    assert lp._e_t.size <= 130 * 32
+    m, ref = lp.snapshot(120.0), lp_ref.snapshot(120.0)
+    assert m.scl_us == pytest.approx(ref.scl_us, abs=0.01)
+    assert match_events(m.scr_peaks, ref.scr_peaks, 0.5).f1 >= 0.9
+    g = np.arange(30.0, 119.0, 0.25)
+    np.testing.assert_allclose(lp.eda_on_grid(g), lp_ref.eda_on_grid(g), atol=0.02)
