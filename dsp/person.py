@@ -534,7 +534,7 @@ class LivePerson:
             return
         self._scr_last_run = t_end
         fs = self._e_fs_kept
-        span = self.cfg.scr_window_s + 20.0
+        span = 40.0  # long enough for any response (rise <= 10 s) plus 10 s of lead-in
         i0 = max(0, self._e_t.size - int(span * fs))
         x = np.where(self._eda_mask()[i0:], self._e_x[i0:], np.nan)
         if np.sum(np.isfinite(x)) < 4 * fs:
