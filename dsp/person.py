@@ -16,7 +16,7 @@ Time conventions
   so the sample counter stays aligned with time.
 * IBIs come from sample positions (``diff(k) / fs``), not from timestamps, so timestamp
   jitter never reaches HRV.
-* Beats are committed when the detector can no longer change them (median ~0.7 s after the
+* Beats are committed when the detector can no longer change them (median ~0.5 s after the
   systolic peak) and are reported once; the beat whose block is still open is reported as
   provisional.
 

@@ -22,7 +22,7 @@ buffer:
    beat whose band-passed amplitude is outside 0.25-2.5 times the median of the last 8
    accepted beats (motion artefacts).
 
-A beat is *committed* when its block closes (typically 0.5-0.8 s after the systolic peak) and
+A beat is *committed* when its block closes (typically ~0.5 s after the systolic peak) and
 can never change afterwards. ``ppg_peaks`` runs the same streaming detector over the whole
 signal, so live and offline results are identical except for a still-open block at the end.
 NaN runs reset the detector (no beat is reported across a gap).
