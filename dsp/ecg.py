@@ -4,7 +4,8 @@ Same streaming two-moving-average detector as :mod:`dsp.ppg`, with Elgendi's QRS
 (Elgendi 2010/2013 for ECG): causal band-pass 8-20 Hz, energy ``y**2``, ``MA_QRS`` 97 ms,
 ``MA_beat`` 611 ms, offset ``beta = 0.08``. The R peak is the maximum of the raw ECG smoothed
 by a symmetric ~40 Hz FIR inside the detected QRS block (shifted back by the band-pass group
-delay), refined by parabolic interpolation. A peak closer than 0.25 s to the previous one is
+delay), after removing the straight line through the ends of that window (baseline tilt from
+motion), refined by parabolic interpolation. A peak closer than 0.25 s to the previous one is
 rejected. Inverted leads are handled by ``polarity``.
 
 Time convention: positions are in samples from the first sample of ``signal``.
@@ -33,6 +34,7 @@ ECG_PARAMS = BeatDetectorParams(
     delay_s=0.045,
     pad_s=0.05,
     refractory_s=0.25,
+    detrend_window=True,
 )
 
 

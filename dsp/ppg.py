@@ -89,6 +89,9 @@ class BeatDetectorParams:
         A beat whose band-passed peak amplitude lies outside these multiples of the median
         of the last 8 accepted beats is rejected as motion artefact (after 4 rejections in
         a row the reference is rebuilt, so a lasting amplitude change is followed).
+    detrend_window : bool
+        Subtract the straight line through the ends of the search window before taking the
+        maximum (ECG: a sharp R peak on a steep baseline; PPG keeps the raw maximum).
     use_abs : bool
         Localise on ``|smoothed raw - local mean|`` instead of the raw maximum (ECG of unknown
         polarity); False for PPG.
@@ -108,6 +111,7 @@ class BeatDetectorParams:
     refractory_s: float = 0.3
     use_abs: bool = False
     amplitude_gate: tuple[float, float] | None = (0.4, 2.0)
+    detrend_window: bool = False
 
 
 PPG_PARAMS = BeatDetectorParams()
@@ -308,6 +312,8 @@ class StreamingBeatDetector:
         left = np.full(a0 - (lo - half), raw[0])
         right = np.full(hi + half - a1, raw[-1])
         sm = np.convolve(np.concatenate([left, raw, right]), self.taps, mode="valid")
+        if self.p.detrend_window and sm.size > 1:
+            sm = sm - np.linspace(sm[0], sm[-1], sm.size)  # remove the baseline tilt
         if self.p.use_abs:
             sm = np.abs(sm - np.median(sm))
         i = int(np.argmax(sm))
