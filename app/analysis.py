@@ -869,6 +869,62 @@ def summary_row(m: dict[str, Any], output: str) -> dict[str, Any]:
     return row
 
 
+# --------------------------------------------------------------------------- cache
+
+CACHE_VERSION = 1
+
+
+def cache_dir() -> Path:
+    """Folder of cached analyses: ``$ATTUNE_CACHE_DIR``, else ``<user cache>/attunement/analysis``."""
+    env = os.environ.get("ATTUNE_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "attunement" / "analysis"
+
+
+def _cache_file(path: Path, options: AnalysisOptions) -> Path:
+    import hashlib
+
+    st = path.stat()
+    what = (options.roles, options.map_path, options.segments_from, options.config)
+    text = f"{CACHE_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{what!r}"
+    return cache_dir() / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]}.pkl"
+
+
+def cache_load(path: str | Path, options: AnalysisOptions) -> SessionAnalysis | None:
+    """The cached analysis of ``path`` with these options (None when absent or stale).
+
+    The key holds the file's resolved path, size and modification time and the options that
+    change the numbers; the cache is the user's own (0700 folder, 0600 files).
+    """
+    import pickle
+
+    try:
+        f = _cache_file(Path(path), options)
+        with open(f, "rb") as fh:
+            a = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    return a if isinstance(a, SessionAnalysis) else None
+
+
+def cache_store(path: str | Path, options: AnalysisOptions, a: SessionAnalysis) -> None:
+    """Save ``a`` for :func:`cache_load` (best effort: errors are ignored)."""
+    import pickle
+
+    try:
+        f = _cache_file(Path(path), options)
+        f.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = f.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(a, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, f)
+    except (OSError, pickle.PicklingError):
+        pass
+
+
 # --------------------------------------------------------------------------- batch
 
 
@@ -877,6 +933,7 @@ def _job(path: str, outdir: str, options: AnalysisOptions) -> tuple[str, Any, li
     try:
         a = analyze_file(path, options)
         write_outputs(a, outdir, options.formats)
+        cache_store(path, options, a)
         m = metrics_dict(a)
         return "ok", summary_row(m, str(outdir)), list(a.warnings)
     except AnalysisError as exc:
@@ -951,6 +1008,7 @@ def analyze_paths(
             a = analyze_file(paths[0], options, progress=bar)
             bar(0.95, "writing report")
             write_outputs(a, dirs[0], options.formats)
+            cache_store(paths[0], options, a)
             bar(1.0, "done")
         finally:
             bar.close()

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +17,14 @@ from app.analysis import AnalysisError, AnalysisOptions, analyze_file, write_sim
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
 ROOT = Path(__file__).resolve().parents[1]
+CACHE = tempfile.mkdtemp(prefix="attune-test-cache-")
 BLOCK_S = 150.0
 SCHEDULE = [(0.0, 150.0, 0.95), (150.0, 300.0, 0.1), (300.0, 450.0, 0.95), (450.0, 600.0, 0.1)]
 MARKERS = [(0.0, "listening"), (150.0, "talking"), (300.0, "listening"), (450.0, "talking")]
 
 
 def run_cli(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ATTUNE_CACHE_DIR=CACHE)
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         capture_output=True,

@@ -40,7 +40,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {"patient": f"P{k}", "clinician": code, "started_at": f"2026-11-{day}T09:30:00+00:00"},
         )
     (root / "not-a-session").mkdir()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ATTUNE_CACHE_DIR=str(root.parent / "cache"))
     proc = subprocess.run(
         [sys.executable, "-m", "app.cli", "library", "--dir", str(root), "--analyze", "--list"],
         capture_output=True, text=True, timeout=240, cwd=str(ROOT), env=env,
@@ -88,6 +88,7 @@ def test_session_json_baseline_wins(tmp_path: Path) -> None:
 
 def test_cli_errors_and_screenshot(library: Path, tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
+    env["ATTUNE_CACHE_DIR"] = str(tmp_path / "cache")
     run = lambda *a: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "app.cli", "library", *a],
         capture_output=True, text=True, timeout=60, cwd=str(ROOT), env=env,

@@ -1,39 +1,27 @@
 """``attune review``: analyse (or load the cached analysis of) a recording and open the window.
 
-The analysis of a file is cached (pickle, owner-only) under the user cache folder, keyed by
-the file's path, size, modification time and the analysis options, so reopening a session is
-fast; a changed file or other options are analysed afresh.
+The analysis of a file is cached (see :func:`app.analysis.cache_store`; ``attune analyze``
+fills the same cache), so opening an analysed session is fast; a changed file or other
+options are analysed afresh.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import pickle
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from app.analysis import AnalysisError, AnalysisOptions, SessionAnalysis, analyze_file
-
-CACHE_VERSION = 1
-
-
-def cache_dir() -> Path:
-    """Folder of cached analyses (``$ATTUNE_CACHE_DIR`` or the user cache folder)."""
-    env = os.environ.get("ATTUNE_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "attunement" / "analysis"
-
-
-def _key(path: Path, options: AnalysisOptions) -> str:
-    st = path.stat()
-    text = f"{CACHE_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{options!r}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+from app.analysis import (
+    AnalysisError,
+    AnalysisOptions,
+    SessionAnalysis,
+    analyze_file,
+    cache_load,
+    cache_store,
+)
 
 
 def resolve_recording(path: str | Path) -> Path:
@@ -64,41 +52,14 @@ def load_analysis(
     p = resolve_recording(path)
     if not p.is_file():
         raise AnalysisError(f"{p}: no such file")
-    cfile = cache_dir() / f"{_key(p, options)}.pkl"
-    if use_cache and cfile.is_file():
-        try:
-            with open(cfile, "rb") as fh:
-                a = pickle.load(fh)
-            if isinstance(a, SessionAnalysis):
-                return a, True
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass
+    if use_cache:
+        a = cache_load(p, options)
+        if a is not None:
+            return a, True
     a = analyze_file(p, options, progress=progress)
     if use_cache:
-        try:
-            cfile.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = cfile.with_suffix(f".{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(a, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cfile)
-        except OSError:
-            pass
+        cache_store(p, options, a)
     return a, False
-
-
-def open_review(path: str | Path, options: AnalysisOptions = AnalysisOptions()):  # noqa: B008
-    """Analyse ``path`` (or use the cache) and return a shown :class:`ReviewWindow`.
-
-    For the console's "Open session"; raises :class:`AnalysisError` on bad input.
-    """
-    from app.review.window import ReviewWindow
-
-    a, _ = load_analysis(path, options)
-    w = ReviewWindow(a)
-    w.resize(1400, 900)
-    w.show()
-    return w
 
 
 def dispose(widget: Any) -> None:

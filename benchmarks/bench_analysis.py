@@ -1,0 +1,129 @@
+"""Benchmark: ``attune analyze`` of a 60-minute dyad, neurokit2 on the same signals, review open.
+
+Run: ``.venv/bin/python benchmarks/bench_analysis.py [--minutes 60] [--skip-neurokit]``
+
+1. A seeded 60-minute dyad (2 x PPG 128 Hz + 2 x EDA 32 Hz, listening/talking markers every
+   5 min) is written to XDF with our writer (not timed).
+2. ``attune analyze FILE -o OUT`` as a subprocess (wall clock, includes interpreter start,
+   reading the file, the whole analysis, metrics.json, CSVs and report.html), and the same
+   in-process with a breakdown.
+3. neurokit2 on the same four signals in this run: ``ppg_process`` x2, ``eda_process`` x2 and
+   ``hrv`` (time, frequency, non-linear) for both people.
+4. ``attune review FILE --screenshot``: time until the window is ready, first open (analysis,
+   then cached) and second open (cached analysis; ``attune analyze`` fills the same cache), as
+   printed by the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _run(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
+    t = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=str(ROOT), env=env)
+    return time.perf_counter() - t, proc
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--skip-neurokit", action="store_true")
+    args = ap.parse_args()
+
+    from app.analysis import analyze_file, write_outputs, write_simulated_xdf
+    from dsp.simulate import DyadSimConfig, simulate_dyad
+
+    dur = args.minutes * 60.0
+    tmp = Path(tempfile.mkdtemp(prefix="bench_analysis_"))
+    markers = [(t, "listening" if k % 2 == 0 else "talking")
+               for k, t in enumerate(range(0, int(dur), 300))]  # fmt: skip
+    t = time.perf_counter()
+    dyad = simulate_dyad(DyadSimConfig(duration_s=dur, seed=1, coupling=0.8, lag_s=2.0))
+    xdf = tmp / "session60.xdf"
+    write_simulated_xdf(xdf, dyad, markers=markers)
+    print(f"simulated + wrote {args.minutes:g} min dyad: {xdf.stat().st_size / 1e6:.1f} MB "
+          f"in {time.perf_counter() - t:.1f} s  (cores: {os.cpu_count()}, "
+          f"load avg {os.getloadavg()[0]:.2f})")  # fmt: skip
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ATTUNE_CACHE_DIR=str(tmp / "cache"))
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    wall, proc = _run(
+        [sys.executable, "-m", "app.cli", "analyze", str(xdf), "-o", str(tmp / "out")], env
+    )
+    if proc.returncode != 0:
+        print(proc.stderr)
+        return 1
+    print(f"attune analyze (subprocess, all outputs): {wall:.2f} s  [target < 20 s]")
+
+    t0 = time.perf_counter()
+    stages: list[tuple[float, str]] = []
+    a = analyze_file(xdf, progress=lambda f, s: stages.append((time.perf_counter() - t0, s)))
+    t_an = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    write_outputs(a, tmp / "out2")
+    t_out = time.perf_counter() - t1
+    marks = [*stages, (t_an, "end")]
+    parts = ", ".join(f"{s} {b - t:.2f} s" for (t, s), (b, _) in zip(marks[:-1], marks[1:], strict=True)
+                      if s not in ("done",))  # fmt: skip
+    print(f"  in-process: analysis {t_an:.2f} s ({parts}); writing json/csv/html {t_out:.2f} s")
+    print(f"  patient HR {a.persons['patient'].mean_hr_bpm:.1f} bpm (truth "
+          f"{dyad.patient.truth.mean_hr_bpm:.1f}), RMSSD {a.persons['patient'].rmssd_ms:.1f} ms "
+          f"(truth {dyad.patient.truth.rmssd_ms:.1f}); EDA CI {a.dyad.eda.session.ci:.2f}, "
+          f"lag {a.dyad.eda.session.median_peak_lag_s:.2f} s (truth 2.0)")  # fmt: skip
+
+    if not args.skip_neurokit:
+        try:
+            import neurokit2 as nk
+        except ImportError:
+            print("neurokit2 not installed (dev extra): skipped")
+        else:
+            import warnings
+
+            t0 = time.perf_counter()
+            t_hrv = 0.0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for role in ("patient", "clinician"):
+                    pr = getattr(dyad, role)
+                    sig, info = nk.ppg_process(pr.ppg, sampling_rate=int(pr.ppg_fs))
+                    nk.eda_process(pr.eda, sampling_rate=int(pr.eda_fs))
+                    t_h = time.perf_counter()
+                    h = nk.hrv(info["PPG_Peaks"], sampling_rate=int(pr.ppg_fs))
+                    t_hrv += time.perf_counter() - t_h
+                    print(f"  neurokit2 {role}: RMSSD {float(h['HRV_RMSSD'].iloc[0]):.1f} ms "
+                          f"(hrv {time.perf_counter() - t_h:.1f} s)")  # fmt: skip
+            t_nk = time.perf_counter() - t0
+            print(
+                f"  neurokit2 without hrv (ppg_process x2 + eda_process x2): {t_nk - t_hrv:.2f} s"
+            )
+            print(f"neurokit2 ppg_process x2 + eda_process x2 + hrv x2: {t_nk:.2f} s "
+                  f"(attune analysis in-process {t_an:.2f} s, {t_nk / t_an:.1f}x faster)")  # fmt: skip
+
+    cold_env = dict(env, ATTUNE_CACHE_DIR=str(tmp / "cache_review"))
+    for label in ("first open, not analysed before", "second open (cached analysis)"):
+        wall, proc = _run([sys.executable, "-m", "app.cli", "review", str(xdf), "--screenshot",
+                           str(tmp / "review.png")], cold_env)  # fmt: skip
+        m = re.search(r"window ready in ([0-9.]+) s", proc.stdout)
+        ready = float(m.group(1)) if m else float("nan")
+        print(f"attune review {args.minutes:g} min, {label}: window ready {ready:.2f} s after "
+              f"start of loading (process wall {wall:.2f} s incl. interpreter/Qt start) "
+              f"[target < 5 s]")  # fmt: skip
+        if proc.returncode != 0:
+            print(proc.stderr)
+    print(f"files in {tmp}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
