@@ -307,3 +307,42 @@ def test_high_rate_eda_is_kept_at_about_32_hz() -> None:
     assert match_events(m.scr_peaks, ref.scr_peaks, 0.5).f1 >= 0.9
     g = np.arange(30.0, 119.0, 0.25)
     np.testing.assert_allclose(lp.eda_on_grid(g), lp_ref.eda_on_grid(g), atol=0.02)
+
+
+def test_hostile_input_never_crashes() -> None:
+    """Random junk (NaN/inf runs, empty pushes, jittery or repeated stamps, spikes)."""
+    rng = np.random.default_rng(5)
+    rec = simulate_person(60.0, seed=28, ppg_fs=64.0, eda_fs=4.0)
+    lp = LivePerson()
+    t_c = t_e = 0.0
+    i_c = i_e = 0
+    for step in range(120):
+        n = int(rng.integers(0, 40))
+        x = rec.ppg[i_c : i_c + n].copy()
+        i_c = (i_c + n) % (rec.ppg.size - 50)
+        t = t_c + np.arange(x.size) / 64.0 + rng.normal(0, 0.02, x.size)
+        if step % 7 == 0 and x.size:
+            t[:] = t[-1]  # burst: identical stamps
+        if step % 11 == 0 and x.size:
+            x[: x.size // 2] = np.nan
+        if step % 13 == 0 and x.size:
+            x[-1] = np.inf
+        if step % 17 == 0 and x.size:
+            x *= 1e6  # spike
+        lp.push_cardiac(t, x, 64.0, "ppg")
+        t_c += x.size / 64.0 + (5.0 if step == 60 else 0.0)
+        m = int(rng.integers(0, 5))
+        e = rec.eda[i_e : i_e + m].copy()
+        i_e = (i_e + m) % (rec.eda.size - 10)
+        if step % 9 == 0 and e.size:
+            e[:] = -1.0  # impossible conductance
+        lp.push_eda(t_e + np.arange(e.size) / 4.0, e, 4.0)
+        t_e += e.size / 4.0
+        now = max(t_c, t_e) + rng.normal(0, 1.0)
+        snap = lp.snapshot(now)
+        assert snap.t == now
+        for v in (snap.hr_bpm, snap.rmssd_ms, snap.scl_us):
+            assert np.isnan(v) or np.isfinite(v)
+        g = np.linspace(now - 10, now, 9)
+        assert lp.hr_on_grid(g).shape == g.shape and lp.eda_on_grid(g).shape == g.shape
+    lp.snapshot(float("nan"))
