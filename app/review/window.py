@@ -204,6 +204,7 @@ class ReviewWindow(QMainWindow):
         self.p_hr.setLabel("left", "heart rate", units="bpm")
         self.p_ci.setLabel("left", "concordance (CI)")
         self.p_ov.setLabel("left", "whole session")
+        self.p_ov.setToolTip("Each trace scaled to its own range; drag the blue region to move")
         self.p_ov.setMaximumHeight(110)
         for p in (self.p_hr, self.p_ci):
             p.setXLink(self.p_eda)
@@ -216,7 +217,7 @@ class ReviewWindow(QMainWindow):
             p.setMouseEnabled(x=True, y=False)
         self.p_ov.setMouseEnabled(x=False, y=False)
         self.p_ov.hideButtons()
-        self.p_eda.addLegend(offset=(-10, 5))
+        self.p_eda.addLegend(offset=(-10, 5), brush=pg.mkBrush(255, 255, 255, 210))
         grid = np.arange(math.floor(t0), a.t_end, 0.25)
         rel = grid - t0
         self._traces: dict[str, Any] = {}
@@ -251,7 +252,7 @@ class ReviewWindow(QMainWindow):
                 self.p_ov.plot(rel[::4], yy[::4], pen=pen, connect="finite")
         self.p_ov.getAxis("left").setTicks([[]])
         # concordance with chance band
-        self._ci_legend = self.p_ci.addLegend(offset=(-10, 5))
+        self._ci_legend = self.p_ci.addLegend(offset=(-10, 5), brush=pg.mkBrush(255, 255, 255, 210))
         if a.dyad is not None:
             for sig, style, name in (
                 (a.dyad.eda, Qt.PenStyle.SolidLine, "EDA rolling CI (last 60 s)"),
