@@ -617,6 +617,39 @@ def signal_dict(sig: DyadSignal) -> dict[str, Any]:
     }
 
 
+def method_parameters() -> dict[str, Any]:
+    """Defaults of the DSP functions the analysis calls (read from their signatures)."""
+    import inspect
+
+    from dsp.ecg import ECG_PARAMS
+    from dsp.eda import eda_scr
+    from dsp.hrv import coherence_ratio, hrv_frequency, ibi_correct
+    from dsp.ppg import PPG_PARAMS
+    from dsp.quality import eda_valid_mask, ppg_quality
+
+    def defaults(fn: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        out = {}
+        for name, prm in inspect.signature(fn).parameters.items():
+            if prm.default is not inspect.Parameter.empty and name not in skip:
+                v = prm.default
+                out[name] = list(v) if isinstance(v, tuple) else _num(v)
+        return out
+
+    def fields(obj: Any) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else _num(v) for k, v in asdict(obj).items()}
+
+    return {
+        "ppg_detector": fields(PPG_PARAMS),
+        "ecg_detector": fields(ECG_PARAMS),
+        "cardiac_quality": defaults(ppg_quality, ("peaks", "kind")),
+        "ibi_correction": defaults(ibi_correct),
+        "hrv_frequency": defaults(hrv_frequency, ("min_duration_s",)),
+        "coherence_ratio": defaults(coherence_ratio, ("window_s",)),
+        "eda_quality": defaults(eda_valid_mask),
+        "scr_detection": defaults(eda_scr, ("min_amplitude_us", "clean")),
+    }
+
+
 def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
     """The content of ``metrics.json`` (schema version 1)."""
     from app import __version__
@@ -636,6 +669,7 @@ def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
         "marker_stream": a.marker_stream or None,
         "markers": [{"t_rel_s": _num(t - t0), "label": lab} for t, lab in a.markers],
         "parameters": {k: _num(v) for k, v in asdict(a.config).items()},
+        "method_parameters": method_parameters(),
         "warnings": list(a.warnings),
         "notes": list(a.notes),
         "persons": {},

@@ -155,6 +155,7 @@ body{font-family:Helvetica,Arial,sans-serif;font-size:13px;color:#222;max-width:
 h1{font-size:20px;margin-bottom:0}h2{font-size:16px;border-bottom:1px solid #ccc;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
+.params td:nth-child(2){text-align:left;font-size:11px}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.4em .8em;margin:.4em 0}
 .warn{background:#fdecea;border-left:4px solid #d33;padding:.4em .8em;margin:.4em 0}
 .meta{color:#555}.small{font-size:11px;color:#555}img{max-width:100%}
@@ -372,6 +373,13 @@ def render_report(a: Any, metrics: dict[str, Any]) -> str:
             ]
         )
     e.append(_table(["parameter", "value", "parameter", "value"], rows, "params"))
+    mp = m.get("method_parameters") or {}
+    if mp:
+        rows = [
+            [html.escape(group), html.escape(", ".join(f"{k} = {v}" for k, v in vals.items()))]
+            for group, vals in mp.items()
+        ]
+        e.append(_table(["method", "settings"], rows, "params"))
     e.append(
         '<p class="small">Beats: causal Elgendi detector (PPG) / QRS detector (ECG); IBI '
         "correction Lipponen &amp; Tarvainen 2019; spectral HRV Welch on 4 Hz resampled IBIs "

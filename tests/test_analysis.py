@@ -229,3 +229,35 @@ def test_nplab_channels_by_map(shared_xdf: Path, tmp_path: Path) -> None:
     assert p["beats"] > 200
     assert any("concordance needs two people" in n for n in met["notes"])
     assert len(met["segments"]["per_label"]) == 5  # the PsychoPy markers 1..5
+
+
+def test_segments_from_and_progress_bar(tmp_path: Path) -> None:
+    import io
+
+    from app.analysis import ProgressBar
+
+    dyad = simulate_dyad(DyadSimConfig(duration_s=200.0, seed=6))
+    p = tmp_path / "seg.xdf"
+    write_simulated_xdf(p, dyad, markers=[(0.0, "baseline"), (100.0, "talking")])
+    steps: list[str] = []
+    a = analyze_file(
+        p, AnalysisOptions(segments_from="AttuneSim-Markers"), progress=lambda f, s: steps.append(s)
+    )
+    assert [lab for _, _, lab in a.intervals] == ["baseline", "talking"]
+    assert a.baseline["patient"][1] == "marker 'baseline'"
+    assert steps[0] == "loading" and steps[-1] == "done"
+    with pytest.raises(AnalysisError, match="no marker stream matches"):
+        analyze_file(p, AnalysisOptions(segments_from="Nope*"))
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Tty()
+    bar = ProgressBar("seg.xdf", stream=out)
+    bar(0.5, "concordance")
+    bar.close()
+    assert "[" + "#" * 15 + "-" * 15 + "]" in out.getvalue() and "50%" in out.getvalue()
+    quiet = io.StringIO()
+    ProgressBar("x", stream=quiet)(0.5, "y")
+    assert quiet.getvalue() == ""
