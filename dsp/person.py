@@ -580,9 +580,12 @@ class LivePerson:
         ibi = np.diff(pos) / fs * 1000.0
         ok = seg[1:] == seg[:-1]
         # exclude IBIs touching a bad quality window
-        for k0, k1, good, _ in self._qwin:
-            if not good:
-                ok &= ~((pos[1:] >= k0) & (pos[:-1] < k1))
+        bad = [(k0, k1) for k0, k1, good, _ in self._qwin if not good]
+        if bad:  # windows are consecutive: the first one ending after an IBI's start decides
+            b0, b1 = np.asarray(bad, dtype=float).T
+            j = np.searchsorted(b1, pos[:-1], side="right")
+            jj = np.minimum(j, b0.size - 1)
+            ok &= ~((j < b0.size) & (b0[jj] <= pos[1:]))
         ok &= (ibi > 250.0) & (ibi < 3000.0)
         raw = np.where(ok, ibi, np.nan)
         # Incremental correction: IBIs more than _TAIL intervals old can no longer change
