@@ -426,8 +426,7 @@ class ReviewWindow(QMainWindow):
         self.tabs.addTab(self.hrv, "HRV / EDA")
         self.notes = QPlainTextEdit()
         self.notes.setPlaceholderText("Notes on this session (saved with 'Save notes').")
-        if self.notes_path.is_file():
-            self.notes.setPlainText(self.notes_path.read_text(encoding="utf-8"))
+        self.notes.setPlainText(self._initial_notes())
         self.tabs.addTab(self.notes, "Notes")
         warn = QPlainTextEdit()
         warn.setReadOnly(True)
@@ -438,6 +437,22 @@ class ReviewWindow(QMainWindow):
         self.tabs.addTab(warn, f"Warnings ({len(self.a.warnings)})")
         self.tabs.setCurrentWidget(self.blocks if self.a.intervals else self.hrv)
         return self.tabs
+
+    def _initial_notes(self) -> str:
+        """Saved notes, else the clinician's notes from the session folder's session.json."""
+        import json
+
+        if self.notes_path.is_file():
+            return self.notes_path.read_text(encoding="utf-8")
+        sj = self.a.path.with_name("session.json")
+        if sj.is_file():
+            try:
+                notes = json.loads(sj.read_text(encoding="utf-8")).get("notes")
+            except (OSError, ValueError, AttributeError):
+                notes = None
+            if isinstance(notes, str):
+                return notes
+        return ""
 
     def _blocks_table(self) -> QTableWidget:
         """Metrics (rows) by marker label (columns), all blocks of a label pooled."""
