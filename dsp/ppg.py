@@ -20,7 +20,8 @@ buffer:
    sub-sample precision by a parabola through the three samples around it;
 7. a peak closer than 0.3 s (200 bpm) to the previous accepted one is rejected, and so is a
    beat whose band-passed amplitude is outside 0.25-2.5 times the median of the last 8
-   accepted beats (motion artefacts).
+   accepted beats (motion artefacts); a weak wave arriving earlier than 0.55 times the recent
+   median interval after a beat is rejected as a secondary (diastolic) wave.
 
 A beat is *committed* when its block closes (typically ~0.5 s after the systolic peak) and
 can never change afterwards. ``ppg_peaks`` runs the same streaming detector over the whole
@@ -89,6 +90,10 @@ class BeatDetectorParams:
         A beat whose band-passed peak amplitude lies outside these multiples of the median
         of the last 8 accepted beats is rejected as motion artefact (after 4 rejections in
         a row the reference is rebuilt, so a lasting amplitude change is followed).
+    early_weak : (float, float) or None
+        A candidate closer to the previous beat than ``early_weak[0]`` times the median of
+        the last 8 intervals *and* weaker than ``early_weak[1]`` times the previous beat is a
+        secondary (diastolic/dicrotic) wave and is rejected. Causal: decided at commit time.
     detrend_window : bool
         Subtract the straight line through the ends of the search window before taking the
         maximum (ECG: a sharp R peak on a steep baseline; PPG keeps the raw maximum).
@@ -112,6 +117,7 @@ class BeatDetectorParams:
     use_abs: bool = False
     amplitude_gate: tuple[float, float] | None = (0.4, 2.0)
     detrend_window: bool = False
+    early_weak: tuple[float, float] | None = (0.55, 0.8)
 
 
 PPG_PARAMS = BeatDetectorParams()
@@ -176,6 +182,7 @@ class StreamingBeatDetector:
         self.in_block = False
         self.block_start = 0
         self._amps: deque[float] = deque(maxlen=8)
+        self._ibis: deque[float] = deque(maxlen=8)
         self._n_rejected = 0
 
     @property
@@ -265,22 +272,20 @@ class StreamingBeatDetector:
                 if idx - bs >= self.w1 and bs >= self.seg_start + self.w2:
                     pk = self._localise(bs, idx)
                     if pk is not None and pk - self.last_peak >= self.refractory:
-                        if self._amplitude_ok(bs, idx):
+                        if self._amplitude_ok(bs, idx, pk):
                             self.last_peak = pk
                             out.append(pk)
         self._trim_hist()
 
-    def _amplitude_ok(self, bs: int, be: int) -> bool:
-        """Amplitude gate: the block's band-passed peak vs the median of recent beats."""
+    def _amplitude_ok(self, bs: int, be: int, pk: float) -> bool:
+        """Amplitude gates: the block's band-passed peak vs recent accepted beats."""
         gate = self.p.amplitude_gate
         a0 = max(bs - self.h, self._raw0)
         a1 = max(be - self.h, a0 + 1)
         seg = self._y[a0 - self._raw0 : a1 - self._raw0]
         amp = float(np.max(np.abs(seg))) if seg.size else 0.0
-        if gate is None:
-            return True
         hist = self._amps
-        if len(hist) >= 3:
+        if gate is not None and len(hist) >= 3:
             srt = sorted(hist)
             k = len(srt)
             med = srt[k // 2] if k % 2 else 0.5 * (srt[k // 2 - 1] + srt[k // 2])
@@ -288,9 +293,18 @@ class StreamingBeatDetector:
                 self._n_rejected += 1
                 if self._n_rejected >= 4:  # the signal changed for good: start afresh
                     hist.clear()
+                    self._ibis.clear()
                     self._n_rejected = 0
                 return False
+        ew = self.p.early_weak
+        if ew is not None and len(self._ibis) >= 3 and hist:
+            srt = sorted(self._ibis)
+            med_ibi = srt[len(srt) // 2]
+            if pk - self.last_peak < ew[0] * med_ibi and amp < ew[1] * hist[-1]:
+                return False  # a secondary (dicrotic/diastolic) wave, not a beat
         self._n_rejected = 0
+        if np.isfinite(self.last_peak) and pk - self.last_peak < 3.0 * self.fs:
+            self._ibis.append(pk - self.last_peak)
         hist.append(amp)
         return True
 
