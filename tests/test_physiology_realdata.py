@@ -148,3 +148,6 @@ def test_heartpy_example_ppg_files() -> None:
         h = hrv_time(ibi_correct(ibi).ibi_ms)
         assert h.valid and 40 <= h.mean_hr_bpm <= 180, name
         _plausible_hr(pk[in_good])
+        # secondary (diastolic) waves are rarely taken for beats: few half-length intervals
+        d = np.diff(pk)
+        assert np.mean(d < 0.6 * np.median(d)) < 0.03, name
