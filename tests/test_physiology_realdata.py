@@ -151,4 +151,4 @@ def test_heartpy_example_ppg_files() -> None:
         # secondary (diastolic) waves are rarely taken for beats: few half-length intervals
         # in good-quality stretches
         d = ibi[np.isfinite(ibi)]
-        assert np.mean(d < 0.6 * np.median(d)) < 0.03, name
+        assert np.mean(d < 0.6 * np.median(d)) < 0.005, name
