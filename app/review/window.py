@@ -284,10 +284,25 @@ class ReviewWindow(QMainWindow):
                 )
             self.p_ci.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888888")))
         else:
-            txt = pg.TextItem("concordance needs two people", color="#555555", anchor=(0.5, 0.5))
-            self.p_ci.addItem(txt)
-            txt.setPos(self.duration / 2, 0)
-        # marker blocks and marker lines
+            # one person: no concordance row; the heart-rate plot carries the time axis
+            self.glw.removeItem(self.p_ci)
+            self.p_ci.hide()
+            self.glw.ci.layout.setRowStretchFactor(2, 0)
+            self.p_hr.getAxis("bottom").setStyle(showValues=True)
+            self.p_hr.setLabel("bottom", "time since session start (m:ss)")
+        for plot, what in ((self.p_eda, "skin conductance in µS"), (self.p_hr, "heart beats")):
+            legend = plot.legend
+            if legend is not None and not legend.items:
+                legend.hide()
+            if not plot.listDataItems():
+                msg = pg.TextItem(
+                    f"no {what} for this session (see the Warnings tab)", color="#555555",
+                    anchor=(0.5, 0.5),
+                )  # fmt: skip
+                plot.addItem(msg)
+                plot.setYRange(0, 1)
+                msg.setPos(self.duration / 2, 0.5)
+                self._empty_texts = getattr(self, "_empty_texts", []) + [(plot, msg)]
         self._add_blocks()
         # zoom region on the overview
         self.region = pg.LinearRegionItem(
@@ -338,6 +353,9 @@ class ReviewWindow(QMainWindow):
         (_, _), (y0, y1) = vb.viewRange()
         for txt, x in getattr(self, "_block_texts", []):
             txt.setPos(x, y1)
+        for plot, msg in getattr(self, "_empty_texts", []):
+            (a0, a1), (b0, b1) = plot.getViewBox().viewRange()
+            msg.setPos((a0 + a1) / 2, (b0 + b1) / 2)
 
     def _region_moved(self) -> None:
         if self._syncing:
