@@ -71,6 +71,10 @@ class AnalysisOptions:
         TOML stream map (``--map``).
     segments_from : str or None
         Glob on the name/type/source_id of the marker stream defining the blocks.
+    eda_scale : float or None
+        Factor turning the EDA channels' stored values into µS (for amplifiers that store
+        skin conductance in other units, e.g. a GSR module's voltage); None: the stream must
+        already be in µS (unit empty or microsiemens), otherwise its EDA is skipped.
     formats : tuple of str
         Any of 'json', 'csv', 'html'.
     config : SessionConfig
@@ -82,6 +86,7 @@ class AnalysisOptions:
     segments_from: str | None = None
     formats: tuple[str, ...] = FORMATS
     config: SessionConfig = SessionConfig()  # noqa: RUF009
+    eda_scale: float | None = None
 
 
 @dataclass(frozen=True)
@@ -406,10 +411,14 @@ def analyze_file(
         if fs <= 0:
             warn.append(f"{ch.role} {ch.modality}: {s.name!r} has no usable sampling rate; skipped")
             continue
-        if ch.modality == "eda" and unit.strip().lower() not in EDA_UNITS:
+        if ch.modality == "eda" and options.eda_scale is not None:
+            x = x * float(options.eda_scale)
+            unit = f"µS (= {unit or 'stored value'} x {options.eda_scale:g})"
+        elif ch.modality == "eda" and unit.strip().lower() not in EDA_UNITS:
             warn.append(
                 f"{ch.role} EDA: channel {ch.label!r} of {s.name!r} is in {unit!r}, not µS; "
-                "EDA metrics (µS quality rules, SCR threshold) are not computed for it"
+                "EDA metrics (µS quality rules, SCR threshold) are not computed for it "
+                "(give --eda-scale FACTOR to convert it to µS)"
             )
             continue
         if not np.isfinite(x).any():
@@ -921,7 +930,13 @@ def _cache_file(path: Path, options: AnalysisOptions) -> Path:
     import hashlib
 
     st = path.stat()
-    what = (options.roles, options.map_path, options.segments_from, options.config)
+    what = (
+        options.roles,
+        options.map_path,
+        options.segments_from,
+        options.config,
+        options.eda_scale,
+    )
     text = f"{CACHE_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{what!r}"
     return cache_dir() / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]}.pkl"
 

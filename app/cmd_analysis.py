@@ -94,6 +94,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="surrogate seed (default 0)")
     p.add_argument(
+        "--eda-scale",
+        type=float,
+        default=None,
+        metavar="F",
+        help="multiply EDA values by F to get µS (for streams storing skin conductance in "
+        "other units; by default EDA must be in µS)",
+    )
+    p.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="parallel processes (default: cores)"
     )
     p.set_defaults(func=cmd_analyze)
@@ -109,6 +117,8 @@ def register(subparsers: Any) -> None:
     sel.add_argument("--role", action="append", default=[], metavar="ROLE=GLOB")
     sel.add_argument("--map", metavar="FILE.toml")
     p.add_argument("--segments-from", metavar="STREAM")
+    p.add_argument("--eda-scale", type=float, default=None, metavar="F",
+                   help="multiply EDA values by F to get µS (see attune analyze)")  # fmt: skip
     p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot and quit")
     p.set_defaults(func=cmd_review)
 
@@ -156,7 +166,11 @@ def _options(args: argparse.Namespace) -> Any:
     if n_sur < 20:
         raise UsageError("--surrogates must be at least 20")
     cfg = SessionConfig(n_surrogates=n_sur, seed=getattr(args, "seed", 0))
+    scale = getattr(args, "eda_scale", None)
+    if scale is not None and not (scale > 0 and scale < float("inf")):
+        raise UsageError("--eda-scale must be a positive number")
     return AnalysisOptions(
+        eda_scale=scale,
         roles=roles,
         map_path=args.map,
         segments_from=args.segments_from,

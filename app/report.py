@@ -171,7 +171,7 @@ def render_report(a: Any, metrics: dict[str, Any]) -> str:
     e = []
     title = f"Session report – {html.escape(a.path.name)}"
     e.append(f"<h1>{title}</h1>")
-    rec = m.get("recorded_at") or "unknown"
+    rec = (m.get("recorded_at") or "unknown")[:16].replace("T", " ")
     e.append(
         f'<p class="meta">Recorded {html.escape(str(rec))} · analysed duration {_mmss(a.duration_s)} '
         f"(mm:ss) · people: {', '.join(f'<span class={r}>{r}</span>' for r in a.roles)} · "

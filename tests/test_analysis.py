@@ -229,6 +229,11 @@ def test_nplab_channels_by_map(shared_xdf: Path, tmp_path: Path) -> None:
     assert p["beats"] > 200
     assert any("concordance needs two people" in n for n in met["notes"])
     assert len(met["segments"]["per_label"]) == 5  # the PsychoPy markers 1..5
+    assert p["scl_us"] is None and any("--eda-scale" in w for w in met["warnings"])
+    # the GSR channel is stored in another unit: --eda-scale converts it
+    a = analyze_file(f, AnalysisOptions(map_path=str(m), eda_scale=0.001))
+    assert a.persons["patient"].has_eda and a.persons["patient"].eda_valid_fraction > 0.5
+    assert a.channels[1].unit.startswith("µS")
 
 
 def test_segments_from_and_progress_bar(tmp_path: Path) -> None:
