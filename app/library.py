@@ -299,15 +299,15 @@ def analyze_missing(
 
     from app.analysis import AnalysisOptions, _job
 
-    todo = [e for e in entries if not e.analysed and e.recording is not None]
-    if not todo:
+    pending = [e for e in entries if not e.analysed and e.recording is not None]
+    if not pending:
         return 0
     opts = AnalysisOptions()
     failed = 0
-    workers = max(1, min(len(todo), jobs or os.cpu_count() or 1))
+    workers = max(1, min(len(pending), jobs or os.cpu_count() or 1))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futs = [pool.submit(_job, str(e.recording), str(e.folder), opts) for e in todo]
-        for e, f in zip(todo, futs, strict=True):
+        futs = [pool.submit(_job, str(e.recording), str(e.folder), opts) for e in pending]
+        for e, f in zip(pending, futs, strict=True):
             status, payload, _ = f.result()
             if status == "ok":
                 log(f"analysed {e.folder.name}")
