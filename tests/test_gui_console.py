@@ -205,16 +205,57 @@ def test_baseline_ritual_stores_values_and_shows_change(console):
     )
 
 
-def test_session_recording_starts_and_stops(console, tmp_path):
+def test_session_records_streams_and_markers(console):
+    from devices.xdf_reader import load_recording
+
     c, bot = console
     w = c.window
+    # the acquisition follows the console's own Markers outlet, so the recorder gets it
+    bot.waitUntil(c.controller.marker_outlet().have_consumers, timeout=10_000)
     w.toggle_session()
     assert c.controller.recorder is not None and w.rec.text() == "● REC"
+    bot.wait(800)
+    w.mark("L")  # the hotkeys themselves are tested above
+    assert c.controller.markers.sent[-1].text == "L: clinician listening"
     bot.wait(1500)
     w.toggle_session()
     assert c.controller.recorder is None
-    assert c.controller.recording_path.is_file()
-    assert c.controller.recording_path.stat().st_size > 1000
+    rec = load_recording(c.controller.recording_path)
+    by_type = {}
+    for s in rec.streams:
+        by_type.setdefault(s.type, []).append(s)
+    assert len(by_type.get("PPG", [])) == 2 and len(by_type.get("EDA", [])) == 2
+    markers = [s for s in by_type.get("Markers", []) if s.source_id == c.marker_sid]
+    assert markers and "L: clinician listening" in [str(v[0]) for v in markers[0].values]
+    assert "saved" in w.status.text()
+
+
+def test_patient_screen_shows_only_the_chosen_view(console):
+    c, bot = console
+    w = c.window
+    w.toggle_patient_screen()
+    pw = w.patient_window
+    assert pw is not None and pw.isVisible() and pw.timer.isActive()
+    w._patient_actions["pacer"].setChecked(True)
+    assert pw.options.pacer and pw.options.concordance and not pw.options.heart_rate
+    bot.waitUntil(lambda: pw.active or w.meter.state.text != "warming up", timeout=10_000)
+    img = pw.grab()
+    assert not img.isNull()
+    assert not pw.findChildren(type(w.session_button))  # no controls on the patient screen
+    w.toggle_patient_screen()
+    assert not pw.isVisible() and not pw.timer.isActive()
+
+
+def test_sources_for_dialog_choices():
+    from app.gui.launch import source_for
+
+    src, choice = source_for(SourceChoice(kind="simulated"))
+    assert src.args[0] == "simulate" and "--name-prefix" in src.args
+    assert choice.roles["patient"].endswith("-patient-*")
+    src, choice = source_for(SourceChoice(kind="replay", replay_path="/x/s.xdf"), "/m.toml")
+    assert src.args == ["replay", "/x/s.xdf", "--loop"] and choice.map_path == "/m.toml"
+    src, choice = source_for(SourceChoice(kind="lsl"))
+    assert src is None and choice.kind == "lsl"
 
 
 def test_killed_stream_turns_lost_and_recovers(console):

@@ -160,7 +160,7 @@ def test_unassignable_streams_and_failed_source_are_shown(qtbot, uid, tmp_path):
             SourceChoice(roles={"patient": f"Nope{uid}*", "clinician": f"Nada{uid}*"}, wait_s=1.0),
             src,
         )
-        qtbot.waitUntil(lambda: f"Nope{uid}" in w.message.text(), timeout=15_000)
+        qtbot.waitUntil(lambda: any(f"Nope{uid}" in e for e in w.errors), timeout=15_000)
         qtbot.waitUntil(
             lambda: any("broken simulator stopped" in e for e in w.errors), timeout=15_000
         )

@@ -196,7 +196,9 @@ class MainWindow(QMainWindow):
             b.setStyleSheet(f"border-left: 5px solid {MARKER_COLOURS[code]}; padding: 4px 8px;")
             b.clicked.connect(lambda _=False, c=code: self.mark(c))
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            QShortcut(QKeySequence(code), self, lambda c=code: self.mark(c))
+            # application-wide: marking works while the ritual or patient screen has focus
+            sc = QShortcut(QKeySequence(code), self, lambda c=code: self.mark(c))
+            sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
             bar.addWidget(b)
             self.marker_buttons[code] = b
         self.note = QLineEdit()

@@ -278,12 +278,14 @@ class Meter(QWidget):
             )
         zero = self._x(0.0, bar) if self.scale[0] < 0 < self.scale[1] else bar.left()
         if finite(st.value) and st.active:
+            # the dyad colour only for values beyond chance; otherwise neutral
+            mark_c = QColor(DYAD_COLOUR if st.highlight else th.text)
             xv = self._x(st.value, bar)
-            fill = QColor(DYAD_COLOUR)
-            fill.setAlpha(110)
+            fill = QColor(mark_c)
+            fill.setAlpha(110 if st.highlight else 60)
             p.setBrush(fill)
             p.drawRect(QRectF(min(zero, xv), bar.top() + 4, abs(xv - zero), bar_h - 8))
-            p.setBrush(QColor(DYAD_COLOUR))
+            p.setBrush(mark_c)
             p.drawRect(QRectF(xv - 3, bar.top() - 6, 6, bar_h + 12))
         p.setPen(QPen(QColor(th.muted), 1))
         p.drawLine(QPointF(zero, bar.top() - 2), QPointF(zero, bar.bottom() + 2))
@@ -352,7 +354,9 @@ class Meter(QWidget):
         lo, hi = self.scale
         mid_y = area.bottom() - (0 - lo) / (hi - lo) * area.height()
         p.setPen(QPen(QColor(th.grid), 1))
-        p.drawLine(QPointF(area.left(), mid_y), QPointF(area.right(), mid_y))
+        p.drawLine(QPointF(area.left() + 14, mid_y), QPointF(area.right(), mid_y))
+        p.setPen(QColor(th.muted))
+        p.drawText(QRectF(area.left(), mid_y - 10, 12, 20), Qt.AlignmentFlag.AlignVCenter, "0")
         t, v = st.history_t, st.history_v
         ok = np.isfinite(t) & np.isfinite(v) if len(t) == len(v) else np.zeros(0, bool)
         if ok.sum() < 2:
