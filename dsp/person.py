@@ -329,7 +329,8 @@ class LivePerson:
         self._e_t = np.zeros(0)
         self._e_x = np.zeros(0)  # causally low-passed EDA (µS), NaN = missing
         self._e_raw = np.zeros(0)
-        self._e_mask_cache: tuple[int, np.ndarray] | None = None
+        self._e_mask = np.zeros(0, dtype=bool)  # Kleckner validity of the kept samples
+        self._e_mask_valid = 0  # leading samples of _e_mask that are up to date
         self._scr_on = np.zeros(0)
         self._scr_pk = np.zeros(0)
         self._scr_amp = np.zeros(0)
@@ -516,13 +517,27 @@ class LivePerson:
         if self._e_t.size > keep:
             cut = self._e_t.size - keep
             self._e_t, self._e_x, self._e_raw = self._e_t[cut:], self._e_x[cut:], self._e_raw[cut:]
-        self._e_mask_cache = None
+            self._e_mask = self._e_mask[cut:]
+            self._e_mask_valid = max(0, self._e_mask_valid - cut)
 
     def _eda_mask(self) -> np.ndarray:
-        if self._e_mask_cache is not None and self._e_mask_cache[0] == self._e_n:
-            return self._e_mask_cache[1]
-        m = eda_valid_mask(self._e_raw, self._e_fs_kept) & np.isfinite(self._e_x)
-        self._e_mask_cache = (self._e_n, m)
+        """Kleckner validity of the kept EDA, updated incrementally.
+
+        The rules are local (range, slope, flat runs >= 5 s, 1 s margins), so only the new
+        samples and the 8 s before them are re-evaluated, with 8 s more of left context.
+        """
+        n = self._e_raw.size
+        if self._e_mask_valid >= n and self._e_mask.size == n:
+            return self._e_mask
+        fs = self._e_fs_kept
+        ctx = int(8.0 * fs) + 1
+        r0 = max(0, min(self._e_mask_valid, self._e_mask.size) - ctx)
+        c0 = max(0, r0 - ctx)
+        part = eda_valid_mask(self._e_raw[c0:], fs) & np.isfinite(self._e_x[c0:])
+        m = np.empty(n, dtype=bool)
+        m[:r0] = self._e_mask[:r0]
+        m[r0:] = part[r0 - c0 :]
+        self._e_mask, self._e_mask_valid = m, n
         return m
 
     def _update_scr(self) -> None:

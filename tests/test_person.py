@@ -346,3 +346,26 @@ def test_hostile_input_never_crashes() -> None:
         g = np.linspace(now - 10, now, 9)
         assert lp.hr_on_grid(g).shape == g.shape and lp.eda_on_grid(g).shape == g.shape
     lp.snapshot(float("nan"))
+
+
+def test_incremental_eda_mask_equals_full() -> None:
+    from dsp.quality import eda_valid_mask
+
+    rec = simulate_person(400.0, seed=2, eda_fs=16.0, artifacts=True)
+    x = rec.eda.copy()
+    x[1000:1200] = 5.0  # 12.5 s flat line
+    x[3000:3010] = 100.0  # out of range
+    x[4000:4005] += np.arange(5) * 3.0  # 48 µS/s jump
+    x[5000:5003] = np.nan
+    lp = LivePerson()
+    rng = np.random.default_rng(0)
+    i = 0
+    while i < x.size:
+        n = min(int(rng.integers(1, 40)), x.size - i)
+        lp.push_eda(np.arange(i, i + n) / 16.0, x[i : i + n], 16.0)
+        i += n
+        if rng.random() < 0.3:
+            lp.snapshot(i / 16.0)
+    full = eda_valid_mask(lp._e_raw, 16.0) & np.isfinite(lp._e_x)
+    np.testing.assert_array_equal(lp._eda_mask(), full)
+    assert (~full).sum() > 50
