@@ -302,6 +302,7 @@ class MainWindow(QMainWindow):
         self.controller.start(choice, source)
 
     def _on_started(self, session) -> None:
+        self.health.reset()
         self.traces.set_modalities({f"{c.role}/{c.modality}" for c in session.assignment.channels})
 
     def _on_failed(self, text: str) -> None:

@@ -506,6 +506,14 @@ class HealthBar(QWidget):
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
 
+    def reset(self) -> None:
+        """Forget the chips of a previous session."""
+        for lab in self.chips.values():
+            self._lay.removeWidget(lab)
+            lab.deleteLater()
+        self.chips.clear()
+        self.placeholder.setVisible(True)
+
     def states(self) -> dict[str, str]:
         """role/modality -> state word currently shown (for tests and the patient view)."""
         return {k: lab.property("state") for k, lab in self.chips.items()}
