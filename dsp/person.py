@@ -745,7 +745,7 @@ class LivePerson:
         if now - self._c_last_t > 5.0:
             return "none", f"no cardiac data for {now - self._c_last_t:.0f} s"
         if not self._qwin:
-            return "good", "assessing"
+            return "none", "assessing the first quality window"
         _, _, good, reason = self._qwin[-1]
         return ("good", "") if good else ("bad", reason)
 
