@@ -266,3 +266,35 @@ def test_segments_from_and_progress_bar(tmp_path: Path) -> None:
     quiet = io.StringIO()
     ProgressBar("x", stream=quiet)(0.5, "y")
     assert quiet.getvalue() == ""
+
+
+def test_dropout_gap_is_not_bridged(tmp_path: Path) -> None:
+    """A 20 s dropout of the clinician's PPG and EDA: no beats or HR invented across it."""
+    from app.analysis import _header_xml, timeseries_rows
+    from devices.xdf_writer import XdfWriter
+
+    dyad = simulate_dyad(DyadSimConfig(duration_s=240.0, seed=8))
+    p = tmp_path / "gap.xdf"
+    t0, g0, g1 = 100.0, 120.0, 140.0
+    with XdfWriter(p) as w:
+        for role in ("patient", "clinician"):
+            pr = getattr(dyad, role)
+            for mod, x, fs in (("EDA", pr.eda, pr.eda_fs), ("PPG", pr.ppg, pr.ppg_fs)):
+                name = f"Sim-{role}-{mod}"
+                sid = w.add_stream(
+                    _header_xml(name, mod, "float32", [mod], "microsiemens", fs, name)
+                )
+                t = np.arange(x.size) / fs
+                keep = np.ones(x.size, bool) if role == "patient" else (t < g0) | (t >= g1)
+                w.write_samples(sid, x[keep, None], t0 + t[keep])
+    a = analyze_file(p)
+    c = a.persons["clinician"]
+    assert not np.any((c.beat_times > t0 + g0 + 0.5) & (c.beat_times < t0 + g1 - 0.5))
+    hr = c.hr_on_grid(np.arange(t0 + g0 + 1, t0 + g1 - 1, 0.5))
+    assert np.all(np.isnan(hr))
+    assert c.mean_hr_bpm == pytest.approx(dyad.clinician.truth.mean_hr_bpm, rel=0.05)
+    header, rows = timeseries_rows(a)
+    i = header.index("scl_clinician_us")
+    in_gap = [r for r in rows if t0 + g0 + 1 < float(r[0]) < t0 + g1 - 1]
+    assert in_gap and all(r[i] == "" for r in in_gap)
+    assert a.dyad is not None and np.isfinite(a.dyad.eda.session.ci)
