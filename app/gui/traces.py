@@ -40,6 +40,9 @@ class TracePanel(pg.GraphicsLayoutWidget):
         self.active: dict[tuple[str, str], bool] = {}
         self.samples_shown: dict[tuple[str, str], int] = {}
         self._events: dict[tuple[str, str], np.ndarray] = {}
+        self._events_dirty: set[tuple[str, str]] = set()
+        self._t_ref: float | None = None  # marks live in (t - t_ref); moved with setPos
+        self._last_rescale = -np.inf
         self._markers: list[tuple[float, str, str, list[pg.InfiniteLine]]] = []
         #: Durations (s) of the latest paints of this view (GUI thread), for the benchmark.
         self.paint_times: deque[float] = deque(maxlen=100_000)
@@ -51,8 +54,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
             plot.setXRange(-window_s, 0, padding=0)
-            plot.enableAutoRange(axis="y")
-            plot.setAutoVisible(y=True)
+            plot.disableAutoRange()  # y is set by _rescale (calmer and cheaper than autorange)
             plot.getAxis("left").setWidth(62)
             if first is None:
                 first = plot
@@ -151,6 +153,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 continue
             self._events[(role, "cardiac")] = np.asarray(pm.beat_times, float)
             self._events[(role, "eda")] = np.asarray(pm.scr_onsets, float)
+            self._events_dirty.update({(role, "cardiac"), (role, "eda")})
             t, bpm = np.asarray(pm.hr_trend_t, float), np.asarray(pm.hr_trend_bpm, float)
             if len(t):
                 keep = t >= pm.t - HR_TREND_S
@@ -160,37 +163,62 @@ class TracePanel(pg.GraphicsLayoutWidget):
         """Draw a :class:`~app.engine.TraceSnapshot` (called at ~30 Hz)."""
         now = traces.t
         lo = now - self.window_s
+        if self._t_ref is None:
+            self._t_ref = now
+        rescale = now - self._last_rescale >= 0.5
+        if rescale:
+            self._last_rescale = now
         for (role, kind), curve in self.curves.items():
             mod = "eda" if kind == "eda" else self.modality[role]
             tr = traces.traces.get(f"{role}/{mod}")
+            marks = self.marks[(role, kind)]
             if tr is None or not len(tr.t):
                 curve.setData([], [])
-                self.marks[(role, kind)].setData([], [])
+                marks.setData([], [])
                 self.samples_shown[(role, kind)] = 0
                 continue
             i0 = int(np.searchsorted(tr.t, lo))
             t, x = tr.t[i0:], tr.x[i0:]
-            rel = t - now
             fin = np.isfinite(x)
             all_finite = bool(fin.all())
             # gaps (NaN) break the line; the plain path is faster when there are none
-            curve.setData(rel, x, connect="all" if all_finite else "finite")
+            curve.setData(t - now, x, connect="all" if all_finite else "finite")
             self.samples_shown[(role, kind)] = len(t)
-            ev = self._events.get((role, kind))
-            if ev is not None and len(ev) and len(t) > 1:
-                ev = ev[(ev >= t[0]) & (ev <= t[-1])]
-                if len(ev) and fin.sum() > 1:
-                    xs = x if all_finite else x[fin]
-                    ts = t if all_finite else t[fin]
-                    self.marks[(role, kind)].setData(ev - now, np.interp(ev, ts, xs))
-                else:
-                    self.marks[(role, kind)].setData([], [])
-            else:
-                self.marks[(role, kind)].setData([], [])
+            if (role, kind) in self._events_dirty and fin.sum() > 1:
+                self._set_marks(role, kind, t[fin], x[fin], lo)
+            marks.setPos(self._t_ref - now, 0.0)
+            # the scatter culls with a cached view rect that setPos does not invalidate
+            pg.GraphicsItem.viewTransformChanged(marks)
+            if rescale and fin.any():
+                self._rescale(role, kind, x[fin])
         for t_m, _code, _text, lines in self._markers:
             for line in lines:
                 line.setValue(t_m - now)
         self._drop_old_markers(now)
+
+    def _set_marks(self, role: str, kind: str, t: np.ndarray, x: np.ndarray, lo: float) -> None:
+        """Beat / SCR marks at the trace's value, in (t - t_ref) coordinates."""
+        self._events_dirty.discard((role, kind))
+        ev = self._events.get((role, kind), np.empty(0))
+        ev = ev[(ev >= max(lo - 5.0, t[0])) & (ev <= t[-1])]
+        if len(ev):
+            self.marks[(role, kind)].setData(ev - self._t_ref, np.interp(ev, t, x))
+        else:
+            self.marks[(role, kind)].setData([], [])
+
+    def _rescale(self, role: str, kind: str, x: np.ndarray) -> None:
+        """Keep the visible data inside the y range; shrink only when it is far too wide."""
+        lo, hi = float(x.min()), float(x.max())
+        span = max(hi - lo, 0.1 if kind == "eda" else 1e-9)  # EDA: at least 0.1 µS tall
+        mid = (lo + hi) / 2
+        lo, hi = mid - span / 2, mid + span / 2
+        plot = self.plots[(role, kind)]
+        (y0, y1) = plot.viewRange()[1]
+        inside = y0 <= lo and hi <= y1
+        too_wide = (y1 - y0) > 2.5 * span
+        if not inside or too_wide:
+            pad = 0.12 * span
+            plot.setYRange(lo - pad, hi + pad, padding=0)
 
     # -- markers --------------------------------------------------------------------------
     def add_marker(self, t: float, code: str, text: str) -> None:
