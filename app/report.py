@@ -103,16 +103,23 @@ def concordance_figure(a: Any) -> Figure | None:
         if sig.note:
             ax.text(0.5, 0.5, sig.note, transform=ax.transAxes, ha="center", fontsize=9)
         ax.legend(loc="upper right", fontsize=7)
-    tl = a.dyad.eda.timeline
-    tm = (tl.t - t0) / 60
-    clear = np.isfinite(tl.wcc_peak_r) & (tl.wcc_peak_r >= 0.3)
-    axs[2].scatter(tm[clear], tl.wcc_lag_s[clear], s=4, color="#333333")
+    sc = a.dyad.eda.session
+    if sc is not None:
+        from dsp.concordance import wcc_peak
+
+        w = sc.wcc
+        peaks = [wcc_peak(row, w.lags_s) for row in w.matrix]
+        # one point per WCC window, at the middle of the data it covers
+        mid = a.dyad.t_grid[0] + w.window_start_s + (w.win_s + w.lag_s + a.config.slope_s) / 2
+        ok = np.array([c for _, _, c in peaks], dtype=bool)
+        lag = np.array([lg for _, lg, _ in peaks])
+        axs[2].scatter(((mid - t0) / 60)[ok], lag[ok], s=6, color="#333333")
     axs[2].axhline(0, color="0.3", lw=0.5)
     lim = a.config.wcc_lag_s
     axs[2].set_ylim(-lim - 0.5, lim + 0.5)
     axs[2].text(0.005, 0.97, "patient leads ↑", transform=axs[2].transAxes, va="top", fontsize=8)
     axs[2].text(0.005, 0.03, "clinician leads ↓", transform=axs[2].transAxes, fontsize=8)
-    axs[2].set_ylabel("EDA lag (s)\n(peaks r ≥ 0.3)")
+    axs[2].set_ylabel("EDA lead (s)\n(clear WCC peaks)")
     axs[2].set_xlabel("time since session start (min)")
     _shade_blocks(axs[2], a, t0, colors, text=False)
     axs[2].grid(alpha=0.3)
