@@ -373,4 +373,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module, not this __main__ copy: feature modules raise app.cli.CliError,
+    # which must be the class main() catches.
+    from app.cli import main as _main
+
+    sys.exit(_main())

@@ -11,7 +11,8 @@ Rules, in order of precedence:
        [clinician]
        ecg = { stream = "PolarH10*" }
 
-   (``stream`` globs name or source_id; ``channel`` picks by label or 0-based index);
+   (``stream`` globs name or source_id; ``channel`` picks by label, or by 0-based index
+   when it is an integer or a digit string that is no channel's label);
 3. names/source_ids containing patient/client vs clinician/therapist/practitioner.
 
 Modality comes from the stream type (case-insensitive): EDA/GSR/SCL -> eda, PPG/BVP -> ppg,
@@ -112,12 +113,15 @@ def _channel_for(s: StreamDescription, modality: str, want: str | int | None) ->
     """Index of the channel to use: by explicit label/index, by label words, or the only one."""
     n = s.channel_count
     if want is not None:
-        if isinstance(want, int) or (isinstance(want, str) and want.isdigit()):
+        # a string is a label first (some devices label channels "1", "2", ...), then an
+        # index; an integer is always an index
+        if not isinstance(want, int):
+            for i, lab in enumerate(s.labels):
+                if lab.lower() == str(want).lower():
+                    return i
+        if isinstance(want, int) or str(want).isdigit():
             i = int(want)
             return i if 0 <= i < n else None
-        for i, lab in enumerate(s.labels):
-            if lab.lower() == str(want).lower():
-                return i
         return None
     for i, lab in enumerate(s.labels):
         if lab.lower() in LABEL_WORDS[modality]:

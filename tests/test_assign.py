@@ -105,3 +105,19 @@ def test_missing_map_and_bad_role_option() -> None:
         load_map("/nonexistent/map.toml")
     with pytest.raises(MapError, match="ROLE=GLOB"):
         parse_role_options(["therapist=x"])
+
+
+def test_digit_string_channel_is_a_label_first() -> None:
+    """NPLab labels its channels "1", "2", "3": "1" means the channel labelled 1 (index 0)."""
+    s = sd("ExG", "EEG", "nplab", n=3, labels=("1", "2", "3"), rate=100)
+    p = sd("other", "EDA", "o")
+    mapping = {
+        "patient": {
+            "ecg": {"stream": "ExG", "channel": "1"},
+            "eda": {"stream": "ExG", "channel": 2},
+        },
+        "clinician": {"eda": {"stream": "other"}},
+    }
+    a = assign([s, p], mapping=mapping)
+    assert a.get("patient", "ecg").channel == 0
+    assert a.get("patient", "eda").channel == 2
