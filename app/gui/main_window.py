@@ -466,7 +466,8 @@ class MainWindow(QMainWindow):
         self.baseline_button.setText("Baseline ✓ (B)")
         self.status.setText(f"baseline stored at {time.strftime('%H:%M:%S')}")
         if self.controller.markers is not None:
-            self.controller.markers.push("M", "baseline end")
+            m = self.controller.markers.push("M", "baseline end")
+            self.traces.add_marker(m.t, "M", m.text)
         if self.snapshot is not None:
             self.on_snapshot(self.snapshot)
 

@@ -1,0 +1,147 @@
+"""Console widgets on hand-made snapshots: honest meter states, dimming, health flags."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from app.engine import EngineSnapshot  # noqa: E402
+from app.gui.meters import (  # noqa: E402
+    HealthBar,
+    MetricsTable,
+    concordance_state,
+    hr_sync_state,
+)
+from devices.acquisition import StreamHealth  # noqa: E402
+from dsp.concordance import DyadMetrics  # noqa: E402
+from dsp.person import PersonConfig, PersonMetrics  # noqa: E402
+
+pytestmark = [pytest.mark.qt_log_level_fail("WARNING")]
+
+NAN = float("nan")
+
+
+def _person(**kw) -> PersonMetrics:
+    base = {}
+    for f in fields(PersonMetrics):
+        if f.type in ("float",):
+            base[f.name] = NAN
+        elif f.type == "bool":
+            base[f.name] = True
+        elif f.type == "int":
+            base[f.name] = 0
+        elif f.type == "str":
+            base[f.name] = "good"
+        elif f.type == "dict":
+            base[f.name] = {}
+        else:
+            base[f.name] = np.empty(0)
+    base.update(hr_bpm=70.0, rmssd_ms=40.0, coherence_ratio=1.2, scl_us=3.0, scr_per_min=2.0)
+    base.update(kw)
+    return PersonMetrics(**base)
+
+
+def _dyad(**kw) -> DyadMetrics:
+    base = {}
+    for f in fields(DyadMetrics):
+        if f.type == "float":
+            base[f.name] = NAN
+        elif f.type == "bool":
+            base[f.name] = False
+        elif f.type == "int":
+            base[f.name] = 0
+        elif f.type == "str":
+            base[f.name] = ""
+        else:
+            base[f.name] = np.empty(0)
+    base.update(kw)
+    return DyadMetrics(**base)
+
+
+def test_concordance_meter_states_are_honest():
+    warm = concordance_state(_dyad(warming_up=True, elapsed_s=60.0, ci_rolling=2.0), 150.0)
+    assert warm.text == "warming up" and not warm.active and math.isnan(warm.value)
+    assert warm.status == "chance baseline in 1:30" and warm.progress == pytest.approx(0.4)
+    bad = concordance_state(_dyad(valid=False, ci_rolling=1.0), 150.0, "patient EDA flat")
+    assert bad.text == "paused" and not bad.active and "patient EDA flat" in bad.status
+    ok = dict(valid=True, ci_rolling=1.5, chance_lo=-0.5, chance_hi=1.0, percentile=97.0)
+    st = concordance_state(_dyad(n_surrogates=200, lead_text="patient leads by 2.0 s", **ok), 150)
+    assert st.active and st.text == "+1.50" and st.highlight
+    assert "above chance range" in st.status and "97% of 200 shuffled" in st.status
+    assert st.lead == "patient leads by 2.0 s"
+    inside = concordance_state(_dyad(**{**ok, "ci_rolling": 0.2}), 150.0)
+    assert "within chance range" in inside.status and not inside.highlight
+    clipped = concordance_state(_dyad(**{**ok, "ci_rolling": 10.0}), 150.0)
+    assert clipped.text == "all together" and "every 15 s correlation" in clipped.status
+    assert concordance_state(None, 150.0).text == "waiting for data"
+
+
+def test_hr_sync_meter_states():
+    assert hr_sync_state(_dyad(elapsed_s=20.0)).text == "warming up"
+    assert hr_sync_state(_dyad(elapsed_s=200.0, hr_valid=False)).text == "paused"
+    st = hr_sync_state(_dyad(elapsed_s=200.0, hr_valid=True, hr_wcc_peak_r=0.45, hr_wcc_clear=True))
+    assert st.active and st.text == "r 0.45" and st.highlight and st.status == "clear coupling"
+
+
+def test_metrics_table_dims_invalid_and_stale_and_shows_change(qtbot):
+    table = MetricsTable(PersonConfig())
+    qtbot.addWidget(table)
+    persons = {
+        "patient": _person(hrv_valid=False),
+        "clinician": _person(hr_bpm=64.0),
+    }
+    baseline = {"patient": {"hr_bpm": 66.0}, "clinician": {"scl_us": 2.5}}
+    table.update_persons(persons, {"patient": set(), "clinician": {"eda"}}, baseline)
+    v = table.values
+    assert v[("patient", "hr_bpm")].text() == "70"
+    assert table.deltas[("patient", "hr_bpm")].text() == "Δ+4"
+    assert table.theme.muted in v[("patient", "rmssd_ms")].styleSheet()  # invalid -> dimmed
+    assert table.theme.muted in v[("clinician", "scl_us")].styleSheet()  # stale stream
+    assert table.deltas[("clinician", "scl_us")].text() == ""  # no change from stale data
+    assert table.theme.text in v[("clinician", "hr_bpm")].styleSheet()
+    table.update_persons({"patient": None, "clinician": None}, {}, {})
+    assert v[("patient", "hr_bpm")].text() == "–"
+
+
+def test_health_bar_shows_state_rate_and_bad_input_flags(qtbot):
+    bar = HealthBar()
+    qtbot.addWidget(bar)
+
+    def health(key, state, flat=False, nonfinite=0.0):
+        return StreamHealth(key, state, 31.9, 0.1, 1000, nonfinite, flat, 1, "")
+
+    snap = EngineSnapshot(
+        t=0.0,
+        seq=0,
+        persons=MappingProxyType({"patient": _person(eda_quality="bad"), "clinician": None}),
+        dyad=None,
+        health=MappingProxyType(
+            {
+                "a": health("a", "connected", flat=True),
+                "b": health("b", "lost"),
+                "c": health("c", "connected", nonfinite=0.5),
+            }
+        ),
+        channels=MappingProxyType({"patient/eda": "a", "patient/ppg": "b", "clinician/eda": "c"}),
+        tick_cost_s=0.0,
+    )
+    bar.update_health(snap, snap.persons)
+    assert bar.states() == {
+        "patient/eda": "connected",
+        "patient/ppg": "lost",
+        "clinician/eda": "connected",
+    }
+    assert (
+        "flat" in bar.chips["patient/eda"].text()
+        and "poor signal" in bar.chips["patient/eda"].text()
+    )
+    assert "nan" in bar.chips["clinician/eda"].text()
+    assert "lost" in bar.chips["patient/ppg"].text()
+    bar.reset()
+    assert bar.states() == {}
