@@ -1,0 +1,153 @@
+"""Full engine DSP tick cost: two people (PPG 128 Hz + EDA 32 Hz) plus the dyad.
+
+Mirrors :meth:`app.engine.Engine.tick` without LSL: per 1 s tick each
+:class:`dsp.person.LivePerson` gets 1 s of PPG and EDA and is snapshotted, then 4 new 4 Hz grid
+samples (EDA and HR of both people, trailing the data by 1.5 s) go to
+:class:`dsp.concordance.LiveDyad`, which is snapshotted. Ticks after a warm-up (so every
+window is full) are timed: thread CPU and wall time, median / p95, per part and in total.
+
+``--ref REV`` also times the dsp/ of git revision REV (checked out into a temporary worktree,
+run in a subprocess), interleaved with the working tree in ``--rounds`` alternating runs so
+that both see the same machine load.
+
+Run:  .venv/bin/python benchmarks/bench_tick.py [--ticks 200] [--warm 200] [--ref HEAD~3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GRID_FS = 4.0
+GRID_DELAY_S = 1.5
+
+
+def run(root: Path, warm: int, ticks: int, seed: int) -> dict[str, list[float]]:
+    """Time ``ticks`` engine ticks after ``warm`` with the dsp package found under ``root``."""
+    sys.path.insert(0, str(root))
+    import numpy as np
+
+    from dsp.concordance import LiveDyad
+    from dsp.person import LivePerson
+    from dsp.simulate import simulate_dyad
+
+    rec = simulate_dyad(duration_s=float(warm + ticks + 5), seed=seed)
+    recs = [rec.patient, rec.clinician]
+    people = [LivePerson() for _ in recs]
+    dyad = LiveDyad()
+    grid_next: float | None = None
+    out: dict[str, list[float]] = {k: [] for k in ("cpu", "wall", "people_cpu", "dyad_cpu")}
+    for k in range(warm + ticks):
+        c0, w0 = time.thread_time(), time.perf_counter()
+        for lp, r in zip(people, recs, strict=True):
+            fc, fe = r.ppg_fs, r.eda_fs
+            a, b = int(k * fc), int((k + 1) * fc)
+            lp.push_cardiac(np.arange(a, b) / fc, r.ppg[a:b], fc, "ppg")
+            a, b = int(k * fe), int((k + 1) * fe)
+            lp.push_eda(np.arange(a, b) / fe, r.eda[a:b], fe)
+        now = k + 1.0
+        snaps = [lp.snapshot(now) for lp in people]
+        c1 = time.thread_time()
+        lasts = [s.eda_last_t for s in snaps]
+        if all(np.isfinite(lasts)):
+            end = min(lasts) - GRID_DELAY_S
+            if grid_next is None:
+                grid_next = np.ceil((end - 2.0) * GRID_FS) / GRID_FS
+            n = int(np.floor((end - grid_next) * GRID_FS)) + 1
+            if n > 0:
+                tg = grid_next + np.arange(n) / GRID_FS
+                grid_next = float(tg[-1] + 1.0 / GRID_FS)
+                p, c = people
+                dyad.push(
+                    tg, p.eda_on_grid(tg), c.eda_on_grid(tg), p.hr_on_grid(tg), c.hr_on_grid(tg)
+                )
+            dyad.snapshot()
+        c2, w2 = time.thread_time(), time.perf_counter()
+        if k >= warm:
+            out["cpu"].append(c2 - c0)
+            out["wall"].append(w2 - w0)
+            out["people_cpu"].append(c1 - c0)
+            out["dyad_cpu"].append(c2 - c1)
+    return out
+
+
+def _child(args: argparse.Namespace) -> None:
+    res = run(Path(args.child), args.warm, args.ticks, args.seed)
+    print(json.dumps(res))
+
+
+def _spawn(root: Path, args: argparse.Namespace) -> dict[str, list[float]]:
+    cmd = [sys.executable, __file__, "--child", str(root), "--warm", str(args.warm)]
+    cmd += ["--ticks", str(args.ticks), "--seed", str(args.seed)]
+    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def _table(label: str, res: dict[str, list[float]]) -> None:
+    import numpy as np
+
+    print(f"  {label}")
+    for name, v in res.items():
+        a = np.asarray(v) * 1000
+        print(f"    {name:<12}{np.median(a):>9.2f}{np.percentile(a, 95):>9.2f}{a.mean():>9.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ticks", type=int, default=200)
+    ap.add_argument("--warm", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--ref", help="git revision to compare against (temporary worktree)")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating runs per tree with --ref")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _child(args)
+        return
+    trees = {"working tree": ROOT}
+    tmp = None
+    if args.ref:
+        tmp = tempfile.mkdtemp(prefix="bench_tick_")
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", tmp, args.ref],
+            check=True,
+            capture_output=True,
+        )
+        trees = {f"ref {args.ref}": Path(tmp), **trees}
+    try:
+        results: dict[str, dict[str, list[float]]] = {k: {} for k in trees}
+        rounds = args.rounds if args.ref else 1
+        for _ in range(rounds):
+            for label, root in trees.items():
+                res = _spawn(root, args)
+                for k, v in res.items():
+                    results[label].setdefault(k, []).extend(v)
+        load = os.getloadavg()
+        print(
+            f"engine tick: 2 x LivePerson (PPG 128 Hz + EDA 32 Hz) + LiveDyad, "
+            f"{args.ticks} ticks x {rounds} run(s) after {args.warm} s warm-up, "
+            f"load avg {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        )
+        print(f"    {'ms':<12}{'median':>9}{'p95':>9}{'mean':>9}")
+        for label, res in results.items():
+            _table(label, res)
+        print("  cpu = thread CPU of the whole tick; wall includes waiting for a core")
+    finally:
+        if tmp is not None:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", tmp],
+                check=False,
+                capture_output=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
