@@ -13,6 +13,25 @@ of pyxdf it
 - falls back to unsynchronised timestamps (with a warning) if pyxdf's clock synchronisation
   fails on a damaged clock offset series.
 
+Fast path (why not just pyxdf): :func:`pyxdf.load_xdf` decodes Samples chunks one sample at a
+time in Python (``_read_chunk3``: a ``read`` + ``struct.unpack`` + ``np.frombuffer`` per sample),
+which is ~5 s of the ~6 s it needs for a 60-minute dyad (1.15 M samples). Everything else pyxdf
+does (header/footer XML, clock offsets, the pylsl#67 offset truncation, clock-reset detection,
+robust clock synchronisation, segment-wise dejitter, its warnings) is fine and fast, so we keep
+it: :func:`_fast_decode` walks the chunks our own :func:`_scan` already found and decodes each
+numeric Samples chunk in bulk with :func:`numpy.frombuffer` when the chunk has a fixed stride
+(every sample carries an 8-byte timestamp, or none does; deduced stamps are accumulated
+sequentially exactly as pyxdf does, ``last + tdiff`` one sample after the other). Any other
+chunk (string samples, a mix of stamped and deduced samples) is decoded by pyxdf's own
+``_read_chunk3``. The decoded arrays then go through pyxdf's own post-processing helpers
+(``_truncate_corrupted_offsets``, ``_clock_sync``, ``_jitter_removal``) with load_xdf's default
+parameters, and the streams are assembled as load_xdf assembles them, so the result is the one
+pyxdf gives (values bit-identical, timestamps identical; pinned by tests against
+``pyxdf.load_xdf``). Whenever the file is anything but well-formed (a chunk pyxdf would log as
+corrupt, resynchronisation on a boundary, an unknown stream id, unparsable XML, a pyxdf
+version without these helpers) the fast path steps aside and the whole file goes through
+:func:`pyxdf.load_xdf` as before, so damaged files behave exactly as they always did.
+
 Time conventions: ``timestamps`` are seconds on the recording machine's LSL clock (raw stamps
 plus the recorded clock offsets when ``sync_clocks``; jitter removed per segment when
 ``dejitter``); ``raw_timestamps`` are exactly what the file holds (sender's clock, s).
@@ -20,6 +39,7 @@ plus the recorded clock offsets when ``sync_clocks``; jitter removed per segment
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import gzip
 import io
@@ -34,8 +54,16 @@ from typing import Any
 
 import numpy as np
 import pyxdf
+import pyxdf.pyxdf as _px
 
-from devices.xdf_writer import BOUNDARY_UUID, TAG_STREAM_HEADER
+from devices.xdf_writer import (
+    BOUNDARY_UUID,
+    TAG_CLOCK_OFFSET,
+    TAG_FILE_HEADER,
+    TAG_SAMPLES,
+    TAG_STREAM_FOOTER,
+    TAG_STREAM_HEADER,
+)
 
 
 class XdfReadError(Exception):
@@ -206,6 +234,10 @@ class _Scan:
     valid_end: int
     truncated: bool
     headers: dict[int, str]
+    #: (tag, start of the tag, end of the chunk) of every complete chunk, in file order
+    chunks: list[tuple[int, int, int]] = field(default_factory=list)
+    #: a damaged length field was skipped by resynchronising on a boundary chunk
+    resynced: bool = False
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -230,7 +262,8 @@ def _scan(path: Path, data: bytes) -> _Scan:
         raise XdfReadError(f"{path}: not an XDF file (it does not start with 'XDF:')")
     pos, size = 4, len(data)
     headers: dict[int, str] = {}
-    truncated = False
+    chunks: list[tuple[int, int, int]] = []
+    truncated = resynced = False
     while pos < size:
         start = pos
         nbytes = data[pos]
@@ -242,6 +275,7 @@ def _scan(path: Path, data: bytes) -> _Scan:
                 pos = start
                 break
             pos = nxt + len(BOUNDARY_UUID)
+            resynced = True
             continue
         if pos + 1 + nbytes + 2 > size:
             truncated, pos = True, start
@@ -255,8 +289,9 @@ def _scan(path: Path, data: bytes) -> _Scan:
         if tag == TAG_STREAM_HEADER and length >= 6:
             (sid,) = struct.unpack_from("<I", data, body + 2)
             headers[sid] = data[body + 6 : body + length].decode("utf-8", "replace")
+        chunks.append((tag, body, body + length))
         pos = body + length
-    return _Scan(data, pos, truncated, headers)
+    return _Scan(data, pos, truncated, headers, chunks, resynced)
 
 
 def _text(info: dict[str, Any], key: str) -> str:
@@ -324,6 +359,222 @@ def _pyxdf_load(
     )
 
 
+# --- fast path: bulk decoding + pyxdf's own post-processing (see the module docstring) ------
+
+_PX_HELPERS = (
+    "StreamData",
+    "_read_chunk3",
+    "_xml2dict",
+    "_truncate_corrupted_offsets",
+    "_clock_sync",
+    "_jitter_removal",
+)
+#: pyxdf exposes what the fast path needs (private helpers, so checked rather than assumed)
+FAST_PATH_AVAILABLE = all(hasattr(_px, name) for name in _PX_HELPERS)
+
+#: load_xdf's default parameters, which :func:`_pyxdf_load` uses too
+_RESET_ARGS = (True, 5, 5, 10, 1, 0.0001)  # handle_clock_resets, thresholds, winsor
+_JITTER_ARGS = (1, 500)  # jitter_break_threshold_seconds, _samples
+
+
+class _NeedsPyxdf(Exception):
+    """The file is not plain well-formed XDF: let pyxdf.load_xdf read it as before."""
+
+
+def _varlen(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    if pos >= end:
+        raise _NeedsPyxdf("varlen past the chunk end")
+    nbytes = data[pos]
+    if nbytes not in (1, 4, 8) or pos + 1 + nbytes > end:
+        raise _NeedsPyxdf("bad variable-length integer")
+    return int.from_bytes(data[pos + 1 : pos + 1 + nbytes], "little"), pos + 1 + nbytes
+
+
+def _decode_samples(data: bytes, pos: int, end: int, sd: Any) -> tuple[np.ndarray, Any]:
+    """Decode one Samples chunk (``pos``: after the stream id) exactly as pyxdf's _read_chunk3.
+
+    ``sd`` is pyxdf's StreamData of the stream; its ``last_timestamp`` is updated like pyxdf
+    does (deduced stamps continue from the previous chunk).
+    """
+    n, p = _varlen(data, pos, end)
+    left = end - p
+    if sd.fmt != "string" and sd.nchns > 0:
+        sb = sd.samplebytes
+        if left == n * (9 + sb):  # every sample stamped (TimeStampBytes = 8)
+            rows = np.frombuffer(
+                data,
+                dtype=np.dtype([("f", "u1"), ("t", "<f8"), ("v", sd.dtype_le, (sd.nchns,))]),
+                count=n,
+                offset=p,
+            )
+            if n == 0 or rows["f"].all():
+                stamps = rows["t"].astype(np.float64)
+                values = rows["v"].astype(sd.dtype)
+                if n:
+                    sd.last_timestamp = stamps[-1]
+                return stamps, values
+        elif left == n * (1 + sb):  # no sample stamped (TimeStampBytes = 0): deduced
+            rows = np.frombuffer(
+                data,
+                dtype=np.dtype([("f", "u1"), ("v", sd.dtype_le, (sd.nchns,))]),
+                count=n,
+                offset=p,
+            )
+            if not rows["f"].any():
+                # pyxdf: stamps[k] = last + tdiff, one after the other (sequential sums,
+                # which np.add.accumulate reproduces bit for bit)
+                steps = np.full(n + 1, sd.tdiff, dtype=np.float64)
+                steps[0] = sd.last_timestamp
+                stamps = np.add.accumulate(steps)[1:]
+                values = rows["v"].astype(sd.dtype)
+                sd.last_timestamp = stamps[-1]
+                return stamps, values
+    # strings, mixed stamped/deduced samples: pyxdf's own per-sample decoder on this chunk
+    f = io.BytesIO(data[pos:end])
+    try:
+        nsamples, stamps, values = _px._read_chunk3(f, sd)
+    except Exception as exc:  # pyxdf would log corruption and scan forward
+        raise _NeedsPyxdf(f"samples chunk: {exc}") from None
+    if f.tell() != end - pos:  # pyxdf would continue reading inside this chunk
+        raise _NeedsPyxdf("samples chunk length does not match its samples")
+    return stamps, values
+
+
+@dataclass
+class _Decoded:
+    """What the chunk walk of load_xdf collects, decoded, before any post-processing."""
+
+    file_header: dict[str, Any] | None
+    headers: dict[int, dict[str, Any]]  # insertion order = load_xdf's stream order
+    stamps: dict[int, list[np.ndarray]]
+    series: dict[int, list[Any]]
+    clock_times: dict[int, list[float]]
+    clock_values: dict[int, list[float]]
+    raw: dict[int, list[np.ndarray]]
+
+
+def _fast_decode(scan: _Scan) -> _Decoded:
+    """The chunk loop of pyxdf.load_xdf over the complete chunks; raises _NeedsPyxdf."""
+    if scan.resynced or not FAST_PATH_AVAILABLE:
+        raise _NeedsPyxdf("damaged chunk structure" if scan.resynced else "pyxdf internals")
+    data = scan.data
+    dec = _Decoded(None, {}, {}, {}, {}, {}, {})
+    temp: dict[int, Any] = {}
+    for tag, body, end in scan.chunks:
+        if tag in (TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_STREAM_FOOTER):
+            if end - body < 6:
+                raise _NeedsPyxdf("chunk without a stream id")
+            (sid,) = struct.unpack_from("<I", data, body + 2)
+            if tag != TAG_STREAM_HEADER and sid not in temp:
+                raise _NeedsPyxdf(f"chunk for stream {sid} before its header")
+        try:
+            if tag == TAG_FILE_HEADER:
+                dec.file_header = _px._xml2dict(ET.fromstring(data[body + 2 : end]))
+            elif tag == TAG_STREAM_HEADER:
+                xml = data[body + 6 : end].decode("utf-8", "replace")
+                hdr = _px._xml2dict(ET.fromstring(xml))
+                dec.headers[sid] = hdr
+                temp[sid] = _px.StreamData(hdr)
+                dec.stamps[sid], dec.series[sid] = [], []
+                dec.clock_times[sid], dec.clock_values[sid] = [], []
+            elif tag == TAG_STREAM_FOOTER:
+                dec.headers[sid]["footer"] = _px._xml2dict(ET.fromstring(data[body + 6 : end]))
+        except _NeedsPyxdf:
+            raise
+        except Exception as exc:  # pyxdf raises or logs: let it do so itself
+            raise _NeedsPyxdf(f"chunk with tag {tag}: {exc}") from None
+        if tag == TAG_SAMPLES:
+            stamps, values = _decode_samples(data, body + 6, end, temp[sid])
+            dec.raw.setdefault(sid, []).append(stamps.copy())
+            dec.stamps[sid].append(stamps)
+            dec.series[sid].append(values)
+        elif tag == TAG_CLOCK_OFFSET:
+            if end - body != 22:  # pyxdf reads exactly two doubles, wherever the chunk ends
+                raise _NeedsPyxdf("clock offset chunk of unusual length")
+            t, v = struct.unpack_from("<dd", data, body + 6)
+            dec.clock_times[sid].append(t)
+            dec.clock_values[sid].append(v)
+    return dec
+
+
+def _fast_assemble(
+    dec: _Decoded, sync: bool, dejitter: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The rest of pyxdf.load_xdf (default parameters) on fresh copies of the decoded data."""
+    streams = copy.deepcopy(dec.headers)
+    temp: dict[int, Any] = {}
+    for sid, hdr in streams.items():
+        sd = _px.StreamData(hdr)
+        if dec.stamps[sid]:
+            sd.time_stamps = np.concatenate(dec.stamps[sid])
+            if sd.fmt == "string":
+                sd.time_series = [row for chunk in dec.series[sid] for row in chunk]
+            else:
+                sd.time_series = np.concatenate(dec.series[sid])
+        else:
+            sd.time_stamps = np.zeros((0,))
+            sd.time_series = [] if sd.fmt == "string" else np.zeros((0, sd.nchns))
+        sd.clock_times = list(dec.clock_times[sid])
+        sd.clock_values = list(dec.clock_values[sid])
+        temp[sid] = sd
+    if sync:
+        temp = _px._truncate_corrupted_offsets(temp, streams)
+        temp = _px._clock_sync(temp, *_RESET_ARGS)
+    if dejitter:
+        temp = _px._jitter_removal(temp, *_JITTER_ARGS, stream_headers=streams)
+    else:
+        for sd in temp.values():
+            if sd.srate != 0 and len(sd.time_stamps) > 1:
+                duration = sd.time_stamps[-1] - sd.time_stamps[0]
+                sd.effective_srate = (len(sd.time_stamps) - 1) / duration
+            if len(sd.time_stamps) > 0:
+                sd.segments.append((0, len(sd.time_stamps) - 1))
+    for k, stream in streams.items():
+        tmp = temp[k]
+        if "stream_id" in stream["info"]:  # same message as load_xdf
+            _px.logger.warning(
+                "Found existing 'stream_id' key with value {} in StreamHeader XML. "
+                "Using the 'stream_id' value {} from the beginning of the StreamHeader "
+                "chunk instead.".format(stream["info"]["stream_id"], k)
+            )
+        if sync and tmp.segments != tmp.clock_segments:
+            _px.logger.warning(f"Stream {k}: Segments and clock-segments differ")
+        stream["info"]["stream_id"] = k
+        stream["info"]["effective_srate"] = tmp.effective_srate
+        stream["info"]["segments"] = tmp.segments
+        stream["info"]["clock_segments"] = tmp.clock_segments
+        stream["time_series"] = tmp.time_series
+        stream["time_stamps"] = tmp.time_stamps
+        stream["clock_times"] = tmp.clock_times
+        stream["clock_values"] = tmp.clock_values
+    return list(streams.values()), copy.deepcopy(dec.file_header)
+
+
+def _try_fast(
+    scan: _Scan, sync: bool, dejitter: bool, collect: _Collect
+) -> tuple[list[dict[str, Any]], Any, dict[int, list[np.ndarray]], list[str]] | None:
+    """The fast path with load_recording's sync fallback; None: use pyxdf.load_xdf instead.
+
+    Anything unexpected (damage, an exception pyxdf would raise or log) returns None and
+    drops what was logged meanwhile, so the pyxdf path reproduces its own behaviour.
+    """
+    start = len(collect.messages)
+    notes: list[str] = []
+    try:
+        dec = _fast_decode(scan)
+        try:
+            loaded, file_header = _fast_assemble(dec, sync, dejitter)
+        except (ValueError, np.linalg.LinAlgError, IndexError, ZeroDivisionError) as exc:
+            if not (sync or dejitter):
+                raise
+            notes.append(f"clock synchronisation/dejitter failed ({exc}); using raw timestamps")
+            loaded, file_header = _fast_assemble(dec, False, False)
+    except Exception:
+        del collect.messages[start:]
+        return None
+    return loaded, file_header, dec.raw, notes
+
+
 def load_recording(
     path: str | Path,
     *,
@@ -379,13 +630,18 @@ def load_recording(
     logger.propagate = False
     raw: dict[int, list[np.ndarray]] = {}
     try:
-        try:
-            loaded, file_header = _pyxdf_load(source, sync_clocks, dejitter, raw)
-        except (ValueError, np.linalg.LinAlgError, IndexError, ZeroDivisionError) as exc:
-            if not (sync_clocks or dejitter):
-                raise
-            notes.append(f"clock synchronisation/dejitter failed ({exc}); using raw timestamps")
-            loaded, file_header = _pyxdf_load(source, False, False, raw)
+        fast = _try_fast(scan, sync_clocks, dejitter, collect)
+        if fast is not None:
+            loaded, file_header, raw, fast_notes = fast
+            notes.extend(fast_notes)
+        else:
+            try:
+                loaded, file_header = _pyxdf_load(source, sync_clocks, dejitter, raw)
+            except (ValueError, np.linalg.LinAlgError, IndexError, ZeroDivisionError) as exc:
+                if not (sync_clocks or dejitter):
+                    raise
+                notes.append(f"clock synchronisation/dejitter failed ({exc}); using raw timestamps")
+                loaded, file_header = _pyxdf_load(source, False, False, raw)
     except XdfReadError:
         raise
     except Exception as exc:  # pyxdf raises assorted types on damaged content
