@@ -398,6 +398,8 @@ def _decode_samples(data: bytes, pos: int, end: int, sd: Any) -> tuple[np.ndarra
     """
     n, p = _varlen(data, pos, end)
     left = end - p
+    if n > left:  # every sample takes at least its flag byte: a damaged count
+        raise _NeedsPyxdf("sample count larger than the chunk")
     if sd.fmt != "string" and sd.nchns > 0:
         sb = sd.samplebytes
         if left == n * (9 + sb):  # every sample stamped (TimeStampBytes = 8)
@@ -420,16 +422,13 @@ def _decode_samples(data: bytes, pos: int, end: int, sd: Any) -> tuple[np.ndarra
                 count=n,
                 offset=p,
             )
-            if not rows["f"].any():
-                # pyxdf: stamps[k] = last + tdiff, one after the other (sequential sums,
-                # which np.add.accumulate reproduces bit for bit)
-                steps = np.full(n + 1, sd.tdiff, dtype=np.float64)
-                steps[0] = sd.last_timestamp
-                stamps = np.add.accumulate(steps)[1:]
-                values = rows["v"].astype(sd.dtype)
-                sd.last_timestamp = stamps[-1]
-                return stamps, values
-    # strings, mixed stamped/deduced samples: pyxdf's own per-sample decoder on this chunk
+            if n and not rows["f"].any():
+                stamps = np.empty(n, dtype=np.float64)
+                _deduce(stamps, np.zeros(n, dtype=bool), sd)
+                return stamps, rows["v"].astype(sd.dtype)
+        if n:
+            return _decode_mixed(data, p, end, n, sd)
+    # strings: pyxdf's own per-sample decoder on this chunk
     f = io.BytesIO(data[pos:end])
     try:
         nsamples, stamps, values = _px._read_chunk3(f, sd)
@@ -437,6 +436,57 @@ def _decode_samples(data: bytes, pos: int, end: int, sd: Any) -> tuple[np.ndarra
         raise _NeedsPyxdf(f"samples chunk: {exc}") from None
     if f.tell() != end - pos:  # pyxdf would continue reading inside this chunk
         raise _NeedsPyxdf("samples chunk length does not match its samples")
+    return stamps, values
+
+
+def _deduce(stamps: np.ndarray, stamped: np.ndarray, sd: Any) -> None:
+    """Fill the unstamped entries of ``stamps`` as pyxdf does: previous stamp + tdiff.
+
+    pyxdf adds one sample at a time (``last + tdiff``); ``np.add.accumulate`` over each run of
+    deduced samples performs the same sequence of float64 additions, so the result is
+    bit-identical. Updates ``sd.last_timestamp``.
+    """
+    n = len(stamps)
+    marks = np.flatnonzero(stamped)
+    deduced = np.flatnonzero(~stamped)
+    if len(deduced):
+        first = deduced[(deduced == 0) | stamped[deduced - 1]]  # start of each deduced run
+        for k in first.tolist():
+            nxt = np.searchsorted(marks, k)
+            stop = int(marks[nxt]) if nxt < len(marks) else n
+            run = np.full(stop - k + 1, sd.tdiff, dtype=np.float64)
+            run[0] = sd.last_timestamp if k == 0 else stamps[k - 1]
+            stamps[k:stop] = np.add.accumulate(run)[1:]
+    sd.last_timestamp = stamps[-1]
+
+
+def _decode_mixed(data: bytes, p: int, end: int, n: int, sd: Any) -> tuple[np.ndarray, Any]:
+    """Numeric samples some of which carry a timestamp (LabRecorder stamps only some).
+
+    The sample offsets depend on the flags before them, so they are found by a walk over
+    the flag bytes (one cheap step per sample); stamps and values are then gathered in bulk.
+    """
+    sb = sd.samplebytes
+    starts = [0] * n
+    q = p
+    try:
+        for k in range(n):
+            starts[k] = q
+            q += 1 + sb + (8 if data[q] else 0)
+    except IndexError:
+        raise _NeedsPyxdf("samples run past the end of the file") from None
+    if q != end:  # pyxdf would read on into the next chunk or leave bytes behind
+        raise _NeedsPyxdf("samples chunk length does not match its samples")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    pos = np.asarray(starts, dtype=np.int64)
+    stamped = buf[pos] != 0
+    stamps = np.empty(n, dtype=np.float64)
+    tpos = pos[stamped] + 1
+    stamps[stamped] = buf[tpos[:, None] + np.arange(8)].view("<f8")[:, 0]
+    vpos = pos + 1 + 8 * stamped
+    raw = buf[vpos[:, None] + np.arange(sb)]
+    values = raw.view(sd.dtype_le).reshape(n, sd.nchns).astype(sd.dtype)
+    _deduce(stamps, stamped, sd)
     return stamps, values
 
 
