@@ -41,7 +41,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from scipy import signal as _signal
 
 from dsp.surrogates import (
@@ -351,6 +351,12 @@ class WCCResult:
     absolute: bool
 
 
+def _windows(x: np.ndarray, w: int) -> np.ndarray:
+    """Read-only ``sliding_window_view(x, w, axis=1)`` of a 2-D array, without its overhead."""
+    s0, s1 = x.strides
+    return as_strided(x, (x.shape[0], x.shape[1] - w + 1, w), (s0, s1, s1), writeable=False)
+
+
 def _lagged_block_corr(xw: np.ndarray, yw: np.ndarray, w: int, lag: int) -> np.ndarray:
     """Correlations of blocks ``(n, w + lag)`` at lags ``-lag..lag``, rMEA rules.
 
@@ -364,8 +370,8 @@ def _lagged_block_corr(xw: np.ndarray, yw: np.ndarray, w: int, lag: int) -> np.n
         xs = xw[c0 : c0 + chunk]
         ys = yw[c0 : c0 + chunk]
         nb = xs.shape[0]
-        xv = sliding_window_view(xs, w, axis=1)  # (nb, lag + 1, w): offset o -> x[o : o + w]
-        yv = sliding_window_view(ys, w, axis=1)
+        xv = _windows(xs, w)  # (nb, lag + 1, w): offset o -> x[o : o + w]
+        yv = _windows(ys, w)
         # lags -lag..-1: x offset |k|, y offset 0; lags 0..lag: x offset 0, y offset k.
         a = np.concatenate(
             [xv[:, lag:0:-1, :], np.broadcast_to(xv[:, :1, :], (nb, lag + 1, w))], axis=1
@@ -373,6 +379,20 @@ def _lagged_block_corr(xw: np.ndarray, yw: np.ndarray, w: int, lag: int) -> np.n
         b = np.concatenate(
             [np.broadcast_to(yv[:, :1, :], (nb, lag, w)), yv[:, : lag + 1, :]], axis=1
         )
+        if not (np.isnan(xs).any() or np.isnan(ys).any()):
+            # no missing values: the same arithmetic without the masks
+            differ = (a != b).sum(axis=2)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                da = a - (a.sum(axis=2) / w)[..., None]
+                db = b - (b.sum(axis=2) / w)[..., None]
+                sab = np.einsum("ijk,ijk->ij", da, db)
+                saa = np.einsum("ijk,ijk->ij", da, da)
+                sbb = np.einsum("ijk,ijk->ij", db, db)
+                r = sab / np.sqrt(saa * sbb)
+            const = (a.max(axis=2) == a.min(axis=2)) | (b.max(axis=2) == b.min(axis=2))
+            bad = (differ < 2) | const
+            out[c0 : c0 + nb] = np.where(bad, np.nan, np.clip(r, -1.0, 1.0))
+            continue
         m = ~(np.isnan(a) | np.isnan(b))
         # rMEA: fewer than 2 complete pairs with x != y -> NA.
         differ = (m & (a != b)).sum(axis=2)
@@ -511,8 +531,9 @@ def wcc_peak(
     if not fin.any():
         return math.nan, math.nan, False
     v = np.where(fin, r, -np.inf)
-    left = np.r_[-np.inf, v[:-1]]
-    right = np.r_[v[1:], -np.inf]
+    ninf = np.full(1, -np.inf)
+    left = np.concatenate([ninf, v[:-1]])
+    right = np.concatenate([v[1:], ninf])
     is_max = fin & (v >= left) & (v >= right)
     cand = np.flatnonzero(is_max & (v >= threshold))
     if cand.size:
@@ -1552,12 +1573,19 @@ class LiveDyad:
         p, c = buf.last(n_blk + w_slope)
         sp = slope_signal(p, cfg.fs, slope_s)
         sc = slope_signal(c, cfg.fs, slope_s)
-        lag_s = self._lag_n / cfg.fs
-        win_s = (n_blk - self._lag_n) / cfg.fs
-        res = wcc(sp, sc, cfg.fs, lag_s, win_s, win_s)
-        if res.matrix.shape[0] == 0:
-            return math.nan, math.nan, False
-        return wcc_peak(res.matrix[-1], res.lags_s, cfg.peak_threshold)
+        lag = self._lag_n
+        w = n_blk - lag
+        if w < 2 or sp.size != n_blk:  # unusual settings: the general (validating) path
+            lag_s, win_s = lag / cfg.fs, w / cfg.fs
+            res = wcc(sp, sc, cfg.fs, lag_s, win_s, win_s)
+            if res.matrix.shape[0] == 0:
+                return math.nan, math.nan, False
+            return wcc_peak(res.matrix[-1], res.lags_s, cfg.peak_threshold)
+        # the single window of wcc(sp, sc, fs, lag, win=w, inc=w): the whole block
+        row = _lagged_block_corr(sp[None, :], sc[None, :], w, lag)[0]
+        if max(np.count_nonzero(np.isnan(sp)), np.count_nonzero(np.isnan(sc))) > n_blk / 2:
+            row[:] = np.nan
+        return wcc_peak(row, np.arange(-lag, lag + 1) / cfg.fs, cfg.peak_threshold)
 
     def snapshot(self) -> DyadMetrics:
         """Current metrics (frozen). O(window); cached until the next :meth:`push`."""
