@@ -39,7 +39,6 @@ plus the recorded clock offsets when ``sync_clocks``; jitter removed per segment
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import gzip
 import io
@@ -535,7 +534,7 @@ def _fast_decode(scan: _Scan) -> _Decoded:
             raise _NeedsPyxdf(f"chunk with tag {tag}: {exc}") from None
         if tag == TAG_SAMPLES:
             stamps, values = _decode_samples(data, body + 6, end, temp[sid])
-            dec.raw.setdefault(sid, []).append(stamps.copy())
+            dec.raw.setdefault(sid, []).append(stamps)  # never modified: see _fast_assemble
             dec.stamps[sid].append(stamps)
             dec.series[sid].append(values)
         elif tag == TAG_CLOCK_OFFSET:
@@ -550,8 +549,13 @@ def _fast_decode(scan: _Scan) -> _Decoded:
 def _fast_assemble(
     dec: _Decoded, sync: bool, dejitter: bool
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """The rest of pyxdf.load_xdf (default parameters) on fresh copies of the decoded data."""
-    streams = copy.deepcopy(dec.headers)
+    """The rest of pyxdf.load_xdf (default parameters) on the decoded data.
+
+    The sample arrays are fresh copies (pyxdf corrects timestamps in place); the header dicts
+    are used as they are and completed as load_xdf completes them, so a second call needs a
+    new :func:`_fast_decode`.
+    """
+    streams = dec.headers
     temp: dict[int, Any] = {}
     for sid, hdr in streams.items():
         sd = _px.StreamData(hdr)
@@ -597,7 +601,7 @@ def _fast_assemble(
         stream["time_stamps"] = tmp.time_stamps
         stream["clock_times"] = tmp.clock_times
         stream["clock_values"] = tmp.clock_values
-    return list(streams.values()), copy.deepcopy(dec.file_header)
+    return list(streams.values()), dec.file_header
 
 
 def _try_fast(
@@ -618,7 +622,7 @@ def _try_fast(
             if not (sync or dejitter):
                 raise
             notes.append(f"clock synchronisation/dejitter failed ({exc}); using raw timestamps")
-            loaded, file_header = _fast_assemble(dec, False, False)
+            loaded, file_header = _fast_assemble(_fast_decode(scan), False, False)
     except Exception:
         del collect.messages[start:]
         return None
