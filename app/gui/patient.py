@@ -49,6 +49,7 @@ class PatientWindow(QWidget):
         self.ci: float = float("nan")
         self.active = False
         self.hr: float = float("nan")
+        self.beyond_chance = False
         self._t0 = time.monotonic()
         self._shown_ci = 0.0
         self.timer = QTimer(self)
@@ -76,6 +77,10 @@ class PatientWindow(QWidget):
         d = snap.dyad
         self.active = bool(d is not None and not d.warming_up and d.valid and finite(d.ci_rolling))
         self.ci = float(d.ci_rolling) if self.active else float("nan")
+        # words only when the coupling is beyond what shuffled pairings show
+        self.beyond_chance = bool(
+            self.active and finite(d.chance_hi) and self.ci > float(d.chance_hi)
+        )
         pm = snap.persons.get("patient")
         self.hr = float(pm.hr_bpm) if pm is not None and pm.hr_valid else float("nan")
 
@@ -104,7 +109,9 @@ class PatientWindow(QWidget):
             p.drawEllipse(QPointF(cx, cy), r, r)
             p.setFont(base_font)
             p.setPen(QColor("#C8CDD3"))
-            words = "moving together" if self.active else "settling in"
+            words = (
+                "moving together" if self.beyond_chance else ("" if self.active else "settling in")
+            )
             p.drawText(QRectF(0, cy + r + 10, w, 40), Qt.AlignmentFlag.AlignHCenter, words)
         if self.options.pacer:
             period = 60.0 / self.options.breaths_per_min
@@ -117,6 +124,14 @@ class PatientWindow(QWidget):
             p.setBrush(QColor("#8FB8DE"))
             fh = bh * level
             p.drawRoundedRect(QRectF(bar.left(), bar.bottom() - fh, bw, fh), 8, 8)
+            p.setFont(base_font)
+            p.setPen(QColor("#C8CDD3"))
+            word = "in" if (el % period) < period / 2 else "out"
+            p.drawText(
+                QRectF(bar.center().x() - 60, bar.bottom() + 8, 120, 40),
+                Qt.AlignmentFlag.AlignHCenter,
+                word,
+            )
         if self.options.heart_rate and finite(self.hr):
             p.setFont(base_font)
             p.setPen(QColor(ROLE_COLOURS["patient"]).lighter(150))
