@@ -187,3 +187,27 @@ def test_settings_round_trip(tmp_path):
     assert got.trace_window_s == 120 and got.theme == "dark" and got.last_map_file == "/x/m.toml"
     store.setValue("theme", "purple")
     assert load_settings(store).theme == "light"
+
+
+def test_attune_demo_screenshot_and_settings(qtbot, tmp_path):
+    """``attune demo --duration S --screenshot F`` path: window on the child simulator, PNG saved,
+    settings persisted (into a temporary QSettings location)."""
+    import argparse
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QImage
+
+    from app.gui.launch import run_demo
+    from app.gui.theme import load_settings
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    shot = tmp_path / "shot.png"
+    args = argparse.Namespace(
+        duration=8.0, screenshot=str(shot), seed=2, coupling=0.8, lag=2.0, artifacts=False
+    )
+    assert run_demo(args) == 0
+    img = QImage(str(shot))
+    assert not img.isNull() and img.width() >= 800 and img.height() >= 500
+    qtbot.waitUntil(lambda: not _attune_threads(), timeout=15_000)
+    assert load_settings().trace_window_s == 30.0 and load_settings().geometry
