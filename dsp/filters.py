@@ -34,6 +34,32 @@ def check_fs(fs: float) -> float:
     return fs
 
 
+try:  # the compiled kernel behind scipy.signal.sosfilt (its Python wrapper costs ~30 us)
+    from scipy.signal._sosfilt import _sosfilt as _sosfilt_kernel
+except ImportError:  # pragma: no cover - other scipy layouts use the public function
+    _sosfilt_kernel = None
+
+
+def sosfilt_1d(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``scipy.signal.sosfilt(sos, x, zi=zi)`` for a 1-D float signal, same kernel and result.
+
+    Skips the wrapper's axis juggling (it is called on every chunk of every live stream).
+    """
+    if (
+        _sosfilt_kernel is None
+        or x.ndim != 1
+        or x.dtype != np.float64
+        or sos.dtype != np.float64
+        or zi.dtype != np.float64
+        or zi.shape != (sos.shape[0], 2)
+    ):
+        return sps.sosfilt(sos, x, zi=zi)
+    y = np.array(x, dtype=np.float64, order="C").reshape(1, -1)  # a copy, filtered in place
+    z = np.array(zi, dtype=np.float64, order="C").reshape(1, sos.shape[0], 2)
+    _sosfilt_kernel(np.ascontiguousarray(sos), y, z)
+    return y[0], z[0]
+
+
 @lru_cache(maxsize=64)
 def butter_sos(kind: str, cutoff: tuple[float, ...], fs: float, order: int) -> np.ndarray:
     """Butterworth second-order sections (cached).
@@ -84,7 +110,7 @@ class CausalSos:
             return x.astype(float)
         if self._zi is None:
             self._zi = self._zi_unit * x[0]
-        y, self._zi = sps.sosfilt(self.sos, x, zi=self._zi)
+        y, self._zi = sosfilt_1d(self.sos, x, self._zi)
         return y
 
 
@@ -107,8 +133,14 @@ class CausalFir:
             return x.astype(float)
         if self._zi is None:
             self._zi = self._zi_unit * x[0]
-        y, self._zi = sps.lfilter(self.taps, [1.0], x, zi=self._zi)
-        return y
+        if x.ndim != 1 or x.dtype != np.float64 or self._zi.shape != (self.taps.size - 1,):
+            y, self._zi = sps.lfilter(self.taps, [1.0], x, zi=self._zi)
+            return y
+        # what lfilter does for an FIR (a = [1]), without its per-call overhead
+        full = np.convolve(self.taps, x)
+        full[: self._zi.size] += self._zi
+        self._zi = full[x.size :]
+        return full[: x.size]
 
 
 _ZI_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -141,9 +173,9 @@ def zero_phase_sos(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
         [2 * x[0] - x[pad:0:-1], x, 2 * x[-1] - x[-2 : -pad - 2 : -1]] if pad else [x]
     )
     zi = _sos_zi(sos)
-    y, _ = sps.sosfilt(sos, ext, zi=zi * ext[0])
+    y, _ = sosfilt_1d(sos, ext, zi * ext[0])
     y = y[::-1]
-    y, _ = sps.sosfilt(sos, y, zi=zi * y[0])
+    y, _ = sosfilt_1d(sos, y, zi * y[0])
     y = y[::-1]
     return y[pad : y.size - pad] if pad else y
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 from scipy import interpolate, signal, sparse
 from scipy.linalg import solveh_banded
 from scipy.sparse import linalg as splinalg
@@ -102,7 +102,9 @@ def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[n
     h = win // 2
     pad = np.full((x2.shape[0], h), np.nan)
     xp = np.concatenate([pad, x2, pad], axis=1)
-    srt = np.sort(sliding_window_view(xp, win, axis=1), axis=2)  # NaN padding sorts last
+    s0, s1 = xp.strides
+    view = as_strided(xp, (xp.shape[0], n, win), (s0, s1, s1), writeable=False)
+    srt = np.sort(view, axis=2)  # NaN padding sorts last
     idx = np.arange(n)
     last = np.minimum(idx + h + 1, win) - np.maximum(idx - n + h + 1, 0) - 1
     out = []

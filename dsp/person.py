@@ -204,12 +204,22 @@ class _Clock:
         ok = np.isfinite(t)
         if not ok.any():
             return
-        k = k0 + np.flatnonzero(ok)
-        self._offsets.append(float(np.median(t[ok] - k / self.fs)))
-        self.offset = float(np.median(self._offsets))
+        if ok.all():
+            d = t - (k0 + np.arange(t.size)) / self.fs
+        else:
+            d = t[ok] - (k0 + np.flatnonzero(ok)) / self.fs
+        self._offsets.append(_median(np.sort(d).tolist()))
+        self.offset = _median(sorted(self._offsets))
 
     def time(self, k: np.ndarray | float) -> np.ndarray | float:
         return self.offset + np.asarray(k) / self.fs
+
+
+def _median(v: list[float]) -> float:
+    """``np.median`` of an already sorted, non-empty list of floats (same value)."""
+    n = len(v)
+    h = n // 2
+    return v[h] if n % 2 else (v[h - 1] + v[h]) / 2.0
 
 
 def _validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
@@ -496,23 +506,28 @@ class LivePerson:
 
     def _append_eda(self, x: np.ndarray) -> None:
         assert self._e_clock is not None and self._e_filt is not None and self._e_fs is not None
-        y = np.full(x.shape, np.nan)
         fin = np.isfinite(x)
-        edges = np.flatnonzero(np.diff(fin.astype(np.int8))) + 1
-        bounds = np.concatenate([[0], edges, [x.size]])
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            if b <= a:
-                continue
-            if fin[a]:
-                y[a:b] = self._e_filt(x[a:b])
-            else:
-                self._e_filt.reset()
+        if x.size and fin.all():
+            y = self._e_filt(x)
+        else:
+            y = np.full(x.shape, np.nan)
+            edges = np.flatnonzero(np.diff(fin.astype(np.int8))) + 1
+            bounds = np.concatenate([[0], edges, [x.size]])
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                if b <= a:
+                    continue
+                if fin[a]:
+                    y[a:b] = self._e_filt(x[a:b])
+                else:
+                    self._e_filt.reset()
         k = self._e_n + np.arange(x.size)
         self._e_n += x.size
-        sel = k % self._e_dec == 0
-        self._e_t = np.concatenate([self._e_t, self._e_clock.time(k[sel])])
-        self._e_x = np.concatenate([self._e_x, y[sel]])
-        self._e_raw = np.concatenate([self._e_raw, x[sel]])
+        if self._e_dec > 1:
+            sel = k % self._e_dec == 0
+            k, y, x = k[sel], y[sel], x[sel]
+        self._e_t = np.concatenate([self._e_t, self._e_clock.time(k)])
+        self._e_x = np.concatenate([self._e_x, y])
+        self._e_raw = np.concatenate([self._e_raw, x])
         keep = int((self.cfg.history_s + 10) * self._e_fs_kept)
         if self._e_t.size > keep:
             cut = self._e_t.size - keep
