@@ -211,3 +211,28 @@ def test_attune_demo_screenshot_and_settings(qtbot, tmp_path):
     assert not img.isNull() and img.width() >= 800 and img.height() >= 500
     qtbot.waitUntil(lambda: not _attune_threads(), timeout=15_000)
     assert load_settings().trace_window_s == 30.0 and load_settings().geometry
+
+
+def test_switching_source_while_connecting_never_waits(qtbot, dyad, uid, tmp_path):
+    import time
+
+    prefix, _ = dyad
+    w = _window(qtbot, uid, tmp_path)
+    try:
+        first = SimulatorSource(DyadSimConfig(seed=6), prefix=f"GuiA{uid}")
+        # roles that match nothing: the first attempt keeps looking for 5 s
+        w.start_source(
+            SourceChoice(roles={"patient": f"None{uid}*", "clinician": f"Nil{uid}*"}, wait_s=5.0),
+            first,
+        )
+        qtbot.waitUntil(lambda: first._thread is not None, timeout=5_000)
+        t0 = time.monotonic()
+        roles = {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
+        w.start_source(SourceChoice(roles=roles, wait_s=10.0))
+        assert time.monotonic() - t0 < 1.0  # the GUI did not wait for the first attempt
+        qtbot.waitUntil(lambda: w.controller.session is not None, timeout=15_000)
+        # the abandoned attempt stops its own source when its search ends
+        qtbot.waitUntil(lambda: not first._thread.is_alive(), timeout=15_000)
+        assert not any(f"None{uid}" in e for e in w.errors)  # its failure is not reported
+    finally:
+        _close(qtbot, w)

@@ -62,6 +62,25 @@ class SourceChoice:
     description: str = ""
 
 
+@dataclass
+class _Attempt:
+    """One connection attempt: who owns its source and session (guarded by the lock)."""
+
+    gen: int
+    source: object
+    done: bool = False
+    abandoned: bool = False
+
+
+def _stop_quietly(source) -> None:
+    if source is None:
+        return
+    try:
+        source.stop()
+    except Exception:
+        log.exception("stopping the source failed")
+
+
 class EngineBridge(QObject):
     """Carries engine snapshots and worker errors into the GUI thread."""
 
@@ -124,6 +143,8 @@ class SessionController(QObject):
         self._generation = 0
         self._lock = threading.Lock()
         self._produced: LiveSession | None = None
+        self._attempt: _Attempt | None = None
+        self._workers: list[threading.Thread] = []
         self._source_timer = QTimer(self)
         self._source_timer.setInterval(1000)
         self._source_timer.timeout.connect(self._check_source)
@@ -145,26 +166,35 @@ class SessionController(QObject):
         return self._worker is not None and self._worker.is_alive()
 
     def start(self, choice: SourceChoice, source=None) -> None:
-        """Stop what runs, start ``source`` (if any) and connect in a worker thread."""
+        """Stop what runs, start ``source`` (if any) and connect in a worker thread.
+
+        Never waits for a previous connection attempt: an abandoned attempt cleans up its
+        own source and session when its worker finishes.
+        """
         self.stop()
         self.marker_outlet()
         self.choice = choice
         self.source = source
         self._source_reported = False
-        self._generation += 1
-        gen = self._generation
+        with self._lock:
+            self._generation += 1
+            attempt = _Attempt(self._generation, source)
+            self._attempt = attempt
         if source is not None:
             self._source_timer.start()
         self.status.emit(f"connecting: {choice.description or choice.kind}")
         self._worker = threading.Thread(
-            target=self._connect, args=(choice, source, gen), name="attune-connect", daemon=True
+            target=self._connect, args=(choice, attempt), name="attune-connect", daemon=True
         )
+        self._workers.append(self._worker)
         self._worker.start()
 
-    def _connect(self, choice: SourceChoice, source, gen: int) -> None:  # worker thread
+    def _connect(self, choice: SourceChoice, attempt: _Attempt) -> None:  # worker thread
+        session: LiveSession | None = None
+        error: Exception | None = None
         try:
-            if source is not None:
-                source.start()
+            if attempt.source is not None:
+                attempt.source.start()
             if choice.assignment is not None:
                 assignment, found = choice.assignment, list(choice.found)
                 if not assignment.complete:
@@ -185,12 +215,21 @@ class SessionController(QObject):
                 on_error=lambda exc: self.bridge.report("a worker thread", exc),
             )
         except Exception as exc:  # AssignmentError, MapError, XdfReadError, LSL errors
-            if gen == self._generation:
-                self.failed.emit(str(exc) or type(exc).__name__)
-            return
+            error = exc
         with self._lock:
-            self._produced = session
-        self._ready.emit(session, gen)
+            abandoned = attempt.abandoned
+            if not abandoned:
+                attempt.done = True  # from now on the controller owns source and session
+                self._produced = session
+        if abandoned:  # stopped or restarted meanwhile: clean up what this attempt started
+            if session is not None:
+                session.stop()
+            _stop_quietly(attempt.source)
+            return
+        if error is not None:
+            self.failed.emit(str(error) or type(error).__name__)
+        else:
+            self._ready.emit(session, attempt.gen)
 
     def _marker_description(self) -> StreamDescription:
         import socket
@@ -260,30 +299,36 @@ class SessionController(QObject):
 
     # -- stopping -------------------------------------------------------------------------
     def stop(self) -> None:
-        """Stop recorder, engine, acquisition and source (the markers outlet stays)."""
-        self._generation += 1
+        """Stop recorder, engine, acquisition and source (the markers outlet stays).
+
+        Does not wait for a connection attempt still in progress (it cleans up itself).
+        """
         self._source_timer.stop()
         self.stop_recording()
-        if self._worker is not None:
-            self._worker.join(15.0)
-            self._worker = None
         with self._lock:
+            self._generation += 1
+            attempt, self._attempt = self._attempt, None
+            owned = attempt is None or attempt.done
+            if attempt is not None and not attempt.done:
+                attempt.abandoned = True
             orphan, self._produced = self._produced, None
+        self._worker = None
         if orphan is not None:
             orphan.stop()
         session, self.session = self.session, None
         if session is not None:
             session.stop()
         src, self.source = self.source, None
-        if src is not None:
-            try:
-                src.stop()
-            except Exception:
-                log.exception("stopping the source failed")
+        if owned:
+            _stop_quietly(src)
 
-    def shutdown(self) -> None:
-        """Stop everything and close the Markers outlet."""
+    def shutdown(self, timeout: float = 20.0) -> None:
+        """Stop everything (waiting for abandoned connection attempts) and close the outlet."""
         self.stop()
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(max(deadline - time.monotonic(), 0.1))
+        self._workers = [w for w in self._workers if w.is_alive()]
         if self.markers is not None:
             self.markers.close()
             self.markers = None
