@@ -163,6 +163,13 @@ def slope_series(x: np.ndarray, fs: float, slope_s: float = 5.0, step_s: float =
     return np.where(nbad > 0, np.nan, out)
 
 
+def _last_axis_windows(x: np.ndarray, m: int) -> np.ndarray:
+    """``sliding_window_view(x, m, axis=-1)`` (read-only) without its per-call overhead."""
+    st = x.strides
+    shape = x.shape[:-1] + (x.shape[-1] - m + 1, m)
+    return as_strided(x, shape, st[:-1] + (st[-1], st[-1]), writeable=False)
+
+
 def rolling_pearson(a: np.ndarray, b: np.ndarray, m: int) -> np.ndarray:
     """Pearson r of ``a`` and ``b`` over sliding windows of ``m`` values (step 1).
 
@@ -182,8 +189,8 @@ def rolling_pearson(a: np.ndarray, b: np.ndarray, m: int) -> np.ndarray:
     n = a.shape[-1]
     if n < m:
         return np.empty(np.broadcast_shapes(a.shape[:-1], b.shape[:-1]) + (0,))
-    wa = sliding_window_view(a, m, axis=-1)
-    wb = sliding_window_view(b, m, axis=-1)
+    wa = _last_axis_windows(a, m)
+    wb = _last_axis_windows(b, m)
     da = wa - wa.mean(axis=-1, keepdims=True)
     db = wb - wb.mean(axis=-1, keepdims=True)
     sab = np.einsum("...i,...i->...", da, db)
