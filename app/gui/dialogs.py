@@ -144,12 +144,14 @@ class AssignmentDialog(QDialog):
             self._thread.join(timeout)
 
     def done(self, result: int) -> None:  # noqa: D102 (Qt API)
+        # no join: a discovery in flight ends by itself within its wait (the GUI never waits)
         self.auto_refresh.stop()
-        self.wait_idle()
         super().done(result)
 
     def _fill(self, found) -> None:
         self.refresh_button.setEnabled(True)
+        if not self.isVisible():
+            return  # closed meanwhile
         if isinstance(found, Exception):
             self.problems.setText(f"could not look for streams: {found}")
             return
