@@ -320,8 +320,9 @@ def parse_channels(info: dict[str, Any], n_channels: int) -> tuple[ChannelInfo, 
     out: list[ChannelInfo] = []
     try:
         desc = info.get("desc") or [None]
-        chans = desc[0]["channels"][0]["channel"] if isinstance(desc[0], dict) else []
-    except (KeyError, IndexError, TypeError):
+        # .get, not [...]: pyxdf's dicts are defaultdicts, and a lookup must not add keys
+        chans = desc[0].get("channels")[0].get("channel") or [] if isinstance(desc[0], dict) else []
+    except (KeyError, IndexError, TypeError, AttributeError):
         chans = []
     for i, ch in enumerate(chans[:n_channels]):
         ch = ch if isinstance(ch, dict) else {}
