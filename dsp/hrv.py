@@ -33,6 +33,7 @@ times aligned with the recording.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -92,19 +93,10 @@ class IbiCorrection:
         return sum(self.counts.values())
 
 
-def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[np.ndarray]:
-    """Centred rolling quantiles (linear interpolation); the window shrinks at the edges.
-
-    ``x`` may be 2-D (rows are independent series, windows run along the last axis).
-    """
-    x2 = np.atleast_2d(x)
-    n = x2.shape[1]
+@lru_cache(maxsize=64)
+def _quantile_index(n: int, win: int, qs: tuple[float, ...]) -> tuple:
+    """Flat indices into the sorted windows ``(n, win)`` and interpolation weights per q."""
     h = win // 2
-    pad = np.full((x2.shape[0], h), np.nan)
-    xp = np.concatenate([pad, x2, pad], axis=1)
-    s0, s1 = xp.strides
-    view = as_strided(xp, (xp.shape[0], n, win), (s0, s1, s1), writeable=False)
-    srt = np.sort(view, axis=2)  # NaN padding sorts last
     idx = np.arange(n)
     last = np.minimum(idx + h + 1, win) - np.maximum(idx - n + h + 1, 0) - 1
     out = []
@@ -112,8 +104,30 @@ def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[n
         pos = q * last
         lo = pos.astype(int)
         hi = np.minimum(lo + 1, last)
-        v_lo, v_hi = srt[:, idx, lo], srt[:, idx, hi]
-        v = v_lo + (pos - lo) * (v_hi - v_lo)
+        arrs = (idx * win + lo, idx * win + hi, pos - lo)
+        for a in arrs:
+            a.setflags(write=False)  # shared between calls
+        out.append(arrs)
+    return tuple(out)
+
+
+def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Centred rolling quantiles (linear interpolation); the window shrinks at the edges.
+
+    ``x`` may be 2-D (rows are independent series, windows run along the last axis).
+    """
+    x2 = np.atleast_2d(x)
+    r, n = x2.shape
+    h = win // 2
+    xp = np.full((r, n + 2 * h), np.nan)
+    xp[:, h : h + n] = x2
+    s0, s1 = xp.strides
+    view = as_strided(xp, (r, n, win), (s0, s1, s1), writeable=False)
+    srt = np.sort(view, axis=2).reshape(r, n * win)  # NaN padding sorts last
+    out = []
+    for i_lo, i_hi, frac in _quantile_index(n, win, tuple(qs)):
+        v_lo, v_hi = srt[:, i_lo], srt[:, i_hi]
+        v = v_lo + frac * (v_hi - v_lo)
         out.append(v if x.ndim == 2 else v[0])
     return out
 
@@ -128,7 +142,9 @@ def _classify(
     rr: np.ndarray, alpha: float, c1: float, c2: float, win_th: int, win_med: int
 ) -> tuple[dict[str, list[int]], np.ndarray, np.ndarray]:
     n = rr.size
-    drr = np.diff(rr, prepend=rr[0])
+    drr = np.empty(n)  # np.diff(rr, prepend=rr[0])
+    drr[0] = 0.0
+    np.subtract(rr[1:], rr[:-1], out=drr[1:])
     medrr = _rolling_quantiles(rr, win_med, (0.5,))[0]
     mrr = rr - medrr
     mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
@@ -141,8 +157,10 @@ def _classify(
     s12 = np.where(drrs > 0, np.maximum(prev_, next_), np.minimum(prev_, next_))
     s22 = np.where(drrs >= 0, np.minimum(next_, next2), np.maximum(next_, next2))
     out: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
-    taken = np.zeros(n, dtype=bool)
     cand_i = np.flatnonzero((np.abs(drrs) > 1) | (np.abs(mrrs) > 3))
+    if cand_i.size == 0:
+        return out, medrr, th2
+    taken = np.zeros(n, dtype=bool)
     # python scalars: the loop only visits the (few) candidate beats
     d_l, s12_l, s22_l = drrs.tolist(), s12.tolist(), s22.tolist()
     m_l, mr_l, rr_l, med_l, th2_l = (
@@ -187,6 +205,8 @@ def _classify(
 
 def _correct_run(rr: np.ndarray, flags: dict[str, list[int]], medrr: np.ndarray) -> np.ndarray:
     n = rr.size
+    if not any(flags.values()):
+        return rr.copy()
     # an ectopic beat misplaces the beat shared by two intervals: flag both
     ect = np.zeros(n, dtype=bool)
     for i in flags["ectopic"]:
