@@ -225,6 +225,8 @@ def test_session_records_streams_and_markers(console):
     for s in rec.streams:
         by_type.setdefault(s.type, []).append(s)
     assert len(by_type.get("PPG", [])) == 2 and len(by_type.get("EDA", [])) == 2
+    metrics = [s for s in by_type.get("Metrics", []) if s.source_id == f"metrics-{c.token}"]
+    assert metrics and len(metrics[0].timestamps) >= 2  # the engine's metrics, 2 per second
     markers = [s for s in by_type.get("Markers", []) if s.source_id == c.marker_sid]
     assert markers and "L: clinician listening" in [str(v[0]) for v in markers[0].values]
     assert "saved" in w.status.text()

@@ -211,7 +211,7 @@ class SessionController(QObject):
                 assignment,
                 found,
                 self.config,
-                extra_streams=[(self._marker_description(), None)],
+                extra_streams=[(d, None) for d in self._own_streams()],
                 on_error=lambda exc: self.bridge.report("a worker thread", exc),
             )
         except Exception as exc:  # AssignmentError, MapError, XdfReadError, LSL errors
@@ -231,18 +231,37 @@ class SessionController(QObject):
         else:
             self._ready.emit(session, attempt.gen)
 
-    def _marker_description(self) -> StreamDescription:
+    def _own_streams(self) -> list[StreamDescription]:
+        """The console's own outlets (markers, engine metrics), followed so they get recorded."""
         import socket
 
-        return StreamDescription(
-            name=self._marker_name,
-            type="Markers",
-            source_id=self._marker_source_id,
-            hostname=socket.gethostname(),
-            nominal_srate=0.0,
-            channel_count=1,
-            channel_format="string",
-        )
+        from app.engine import metric_channels
+
+        host = socket.gethostname()
+        own = [
+            StreamDescription(
+                name=self._marker_name,
+                type="Markers",
+                source_id=self._marker_source_id,
+                hostname=host,
+                nominal_srate=0.0,
+                channel_count=1,
+                channel_format="string",
+            )
+        ]
+        if self.config.publish_metrics:
+            own.append(
+                StreamDescription(
+                    name="Attunement-Metrics",
+                    type="Metrics",
+                    source_id=self.config.metrics_source_id,
+                    hostname=host,
+                    nominal_srate=0.0,
+                    channel_count=len(metric_channels()),
+                    channel_format="double64",
+                )
+            )
+        return own
 
     def _on_ready(self, session: LiveSession, gen: int) -> None:
         with self._lock:
