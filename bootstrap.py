@@ -34,7 +34,7 @@ def _run(cmd: list[str], **kw) -> int:
 
 def ensure_env(extra: str) -> None:
     """Create the venv and install the project (with ``extra``) if anything changed."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - bootstrap runs on any python3
         sys.exit(f"Attunement needs Python >= 3.10; this is {sys.version.split()[0]}.")
     stamp = VENV / f".attune-installed-{extra or 'base'}"
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()

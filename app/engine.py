@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
-from dsp.person import LivePerson, PersonConfig, PersonMetrics
 
 from devices.acquisition import Acquisition, StreamHealth
 from devices.assign import ROLES, Assignment
 from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad
+from dsp.person import LivePerson, PersonConfig, PersonMetrics
 
 log = logging.getLogger(__name__)
 
