@@ -42,6 +42,7 @@ from app.gui.meters import (
     HR_SYNC_TIP,
     HealthBar,
     Meter,
+    MeterState,
     MetricsTable,
     concordance_state,
     hr_sync_state,
@@ -86,6 +87,8 @@ class MainWindow(QMainWindow):
         self.frame_times: deque[float] = deque(maxlen=100_000)
         self.frame_starts: deque[float] = deque(maxlen=100_000)
         self.session_t0: float | None = None
+        self._last_snap_mono: float | None = None
+        self._stalled = False
         self.patient_window: PatientWindow | None = None
         self.patient_options = PatientViewOptions()
         self.assign_dialog: AssignmentDialog | None = None
@@ -298,6 +301,7 @@ class MainWindow(QMainWindow):
     def start_source(self, choice: SourceChoice, source=None) -> None:
         """Connect to ``choice`` (starting ``source`` first, if any) without blocking."""
         self.snapshot = None
+        self._last_snap_mono = None
         self.clear_error()
         self.controller.start(choice, source)
 
@@ -336,6 +340,8 @@ class MainWindow(QMainWindow):
     def on_snapshot(self, snap) -> None:
         """A new engine snapshot (GUI thread, via the bridge)."""
         self.snapshot = snap
+        self._last_snap_mono = time.monotonic()
+        self._stalled = False
         stale: dict[str, set[str]] = {"patient": set(), "clinician": set()}
         for rm, key in snap.channels.items():
             role, mod = rm.split("/")
@@ -364,6 +370,19 @@ class MainWindow(QMainWindow):
             self.baseline_dialog.on_snapshot(snap)
         if self.patient_window is not None:
             self.patient_window.on_snapshot(snap)
+
+    def _check_stalled(self) -> None:
+        """No snapshot for 3 ticks (engine dead or stuck): withdraw the numbers, say so."""
+        if self.controller.session is None or self._last_snap_mono is None or self._stalled:
+            return
+        limit = max(3 * self.controller.config.tick_s, 3.0)
+        if time.monotonic() - self._last_snap_mono < limit:
+            return
+        self._stalled = True
+        why = "the metrics stopped updating; see the message below"
+        self.meter.set_state(MeterState(text="no new data", status=why))
+        self.hr_meter.set_state(MeterState(text="no new data", status=why))
+        self.table.update_persons({}, {}, {})
 
     # -- session and markers --------------------------------------------------------------
     def toggle_session(self) -> None:
@@ -394,6 +413,7 @@ class MainWindow(QMainWindow):
         self._update_clock()
 
     def _update_clock(self) -> None:
+        self._check_stalled()
         if self.session_t0 is None:
             self.elapsed.setText("")
             return
