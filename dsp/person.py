@@ -631,7 +631,8 @@ class LivePerson:
             old = fz["t"] > tb[0]
             fz["t"], fz["ibi"] = fz["t"][old], fz["ibi"][old]
             for k in ARTIFACT_CLASSES:
-                fz[k] = fz[k][fz[k] > tb[0]]
+                if fz[k].size:
+                    fz[k] = fz[k][fz[k] > tb[0]]
             start = max(0, int(np.searchsorted(tb, fz["t_split"])) - _CTX)
         t_prev = fz["t_split"]
         t_c, v_c, f_c = _correct_runs(raw[start:], tb[start:])
@@ -647,6 +648,9 @@ class LivePerson:
         }
         for k in ARTIFACT_CLASSES:
             ft = f_c[k]
+            if ft.size == 0:  # the usual case: nothing flagged in the re-corrected tail
+                frozen[k] = out["flags_t"][k] = fz[k]
+                continue
             frozen[k] = np.concatenate([fz[k], ft[(ft > t_prev + eps) & (ft <= t_split + eps)]])
             out["flags_t"][k] = np.concatenate([frozen[k], ft[ft > t_split + eps]])
         self._ibi_frozen = frozen
@@ -845,13 +849,19 @@ class LivePerson:
         out = np.full(tg.shape, np.nan)
         if self._e_t.size < 2:
             return out
-        x = np.where(self._eda_mask(), self._e_x, np.nan)
+        mask, ex = self._eda_mask(), self._e_x
         t = self._e_t
         j = np.searchsorted(t, tg, side="right")
         inside = (j > 0) & (j < t.size)
         jj = np.clip(j, 1, t.size - 1)
         t0, t1 = t[jj - 1], t[jj]
-        x0, x1 = x[jj - 1], x[jj]
+        # the masked EDA (np.where(mask, ex, nan)) at the few samples needed
+        jr = jj.ravel()
+        sel = np.concatenate([jr - 1, jr, [-1]])
+        xs = np.where(mask[sel], ex[sel], np.nan)
+        m = jr.size
+        x0, x1 = xs[:m].reshape(jj.shape), xs[m : 2 * m].reshape(jj.shape)
+        x = xs[2 * m :]  # x[-1]
         ok = inside & np.isfinite(x0) & np.isfinite(x1) & (t1 - t0 <= self.cfg.max_gap_s)
         with np.errstate(invalid="ignore", divide="ignore"):
             w = np.where(t1 > t0, (tg - t0) / (t1 - t0), 0.0)
