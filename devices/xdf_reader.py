@@ -503,13 +503,56 @@ class _Decoded:
     raw: dict[int, list[np.ndarray]]
 
 
+def _decode_stamped_run(
+    data: bytes, run: list[tuple[int, int, int]], sd: Any
+) -> list[tuple[np.ndarray, Any]]:
+    """Several consecutive fully stamped Samples chunks of one stream, decoded in one go.
+
+    ``run`` holds (after the stream id, first sample, chunk end) of each chunk; the sample
+    bytes are joined and read with one structured :func:`numpy.frombuffer`. If a flag byte
+    says otherwise (a sample without timestamp), the chunks are decoded one by one instead.
+    """
+    rows_dtype = np.dtype([("f", "u1"), ("t", "<f8"), ("v", sd.dtype_le, (sd.nchns,))])
+    if len(run) == 1:
+        _, p, end = run[0]
+        rows = np.frombuffer(
+            data, dtype=rows_dtype, count=(end - p) // rows_dtype.itemsize, offset=p
+        )
+    else:
+        view = memoryview(data)
+        rows = np.frombuffer(b"".join([view[p:end] for _, p, end in run]), dtype=rows_dtype)
+    if not rows["f"].all():
+        return [_decode_samples(data, pos, end, sd) for pos, _, end in run]
+    stamps = rows["t"].astype(np.float64)
+    sd.last_timestamp = stamps[-1]
+    return [(stamps, rows["v"].astype(sd.dtype))]
+
+
 def _fast_decode(scan: _Scan) -> _Decoded:
-    """The chunk loop of pyxdf.load_xdf over the complete chunks; raises _NeedsPyxdf."""
+    """The chunk loop of pyxdf.load_xdf over the complete chunks; raises _NeedsPyxdf.
+
+    Runs of fully stamped numeric chunks of a stream (what LSL recorders write most) are
+    collected and decoded together when a chunk of another kind for that stream, a new header
+    for its id, or the end of the file comes.
+    """
     if scan.resynced or not FAST_PATH_AVAILABLE:
         raise _NeedsPyxdf("damaged chunk structure" if scan.resynced else "pyxdf internals")
     data = scan.data
     dec = _Decoded(None, {}, {}, {}, {}, {}, {})
     temp: dict[int, Any] = {}
+    pending: dict[int, list[tuple[int, int, int]]] = {}
+
+    def add(sid: int, decoded: list[tuple[np.ndarray, Any]]) -> None:
+        for stamps, values in decoded:
+            dec.raw.setdefault(sid, []).append(stamps)  # never modified: see _fast_assemble
+            dec.stamps[sid].append(stamps)
+            dec.series[sid].append(values)
+
+    def flush(sid: int) -> None:
+        if pending.get(sid):
+            add(sid, _decode_stamped_run(data, pending[sid], temp[sid]))
+            pending[sid] = []
+
     for tag, body, end in scan.chunks:
         if tag in (TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_STREAM_FOOTER):
             if end - body < 6:
@@ -521,12 +564,15 @@ def _fast_decode(scan: _Scan) -> _Decoded:
             if tag == TAG_FILE_HEADER:
                 dec.file_header = _px._xml2dict(ET.fromstring(data[body + 2 : end]))
             elif tag == TAG_STREAM_HEADER:
+                if sid in temp:  # a repeated header: pyxdf starts the stream afresh
+                    flush(sid)
                 xml = data[body + 6 : end].decode("utf-8", "replace")
                 hdr = _px._xml2dict(ET.fromstring(xml))
                 dec.headers[sid] = hdr
                 temp[sid] = _px.StreamData(hdr)
                 dec.stamps[sid], dec.series[sid] = [], []
                 dec.clock_times[sid], dec.clock_values[sid] = [], []
+                pending[sid] = []
             elif tag == TAG_STREAM_FOOTER:
                 dec.headers[sid]["footer"] = _px._xml2dict(ET.fromstring(data[body + 6 : end]))
         except _NeedsPyxdf:
@@ -534,16 +580,22 @@ def _fast_decode(scan: _Scan) -> _Decoded:
         except Exception as exc:  # pyxdf raises or logs: let it do so itself
             raise _NeedsPyxdf(f"chunk with tag {tag}: {exc}") from None
         if tag == TAG_SAMPLES:
-            stamps, values = _decode_samples(data, body + 6, end, temp[sid])
-            dec.raw.setdefault(sid, []).append(stamps)  # never modified: see _fast_assemble
-            dec.stamps[sid].append(stamps)
-            dec.series[sid].append(values)
+            sd = temp[sid]
+            if sd.fmt != "string" and sd.nchns > 0:
+                n, p = _varlen(data, body + 6, end)
+                if n > 0 and end - p == n * (9 + sd.samplebytes):
+                    pending[sid].append((body + 6, p, end))
+                    continue
+            flush(sid)
+            add(sid, [_decode_samples(data, body + 6, end, sd)])
         elif tag == TAG_CLOCK_OFFSET:
             if end - body != 22:  # pyxdf reads exactly two doubles, wherever the chunk ends
                 raise _NeedsPyxdf("clock offset chunk of unusual length")
             t, v = struct.unpack_from("<dd", data, body + 6)
             dec.clock_times[sid].append(t)
             dec.clock_values[sid].append(v)
+    for sid in pending:
+        flush(sid)
     return dec
 
 

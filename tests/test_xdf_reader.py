@@ -460,3 +460,18 @@ def test_numeric_chunks_never_use_pyxdfs_per_sample_decoder(
 
 def test_pyxdf_internals_the_fast_path_relies_on_exist() -> None:
     assert xdf_reader.FAST_PATH_AVAILABLE
+
+
+def test_repeated_stream_header_as_pyxdf(own_file: Path, tmp_path: Path) -> None:
+    """A header repeated for the same id (pyxdf starts that stream afresh) is read alike."""
+    from devices.xdf_writer import TAG_STREAM_HEADER
+
+    data = own_file.read_bytes()
+    scan = xdf_reader._scan(own_file, data)
+    (tag, body, end), *_ = [c for c in scan.chunks if c[0] == TAG_STREAM_HEADER]
+    sid = struct.unpack_from("<I", data, body + 2)[0]
+    rows = [(3000.0 + k / 32, struct.pack("<ff", k, -k)) for k in range(50)]
+    path = tmp_path / "repeated.xdf"
+    path.write_bytes(data + chunk_bytes(tag, data[body + 2 : end]) + _raw_samples(sid, rows))
+    rec = _assert_like_pyxdf(path)
+    assert rec.streams[0].n_samples == 50 and rec.streams[0].raw_timestamps.size == 690
