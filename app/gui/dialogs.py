@@ -348,6 +348,9 @@ class Pacer(QWidget):
         self.theme: Theme = THEMES["light"]
         self.setMinimumSize(160, 200)
 
+    def set_rate(self, breaths_per_min: float) -> None:
+        self.period_s = 60.0 / breaths_per_min
+
     def set_time(self, t: float) -> None:
         self.phase = (t % self.period_s) / self.period_s
         self.update()
@@ -406,19 +409,32 @@ class BaselineDialog(QDialog):
         self.pacer.setVisible(False)
         mid.addWidget(self.pacer)
         info = QVBoxLayout()
-        self.coherence = {r: QLabel(f"{ROLE_NAMES[r]} coherence {DASH}") for r in ROLES}
+        self.coherence = {r: QLabel(f"{ROLE_NAMES[r]} coherence ratio {DASH}") for r in ROLES}
         for r, lab in self.coherence.items():
             lab.setStyleSheet(f"color: {ROLE_COLOURS[r]}; font-size: 15pt;")
             lab.setToolTip("HeartMath-style coherence ratio over the last 64 s")
             info.addWidget(lab)
         self.countdown = QLabel("")
+        cf = QFont(self.countdown.font())
+        cf.setPointSizeF(cf.pointSizeF() * 1.8)
+        cf.setBold(True)
+        self.countdown.setFont(cf)
         info.addWidget(self.countdown)
         info.addStretch(1)
         mid.addLayout(info, 1)
         lay.addLayout(mid, 1)
-        self.pacer_box = QCheckBox("Breathing pacer, 6 breaths per minute (5 s in, 5 s out)")
+        pacer_row = QHBoxLayout()
+        self.pacer_box = QCheckBox("Breathing pacer")
         self.pacer_box.toggled.connect(self.pacer.setVisible)
-        lay.addWidget(self.pacer_box)
+        self.pacer_rate = QComboBox()
+        self.pacer_rate.addItems(["6 breaths/min (5 s in, 5 s out)", "5.5 breaths/min"])
+        self.pacer_rate.currentIndexChanged.connect(
+            lambda i: self.pacer.set_rate(6.0 if i == 0 else 5.5)
+        )
+        pacer_row.addWidget(self.pacer_box)
+        pacer_row.addWidget(self.pacer_rate)
+        pacer_row.addStretch(1)
+        lay.addLayout(pacer_row)
         row = QHBoxLayout()
         self.start_button = QPushButton("Start baseline")
         self.start_button.setDefault(True)
@@ -447,8 +463,10 @@ class BaselineDialog(QDialog):
         el = time.monotonic() - self._t0
         self.pacer.set_time(el)
         left = max(self.duration_s - el, 0.0)
-        if el < min(20.0, self.duration_s / 3):
-            self.prompt.setText("Three slow breaths together… in through the nose, long out.")
+        breaths_s = min(30.0, self.duration_s / 2)  # three slow breaths at ~6/min
+        if el < breaths_s:
+            n = min(int(el / (breaths_s / 3)) + 1, 3)
+            self.prompt.setText(f"Three slow breaths together… breath {n} of 3.")
         else:
             self.prompt.setText("Settle. Nothing to do; the baseline is being taken.")
         self.countdown.setText(f"baseline: {int(left) // 60}:{int(left) % 60:02d} left")
@@ -472,7 +490,7 @@ class BaselineDialog(QDialog):
                 continue
             ok = pm.coherence_valid and finite(pm.coherence_ratio)
             self.coherence[r].setText(
-                f"{ROLE_NAMES[r]} coherence {fmt(pm.coherence_ratio, '.1f') if ok else DASH}"
+                f"{ROLE_NAMES[r]} coherence ratio {fmt(pm.coherence_ratio, '.1f') if ok else DASH}"
             )
             if self._t0 is None or not self.timer.isActive():
                 continue
