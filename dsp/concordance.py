@@ -155,6 +155,8 @@ def slope_series(x: np.ndarray, fs: float, slope_s: float = 5.0, step_s: float =
     if n - 1 < w:
         return np.empty(x.shape[:-1] + (0,))
     k = (n - 1 - w) // s + 1
+    if s == 1 and not np.isnan(x).any():  # the live WCC input: plain slices, nothing masked
+        return (x[..., w : w + k] - x[..., :k]) / slope_s
     starts = np.arange(k) * s
     out = (x[..., starts + w] - x[..., starts]) / slope_s
     bad = np.isnan(x).astype(np.int64)

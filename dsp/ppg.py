@@ -243,8 +243,11 @@ class StreamingBeatDetector:
         # bias-corrected exponential mean of z
         a = self.a
         e, _ = sps.lfilter([a], [1.0, a - 1.0], z, zi=[(1.0 - a) * self._ema])
-        k = self._ema_n + np.arange(1, z.size + 1)
-        mean_z = e / (1.0 - (1.0 - a) ** k)
+        if (1.0 - a) ** (self._ema_n + 1) < 2.0**-55:
+            mean_z = e  # the bias correction 1 - (1 - a)**k is exactly 1.0 from here on
+        else:
+            k = self._ema_n + np.arange(1, z.size + 1)
+            mean_z = e / (1.0 - (1.0 - a) ** k)
         self._ema = float(e[-1])
         self._ema_n += z.size
         if self._m1_tail is None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from dsp.filters import butter_sos, check_fs, nan_segments, zero_phase_sos
+from dsp.filters import butter_sos, check_fs, zero_phase_sos
 
 __all__ = [
     "CardiacQuality",
@@ -191,21 +191,24 @@ def eda_valid_mask(
         if saturation_us is not None:
             ok &= x < saturation_us
     if x.size >= 2:
-        slope = np.abs(np.diff(x)) * fs
+        adx = np.abs(x[1:] - x[:-1])
         steep = np.zeros(x.size, dtype=bool)
         with np.errstate(invalid="ignore"):
-            s = slope > max_slope_us_s
+            s = adx * fs > max_slope_us_s
         steep[:-1] |= s
         steep[1:] |= s
         ok &= ~steep
         # flat lines: runs with no change for >= flat_s seconds
         same = np.zeros(x.size, dtype=bool)
         with np.errstate(invalid="ignore"):
-            same[1:] = np.abs(np.diff(x)) <= flat_tol_us
+            same[1:] = adx <= flat_tol_us
         n_flat = max(2, int(round(flat_s * fs)))
-        for a, b in nan_segments(np.where(same, 1.0, np.nan)):
-            if b - a + 1 >= n_flat:
-                ok[max(a - 1, 0) : b] = False
+        if same.any():
+            d = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
+            starts, stops = np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()
+            for a, b in zip(starts, stops, strict=True):
+                if b - a + 1 >= n_flat:
+                    ok[max(a - 1, 0) : b] = False
     m = int(round(margin_s * fs))
     if m > 0 and not ok.all():
         ok = ~ndimage.binary_dilation(~ok, iterations=m)
