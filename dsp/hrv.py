@@ -32,6 +32,7 @@ times aligned with the recording.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -341,6 +342,12 @@ class HrvTime:
     valid: bool
 
 
+def _var1(x: np.ndarray) -> float:
+    """``np.var(x, ddof=1)`` of a 1-D float array with ``x.size >= 2`` (same arithmetic)."""
+    dev = x - x.sum() / x.size
+    return float(np.square(dev).sum() / (x.size - 1))
+
+
 def _succ_diffs(x: np.ndarray) -> np.ndarray:
     d = np.diff(x)
     return d[np.isfinite(d)]
@@ -373,10 +380,11 @@ def hrv_time(ibi_ms: np.ndarray, min_ibi: int = 3) -> HrvTime:
     if nn.size < max(min_ibi, 2) or d.size < max(min_ibi - 1, 2):
         nan = float("nan")
         return HrvTime(nan, nan, nan, nan, nan, nan, nan, nan, int(nn.size), False)
-    mean_nn = float(np.mean(nn))
-    sdnn = float(np.std(nn, ddof=1))
-    rmssd = float(np.sqrt(np.mean(d**2)))
-    var_d = float(np.var(d, ddof=1))
+    # np.mean / np.std / np.var arithmetic, without their wrappers (called every live tick)
+    mean_nn = float(nn.sum() / nn.size)
+    sdnn = math.sqrt(_var1(nn))
+    rmssd = math.sqrt(float(np.square(d).sum() / d.size))
+    var_d = _var1(d)
     sd1 = float(np.sqrt(var_d / 2.0))
     sd2 = float(np.sqrt(max(2.0 * sdnn**2 - var_d / 2.0, 0.0)))
     return HrvTime(
@@ -385,7 +393,7 @@ def hrv_time(ibi_ms: np.ndarray, min_ibi: int = 3) -> HrvTime:
         sdnn_ms=sdnn,
         rmssd_ms=rmssd,
         ln_rmssd=float(np.log(rmssd)) if rmssd > 0 else float("nan"),
-        pnn50_pct=float(100.0 * np.mean(np.abs(d) > 50.0)),
+        pnn50_pct=float(100.0 * (np.count_nonzero(np.abs(d) > 50.0) / d.size)),
         sd1_ms=sd1,
         sd2_ms=sd2,
         n_ibi=int(nn.size),

@@ -691,7 +691,7 @@ class LivePerson:
         coherence_valid = bool(co is not None and co.valid)
         # artifacts in the HRV window
         arts = {
-            k: int(np.sum((v > now - cfg.hrv_window_s) & (v <= now)))
+            k: int(np.count_nonzero((v > now - cfg.hrv_window_s) & (v <= now))) if v.size else 0
             for k, v in ib["flags_t"].items()
         }
         # cardiac quality
