@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_xdf_read.py [--minutes 60] [--chunk 1.0] [--repeat 3]
+        [--review N]
 
 1. A seeded dyad (``dsp.simulate.simulate_dyad``: 2 x PPG 128 Hz + 2 x EDA 32 Hz) is written
    with ``devices.xdf_writer.XdfWriter`` in ``--chunk`` second Samples chunks (1 s as
@@ -14,6 +15,11 @@ Run from the repository root::
    best and median wall times are printed, with the speed-up.
 3. The two results are compared: values bit-identical, largest timestamp difference, same
    headers / footers / clock offsets.
+4. With ``--review N``: ``attune review FILE --screenshot`` first open (empty analysis cache),
+   as ``benchmarks/bench_analysis.py`` measures it (the file written by
+   ``app.analysis.write_simulated_xdf``), N times alternating between the fast read path and
+   the reader forced onto ``pyxdf.load_xdf`` (``FAST_PATH_AVAILABLE = False``), so both meet the
+   same machine load.
 """
 
 from __future__ import annotations
@@ -90,6 +96,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--chunk", type=float, default=1.0, help="Samples chunk length (s)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--review", type=int, default=0, help="review first-open A/B runs")
     args = ap.parse_args()
 
     import pyxdf
@@ -141,7 +148,47 @@ def main() -> int:
         f"equal to pyxdf: values/headers/footers/clock offsets {'identical' if identical else 'DIFFER'}, "
         f"max |timestamp difference| {worst:.3g} s"
     )
+    if args.review:
+        review_ab(tmp, args.minutes, args.review)
     return 0 if identical and worst <= 1e-9 else 1
+
+
+def review_ab(tmp: Path, minutes: float, runs: int) -> None:
+    """``attune review`` first open with the fast reader and with pyxdf.load_xdf, alternating."""
+    import re
+    import subprocess
+
+    from app.analysis import write_simulated_xdf
+    from dsp.simulate import DyadSimConfig, simulate_dyad
+
+    dur = minutes * 60.0
+    markers = [(t, "listening" if k % 2 == 0 else "talking")
+               for k, t in enumerate(range(0, int(dur), 300))]  # fmt: skip
+    dyad = simulate_dyad(DyadSimConfig(duration_s=dur, seed=1, coupling=0.8, lag_s=2.0))
+    xdf = write_simulated_xdf(tmp / "review.xdf", dyad, markers=markers)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
+    boot = (
+        "import sys, runpy, devices.xdf_reader as r; r.FAST_PATH_AVAILABLE = {fast}; "
+        "sys.argv[0] = 'attune'; runpy.run_module('app.cli', run_name='__main__')"
+    )
+    ready: dict[str, list[float]] = {"fast": [], "pyxdf": []}
+    for k in range(runs):
+        for label in ("fast", "pyxdf"):
+            env["ATTUNE_CACHE_DIR"] = str(tmp / f"cache_{label}_{k}")  # first open: no cache
+            cmd = [sys.executable, "-c", boot.format(fast=label == "fast"), "review", str(xdf),
+                   "--screenshot", str(tmp / "review.png")]  # fmt: skip
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(ROOT), env=env)
+            m = re.search(r"window ready in ([0-9.]+) s", proc.stdout)
+            if not m:
+                print(proc.stdout[-500:], proc.stderr[-2000:])
+                return
+            ready[label].append(float(m.group(1)))
+    for label, ts in ready.items():
+        print(
+            f"attune review {minutes:g} min, first open, reader {label:5s}: window ready "
+            f"median {statistics.median(ts):.2f} s (runs: {', '.join(f'{t:.2f}' for t in ts)}; "
+            f"load avg {os.getloadavg()[0]:.2f})"
+        )
 
 
 if __name__ == "__main__":
