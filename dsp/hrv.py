@@ -287,13 +287,17 @@ def ibi_correct(
     x = np.asarray(ibi_ms, dtype=float)
     if x.ndim != 1:
         raise ValueError("ibi_ms must be 1-D")
-    if np.any(x[np.isfinite(x)] <= 0):
+    finite = np.isfinite(x)
+    all_finite = bool(finite.all())
+    if np.any((x if all_finite else x[finite]) <= 0):
         raise ValueError("IBIs must be positive (ms)")
     flags_all: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
     pieces: list[np.ndarray] = []
-    finite = np.isfinite(x)
-    d = np.diff(np.concatenate([[0], finite.astype(np.int8), [0]]))
-    starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    if all_finite:  # one run (the usual live case)
+        starts, stops = [0] if x.size else [], [x.size] if x.size else []
+    else:
+        d = np.diff(np.concatenate([[0], finite.astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     pos = 0
     for a, b in zip(starts, stops, strict=True):
         if a > pos:

@@ -245,11 +245,15 @@ def _correct_runs(
     input intervals.
     """
     fin = np.isfinite(raw)
-    d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
+    if raw.size and fin.all():
+        runs = [(0, raw.size)]
+    else:
+        d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
+        runs = list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
     t_parts: list[np.ndarray] = []
     v_parts: list[np.ndarray] = []
     flags: dict[str, list[np.ndarray]] = {k: [] for k in ARTIFACT_CLASSES}
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+    for a, b in runs:
         corr = ibi_correct(raw[a:b])
         run = corr.ibi_ms
         good = np.isfinite(run)
@@ -271,7 +275,10 @@ def _split_at_gaps(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
     if t.size == 0:
         return []
     with np.errstate(invalid="ignore"):
-        cut = np.flatnonzero(np.abs(np.diff(t)) > max_gap_s) + 1
+        jump = np.abs(t[1:] - t[:-1]) > max_gap_s
+    if not jump.any():
+        return [(0, t.size)]
+    cut = np.flatnonzero(jump) + 1
     bounds = np.concatenate([[0], cut, [t.size]])
     return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
 

@@ -204,6 +204,9 @@ class StreamingBeatDetector:
         if x.size == 0:
             return np.zeros(0)
         finite = np.isfinite(x)
+        if finite.all():
+            self._push_finite(x, out)
+            return np.asarray(out, dtype=float)
         # split into runs of finite / non-finite samples
         edges = np.flatnonzero(np.diff(finite.astype(np.int8))) + 1
         bounds = np.concatenate([[0], edges, [x.size]])
