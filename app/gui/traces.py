@@ -64,6 +64,8 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 plot.getAxis("bottom").setStyle(showValues=False)
             curve = plot.plot(pen=pg.mkPen(ROLE_COLOURS[role], width=1))
             curve.setClipToView(True)
+            # peak downsampling to ~1 bin per pixel (min and max kept): what the eye can see
+            curve.opts["autoDownsampleFactor"] = 1.0
             curve.setDownsampling(auto=True, method="peak")
             marks = pg.ScatterPlotItem(
                 size=9 if kind == "cardiac" else 12,
