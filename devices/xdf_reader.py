@@ -15,22 +15,30 @@ of pyxdf it
 
 Fast path (why not just pyxdf): :func:`pyxdf.load_xdf` decodes Samples chunks one sample at a
 time in Python (``_read_chunk3``: a ``read`` + ``struct.unpack`` + ``np.frombuffer`` per sample),
-which is ~5 s of the ~6 s it needs for a 60-minute dyad (1.15 M samples). Everything else pyxdf
-does (header/footer XML, clock offsets, the pylsl#67 offset truncation, clock-reset detection,
-robust clock synchronisation, segment-wise dejitter, its warnings) is fine and fast, so we keep
-it: :func:`_fast_decode` walks the chunks our own :func:`_scan` already found and decodes each
-numeric Samples chunk in bulk with :func:`numpy.frombuffer` when the chunk has a fixed stride
-(every sample carries an 8-byte timestamp, or none does; deduced stamps are accumulated
-sequentially exactly as pyxdf does, ``last + tdiff`` one sample after the other). Any other
-chunk (string samples, a mix of stamped and deduced samples) is decoded by pyxdf's own
-``_read_chunk3``. The decoded arrays then go through pyxdf's own post-processing helpers
-(``_truncate_corrupted_offsets``, ``_clock_sync``, ``_jitter_removal``) with load_xdf's default
-parameters, and the streams are assembled as load_xdf assembles them, so the result is the one
-pyxdf gives (values bit-identical, timestamps identical; pinned by tests against
-``pyxdf.load_xdf``). Whenever the file is anything but well-formed (a chunk pyxdf would log as
-corrupt, resynchronisation on a boundary, an unknown stream id, unparsable XML, a pyxdf
-version without these helpers) the fast path steps aside and the whole file goes through
-:func:`pyxdf.load_xdf` as before, so damaged files behave exactly as they always did.
+which is ~5 s of the ~6 s it needs for a 60-minute dyad (1.15 M samples); that per-sample loop
+is the one part of pyxdf that is wrong for this job. Everything else pyxdf does (header/footer
+XML, clock offsets, the pylsl#67 offset truncation, clock-reset detection, robust clock
+synchronisation, segment-wise dejitter, its warnings) is right and fast enough, so we keep it:
+
+- :func:`_fast_decode` repeats load_xdf's chunk loop over the complete chunks our own
+  :func:`_scan` found. Numeric Samples chunks are decoded in bulk: runs of fully stamped
+  chunks of a stream (what LSL recorders write) with one structured :func:`numpy.frombuffer`;
+  chunks without stamps (TimeStampBytes = 0) likewise; chunks mixing stamped and deduced
+  samples (LabRecorder) by a walk over the flag bytes and a bulk gather. Deduced stamps are
+  ``last + tdiff`` added one sample after the other, as pyxdf does; ``np.add.accumulate``
+  performs the same float64 additions in the same order, so they are bit-identical. String
+  chunks (markers: few) are decoded by pyxdf's own ``_read_chunk3``.
+- :func:`_fast_assemble` runs pyxdf's own helpers (``_truncate_corrupted_offsets``,
+  ``_clock_sync``, ``_jitter_removal``) with load_xdf's default parameters on those arrays and
+  assembles the streams as load_xdf does. These helpers are private to pyxdf, so their
+  presence is checked (:data:`FAST_PATH_AVAILABLE`) and the result is pinned by tests against
+  ``pyxdf.load_xdf`` (values bit-identical, timestamps equal, same headers, footers, clock
+  offsets, segments and warnings) on real third-party files, our own files and truncated and
+  damaged copies.
+- Whenever the file is anything but well-formed (a chunk pyxdf would log as corrupt and scan
+  past, resynchronisation on a boundary, a chunk for an unknown stream id, unparsable XML, a
+  pyxdf without these helpers) the fast path steps aside and the whole file goes through
+  :func:`pyxdf.load_xdf` as before, so damaged files behave exactly as they always did.
 
 Time conventions: ``timestamps`` are seconds on the recording machine's LSL clock (raw stamps
 plus the recorded clock offsets when ``sync_clocks``; jitter removed per segment when
