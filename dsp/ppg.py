@@ -127,6 +127,20 @@ def _odd(n: float) -> int:
     return max(1, int(round(n)) | 1)
 
 
+try:  # the compiled filter behind scipy.signal.lfilter (its wrapper costs more than the work)
+    from scipy.signal._sigtools import _linear_filter
+except ImportError:  # pragma: no cover - other scipy layouts use the public function
+    _linear_filter = None
+
+
+def _ema_filter(a: float, z: np.ndarray, zi: float) -> np.ndarray:
+    """``lfilter([a], [1, a - 1], z, zi=[zi])[0]``: exponential moving average of ``z``."""
+    if _linear_filter is None or z.dtype != np.float64 or z.ndim != 1:
+        return sps.lfilter([a], [1.0, a - 1.0], z, zi=[zi])[0]
+    b_, a_ = np.array([a]), np.array([1.0, a - 1.0])
+    return _linear_filter(b_, a_, z, -1, np.array([zi]))[0]
+
+
 class StreamingBeatDetector:
     """Chunk-invariant beat detector (see the module docstring for the algorithm).
 
@@ -245,7 +259,7 @@ class StreamingBeatDetector:
         m2 = self.ma2(z)
         # bias-corrected exponential mean of z
         a = self.a
-        e, _ = sps.lfilter([a], [1.0, a - 1.0], z, zi=[(1.0 - a) * self._ema])
+        e = _ema_filter(a, z, (1.0 - a) * self._ema)
         if (1.0 - a) ** (self._ema_n + 1) < 2.0**-55:
             mean_z = e  # the bias correction 1 - (1 - a)**k is exactly 1.0 from here on
         else:
