@@ -685,7 +685,11 @@ class LivePerson:
         hr_valid = bool(last.size)
         # time-domain HRV
         _, w_ibi = window(cfg.hrv_window_s)
-        cover = float(np.nansum(w_ibi)) / 1000.0 if w_ibi.size else 0.0
+        w_nan = np.isnan(w_ibi)
+        n_fin = w_ibi.size - int(np.count_nonzero(w_nan))
+        # np.nansum(w_ibi), without its copy when there is no NaN
+        cover = float((np.where(w_nan, 0.0, w_ibi) if n_fin < w_ibi.size else w_ibi).sum())
+        cover = cover / 1000.0 if w_ibi.size else 0.0
         ht = hrv_time(w_ibi)
         hrv_valid = ht.valid and cover >= cfg.min_coverage * cfg.hrv_window_s
         # spectral + coherence need unbroken series; recomputed every spectral_update_s
@@ -730,7 +734,7 @@ class LivePerson:
             breathing_hz=co.breathing_hz if coherence_valid and co else nan,
             scl_us=scl,
             scr_per_min=scr_rate,
-            n_beats_window=int(np.sum(np.isfinite(w_ibi))),
+            n_beats_window=n_fin,
             artifacts=arts,
             cardiac_quality=cq,
             cardiac_quality_reason=cq_reason,
@@ -787,9 +791,8 @@ class LivePerson:
         fs = self._e_fs_kept
         i0, i1 = np.searchsorted(self._e_t, [now - cfg.scl_window_s, now], side="right")
         mw = mask[i0:i1]
-        scl_valid = (
-            mw.size >= cfg.min_coverage * cfg.scl_window_s * fs and mw.mean() >= cfg.min_coverage
-        )
+        frac = float(mw.mean()) if mw.size else nan
+        scl_valid = mw.size >= cfg.min_coverage * cfg.scl_window_s * fs and frac >= cfg.min_coverage
         scl = float(np.mean(self._e_x[i0:i1][mw])) if scl_valid else nan
         j0, j1 = np.searchsorted(self._e_t, [now - cfg.scr_window_s, now], side="right")
         ms = mask[j0:j1]
@@ -803,7 +806,6 @@ class LivePerson:
         # quality of the last 10 s
         if mw.size == 0:
             return scl, bool(scl_valid), rate, scr_valid, "none", "no EDA data"
-        frac = float(mw.mean())
         if frac >= 0.9:
             return scl, bool(scl_valid), rate, scr_valid, "good", ""
         raw = self._e_raw[i0:i1]
