@@ -39,6 +39,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
@@ -167,6 +168,8 @@ def slope_series(x: np.ndarray, fs: float, slope_s: float = 5.0, step_s: float =
 
 def _last_axis_windows(x: np.ndarray, m: int) -> np.ndarray:
     """``sliding_window_view(x, m, axis=-1)`` (read-only) without its per-call overhead."""
+    if x.shape[-1] == m:  # one window: a plain reshape
+        return x[..., None, :]
     st = x.strides
     shape = x.shape[:-1] + (x.shape[-1] - m + 1, m)
     return as_strided(x, shape, st[:-1] + (st[-1], st[-1]), writeable=False)
@@ -363,10 +366,16 @@ class WCCResult:
     absolute: bool
 
 
-def _windows(x: np.ndarray, w: int) -> np.ndarray:
-    """Read-only ``sliding_window_view(x, w, axis=1)`` of a 2-D array, without its overhead."""
-    s0, s1 = x.strides
-    return as_strided(x, (x.shape[0], x.shape[1] - w + 1, w), (s0, s1, s1), writeable=False)
+@lru_cache(maxsize=32)
+def _lag_gather(w: int, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gather indices ``(2 * lag + 1, w)`` of the x and y blocks at lags ``-lag..lag``."""
+    k = np.arange(w)
+    off_a = np.concatenate([np.arange(lag, 0, -1), np.zeros(lag + 1, dtype=int)])
+    off_b = np.concatenate([np.zeros(lag, dtype=int), np.arange(lag + 1)])
+    ia, ib = off_a[:, None] + k, off_b[:, None] + k
+    ia.setflags(write=False)
+    ib.setflags(write=False)
+    return ia, ib
 
 
 def _lagged_block_corr(xw: np.ndarray, yw: np.ndarray, w: int, lag: int) -> np.ndarray:
@@ -382,15 +391,10 @@ def _lagged_block_corr(xw: np.ndarray, yw: np.ndarray, w: int, lag: int) -> np.n
         xs = xw[c0 : c0 + chunk]
         ys = yw[c0 : c0 + chunk]
         nb = xs.shape[0]
-        xv = _windows(xs, w)  # (nb, lag + 1, w): offset o -> x[o : o + w]
-        yv = _windows(ys, w)
         # lags -lag..-1: x offset |k|, y offset 0; lags 0..lag: x offset 0, y offset k.
-        a = np.concatenate(
-            [xv[:, lag:0:-1, :], np.broadcast_to(xv[:, :1, :], (nb, lag + 1, w))], axis=1
-        )
-        b = np.concatenate(
-            [np.broadcast_to(yv[:, :1, :], (nb, lag, w)), yv[:, : lag + 1, :]], axis=1
-        )
+        ia, ib = _lag_gather(w, lag)
+        a = xs.take(ia, axis=1)  # (nb, 2 * lag + 1, w), C-contiguous like a concatenation
+        b = ys.take(ib, axis=1)
         if not (np.isnan(xs).any() or np.isnan(ys).any()):
             # no missing values: the same arithmetic without the masks
             differ = (a != b).sum(axis=2)

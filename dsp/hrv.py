@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from scipy import interpolate, signal, sparse
 from scipy.linalg import solveh_banded
 from scipy.sparse import linalg as splinalg
@@ -109,7 +108,10 @@ def _quantile_index(n: int, win: int, qs: tuple[float, ...]) -> tuple:
         for a in arrs:
             a.setflags(write=False)  # shared between calls
         out.append(arrs)
-    return tuple(out)
+    # gather index of the padded windows: window i = padded[i : i + win]
+    win_idx = idx[:, None] + np.arange(win)[None, :]
+    win_idx.setflags(write=False)
+    return win_idx, tuple(out)
 
 
 def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[np.ndarray]:
@@ -122,11 +124,12 @@ def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[n
     h = win // 2
     xp = np.full((r, n + 2 * h), np.nan)
     xp[:, h : h + n] = x2
-    s0, s1 = xp.strides
-    view = as_strided(xp, (r, n, win), (s0, s1, s1), writeable=False)
-    srt = np.sort(view, axis=2).reshape(r, n * win)  # NaN padding sorts last
+    win_idx, q_idx = _quantile_index(n, win, tuple(qs))
+    srt = xp.take(win_idx, axis=1)  # (r, n, win) C-contiguous copy of the windows
+    srt.sort(axis=2)  # NaN padding sorts last
+    srt = srt.reshape(r, n * win)
     out = []
-    for i_lo, i_hi, frac in _quantile_index(n, win, tuple(qs)):
+    for i_lo, i_hi, frac in q_idx:
         v_lo, v_hi = srt[:, i_lo], srt[:, i_hi]
         v = v_lo + frac * (v_hi - v_lo)
         out.append(v if x.ndim == 2 else v[0])
