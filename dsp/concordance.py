@@ -1462,6 +1462,7 @@ class LiveDyad:
         self._hist_every = max(1, int(round(cfg.history_every_s / cfg.step_s)))
         self._hist_next_r = self._hist_every
         self._cached: DyadMetrics | None = None
+        self._lags_s: np.ndarray | None = None  # lag axis of the live WCC rows (s)
 
     # ------------------------------------------------------------------ input
     def push(
@@ -1601,7 +1602,9 @@ class LiveDyad:
         row = _lagged_block_corr(sp[None, :], sc[None, :], w, lag)[0]
         if max(np.count_nonzero(np.isnan(sp)), np.count_nonzero(np.isnan(sc))) > n_blk / 2:
             row[:] = np.nan
-        return wcc_peak(row, np.arange(-lag, lag + 1) / cfg.fs, cfg.peak_threshold)
+        if self._lags_s is None or self._lags_s.size != 2 * lag + 1:
+            self._lags_s = np.arange(-lag, lag + 1) / cfg.fs
+        return wcc_peak(row, self._lags_s, cfg.peak_threshold)
 
     def snapshot(self) -> DyadMetrics:
         """Current metrics (frozen). O(window); cached until the next :meth:`push`."""

@@ -469,7 +469,7 @@ class LivePerson:
         fs = self._c_fs
         assert fs is not None
         k_min = self._c_n - int(self.cfg.history_s * fs) - int(10 * fs)
-        i = int(np.searchsorted(self._beat_pos, k_min))
+        i = int(self._beat_pos.searchsorted(k_min))
         if i > 0:
             self._beat_pos = self._beat_pos[i:]
             self._beat_t = self._beat_t[i:]
@@ -587,12 +587,12 @@ class LivePerson:
         for o, p, a in zip(on[keep], pk[keep], s.amplitudes[keep], strict=True):
             if self._scr_on.size and np.min(np.abs(self._scr_on - o)) < 1.0:
                 continue
-            idx = int(np.searchsorted(self._scr_on, o))
+            idx = int(self._scr_on.searchsorted(o))
             self._scr_on = np.insert(self._scr_on, idx, o)
             self._scr_pk = np.insert(self._scr_pk, idx, p)
             self._scr_amp = np.insert(self._scr_amp, idx, a)
         t_min = t_end - self.cfg.history_s
-        j = int(np.searchsorted(self._scr_on, t_min))
+        j = int(self._scr_on.searchsorted(t_min))
         self._scr_on, self._scr_pk, self._scr_amp = (
             self._scr_on[j:],
             self._scr_pk[j:],
@@ -620,7 +620,7 @@ class LivePerson:
         bad = [(k0, k1) for k0, k1, good, _ in self._qwin if not good]
         if bad:  # windows are consecutive: the first one ending after an IBI's start decides
             b0, b1 = np.asarray(bad, dtype=float).T
-            j = np.searchsorted(b1, pos[:-1], side="right")
+            j = b1.searchsorted(pos[:-1], side="right")
             jj = np.minimum(j, b0.size - 1)
             ok &= ~((j < b0.size) & (b0[jj] <= pos[1:]))
         ok &= (ibi > 250.0) & (ibi < 3000.0)
@@ -640,7 +640,7 @@ class LivePerson:
             for k in ARTIFACT_CLASSES:
                 if fz[k].size:
                     fz[k] = fz[k][fz[k] > tb[0]]
-            start = max(0, int(np.searchsorted(tb, fz["t_split"])) - _CTX)
+            start = max(0, int(tb.searchsorted(fz["t_split"])) - _CTX)
         t_prev = fz["t_split"]
         t_c, v_c, f_c = _correct_runs(raw[start:], tb[start:])
         split_i = max(0, raw.size - _TAIL)
@@ -675,7 +675,7 @@ class LivePerson:
         t_ibi, ibi = ib["t"], ib["ibi"]
 
         def window(w: float) -> tuple[np.ndarray, np.ndarray]:
-            i0, i1 = np.searchsorted(t_ibi, [now - w, now], side="right")
+            i0, i1 = t_ibi.searchsorted([now - w, now], side="right")
             return t_ibi[i0:i1], ibi[i0:i1]
 
         # current HR
@@ -789,12 +789,12 @@ class LivePerson:
         self._update_scr()
         mask = self._eda_mask()
         fs = self._e_fs_kept
-        i0, i1 = np.searchsorted(self._e_t, [now - cfg.scl_window_s, now], side="right")
+        i0, i1 = self._e_t.searchsorted([now - cfg.scl_window_s, now], side="right")
         mw = mask[i0:i1]
         frac = float(mw.mean()) if mw.size else nan
         scl_valid = mw.size >= cfg.min_coverage * cfg.scl_window_s * fs and frac >= cfg.min_coverage
         scl = float(np.mean(self._e_x[i0:i1][mw])) if scl_valid else nan
-        j0, j1 = np.searchsorted(self._e_t, [now - cfg.scr_window_s, now], side="right")
+        j0, j1 = self._e_t.searchsorted([now - cfg.scr_window_s, now], side="right")
         ms = mask[j0:j1]
         scr_valid = bool(
             ms.size >= cfg.min_coverage * cfg.scr_window_s * fs and ms.mean() >= cfg.min_coverage
@@ -834,7 +834,7 @@ class LivePerson:
         if t.size < 2:
             return out
         hr = 60000.0 / ibi
-        j = np.searchsorted(t, tg, side="right")
+        j = t.searchsorted(tg, side="right")
         inside = (j > 0) & (j < t.size)
         jj = np.minimum(np.maximum(j, 1), t.size - 1)  # np.clip, cheaper
         t0, t1 = t[jj - 1], t[jj]
@@ -860,7 +860,7 @@ class LivePerson:
             return out
         mask, ex = self._eda_mask(), self._e_x
         t = self._e_t
-        j = np.searchsorted(t, tg, side="right")
+        j = t.searchsorted(tg, side="right")
         inside = (j > 0) & (j < t.size)
         jj = np.minimum(np.maximum(j, 1), t.size - 1)  # np.clip, cheaper
         t0, t1 = t[jj - 1], t[jj]
