@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--headless", action="store_true", help="no window; print to stdout")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
+    p.add_argument(
+        "--screenshot", metavar="FILE.png", help="save a window screenshot at the end (window)"
+    )
     p.add_argument("--tick", type=float, default=1.0, metavar="S", help="DSP tick (default 1 s)")
     _add_role_options(p)
 
@@ -352,14 +355,18 @@ COMMANDS = {"simulate": cmd_simulate, "streams": cmd_streams, "run": cmd_run, "d
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--local-only" in argv:
-        from devices.lsl import use_local_lsl
+    from devices.lsl import use_local_lsl, use_quiet_lsl
 
-        use_local_lsl()
+    if "--local-only" in argv or (argv and argv[0] == "demo"):
+        use_local_lsl()  # the demo's simulator never needs the network
+    use_quiet_lsl()
     parser = build_parser()
+    # `attune [--duration S] [--screenshot F] ...` with no command means `attune run ...`
+    rest = [a for a in argv if a != "--local-only"]
+    commands = set(parser._subparsers._group_actions[0].choices)  # noqa: SLF001
+    if not rest or (rest[0] not in commands and rest[0] not in ("-h", "--help", "--version")):
+        argv = ["--local-only", "run", *rest] if "--local-only" in argv else ["run", *rest]
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args([*argv, "run"])
     func = COMMANDS.get(args.command) or getattr(args, "func", None)
     from devices.assign import MapError
 

@@ -58,6 +58,18 @@ def use_local_lsl() -> str:
     return str(path)
 
 
+def use_quiet_lsl() -> None:
+    """Keep liblsl's default network settings but silence its INFO log lines on stderr.
+
+    Does nothing when ``LSLAPICFG`` is already set (a lab's own config wins) or pylsl is loaded.
+    """
+    if os.environ.get("LSLAPICFG") or "pylsl" in sys.modules:
+        return
+    path = Path(__file__).resolve().parents[1] / "resources" / "lsl_quiet.cfg"
+    if path.is_file():
+        os.environ["LSLAPICFG"] = str(path)
+
+
 @dataclass(frozen=True)
 class StreamDescription:
     """What is known about an LSL stream, without holding any LSL object.

@@ -8,9 +8,11 @@ here: ``QObject.setObjectName`` 1000 times -> refcount(None) - 1000. ``True``/``
 lose references the same way on other paths (virtual overrides returning bool), crashing a
 live window with "bool_dealloc".
 
-:func:`pin_none` gives these singletons a huge extra reference count once, which makes it
-effectively immortal as on 3.12 (the object is static; it is never freed anyway). It is a
-no-op on Python >= 3.12. Remove this module once the binding is fixed or pinned.
+:func:`pin_none` first measures the leak; only when the installed binding has it (pyproject
+pins ``PySide6-Essentials!=6.12.*`` on Python < 3.12, so an install made by this project does
+not), it gives these singletons a huge extra reference count once, which makes them
+effectively immortal as on 3.12 (they are static objects, never freed anyway). It is a no-op
+on Python >= 3.12.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ def pin_none() -> None:
     global _done
     if _done or sys.version_info >= (3, 12):
         return
+    _done = True
+    if none_refcount_leak(8) == 0:
+        return  # a healthy binding (pyproject pins one): nothing to do
     import ctypes
 
     for obj in (None, True, False):
         ctypes.c_ssize_t.from_address(id(obj)).value += _EXTRA
-    _done = True
 
 
 def none_refcount_leak(calls: int = 1000) -> int:
