@@ -166,6 +166,15 @@ def _empty_scr() -> Scr:
     return Scr(f, f.copy(), f.copy(), f.copy(), i, i.copy())
 
 
+def _gradient(y: np.ndarray) -> np.ndarray:
+    """``np.gradient(y)`` of a 1-D float array with >= 2 samples (same arithmetic)."""
+    out = np.empty_like(y)
+    out[1:-1] = (y[2:] - y[:-2]) / 2.0
+    out[0] = (y[1] - y[0]) / 1.0
+    out[-1] = (y[-1] - y[-2]) / 1.0
+    return out
+
+
 def _zigzag(y: np.ndarray, delta: float) -> list[tuple[int, int]]:
     """Alternating (index, +1 max / -1 min) turning points with hysteresis ``delta``."""
     out: list[tuple[int, int]] = []
@@ -263,7 +272,7 @@ def eda_scr(
         if seg.size < 4:
             continue
         tp = _zigzag(seg, min_amplitude_us / 2.0)
-        slope = np.gradient(seg) * fs
+        slope = _gradient(seg) * fs
         for (i0, k0), (i1, k1) in zip(tp[:-1], tp[1:], strict=False):
             if not (k0 == -1 and k1 == 1) or i1 >= seg.size - 1:
                 continue

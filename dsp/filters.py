@@ -208,6 +208,8 @@ def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:
     ok = np.isfinite(x)
     if ok.size == 0:
         return []
+    if ok.all():
+        return [(0, int(ok.size))]
     d = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
     starts = np.flatnonzero(d == 1)
     stops = np.flatnonzero(d == -1)

@@ -574,7 +574,7 @@ class LivePerson:
         span = 40.0  # long enough for any response (rise <= 10 s) plus 10 s of lead-in
         i0 = max(0, self._e_t.size - int(span * fs))
         x = np.where(self._eda_mask()[i0:], self._e_x[i0:], np.nan)
-        if np.sum(np.isfinite(x)) < 4 * fs:
+        if np.count_nonzero(np.isfinite(x)) < 4 * fs:
             return
         s = eda_scr(x, fs, min_amplitude_us=self.cfg.scr_min_amplitude_us, clean=False)
         if not len(s):
