@@ -212,6 +212,8 @@ def test_session_records_streams_and_markers(console):
     w = c.window
     # the acquisition follows the console's own Markers outlet, so the recorder gets it
     bot.waitUntil(c.controller.marker_outlet().have_consumers, timeout=10_000)
+    w.patient_code.setText("P012")
+    w.clinician_code.setText("C003")
     w.toggle_session()
     assert c.controller.recorder is not None and w.rec.text() == "● REC"
     bot.wait(800)
@@ -230,6 +232,22 @@ def test_session_records_streams_and_markers(console):
     markers = [s for s in by_type.get("Markers", []) if s.source_id == c.marker_sid]
     assert markers and "L: clinician listening" in [str(v[0]) for v in markers[0].values]
     assert "saved" in w.status.text()
+    # session.json beside the recording: codes, map, parameters, times; owner-only
+    import json
+    import stat
+
+    sj = c.controller.recording_path.with_name("session.json")
+    meta = json.loads(sj.read_text())
+    assert meta["patient"] == "P012" and meta["clinician"] == "C003"
+    assert meta["started_at"] and meta["ended_at"] and meta["recorded_samples"] > 0
+    assert {s["role"] for s in meta["streams"]} == {"patient", "clinician"}
+    assert "[patient]" in meta["stream_map_toml"]
+    assert (
+        meta["dsp_parameters"]["dyad"]["warmup_s"]
+        == c.controller.session.engine.config.dyad.warmup_s
+    )
+    assert stat.S_IMODE(sj.stat().st_mode) == 0o600
+    assert c.controller.recording_path.parent.name.endswith("_P012_C003")
 
 
 def test_patient_screen_shows_only_the_chosen_view(console):

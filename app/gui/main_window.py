@@ -14,10 +14,8 @@ computes DSP.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -55,9 +53,11 @@ from app.gui.theme import (
     ConsoleSettings,
     apply_theme,
     clamp_window,
+    qsettings,
     save_settings,
 )
 from app.gui.traces import TracePanel
+from app.library import default_sessions_dir
 from devices.markers import MARKER_TEXT
 
 RENDER_HZ = 30.0
@@ -188,6 +188,18 @@ class MainWindow(QMainWindow):
         big.setPointSizeF(big.pointSizeF() * 1.4)
         big.setBold(True)
         self.elapsed.setFont(big)
+        self.patient_code = QLineEdit()
+        self.patient_code.setPlaceholderText("patient code")
+        self.patient_code.setToolTip("Pseudonymous patient code stored with the session (no names)")
+        self.patient_code.setMaximumWidth(110)
+        self.clinician_code = QLineEdit(str(qsettings().value("clinician_code", "") or ""))
+        self.clinician_code.setPlaceholderText("clinician code")
+        self.clinician_code.setToolTip(
+            "Pseudonymous clinician code; the session library shows progress per code"
+        )
+        self.clinician_code.setMaximumWidth(110)
+        bar.addWidget(self.patient_code)
+        bar.addWidget(self.clinician_code)
         bar.addWidget(self.session_button)
         bar.addWidget(self.rec)
         bar.addWidget(self.elapsed)
@@ -388,7 +400,7 @@ class MainWindow(QMainWindow):
     def toggle_session(self) -> None:
         """Start or stop the session (recording of every followed stream + markers)."""
         if self.controller.recorder is not None:
-            summary = self.controller.stop_recording()
+            summary = self.controller.stop_recording(baseline=self.baseline or None)
             self.session_t0 = None
             self.session_button.setText("Start session (Ctrl+R)")
             self.rec.setText("not recording")
@@ -399,9 +411,15 @@ class MainWindow(QMainWindow):
                     + (f" – {summary.error}" if summary.error else "")
                 )
             return
-        root = self.settings.session_dir or os.path.join(Path.home(), "Attunement", "sessions")
+        root = self.settings.session_dir or str(default_sessions_dir())
+        qsettings().setValue("clinician_code", self.clinician_code.text().strip())
         try:
-            path = self.controller.start_recording(root)
+            path = self.controller.start_recording(
+                root,
+                patient=self.patient_code.text(),
+                clinician=self.clinician_code.text(),
+                baseline=self.baseline or None,
+            )
         except Exception as exc:  # no session yet, folder not writable
             self.show_error(f"cannot start the session: {exc}")
             return

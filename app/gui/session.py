@@ -81,6 +81,13 @@ def _stop_quietly(source) -> None:
         log.exception("stopping the source failed")
 
 
+def rec_folder(recording_path: Path | None) -> Path:
+    """The session folder of a recording path."""
+    if recording_path is None:
+        raise RuntimeError("no recording")
+    return Path(recording_path).parent
+
+
 class EngineBridge(QObject):
     """Carries engine snapshots and worker errors into the GUI thread."""
 
@@ -293,14 +300,33 @@ class SessionController(QObject):
             self.bridge.report(f"{desc} stopped", msg)
 
     # -- recording ------------------------------------------------------------------------
-    def start_recording(self, root: str | Path) -> Path:
-        """Record the acquisition (all followed streams, incl. markers) to a session folder."""
+    def start_recording(
+        self,
+        root: str | Path,
+        patient: str = "",
+        clinician: str = "",
+        baseline: dict | None = None,
+    ) -> Path:
+        """Record the acquisition (all followed streams, incl. markers and metrics) to a new
+        session folder with ``recording.xdf`` and ``session.json`` (codes, map, parameters).
+        """
+        from app import sessionfile
         from devices.recorder import Recorder, create_session_folder
 
         if self.session is None:
             raise RuntimeError("no live streams to record yet")
-        name = time.strftime("%Y-%m-%d_%H%M%S")
+        record = sessionfile.start_record(
+            patient=patient,
+            clinician=clinician,
+            assignment=self.session.assignment,
+            engine_config=self.session.engine.config,
+            source=(self.choice.description or self.choice.kind) if self.choice else "",
+            baseline=baseline,
+        )
+        codes = "_".join(c for c in (patient.strip(), clinician.strip()) if c)
+        name = time.strftime("%Y-%m-%d_%H%M%S") + (f"_{codes}" if codes else "")
         folder = create_session_folder(root, name)
+        sessionfile.write(folder, record)
         path = folder / "recording.xdf"
         self.recorder = Recorder(
             self.session.acquisition,
@@ -311,10 +337,24 @@ class SessionController(QObject):
         self.recording_path = path
         return path
 
-    def stop_recording(self):
-        """Stop the recorder; returns its summary (or None)."""
+    def stop_recording(self, baseline: dict | None = None, notes: str | None = None):
+        """Stop the recorder and complete session.json; returns the recorder's summary."""
+        from app import sessionfile
+
         rec, self.recorder = self.recorder, None
-        return rec.stop() if rec is not None else None
+        if rec is None:
+            return None
+        summary = rec.stop()
+        try:
+            sessionfile.finish(
+                rec_folder(self.recording_path),
+                baseline=baseline,
+                notes=notes,
+                recording_summary=summary,
+            )
+        except Exception as exc:  # the recording itself is safe; say what failed
+            self.bridge.report("session.json", exc)
+        return summary
 
     # -- stopping -------------------------------------------------------------------------
     def stop(self) -> None:
