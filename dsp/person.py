@@ -257,7 +257,17 @@ def _correct_runs(
         corr = ibi_correct(raw[a:b])
         run = corr.ibi_ms
         good = np.isfinite(run)
-        te = tb[a] + np.cumsum(np.where(good, run, 0.0)) / 1000.0
+        all_good = bool(good.all())
+        te = tb[a] + np.cumsum(run if all_good else np.where(good, run, 0.0)) / 1000.0
+        if all_good and len(runs) == 1:  # the usual case: no separators to build
+            for k in ARTIFACT_CLASSES:
+                idx = getattr(corr, k)
+                if idx.size:
+                    flags[k].append(tb[a + idx + 1])
+            f = {
+                k: (np.concatenate(flags[k]) if flags[k] else np.zeros(0)) for k in ARTIFACT_CLASSES
+            }
+            return te, run, f
         t_parts.append(np.concatenate([te[good], [te[-1] + 1e-3]]))
         v_parts.append(np.concatenate([run[good], [np.nan]]))
         for k in ARTIFACT_CLASSES:
