@@ -31,6 +31,7 @@ failing the Kleckner rules are excluded.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -231,6 +232,7 @@ def _validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray,
     return t, x
 
 
+_SMALL_GRID = 16  # grid requests up to this size are interpolated in Python floats
 _TAIL = 50  # IBIs re-corrected on every update (> 45 + 3 beats, > 12 s of quality delay)
 _CTX = 46  # IBIs of left context for the re-correction (half the 91-beat window + margin)
 
@@ -843,8 +845,12 @@ class LivePerson:
         t, ibi = ib["t"], ib["ibi"]
         if t.size < 2:
             return out
-        hr = 60000.0 / ibi
         j = t.searchsorted(tg, side="right")
+        if tg.ndim == 1 and tg.size <= _SMALL_GRID:
+            small = self._hr_small(tg, j, t, ibi)
+            if small is not None:
+                return small
+        hr = 60000.0 / ibi
         inside = (j > 0) & (j < t.size)
         jj = np.minimum(np.maximum(j, 1), t.size - 1)  # np.clip, cheaper
         t0, t1 = t[jj - 1], t[jj]
@@ -857,6 +863,30 @@ class LivePerson:
         out[ok] = (h0 + w * (h1 - h0))[ok]
         out[last & np.isfinite(hr[-1])] = hr[-1]
         return out
+
+    def _hr_small(
+        self, tg: np.ndarray, j: np.ndarray, t: np.ndarray, ibi: np.ndarray
+    ) -> np.ndarray | None:
+        """:meth:`hr_on_grid` for a few grid points in Python floats (same arithmetic);
+        None when two beats share a time (the array path handles that)."""
+        n = t.size
+        max_ibi = self.cfg.max_ibi_s
+        t_last = float(t[-1])
+        hr_last = 60000.0 / float(ibi[-1])
+        res = []
+        for g, jv in zip(tg.tolist(), j.tolist(), strict=True):
+            v = math.nan
+            if 0 < jv < n:
+                t0, t1 = float(t[jv - 1]), float(t[jv])
+                h0, h1 = 60000.0 / float(ibi[jv - 1]), 60000.0 / float(ibi[jv])
+                if math.isfinite(h0) and math.isfinite(h1) and t1 - t0 <= max_ibi:
+                    if t1 == t0:
+                        return None
+                    v = h0 + (g - t0) / (t1 - t0) * (h1 - h0)
+            if g == t_last and math.isfinite(hr_last):
+                v = hr_last
+            res.append(v)
+        return np.array(res, dtype=float)
 
     def eda_on_grid(self, t_grid: np.ndarray) -> np.ndarray:
         """Low-passed EDA (µS) linearly interpolated on ``t_grid`` (s).
@@ -871,6 +901,25 @@ class LivePerson:
         mask, ex = self._eda_mask(), self._e_x
         t = self._e_t
         j = t.searchsorted(tg, side="right")
+        if tg.ndim == 1 and tg.size <= _SMALL_GRID:  # a few points: Python floats, same values
+            n = t.size
+            gap = self.cfg.max_gap_s
+            x_last = float(ex[-1]) if mask[-1] else math.nan
+            t_last = float(t[-1])
+            res = []
+            for g, jv in zip(tg.tolist(), j.tolist(), strict=True):
+                v = math.nan
+                if 0 < jv < n:
+                    t0, t1 = float(t[jv - 1]), float(t[jv])
+                    x0 = float(ex[jv - 1]) if mask[jv - 1] else math.nan
+                    x1 = float(ex[jv]) if mask[jv] else math.nan
+                    if math.isfinite(x0) and math.isfinite(x1) and t1 - t0 <= gap:
+                        w = (g - t0) / (t1 - t0) if t1 > t0 else 0.0
+                        v = x0 + w * (x1 - x0)
+                if g == t_last and math.isfinite(x_last):
+                    v = x_last
+                res.append(v)
+            return np.array(res, dtype=float)
         inside = (j > 0) & (j < t.size)
         jj = np.minimum(np.maximum(j, 1), t.size - 1)  # np.clip, cheaper
         t0, t1 = t[jj - 1], t[jj]
