@@ -544,6 +544,8 @@ def wcc_peak(
     """
     r = np.asarray(row, dtype=float)
     lags_s = np.asarray(lags_s, dtype=float)
+    if r.ndim == 1 and r.size <= 256 and lags_s.shape == r.shape:
+        return _wcc_peak_small(r.tolist(), lags_s.tolist(), threshold)
     fin = np.isfinite(r)
     if not fin.any():
         return math.nan, math.nan, False
@@ -561,6 +563,31 @@ def wcc_peak(
         i = int(np.argmax(v))
         clear = False
     return float(r[i]), float(lags_s[i]), bool(clear)
+
+
+def _wcc_peak_small(r: list, lags: list, threshold: float) -> tuple[float, float, bool]:
+    """:func:`wcc_peak` of one short row in Python floats (same choice, same values)."""
+    n = len(r)
+    v = [x if math.isfinite(x) else -math.inf for x in r]
+    if not any(math.isfinite(x) for x in r):
+        return math.nan, math.nan, False
+    best = None
+    for i in range(n):
+        if not math.isfinite(r[i]):
+            continue
+        left = v[i - 1] if i > 0 else -math.inf
+        right = v[i + 1] if i < n - 1 else -math.inf
+        if v[i] >= left and v[i] >= right and v[i] >= threshold:
+            key = (abs(lags[i]), -v[i], i)  # nearest lag 0, then higher r, then first
+            if best is None or key < best:
+                best = key
+    if best is not None:
+        i = best[2]
+        clear = 0 < i < n - 1
+    else:
+        i = max(range(n), key=lambda k: (v[k], -k))  # np.argmax: first maximum
+        clear = False
+    return float(r[i]), float(lags[i]), bool(clear)
 
 
 def lead_text(
