@@ -153,17 +153,18 @@ def _classify(
     mrr = rr - medrr
     mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
     th1, th2 = alpha * _rolling_qd(np.stack([drr, mrr]), win_th)  # one sort for both
-    with np.errstate(divide="ignore", invalid="ignore"):
-        drrs = np.where(th1 > 0, drr / th1, 0.0)
-        mrrs = np.where(th2 > 0, mrr / th2, 0.0)
+    drrs = np.zeros(n)  # np.where(th1 > 0, drr / th1, 0.0) without dividing by zero
+    np.divide(drr, th1, out=drrs, where=th1 > 0)
+    mrrs = np.zeros(n)
+    np.divide(mrr, th2, out=mrrs, where=th2 > 0)
+    out: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
+    cand_i = np.flatnonzero((np.abs(drrs) > 1) | (np.abs(mrrs) > 3))
+    if cand_i.size == 0:  # the usual case: S12/S22 are only needed for candidates
+        return out, medrr, th2
     pad = np.concatenate([[0.0], drrs, [0.0, 0.0]])  # pad[i+1] == drrs[i]
     prev_, next_, next2 = pad[0:n], pad[2 : n + 2], pad[3 : n + 3]
     s12 = np.where(drrs > 0, np.maximum(prev_, next_), np.minimum(prev_, next_))
     s22 = np.where(drrs >= 0, np.minimum(next_, next2), np.maximum(next_, next2))
-    out: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
-    cand_i = np.flatnonzero((np.abs(drrs) > 1) | (np.abs(mrrs) > 3))
-    if cand_i.size == 0:
-        return out, medrr, th2
     taken = np.zeros(n, dtype=bool)
     # python scalars: the loop only visits the (few) candidate beats
     d_l, s12_l, s22_l = drrs.tolist(), s12.tolist(), s22.tolist()
