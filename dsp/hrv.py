@@ -93,8 +93,12 @@ class IbiCorrection:
         return sum(self.counts.values())
 
 
-@lru_cache(maxsize=64)
 def _quantile_index(n: int, win: int, qs: tuple[float, ...]) -> tuple:
+    """Index arrays of :func:`_rolling_quantiles`, cached for live-sized series only."""
+    return _quantile_index_cached(n, win, qs) if n <= 1024 else _quantile_index_new(n, win, qs)
+
+
+def _quantile_index_new(n: int, win: int, qs: tuple[float, ...]) -> tuple:
     """Flat indices into the sorted windows ``(n, win)`` and interpolation weights per q."""
     h = win // 2
     idx = np.arange(n)
@@ -112,6 +116,9 @@ def _quantile_index(n: int, win: int, qs: tuple[float, ...]) -> tuple:
     win_idx = idx[:, None] + np.arange(win)[None, :]
     win_idx.setflags(write=False)
     return win_idx, tuple(out)
+
+
+_quantile_index_cached = lru_cache(maxsize=64)(_quantile_index_new)
 
 
 def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[np.ndarray]:
