@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy import interpolate, signal, sparse
 from scipy.linalg import solveh_banded
 from scipy.sparse import linalg as splinalg
@@ -112,9 +113,11 @@ def _quantile_index_new(n: int, win: int, qs: tuple[float, ...]) -> tuple:
         for a in arrs:
             a.setflags(write=False)  # shared between calls
         out.append(arrs)
-    # gather index of the padded windows: window i = padded[i : i + win]
-    win_idx = idx[:, None] + np.arange(win)[None, :]
-    win_idx.setflags(write=False)
+    # gather index of the padded windows (window i = padded[i : i + win]), live sizes only
+    win_idx = None
+    if n <= 1024:
+        win_idx = idx[:, None] + np.arange(win)[None, :]
+        win_idx.setflags(write=False)
     return win_idx, tuple(out)
 
 
@@ -132,8 +135,11 @@ def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[n
     xp = np.full((r, n + 2 * h), np.nan)
     xp[:, h : h + n] = x2
     win_idx, q_idx = _quantile_index(n, win, tuple(qs))
-    srt = xp.take(win_idx, axis=1)  # (r, n, win) C-contiguous copy of the windows
-    srt.sort(axis=2)  # NaN padding sorts last
+    if win_idx is not None:  # short series (live): one gather, sorted in place
+        srt = xp.take(win_idx, axis=1)  # (r, n, win) C-contiguous copy of the windows
+        srt.sort(axis=2)  # NaN padding sorts last
+    else:  # long series (offline): sort a strided view of the windows
+        srt = np.sort(sliding_window_view(xp, win, axis=1)[:, :n], axis=2)
     srt = srt.reshape(r, n * win)
     out = []
     for i_lo, i_hi, frac in q_idx:
