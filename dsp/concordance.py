@@ -1491,6 +1491,7 @@ class LiveDyad:
         self._hist_next_r = self._hist_every
         self._cached: DyadMetrics | None = None
         self._lags_s: np.ndarray | None = None  # lag axis of the live WCC rows (s)
+        self._hist_arrays: tuple | None = None  # (history key, frozen t, frozen ci)
 
     # ------------------------------------------------------------------ input
     def push(
@@ -1655,6 +1656,15 @@ class LiveDyad:
         pr, pl, pc = self._live_wcc(self._eda_buf, cfg.slope_s, self._eda_wcc_n)
         hpr, hpl, hpc = self._live_wcc(self._hr_buf, cfg.hr_slope_s, self._hr_wcc_n)
         t_last = (self._k_next - 1) / cfg.fs if self._k_next is not None else math.nan
+        # the sparkline arrays are rebuilt only when the history changed (frozen, shareable)
+        hk = (len(self._hist_t), self._hist_every, self._hist_next_r)
+        if self._hist_arrays is None or self._hist_arrays[0] != hk:
+            self._hist_arrays = (
+                hk,
+                _frozen(np.array(self._hist_t)),
+                _frozen(np.array(self._hist_ci)),
+            )
+        hist_t, hist_ci = self._hist_arrays[1], self._hist_arrays[2]
         snap = DyadMetrics(
             t=t_last,
             elapsed_s=self._elapsed_s(),
@@ -1682,8 +1692,8 @@ class LiveDyad:
             hr_lead_text=lead_text(hpl, hpr, cfg.peak_threshold, hpc),
             hr_coherence_lf=self._coh[0],
             hr_coherence_hf=self._coh[1],
-            eda_history_t=_frozen(np.array(self._hist_t)),
-            eda_history_ci=_frozen(np.array(self._hist_ci)),
+            eda_history_t=hist_t,
+            eda_history_ci=hist_ci,
             n_correlations=int(s.n_finite),
         )
         self._cached = snap

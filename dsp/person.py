@@ -31,6 +31,7 @@ failing the Kleckner rules are excluded.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -596,13 +597,23 @@ class LivePerson:
         # responses starting near the window start may be truncated: only take those well
         # inside; already known responses (onset within 1 s) are not added again
         keep = on > t0 + 10.0 if i0 > 0 else np.ones(on.size, dtype=bool)
-        for o, p, a in zip(on[keep], pk[keep], s.amplitudes[keep], strict=True):
-            if self._scr_on.size and np.min(np.abs(self._scr_on - o)) < 1.0:
+        # Python lists while merging (a handful of responses): same tests, same order
+        on_l, pk_l, amp_l = self._scr_on.tolist(), self._scr_pk.tolist(), self._scr_amp.tolist()
+        added = False
+        for o, p, a in zip(
+            on[keep].tolist(), pk[keep].tolist(), s.amplitudes[keep].tolist(), strict=True
+        ):
+            if on_l and min(abs(v - o) for v in on_l) < 1.0:
                 continue
-            idx = int(self._scr_on.searchsorted(o))
-            self._scr_on = np.insert(self._scr_on, idx, o)
-            self._scr_pk = np.insert(self._scr_pk, idx, p)
-            self._scr_amp = np.insert(self._scr_amp, idx, a)
+            idx = bisect.bisect_left(on_l, o)
+            on_l.insert(idx, o)
+            pk_l.insert(idx, p)
+            amp_l.insert(idx, a)
+            added = True
+        if added:
+            self._scr_on = np.array(on_l, dtype=float)
+            self._scr_pk = np.array(pk_l, dtype=float)
+            self._scr_amp = np.array(amp_l, dtype=float)
         t_min = t_end - self.cfg.history_s
         j = int(self._scr_on.searchsorted(t_min))
         self._scr_on, self._scr_pk, self._scr_amp = (
@@ -754,12 +765,12 @@ class LivePerson:
             eda_quality_reason=eq_reason,
             cardiac_last_t=self._c_last_t,
             eda_last_t=self._e_last_t,
-            beat_times=bt.copy(),
+            beat_times=bt,  # boolean indexing made a copy already
             provisional_beat_times=prov,
-            scr_onsets=self._scr_on[so].copy(),
-            scr_peaks=self._scr_pk[so].copy(),
-            scr_amplitudes=self._scr_amp[so].copy(),
-            hr_trend_t=t_ibi[tm].copy(),
+            scr_onsets=self._scr_on[so],
+            scr_peaks=self._scr_pk[so],
+            scr_amplitudes=self._scr_amp[so],
+            hr_trend_t=t_ibi[tm],
             hr_trend_bpm=60000.0 / ibi[tm],
             hr_valid=hr_valid,
             hrv_valid=bool(hrv_valid),
