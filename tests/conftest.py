@@ -12,6 +12,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 os.environ["LSLAPICFG"] = str(ROOT / "resources" / "lsl_local.cfg")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never touch the user's settings or sessions: QSettings (XDG_CONFIG_HOME) and the
+# default sessions folder (XDG_DATA_HOME) point into a throw-away folder.
+import tempfile  # noqa: E402
+
+_SANDBOX = tempfile.mkdtemp(prefix="attune-tests-")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_SANDBOX, "config")
+os.environ["XDG_DATA_HOME"] = os.path.join(_SANDBOX, "data")
+os.environ.pop("ATTUNE_SESSIONS_DIR", None)
 
 import uuid  # noqa: E402
 
