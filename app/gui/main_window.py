@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
     def _session_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         bar.setSpacing(8)
-        self.session_button = QPushButton("Start session (Ctrl+R)")
+        self.session_button = QPushButton("Start (Ctrl+R)")
         self.session_button.setToolTip("Start/stop the session: records all streams and markers")
         self.session_button.clicked.connect(self.toggle_session)
         self.rec = QLabel("not recording")
@@ -191,13 +191,13 @@ class MainWindow(QMainWindow):
         self.patient_code = QLineEdit()
         self.patient_code.setPlaceholderText("patient")
         self.patient_code.setToolTip("Pseudonymous patient code stored with the session (no names)")
-        self.patient_code.setFixedWidth(90)
+        self.patient_code.setFixedWidth(80)
         self.clinician_code = QLineEdit(str(qsettings().value("clinician_code", "") or ""))
         self.clinician_code.setPlaceholderText("clinician")
         self.clinician_code.setToolTip(
             "Pseudonymous clinician code; the session library shows progress per code"
         )
-        self.clinician_code.setFixedWidth(90)
+        self.clinician_code.setFixedWidth(80)
         bar.addWidget(self.patient_code)
         bar.addWidget(self.clinician_code)
         bar.addWidget(self.session_button)
@@ -218,13 +218,13 @@ class MainWindow(QMainWindow):
             self.marker_buttons[code] = b
         self.note = QLineEdit()
         self.note.setPlaceholderText("note for M, Enter")
-        self.note.setMinimumWidth(150)
+        self.note.setMinimumWidth(110)
         self.note.setMaximumWidth(240)
         self.note.returnPressed.connect(self._send_note)
         bar.addWidget(self.note)
         self._last_moment: float | None = None
         bar.addStretch(1)
-        self.baseline_button = QPushButton("Baseline… (B)")
+        self.baseline_button = QPushButton("Baseline (B)")
         self.baseline_button.setToolTip(
             "Threshold ritual: three breaths and a 60 s settling baseline; the table then "
             "shows change from baseline (Δ)"
@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         self.baseline_button.clicked.connect(self.open_baseline)
         bar.addWidget(self.baseline_button)
         self.patient_button = QToolButton()
-        self.patient_button.setText("Patient screen (P)")
+        self.patient_button.setText("Patient (P)")
         self.patient_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.patient_button.clicked.connect(self.toggle_patient_screen)
         menu = QMenu(self.patient_button)
@@ -402,7 +402,7 @@ class MainWindow(QMainWindow):
         if self.controller.recorder is not None:
             summary = self.controller.stop_recording(baseline=self.baseline or None)
             self.session_t0 = None
-            self.session_button.setText("Start session (Ctrl+R)")
+            self.session_button.setText("Start (Ctrl+R)")
             self.rec.setText("not recording")
             self.rec.setStyleSheet("")
             if summary is not None:
@@ -424,7 +424,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"cannot start the session: {exc}")
             return
         self.session_t0 = time.monotonic()
-        self.session_button.setText("Stop session (Ctrl+R)")
+        self.session_button.setText("Stop (Ctrl+R)")
         self.rec.setText("● REC")
         self.rec.setStyleSheet("color: #D55E00; font-weight: bold;")
         self.rec.setToolTip(str(path))
