@@ -17,7 +17,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-COLORS = {"patient": "#1f6fb4", "clinician": "#d95f02"}
+from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
+
 LABEL_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
 
 

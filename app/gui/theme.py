@@ -12,7 +12,8 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-ROLE_COLOURS = {"patient": "#0072B2", "clinician": "#E69F00"}
+from app.palette import ROLE_COLOURS  # noqa: F401  (re-exported: one palette for every view)
+
 ROLE_NAMES = {"patient": "Patient", "clinician": "Clinician"}
 DYAD_COLOUR = "#009E73"
 MARKER_COLOURS = {"T": "#D55E00", "L": "#56B4E9", "M": "#CC79A7"}

@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.analysis import ROLES, SessionAnalysis, metrics_dict, write_outputs
+from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
 
-COLORS = {"patient": "#1f6fb4", "clinician": "#d95f02"}
 BLOCK_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
 
 
