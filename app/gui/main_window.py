@@ -198,6 +198,10 @@ class MainWindow(QMainWindow):
             "Pseudonymous clinician code; the session library shows progress per code"
         )
         self.clinician_code.setFixedWidth(80)
+        for field in (self.patient_code, self.clinician_code):
+            # never the initial focus: the marker keys T/L/M must work from the start
+            field.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            field.returnPressed.connect(self.setFocus)
         bar.addWidget(self.patient_code)
         bar.addWidget(self.clinician_code)
         bar.addWidget(self.session_button)
