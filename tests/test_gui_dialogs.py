@@ -143,10 +143,10 @@ def test_worker_thread_failure_is_shown(qtbot, dyad, uid, tmp_path):
             raise RuntimeError("DSP exploded")
 
         w.controller.session.engine.tick = broken_tick
-        qtbot.waitUntil(lambda: "DSP exploded" in w.message.text(), timeout=5_000)
+        qtbot.waitUntil(lambda: "DSP exploded" in w.message.text(), timeout=15_000)
         assert "RuntimeError" in w.message.text() and w.dismiss.isVisible()
         # the last numbers are withdrawn, not left standing as if current
-        qtbot.waitUntil(lambda: w.meter.state.text == "no new data", timeout=6_000)
+        qtbot.waitUntil(lambda: w.meter.state.text == "no new data", timeout=15_000)
         assert w.table.values[("patient", "hr_bpm")].text() == "–"
     finally:
         _close(qtbot, w)
