@@ -43,6 +43,10 @@ WAITING, CONNECTED, STALE, LOST, RECONNECTING, UNUSABLE = (
 )
 
 
+_ARRIVAL_BUCKET_S = 0.25
+_ARRIVAL_BUCKETS = 32  # 8 s of arrival history for the effective rate over 5 s
+
+
 @dataclass(frozen=True)
 class StreamHealth:
     """Health of one stream at one moment.
@@ -118,7 +122,9 @@ class StreamSlot:
         self._inlet = None
         self._last_arrival = -np.inf
         self._last_offset_time = -np.inf
-        self._arrivals: deque[tuple[float, int]] = deque(maxlen=512)
+        # arrivals in 0.25 s buckets [start, samples, end] (monotonic s): bounded and cheap
+        # to summarise whatever the chunk rate
+        self._arrivals: deque[list] = deque(maxlen=_ARRIVAL_BUCKETS)
         self._lock = threading.Lock()
         if channel is not None and not (0 <= channel < desc.channel_count):
             self.state = UNUSABLE
@@ -160,7 +166,7 @@ class StreamSlot:
         """Current health (safe to call from any thread)."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            arrivals = list(self._arrivals)
+            arrivals = [tuple(b) for b in self._arrivals]
             state, message = self.state, self.message
             last = self._last_arrival
         age = now - last if np.isfinite(last) else np.inf
@@ -170,10 +176,11 @@ class StreamSlot:
             if age > limit:
                 state = STALE
                 message = f"no data for {age:.1f} s"
-        recent = [(t, n) for t, n in arrivals if t >= now - 5.0]
+        recent = [b for b in arrivals if b[0] >= now - 5.0]
         eff = np.nan
-        if len(recent) >= 2 and recent[-1][0] - recent[0][0] > 1.0:
-            eff = sum(n for _, n in recent[1:]) / (recent[-1][0] - recent[0][0])
+        if len(recent) >= 2 and recent[-1][2] - recent[0][2] > 1.0:
+            # samples that arrived after the first bucket closed, over the time they took
+            eff = sum(b[1] for b in recent[1:]) / (recent[-1][2] - recent[0][2])
         nonfinite, flat = 0.0, False
         if self.desc.is_numeric and self.channel is not None and state != UNUSABLE:
             rate = self.desc.nominal_srate if self.desc.nominal_srate > 0 else 10.0
@@ -375,7 +382,12 @@ class Acquisition:
                     slot.buffer.append(rows, raw, raw + slot.offset)
                 with slot._lock:
                     slot._last_arrival = time.monotonic()
-                    slot._arrivals.append((slot._last_arrival, n))
+                    t_arr = slot._last_arrival
+                    if slot._arrivals and t_arr - slot._arrivals[-1][0] < _ARRIVAL_BUCKET_S:
+                        slot._arrivals[-1][1] += n
+                        slot._arrivals[-1][2] = t_arr
+                    else:
+                        slot._arrivals.append([t_arr, n, t_arr])
                     if slot.state in (WAITING, RECONNECTING, LOST):
                         if slot.state == RECONNECTING:
                             slot.reconnects += 1

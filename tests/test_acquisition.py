@@ -130,6 +130,10 @@ def test_killed_stream_goes_lost_and_recovers(uid: str) -> None:
         slots = [acq.add(d, i, channel=0) for d, i in found]
         acq.start()
         assert _wait(lambda: all(s.health().state == CONNECTED for s in slots), 10)
+        # effective rate measured from arrivals (needs > 1 s of data)
+        assert _wait(lambda: all(np.isfinite(s.health().effective_rate) for s in slots), 5)
+        for s in slots:
+            assert s.health().effective_rate == pytest.approx(s.desc.nominal_srate, rel=0.25)
         assert proc.stdout.readline().startswith("done")
         # the publisher stops sending but lingers: connected streams go stale
         assert _wait(lambda: all(s.health().state == STALE for s in slots), 5)
