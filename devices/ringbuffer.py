@@ -19,8 +19,9 @@ class Chunk:
 
     Attributes
     ----------
-    values : ndarray, shape (n, n_channels)
-        Sample values (float64; NaN where the source sent NaN).
+    values : ndarray, shape (n, n_channels), or list of rows of str
+        Sample values (float64; NaN where the source sent NaN); for string streams
+        (:class:`StringRingBuffer`) a list of ``n`` rows of ``n_channels`` strings.
     raw_ts : ndarray, shape (n,)
         Timestamps as the source stamped them (LSL clock of the sending machine), in s.
     ts : ndarray, shape (n,)
@@ -31,7 +32,7 @@ class Chunk:
         Samples that were overwritten before this reader asked for them.
     """
 
-    values: np.ndarray
+    values: np.ndarray | list[list[str]]
     raw_ts: np.ndarray
     ts: np.ndarray
     start: int
@@ -150,24 +151,6 @@ class RingBuffer:
         return np.empty((0, self.n_channels)), np.empty(0), np.empty(0)
 
 
-@dataclass(frozen=True)
-class StringChunk:
-    """Rows of a string stream (e.g. markers); same fields as :class:`Chunk`."""
-
-    values: list[list[str]]
-    raw_ts: np.ndarray
-    ts: np.ndarray
-    start: int
-    lost: int = 0
-
-    def __len__(self) -> int:
-        return len(self.ts)
-
-    @property
-    def stop(self) -> int:
-        return self.start + len(self.ts)
-
-
 class StringRingBuffer:
     """Ring buffer for string streams (markers), with the :class:`RingBuffer` read API."""
 
@@ -201,11 +184,11 @@ class StringRingBuffer:
                 del self._rows[:extra], self._raw[:extra], self._ts[:extra]
                 self._first += extra
 
-    def read_since(self, counter: int) -> StringChunk:
+    def read_since(self, counter: int) -> Chunk:
         with self._lock:
             start = max(counter, self._first)
             i = start - self._first
-            chunk = StringChunk(
+            chunk = Chunk(
                 [list(r) for r in self._rows[i:]],
                 np.asarray(self._raw[i:], dtype=float),
                 np.asarray(self._ts[i:], dtype=float),
@@ -214,5 +197,5 @@ class StringRingBuffer:
             )
         return chunk
 
-    def latest(self, n: int) -> StringChunk:
+    def latest(self, n: int) -> Chunk:
         return self.read_since(max(0, self.written - int(n)))
