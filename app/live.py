@@ -28,15 +28,24 @@ class LiveSession:
         self.acquisition.stop()
 
 
+_FULL_DESCS: dict[str, StreamDescription] = {}  # uid -> description with labels/units
+
+
 def discover(wait_s: float = 2.0) -> list[tuple[StreamDescription, object]]:
-    """Visible streams; biosignal streams with their full info (channel labels, units)."""
+    """Visible streams; biosignal streams with their full info (channel labels, units).
+
+    A stream's full info is fetched once per uid (it cannot change while the outlet lives), so
+    waiting loops that call this repeatedly do not re-open an inlet per stream each time.
+    """
     found = []
     for desc, info in resolve_streams(wait_s):
         if modality_of(desc.type) is not None:
-            try:
-                desc, _ = full_info(info, timeout=2.0)
-            except Exception:  # labels stay unknown; channel 0 is used unless mapped
-                pass
+            if desc.uid not in _FULL_DESCS:
+                try:
+                    _FULL_DESCS[desc.uid], _ = full_info(info, timeout=2.0)
+                except Exception:  # labels stay unknown; channel 0 is used unless mapped
+                    pass
+            desc = _FULL_DESCS.get(desc.uid, desc)
         found.append((desc, info))
     return found
 
