@@ -386,7 +386,7 @@ def analyze_file(
         raise AnalysisError(str(exc)) from None
     if not assignment.channels:
         if options.roles or options.map_path:
-            why = " | ".join(assignment.problems)
+            why = assignment.problem_text
         else:
             why = (
                 "no stream with data is typed EDA/GSR/SCL/PPG/BVP/ECG or named for a role "
@@ -397,9 +397,9 @@ def analyze_file(
             f"{_usable_summary(rec.streams)}. Map them with --role ROLE=GLOB or --map FILE.toml"
         )
     if assignment.problems and (options.roles or options.map_path):
-        bad = [p for p in assignment.problems if "no stream assigned" not in p]
+        bad = [p for p in assignment.problems if p.blocks_assigned]
         if bad:
-            raise AnalysisError(f"{path}: " + " | ".join(bad))
+            raise AnalysisError(f"{path}: " + " | ".join(str(p) for p in bad))
     markers, marker_names, mwarn = _markers(rec.streams, options.segments_from)
     warn.extend(mwarn)
     channels: list[InputChannel] = []
@@ -435,7 +435,8 @@ def analyze_file(
         signals.setdefault(ch.role, {})[ch.modality] = (x, t, fs, unit)
     if not signals:
         raise AnalysisError(
-            f"{path}: no usable EDA/PPG/ECG signal; " + " | ".join(warn[-3:] or assignment.problems)
+            f"{path}: no usable EDA/PPG/ECG signal; "
+            + " | ".join(warn[-3:] or [str(p) for p in assignment.problems])
         )
     persons: dict[str, PersonSession] = {}
     roles_present = [r for r in ROLES if r in signals]
