@@ -1,6 +1,6 @@
 """Offline analysis of recorded sessions: XDF file -> frozen result -> metrics.json, CSVs, report.
 
-No Qt here. The numbers come from :mod:`dsp.session`, which applies the live engine's
+No Qt here. The numbers come from :mod:`dsp.session` and :mod:`dsp.concordance.dyad`, which apply the live engine's
 detectors, HRV, EDA and concordance functions to whole recordings.
 
 Stream choice: the file's stream headers become :class:`devices.lsl.StreamDescription` objects
@@ -36,14 +36,12 @@ import numpy as np
 from devices.assign import ROLES, Assignment, MapError, assign, load_map, modality_of
 from devices.lsl import StreamDescription
 from devices.xdf_reader import XdfReadError, XdfStream, XdfTruncatedWarning, load_recording
-from dsp.segments import SegmentStats, intervals_from_markers
+from dsp.concordance.dyad import DyadSession, DyadSignal, analyze_dyad
+from dsp.concordance.segments import SegmentStats, intervals_from_markers
 from dsp.session import (
-    DyadSession,
-    DyadSignal,
     PersonInterval,
     PersonSession,
     SessionConfig,
-    analyze_dyad,
     analyze_person,
     person_interval,
 )
