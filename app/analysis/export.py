@@ -26,13 +26,14 @@ from app.analysis.inputs import FORMATS
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.report import write_report
 from devices.assign import ROLES
+from dsp.concordance.dyad import DyadSignal
+from dsp.concordance.segments import SegmentStats
 from dsp.ecg import ECG_PARAMS
 from dsp.eda import eda_scr
 from dsp.hrv import coherence_ratio, hrv_frequency, ibi_correct
 from dsp.ppg import PPG_PARAMS
 from dsp.quality import eda_valid_mask, ppg_quality
-from dsp.segments import SegmentStats
-from dsp.session import DyadSignal, PersonInterval, PersonSession
+from dsp.session import PersonInterval, PersonSession
 
 SCHEMA_VERSION = 1
 

@@ -1,8 +1,8 @@
 """The offline pipeline: one XDF file -> :class:`SessionAnalysis` (frozen, no I/O after loading).
 
-No Qt here. The numbers come from :mod:`dsp.session`, which applies the live engine's
-detectors, HRV, EDA and concordance functions to whole recordings. Every marker starts a block
-that lasts until the next marker.
+No Qt here. The numbers come from :mod:`dsp.session` and :mod:`dsp.concordance.dyad`, which
+apply the live engine's detectors, HRV, EDA and concordance functions to whole recordings.
+Every marker starts a block that lasts until the next marker.
 """
 
 from __future__ import annotations
@@ -34,13 +34,12 @@ from devices.xdf_reader import (
     XdfTruncatedWarning,
     load_recording,
 )
-from dsp.segments import intervals_from_markers
+from dsp.concordance.dyad import DyadSession, analyze_dyad
+from dsp.concordance.segments import intervals_from_markers
 from dsp.session import (
-    DyadSession,
     PersonInterval,
     PersonSession,
     SessionConfig,
-    analyze_dyad,
     analyze_person,
     person_interval,
 )
@@ -147,7 +146,7 @@ def _assignment(
         raise AnalysisError(str(exc)) from None
     if not assignment.channels:
         if options.roles or options.map_path:
-            why = " | ".join(assignment.problems)
+            why = assignment.problem_text
         else:
             why = (
                 "no stream with data is typed EDA/GSR/SCL/PPG/BVP/ECG or named for a role "
@@ -158,9 +157,9 @@ def _assignment(
             f"{streams_summary(rec.streams)}. Map them with --role ROLE=GLOB or --map FILE.toml"
         )
     if assignment.problems and (options.roles or options.map_path):
-        bad = [p for p in assignment.problems if "no stream assigned" not in p]
+        bad = [p for p in assignment.problems if p.blocks_assigned]
         if bad:
-            raise AnalysisError(f"{path}: " + " | ".join(bad))
+            raise AnalysisError(f"{path}: " + " | ".join(str(p) for p in bad))
     return assignment, by_uid, notes
 
 
@@ -308,7 +307,8 @@ def analyze_file(
     channels, signals = _signals(assignment, by_uid, options, warn)
     if not signals:
         raise AnalysisError(
-            f"{path}: no usable EDA/PPG/ECG signal; " + " | ".join(warn[-3:] or assignment.problems)
+            f"{path}: no usable EDA/PPG/ECG signal; "
+            + " | ".join(warn[-3:] or [str(p) for p in assignment.problems])
         )
     persons = _persons(signals, cfg, step, warn)
     t_start = min(p.t_start for p in persons.values())
