@@ -21,8 +21,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from devices.acquisition import Acquisition, StreamHealth
+from devices.acquisition import Acquisition
 from devices.assign import ROLES, Assignment
+from devices.health import StreamHealth
 from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad
 from dsp.person import LivePerson, PersonConfig, PersonMetrics
 

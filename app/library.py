@@ -297,7 +297,7 @@ def analyze_missing(
     the outputs into each session folder. Returns the number of failures."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from app.analysis import AnalysisOptions, _job
+    from app.analysis import AnalysisOptions, analyze_to_folder
 
     pending = [e for e in entries if not e.analysed and e.recording is not None]
     if not pending:
@@ -306,7 +306,9 @@ def analyze_missing(
     failed = 0
     workers = max(1, min(len(pending), jobs or os.cpu_count() or 1))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futs = [pool.submit(_job, str(e.recording), str(e.folder), opts) for e in pending]
+        futs = [
+            pool.submit(analyze_to_folder, str(e.recording), str(e.folder), opts) for e in pending
+        ]
         for e, f in zip(pending, futs, strict=True):
             status, payload, _ = f.result()
             if status == "ok":

@@ -27,8 +27,8 @@ from dsp.concordance import (
     susy,
     wcc,
 )
+from dsp.concordance.segments import segment_concordance
 from dsp.grid import make_grid, resample_to_grid
-from dsp.segments import segment_concordance
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
 FS = 4.0

@@ -7,14 +7,7 @@ reads the ring buffers. Inlets are created with ``recover=False`` so that a vani
 name+type+host) with a non-blocking continuous resolver; when it reappears the slot goes
 ``reconnecting`` -> ``connected`` without restarting anything.
 
-Health states
--------------
-``waiting``       never connected yet
-``connected``     data arriving
-``stale``         connected, but no sample for more than max(2 / nominal rate, 1 s)
-``lost``          the outlet is gone; looking for it again
-``reconnecting``  found again; waiting for the first sample
-``unusable``      cannot be used as assigned (string format, missing channel)
+Health states are :class:`devices.health.HealthState`.
 """
 
 from __future__ import annotations
@@ -24,73 +17,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from devices.health import HealthState, StreamHealth
 from devices.lsl import StreamDescription, channel_labels_from_xml, describe
 from devices.ringbuffer import RingBuffer, StringRingBuffer
 
 log = logging.getLogger(__name__)
 
-WAITING, CONNECTED, STALE, LOST, RECONNECTING, UNUSABLE = (
-    "waiting",
-    "connected",
-    "stale",
-    "lost",
-    "reconnecting",
-    "unusable",
-)
-
 
 _ARRIVAL_BUCKET_S = 0.25
 _ARRIVAL_BUCKETS = 32  # 8 s of arrival history for the effective rate over 5 s
-
-
-@dataclass(frozen=True)
-class StreamHealth:
-    """Health of one stream at one moment.
-
-    Attributes
-    ----------
-    key : str
-        The slot key.
-    state : str
-        One of the states in the module docstring.
-    effective_rate : float
-        Samples per second over the last ~5 s (Hz); NaN before there is enough data.
-    last_sample_age : float
-        Seconds since the newest sample arrived (this machine's clock); inf if none yet.
-    samples : int
-        Samples received since the start.
-    nonfinite_fraction : float
-        Fraction of NaN/inf values in the newest second of the used channel.
-    flat : bool
-        The used channel has not changed over the newest 2 s.
-    reconnects : int
-        How often the stream came back after being lost.
-    message : str
-        Human-readable detail ('' when all is well).
-    """
-
-    key: str
-    state: str
-    effective_rate: float
-    last_sample_age: float
-    samples: int
-    nonfinite_fraction: float
-    flat: bool
-    reconnects: int
-    message: str = ""
-
-    @property
-    def flags(self) -> tuple[str, ...]:
-        out = []
-        if self.nonfinite_fraction > 0:
-            out.append("nan")
-        if self.flat:
-            out.append("flat")
-        return tuple(out)
 
 
 class StreamSlot:
@@ -116,7 +54,7 @@ class StreamSlot:
             self.buffer = StringRingBuffer(capacity, desc.channel_count)
         self.clock_offsets: deque[tuple[float, float]] = deque(maxlen=100_000)
         self.offset = 0.0
-        self.state = WAITING
+        self.state = HealthState.WAITING
         self.message = ""
         self.reconnects = 0
         self._inlet = None
@@ -127,10 +65,10 @@ class StreamSlot:
         self._arrivals: deque[list] = deque(maxlen=_ARRIVAL_BUCKETS)
         self._lock = threading.Lock()
         if channel is not None and not (0 <= channel < desc.channel_count):
-            self.state = UNUSABLE
+            self.state = HealthState.UNUSABLE
             self.message = f"channel {channel} does not exist ({desc.channel_count} channels)"
         if channel is not None and not desc.is_numeric:
-            self.state = UNUSABLE
+            self.state = HealthState.UNUSABLE
             self.message = f"{desc.channel_format} stream where numbers are expected"
 
     # -- passthroughs used by the recorder -----------------------------------------------
@@ -170,11 +108,11 @@ class StreamSlot:
             state, message = self.state, self.message
             last = self._last_arrival
         age = now - last if np.isfinite(last) else np.inf
-        if state == CONNECTED:
+        if state == HealthState.CONNECTED:
             rate = self.desc.nominal_srate
             limit = max(2.0 / rate, 1.0) if rate > 0 else np.inf
             if age > limit:
-                state = STALE
+                state = HealthState.STALE
                 message = f"no data for {age:.1f} s"
         recent = [b for b in arrivals if b[0] >= now - 5.0]
         eff = np.nan
@@ -182,7 +120,7 @@ class StreamSlot:
             # samples that arrived after the first bucket closed, over the time they took
             eff = sum(b[1] for b in recent[1:]) / (recent[-1][2] - recent[0][2])
         nonfinite, flat = 0.0, False
-        if self.desc.is_numeric and self.channel is not None and state != UNUSABLE:
+        if self.desc.is_numeric and self.channel is not None and state != HealthState.UNUSABLE:
             rate = self.desc.nominal_srate if self.desc.nominal_srate > 0 else 10.0
             recent_values = self.buffer.latest(max(int(2 * rate), 2)).values
             if len(recent_values):
@@ -203,7 +141,7 @@ class StreamSlot:
             message=message,
         )
 
-    def _set(self, state: str, message: str = "") -> None:
+    def _set(self, state: HealthState, message: str = "") -> None:
         with self._lock:
             self.state, self.message = state, message
 
@@ -267,9 +205,9 @@ class Acquisition:
             if key in self._slots:
                 raise ValueError(f"stream {key!r} is already followed")
             self._slots[key] = slot
-        if slot.state != UNUSABLE:
+        if slot.state != HealthState.UNUSABLE:
             if info is None:
-                slot._set(WAITING, "looking for the stream")
+                slot._set(HealthState.WAITING, "looking for the stream")
             self._pending.append(slot)
         return slot
 
@@ -334,7 +272,7 @@ class Acquisition:
             full = inlet.info(timeout=2.0)
             inlet.open_stream(timeout=2.0)
         except Exception as exc:  # pylsl.util.TimeoutError, LostError
-            slot._set(LOST, f"could not open: {exc}")
+            slot._set(HealthState.LOST, f"could not open: {exc}")
             slot._info = None
             return
         xml = full.as_xml()
@@ -345,10 +283,10 @@ class Acquisition:
             slot.desc = StreamDescription(**{**d.__dict__, "labels": labels, "units": units})
         slot._inlet = inlet
         slot._last_offset_time = -np.inf
-        if slot.state in (LOST, RECONNECTING):
-            slot._set(RECONNECTING, "found again, waiting for data")
+        if slot.state in (HealthState.LOST, HealthState.RECONNECTING):
+            slot._set(HealthState.RECONNECTING, "found again, waiting for data")
         else:
-            slot._set(WAITING, "connected, waiting for data")
+            slot._set(HealthState.WAITING, "connected, waiting for data")
 
     def _close(self, slot: StreamSlot) -> None:
         inlet, slot._inlet = slot._inlet, None
@@ -388,19 +326,25 @@ class Acquisition:
                         slot._arrivals[-1][2] = t_arr
                     else:
                         slot._arrivals.append([t_arr, n, t_arr])
-                    if slot.state in (WAITING, RECONNECTING, LOST):
-                        if slot.state == RECONNECTING:
+                    if slot.state in (
+                        HealthState.WAITING,
+                        HealthState.RECONNECTING,
+                        HealthState.LOST,
+                    ):
+                        if slot.state == HealthState.RECONNECTING:
                             slot.reconnects += 1
-                        slot.state, slot.message = CONNECTED, ""
+                        slot.state, slot.message = HealthState.CONNECTED, ""
                 if n < 4096:
                     break
         except pylsl.util.LostError:
             self._close(slot)
             slot._info = None
-            slot._set(LOST, "the outlet disappeared; looking for it again")
+            slot._set(HealthState.LOST, "the outlet disappeared; looking for it again")
 
     def _look_for_lost(self, pylsl) -> None:
-        lost = [s for s in self.slots if s._inlet is None and s.state not in (UNUSABLE,)]
+        lost = [
+            s for s in self.slots if s._inlet is None and s.state not in (HealthState.UNUSABLE,)
+        ]
         if not lost:
             return
         now = time.monotonic()
@@ -417,6 +361,6 @@ class Acquisition:
                 slot.desc = StreamDescription(
                     **{**slot.desc.__dict__, "uid": info.uid(), "hostname": info.hostname()}
                 )
-                if slot.state == LOST:
-                    slot._set(RECONNECTING, "found again, opening")
+                if slot.state == HealthState.LOST:
+                    slot._set(HealthState.RECONNECTING, "found again, opening")
                 self._open(slot, pylsl)

@@ -17,16 +17,19 @@ Rules, in order of precedence:
 
 Modality comes from the stream type (case-insensitive): EDA/GSR/SCL -> eda, PPG/BVP -> ppg,
 ECG -> ecg. When the result is ambiguous or incomplete, :class:`Assignment` says so in one line
-(``problems``) listing what was found and how to map it; nothing is guessed silently.
+(``problems``, typed :class:`AssignmentProblem` values) listing what was found and how to map
+it; nothing is guessed silently.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devices.health import StrEnum
 from devices.lsl import StreamDescription
 
 if sys.version_info >= (3, 11):
@@ -54,6 +57,81 @@ class MapError(ValueError):
     """A map file or --role option that cannot be used (one clear line)."""
 
 
+class ProblemKind(StrEnum):
+    """Why a (role, modality) could not be assigned."""
+
+    MISSING = "missing"  # nothing assigned and nothing else went wrong
+    NO_MATCH = "no match"  # a --role/map glob matches no stream
+    AMBIGUOUS = "ambiguous"  # several streams fit the same slot
+    NO_CHANNEL = "no channel"  # the named channel does not exist
+    NOT_NUMERIC = "not numeric"  # the stream carries strings
+    TWICE = "assigned twice"  # two streams picked for the same slot (dialog)
+
+
+@dataclass(frozen=True)
+class AssignmentProblem:
+    """One reason an assignment is incomplete or unusable.
+
+    Attributes
+    ----------
+    kind : ProblemKind
+        What went wrong (match on this, never on the text).
+    role : str
+        'patient' or 'clinician'.
+    modality : str
+        'eda', 'ppg', 'ecg', or 'cardiac' (ppg or ecg) for a missing cardiac signal;
+        '' when the problem concerns the whole role (a --role glob that matches nothing).
+    detail : str
+        The user-facing explanation after the ``role modality:`` prefix.
+    """
+
+    kind: ProblemKind
+    role: str
+    modality: str
+    detail: str
+
+    @property
+    def blocks_assigned(self) -> bool:
+        """True when something the user asked for is wrong (not merely left unassigned)."""
+        return self.kind is not ProblemKind.MISSING
+
+    def concerns(self, role: str, modality: str) -> bool:
+        """True when this problem is about ``role``'s ``modality`` ('cardiac' = ppg or ecg)."""
+        if self.role != role:
+            return False
+        if modality == "cardiac":
+            return self.modality in ("ppg", "ecg", "cardiac")
+        return self.modality == modality
+
+    def __str__(self) -> str:
+        mod = "ppg/ecg" if self.modality == "cardiac" else self.modality
+        head = f"{self.role} {mod}".strip()
+        return f"{head}: {self.detail}"
+
+
+def missing_problems(
+    channels: Sequence[Channel], problems: Sequence[AssignmentProblem]
+) -> list[AssignmentProblem]:
+    """``MISSING`` problems for each role without EDA or without a cardiac channel.
+
+    A slot that already has another problem (``problems``) is not reported again.
+    """
+    have = {(c.role, c.modality) for c in channels}
+    out: list[AssignmentProblem] = []
+    for role in ROLES:
+        if (role, "eda") not in have and not any(p.concerns(role, "eda") for p in problems):
+            out.append(AssignmentProblem(ProblemKind.MISSING, role, "eda", "no stream assigned"))
+        if (
+            (role, "ppg") not in have
+            and (role, "ecg") not in have
+            and not any(p.concerns(role, "cardiac") for p in problems)
+        ):
+            out.append(
+                AssignmentProblem(ProblemKind.MISSING, role, "cardiac", "no stream assigned")
+            )
+    return out
+
+
 @dataclass(frozen=True)
 class Channel:
     """One assigned signal: a stream and the channel within it."""
@@ -76,7 +154,12 @@ class Assignment:
     """Result of assigning streams to roles and modalities."""
 
     channels: tuple[Channel, ...]
-    problems: tuple[str, ...] = field(default=())
+    problems: tuple[AssignmentProblem, ...] = field(default=())
+
+    @property
+    def problem_text(self) -> str:
+        """All problems as one line (`` | ``-separated)."""
+        return " | ".join(str(p) for p in self.problems)
 
     def get(self, role: str, modality: str) -> Channel | None:
         for c in self.channels:
@@ -201,20 +284,23 @@ def assign(
         A loaded TOML map (used when ``roles`` is not given).
     """
     chans: list[Channel] = []
-    problems: list[str] = []
+    problems: list[AssignmentProblem] = []
+
+    def problem(kind: ProblemKind, role: str, modality: str, detail: str) -> None:
+        problems.append(AssignmentProblem(kind, role, modality, detail))
 
     def add(role: str, modality: str, s: StreamDescription, want, why: str) -> None:
         if not s.is_numeric:
-            problems.append(
-                f"{role} {modality}: stream {s.name!r} carries {s.channel_format} values, not numbers"
-            )
+            detail = f"stream {s.name!r} carries {s.channel_format} values, not numbers"
+            problem(ProblemKind.NOT_NUMERIC, role, modality, detail)
             return
         idx = _channel_for(s, modality, want)
         if idx is None:
-            problems.append(
-                f"{role} {modality}: stream {s.name!r} has no channel {want!r} "
+            detail = (
+                f"stream {s.name!r} has no channel {want!r} "
                 f"(channels: {', '.join(s.labels) or s.channel_count})"
             )
+            problem(ProblemKind.NO_CHANNEL, role, modality, detail)
             return
         chans.append(Channel(role, modality, s, idx, why))
 
@@ -227,11 +313,13 @@ def assign(
                 if m:
                     by_mod.setdefault(m, []).append(s)
             if not hits:
-                problems.append(f"{role}: no stream name or source_id matches {glob!r}")
+                detail = f"no stream name or source_id matches {glob!r}"
+                problem(ProblemKind.NO_MATCH, role, "", detail)
             for m, ss in by_mod.items():
                 if len(ss) > 1:
                     names = ", ".join(f"{s.name} ({s.source_id})" for s in ss)
-                    problems.append(f"{role} {m}: {len(ss)} streams match {glob!r}: {names}")
+                    detail = f"{len(ss)} streams match {glob!r}: {names}"
+                    problem(ProblemKind.AMBIGUOUS, role, m, detail)
                 else:
                     add(role, m, ss[0], None, f"--role {role}={glob}")
     elif mapping:
@@ -243,10 +331,12 @@ def assign(
                 if len(hits) > 1 and typed:
                     hits = typed
                 if not hits:
-                    problems.append(f"{role} {m}: no stream matches {glob!r} from the map file")
+                    detail = f"no stream matches {glob!r} from the map file"
+                    problem(ProblemKind.NO_MATCH, role, m, detail)
                 elif len(hits) > 1:
                     names = ", ".join(f"{s.name} ({s.type}, {s.source_id})" for s in hits)
-                    problems.append(f"{role} {m}: {len(hits)} streams match {glob!r}: {names}")
+                    detail = f"{len(hits)} streams match {glob!r}: {names}"
+                    problem(ProblemKind.AMBIGUOUS, role, m, detail)
                 else:
                     add(role, m, hits[0], spec.get("channel"), f"map file [{role}] {m}")
     else:
@@ -258,25 +348,15 @@ def assign(
             if role is None:
                 continue
             if any(c.role == role and c.modality == m for c in chans):
-                problems.append(
-                    f"{role} {m}: more than one stream looks like it ({s.name!r} and others); "
+                detail = (
+                    f"more than one stream looks like it ({s.name!r} and others); "
                     "pick one with --role or a map file"
                 )
+                problem(ProblemKind.AMBIGUOUS, role, m, detail)
                 continue
             add(role, m, s, None, "name contains a role word")
 
-    have = {(c.role, c.modality) for c in chans}
-    for role in ROLES:
-        if (role, "eda") not in have and not any(p.startswith(f"{role} eda") for p in problems):
-            problems.append(f"{role} eda: no stream assigned")
-        if (
-            (role, "ppg") not in have
-            and (role, "ecg") not in have
-            and not any(
-                p.startswith(f"{role} ppg") or p.startswith(f"{role} ecg") for p in problems
-            )
-        ):
-            problems.append(f"{role} ppg/ecg: no stream assigned")
+    problems.extend(missing_problems(chans, problems))
     return Assignment(tuple(chans), tuple(problems))
 
 
@@ -286,6 +366,6 @@ def explain(assignment: Assignment, streams: list[StreamDescription]) -> str:
         return ""
     found = "; ".join(f"{s.name} [{s.type}] sid={s.source_id or '-'}" for s in streams) or "none"
     return (
-        f"stream assignment incomplete: {' | '.join(assignment.problems)}. Streams found: {found}. "
+        f"stream assignment incomplete: {assignment.problem_text}. Streams found: {found}. "
         "Map them with --role patient=GLOB --role clinician=GLOB or --map FILE.toml"
     )

@@ -1,8 +1,8 @@
-"""Offline analysis of a whole recorded session: per person and per dyad.
+"""Offline analysis of a whole recorded session, per person (the dyad half is dsp.concordance.dyad).
 
 The same detectors, correction, HRV, EDA and concordance functions as the live engine
-(:mod:`dsp.ppg`, :mod:`dsp.ecg`, :mod:`dsp.hrv`, :mod:`dsp.eda`, :mod:`dsp.quality`,
-:mod:`dsp.concordance`, :mod:`dsp.segments`) applied to complete recordings. Results are frozen
+(:mod:`dsp.ppg`, :mod:`dsp.ecg`, :mod:`dsp.hrv`, :mod:`dsp.eda`, :mod:`dsp.quality`)
+applied to complete recordings. Results are frozen
 dataclasses; no file I/O happens here.
 
 Time convention: every time is seconds on the recording's LSL clock (the timestamps given in).
@@ -28,14 +28,7 @@ Per person (:func:`analyze_person`)
   absolute amplitude threshold; SCL = mean of the valid cleaned EDA; SCR rate per minute of
   valid EDA.
 
-Dyad (:func:`analyze_dyad`)
----------------------------
-Both people's EDA and instantaneous HR on the common 4 Hz grid over the time both are
-recorded; :func:`dsp.concordance.analyze_session` for each (Marci CI, KSI, WCC, circular-shift
-surrogate test), SUSY on the slope signals, the rolling CI over the last ``rolling_n``
-correlations with its percentile among circular-shift surrogates of the whole session (the
-chance band is the ``chance_lo_pct``-``chance_hi_pct`` range of those surrogate rolling CIs),
-and per-label / per-interval tables (:func:`dsp.segments.segment_concordance`).
+The dyad half (concordance of two people) is :mod:`dsp.concordance.dyad`.
 """
 
 from __future__ import annotations
@@ -47,34 +40,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dsp.beats import BeatSeries, IbiExclusion, beat_series, finite_runs, ibi_exclusion
-from dsp.concordance import (
-    PEAK_THRESHOLD,
-    SessionConcordance,
-    SUSYResult,
-    analyze_session,
-    rolling_pearson,
-    slope_series,
-    slope_signal,
-    susy,
-    wcc_peak,
-)
 from dsp.ecg import ecg_peaks
 from dsp.eda import eda_clean, eda_scr
-from dsp.grid import make_grid, resample_to_grid
+from dsp.grid import resample_to_grid
 from dsp.hrv import coherence_ratio, hrv_frequency, hrv_time
 from dsp.ppg import ppg_peaks
 from dsp.quality import eda_valid_mask, ppg_quality
-from dsp.segments import SegmentReport, segment_concordance
-from dsp.surrogates import circular_shift_indices, percentile_of
 
 __all__ = [
     "SessionConfig",
     "PersonSession",
     "PersonInterval",
-    "DyadSession",
-    "DyadTimeline",
     "analyze_person",
-    "analyze_dyad",
     "person_interval",
     "split_on_gaps",
 ]
@@ -669,233 +646,3 @@ def person_interval(p: PersonSession, spans: Sequence[tuple[float, float]]) -> P
         scr_count=n_scr if p.has_eda else 0,
         scr_per_min=n_scr * 60.0 / valid_s if valid_s > 0 else nan,
     )
-
-
-# --------------------------------------------------------------------------- dyad
-
-
-@dataclass(frozen=True, eq=False)
-class DyadTimeline:
-    """Concordance on a 1 Hz timeline (``t`` s, LSL clock), NaN where not available.
-
-    Attributes
-    ----------
-    t : ndarray
-        Whole seconds from the grid start.
-    ci_rolling : ndarray
-        Marci CI of the last ``rolling_n`` slope correlations ending at ``t``.
-    percentile : ndarray
-        Percentile (0-100) of ``ci_rolling`` among the session's surrogate rolling CIs.
-    wcc_peak_r, wcc_lag_s : ndarray
-        Peak (nearest lag 0) of the newest WCC window ending at or before ``t``
-        (r; s, positive = patient leads).
-    chance_lo, chance_hi : float
-        Chance band of ``ci_rolling`` (surrogate percentiles).
-    """
-
-    t: np.ndarray
-    ci_rolling: np.ndarray
-    percentile: np.ndarray
-    wcc_peak_r: np.ndarray
-    wcc_lag_s: np.ndarray
-    chance_lo: float
-    chance_hi: float
-
-
-@dataclass(frozen=True, eq=False)
-class DyadSignal:
-    """Concordance of one signal (EDA or HR) over a session.
-
-    Attributes
-    ----------
-    signal : str
-        'eda' or 'hr'.
-    session : SessionConcordance or None
-        :func:`dsp.concordance.analyze_session` result (None when too short).
-    susy : SUSYResult or None
-        SUSY on the slope signals.
-    frac_patient_leads : float
-        Fraction of WCC windows with a clear peak in which the patient leads (lag > 0).
-    frac_clinician_leads : float
-        Same for the clinician (lag < 0).
-    timeline : DyadTimeline
-        1 Hz rolling values.
-    segments : SegmentReport or None
-        Per-interval and per-label tables (None without markers).
-    note : str
-        Why something is missing ('' when complete).
-    """
-
-    signal: str
-    session: SessionConcordance | None
-    susy: SUSYResult | None
-    frac_patient_leads: float
-    frac_clinician_leads: float
-    timeline: DyadTimeline
-    segments: SegmentReport | None
-    note: str
-
-
-@dataclass(frozen=True, eq=False)
-class DyadSession:
-    """Dyad results: the common grid and the EDA and HR concordance.
-
-    Attributes
-    ----------
-    t_grid : ndarray
-        4 Hz grid (s, LSL clock) over the time both people are recorded.
-    eda_patient, eda_clinician, hr_patient, hr_clinician : ndarray
-        Signals on the grid (µS, bpm).
-    eda, hr : DyadSignal
-    """
-
-    t_grid: np.ndarray
-    eda_patient: np.ndarray
-    eda_clinician: np.ndarray
-    hr_patient: np.ndarray
-    hr_clinician: np.ndarray
-    eda: DyadSignal
-    hr: DyadSignal
-
-
-def _rolling_ci(r: np.ndarray, n: int, min_valid: float) -> np.ndarray:
-    """Trailing Marci CI over ``n`` values along the last axis (NaN before ``n`` values)."""
-    ok = np.isfinite(r)
-    pos = np.where(ok & (r > 0), r, 0.0)
-    neg = np.where(ok & (r < 0), -r, 0.0)
-
-    def trail(a: np.ndarray) -> np.ndarray:
-        c = np.cumsum(a, axis=-1)
-        c = np.concatenate([np.zeros(a.shape[:-1] + (1,)), c], axis=-1)
-        return c[..., n:] - c[..., :-n]
-
-    out = np.full(r.shape, np.nan)
-    if r.shape[-1] < n:
-        return out
-    sp, sn = trail(pos), trail(neg)
-    cnt = trail(ok.astype(float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ci = np.log(sp / sn)
-    ci = np.clip(ci, -10.0, 10.0)
-    ci = np.where((sp == 0) & (sn == 0), np.nan, ci)
-    ci = np.where(cnt >= min_valid * n - 1e-9, ci, np.nan)
-    out[..., n - 1 :] = ci
-    return out
-
-
-def _empty_timeline(t: np.ndarray) -> DyadTimeline:
-    nanv = np.full(t.shape, np.nan)
-    return DyadTimeline(t, nanv, nanv.copy(), nanv.copy(), nanv.copy(), math.nan, math.nan)
-
-
-def _dyad_signal(
-    name: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    t0: float,
-    slope_s: float,
-    wcc_win_s: float,
-    intervals: Sequence[tuple[float, float, str]],
-    cfg: SessionConfig,
-) -> DyadSignal:
-    fs = cfg.grid_fs
-    n = x.size
-    t1s = t0 + np.arange(int(np.floor((n - 1) / fs)) + 1, dtype=float)
-    need = 2 * cfg.min_shift_s + cfg.corr_s + slope_s + cfg.step_s
-    both = np.isfinite(x) & np.isfinite(y)
-    if n / fs < need or both.sum() / fs < need / 2:
-        note = (
-            f"{name.upper()} concordance needs at least {need:.0f} s of both people's signal "
-            f"(have {both.sum() / fs:.0f} s)"
-        )
-        return DyadSignal(name, None, None, math.nan, math.nan, _empty_timeline(t1s), None, note)
-    sc = analyze_session(
-        x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
-        cfg.n_surrogates, "circular", cfg.min_shift_s, seed=cfg.seed,
-    )  # fmt: skip
-    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
-    su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
-    peaks = [wcc_peak(row, sc.wcc.lags_s, PEAK_THRESHOLD) for row in sc.wcc.matrix]
-    clear_lags = np.array([lag for _, lag, ok in peaks if ok])
-    fp = float(np.mean(clear_lags > 0.0)) if clear_lags.size else math.nan
-    fc = float(np.mean(clear_lags < 0.0)) if clear_lags.size else math.nan
-    # rolling CI and its chance baseline on whole-second steps
-    m = int(round(cfg.corr_s / cfg.step_s))
-    ss_x = slope_series(x, fs, slope_s, cfg.step_s)
-    ss_y = slope_series(y, fs, slope_s, cfg.step_s)
-    r = rolling_pearson(ss_x, ss_y, m)
-    ci_roll = _rolling_ci(r, cfg.rolling_n, cfg.min_valid_fraction)
-    rng = np.random.default_rng(cfg.seed)
-    idx = circular_shift_indices(
-        ss_y.size, cfg.n_surrogates, int(cfg.min_shift_s / cfg.step_s), rng
-    )
-    null_parts = []
-    chunk = max(1, 2_000_000 // max(ss_y.size * m, 1))
-    for c0 in range(0, cfg.n_surrogates, chunk):
-        rn = rolling_pearson(ss_x[None, :], ss_y[idx[c0 : c0 + chunk]], m)
-        cr = _rolling_ci(rn, cfg.rolling_n, cfg.min_valid_fraction)
-        null_parts.append(cr[np.isfinite(cr)])
-    null = np.sort(np.concatenate(null_parts)) if null_parts else np.zeros(0)
-    lo = float(np.percentile(null, cfg.chance_lo_pct)) if null.size else math.nan
-    hi = float(np.percentile(null, cfg.chance_hi_pct)) if null.size else math.nan
-    # r[j] ends at t0 + j*step + (m-1)*step + slope_s
-    r_end = t0 + np.arange(r.size) * cfg.step_s + (m - 1) * cfg.step_s + slope_s
-    ci_t = np.full(t1s.shape, np.nan)
-    pct_t = np.full(t1s.shape, np.nan)
-    pos_idx = np.rint(r_end - t0).astype(int)
-    okp = (pos_idx >= 0) & (pos_idx < t1s.size)
-    ci_t[pos_idx[okp]] = ci_roll[okp]
-    pct = np.array([percentile_of(v, null) for v in ci_roll])
-    pct_t[pos_idx[okp]] = pct[okp]
-    # WCC peaks held from each window's end
-    w_end = t0 + sc.wcc.window_start_s + sc.wcc.win_s + sc.wcc.lag_s + slope_s
-    pr = np.array([p[0] for p in peaks]) if peaks else np.zeros(0)
-    pl = np.array([p[1] for p in peaks]) if peaks else np.zeros(0)
-    j = np.searchsorted(w_end, t1s, side="right") - 1
-    has = j >= 0
-    wr = np.full(t1s.shape, np.nan)
-    wl = np.full(t1s.shape, np.nan)
-    if pr.size:
-        stale = has & (t1s - w_end[np.clip(j, 0, None)] <= cfg.wcc_inc_s + 1e-9)
-        wr[stale] = pr[j[stale]]
-        wl[stale] = pl[j[stale]]
-    seg = None
-    if intervals:
-        seg = segment_concordance(
-            x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
-            wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
-        )  # fmt: skip
-    tl = DyadTimeline(t1s, ci_t, pct_t, wr, wl, lo, hi)
-    return DyadSignal(name, sc, su, fp, fc, tl, seg, "")
-
-
-def analyze_dyad(
-    patient: PersonSession,
-    clinician: PersonSession,
-    intervals: Sequence[tuple[float, float, str]] = (),
-    config: SessionConfig = SessionConfig(),  # noqa: B008
-) -> DyadSession:
-    """EDA and HR concordance of a session (see the module docstring).
-
-    Parameters
-    ----------
-    patient, clinician : PersonSession
-        From :func:`analyze_person`.
-    intervals : sequence of (start_s, end_s, label)
-        Marker blocks on the LSL clock (e.g. from :func:`dsp.segments.intervals_from_markers`).
-    config : SessionConfig
-
-    Returns
-    -------
-    DyadSession
-    """
-    cfg = config
-    t0 = max(patient.t_start, clinician.t_start)
-    t1 = min(patient.t_end, clinician.t_end)
-    tg = make_grid(t0, t1, cfg.grid_fs) if t1 > t0 else np.zeros(0)
-    ep, ec = patient.eda_on_grid(tg), clinician.eda_on_grid(tg)
-    hp, hc = patient.hr_on_grid(tg), clinician.hr_on_grid(tg)
-    g0 = float(tg[0]) if tg.size else math.nan
-    eda = _dyad_signal("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg)
-    hr = _dyad_signal("hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg)
-    return DyadSession(tg, ep, ec, hp, hc, eda, hr)

@@ -14,7 +14,7 @@ from dsp.concordance import (
     marci_index,
     slope_concordance,
 )
-from dsp.segments import intervals_from_markers, segment_concordance
+from dsp.concordance.segments import intervals_from_markers, segment_concordance
 from dsp.surrogates import (
     circular_shift_indices,
     empirical_test,

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from dsp.concordance import analyze_session, concordance_surrogate_test
+from dsp.concordance.segments import segment_concordance
 from dsp.grid import make_grid, resample_to_grid
-from dsp.segments import segment_concordance
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
 FS = 4.0

@@ -25,6 +25,7 @@ from app.gui.compat import none_refcount_leak  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.session import SessionController, SourceChoice  # noqa: E402
 from app.gui.theme import ConsoleSettings  # noqa: E402
+from devices.health import HealthState  # noqa: E402
 from devices.source import SimulatorSource  # noqa: E402
 from dsp.concordance import DyadConfig  # noqa: E402
 from dsp.simulate import DyadSimConfig  # noqa: E402
@@ -119,7 +120,7 @@ def test_traces_receive_data(console):
         lambda: w.snapshot is not None and w.snapshot.persons.get("patient") is not None,
         timeout=10_000,
     )
-    assert set(w.health.states().values()) == {"connected"}
+    assert set(w.health.states().values()) == {HealthState.CONNECTED}
     assert len(w.frame_times) > 10
 
 
@@ -281,17 +282,25 @@ def test_sources_for_dialog_choices():
 def test_killed_stream_turns_lost_and_recovers(console):
     c, bot = console
     w = c.window
-    bot.waitUntil(lambda: set(w.health.states().values()) == {"connected"}, timeout=10_000)
+    bot.waitUntil(
+        lambda: set(w.health.states().values()) == {HealthState.CONNECTED}, timeout=10_000
+    )
     c.source.stop()  # every outlet of the dyad disappears
     bot.waitUntil(
-        lambda: set(w.health.states().values()) <= {"lost", "stale", "reconnecting"}, timeout=15_000
+        lambda: (
+            set(w.health.states().values())
+            <= {HealthState.LOST, HealthState.STALE, HealthState.RECONNECTING}
+        ),
+        timeout=15_000,
     )
-    bot.waitUntil(lambda: "lost" in w.health.states().values(), timeout=15_000)
+    bot.waitUntil(lambda: HealthState.LOST in w.health.states().values(), timeout=15_000)
     assert not w.traces.active[("patient", "cardiac")]
     c.source = SimulatorSource(DyadSimConfig(seed=4), prefix=c.prefix)
     c.controller.source = c.source
     c.source.start()
-    bot.waitUntil(lambda: set(w.health.states().values()) == {"connected"}, timeout=20_000)
+    bot.waitUntil(
+        lambda: set(w.health.states().values()) == {HealthState.CONNECTED}, timeout=20_000
+    )
     assert w.traces.active[("patient", "cardiac")]
     snap = w.snapshot
     assert all(h.reconnects >= 1 for h in snap.health.values() if h.key in snap.channels.values())

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from xdf_sim import write_simulated_xdf
 
-from app.analysis import write_simulated_xdf
 from app.library import clinician_trend, clinicians, read_session, scan_sessions
 from devices.recorder import create_session_folder, write_private_json
 from dsp.simulate import DyadSimConfig, simulate_dyad

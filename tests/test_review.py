@@ -12,7 +12,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from app.analysis import analyze_file, write_simulated_xdf  # noqa: E402
+from xdf_sim import write_simulated_xdf  # noqa: E402
+
+from app.analysis import analyze_file  # noqa: E402
 from dsp.simulate import DyadSimConfig, simulate_dyad  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,12 +32,15 @@ from devices.assign import (
     MODALITIES,
     ROLES,
     Assignment,
+    AssignmentProblem,
     Channel,
     MapError,
+    ProblemKind,
     assign,
     dump_map,
     explain,
     load_map,
+    missing_problems,
 )
 from devices.lsl import StreamDescription
 
@@ -229,32 +232,27 @@ class AssignmentDialog(QDialog):
     def current_assignment(self) -> Assignment:
         """The assignment the table shows now (problems say what is missing or doubled)."""
         chans: list[Channel] = []
-        problems: list[str] = []
+        problems: list[AssignmentProblem] = []
         for r, (d, _) in enumerate(self.found):
             role = self.table.cellWidget(r, 6).currentText()
             mod = self.table.cellWidget(r, 7).currentText()
             if role == NONE or mod == NONE:
                 continue
             if any(c.role == role and c.modality == mod for c in chans):
-                problems.append(f"{role} {mod}: assigned twice")
+                problems.append(AssignmentProblem(ProblemKind.TWICE, role, mod, "assigned twice"))
                 continue
             chan = self.table.cellWidget(r, 8).currentIndex()
             chans.append(Channel(role, mod, d, max(chan, 0), "assigned in the Streams dialog"))
-        have = {(c.role, c.modality) for c in chans}
-        for role in ROLES:
-            if (role, "eda") not in have:
-                problems.append(f"{role} eda: no stream assigned")
-            if (role, "ppg") not in have and (role, "ecg") not in have:
-                problems.append(f"{role} ppg/ecg: no stream assigned")
+        problems.extend(missing_problems(chans, ()))
         return Assignment(tuple(chans), tuple(problems))
 
-    def _update_problems(self, *_args, extra: tuple[str, ...] = ()) -> None:
+    def _update_problems(self, *_args, extra: tuple[AssignmentProblem, ...] = ()) -> None:
         a = self.current_assignment()
         probs = list(dict.fromkeys([*extra, *a.problems])) if extra else list(a.problems)
         if not self.found:
             self.problems.setText("no LSL streams visible; start the devices or pick a source")
         elif probs:
-            self.problems.setText("Not complete: " + " | ".join(probs))
+            self.problems.setText("Not complete: " + " | ".join(str(p) for p in probs))
         else:
             self.problems.setText("Complete: both people have EDA and a cardiac signal.")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not a.problems)

@@ -58,10 +58,10 @@ from app.gui.theme import (
 )
 from app.gui.traces import TracePanel
 from app.library import default_sessions_dir
+from devices.health import HealthState
 from devices.markers import MARKER_TEXT
 
 RENDER_HZ = 30.0
-CONNECTED = "connected"
 
 
 class MainWindow(QMainWindow):
@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
         for rm, key in snap.channels.items():
             role, mod = rm.split("/")
             h = snap.health.get(key)
-            ok = h is not None and h.state == CONNECTED
+            ok = h is not None and h.state is HealthState.CONNECTED
             kind = "eda" if mod == "eda" else "cardiac"
             if not ok:
                 stale[role].add(kind)

@@ -37,8 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.analysis import ROLES, SessionAnalysis, metrics_dict, write_outputs
+from app.analysis import SessionAnalysis, metrics_dict, write_outputs
 from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
+from devices.assign import ROLES
 
 BLOCK_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
 

@@ -18,16 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.concordance import (
+from dsp.concordance.indices import (
     kleinbub_index,
-    lead_text,
     marci_index,
     slope_concordance,
     slope_concordance_times,
     slope_signal,
-    wcc,
-    wcc_peak,
 )
+from dsp.concordance.wcc import lead_text, wcc, wcc_peak
 
 __all__ = ["SegmentReport", "SegmentStats", "intervals_from_markers", "segment_concordance"]
 

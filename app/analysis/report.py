@@ -17,7 +17,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
+from app.analysis.pipeline import SessionAnalysis
+from app.palette import ROLE_COLOURS as COLORS
+from dsp.concordance import wcc_peak
 
 LABEL_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
 
@@ -34,7 +36,9 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _shade_blocks(ax: Any, a: Any, t0: float, colors: dict[str, str], text: bool) -> None:
+def _shade_blocks(
+    ax: Any, a: SessionAnalysis, t0: float, colors: dict[str, str], text: bool
+) -> None:
     for b0, b1, lab in a.intervals:
         ax.axvspan((b0 - t0) / 60, (b1 - t0) / 60, color=colors[lab], alpha=0.25, lw=0)
         if text:
@@ -47,7 +51,7 @@ def _shade_blocks(ax: Any, a: Any, t0: float, colors: dict[str, str], text: bool
             ax.axvline((tm - t0) / 60, color="0.4", lw=0.6, ls=":")
 
 
-def overview_figure(a: Any) -> Figure:
+def overview_figure(a: SessionAnalysis) -> Figure:
     """Both people's EDA and HR over the session (minutes), marker blocks shaded."""
     t0 = a.t_start
     labels = list(dict.fromkeys(lab for _, _, lab in a.intervals))
@@ -75,7 +79,7 @@ def overview_figure(a: Any) -> Figure:
     return fig
 
 
-def concordance_figure(a: Any) -> Figure | None:
+def concordance_figure(a: SessionAnalysis) -> Figure | None:
     """Rolling CI of EDA and HR with the chance band, and the EDA WCC lead over time."""
     if a.dyad is None:
         return None
@@ -106,8 +110,6 @@ def concordance_figure(a: Any) -> Figure | None:
         ax.legend(loc="upper right", fontsize=7)
     sc = a.dyad.eda.session
     if sc is not None:
-        from dsp.concordance import wcc_peak
-
         w = sc.wcc
         peaks = [wcc_peak(row, w.lags_s) for row in w.matrix]
         # one point per WCC window, at the middle of the data it covers
@@ -173,7 +175,7 @@ details{display:block}details>summary{display:none}}
 """
 
 
-def render_report(a: Any, metrics: dict[str, Any]) -> str:
+def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
     """The report as one HTML string (plots embedded as base64 PNG)."""
     m = metrics
     e = []
@@ -401,12 +403,8 @@ def render_report(a: Any, metrics: dict[str, Any]) -> str:
     )
 
 
-def write_report(a: Any, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-    """Write ``report.html`` for a :class:`app.analysis.SessionAnalysis`."""
-    if metrics is None:
-        from app.analysis import metrics_dict
-
-        metrics = metrics_dict(a)
+def write_report(a: SessionAnalysis, path: str | Path, metrics: dict[str, Any]) -> Path:
+    """Write ``report.html`` for ``a``; ``metrics`` is its :func:`app.analysis.metrics_dict`."""
     p = Path(path)
     p.write_text(render_report(a, metrics), encoding="utf-8")
     return p

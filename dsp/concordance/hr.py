@@ -1,0 +1,149 @@
+"""HR synchrony: slope concordance on HR and magnitude-squared coherence of two HR series."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import signal as _signal
+
+from dsp.concordance.baselines import SessionConcordance, analyze_session
+from dsp.concordance.indices import _as_samples, _pair
+
+__all__ = ["HF_BAND", "LF_BAND", "HRCoherence", "HRSynchrony", "analyze_hr_session", "hr_coherence"]
+
+
+@dataclass(frozen=True)
+class HRCoherence:
+    """Magnitude-squared coherence of two HR series (Welch, linear detrend per segment).
+
+    Attributes
+    ----------
+    lf, hf : float
+        Mean coherence (0..1) in the LF (0.04-0.15 Hz) and HF (0.15-0.40 Hz) bands.
+    f, cxy : numpy.ndarray
+        Frequency axis (Hz) and coherence.
+    duration_s : float
+        Length of the analysed stretch (s).
+    n_segments : int
+        Welch segments averaged. Coherence of unrelated signals is biased upward by about
+        ``1 / n_segments``; compare with a surrogate baseline before interpreting.
+    """
+
+    lf: float
+    hf: float
+    f: np.ndarray
+    cxy: np.ndarray
+    duration_s: float
+    n_segments: int
+
+
+def _msc(
+    a: np.ndarray, b: np.ndarray, fs: float, nper: int, nover: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Welch magnitude-squared coherence, same numbers as ``scipy.signal.coherence`` with a
+    periodic Hann window, linear detrend per segment and mean averaging (vectorised, ~10x
+    cheaper because it skips scipy's per-segment least squares)."""
+    step = nper - nover
+    sa = sliding_window_view(a, nper)[::step]
+    sb = sliding_window_view(b, nper)[::step]
+    t = np.arange(nper, dtype=float)
+    u1 = np.full(nper, 1.0 / math.sqrt(nper))
+    tc = t - t.mean()
+    u2 = tc / np.sqrt(tc @ tc)
+    sa = sa - np.outer(sa @ u1, u1) - np.outer(sa @ u2, u2)
+    sb = sb - np.outer(sb @ u1, u1) - np.outer(sb @ u2, u2)
+    win = _signal.get_window("hann", nper)
+    fa = np.fft.rfft(sa * win, axis=1)
+    fb = np.fft.rfft(sb * win, axis=1)
+    pxx = (fa.real**2 + fa.imag**2).mean(axis=0)
+    pyy = (fb.real**2 + fb.imag**2).mean(axis=0)
+    pxy = (np.conj(fa) * fb).mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.abs(pxy) ** 2 / (pxx * pyy)
+    return np.fft.rfftfreq(nper, 1.0 / fs), c, int(sa.shape[0])
+
+
+LF_BAND = (0.04, 0.15)
+HF_BAND = (0.15, 0.40)
+
+
+def hr_coherence(
+    hr_patient: np.ndarray,
+    hr_clinician: np.ndarray,
+    fs: float = 4.0,
+    window_s: float = 300.0,
+    min_s: float = 120.0,
+    nperseg_s: float = 64.0,
+) -> HRCoherence:
+    """LF / HF magnitude-squared coherence of the two HR series over their last 2-5 minutes.
+
+    Uses the last ``window_s`` seconds (default 300) of data; the analysed stretch is the
+    longest NaN-free run inside that window and must last at least ``min_s`` (default 120 s),
+    otherwise the result is NaN. Welch segments of ``nperseg_s`` (default 64 s, i.e.
+    1/64 Hz resolution) with 50 % overlap.
+    """
+    a, b = _pair(hr_patient, hr_clinician)
+    nwin = _as_samples(window_s, fs, "window_s")
+    a, b = a[-nwin:], b[-nwin:]
+    ok = ~(np.isnan(a) | np.isnan(b))
+    if not ok.all():
+        # longest gap-free run inside the window (the latest one on ties)
+        edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+        starts, stops = edges[::2], edges[1::2]
+        if starts.size == 0:
+            a, b = a[:0], b[:0]
+        else:
+            lengths = stops - starts
+            i = int(np.flatnonzero(lengths == lengths.max())[-1])
+            a, b = a[starts[i] : stops[i]], b[starts[i] : stops[i]]
+    dur = a.size / fs
+    nper = _as_samples(nperseg_s, fs, "nperseg_s")
+    if dur < min_s or a.size < nper:
+        return HRCoherence(math.nan, math.nan, np.empty(0), np.empty(0), dur, 0)
+    f, c, nseg = _msc(a, b, fs, nper, nper // 2)
+    lf = (f >= LF_BAND[0]) & (f < LF_BAND[1])
+    hf = (f >= HF_BAND[0]) & (f <= HF_BAND[1])
+    return HRCoherence(float(c[lf].mean()), float(c[hf].mean()), f, c, dur, int(nseg))
+
+
+@dataclass(frozen=True)
+class HRSynchrony:
+    """Offline HR synchrony of a session.
+
+    Attributes
+    ----------
+    session : SessionConcordance
+        Slope concordance, WCC and surrogate test on the HR series (``hr_slope_s`` slopes).
+    coherence : HRCoherence
+        LF / HF coherence over the last ``coherence_window_s``.
+    """
+
+    session: SessionConcordance
+    coherence: HRCoherence
+
+
+def analyze_hr_session(
+    hr_patient: np.ndarray,
+    hr_clinician: np.ndarray,
+    fs: float = 4.0,
+    hr_slope_s: float = 1.0,
+    wcc_win_s: float = 60.0,
+    wcc_lag_s: float = 5.0,
+    wcc_inc_s: float = 10.0,
+    coherence_window_s: float = 300.0,
+    n_surrogates: int = 200,
+    seed: int | np.random.Generator | None = 0,
+) -> HRSynchrony:
+    """HR synchrony with the EDA machinery: slope concordance / CI / WCC on HR slopes.
+
+    HR (bpm on the grid, from corrected IBIs) drifts like SC, so the two HR series are
+    compared through their ``hr_slope_s`` slopes (default 1 s: first differences, bpm/s).
+    """
+    s = analyze_session(
+        hr_patient, hr_clinician, fs, slope_s=hr_slope_s, wcc_win_s=wcc_win_s,
+        wcc_lag_s=wcc_lag_s, wcc_inc_s=wcc_inc_s, n_surrogates=n_surrogates, seed=seed,
+    )  # fmt: skip
+    return HRSynchrony(s, hr_coherence(hr_patient, hr_clinician, fs, coherence_window_s))

@@ -1,0 +1,203 @@
+"""Surrogate Synchrony (SUSY; Tschacher & Meier 2020), identical to the SUSY R package.
+
+SUSY's lag axis is the R ``ccf`` axis (the opposite sign of :mod:`dsp.concordance.wcc`);
+:class:`SUSYResult` documents it and its ``z_lead1`` always means "patient leads".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsp.concordance.indices import _as_samples, _pair
+
+__all__ = ["SUSYResult", "susy"]
+
+
+@dataclass(frozen=True)
+class SUSYResult:
+    """Surrogate Synchrony (SUSY R package, ``as.data.frame`` columns).
+
+    Lag axis (``lags_s``, ascending ``-max_lag_s .. +max_lag_s``) is R ``ccf``'s: the value at
+    lag ``k`` estimates ``cor(patient[t + k], clinician[t])``, so **negative lags = patient
+    leads** here (opposite to :func:`wcc`). ``lead1`` = patient (s1) leads = negative lags,
+    ``lead2`` = clinician (s2) leads = positive lags, as in SUSY.
+
+    Attributes
+    ----------
+    z, z_pseudo : float
+        Mean over lags of the real / pseudo profile of mean |Fisher z| (SUSY "Z", "Z-Pseudo").
+    es : float
+        ``(z - z_pseudo) / sd(pseudo profile)`` (sample SD over lags).
+    z_lead1, z_lead2, es_lead1, es_lead2 : float
+        Same over negative lags only (patient leads) / positive lags only (clinician leads).
+    z_noabs, z_pseudo_noabs, es_noabs : float
+        Signed Fisher z variants ("Z(noAbs)", "Z(Pseudo-noAbs)", "ES(noAbs)").
+    sd_z, sd_z_pseudo : float
+        SD over lags of the real / pseudo |z| profiles.
+    pct_above_pseudo, pct_above_pseudo_noabs : float
+        Percent of lags where the real profile exceeds the pseudo one ("%>Pseudo").
+    z_in_phase, z_anti_phase : float
+        Mean of the signed real profile over lags where it is >= 0 / < 0 (NaN if none).
+    n_in_phase, n_anti_phase : int
+        Number of such lags.
+    n_segments : int
+        Number of segments ("n(Segmente)").
+    n_samples : int
+        Complete sample pairs used ("n(data)").
+    lags_s : numpy.ndarray
+        Lag axis (s).
+    profile_real, profile_pseudo, profile_real_noabs, profile_pseudo_noabs : numpy.ndarray
+        Per-lag mean |z| (and signed z) of real and pseudo segment pairs.
+    profile_real_r, profile_pseudo_r : numpy.ndarray
+        Per-lag mean |r| of real and pseudo segment pairs.
+    """
+
+    z: float
+    z_pseudo: float
+    es: float
+    z_lead1: float
+    z_lead2: float
+    es_lead1: float
+    es_lead2: float
+    z_noabs: float
+    z_pseudo_noabs: float
+    es_noabs: float
+    sd_z: float
+    sd_z_pseudo: float
+    pct_above_pseudo: float
+    pct_above_pseudo_noabs: float
+    z_in_phase: float
+    z_anti_phase: float
+    n_in_phase: int
+    n_anti_phase: int
+    n_segments: int
+    n_samples: int
+    lags_s: np.ndarray
+    profile_real: np.ndarray
+    profile_pseudo: np.ndarray
+    profile_real_noabs: np.ndarray
+    profile_pseudo_noabs: np.ndarray
+    profile_real_r: np.ndarray
+    profile_pseudo_r: np.ndarray
+
+
+def _sd(a: np.ndarray) -> float:
+    """Sample SD (R ``sd``); NaN for fewer than 2 values."""
+    a = np.asarray(a, dtype=float)
+    return float(np.std(a, ddof=1)) if a.size >= 2 else math.nan
+
+
+def _mean(a: np.ndarray) -> float:
+    a = np.asarray(a, dtype=float)
+    return float(a.mean()) if a.size else math.nan
+
+
+def susy(x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: float) -> SUSYResult:
+    """Surrogate Synchrony (Tschacher & Meier 2020), as the SUSY R package computes it.
+
+    Incomplete sample pairs are removed first (R ``complete.cases``), then the series is cut
+    into ``round(n / (segment_s*fs) - 0.499999)`` non-overlapping segments (tail dropped).
+    For every ordered segment pair ``(i, h)`` the R ``ccf`` (segment-wise demeaning, 1/n
+    normalisation, lags ``-max_lag_s*fs .. +max_lag_s*fs``; value at lag k estimates
+    ``cor(x_i[t + k], y_h[t])``) is Fisher-z transformed (``atanh``, unclipped). Real pairs are
+    ``i == h``; surrogates are all ``i != h``. Pairs whose ccf is NaN (a constant segment) add
+    nothing but still count in the denominators, as in SUSY.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Patient and clinician series.
+    fs : float
+        Rate (Hz). SUSY takes whole Hz; here ``segment_s * fs`` and ``max_lag_s * fs`` only
+        need to be whole numbers of samples.
+    segment_s : float
+        Segment length (s); at least ``2 * max_lag_s``.
+    max_lag_s : float
+        Maximum lag (s).
+
+    Returns
+    -------
+    SUSYResult
+    """
+    x, y = _pair(x, y)
+    rng_ = _as_samples(segment_s, fs, "segment_s")
+    ml = _as_samples(max_lag_s, fs, "max_lag_s")
+    if rng_ < 2 * ml or rng_ < 2:
+        raise ValueError("segment_s must be at least 2 * max_lag_s")
+    cc = ~(np.isnan(x) | np.isnan(y))
+    a, b = x[cc], y[cc]
+    size = a.size
+    n_seg = int(np.round(size / rng_ - 0.499999))
+    if n_seg < 2:
+        raise ValueError("SUSY needs at least 2 complete segments")
+    A = a[: n_seg * rng_].reshape(n_seg, rng_)
+    B = b[: n_seg * rng_].reshape(n_seg, rng_)
+    A = A - A.mean(axis=1, keepdims=True)
+    B = B - B.mean(axis=1, keepdims=True)
+    sa = np.sqrt((A * A).sum(axis=1) / rng_)
+    sb = np.sqrt((B * B).sum(axis=1) / rng_)
+    lags = np.arange(-ml, ml + 1)
+    # C[j, i, h] = ccf of segment i of x with segment h of y at lag lags[j].
+    C = np.empty((lags.size, n_seg, n_seg))
+    for j, k in enumerate(lags):
+        if k >= 0:
+            C[j] = A[:, k:] @ B[:, : rng_ - k].T
+        else:
+            C[j] = A[:, : rng_ + k] @ B[:, -k:].T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        C = C / rng_ / (sa[:, None] * sb[None, :])
+        C = np.clip(C, -1.0, 1.0)
+        Z = 0.5 * np.log((1.0 + C) / (1.0 - C))
+    valid = ~np.isnan(C[0])  # SUSY skips a pair when its first ccf value is NaN
+    Zv = np.where(valid[None], Z, 0.0)
+    Cv = np.where(valid[None], C, 0.0)
+    eye = np.eye(n_seg, dtype=bool)[None]
+    n_pseudo = n_seg * (n_seg - 1)
+    real_z = np.where(eye, np.abs(Zv), 0.0).sum(axis=(1, 2)) / n_seg
+    real_zs = np.where(eye, Zv, 0.0).sum(axis=(1, 2)) / n_seg
+    real_r = np.where(eye, np.abs(Cv), 0.0).sum(axis=(1, 2)) / n_seg
+    ps_z = np.where(~eye, np.abs(Zv), 0.0).sum(axis=(1, 2)) / n_pseudo
+    ps_zs = np.where(~eye, Zv, 0.0).sum(axis=(1, 2)) / n_pseudo
+    ps_r = np.where(~eye, np.abs(Cv), 0.0).sum(axis=(1, 2)) / n_pseudo
+    lead1 = slice(0, ml)
+    lead2 = slice(ml + 1, 2 * ml + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        es = (_mean(real_z) - _mean(ps_z)) / _sd(ps_z)
+        es1 = (_mean(real_z[lead1]) - _mean(ps_z[lead1])) / _sd(ps_z[lead1])
+        es2 = (_mean(real_z[lead2]) - _mean(ps_z[lead2])) / _sd(ps_z[lead2])
+        es_na = (_mean(real_zs) - _mean(ps_zs)) / _sd(ps_zs)
+    nl = lags.size
+    inph = real_zs[real_zs >= 0]
+    anti = real_zs[real_zs < 0]
+    return SUSYResult(
+        z=_mean(real_z),
+        z_pseudo=_mean(ps_z),
+        es=float(es),
+        z_lead1=_mean(real_z[lead1]),
+        z_lead2=_mean(real_z[lead2]),
+        es_lead1=float(es1),
+        es_lead2=float(es2),
+        z_noabs=_mean(real_zs),
+        z_pseudo_noabs=_mean(ps_zs),
+        es_noabs=float(es_na),
+        sd_z=_sd(real_z),
+        sd_z_pseudo=_sd(ps_z),
+        pct_above_pseudo=100.0 * float((real_z > ps_z).sum()) / nl,
+        pct_above_pseudo_noabs=100.0 * float((real_zs > ps_zs).sum()) / nl,
+        z_in_phase=_mean(inph),
+        z_anti_phase=_mean(anti),
+        n_in_phase=int(inph.size),
+        n_anti_phase=int(anti.size),
+        n_segments=n_seg,
+        n_samples=int(size),
+        lags_s=lags / fs,
+        profile_real=real_z,
+        profile_pseudo=ps_z,
+        profile_real_noabs=real_zs,
+        profile_pseudo_noabs=ps_zs,
+        profile_real_r=real_r,
+        profile_pseudo_r=ps_r,
+    )
