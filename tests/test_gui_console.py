@@ -29,6 +29,7 @@ from app.sources import SourceChoice  # noqa: E402
 from devices.health import HealthState  # noqa: E402
 from devices.source import SimulatorSource  # noqa: E402
 from dsp.concordance import DyadConfig  # noqa: E402
+from dsp.params import MethodParams  # noqa: E402
 from dsp.simulate import DyadSimConfig  # noqa: E402
 
 pytestmark = [
@@ -48,7 +49,11 @@ def _attune_threads() -> list[str]:
 def _config(token: str) -> EngineConfig:
     return EngineConfig(
         tick_s=0.5,
-        dyad=DyadConfig(warmup_s=WARMUP_S, min_shift_s=5.0, rolling_n=10, surrogate_every_s=5.0),
+        dyad=DyadConfig(
+            warmup_s=WARMUP_S,
+            surrogate_every_s=5.0,
+            method=MethodParams(min_shift_s=5.0, rolling_n=10),
+        ),
         metrics_source_id=f"metrics-{token}",
     )
 

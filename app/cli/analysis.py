@@ -160,6 +160,7 @@ def _fail(msg: str) -> int:
 def _options(args: argparse.Namespace) -> Any:
     from app.analysis import AnalysisOptions
     from devices.assign import MapError, parse_role_options
+    from dsp.params import MethodParams
     from dsp.session import SessionConfig
 
     try:
@@ -171,7 +172,7 @@ def _options(args: argparse.Namespace) -> Any:
     n_sur = getattr(args, "surrogates", 200)
     if n_sur < 20:
         raise UsageError("--surrogates must be at least 20")
-    cfg = SessionConfig(n_surrogates=n_sur, seed=getattr(args, "seed", 0))
+    cfg = SessionConfig(method=MethodParams(n_surrogates=n_sur), seed=getattr(args, "seed", 0))
     scale = getattr(args, "eda_scale", None)
     if scale is not None and not (scale > 0 and scale < float("inf")):
         raise UsageError("--eda-scale must be a positive number")
