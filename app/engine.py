@@ -24,6 +24,8 @@ import numpy as np
 from devices.acquisition import Acquisition
 from devices.assign import ROLES, Assignment
 from devices.health import StreamHealth
+from devices.lsl import local_clock
+from devices.metrics_outlet import MetricsOutlet
 from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad
 from dsp.person import LivePerson, PersonConfig, PersonMetrics
 
@@ -164,8 +166,6 @@ class Engine:
 
     def start(self) -> Engine:
         if self.config.publish_metrics:
-            from devices.metrics_outlet import MetricsOutlet
-
             self._metric_labels = metric_channels()
             self._outlet = MetricsOutlet(
                 self._metric_labels, source_id=self.config.metrics_source_id
@@ -186,8 +186,6 @@ class Engine:
 
     def traces(self, window_s: float) -> TraceSnapshot:
         """Copies of the last ``window_s`` seconds of every assigned signal (any thread)."""
-        from devices.lsl import local_clock
-
         now = local_clock()
         out = {}
         for (role, mod), key in self.slot_keys.items():
@@ -227,8 +225,6 @@ class Engine:
 
     def tick(self) -> EngineSnapshot:
         """Run one DSP tick now (the thread calls this; tests and benchmarks may too)."""
-        from devices.lsl import local_clock
-
         c0 = time.thread_time()
         errors: list[str] = []
         for (role, mod), key in self.slot_keys.items():

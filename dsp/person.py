@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dsp.beats import beat_series, ibi_exclusion
 from dsp.ecg import ECG_PARAMS, ecg_polarity
 from dsp.eda import eda_scr
 from dsp.filters import CausalSos, butter_sos, check_fs
@@ -48,47 +49,42 @@ from dsp.hrv import (
     coherence_ratio,
     hrv_frequency,
     hrv_time,
-    ibi_correct,
 )
+from dsp.params import PERSON_PARAMS, MethodParams, reads_method_params
 from dsp.ppg import PPG_PARAMS, StreamingBeatDetector
 from dsp.quality import eda_valid_mask, ppg_quality
 
 __all__ = ["PersonConfig", "PersonMetrics", "LivePerson"]
 
 
+@reads_method_params(*PERSON_PARAMS)
 @dataclass(frozen=True)
 class PersonConfig:
     """Settings of :class:`LivePerson` (times in s, amplitudes in µS).
 
+    The method parameters (IBI limits, quality windows, EDA cut-off, SCR threshold, gap and
+    IBI interpolation limits, coherence window) are read from ``method``, shared with the
+    offline :class:`dsp.session.SessionConfig`: ``config.min_ibi_ms`` is
+    ``config.method.min_ibi_ms``.
+
     Attributes
     ----------
+    method : MethodParams
+        The method parameters shared with the offline analysis.
     hrv_window_s : float
         Window of the time-domain HRV (RMSSD, ln RMSSD, SDNN, pNN50).
     spectral_window_s : float
         Window of LF/HF (>= 120 s recommended).
-    coherence_window_s : float
-        Window of the coherence ratio and breathing frequency (64 s in the recipe).
     scl_window_s : float
         Window of the skin-conductance level.
     scr_window_s : float
         Window of the SCR rate.
-    scr_min_amplitude_us : float
-        Absolute SCR amplitude threshold (µS).
     history_s : float
         How much the object keeps (beats, EDA, SCRs, HR trend); memory is bounded by it.
-    quality_window_s : float
-        Length of the consecutive cardiac quality windows.
     hr_window_s : float
         Current HR = 60000 / mean of the valid IBIs ending in the last ``hr_window_s``.
-    max_gap_s : float
-        Timestamp jumps larger than this are gaps (NaN filled); HR/EDA on the grid are NaN
-        across gaps larger than this.
-    max_ibi_s : float
-        Longest IBI interpolated across on the grid (longer = missing beats = NaN).
     min_coverage : float
         Fraction of a window that must be covered by good data for a valid metric.
-    eda_cutoff_hz : float
-        Causal EDA low-pass cut-off (Hz).
     ecg_polarity_s : float
         Seconds of ECG buffered at the start to decide the lead polarity.
     spectral_update_s : float
@@ -100,20 +96,15 @@ class PersonConfig:
 
     hrv_window_s: float = 60.0
     spectral_window_s: float = 120.0
-    coherence_window_s: float = 64.0
     scl_window_s: float = 10.0
     scr_window_s: float = 60.0
-    scr_min_amplitude_us: float = 0.01
     history_s: float = 300.0
-    quality_window_s: float = 10.0
     hr_window_s: float = 5.0
-    max_gap_s: float = 1.0
-    max_ibi_s: float = 2.0
     min_coverage: float = 0.8
-    eda_cutoff_hz: float = 1.0
     ecg_polarity_s: float = 5.0
     spectral_update_s: float = 5.0
     scr_update_s: float = 2.0
+    method: MethodParams = MethodParams()  # noqa: RUF009 - frozen, shared default
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,51 +227,6 @@ def _validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray,
 _SMALL_GRID = 16  # grid requests up to this size are interpolated in Python floats
 _TAIL = 50  # IBIs re-corrected on every update (> 45 + 3 beats, > 12 s of quality delay)
 _CTX = 46  # IBIs of left context for the re-correction (half the 91-beat window + margin)
-
-
-def _correct_runs(
-    raw: np.ndarray, tb: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Correct each unbroken run of ``raw`` (IBIs, ms; ``tb`` = beat times, one more).
-
-    Returns the corrected IBIs' end times (rebuilt from each run's first beat), values (a NaN
-    closes every run but the last) and, per artifact class, the end times of the flagged
-    input intervals.
-    """
-    fin = np.isfinite(raw)
-    if raw.size and fin.all():
-        runs = [(0, raw.size)]
-    else:
-        d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
-        runs = list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
-    t_parts: list[np.ndarray] = []
-    v_parts: list[np.ndarray] = []
-    flags: dict[str, list[np.ndarray]] = {k: [] for k in ARTIFACT_CLASSES}
-    for a, b in runs:
-        corr = ibi_correct(raw[a:b])
-        run = corr.ibi_ms
-        good = np.isfinite(run)
-        all_good = bool(good.all())
-        te = tb[a] + np.cumsum(run if all_good else np.where(good, run, 0.0)) / 1000.0
-        if all_good and len(runs) == 1:  # the usual case: no separators to build
-            for k in ARTIFACT_CLASSES:
-                idx = getattr(corr, k)
-                if idx.size:
-                    flags[k].append(tb[a + idx + 1])
-            f = {
-                k: (np.concatenate(flags[k]) if flags[k] else np.zeros(0)) for k in ARTIFACT_CLASSES
-            }
-            return te, run, f
-        t_parts.append(np.concatenate([te[good], [te[-1] + 1e-3]]))
-        v_parts.append(np.concatenate([run[good], [np.nan]]))
-        for k in ARTIFACT_CLASSES:
-            idx = getattr(corr, k)
-            if idx.size:
-                flags[k].append(tb[a + idx + 1])
-    t = np.concatenate(t_parts)[:-1] if t_parts else np.zeros(0)
-    v = np.concatenate(v_parts)[:-1] if v_parts else np.zeros(0)
-    f = {k: (np.concatenate(flags[k]) if flags[k] else np.zeros(0)) for k in ARTIFACT_CLASSES}
-    return t, v, f
 
 
 def _split_at_gaps(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
@@ -624,7 +570,14 @@ class LivePerson:
 
     # ------------------------------------------------------------------ IBIs
     def _ibis(self) -> dict:
-        """Corrected IBIs of the whole history, cached until new beats or quality verdicts."""
+        """Corrected IBIs of the whole history, cached until new beats or quality verdicts.
+
+        The steps are those of the offline analysis (:func:`dsp.beats.ibi_exclusion`,
+        :func:`dsp.beats.beat_series`). IBIs more than ``_TAIL`` intervals old can no longer
+        change (their 91-beat thresholds are settled and quality verdicts arrive within
+        ~12 s), so they are kept and only the tail is corrected again, with ``_CTX`` intervals
+        of context on the left.
+        """
         if self._ibi_cache is not None:
             return self._ibi_cache[0]
         fs = self._c_fs
@@ -646,12 +599,7 @@ class LivePerson:
             j = b1.searchsorted(pos[:-1], side="right")
             jj = np.minimum(j, b0.size - 1)
             ok &= ~((j < b0.size) & (b0[jj] <= pos[1:]))
-        ok &= (ibi > 250.0) & (ibi < 3000.0)
-        raw = np.where(ok, ibi, np.nan)
-        # Incremental correction: IBIs more than _TAIL intervals old can no longer change
-        # (their 91-beat thresholds are settled and quality verdicts arrive within ~12 s), so
-        # they are kept ("frozen") and only the tail is corrected again, with _CTX intervals
-        # of context on the left.
+        usable, _ = ibi_exclusion(ibi, ok, self.cfg.min_ibi_ms, self.cfg.max_ibi_ms)
         fz = self._ibi_frozen
         if fz is None or fz["t_split"] < tb[0]:
             fz = {"t_split": -np.inf, "t": np.zeros(0), "ibi": np.zeros(0)}
@@ -661,31 +609,27 @@ class LivePerson:
             old = fz["t"] > tb[0]
             fz["t"], fz["ibi"] = fz["t"][old], fz["ibi"][old]
             for k in ARTIFACT_CLASSES:
-                if fz[k].size:
-                    fz[k] = fz[k][fz[k] > tb[0]]
+                fz[k] = fz[k][fz[k] > tb[0]]
             start = max(0, int(tb.searchsorted(fz["t_split"])) - _CTX)
         t_prev = fz["t_split"]
-        t_c, v_c, f_c = _correct_runs(raw[start:], tb[start:])
-        split_i = max(0, raw.size - _TAIL)
-        t_split = max(t_prev, float(tb[split_i]))
-        eps = 1e-6  # rebuilt times of the same beat may differ by rounding
-        newly = (t_c > t_prev + eps) & (t_c <= t_split + eps)
-        tail = t_c > t_split + eps
+        sr = beat_series(pos[start:] / fs, tb[start:], usable[start:])
+        t_split = max(t_prev, float(tb[max(0, usable.size - _TAIL)]))
+        newly = (sr.ibi_t > t_prev) & (sr.ibi_t <= t_split)
+        tail = sr.ibi_t > t_split
         frozen = {
             "t_split": t_split,
-            "t": np.concatenate([fz["t"], t_c[newly]]),
-            "ibi": np.concatenate([fz["ibi"], v_c[newly]]),
+            "t": np.concatenate([fz["t"], sr.ibi_t[newly]]),
+            "ibi": np.concatenate([fz["ibi"], sr.ibi_ms[newly]]),
         }
         for k in ARTIFACT_CLASSES:
-            ft = f_c[k]
-            if ft.size == 0:  # the usual case: nothing flagged in the re-corrected tail
-                frozen[k] = out["flags_t"][k] = fz[k]
-                continue
-            frozen[k] = np.concatenate([fz[k], ft[(ft > t_prev + eps) & (ft <= t_split + eps)]])
-            out["flags_t"][k] = np.concatenate([frozen[k], ft[ft > t_split + eps]])
+            ft = sr.changed_t[k]
+            frozen[k] = np.concatenate([fz[k], ft[(ft > t_prev) & (ft <= t_split)]])
+            out["flags_t"][k] = np.concatenate([frozen[k], ft[ft > t_split]])
         self._ibi_frozen = frozen
-        out["t"] = np.concatenate([frozen["t"], t_c[tail]])
-        out["ibi"] = np.concatenate([frozen["ibi"], v_c[tail]])
+        t_all = np.concatenate([frozen["t"], sr.ibi_t[tail]])
+        v_all = np.concatenate([frozen["ibi"], sr.ibi_ms[tail]])
+        lead = int(np.argmax(np.isfinite(v_all))) if np.isfinite(v_all).any() else v_all.size
+        out["t"], out["ibi"] = t_all[lead:], v_all[lead:]  # no separator before the first run
         self._ibi_cache = (out,)
         return out
 
