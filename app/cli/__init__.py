@@ -109,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
         "SCRs and HR rises in both people; the clinician follows the patient by --lag.",
     )
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
+    p.add_argument(
+        "--device",
+        choices=("emotibit", "e4", "e4b", "shimmer", "bitalino", "polar", "muse"),
+        default=None,
+        help="publish both people as this wearable's LSL bridge does (names, types, units, "
+        "rates, bursts, Unix-epoch clocks, duplicate source_ids); e4 = E4 server style "
+        "(bvp/gsr), e4b = Empatica<ID>PPG/EDA/IBI style",
+    )
     _add_sim_options(p)
 
     p = sub.add_parser(
@@ -188,6 +196,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError("heart rates must be within 20..220 bpm")
     stop = threading.Event()
     _install_sigint(stop)
+    if args.device:
+        return _simulate_device(args, cfg, stop)
     src = SimulatorSource(cfg, prefix=args.name_prefix, duration=args.duration)
     src.start()
     print(
@@ -205,9 +215,30 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate_device(args: argparse.Namespace, cfg, stop: threading.Event) -> int:
+    from devices.device_sim import DeviceSimSource
+    from devices.source import parent_gone
+
+    src = DeviceSimSource(args.device, cfg, duration=args.duration)
+    src.start()
+    names = sorted({s.name for ss in src.streams.values() for s in ss})
+    print(
+        f"simulating two {args.device} wearables ({', '.join(names)}; device ids "
+        f"{', '.join(f'{r}={i}' for r, i in src.ids.items())}); Ctrl-C to stop",
+        flush=True,
+    )
+    while not stop.is_set() and src.running and not parent_gone():
+        stop.wait(0.2)
+    src.stop()
+    if src.error is not None:
+        raise CliError(f"simulator failed: {src.error}")
+    return 0
+
+
 def cmd_streams(args: argparse.Namespace) -> int:
     from app.live import discover
-    from devices.assign import assign, explain, load_map, modality_of, parse_role_options
+    from devices.assign import assign, explain, load_map, parse_role_options
+    from devices.inventory import inventory
 
     roles = parse_role_options(args.role) if args.role else None
     mapping = load_map(args.map) if args.map and not roles else None
@@ -216,21 +247,8 @@ def cmd_streams(args: argparse.Namespace) -> int:
     result = assign(descs, roles=roles, mapping=mapping)
     if not descs:
         print(f"no LSL streams visible (waited {args.wait:g} s)")
-    for d in descs:
-        used = [c for c in result.channels if c.stream.uid == d.uid and c.stream.name == d.name]
-        role = ", ".join(f"{c.role} {c.modality} ({c.label})" for c in used)
-        if not role:
-            role = (
-                "not assigned: type is not EDA/GSR/SCL/PPG/BVP/ECG"
-                if modality_of(d.type) is None
-                else "not assigned"
-            )
-        rate = f"{d.nominal_srate:g} Hz" if d.nominal_srate > 0 else "irregular"
-        labels = ",".join(x for x in d.labels if x)
-        print(
-            f"{d.name}  type={d.type}  source_id={d.source_id or '-'}  host={d.hostname}  "
-            f"{rate}  {d.channel_count} ch{(' [' + labels + ']') if labels else ''}  -> {role}"
-        )
+    for row in inventory(descs, result):
+        print(row.text())
     line = explain(result, descs)
     if line:
         print(line)
