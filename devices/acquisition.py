@@ -20,8 +20,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from devices.clocks import RateDecision, StreamClock
 from devices.health import HealthState, StreamHealth
 from devices.lsl import StreamDescription, channel_labels_from_xml, describe
+from devices.profiles import StreamProfile, identify
 from devices.ringbuffer import RingBuffer, StringRingBuffer
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ class StreamSlot:
             self.buffer = StringRingBuffer(capacity, desc.channel_count)
         self.clock_offsets: deque[tuple[float, float]] = deque(maxlen=100_000)
         self.offset = 0.0
+        self.profile: StreamProfile = identify(desc, desc_xml=desc.desc_xml)
+        self.clock = StreamClock(desc.nominal_srate, events=self.profile.events)
+        self._offset_pending: float | None = None
         self.state = HealthState.WAITING
         self.message = ""
         self.reconnects = 0
@@ -100,6 +105,22 @@ class StreamSlot:
     def written(self) -> int:
         return self.buffer.written
 
+    @property
+    def identity(self) -> tuple:
+        """How this stream is found again after it was lost (see ``StreamDescription``)."""
+        if self.profile.stable_source_id:
+            return self.desc.identity
+        return self.desc.identity_without_source_id
+
+    def rate(self) -> RateDecision:
+        """The sampling rate the DSP should use (see :class:`devices.clocks.StreamClock`)."""
+        return self.clock.decision()
+
+    def notes(self) -> tuple[str, ...]:
+        """Standing facts about this stream's clock and rate (for stream health)."""
+        out = [self.clock.note, self.rate().note]
+        return tuple(n for n in out if n)
+
     def health(self, now: float | None = None) -> StreamHealth:
         """Current health (safe to call from any thread)."""
         now = time.monotonic() if now is None else now
@@ -139,6 +160,7 @@ class StreamSlot:
             flat=bool(flat),
             reconnects=self.reconnects,
             message=message,
+            notes=self.notes(),
         )
 
     def _set(self, state: HealthState, message: str = "") -> None:
@@ -280,7 +302,11 @@ class Acquisition:
         if not slot.desc.labels:
             labels, units = channel_labels_from_xml(xml, slot.desc.channel_count)
             d = describe(full)
-            slot.desc = StreamDescription(**{**d.__dict__, "labels": labels, "units": units})
+            slot.desc = StreamDescription(
+                **{**d.__dict__, "labels": labels, "units": units, "desc_xml": xml}
+            )
+            slot.profile = identify(slot.desc, desc_xml=xml)
+            slot.clock.events = slot.profile.events
         slot._inlet = inlet
         slot._last_offset_time = -np.inf
         if slot.state in (HealthState.LOST, HealthState.RECONNECTING):
@@ -304,7 +330,7 @@ class Acquisition:
                 slot._last_offset_time = now
                 try:
                     slot.offset = inlet.time_correction(timeout=0.0)
-                    slot.clock_offsets.append((pylsl.local_clock(), slot.offset))
+                    slot._offset_pending = pylsl.local_clock()
                 except pylsl.util.TimeoutError:
                     slot._last_offset_time = now - self.offset_every_s + 0.2  # retry soon
             while True:
@@ -313,11 +339,13 @@ class Acquisition:
                 if n == 0:
                     break
                 raw = np.asarray(ts, dtype=float)
+                slot.clock.observe(raw, slot.offset, pylsl.local_clock())
+                shift = slot.offset + slot.clock.anchor
                 if isinstance(slot.buffer, RingBuffer):
-                    slot.buffer.append(np.asarray(values, dtype=float), raw, raw + slot.offset)
+                    slot.buffer.append(np.asarray(values, dtype=float), raw, raw + shift)
                 else:
                     rows = [[v.decode("utf-8", "replace") for v in row] for row in values]
-                    slot.buffer.append(rows, raw, raw + slot.offset)
+                    slot.buffer.append(rows, raw, raw + shift)
                 with slot._lock:
                     slot._last_arrival = time.monotonic()
                     t_arr = slot._last_arrival
@@ -336,6 +364,12 @@ class Acquisition:
                         slot.state, slot.message = HealthState.CONNECTED, ""
                 if n < 4096:
                     break
+            # offsets are recorded once the clock is known (a re-anchored one includes the
+            # anchor), so a recording maps every stream onto this machine's LSL clock
+            if slot._offset_pending is not None and slot.clock.decided:
+                shift = slot.offset + slot.clock.anchor
+                slot.clock_offsets.append((slot._offset_pending, shift))
+                slot._offset_pending = None
         except pylsl.util.LostError:
             self._close(slot)
             slot._info = None
@@ -353,10 +387,20 @@ class Acquisition:
         if now - self._last_resolve < 0.5:
             return
         self._last_resolve = now
-        found = {describe(i).identity: i for i in self._resolver.results()}
+        # a uid another slot is reading is never taken: two identical devices (same name,
+        # type, source_id and host) cannot swap roles when one of them drops out and returns
+        held = {s.desc.uid for s in self.slots if s._inlet is not None}
+        found: dict[tuple, list] = {}
+        for i in self._resolver.results():
+            if i.uid() not in held:
+                d = describe(i)
+                found.setdefault(d.identity, []).append(i)
+                found.setdefault(d.identity_without_source_id, []).append(i)
         for slot in lost:
-            info = found.get(slot.desc.identity)
+            ident = slot.identity
+            info = next((i for i in found.get(ident, []) if i.uid() not in held), None)
             if info is not None and (not slot._info or info.uid() != slot.desc.uid):
+                held.add(info.uid())
                 slot._info = info
                 slot.desc = StreamDescription(
                     **{**slot.desc.__dict__, "uid": info.uid(), "hostname": info.hostname()}

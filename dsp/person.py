@@ -50,45 +50,41 @@ from dsp.hrv import (
     hrv_frequency,
     hrv_time,
 )
+from dsp.params import PERSON_PARAMS, MethodParams, reads_method_params
 from dsp.ppg import PPG_PARAMS, StreamingBeatDetector
 from dsp.quality import eda_valid_mask, ppg_quality
 
 __all__ = ["PersonConfig", "PersonMetrics", "LivePerson"]
 
 
+@reads_method_params(*PERSON_PARAMS)
 @dataclass(frozen=True)
 class PersonConfig:
     """Settings of :class:`LivePerson` (times in s, amplitudes in µS).
 
+    The method parameters (IBI limits, quality windows, EDA cut-off, SCR threshold, gap and
+    IBI interpolation limits, coherence window) are read from ``method``, shared with the
+    offline :class:`dsp.session.SessionConfig`: ``config.min_ibi_ms`` is
+    ``config.method.min_ibi_ms``.
+
     Attributes
     ----------
+    method : MethodParams
+        The method parameters shared with the offline analysis.
     hrv_window_s : float
         Window of the time-domain HRV (RMSSD, ln RMSSD, SDNN, pNN50).
     spectral_window_s : float
         Window of LF/HF (>= 120 s recommended).
-    coherence_window_s : float
-        Window of the coherence ratio and breathing frequency (64 s in the recipe).
     scl_window_s : float
         Window of the skin-conductance level.
     scr_window_s : float
         Window of the SCR rate.
-    scr_min_amplitude_us : float
-        Absolute SCR amplitude threshold (µS).
     history_s : float
         How much the object keeps (beats, EDA, SCRs, HR trend); memory is bounded by it.
-    quality_window_s : float
-        Length of the consecutive cardiac quality windows.
     hr_window_s : float
         Current HR = 60000 / mean of the valid IBIs ending in the last ``hr_window_s``.
-    max_gap_s : float
-        Timestamp jumps larger than this are gaps (NaN filled); HR/EDA on the grid are NaN
-        across gaps larger than this.
-    max_ibi_s : float
-        Longest IBI interpolated across on the grid (longer = missing beats = NaN).
     min_coverage : float
         Fraction of a window that must be covered by good data for a valid metric.
-    eda_cutoff_hz : float
-        Causal EDA low-pass cut-off (Hz).
     ecg_polarity_s : float
         Seconds of ECG buffered at the start to decide the lead polarity.
     spectral_update_s : float
@@ -96,28 +92,19 @@ class PersonConfig:
         keeps a snapshot cheap; HeartMath-style displays update every 5 s as well.
     scr_update_s : float
         SCR detection is re-run at most this often (data time).
-    min_ibi_ms, max_ibi_ms : float
-        Plausible IBI range (ms); IBIs outside are excluded before correction.
     """
 
     hrv_window_s: float = 60.0
     spectral_window_s: float = 120.0
-    coherence_window_s: float = 64.0
     scl_window_s: float = 10.0
     scr_window_s: float = 60.0
-    scr_min_amplitude_us: float = 0.01
     history_s: float = 300.0
-    quality_window_s: float = 10.0
     hr_window_s: float = 5.0
-    max_gap_s: float = 1.0
-    max_ibi_s: float = 2.0
     min_coverage: float = 0.8
-    eda_cutoff_hz: float = 1.0
     ecg_polarity_s: float = 5.0
     spectral_update_s: float = 5.0
     scr_update_s: float = 2.0
-    min_ibi_ms: float = 250.0
-    max_ibi_ms: float = 3000.0
+    method: MethodParams = MethodParams()  # noqa: RUF009 - frozen, shared default
 
 
 @dataclass(frozen=True, eq=False)

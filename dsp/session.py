@@ -44,6 +44,7 @@ from dsp.ecg import ecg_peaks
 from dsp.eda import eda_clean, eda_scr
 from dsp.grid import resample_to_grid
 from dsp.hrv import coherence_ratio, hrv_frequency, hrv_time
+from dsp.params import DYAD_PARAMS, PERSON_PARAMS, MethodParams, reads_method_params
 from dsp.ppg import ppg_peaks
 from dsp.quality import eda_valid_mask, ppg_quality
 
@@ -60,48 +61,23 @@ EXCLUDED_QUALITY = str(IbiExclusion.QUALITY)
 EXCLUDED_RANGE = str(IbiExclusion.RANGE)
 
 
+@reads_method_params(*PERSON_PARAMS, *DYAD_PARAMS, "grid_fs")
 @dataclass(frozen=True)
 class SessionConfig:
     """Parameters of the offline session analysis (times in s, rates in Hz, EDA in µS).
 
+    The method parameters are read from ``method``, the same :class:`MethodParams` the live
+    :class:`dsp.person.PersonConfig` and :class:`dsp.concordance.DyadConfig` hold:
+    ``config.min_ibi_ms`` is ``config.method.min_ibi_ms``.
+
     Attributes
     ----------
-    max_gap_s : float
-        Timestamp jumps larger than this split a signal; grids stay NaN across them.
-    quality_window_s : float
-        Length of the consecutive cardiac quality windows (Orphanidou).
-    min_ibi_ms, max_ibi_ms : float
-        Plausible IBI range; IBIs outside are excluded before correction.
-    max_ibi_s : float
-        Longest IBI interpolated across on the HR grid.
-    coherence_window_s : float
-        Window of each coherence ratio (HeartMath-style recipe, 64 s).
+    method : MethodParams
+        The method parameters shared with the live engine.
     spectral_min_s : float
         Shortest unbroken run accepted for LF/HF.
-    eda_cutoff_hz : float
-        EDA low-pass cut-off (zero-phase).
-    scr_min_amplitude_us : float
-        Absolute SCR amplitude threshold (µS).
-    grid_fs : float
-        Dyad grid rate (4 Hz).
-    slope_s, corr_s, step_s : float
-        Marci slope window, correlation window and step for EDA.
-    hr_slope_s : float
-        Slope window for HR (1 s: first differences of HR).
-    wcc_win_s, wcc_lag_s, wcc_inc_s : float
-        EDA WCC window, maximum lag and increment.
-    hr_wcc_win_s : float
-        HR WCC window.
-    rolling_n : int
-        Correlations in the rolling CI (60 = the last minute at a 1 s step).
-    min_valid_fraction : float
-        Fraction of finite correlations a rolling window needs (1.0 as live).
-    n_surrogates : int
-        Circular-shift surrogates for the p-value and the chance band.
-    min_shift_s : float
-        Smallest circular shift of a surrogate.
-    chance_lo_pct, chance_hi_pct : float
-        Percentiles of the surrogate rolling CIs forming the chance band.
+    wcc_inc_s : float
+        EDA WCC window increment (offline WCC windows start every ``wcc_inc_s``).
     susy_segment_s, susy_max_lag_s : float
         SUSY segment length and maximum lag (on the slope signals).
     seed : int
@@ -110,34 +86,13 @@ class SessionConfig:
         Without a "baseline" marker, the first ``baseline_s`` of a session are its baseline.
     """
 
-    max_gap_s: float = 1.0
-    quality_window_s: float = 10.0
-    min_ibi_ms: float = 250.0
-    max_ibi_ms: float = 3000.0
-    max_ibi_s: float = 2.0
-    coherence_window_s: float = 64.0
     spectral_min_s: float = 120.0
-    eda_cutoff_hz: float = 1.0
-    scr_min_amplitude_us: float = 0.01
-    grid_fs: float = 4.0
-    slope_s: float = 5.0
-    corr_s: float = 15.0
-    step_s: float = 1.0
-    hr_slope_s: float = 1.0
-    wcc_win_s: float = 30.0
-    wcc_lag_s: float = 5.0
     wcc_inc_s: float = 5.0
-    hr_wcc_win_s: float = 60.0
-    rolling_n: int = 60
-    min_valid_fraction: float = 1.0
-    n_surrogates: int = 200
-    min_shift_s: float = 60.0
-    chance_lo_pct: float = 5.0
-    chance_hi_pct: float = 95.0
     susy_segment_s: float = 30.0
     susy_max_lag_s: float = 5.0
     seed: int = 0
     baseline_s: float = 300.0
+    method: MethodParams = MethodParams()  # noqa: RUF009 - frozen, shared default
 
 
 # --------------------------------------------------------------------------- helpers

@@ -33,7 +33,7 @@ from dsp.eda import eda_scr
 from dsp.hrv import coherence_ratio, hrv_frequency, ibi_correct
 from dsp.ppg import PPG_PARAMS
 from dsp.quality import eda_valid_mask, ppg_quality
-from dsp.session import PersonInterval, PersonSession
+from dsp.session import PersonInterval, PersonSession, SessionConfig
 
 SCHEMA_VERSION = 1
 
@@ -135,6 +135,12 @@ def signal_dict(sig: DyadSignal) -> dict[str, Any]:
     }
 
 
+def parameters_dict(config: SessionConfig) -> dict[str, Any]:
+    """The analysis parameters, flat: the shared method parameters and the offline ones."""
+    own = {k: v for k, v in asdict(config).items() if k != "method"}
+    return {k: _num(v) for k, v in {**asdict(config.method), **own}.items()}
+
+
 def method_parameters() -> dict[str, Any]:
     """Defaults of the DSP functions the analysis calls (read from their signatures)."""
 
@@ -177,7 +183,7 @@ def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
         "inputs": [{k: _num(v) for k, v in asdict(c).items()} for c in a.channels],
         "marker_stream": a.marker_stream or None,
         "markers": [{"t_rel_s": _num(t - t0), "label": lab} for t, lab in a.markers],
-        "parameters": {k: _num(v) for k, v in asdict(a.config).items()},
+        "parameters": parameters_dict(a.config),
         "method_parameters": method_parameters(),
         "warnings": list(a.warnings),
         "notes": list(a.notes),

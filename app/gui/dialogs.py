@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.meters import DASH, finite, fmt
-from app.gui.session import SourceChoice
 from app.gui.theme import DYAD_COLOUR, ROLE_COLOURS, ROLE_NAMES, THEMES, Theme
+from app.live import discover
+from app.sources import SourceChoice, SourceKind
 from devices.assign import (
     MODALITIES,
     ROLES,
@@ -133,8 +134,6 @@ class AssignmentDialog(QDialog):
         self._thread.start()
 
     def _discover(self) -> None:
-        from app.live import discover
-
         try:
             found = discover(self.wait_s)
         except Exception as exc:  # reported in the dialog
@@ -301,7 +300,7 @@ class AssignmentDialog(QDialog):
             self._update_problems()
             return
         self.choice = SourceChoice(
-            kind="lsl",
+            kind=SourceKind.LSL,
             assignment=a,
             found=tuple(self.found),
             description="assigned streams",
@@ -309,12 +308,14 @@ class AssignmentDialog(QDialog):
         self.accept()
 
     def choose_simulated(self) -> None:
-        self.choice = SourceChoice(kind="simulated", description="simulated dyad")
+        self.choice = SourceChoice(kind=SourceKind.SIMULATED, description="simulated dyad")
         self.accept()
 
     def choose_replay(self, path: str) -> None:
         self.choice = SourceChoice(
-            kind="replay", replay_path=str(path), description=f"replay of {Path(path).name}"
+            kind=SourceKind.REPLAY,
+            replay_path=str(path),
+            description=f"replay of {Path(path).name}",
         )
         self.accept()
 

@@ -13,53 +13,24 @@ on LSL), starts acquisition + engine, and owns the Markers outlet and the sessio
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.engine import EngineConfig, EngineSnapshot
+from app import sessionfile
+from app.engine import EngineConfig, EngineSnapshot, metric_channels
 from app.live import LiveSession, assign_visible, start_session
-from devices.assign import Assignment, MapError, explain, load_map
+from app.sources import SourceChoice
+from devices.assign import MapError, explain, load_map
 from devices.lsl import StreamDescription
+from devices.markers import MarkerOutlet
+from devices.recorder import Recorder, create_session_folder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SourceChoice:
-    """Where the streams come from and how they are assigned.
-
-    Attributes
-    ----------
-    kind : str
-        ``lsl`` (devices already publishing), ``simulated`` or ``replay``.
-    roles : dict or None
-        ``{"patient": GLOB, "clinician": GLOB}`` (``--role`` style), or None.
-    map_path : str
-        TOML stream map ('' for none).
-    replay_path : str
-        XDF file for ``replay``.
-    assignment : Assignment or None
-        An explicit assignment from the dialog (then ``found`` lists the streams).
-    found : tuple
-        ``(StreamDescription, pylsl.StreamInfo)`` pairs behind ``assignment``.
-    wait_s : float
-        How long to wait for the assigned streams.
-    description : str
-        Words for the status line.
-    """
-
-    kind: str = "lsl"
-    roles: dict | None = None
-    map_path: str = ""
-    replay_path: str = ""
-    assignment: Assignment | None = None
-    found: tuple = field(default=())
-    wait_s: float = 8.0
-    description: str = ""
 
 
 @dataclass
@@ -162,8 +133,6 @@ class SessionController(QObject):
     def marker_outlet(self):
         """The Markers outlet (created on first use)."""
         if self.markers is None:
-            from devices.markers import MarkerOutlet
-
             self.markers = MarkerOutlet(self._marker_name, self._marker_source_id)
         return self.markers
 
@@ -240,10 +209,6 @@ class SessionController(QObject):
 
     def _own_streams(self) -> list[StreamDescription]:
         """The console's own outlets (markers, engine metrics), followed so they get recorded."""
-        import socket
-
-        from app.engine import metric_channels
-
         host = socket.gethostname()
         own = [
             StreamDescription(
@@ -310,9 +275,6 @@ class SessionController(QObject):
         """Record the acquisition (all followed streams, incl. markers and metrics) to a new
         session folder with ``recording.xdf`` and ``session.json`` (codes, map, parameters).
         """
-        from app import sessionfile
-        from devices.recorder import Recorder, create_session_folder
-
         if self.session is None:
             raise RuntimeError("no live streams to record yet")
         record = sessionfile.start_record(
@@ -339,8 +301,6 @@ class SessionController(QObject):
 
     def stop_recording(self, baseline: dict | None = None, notes: str | None = None):
         """Stop the recorder and complete session.json; returns the recorder's summary."""
-        from app import sessionfile
-
         rec, self.recorder = self.recorder, None
         if rec is None:
             return None
