@@ -31,6 +31,7 @@ from typing import Any
 
 from app.analysis import AnalysisOptions, analyze_to_folder, listening_minus_talking
 from app.formatting import fmt_mmss, fmt_value
+from app.sessionfolder import SessionFolder
 
 
 def default_sessions_dir() -> Path:
@@ -146,26 +147,13 @@ def _read_json(p: Path) -> dict[str, Any]:
     return d if isinstance(d, dict) else {}
 
 
-def _metrics_file(folder: Path) -> Path | None:
-    for cand in (folder / "metrics.json", folder / "analysis" / "metrics.json"):
-        if cand.is_file():
-            return cand
-    return None
-
-
-def _recording(folder: Path) -> Path | None:
-    if (folder / "recording.xdf").is_file():
-        return folder / "recording.xdf"
-    xdfs = sorted(folder.glob("*.xdf"))
-    return xdfs[0] if len(xdfs) == 1 else None
-
-
 def read_session(folder: str | Path) -> SessionEntry | None:
     """The library entry of one session folder (None when it is not a session)."""
     folder = Path(folder)
-    sj = folder / "session.json"
-    mf = _metrics_file(folder)
-    rec = _recording(folder)
+    sf = SessionFolder(folder)
+    sj = sf.session_json
+    mf = sf.find_metrics()
+    rec = sf.find_recording()
     if not (sj.is_file() or mf is not None or rec is not None):
         return None
     s = _read_json(sj) if sj.is_file() else {}

@@ -548,14 +548,15 @@ class LivePerson:
     def _eda_mask(self) -> np.ndarray:
         """Kleckner validity of the kept EDA, updated incrementally.
 
-        The rules are local (range, slope, flat runs >= 5 s, 1 s margins), so only the new
-        samples and the 8 s before them are re-evaluated, with 8 s more of left context.
+        The rules are local (range, slope, flat runs >= 5 s, 5 s margins), so only the new
+        samples and the 12 s before them are re-evaluated, with 12 s more of left context
+        (longer than a flat run plus its margin).
         """
         n = self._e_raw.size
         if self._e_mask_valid >= n and self._e_mask.size == n:
             return self._e_mask
         fs = self._e_fs_kept
-        ctx = int(8.0 * fs) + 1
+        ctx = int(12.0 * fs) + 1
         r0 = max(0, min(self._e_mask_valid, self._e_mask.size) - ctx)
         c0 = max(0, r0 - ctx)
         part = eda_valid_mask(self._e_raw[c0:], fs) & np.isfinite(self._e_x[c0:])

@@ -290,7 +290,7 @@ def test_killed_stream_turns_lost_and_recovers(console):
     bot.waitUntil(lambda: HealthState.LOST in w.health.states().values(), timeout=15_000)
     assert not w.traces.active[("patient", "cardiac")]
     c.source = SimulatorSource(DyadSimConfig(seed=4), prefix=c.prefix)
-    c.controller.source = c.source
+    c.controller.live.source = c.source
     c.source.start()
     bot.waitUntil(
         lambda: set(w.health.states().values()) == {HealthState.CONNECTED}, timeout=20_000

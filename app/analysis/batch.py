@@ -15,6 +15,7 @@ from app.analysis.cache import cache_store
 from app.analysis.export import SUMMARY_FIELDS, metrics_dict, summary_row, write_outputs
 from app.analysis.inputs import AnalysisError, AnalysisOptions
 from app.analysis.pipeline import analyze_file
+from app.sessionfolder import RECORDING
 
 
 def analyze_to_folder(
@@ -42,7 +43,7 @@ def output_dirs(paths: Sequence[str | Path], outdir: str | Path) -> list[Path]:
     dirs = []
     for p in paths:
         stem = Path(p).name.split(".")[0] or "session"
-        if Path(p).name == "recording.xdf":
+        if Path(p).name == RECORDING:
             stem = Path(p).resolve().parent.name or stem
         n = seen.get(stem, 0)
         seen[stem] = n + 1

@@ -25,6 +25,7 @@ from app import __version__
 from app.analysis.inputs import FORMATS
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.report import write_report
+from app.sessionfolder import METRICS_JSON, REPORT_HTML, TIMESERIES_CSV, beats_csv
 from devices.assign import ROLES
 from dsp.concordance.dyad import DyadSignal
 from dsp.concordance.segments import SegmentStats
@@ -330,19 +331,19 @@ def write_outputs(
     written: list[Path] = []
     m = metrics_dict(a)
     if "json" in formats:
-        p = out / "metrics.json"
+        p = out / METRICS_JSON
         p.write_text(json.dumps(m, indent=2, ensure_ascii=False, allow_nan=False) + "\n", "utf-8")
         written.append(p)
     if "csv" in formats:
         for role in ROLES:
             if role in a.persons:
                 written.append(
-                    _write_csv(out / f"beats_{role}.csv", BEAT_HEADER, beat_rows(a.persons[role]))
+                    _write_csv(out / beats_csv(role), BEAT_HEADER, beat_rows(a.persons[role]))
                 )
         h, rows = timeseries_rows(a)
-        written.append(_write_csv(out / "timeseries.csv", h, rows))
+        written.append(_write_csv(out / TIMESERIES_CSV, h, rows))
     if "html" in formats:
-        written.append(write_report(a, out / "report.html", metrics=m))
+        written.append(write_report(a, out / REPORT_HTML, metrics=m))
     return written
 
 

@@ -255,46 +255,43 @@ def cmd_streams(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_headless(
-    roles, map_path, wait_s: float, duration: float | None, tick_s: float, source=None
-) -> int:
+def _run_headless(choice, duration: float | None, tick_s: float, source=None) -> int:
+    """The headless live view: a :class:`~app.controller.LiveController` printing one block
+    of lines per engine tick until ``duration`` (s), Ctrl-C, or a failure."""
+    from app.controller import LiveController
     from app.engine import EngineConfig
     from app.headless import format_snapshot
-    from app.live import AssignmentError, assign_visible, start_session
+    from app.live import AssignmentError
     from devices.assign import MapError
 
     stop = threading.Event()
     _install_sigint(stop)
-    errors: list[BaseException] = []
+    errors: list[str] = []
 
-    def on_error(exc: BaseException) -> None:
-        errors.append(exc)
+    def on_error(text: str) -> None:
+        errors.append(text)
         stop.set()
 
+    control = LiveController(EngineConfig(tick_s=tick_s))
+    control.on_error = on_error
     try:
-        assignment, found = assign_visible(roles, map_path, wait_s, require_complete=True)
-    except (AssignmentError, MapError) as exc:
-        raise CliError(str(exc)) from None
-    session = start_session(assignment, found, EngineConfig(tick_s=tick_s), on_error=on_error)
-
-    def show(snap) -> None:
-        print("\n".join(format_snapshot(snap)), flush=True)
-
-    session.engine.subscribe(show)
-    t_end = None if duration is None else time.monotonic() + duration
-    try:
+        try:
+            session = control.connect(choice, source)
+        except (AssignmentError, MapError) as exc:
+            raise CliError(str(exc)) from None
+        session.engine.subscribe(lambda snap: print("\n".join(format_snapshot(snap)), flush=True))
+        t_end = None if duration is None else time.monotonic() + duration
         while not stop.is_set():
             if t_end is not None and time.monotonic() >= t_end:
                 break
-            if source is not None and hasattr(source, "poll_error"):
-                err = source.poll_error()
-                if err:
-                    raise CliError(f"the source stopped: {err}")
+            err = control.check_source()
+            if err:
+                raise CliError(f"the source stopped: {err}")
             stop.wait(0.1)
     finally:
-        session.stop()
+        control.stop()
     if errors:
-        raise CliError(f"worker thread failed: {type(errors[0]).__name__}: {errors[0]}")
+        raise CliError(errors[0])
     return 0
 
 
@@ -306,11 +303,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         from app.gui import launch  # Qt loads only when the window opens
 
         return launch.run_live(args)
-    return _run_headless(roles, args.map, args.wait, args.duration, args.tick)
+    from app.sources import SourceChoice
+
+    choice = SourceChoice(roles=roles, map_path=args.map or "", wait_s=args.wait,
+                          description="LSL streams")  # fmt: skip
+    return _run_headless(choice, args.duration, args.tick)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.sources import demo_source, role_globs
+    from app.sources import SourceChoice, SourceKind, demo_source, role_globs
     from devices.lsl import use_local_lsl
 
     use_local_lsl()
@@ -323,11 +324,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
               flush=True)  # fmt: skip
     prefix = f"AttuneDemo{os.getpid()}"
     source = demo_source(prefix, args.seed, args.coupling, args.lag, args.artifacts)
-    source.start()
-    try:
-        return _run_headless(role_globs(prefix), None, 10.0, args.duration, 1.0, source=source)
-    finally:
-        source.stop()
+    choice = SourceChoice(kind=SourceKind.SIMULATED, roles=role_globs(prefix), wait_s=10.0,
+                          description=source.description)  # fmt: skip
+    return _run_headless(choice, args.duration, 1.0, source=source)
 
 
 COMMANDS = {"simulate": cmd_simulate, "streams": cmd_streams, "run": cmd_run, "demo": cmd_demo}

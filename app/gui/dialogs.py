@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.baseline import Baseline
 from app.gui.meters import DASH, finite, fmt
 from app.gui.theme import DYAD_COLOUR, ROLE_COLOURS, ROLE_NAMES, THEMES, Theme
 from app.live import discover
@@ -327,15 +328,6 @@ class AssignmentDialog(QDialog):
 
 # ----------------------------------------------------------------------------- the ritual
 
-BASELINE_METRICS = ("hr_bpm", "rmssd_ms", "coherence_ratio", "scl_us", "scr_per_min")
-_VALID = {
-    "hr_bpm": "hr_valid",
-    "rmssd_ms": "hrv_valid",
-    "coherence_ratio": "coherence_valid",
-    "scl_us": "scl_valid",
-    "scr_per_min": "scr_valid",
-}
-
 
 class Pacer(QWidget):
     """A breathing pacer: a bar that rises on the in-breath and falls on the out-breath."""
@@ -376,9 +368,10 @@ class Pacer(QWidget):
 class BaselineDialog(QDialog):
     """The threshold ritual: three breaths, then a settling baseline (default 60 s).
 
-    The dialog is non-modal; it receives every engine snapshot through :meth:`on_snapshot`
-    and, at the end, emits ``finished_baseline`` with ``{role: {metric: value}}``: the median
-    of the values the engine reported as valid during the baseline (NaN when none was).
+    The dialog is non-modal and only shows the ritual: it passes every engine snapshot
+    (:meth:`on_snapshot`) to a :class:`app.baseline.Baseline`, which decides the numbers, and
+    at the end emits ``finished_baseline`` with that model's result
+    (``{role: {metric: median of the valid values}}``).
     """
 
     finished_baseline = Signal(object)
@@ -388,10 +381,7 @@ class BaselineDialog(QDialog):
         self.setWindowTitle("Threshold: settling baseline")
         self.duration_s = float(duration_s)
         self.theme = theme or THEMES["light"]
-        self._t0: float | None = None
-        self._samples: dict[str, dict[str, list[float]]] = {
-            r: {m: [] for m in BASELINE_METRICS} for r in ROLES
-        }
+        self.model = Baseline(self.duration_s)
         self.result: dict[str, dict[str, float]] | None = None
         lay = QVBoxLayout(self)
         self.prompt = QLabel(
@@ -451,17 +441,18 @@ class BaselineDialog(QDialog):
 
     def begin(self) -> None:
         """Start the three-breath prompt and the baseline clock."""
-        self._t0 = time.monotonic()
+        self.model.begin(time.monotonic())
         self.start_button.setEnabled(False)
         self.timer.start()
         self._tick()
 
     def _tick(self) -> None:
-        if self._t0 is None:
+        now = time.monotonic()
+        if self.model.started_at is None:
             return
-        el = time.monotonic() - self._t0
+        el = self.model.elapsed(now)
         self.pacer.set_time(el)
-        left = max(self.duration_s - el, 0.0)
+        left = self.model.remaining(now)
         breaths_s = min(30.0, self.duration_s / 2)  # three slow breaths at ~6/min
         if el < breaths_s:
             n = min(int(el / (breaths_s / 3)) + 1, 3)
@@ -471,13 +462,7 @@ class BaselineDialog(QDialog):
         self.countdown.setText(f"baseline: {int(left) // 60}:{int(left) % 60:02d} left")
         if left <= 0:
             self.timer.stop()
-            self.result = {
-                r: {
-                    m: float(np.median(v)) if v else float("nan")
-                    for m, v in self._samples[r].items()
-                }
-                for r in ROLES
-            }
+            self.result = self.model.result()
             self.finished_baseline.emit(self.result)
             self.accept()
 
@@ -491,12 +476,8 @@ class BaselineDialog(QDialog):
             self.coherence[r].setText(
                 f"{ROLE_NAMES[r]} coherence ratio {fmt(pm.coherence_ratio, '.1f') if ok else DASH}"
             )
-            if self._t0 is None or not self.timer.isActive():
-                continue
-            for m in BASELINE_METRICS:
-                v = getattr(pm, m, float("nan"))
-                if getattr(pm, _VALID[m], False) and finite(v):
-                    self._samples[r][m].append(float(v))
+        if self.timer.isActive():
+            self.model.add(snap, time.monotonic())
 
     def done(self, result: int) -> None:  # noqa: D102 (Qt API)
         self.timer.stop()

@@ -24,14 +24,7 @@ from app.analysis import (
 from app.display import prepare_display
 from app.gui.qtapp import dispose, make_app, save_screenshot
 from app.review.window import ReviewWindow
-
-
-def resolve_recording(path: str | Path) -> Path:
-    """A session folder means its ``recording.xdf``."""
-    p = Path(path)
-    if p.is_dir() and (p / "recording.xdf").is_file():
-        return p / "recording.xdf"
-    return p
+from app.sessionfolder import resolve_recording
 
 
 def load_analysis(

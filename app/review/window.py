@@ -37,8 +37,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import sessionfolder
 from app.analysis import SessionAnalysis, metrics_dict, write_outputs
 from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
+from app.sessionfolder import SessionFolder
 from devices.assign import ROLES
 
 BLOCK_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
@@ -120,11 +122,7 @@ class ReviewWindow(QMainWindow):
         self.m = metrics_dict(analysis)
         self.t0 = analysis.t_start
         self.duration = max(analysis.duration_s, 1.0)
-        self.notes_path = notes_path or analysis.path.with_name(
-            f"{analysis.path.name.split('.')[0]}_notes.txt"
-            if analysis.path.name != "recording.xdf"
-            else "notes.txt"
-        )
+        self.notes_path = notes_path or sessionfolder.notes_path(analysis.path)
         self.setWindowTitle(f"Attunement review – {analysis.path.name}")
         self._labels = list(dict.fromkeys(lab for _, _, lab in analysis.intervals))
         self._block_color = {
@@ -463,7 +461,7 @@ class ReviewWindow(QMainWindow):
 
         if self.notes_path.is_file():
             return self.notes_path.read_text(encoding="utf-8")
-        sj = self.a.path.with_name("session.json")
+        sj = SessionFolder.of_recording(self.a.path).session_json
         if sj.is_file():
             try:
                 notes = json.loads(sj.read_text(encoding="utf-8")).get("notes")
