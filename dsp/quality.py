@@ -18,7 +18,7 @@ procedures for ambulatory electrodermal activity data", IEEE TBME 65(7)): a samp
 when it is outside 0.05-60 µS, when the signal changes faster than 10 µS/s around it, when it
 belongs to a flat line (no change over >= ``flat_s`` seconds, e.g. a disconnected or saturated
 sensor) or sits at the saturation value of the device; invalid samples are extended by
-``margin_s`` on each side (transitional artefacts). A window is good when >= 90 % of its
+``margin_s`` on each side (transitional artefacts; 5 s as in the paper). A window is good when >= 90 % of its
 samples are valid.
 """
 
@@ -177,7 +177,7 @@ def eda_valid_mask(
     flat_s: float = 5.0,
     flat_tol_us: float = 1e-6,
     saturation_us: float | None = None,
-    margin_s: float = 1.0,
+    margin_s: float = 5.0,
 ) -> np.ndarray:
     """Per-sample validity of EDA by the Kleckner (2018) rules (see module docstring).
 
