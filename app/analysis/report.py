@@ -316,6 +316,8 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
         ("SCL (µS)", "scl_us", 2, ""),
         ("SCR count", "scr_count", 0, ""),
         ("SCR per minute", "scr_per_min", 2, ""),
+        ("EDA noise SD (µS)", "eda_noise_us", 4, ""),
+        ("SCR threshold (µS; max of floor and k x noise)", "scr_threshold_us", 3, ""),
     ]
     rows = []
     for name, key, nd, _ in items:
