@@ -24,6 +24,7 @@ import numpy as np
 from devices.acquisition import Acquisition
 from devices.assign import ROLES, Assignment
 from devices.health import StreamHealth
+from devices.intervals import IntervalBeats
 from devices.lsl import local_clock
 from devices.metrics_outlet import MetricsOutlet
 from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad
@@ -146,6 +147,7 @@ class Engine:
         self.dyad = LiveDyad(self.config.dyad)
         self._counters = dict.fromkeys(self.slot_keys, 0)
         self._fs_used: dict[tuple[str, str], float] = {}
+        self._chains: dict[str, IntervalBeats] = {}
         self._subscribers: list[Callable[[EngineSnapshot], None]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -262,6 +264,9 @@ class Engine:
     def _feed(self, role: str, mod: str, key: str, errors: list[str]) -> None:
         """Push what arrived on one assigned stream into its person."""
         slot = self.acq.slot(key)
+        if mod == "ibi":
+            self._feed_intervals(role, key, errors)
+            return
         decision = slot.rate()
         fs = decision.rate
         if fs <= 0:
@@ -286,9 +291,23 @@ class Engine:
         except Exception as exc:
             errors.append(f"{role} {mod}: {type(exc).__name__}: {exc}")
 
+    def _feed_intervals(self, role: str, key: str, errors: list[str]) -> None:
+        """Beats from an IBI/RR stream (one sample per beat) into the person."""
+        chunk = self.acq.slot(key).buffer.read_since(self._counters[(role, "ibi")])
+        self._counters[(role, "ibi")] = chunk.stop
+        if not len(chunk):
+            return
+        chain = self._chains.setdefault(role, IntervalBeats())
+        beats = chain.push(chunk.ts, self._values(role, "ibi", chunk.values))
+        try:
+            self.persons[role].push_beats(beats)
+        except Exception as exc:
+            errors.append(f"{role} ibi: {type(exc).__name__}: {exc}")
+
     def _restart(self, role: str) -> None:
         """A new LivePerson for ``role``, re-fed from the oldest buffered samples."""
         self.persons[role] = LivePerson(self.config.person)
+        self._chains.pop(role, None)
         for r, m in self._counters:
             if r == role:
                 self._counters[(r, m)] = 0

@@ -230,6 +230,7 @@ def _validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray,
 
 
 _SMALL_GRID = 16  # grid requests up to this size are interpolated in Python floats
+BEAT_CLOCK_HZ = 1000.0  # position counter of device-reported beats (push_beats)
 _TAIL = 50  # IBIs re-corrected on every update (> 45 + 3 beats, > 12 s of quality delay)
 _CTX = 46  # IBIs of left context for the re-correction (half the 91-beat window + margin)
 
@@ -278,7 +279,7 @@ class LivePerson:
         fs, kind = self._c_fs, self._c_kind
         self._c_clock: _Clock | None = _Clock(fs) if fs else None
         self._det: StreamingBeatDetector | None = None
-        if fs:
+        if fs and kind != "beats":
             self._det = StreamingBeatDetector(fs, PPG_PARAMS if kind == "ppg" else ECG_PARAMS)
         self._c_n = 0  # samples fed to the detector (incl. NaN fill)
         self._c_pending: list[np.ndarray] = []  # ECG samples buffered for polarity
@@ -343,6 +344,49 @@ class LivePerson:
             raise ValueError("cardiac fs/kind changed mid-stream; create a new LivePerson")
         for a, b in _split_at_gaps(t, self.cfg.max_gap_s):
             self._push_cardiac_part(t[a:b], x[a:b])
+
+    def push_beats(self, t: np.ndarray) -> None:
+        """Append beat times reported by a device (E4 IBI, BLE RR) instead of a waveform.
+
+        Parameters
+        ----------
+        t : ndarray
+            Beat times (s, corrected LSL clock), one per beat, increasing; non-finite times
+            and times not after the previous beat are ignored.
+
+        The beats take the place of detected peaks and go through the same IBI exclusion and
+        correction (:meth:`_ibis`). Positions are kept on a ``BEAT_CLOCK_HZ`` counter (1 ms,
+        finer than the 1/1024 s of BLE RR). The device judged its own beats, so there are no
+        waveform quality windows: cardiac quality is 'good' while beats arrive. A person fed
+        beats cannot also be fed a waveform (``ValueError``).
+        """
+        t = np.asarray(t, dtype=float).ravel()
+        t = t[np.isfinite(t)]
+        if self._c_fs is None:
+            self._c_fs, self._c_kind = BEAT_CLOCK_HZ, "beats"
+            self._init_cardiac()
+        elif self._c_kind != "beats":
+            raise ValueError("cardiac kind changed mid-stream; create a new LivePerson")
+        if not t.size:
+            return
+        if np.isfinite(self._c_last_t) and t[0] < self._c_last_t - self.cfg.max_gap_s:
+            self._init_cardiac()  # the clock jumped back: start afresh
+        prev = float(self._beat_t[-1]) if self._beat_t.size else -np.inf
+        t = t[t > np.maximum.accumulate(np.concatenate([[prev], t]))[:-1]]
+        if not t.size:
+            return
+        clock = self._c_clock
+        assert clock is not None
+        if not np.isfinite(clock.offset):
+            clock.offset = float(t[0])
+        pos = np.round((t - clock.offset) * BEAT_CLOCK_HZ)
+        self._beat_pos = np.concatenate([self._beat_pos, pos])
+        self._beat_t = np.concatenate([self._beat_t, t])
+        self._beat_seg = np.concatenate([self._beat_seg, np.zeros(t.size, dtype=np.int64)])
+        self._c_n = int(pos[-1]) + 1
+        self._c_last_t = float(t[-1])
+        self._ibi_cache = None
+        self._trim_cardiac()
 
     def _push_cardiac_part(self, t: np.ndarray, x: np.ndarray) -> None:
         clock = self._c_clock
@@ -758,6 +802,8 @@ class LivePerson:
             return "none", "no cardiac data"
         if now - self._c_last_t > 5.0:
             return "none", f"no cardiac data for {now - self._c_last_t:.0f} s"
+        if self._c_kind == "beats":
+            return "good", ""  # beats judged by the device
         if not self._qwin:
             return "none", "assessing the first quality window"
         _, _, good, reason = self._qwin[-1]

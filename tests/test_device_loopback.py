@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from app.engine import EngineConfig
-from app.live import assign_visible, start_session
+from app.live import discover, start_session
 from devices.device_sim import DeviceSimSource, role_glob
 from devices.lsl import local_clock
+from dsp.person import PersonConfig
 from dsp.simulate import DyadSimConfig
 
 pytestmark = pytest.mark.lsl
@@ -23,6 +24,19 @@ pytestmark = pytest.mark.lsl
 HAS_EDA = {"emotibit", "e4", "e4b", "shimmer", "bitalino"}
 UNIX = {"e4", "bitalino", "muse"}
 FAMILY = {"e4b": "e4"}
+
+
+def _assign_until(roles, map_path, want, timeout: float = 20.0):
+    """Discover and assign until ``want(assignment)`` holds (the resolver may need a while)."""
+    from devices.assign import assign, load_map
+
+    mapping = load_map(map_path) if map_path else None
+    deadline = time.monotonic() + timeout
+    while True:
+        found = discover(1.0)
+        a = assign([d for d, _ in found], roles=roles, mapping=mapping)
+        if want(a) or time.monotonic() > deadline:
+            return a, found
 
 
 def _wait_for(engine, want_scl: bool, timeout: float):
@@ -51,7 +65,11 @@ def test_profile_loopback_gives_plausible_hr_and_scl(device: str, uid: str) -> N
     session = None
     try:
         roles = {r: role_glob(device, i) for r, i in ids.items()}
-        assignment, found = assign_visible(roles, None, 15.0, False)
+        assignment, found = _assign_until(
+            roles,
+            None,
+            lambda a: all(a.cardiac(r) and (device not in HAS_EDA or a.get(r, "eda")) for r in ids),
+        )
         fam = FAMILY.get(device, device)
         for role in ("patient", "clinician"):
             cardiac = assignment.cardiac(role)
@@ -91,3 +109,58 @@ def test_profile_loopback_gives_plausible_hr_and_scl(device: str, uid: str) -> N
             session.stop()
         src.stop()
     assert src.error is None
+
+
+@pytest.mark.parametrize("device, stream", [("e4b", "Empatica{id}IBI"), ("polar", "RR {id}")])
+def test_interval_streams_are_a_cardiac_source(device: str, stream: str, uid, tmp_path) -> None:
+    """E4 IBI (seconds, stamped at the beat) and BLE RR (1/1024 s, stamped on arrival, one
+    source_id for every belt) give beats and HRV directly, without a waveform."""
+    ids = {"patient": uid[:6].upper(), "clinician": uid[4:10].upper()}
+    src = DeviceSimSource(device, DyadSimConfig(seed=7), ids=ids)
+    src.start()
+    session = None
+    lines = []
+    for role, dev_id in ids.items():
+        lines += [f"[{role}]", f'ibi = {{ stream = "{stream.format(id=dev_id)}" }}']
+    (tmp_path / "map.toml").write_text("\n".join(lines) + "\n")
+    try:
+        assignment, found = _assign_until(
+            None, str(tmp_path / "map.toml"), lambda a: all(a.cardiac(r) for r in ids)
+        )
+        for role in ("patient", "clinician"):
+            c = assignment.cardiac(role)
+            assert c is not None and c.modality == "ibi", assignment.problem_text
+            assert c.conversion.kind.value == "scale"  # seconds or 1/1024 s -> ms
+        # a 20 s HRV window keeps the test short; the IBIs are the same as with 60 s
+        cfg = EngineConfig(publish_metrics=False, person=PersonConfig(hrv_window_s=20.0))
+        session = start_session(assignment, found, cfg)
+        deadline = time.monotonic() + 45.0
+        snap = None
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            snap = session.engine.last_snapshot
+            if snap is not None and all(
+                p is not None and np.isfinite(p.rmssd_ms) for p in snap.persons.values()
+            ):
+                break
+        assert snap is not None and not snap.errors, snap and snap.errors
+        t_sim = snap.t - src.t0  # both devices stamp on this machine's LSL clock
+        cfg = session.engine.config.person
+        for role in ("patient", "clinician"):
+            pm = snap.persons[role]
+            truth = src.model.truth(role, t_sim + 5.0)
+            ends = truth.r_peak_times[1:] if device == "polar" else truth.beat_times[1:]
+
+            def ending_within(w: float, ends=ends, truth=truth) -> np.ndarray:
+                return truth.ibi_ms[(ends > t_sim - w) & (ends <= t_sim)]
+
+            hr_true = 60000.0 / np.mean(ending_within(cfg.hr_window_s))
+            assert abs(pm.hr_bpm - hr_true) < 3.0, (role, pm.hr_bpm, hr_true)
+            w = ending_within(cfg.hrv_window_s)
+            rmssd_true = float(np.sqrt(np.mean(np.diff(w) ** 2)))
+            assert pm.cardiac_quality == "good"
+            assert abs(pm.rmssd_ms / rmssd_true - 1.0) < 0.2, (role, pm.rmssd_ms, rmssd_true)
+    finally:
+        if session is not None:
+            session.stop()
+        src.stop()

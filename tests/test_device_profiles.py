@@ -211,3 +211,35 @@ def test_rate_measured_through_bursts_and_used_when_declared_rate_is_wrong() -> 
     assert ok.decision().rate == 262.0 and ok.decision().note == ""
     # event streams (IBI) have no sampling rate
     assert StreamClock(1.0, events=True).decision().rate == 0.0
+
+
+def test_interval_chain_follows_intervals_and_reanchors_after_a_gap() -> None:
+    from devices.intervals import IntervalBeats
+
+    rng = np.random.default_rng(3)
+    ibi = rng.uniform(700, 1000, 40)
+    beats = 100.0 + np.cumsum(ibi) / 1000.0
+    # BLE style: stamped on arrival, up to 1 s late, several intervals sharing one stamp
+    arrival = np.ceil(beats) + 0.05
+    chain = IntervalBeats()
+    got = chain.push(arrival, ibi)
+    assert np.allclose(np.diff(got), ibi[1:] / 1000.0)  # intervals exact, not arrival jitter
+    assert abs(got[0] - arrival[0]) < 1e-9 and chain.anchors == 1
+    # 30 s of missed notifications: the chain re-anchors instead of drifting
+    later = chain.push(np.array([beats[-1] + 30.0]), np.array([800.0]))
+    assert later[0] == pytest.approx(beats[-1] + 30.0, abs=2.0) and chain.anchors == 2
+    assert chain.push(np.array([np.nan, 200.0]), np.array([800.0, -1.0])).size == 0
+
+
+def test_person_takes_device_beats_but_not_mixed_with_a_waveform() -> None:
+    from dsp.person import LivePerson
+
+    p = LivePerson()
+    ibi = np.full(60, 800.0)
+    t = 10.0 + np.cumsum(ibi) / 1000.0
+    p.push_beats(t[:30])
+    p.push_beats(np.concatenate([t[25:30], t[30:]]))  # repeats are ignored
+    m = p.snapshot(float(t[-1]))
+    assert m.hr_bpm == pytest.approx(75.0, abs=0.1) and m.cardiac_quality == "good"
+    with pytest.raises(ValueError, match="kind changed"):
+        p.push_cardiac(t, np.zeros(t.size), 100.0, "ppg")
