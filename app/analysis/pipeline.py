@@ -179,9 +179,20 @@ def _signals(
         if fs <= 0:
             warn.append(f"{ch.role} {ch.modality}: {s.name!r} has no usable sampling rate; skipped")
             continue
+        if ch.modality == "ibi":
+            warn.append(
+                f"{ch.role} ibi: {s.name!r} holds beat intervals; the offline analysis needs a "
+                "PPG or ECG waveform (interval streams are used live); skipped"
+            )
+            continue
+        conv = ch.conversion
         if ch.modality == "eda" and options.eda_scale is not None:
             x = x * float(options.eda_scale)
             unit = f"µS (= {unit or 'stored value'} x {options.eda_scale:g})"
+        elif ch.modality == "eda" and ch.use is not None and conv.usable:
+            # the device profile knows the true unit (kΩ, ADC codes, µS without a label)
+            x = conv.apply(x)
+            unit = "µS" if conv.kind.value == "identity" else f"µS ({conv.text()})"
         elif ch.modality == "eda" and unit.strip().lower() not in EDA_UNITS:
             warn.append(
                 f"{ch.role} EDA: channel {ch.label!r} of {s.name!r} is in {unit!r}, not µS; "
@@ -317,7 +328,9 @@ def analyze_file(
         notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
     intervals = _blocks(markers, t_start, t_end)
     dyad = None
-    if "patient" in persons and "clinician" in persons:
+    if "patient" in persons and "clinician" in persons and not rec.aligned:
+        notes.append(f"no concordance: {rec.alignment}")
+    elif "patient" in persons and "clinician" in persons:
         step(0.55, "concordance (EDA, HR, surrogates)")
         dyad = analyze_dyad(persons["patient"], persons["clinician"], intervals, cfg)
         notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
