@@ -74,6 +74,8 @@ def person_dict(p: PersonSession) -> dict[str, Any]:
         "scl_p95_us": _num(p.scl_max_us),
         "scr_count": p.scr_count,
         "scr_per_min": _num(p.scr_per_min),
+        "eda_noise_us": _num(p.eda_noise_us),
+        "scr_threshold_us": _num(p.scr_threshold_us),
         "quality": {
             "cardiac_windows": int(p.cardiac_quality_good.size),
             "cardiac_good_fraction": _num(p.cardiac_good_fraction),

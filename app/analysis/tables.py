@@ -188,6 +188,8 @@ def physiology_table(a: SessionAnalysis) -> Table:
         ("SCL (µS)", lambda p: fmt_value(p.scl_us, 2)),
         ("SCR count", lambda p: fmt_value(p.scr_count)),
         ("SCR per minute", lambda p: fmt_value(p.scr_per_min, 2)),
+        ("EDA noise SD (µS)", lambda p: fmt_value(p.eda_noise_us, 4)),
+        ("SCR threshold (µS; max of floor and k x noise)", lambda p: fmt_value(p.scr_threshold_us, 3)),
     ]  # fmt: skip
     rows = [(name,) + tuple(f(a.persons[r]) for r in a.roles) for name, f in items]
     rows.append(
