@@ -79,6 +79,8 @@ def main(argv: list[str]) -> int:
     for step in (
         [PY, "-m", "ruff", "check", "."],
         [PY, "-m", "ruff", "format", "--check", "."],
+        # the import contracts in pyproject.toml (layers, Qt only in the windows, no cycles)
+        [BIN / "lint-imports", "--no-cache"],
     ):
         if _run(step, cwd=ROOT, env=env) != 0:
             return 1

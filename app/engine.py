@@ -21,8 +21,12 @@ from types import MappingProxyType
 
 import numpy as np
 
-from devices.acquisition import Acquisition, StreamHealth
+from devices.acquisition import Acquisition
 from devices.assign import ROLES, Assignment
+from devices.health import StreamHealth
+from devices.intervals import IntervalBeats
+from devices.lsl import local_clock
+from devices.metrics_outlet import MetricsOutlet
 from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad
 from dsp.person import LivePerson, PersonConfig, PersonMetrics
 
@@ -142,6 +146,8 @@ class Engine:
         self.persons = {r: LivePerson(self.config.person) for r in ROLES}
         self.dyad = LiveDyad(self.config.dyad)
         self._counters = dict.fromkeys(self.slot_keys, 0)
+        self._fs_used: dict[tuple[str, str], float] = {}
+        self._chains: dict[str, IntervalBeats] = {}
         self._subscribers: list[Callable[[EngineSnapshot], None]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -162,8 +168,6 @@ class Engine:
 
     def start(self) -> Engine:
         if self.config.publish_metrics:
-            from devices.metrics_outlet import MetricsOutlet
-
             self._metric_labels = metric_channels()
             self._outlet = MetricsOutlet(
                 self._metric_labels, source_id=self.config.metrics_source_id
@@ -184,24 +188,23 @@ class Engine:
 
     def traces(self, window_s: float) -> TraceSnapshot:
         """Copies of the last ``window_s`` seconds of every assigned signal (any thread)."""
-        from devices.lsl import local_clock
-
         now = local_clock()
         out = {}
         for (role, mod), key in self.slot_keys.items():
             slot = self.acq.slot(key)
-            fs = slot.desc.nominal_srate
+            fs = slot.rate().rate
             n = int(window_s * fs) + 1 if fs > 0 else 4096
             chunk = slot.buffer.latest(n)
-            ch = self._channel(role, mod)
-            x = chunk.values[:, ch] if len(chunk) else np.empty(0)
+            x = self._values(role, mod, chunk.values) if len(chunk) else np.empty(0)
             out[f"{role}/{mod}"] = Trace(chunk.ts, x, fs)
         return TraceSnapshot(now, MappingProxyType(out))
 
     # -- the thread -----------------------------------------------------------------------
-    def _channel(self, role: str, modality: str) -> int:
+    def _values(self, role: str, modality: str, values: np.ndarray) -> np.ndarray:
+        """The assigned channel of ``values``, converted by the device profile (EDA -> µS)."""
         c = self.assignment.get(role, modality)
-        return c.channel if c is not None else 0
+        x = values[:, c.channel if c is not None else 0]
+        return c.conversion.apply(x) if c is not None else x
 
     def _run(self) -> None:
         next_tick = time.monotonic() + self.config.tick_s
@@ -224,31 +227,10 @@ class Engine:
 
     def tick(self) -> EngineSnapshot:
         """Run one DSP tick now (the thread calls this; tests and benchmarks may too)."""
-        from devices.lsl import local_clock
-
         c0 = time.thread_time()
         errors: list[str] = []
-        newest: dict[str, float] = {}
         for (role, mod), key in self.slot_keys.items():
-            slot = self.acq.slot(key)
-            chunk = slot.buffer.read_since(self._counters[(role, mod)])
-            self._counters[(role, mod)] = chunk.stop
-            if chunk.lost:
-                errors.append(f"{role} {mod}: {chunk.lost} samples overwritten before processing")
-            if not len(chunk):
-                continue
-            x = chunk.values[:, self._channel(role, mod)]
-            fs = slot.desc.nominal_srate
-            newest[f"{role}/{mod}"] = float(chunk.ts[-1])
-            try:
-                if fs <= 0:
-                    raise ValueError(f"stream {slot.name!r} has no nominal rate")
-                if mod == "eda":
-                    self.persons[role].push_eda(chunk.ts, x, fs)
-                else:
-                    self.persons[role].push_cardiac(chunk.ts, x, fs, mod)
-            except Exception as exc:
-                errors.append(f"{role} {mod}: {type(exc).__name__}: {exc}")
+            self._feed(role, mod, key, errors)
         now = local_clock()
         persons: dict[str, PersonMetrics | None] = {}
         for role, person in self.persons.items():
@@ -278,6 +260,58 @@ class Engine:
         if self._outlet is not None:
             self._outlet.push(metric_values(snap), local_clock())
         return snap
+
+    def _feed(self, role: str, mod: str, key: str, errors: list[str]) -> None:
+        """Push what arrived on one assigned stream into its person."""
+        slot = self.acq.slot(key)
+        if mod == "ibi":
+            self._feed_intervals(role, key, errors)
+            return
+        decision = slot.rate()
+        fs = decision.rate
+        if fs <= 0:
+            return  # no declared rate: wait until the timestamps have told it
+        used = self._fs_used.setdefault((role, mod), fs)
+        if used != fs:  # the measured rate replaced a wrong declared one: start the person over
+            self._restart(role)
+            self._fs_used[(role, mod)] = fs
+            errors.append(f"{role} {mod}: {decision.note}; restarted from the buffered data")
+        chunk = slot.buffer.read_since(self._counters[(role, mod)])
+        self._counters[(role, mod)] = chunk.stop
+        if chunk.lost:
+            errors.append(f"{role} {mod}: {chunk.lost} samples overwritten before processing")
+        if not len(chunk):
+            return
+        x = self._values(role, mod, chunk.values)
+        try:
+            if mod == "eda":
+                self.persons[role].push_eda(chunk.ts, x, fs)
+            else:
+                self.persons[role].push_cardiac(chunk.ts, x, fs, mod)
+        except Exception as exc:
+            errors.append(f"{role} {mod}: {type(exc).__name__}: {exc}")
+
+    def _feed_intervals(self, role: str, key: str, errors: list[str]) -> None:
+        """Beats from an IBI/RR stream (one sample per beat) into the person."""
+        chunk = self.acq.slot(key).buffer.read_since(self._counters[(role, "ibi")])
+        self._counters[(role, "ibi")] = chunk.stop
+        if not len(chunk):
+            return
+        chain = self._chains.setdefault(role, IntervalBeats())
+        beats = chain.push(chunk.ts, self._values(role, "ibi", chunk.values))
+        try:
+            self.persons[role].push_beats(beats)
+        except Exception as exc:
+            errors.append(f"{role} ibi: {type(exc).__name__}: {exc}")
+
+    def _restart(self, role: str) -> None:
+        """A new LivePerson for ``role``, re-fed from the oldest buffered samples."""
+        self.persons[role] = LivePerson(self.config.person)
+        self._chains.pop(role, None)
+        for r, m in self._counters:
+            if r == role:
+                self._counters[(r, m)] = 0
+                self._fs_used.pop((r, m), None)
 
     def _dyad_tick(self, persons: dict[str, PersonMetrics | None]) -> DyadMetrics | None:
         lasts = [p.eda_last_t for p in persons.values() if p is not None]

@@ -24,11 +24,14 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.analysis import listening_minus_talking
+from app.analysis import AnalysisOptions, analyze_to_folder, listening_minus_talking
+from app.formatting import fmt_mmss, fmt_value
+from app.sessionfolder import SessionFolder
 
 
 def default_sessions_dir() -> Path:
@@ -144,26 +147,13 @@ def _read_json(p: Path) -> dict[str, Any]:
     return d if isinstance(d, dict) else {}
 
 
-def _metrics_file(folder: Path) -> Path | None:
-    for cand in (folder / "metrics.json", folder / "analysis" / "metrics.json"):
-        if cand.is_file():
-            return cand
-    return None
-
-
-def _recording(folder: Path) -> Path | None:
-    if (folder / "recording.xdf").is_file():
-        return folder / "recording.xdf"
-    xdfs = sorted(folder.glob("*.xdf"))
-    return xdfs[0] if len(xdfs) == 1 else None
-
-
 def read_session(folder: str | Path) -> SessionEntry | None:
     """The library entry of one session folder (None when it is not a session)."""
     folder = Path(folder)
-    sj = folder / "session.json"
-    mf = _metrics_file(folder)
-    rec = _recording(folder)
+    sf = SessionFolder(folder)
+    sj = sf.session_json
+    mf = sf.find_metrics()
+    rec = sf.find_recording()
     if not (sj.is_file() or mf is not None or rec is not None):
         return None
     s = _read_json(sj) if sj.is_file() else {}
@@ -267,10 +257,6 @@ def clinicians(entries: Sequence[SessionEntry]) -> list[str]:
     return list(dict.fromkeys(e.clinician for e in entries if e.clinician))
 
 
-def _n(v: float, nd: int = 2) -> str:
-    return f"{v:.{nd}f}" if math.isfinite(v) else "–"
-
-
 def format_table(entries: Sequence[SessionEntry]) -> list[str]:
     """Plain-text lines of the library list."""
     head = (
@@ -279,12 +265,11 @@ def format_table(entries: Sequence[SessionEntry]) -> list[str]:
     )
     lines = [head]
     for e in entries:
-        r = int(round(e.duration_s)) if math.isfinite(e.duration_s) else -1
-        dur = f"{r // 60}:{r % 60:02d}" if r >= 0 else "–"
+        dur = fmt_mmss(e.duration_s)
         lines.append(
             f"{e.date_text:<16}  {e.patient or '?':<8}  {e.clinician or '?':<9}  {dur:>8}  "
-            f"{_n(e.eda_ci):>6}  {_n(e.eda_p, 3):>5}  {_n(e.hr_ci):>6}  "
-            f"{_n(e.clinician_baseline_ln_rmssd):>14}  {_n(e.listening_minus_talking):>11}  "
+            f"{fmt_value(e.eda_ci):>6}  {fmt_value(e.eda_p, 3):>5}  {fmt_value(e.hr_ci):>6}  "
+            f"{fmt_value(e.clinician_baseline_ln_rmssd):>14}  {fmt_value(e.listening_minus_talking):>11}  "
             f"{e.folder.name}{'' if e.analysed else '  (not analysed: attune library --analyze)'}"
         )
     return lines
@@ -295,10 +280,6 @@ def analyze_missing(
 ) -> int:
     """Analyse the sessions with a recording but no ``metrics.json`` (in parallel), writing
     the outputs into each session folder. Returns the number of failures."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from app.analysis import AnalysisOptions, _job
-
     pending = [e for e in entries if not e.analysed and e.recording is not None]
     if not pending:
         return 0
@@ -306,7 +287,9 @@ def analyze_missing(
     failed = 0
     workers = max(1, min(len(pending), jobs or os.cpu_count() or 1))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futs = [pool.submit(_job, str(e.recording), str(e.folder), opts) for e in pending]
+        futs = [
+            pool.submit(analyze_to_folder, str(e.recording), str(e.folder), opts) for e in pending
+        ]
         for e, f in zip(pending, futs, strict=True):
             status, payload, _ = f.result()
             if status == "ok":
@@ -317,43 +300,12 @@ def analyze_missing(
     return failed
 
 
-def run_library(args: Any) -> int:
-    """Entry of ``attune library`` (exit status)."""
-    root = Path(args.dir) if args.dir else default_sessions_dir()
-    if args.dir and not root.is_dir():
-        print(f"attune: error: sessions folder {root} does not exist", file=sys.stderr)
-        return 2
-    entries = scan_sessions(root)
-    if getattr(args, "analyze", False):
-        failed = analyze_missing(entries, log=lambda s: print(s, file=sys.stderr, flush=True))
-        entries = scan_sessions(root)
-        if failed:
-            print(f"attune: warning: {failed} session(s) could not be analysed", file=sys.stderr)
-    if args.clinician and not any(e.clinician.lower() == args.clinician.lower() for e in entries):
-        known = ", ".join(clinicians(entries)) or "none"
-        print(
-            f"attune: error: no session of clinician {args.clinician!r} in {root} "
-            f"(clinician codes: {known})",
-            file=sys.stderr,
-        )
-        return 2
-    from app.review.launch import prepare_display
-
-    why = "" if (args.screenshot or not args.list) else "list requested"
-    if not why:
-        why = prepare_display(bool(args.screenshot))
-    if args.list or why:
-        print(f"{len(entries)} session(s) in {root}")
-        for line in format_table(entries):
-            print(line)
-        if args.clinician:
-            tr = clinician_trend(entries, args.clinician)
-            print(f"\nclinician {args.clinician}: {len(tr.sessions)} session(s)")
-            for e, b, c, d in zip(tr.sessions, tr.baseline_ln_rmssd, tr.session_ci,
-                                  tr.listening_minus_talking, strict=True):  # fmt: skip
-                print(f"  {e.date_text}  baseline ln RMSSD {_n(b)}  session CI {_n(c)}  "
-                      f"listening - talking {_n(d)}")  # fmt: skip
-        return 0
-    from app.review.library_view import run_library_window
-
-    return run_library_window(root, entries, args.clinician, args.screenshot)
+def format_trend(entries: Sequence[SessionEntry], clinician: str) -> list[str]:
+    """Plain-text lines of one clinician's sessions over time (``attune library --list``)."""
+    tr = clinician_trend(entries, clinician)
+    lines = [f"clinician {clinician}: {len(tr.sessions)} session(s)"]
+    for e, b, c, d in zip(tr.sessions, tr.baseline_ln_rmssd, tr.session_ci,
+                          tr.listening_minus_talking, strict=True):  # fmt: skip
+        lines.append(f"  {e.date_text}  baseline ln RMSSD {fmt_value(b)}  session CI "
+                     f"{fmt_value(c)}  listening - talking {fmt_value(d)}")  # fmt: skip
+    return lines

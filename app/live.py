@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from app.engine import Engine, EngineConfig
 from devices.acquisition import Acquisition
-from devices.assign import Assignment, assign, explain, load_map, modality_of
+from devices.assign import Assignment, assign, explain, load_map
 from devices.lsl import StreamDescription, full_info, resolve_streams
 
 
@@ -32,14 +32,16 @@ _FULL_DESCS: dict[str, StreamDescription] = {}  # uid -> description with labels
 
 
 def discover(wait_s: float = 2.0) -> list[tuple[StreamDescription, object]]:
-    """Visible streams; biosignal streams with their full info (channel labels, units).
+    """Visible streams; numeric streams with their full info (channel labels, units, desc).
 
-    A stream's full info is fetched once per uid (it cannot change while the outlet lives), so
-    waiting loops that call this repeatedly do not re-open an inlet per stream each time.
+    Device profiles recognise streams by labels, units and description, whatever their type
+    (BITalino says EEG, OpenSignals a MAC address), so every numeric stream's full info is
+    fetched, once per uid (it cannot change while the outlet lives): waiting loops that call
+    this repeatedly do not re-open an inlet per stream each time.
     """
     found = []
     for desc, info in resolve_streams(wait_s):
-        if modality_of(desc.type) is not None:
+        if desc.is_numeric and not desc.name.startswith("Attunement"):
             if desc.uid not in _FULL_DESCS:
                 try:
                     _FULL_DESCS[desc.uid], _ = full_info(info, timeout=2.0)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.sessionfolder import RECORDING, SessionFolder
 from devices.assign import Assignment, dump_map
 from devices.recorder import write_private_json
 
@@ -90,18 +91,18 @@ def start_record(
         "dsp_parameters": _params(engine_config),
         "baseline": baseline or {},
         "notes": notes,
-        "recording": "recording.xdf",
+        "recording": RECORDING,
     }
 
 
 def write(folder: str | Path, record: dict[str, Any]) -> Path:
     """Write ``folder/session.json`` atomically with mode 0600."""
-    return write_private_json(Path(folder) / "session.json", record)
+    return write_private_json(SessionFolder(Path(folder)).session_json, record)
 
 
 def read(folder: str | Path) -> dict[str, Any]:
     """Read ``folder/session.json``."""
-    path = Path(folder) / "session.json"
+    path = SessionFolder(Path(folder)).session_json
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

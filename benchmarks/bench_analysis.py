@@ -41,8 +41,9 @@ def main() -> int:
     ap.add_argument("--skip-neurokit", action="store_true")
     args = ap.parse_args()
 
-    from app.analysis import analyze_file, write_outputs, write_simulated_xdf
+    from app.analysis import analyze_file, write_outputs
     from dsp.simulate import DyadSimConfig, simulate_dyad
+    from tests.xdf_sim import write_simulated_xdf
 
     dur = args.minutes * 60.0
     tmp = Path(tempfile.mkdtemp(prefix="bench_analysis_"))

@@ -57,15 +57,18 @@ def main() -> int:
     from PySide6.QtCore import QTimer
 
     from app.engine import EngineConfig
-    from app.gui.launch import make_app
     from app.gui.main_window import MainWindow
-    from app.gui.session import SessionController, SourceChoice
+    from app.gui.qtapp import make_app
+    from app.gui.session import SessionController
     from app.gui.theme import ConsoleSettings
+    from app.sources import SourceChoice, attune_command
     from devices.source import ProcessSource
 
     app = make_app()
     prefix = f"BenchGui{os.getpid()}"
-    source = ProcessSource(["simulate", "--name-prefix", prefix, "--seed", "2"], "bench dyad")
+    source = ProcessSource(
+        attune_command(["simulate", "--name-prefix", prefix, "--seed", "2"]), "bench dyad"
+    )
     controller = SessionController(
         EngineConfig(metrics_source_id=f"bench-metrics-{os.getpid()}"),
         marker_source_id=f"bench-markers-{os.getpid()}",

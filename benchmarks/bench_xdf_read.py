@@ -158,8 +158,8 @@ def review_ab(tmp: Path, minutes: float, runs: int) -> None:
     import re
     import subprocess
 
-    from app.analysis import write_simulated_xdf
     from dsp.simulate import DyadSimConfig, simulate_dyad
+    from tests.xdf_sim import write_simulated_xdf
 
     dur = minutes * 60.0
     markers = [(t, "listening" if k % 2 == 0 else "talking")

@@ -7,14 +7,7 @@ reads the ring buffers. Inlets are created with ``recover=False`` so that a vani
 name+type+host) with a non-blocking continuous resolver; when it reappears the slot goes
 ``reconnecting`` -> ``connected`` without restarting anything.
 
-Health states
--------------
-``waiting``       never connected yet
-``connected``     data arriving
-``stale``         connected, but no sample for more than max(2 / nominal rate, 1 s)
-``lost``          the outlet is gone; looking for it again
-``reconnecting``  found again; waiting for the first sample
-``unusable``      cannot be used as assigned (string format, missing channel)
+Health states are :class:`devices.health.HealthState`.
 """
 
 from __future__ import annotations
@@ -24,73 +17,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from devices.clocks import RateDecision, StreamClock
+from devices.health import HealthState, StreamHealth
 from devices.lsl import StreamDescription, channel_labels_from_xml, describe
+from devices.profiles import StreamProfile, identify
 from devices.ringbuffer import RingBuffer, StringRingBuffer
 
 log = logging.getLogger(__name__)
 
-WAITING, CONNECTED, STALE, LOST, RECONNECTING, UNUSABLE = (
-    "waiting",
-    "connected",
-    "stale",
-    "lost",
-    "reconnecting",
-    "unusable",
-)
-
 
 _ARRIVAL_BUCKET_S = 0.25
 _ARRIVAL_BUCKETS = 32  # 8 s of arrival history for the effective rate over 5 s
-
-
-@dataclass(frozen=True)
-class StreamHealth:
-    """Health of one stream at one moment.
-
-    Attributes
-    ----------
-    key : str
-        The slot key.
-    state : str
-        One of the states in the module docstring.
-    effective_rate : float
-        Samples per second over the last ~5 s (Hz); NaN before there is enough data.
-    last_sample_age : float
-        Seconds since the newest sample arrived (this machine's clock); inf if none yet.
-    samples : int
-        Samples received since the start.
-    nonfinite_fraction : float
-        Fraction of NaN/inf values in the newest second of the used channel.
-    flat : bool
-        The used channel has not changed over the newest 2 s.
-    reconnects : int
-        How often the stream came back after being lost.
-    message : str
-        Human-readable detail ('' when all is well).
-    """
-
-    key: str
-    state: str
-    effective_rate: float
-    last_sample_age: float
-    samples: int
-    nonfinite_fraction: float
-    flat: bool
-    reconnects: int
-    message: str = ""
-
-    @property
-    def flags(self) -> tuple[str, ...]:
-        out = []
-        if self.nonfinite_fraction > 0:
-            out.append("nan")
-        if self.flat:
-            out.append("flat")
-        return tuple(out)
 
 
 class StreamSlot:
@@ -116,7 +56,10 @@ class StreamSlot:
             self.buffer = StringRingBuffer(capacity, desc.channel_count)
         self.clock_offsets: deque[tuple[float, float]] = deque(maxlen=100_000)
         self.offset = 0.0
-        self.state = WAITING
+        self.profile: StreamProfile = identify(desc, desc_xml=desc.desc_xml)
+        self.clock = StreamClock(desc.nominal_srate, events=self.profile.events)
+        self._offset_pending: float | None = None
+        self.state = HealthState.WAITING
         self.message = ""
         self.reconnects = 0
         self._inlet = None
@@ -127,10 +70,10 @@ class StreamSlot:
         self._arrivals: deque[list] = deque(maxlen=_ARRIVAL_BUCKETS)
         self._lock = threading.Lock()
         if channel is not None and not (0 <= channel < desc.channel_count):
-            self.state = UNUSABLE
+            self.state = HealthState.UNUSABLE
             self.message = f"channel {channel} does not exist ({desc.channel_count} channels)"
         if channel is not None and not desc.is_numeric:
-            self.state = UNUSABLE
+            self.state = HealthState.UNUSABLE
             self.message = f"{desc.channel_format} stream where numbers are expected"
 
     # -- passthroughs used by the recorder -----------------------------------------------
@@ -162,6 +105,22 @@ class StreamSlot:
     def written(self) -> int:
         return self.buffer.written
 
+    @property
+    def identity(self) -> tuple:
+        """How this stream is found again after it was lost (see ``StreamDescription``)."""
+        if self.profile.stable_source_id:
+            return self.desc.identity
+        return self.desc.identity_without_source_id
+
+    def rate(self) -> RateDecision:
+        """The sampling rate the DSP should use (see :class:`devices.clocks.StreamClock`)."""
+        return self.clock.decision()
+
+    def notes(self) -> tuple[str, ...]:
+        """Standing facts about this stream's clock and rate (for stream health)."""
+        out = [self.clock.note, self.rate().note]
+        return tuple(n for n in out if n)
+
     def health(self, now: float | None = None) -> StreamHealth:
         """Current health (safe to call from any thread)."""
         now = time.monotonic() if now is None else now
@@ -170,11 +129,11 @@ class StreamSlot:
             state, message = self.state, self.message
             last = self._last_arrival
         age = now - last if np.isfinite(last) else np.inf
-        if state == CONNECTED:
+        if state == HealthState.CONNECTED:
             rate = self.desc.nominal_srate
             limit = max(2.0 / rate, 1.0) if rate > 0 else np.inf
             if age > limit:
-                state = STALE
+                state = HealthState.STALE
                 message = f"no data for {age:.1f} s"
         recent = [b for b in arrivals if b[0] >= now - 5.0]
         eff = np.nan
@@ -182,7 +141,7 @@ class StreamSlot:
             # samples that arrived after the first bucket closed, over the time they took
             eff = sum(b[1] for b in recent[1:]) / (recent[-1][2] - recent[0][2])
         nonfinite, flat = 0.0, False
-        if self.desc.is_numeric and self.channel is not None and state != UNUSABLE:
+        if self.desc.is_numeric and self.channel is not None and state != HealthState.UNUSABLE:
             rate = self.desc.nominal_srate if self.desc.nominal_srate > 0 else 10.0
             recent_values = self.buffer.latest(max(int(2 * rate), 2)).values
             if len(recent_values):
@@ -201,9 +160,10 @@ class StreamSlot:
             flat=bool(flat),
             reconnects=self.reconnects,
             message=message,
+            notes=self.notes(),
         )
 
-    def _set(self, state: str, message: str = "") -> None:
+    def _set(self, state: HealthState, message: str = "") -> None:
         with self._lock:
             self.state, self.message = state, message
 
@@ -267,9 +227,9 @@ class Acquisition:
             if key in self._slots:
                 raise ValueError(f"stream {key!r} is already followed")
             self._slots[key] = slot
-        if slot.state != UNUSABLE:
+        if slot.state != HealthState.UNUSABLE:
             if info is None:
-                slot._set(WAITING, "looking for the stream")
+                slot._set(HealthState.WAITING, "looking for the stream")
             self._pending.append(slot)
         return slot
 
@@ -334,7 +294,7 @@ class Acquisition:
             full = inlet.info(timeout=2.0)
             inlet.open_stream(timeout=2.0)
         except Exception as exc:  # pylsl.util.TimeoutError, LostError
-            slot._set(LOST, f"could not open: {exc}")
+            slot._set(HealthState.LOST, f"could not open: {exc}")
             slot._info = None
             return
         xml = full.as_xml()
@@ -342,13 +302,17 @@ class Acquisition:
         if not slot.desc.labels:
             labels, units = channel_labels_from_xml(xml, slot.desc.channel_count)
             d = describe(full)
-            slot.desc = StreamDescription(**{**d.__dict__, "labels": labels, "units": units})
+            slot.desc = StreamDescription(
+                **{**d.__dict__, "labels": labels, "units": units, "desc_xml": xml}
+            )
+            slot.profile = identify(slot.desc, desc_xml=xml)
+            slot.clock.events = slot.profile.events
         slot._inlet = inlet
         slot._last_offset_time = -np.inf
-        if slot.state in (LOST, RECONNECTING):
-            slot._set(RECONNECTING, "found again, waiting for data")
+        if slot.state in (HealthState.LOST, HealthState.RECONNECTING):
+            slot._set(HealthState.RECONNECTING, "found again, waiting for data")
         else:
-            slot._set(WAITING, "connected, waiting for data")
+            slot._set(HealthState.WAITING, "connected, waiting for data")
 
     def _close(self, slot: StreamSlot) -> None:
         inlet, slot._inlet = slot._inlet, None
@@ -366,7 +330,7 @@ class Acquisition:
                 slot._last_offset_time = now
                 try:
                     slot.offset = inlet.time_correction(timeout=0.0)
-                    slot.clock_offsets.append((pylsl.local_clock(), slot.offset))
+                    slot._offset_pending = pylsl.local_clock()
                 except pylsl.util.TimeoutError:
                     slot._last_offset_time = now - self.offset_every_s + 0.2  # retry soon
             while True:
@@ -375,11 +339,13 @@ class Acquisition:
                 if n == 0:
                     break
                 raw = np.asarray(ts, dtype=float)
+                slot.clock.observe(raw, slot.offset, pylsl.local_clock())
+                shift = slot.offset + slot.clock.anchor
                 if isinstance(slot.buffer, RingBuffer):
-                    slot.buffer.append(np.asarray(values, dtype=float), raw, raw + slot.offset)
+                    slot.buffer.append(np.asarray(values, dtype=float), raw, raw + shift)
                 else:
                     rows = [[v.decode("utf-8", "replace") for v in row] for row in values]
-                    slot.buffer.append(rows, raw, raw + slot.offset)
+                    slot.buffer.append(rows, raw, raw + shift)
                 with slot._lock:
                     slot._last_arrival = time.monotonic()
                     t_arr = slot._last_arrival
@@ -388,19 +354,31 @@ class Acquisition:
                         slot._arrivals[-1][2] = t_arr
                     else:
                         slot._arrivals.append([t_arr, n, t_arr])
-                    if slot.state in (WAITING, RECONNECTING, LOST):
-                        if slot.state == RECONNECTING:
+                    if slot.state in (
+                        HealthState.WAITING,
+                        HealthState.RECONNECTING,
+                        HealthState.LOST,
+                    ):
+                        if slot.state == HealthState.RECONNECTING:
                             slot.reconnects += 1
-                        slot.state, slot.message = CONNECTED, ""
+                        slot.state, slot.message = HealthState.CONNECTED, ""
                 if n < 4096:
                     break
+            # offsets are recorded once the clock is known (a re-anchored one includes the
+            # anchor), so a recording maps every stream onto this machine's LSL clock
+            if slot._offset_pending is not None and slot.clock.decided:
+                shift = slot.offset + slot.clock.anchor
+                slot.clock_offsets.append((slot._offset_pending, shift))
+                slot._offset_pending = None
         except pylsl.util.LostError:
             self._close(slot)
             slot._info = None
-            slot._set(LOST, "the outlet disappeared; looking for it again")
+            slot._set(HealthState.LOST, "the outlet disappeared; looking for it again")
 
     def _look_for_lost(self, pylsl) -> None:
-        lost = [s for s in self.slots if s._inlet is None and s.state not in (UNUSABLE,)]
+        lost = [
+            s for s in self.slots if s._inlet is None and s.state not in (HealthState.UNUSABLE,)
+        ]
         if not lost:
             return
         now = time.monotonic()
@@ -409,14 +387,24 @@ class Acquisition:
         if now - self._last_resolve < 0.5:
             return
         self._last_resolve = now
-        found = {describe(i).identity: i for i in self._resolver.results()}
+        # a uid another slot is reading is never taken: two identical devices (same name,
+        # type, source_id and host) cannot swap roles when one of them drops out and returns
+        held = {s.desc.uid for s in self.slots if s._inlet is not None}
+        found: dict[tuple, list] = {}
+        for i in self._resolver.results():
+            if i.uid() not in held:
+                d = describe(i)
+                found.setdefault(d.identity, []).append(i)
+                found.setdefault(d.identity_without_source_id, []).append(i)
         for slot in lost:
-            info = found.get(slot.desc.identity)
+            ident = slot.identity
+            info = next((i for i in found.get(ident, []) if i.uid() not in held), None)
             if info is not None and (not slot._info or info.uid() != slot.desc.uid):
+                held.add(info.uid())
                 slot._info = info
                 slot.desc = StreamDescription(
                     **{**slot.desc.__dict__, "uid": info.uid(), "hostname": info.hostname()}
                 )
-                if slot.state == LOST:
-                    slot._set(RECONNECTING, "found again, opening")
+                if slot.state == HealthState.LOST:
+                    slot._set(HealthState.RECONNECTING, "found again, opening")
                 self._open(slot, pylsl)

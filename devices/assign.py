@@ -2,32 +2,41 @@
 
 Rules, in order of precedence:
 
-1. ``--role patient=GLOB --role clinician=GLOB``: a glob on stream name or source_id;
+1. ``--role patient=GLOB --role clinician=GLOB``: a glob on stream name or source_id,
+   optionally ``GLOB@HOST`` to take only streams from that host (a glob on the hostname) when
+   identical devices publish on several PCs;
 2. a TOML map file::
 
        [patient]
        eda = { stream = "Shimmer-A*", channel = "GSR" }
        ppg = { stream = "Shimmer-A*", channel = "PPG" }
        [clinician]
-       ecg = { stream = "PolarH10*" }
+       ecg = { stream = "PolarH10*", host = "lab-pc-2" }
 
-   (``stream`` globs name or source_id; ``channel`` picks by label, or by 0-based index
-   when it is an integer or a digit string that is no channel's label);
+   (``stream`` globs name or source_id; ``host`` globs the hostname; ``channel`` picks by
+   label, or by 0-based index when it is an integer or a digit string that is no channel's
+   label);
 3. names/source_ids containing patient/client vs clinician/therapist/practitioner.
 
-Modality comes from the stream type (case-insensitive): EDA/GSR/SCL -> eda, PPG/BVP -> ppg,
-ECG -> ecg. When the result is ambiguous or incomplete, :class:`Assignment` says so in one line
-(``problems``) listing what was found and how to map it; nothing is guessed silently.
+Modality, channel and unit conversion come from the stream's device profile
+(:mod:`devices.profiles`: EmotiBit, E4, Shimmer, BITalino/PLUX, Polar, Muse, Biopac, and the
+generic type rules EDA/GSR/SCL -> eda, PPG/BVP -> ppg, ECG -> ecg, IBI/RR -> ibi). A role gets
+one cardiac signal: ECG before PPG before beat intervals (IBI/RR). When the result is ambiguous or incomplete, :class:`Assignment` says so in one line
+(``problems``, typed :class:`AssignmentProblem` values) listing what was found and how to map
+it; nothing is guessed silently.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devices.health import StrEnum
 from devices.lsl import StreamDescription
+from devices.profiles import SIGNAL_MODALITIES, ChannelUse, Conversion, ConversionKind, identify
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,9 +44,10 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 ROLES = ("patient", "clinician")
-MODALITIES = ("eda", "ppg", "ecg")
+MODALITIES = SIGNAL_MODALITIES  # eda, ppg, ecg, ibi
+CARDIAC = ("ecg", "ppg", "ibi")  # in order of preference
 TYPE_TO_MODALITY = {"eda": "eda", "gsr": "eda", "scl": "eda", "ppg": "ppg", "bvp": "ppg"}
-TYPE_TO_MODALITY["ecg"] = "ecg"
+TYPE_TO_MODALITY.update({"ecg": "ecg", "ibi": "ibi", "rr": "ibi"})
 ROLE_WORDS = {
     "patient": ("patient", "client"),
     "clinician": ("clinician", "therapist", "practitioner"),
@@ -54,6 +64,79 @@ class MapError(ValueError):
     """A map file or --role option that cannot be used (one clear line)."""
 
 
+class ProblemKind(StrEnum):
+    """Why a (role, modality) could not be assigned."""
+
+    MISSING = "missing"  # nothing assigned and nothing else went wrong
+    NO_MATCH = "no match"  # a --role/map glob matches no stream
+    AMBIGUOUS = "ambiguous"  # several streams fit the same slot
+    NO_CHANNEL = "no channel"  # the named channel does not exist
+    NOT_NUMERIC = "not numeric"  # the stream carries strings
+    TWICE = "assigned twice"  # two streams picked for the same slot (dialog)
+
+
+@dataclass(frozen=True)
+class AssignmentProblem:
+    """One reason an assignment is incomplete or unusable.
+
+    Attributes
+    ----------
+    kind : ProblemKind
+        What went wrong (match on this, never on the text).
+    role : str
+        'patient' or 'clinician'.
+    modality : str
+        'eda', 'ppg', 'ecg', or 'cardiac' (ppg or ecg) for a missing cardiac signal;
+        '' when the problem concerns the whole role (a --role glob that matches nothing).
+    detail : str
+        The user-facing explanation after the ``role modality:`` prefix.
+    """
+
+    kind: ProblemKind
+    role: str
+    modality: str
+    detail: str
+
+    @property
+    def blocks_assigned(self) -> bool:
+        """True when something the user asked for is wrong (not merely left unassigned)."""
+        return self.kind is not ProblemKind.MISSING
+
+    def concerns(self, role: str, modality: str) -> bool:
+        """True when this problem is about ``role``'s ``modality`` ('cardiac' = ppg or ecg)."""
+        if self.role != role:
+            return False
+        if modality == "cardiac":
+            return self.modality in (*CARDIAC, "cardiac")
+        return self.modality == modality
+
+    def __str__(self) -> str:
+        mod = "ppg/ecg" if self.modality == "cardiac" else self.modality
+        head = f"{self.role} {mod}".strip()
+        return f"{head}: {self.detail}"
+
+
+def missing_problems(
+    channels: Sequence[Channel], problems: Sequence[AssignmentProblem]
+) -> list[AssignmentProblem]:
+    """``MISSING`` problems for each role without EDA or without a cardiac channel.
+
+    A slot that already has another problem (``problems``) is not reported again.
+    """
+    have = {(c.role, c.modality) for c in channels}
+    out: list[AssignmentProblem] = []
+    for role in ROLES:
+        if (role, "eda") not in have and not any(p.concerns(role, "eda") for p in problems):
+            out.append(AssignmentProblem(ProblemKind.MISSING, role, "eda", "no stream assigned"))
+        if not any((role, m) in have for m in CARDIAC) and not any(
+            p.concerns(role, "cardiac") for p in problems
+        ):
+            out.append(
+                AssignmentProblem(ProblemKind.MISSING, role, "cardiac", "no stream assigned")
+            )
+    return out
+
+
 @dataclass(frozen=True)
 class Channel:
     """One assigned signal: a stream and the channel within it."""
@@ -63,6 +146,13 @@ class Channel:
     stream: StreamDescription
     channel: int
     why: str
+    device: str = "generic"
+    use: ChannelUse | None = None
+
+    @property
+    def conversion(self) -> Conversion:
+        """Stored values -> µS (EDA) / ms (IBI); identity when the profile gives none."""
+        return self.use.conversion if self.use is not None else Conversion(ConversionKind.IDENTITY)
 
     @property
     def label(self) -> str:
@@ -76,7 +166,12 @@ class Assignment:
     """Result of assigning streams to roles and modalities."""
 
     channels: tuple[Channel, ...]
-    problems: tuple[str, ...] = field(default=())
+    problems: tuple[AssignmentProblem, ...] = field(default=())
+
+    @property
+    def problem_text(self) -> str:
+        """All problems as one line (`` | ``-separated)."""
+        return " | ".join(str(p) for p in self.problems)
 
     def get(self, role: str, modality: str) -> Channel | None:
         for c in self.channels:
@@ -85,8 +180,8 @@ class Assignment:
         return None
 
     def cardiac(self, role: str) -> Channel | None:
-        """The role's PPG channel, else its ECG channel."""
-        return self.get(role, "ppg") or self.get(role, "ecg")
+        """The role's cardiac channel (ECG, else PPG, else beat intervals)."""
+        return next((c for m in CARDIAC if (c := self.get(role, m)) is not None), None)
 
     @property
     def complete(self) -> bool:
@@ -98,9 +193,20 @@ def modality_of(stype: str) -> str | None:
     return TYPE_TO_MODALITY.get(stype.strip().lower())
 
 
-def _matches(glob: str, s: StreamDescription) -> bool:
+def _matches(glob: str, s: StreamDescription, host: str | None = None) -> bool:
+    """``glob`` on name or source_id; ``GLOB@HOST`` (or ``host``) also globs the hostname."""
+    if host is None and "@" in glob:
+        glob, host = glob.rsplit("@", 1)
+    if host is not None and not fnmatch.fnmatchcase(s.hostname.lower(), host.lower()):
+        return False
     g = glob.lower()
     return fnmatch.fnmatchcase(s.name.lower(), g) or fnmatch.fnmatchcase(s.source_id.lower(), g)
+
+
+def _uses(s: StreamDescription, streams: Sequence[StreamDescription]) -> tuple[str, list]:
+    """(device family, signal channel uses) of a stream from its profile."""
+    prof = identify(s, siblings=streams, desc_xml=s.desc_xml)
+    return prof.family, [u for u in prof.channels if u.modality in MODALITIES]
 
 
 def _role_from_words(s: StreamDescription) -> str | None:
@@ -135,8 +241,11 @@ def parse_role_options(options: list[str]) -> dict[str, str]:
     for opt in options:
         role, sep, glob = opt.partition("=")
         role = role.strip().lower()
-        if not sep or role not in ROLES or not glob.strip():
-            raise MapError(f"--role wants ROLE=GLOB with ROLE patient or clinician, got {opt!r}")
+        if not sep or role not in ROLES or not glob.strip().split("@")[0]:
+            raise MapError(
+                f"--role wants ROLE=GLOB or ROLE=GLOB@HOST with ROLE patient or clinician, "
+                f"got {opt!r}"
+            )
         out[role] = glob.strip()
     return out
 
@@ -157,7 +266,9 @@ def load_map(path: str | Path) -> dict[str, dict[str, dict[str, str | int]]]:
         out[role] = {}
         for modality, spec in entries.items():
             if modality not in MODALITIES:
-                raise MapError(f"map file {p}: [{role}] {modality} is not one of eda, ppg, ecg")
+                raise MapError(
+                    f"map file {p}: [{role}] {modality} is not one of {', '.join(MODALITIES)}"
+                )
             if isinstance(spec, str):
                 spec = {"stream": spec}
             if not isinstance(spec, dict) or "stream" not in spec:
@@ -184,6 +295,105 @@ def dump_map(assignment: Assignment) -> str:
     return "\n".join(lines)
 
 
+class _Builder:
+    """Collects channels and problems while one assignment is built."""
+
+    def __init__(self, streams: Sequence[StreamDescription]) -> None:
+        self.streams = list(streams)
+        self.chans: list[Channel] = []
+        self.problems: list[AssignmentProblem] = []
+        self.uses = {id(s): _uses(s, self.streams) for s in self.streams}
+
+    def problem(self, kind: ProblemKind, role: str, modality: str, detail: str) -> None:
+        self.problems.append(AssignmentProblem(kind, role, modality, detail))
+
+    def modalities(self, s: StreamDescription) -> list[str]:
+        return list(dict.fromkeys(u.modality for u in self.uses[id(s)][1]))
+
+    def add(self, role: str, modality: str, s: StreamDescription, want, why: str) -> None:
+        if not s.is_numeric:
+            detail = f"stream {s.name!r} carries {s.channel_format} values, not numbers"
+            self.problem(ProblemKind.NOT_NUMERIC, role, modality, detail)
+            return
+        family, uses = self.uses.get(id(s), ("generic", []))
+        use = next((u for u in uses if u.modality == modality), None) if want is None else None
+        idx = use.index if use is not None else _channel_for(s, modality, want)
+        if idx is None:
+            detail = (
+                f"stream {s.name!r} has no channel {want!r} "
+                f"(channels: {', '.join(s.labels) or s.channel_count})"
+            )
+            self.problem(ProblemKind.NO_CHANNEL, role, modality, detail)
+            return
+        if use is None:  # an explicitly mapped channel: the profile's use of it, if any
+            use = next((u for u in uses if u.index == idx and u.modality == modality), None)
+        self.chans.append(Channel(role, modality, s, idx, why, family, use))
+
+    def by_role_glob(self, role: str, glob: str) -> None:
+        hits = [s for s in self.streams if _matches(glob, s)]
+        by_mod: dict[str, list[StreamDescription]] = {}
+        for s in hits:
+            for m in self.modalities(s):
+                by_mod.setdefault(m, []).append(s)
+        if not hits:
+            detail = f"no stream name or source_id matches {glob!r}"
+            self.problem(ProblemKind.NO_MATCH, role, "", detail)
+        for m, ss in by_mod.items():
+            if len(ss) > 1:
+                names = ", ".join(_who(s) for s in ss)
+                detail = f"{len(ss)} streams match {glob!r}: {names}"
+                self.problem(ProblemKind.AMBIGUOUS, role, m, detail)
+            else:
+                self.add(role, m, ss[0], None, f"--role {role}={glob}")
+
+    def by_map_entry(self, role: str, m: str, spec: dict[str, str | int]) -> None:
+        glob = str(spec["stream"])
+        host = str(spec["host"]) if "host" in spec else None
+        hits = [s for s in self.streams if _matches(glob, s, host)]
+        typed = [s for s in hits if m in self.modalities(s) or not self.modalities(s)]
+        if len(hits) > 1 and typed:
+            hits = typed
+        if not hits:
+            where = f" on host {host!r}" if host else ""
+            detail = f"no stream matches {glob!r}{where} from the map file"
+            self.problem(ProblemKind.NO_MATCH, role, m, detail)
+        elif len(hits) > 1:
+            names = ", ".join(_who(s) for s in hits)
+            detail = f"{len(hits)} streams match {glob!r}: {names}"
+            self.problem(ProblemKind.AMBIGUOUS, role, m, detail)
+        else:
+            self.add(role, m, hits[0], spec.get("channel"), f"map file [{role}] {m}")
+
+    def by_role_words(self) -> None:
+        for s in self.streams:
+            role = _role_from_words(s)
+            if role is None:
+                continue
+            for m in self.modalities(s):
+                if any(c.role == role and c.modality == m for c in self.chans):
+                    detail = (
+                        f"more than one stream looks like it ({s.name!r} and others); "
+                        "pick one with --role or a map file"
+                    )
+                    self.problem(ProblemKind.AMBIGUOUS, role, m, detail)
+                    continue
+                self.add(role, m, s, None, "name contains a role word")
+
+    def keep_best_cardiac(self) -> None:
+        """One cardiac signal per role: ECG, else PPG, else beat intervals."""
+        for role in ROLES:
+            have = [
+                m for m in CARDIAC if any(c.role == role and c.modality == m for c in self.chans)
+            ]
+            drop = set(have[1:])
+            self.chans = [c for c in self.chans if not (c.role == role and c.modality in drop)]
+
+
+def _who(s: StreamDescription) -> str:
+    """A stream in an error message: name, type, source_id and host."""
+    return f"{s.name} ({s.type}, {s.source_id or '-'}, host {s.hostname or '?'})"
+
+
 def assign(
     streams: list[StreamDescription],
     roles: dict[str, str] | None = None,
@@ -200,83 +410,20 @@ def assign(
     mapping : dict, optional
         A loaded TOML map (used when ``roles`` is not given).
     """
-    chans: list[Channel] = []
-    problems: list[str] = []
-
-    def add(role: str, modality: str, s: StreamDescription, want, why: str) -> None:
-        if not s.is_numeric:
-            problems.append(
-                f"{role} {modality}: stream {s.name!r} carries {s.channel_format} values, not numbers"
-            )
-            return
-        idx = _channel_for(s, modality, want)
-        if idx is None:
-            problems.append(
-                f"{role} {modality}: stream {s.name!r} has no channel {want!r} "
-                f"(channels: {', '.join(s.labels) or s.channel_count})"
-            )
-            return
-        chans.append(Channel(role, modality, s, idx, why))
-
+    b = _Builder(streams)
     if roles:
         for role, glob in roles.items():
-            hits = [s for s in streams if _matches(glob, s)]
-            by_mod: dict[str, list[StreamDescription]] = {}
-            for s in hits:
-                m = modality_of(s.type)
-                if m:
-                    by_mod.setdefault(m, []).append(s)
-            if not hits:
-                problems.append(f"{role}: no stream name or source_id matches {glob!r}")
-            for m, ss in by_mod.items():
-                if len(ss) > 1:
-                    names = ", ".join(f"{s.name} ({s.source_id})" for s in ss)
-                    problems.append(f"{role} {m}: {len(ss)} streams match {glob!r}: {names}")
-                else:
-                    add(role, m, ss[0], None, f"--role {role}={glob}")
+            b.by_role_glob(role, glob)
     elif mapping:
         for role, entries in mapping.items():
             for m, spec in entries.items():
-                glob = str(spec["stream"])
-                hits = [s for s in streams if _matches(glob, s)]
-                typed = [s for s in hits if modality_of(s.type) in (m, None)]
-                if len(hits) > 1 and typed:
-                    hits = typed
-                if not hits:
-                    problems.append(f"{role} {m}: no stream matches {glob!r} from the map file")
-                elif len(hits) > 1:
-                    names = ", ".join(f"{s.name} ({s.type}, {s.source_id})" for s in hits)
-                    problems.append(f"{role} {m}: {len(hits)} streams match {glob!r}: {names}")
-                else:
-                    add(role, m, hits[0], spec.get("channel"), f"map file [{role}] {m}")
+                b.by_map_entry(role, m, spec)
     else:
-        for s in streams:
-            m = modality_of(s.type)
-            if m is None:
-                continue
-            role = _role_from_words(s)
-            if role is None:
-                continue
-            if any(c.role == role and c.modality == m for c in chans):
-                problems.append(
-                    f"{role} {m}: more than one stream looks like it ({s.name!r} and others); "
-                    "pick one with --role or a map file"
-                )
-                continue
-            add(role, m, s, None, "name contains a role word")
-
-    have = {(c.role, c.modality) for c in chans}
-    for role in ROLES:
-        if (role, "eda") not in have and not any(p.startswith(f"{role} eda") for p in problems):
-            problems.append(f"{role} eda: no stream assigned")
-        if (
-            (role, "ppg") not in have
-            and (role, "ecg") not in have
-            and not any(
-                p.startswith(f"{role} ppg") or p.startswith(f"{role} ecg") for p in problems
-            )
-        ):
-            problems.append(f"{role} ppg/ecg: no stream assigned")
+        b.by_role_words()
+    if not mapping or roles:
+        b.keep_best_cardiac()
+    chans, problems = b.chans, b.problems
+    problems.extend(missing_problems(chans, problems))
     return Assignment(tuple(chans), tuple(problems))
 
 
@@ -286,6 +433,6 @@ def explain(assignment: Assignment, streams: list[StreamDescription]) -> str:
         return ""
     found = "; ".join(f"{s.name} [{s.type}] sid={s.source_id or '-'}" for s in streams) or "none"
     return (
-        f"stream assignment incomplete: {' | '.join(assignment.problems)}. Streams found: {found}. "
+        f"stream assignment incomplete: {assignment.problem_text}. Streams found: {found}. "
         "Map them with --role patient=GLOB --role clinician=GLOB or --map FILE.toml"
     )

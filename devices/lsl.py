@@ -87,6 +87,8 @@ class StreamDescription:
     labels, units : tuple of str
         Per-channel labels and units from the description (``<label>`` or ``<name>``), empty
         strings where the outlet gave none; only filled when the full info was fetched.
+    desc_xml : str
+        The full info XML when it was fetched ('' otherwise); used to recognise devices.
     """
 
     name: str
@@ -99,17 +101,27 @@ class StreamDescription:
     uid: str = ""
     labels: tuple[str, ...] = field(default=())
     units: tuple[str, ...] = field(default=())
+    desc_xml: str = field(default="", repr=False, compare=False)
 
     @property
     def is_numeric(self) -> bool:
         return self.channel_format in NUMERIC_FORMATS
 
     @property
-    def identity(self) -> tuple[str, str, str]:
-        """What identifies the same device across reconnects: source_id, else name+type+host."""
-        if self.source_id:
-            return ("sid", self.source_id, "")
-        return (self.name, self.type, self.hostname)
+    def identity(self) -> tuple[str, str, str, str, int]:
+        """What identifies the same device across reconnects.
+
+        source_id, name, type, hostname and channel count together: several bridges give
+        every device the same source_id (PolarBand2lsl ``myuid2424``, BLE ``RR_markers``, all
+        streams of one E4 bridge), so the source_id alone is not enough. Streams whose bridge
+        draws a new random source_id on every run use :attr:`identity_without_source_id`.
+        """
+        return (self.source_id, self.name, self.type, self.hostname, self.channel_count)
+
+    @property
+    def identity_without_source_id(self) -> tuple[str, str, str, str, int]:
+        """:attr:`identity` for bridges whose source_id changes on every run (Biopac)."""
+        return ("", self.name, self.type, self.hostname, self.channel_count)
 
 
 _FORMATS = {
@@ -140,6 +152,7 @@ def describe(info, xml: str | None = None) -> StreamDescription:
         uid=info.uid(),
         labels=labels,
         units=units,
+        desc_xml=xml or "",
     )
 
 

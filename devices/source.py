@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -149,21 +149,32 @@ def parent_gone() -> bool:
 
 
 class ProcessSource:
-    """Runs a publishing command (``attune simulate`` / ``attune replay``) as a child process.
+    """Runs a publishing command (e.g. ``attune simulate`` / ``attune replay``) as a child process.
 
     The child inherits ``LSLAPICFG``; ``stop`` sends SIGINT (clean end), then kills after 5 s.
+
+    Parameters
+    ----------
+    command : sequence of str
+        The full command line (the caller knows the program; ``devices`` does not import
+        ``app``). The child sees ``ATTUNE_EXIT_WITH_PARENT`` so it can end with this process.
+    description : str
+        Words for status lines.
     """
 
-    def __init__(self, args: list[str], description: str) -> None:
-        self.args = args
+    def __init__(self, command: Sequence[str], description: str) -> None:
+        if not command:
+            raise ValueError("ProcessSource needs a command")
+        self.command = list(command)
         self.description = description
         self.proc: subprocess.Popen | None = None
+        self._error: str | None = None
 
     def start(self) -> None:
         env = dict(os.environ)
         env[PARENT_ENV] = str(os.getpid())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", *self.args],
+            self.command,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -174,8 +185,10 @@ class ProcessSource:
         """The child's error output if it ended with a failure, else None."""
         if self.proc is None or self.proc.poll() is None or self.proc.returncode == 0:
             return None
-        err = self.proc.stderr.read() if self.proc.stderr else ""
-        return (err.strip().splitlines() or ["(no message)"])[-1]
+        if self._error is None:  # the pipe can be read once; later calls repeat the line
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            self._error = (err.strip().splitlines() or ["(no message)"])[-1]
+        return self._error
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

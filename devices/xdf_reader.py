@@ -10,8 +10,13 @@ of pyxdf it
 - keeps the raw timestamps next to the clock-synchronised, dejittered ones, and the verbatim
   StreamHeader XML (which replay needs to re-create the original stream description);
 - parses channel labels and units from ``<label>`` or, as some tools write, ``<name>``;
+- repairs footers whose sample count is written as a float (``94176.0``, seen in files from
+  some recorders), on which pyxdf's clock synchronisation raises; the digits are kept and the
+  ``.0`` blanked in place, so every chunk keeps its length;
 - falls back to unsynchronised timestamps (with a warning) if pyxdf's clock synchronisation
-  fails on a damaged clock offset series.
+  fails on a damaged clock offset series, and then says in :attr:`XdfRecording.alignment`
+  whether streams from different clocks can still be compared (they cannot when their clock
+  offsets differ by more than :data:`ALIGN_TOLERANCE_S`).
 
 Fast path (why not just pyxdf): :func:`pyxdf.load_xdf` decodes Samples chunks one sample at a
 time in Python (``_read_chunk3``: a ``read`` + ``struct.unpack`` + ``np.frombuffer`` per sample),
@@ -51,6 +56,7 @@ import fnmatch
 import gzip
 import io
 import logging
+import re
 import struct
 import warnings
 import xml.etree.ElementTree as ET
@@ -207,6 +213,10 @@ class XdfRecording:
         The file ended inside a chunk (loaded up to the last complete chunk).
     warnings : tuple of str
         Everything noteworthy found while loading (truncation, pyxdf's warnings, fallbacks).
+    alignment : str
+        Empty when every stream's timestamps are on the recording machine's clock (offsets
+        applied, or all streams from one clock); otherwise one line saying why streams from
+        different clocks cannot be lined up (compare nothing across them).
     """
 
     path: Path
@@ -214,6 +224,12 @@ class XdfRecording:
     file_header: dict[str, Any] = field(repr=False)
     truncated: bool = False
     warnings: tuple[str, ...] = ()
+    alignment: str = ""
+
+    @property
+    def aligned(self) -> bool:
+        """True when all streams' timestamps are on one clock (see ``alignment``)."""
+        return not self.alignment
 
     def select(self, patterns: Iterable[str] | None) -> tuple[XdfStream, ...]:
         """Streams whose name, type or source_id matches any glob (all for None/empty)."""
@@ -245,6 +261,60 @@ class _Scan:
     chunks: list[tuple[int, int, int]] = field(default_factory=list)
     #: a damaged length field was skipped by resynchronising on a boundary chunk
     resynced: bool = False
+
+
+ALIGN_TOLERANCE_S = 0.1  # streams whose clocks differ by more cannot be compared unsynced
+_FLOAT_COUNT = re.compile(rb"(<sample_count>\s*[0-9]+)\.(0+)(\s*</sample_count>)")
+
+
+def _repair_float_counts(data: bytes) -> tuple[bytes, int]:
+    """Footers' ``<sample_count>94176.0</sample_count>`` -> ``94176  `` (same length).
+
+    pyxdf reads the count with ``int()``, which accepts surrounding blanks but not ``.0``;
+    keeping the byte length keeps every chunk's length field valid.
+    """
+
+    def blank(m: re.Match[bytes]) -> bytes:
+        return m.group(1) + b" " * (1 + len(m.group(2))) + m.group(3)
+
+    return _FLOAT_COUNT.subn(blank, data)
+
+
+def _alignment(loaded: list[dict[str, Any]], synced: bool) -> str:
+    """'' when the streams share a clock after loading, else one line saying why not.
+
+    Two cases cannot be lined up: the clock offsets could not be applied (synchronisation
+    failed) while they differ between streams by more than :data:`ALIGN_TOLERANCE_S`; or a
+    stream from another host carries no clock offsets at all, so its clock cannot be related
+    to the others'.
+    """
+    live = [s for s in loaded if len(s.get("time_stamps", []))]
+    medians = []
+    for s in live:
+        values = np.asarray(s.get("clock_values", []), dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size:
+            medians.append((float(np.median(values)), _text(s["info"], "name")))
+    if not synced and len(medians) >= 2:
+        lo, hi = min(medians), max(medians)
+        if hi[0] - lo[0] > ALIGN_TOLERANCE_S:
+            return (
+                f"streams were recorded on clocks {hi[0] - lo[0]:.3g} s apart ({lo[1]!r} vs "
+                f"{hi[1]!r}) and the clock offsets could not be applied, so they cannot be "
+                "lined up"
+            )
+    hosts = {_text(s["info"], "hostname") for s in live} - {""}
+    if len(hosts) > 1:
+        for s in live:
+            if not len(s.get("clock_values", [])):
+                host = _text(s["info"], "hostname")
+                others = sorted(hosts - {host})
+                return (
+                    f"stream {_text(s['info'], 'name')!r} from host {host!r} has no clock "
+                    f"offsets, so its clock cannot be related to {', '.join(others)}'s and the "
+                    "streams cannot be lined up"
+                )
+    return ""
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -725,8 +795,14 @@ def load_recording(
         When the file ends inside a chunk.
     """
     path = Path(path)
-    scan = _scan(path, _read_bytes(path))
+    data, repaired = _repair_float_counts(_read_bytes(path))
+    scan = _scan(path, data)
     notes: list[str] = []
+    if repaired:
+        notes.append(
+            f"{path}: {repaired} stream footer(s) give the sample count as a float "
+            "(e.g. '94176.0'); read as the integer it is"
+        )
     if scan.truncated:
         lost = len(scan.data) - scan.valid_end
         msg = (
@@ -744,11 +820,13 @@ def load_recording(
     logger.addHandler(collect)
     logger.propagate = False
     raw: dict[int, list[np.ndarray]] = {}
+    sync_failed = False
     try:
         fast = _try_fast(scan, sync_clocks, dejitter, collect)
         if fast is not None:
             loaded, file_header, raw, fast_notes = fast
             notes.extend(fast_notes)
+            sync_failed = bool(fast_notes)  # its only note is the sync fallback
         else:
             try:
                 loaded, file_header = _pyxdf_load(source, sync_clocks, dejitter, raw)
@@ -756,6 +834,7 @@ def load_recording(
                 if not (sync_clocks or dejitter):
                     raise
                 notes.append(f"clock synchronisation/dejitter failed ({exc}); using raw timestamps")
+                sync_failed = True
                 loaded, file_header = _pyxdf_load(source, False, False, raw)
     except XdfReadError:
         raise
@@ -766,6 +845,8 @@ def load_recording(
     finally:
         logger.removeHandler(collect)
         logger.propagate = old_propagate
+    synced = sync_clocks and not sync_failed
+    alignment = _alignment(loaded, synced)
     notes.extend(collect.messages)
 
     out: list[XdfStream] = []
@@ -816,10 +897,11 @@ def load_recording(
         file_header=(file_header or {}).get("info") or {},
         truncated=scan.truncated,
         warnings=tuple(notes),
+        alignment=alignment,
     )
     if streams:
         rec = XdfRecording(
-            rec.path, rec.select(streams), rec.file_header, rec.truncated, rec.warnings
+            rec.path, rec.select(streams), rec.file_header, rec.truncated, rec.warnings, alignment
         )
     return rec
 

@@ -9,10 +9,12 @@ Artifact correction follows Lipponen & Tarvainen (2019), "A robust algorithm for
 variability time series artefact correction using novel beat classification", J. Med. Eng.
 Technol. 43(3):173-181, the method behind Kubios' automatic correction:
 
-* ``dRR[n] = RR[n] - RR[n-1]``; ``Th1[n] = alpha * QD(dRR)`` over the 91 beats centred on
-  ``n`` (QD = quartile deviation, (Q3 - Q1) / 2), ``alpha = 5.2``; ``dRRs = dRR / Th1``.
+* ``dRR[n] = RR[n] - RR[n-1]``; ``Th1[n] = alpha * QD(|dRR|)`` over the 91 beats centred on
+  ``n`` (QD = quartile deviation, (Q3 - Q1) / 2, of the *absolute* values as in NeuroKit2's
+  ``signal_fixpeaks(method="kubios")`` and systole's ``rr_artefacts``), ``alpha = 5.2``;
+  ``dRRs = dRR / Th1``.
 * ``mRR[n] = RR[n] - median11(RR)[n]`` (11-beat median), negative values doubled;
-  ``Th2 = alpha * QD(mRR)`` over 91 beats; ``mRRs = mRR / Th2``.
+  ``Th2 = alpha * QD(|mRR|)`` over 91 beats; ``mRRs = mRR / Th2``.
 * Ectopic: ``|dRRs[n]| > 1`` and the point ``(S11, S12) = (dRRs[n], max (if dRRs[n] > 0,
   else min) of dRRs[n-1], dRRs[n+1])`` lies in the ectopic region ``S12 < -c1*S11 - c2`` (for S11 > 1) or
   ``S12 > -c1*S11 + c2`` (for S11 < -1), ``c1 = 0.13``, ``c2 = 0.17``.
@@ -48,6 +50,7 @@ __all__ = [
     "HrvTime",
     "HrvFrequency",
     "Coherence",
+    "ibi_classify",
     "ibi_correct",
     "hrv_time",
     "hrv_frequency",
@@ -165,7 +168,9 @@ def _classify(
     medrr = _rolling_quantiles(rr, win_med, (0.5,))[0]
     mrr = rr - medrr
     mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
-    th1, th2 = alpha * _rolling_qd(np.stack([drr, mrr]), win_th)  # one sort for both
+    # thresholds from the quartile deviation of the *absolute* values, as in Lipponen &
+    # Tarvainen's reference code, NeuroKit2 (kubios) and systole (one sort for both)
+    th1, th2 = alpha * _rolling_qd(np.abs(np.stack([drr, mrr])), win_th)
     drrs = np.zeros(n)  # np.where(th1 > 0, drr / th1, 0.0) without dividing by zero
     np.divide(drr, th1, out=drrs, where=th1 > 0)
     mrrs = np.zeros(n)
@@ -209,8 +214,8 @@ def _classify(
                 continue
             if (short or (big_m and mr_l[j] < 0)) and j + 1 < n:
                 if abs(rr_l[j] + rr_l[j + 1] - med_l[j]) < th2_l[j]:
-                    out["extra"].append(j)
-                    taken[j] = taken[j + 1] = True
+                    out["extra"].append(j)  # j + 1 is examined on its own (as NK2, systole)
+                    taken[j] = True
                     continue
             if (long_ or (big_m and mr_l[j] > 0)) and abs(rr_l[j] / 2.0 - med_l[j]) < th2_l[j]:
                 out["missed"].append(j)
@@ -264,6 +269,54 @@ def _correct_run(rr: np.ndarray, flags: dict[str, list[int]], medrr: np.ndarray)
         out.append(fixed[i])
         i += 1
     return np.asarray(out, dtype=float)
+
+
+@dataclass(frozen=True)
+class IbiFlags:
+    """Artifact classes of one unbroken IBI run (see :func:`ibi_classify`).
+
+    Attributes
+    ----------
+    ectopic, missed, extra, longshort : ndarray of int
+        Indices into the run of each class (an extra beat at the first of the two short
+        intervals it splits; an ectopic beat usually flags both intervals around it).
+    median_ms : ndarray
+        The 11-beat centred median of the run (ms), used to split missed intervals.
+    """
+
+    ectopic: np.ndarray
+    missed: np.ndarray
+    extra: np.ndarray
+    longshort: np.ndarray
+    median_ms: np.ndarray
+
+
+def ibi_classify(
+    rr_ms: np.ndarray,
+    alpha: float = 5.2,
+    c1: float = 0.13,
+    c2: float = 0.17,
+    window_beats: int = 91,
+    median_beats: int = 11,
+) -> IbiFlags:
+    """Lipponen & Tarvainen (2019) classification of one unbroken run of IBIs (ms).
+
+    Parameters are those of :func:`ibi_correct`. Runs shorter than 4 intervals get no flags.
+
+    Raises
+    ------
+    ValueError
+        If the run is not 1-D or holds non-finite or non-positive values.
+    """
+    rr = np.asarray(rr_ms, dtype=float)
+    if rr.ndim != 1 or not np.all(np.isfinite(rr)) or np.any(rr <= 0):
+        raise ValueError("an IBI run must be 1-D, finite and positive (ms)")
+    none = np.zeros(0, dtype=int)
+    if rr.size < 4:
+        return IbiFlags(none, none, none, none, rr.copy())
+    flags, medrr, _ = _classify(rr, alpha, c1, c2, window_beats, median_beats)
+    arr = {k: np.asarray(sorted(v), dtype=int) for k, v in flags.items()}
+    return IbiFlags(arr["ectopic"], arr["missed"], arr["extra"], arr["longshort"], medrr)
 
 
 def ibi_correct(

@@ -38,8 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dsp.beats import beat_series, ibi_exclusion
 from dsp.ecg import ECG_PARAMS, ecg_polarity
-from dsp.eda import eda_scr
+from dsp.eda import eda_noise_us, eda_scr, scr_threshold_us
 from dsp.filters import CausalSos, butter_sos, check_fs
 from dsp.hrv import (
     ARTIFACT_CLASSES,
@@ -48,47 +49,42 @@ from dsp.hrv import (
     coherence_ratio,
     hrv_frequency,
     hrv_time,
-    ibi_correct,
 )
+from dsp.params import PERSON_PARAMS, MethodParams, reads_method_params
 from dsp.ppg import PPG_PARAMS, StreamingBeatDetector
-from dsp.quality import eda_valid_mask, ppg_quality
+from dsp.quality import eda_quality_reason, eda_valid_mask, ppg_quality
 
 __all__ = ["PersonConfig", "PersonMetrics", "LivePerson"]
 
 
+@reads_method_params(*PERSON_PARAMS)
 @dataclass(frozen=True)
 class PersonConfig:
     """Settings of :class:`LivePerson` (times in s, amplitudes in µS).
 
+    The method parameters (IBI limits, quality windows, EDA cut-off, SCR threshold, gap and
+    IBI interpolation limits, coherence window) are read from ``method``, shared with the
+    offline :class:`dsp.session.SessionConfig`: ``config.min_ibi_ms`` is
+    ``config.method.min_ibi_ms``.
+
     Attributes
     ----------
+    method : MethodParams
+        The method parameters shared with the offline analysis.
     hrv_window_s : float
         Window of the time-domain HRV (RMSSD, ln RMSSD, SDNN, pNN50).
     spectral_window_s : float
         Window of LF/HF (>= 120 s recommended).
-    coherence_window_s : float
-        Window of the coherence ratio and breathing frequency (64 s in the recipe).
     scl_window_s : float
         Window of the skin-conductance level.
     scr_window_s : float
         Window of the SCR rate.
-    scr_min_amplitude_us : float
-        Absolute SCR amplitude threshold (µS).
     history_s : float
         How much the object keeps (beats, EDA, SCRs, HR trend); memory is bounded by it.
-    quality_window_s : float
-        Length of the consecutive cardiac quality windows.
     hr_window_s : float
         Current HR = 60000 / mean of the valid IBIs ending in the last ``hr_window_s``.
-    max_gap_s : float
-        Timestamp jumps larger than this are gaps (NaN filled); HR/EDA on the grid are NaN
-        across gaps larger than this.
-    max_ibi_s : float
-        Longest IBI interpolated across on the grid (longer = missing beats = NaN).
     min_coverage : float
         Fraction of a window that must be covered by good data for a valid metric.
-    eda_cutoff_hz : float
-        Causal EDA low-pass cut-off (Hz).
     ecg_polarity_s : float
         Seconds of ECG buffered at the start to decide the lead polarity.
     spectral_update_s : float
@@ -100,20 +96,15 @@ class PersonConfig:
 
     hrv_window_s: float = 60.0
     spectral_window_s: float = 120.0
-    coherence_window_s: float = 64.0
     scl_window_s: float = 10.0
     scr_window_s: float = 60.0
-    scr_min_amplitude_us: float = 0.01
     history_s: float = 300.0
-    quality_window_s: float = 10.0
     hr_window_s: float = 5.0
-    max_gap_s: float = 1.0
-    max_ibi_s: float = 2.0
     min_coverage: float = 0.8
-    eda_cutoff_hz: float = 1.0
     ecg_polarity_s: float = 5.0
     spectral_update_s: float = 5.0
     scr_update_s: float = 2.0
+    method: MethodParams = MethodParams()  # noqa: RUF009 - frozen, shared default
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,6 +143,9 @@ class PersonMetrics:
         Instantaneous HR, one value per valid corrected IBI, over the last 300 s.
     hr_valid, hrv_valid, spectral_valid, coherence_valid, scl_valid, scr_valid : bool
         Validity of each metric group (the GUI dims stale/invalid values).
+    eda_noise_us, scr_threshold_us : float
+        The person's EDA noise SD over the history (µS) and the SCR threshold it sets
+        (:func:`dsp.eda.scr_threshold_us`, causal filter gain); NaN before the first SCR run.
     """
 
     t: float
@@ -189,6 +183,8 @@ class PersonMetrics:
     coherence_valid: bool
     scl_valid: bool
     scr_valid: bool
+    eda_noise_us: float = float("nan")
+    scr_threshold_us: float = float("nan")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -234,53 +230,9 @@ def _validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray,
 
 
 _SMALL_GRID = 16  # grid requests up to this size are interpolated in Python floats
+BEAT_CLOCK_HZ = 1000.0  # position counter of device-reported beats (push_beats)
 _TAIL = 50  # IBIs re-corrected on every update (> 45 + 3 beats, > 12 s of quality delay)
 _CTX = 46  # IBIs of left context for the re-correction (half the 91-beat window + margin)
-
-
-def _correct_runs(
-    raw: np.ndarray, tb: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Correct each unbroken run of ``raw`` (IBIs, ms; ``tb`` = beat times, one more).
-
-    Returns the corrected IBIs' end times (rebuilt from each run's first beat), values (a NaN
-    closes every run but the last) and, per artifact class, the end times of the flagged
-    input intervals.
-    """
-    fin = np.isfinite(raw)
-    if raw.size and fin.all():
-        runs = [(0, raw.size)]
-    else:
-        d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
-        runs = list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
-    t_parts: list[np.ndarray] = []
-    v_parts: list[np.ndarray] = []
-    flags: dict[str, list[np.ndarray]] = {k: [] for k in ARTIFACT_CLASSES}
-    for a, b in runs:
-        corr = ibi_correct(raw[a:b])
-        run = corr.ibi_ms
-        good = np.isfinite(run)
-        all_good = bool(good.all())
-        te = tb[a] + np.cumsum(run if all_good else np.where(good, run, 0.0)) / 1000.0
-        if all_good and len(runs) == 1:  # the usual case: no separators to build
-            for k in ARTIFACT_CLASSES:
-                idx = getattr(corr, k)
-                if idx.size:
-                    flags[k].append(tb[a + idx + 1])
-            f = {
-                k: (np.concatenate(flags[k]) if flags[k] else np.zeros(0)) for k in ARTIFACT_CLASSES
-            }
-            return te, run, f
-        t_parts.append(np.concatenate([te[good], [te[-1] + 1e-3]]))
-        v_parts.append(np.concatenate([run[good], [np.nan]]))
-        for k in ARTIFACT_CLASSES:
-            idx = getattr(corr, k)
-            if idx.size:
-                flags[k].append(tb[a + idx + 1])
-    t = np.concatenate(t_parts)[:-1] if t_parts else np.zeros(0)
-    v = np.concatenate(v_parts)[:-1] if v_parts else np.zeros(0)
-    f = {k: (np.concatenate(flags[k]) if flags[k] else np.zeros(0)) for k in ARTIFACT_CLASSES}
-    return t, v, f
 
 
 def _split_at_gaps(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
@@ -327,7 +279,7 @@ class LivePerson:
         fs, kind = self._c_fs, self._c_kind
         self._c_clock: _Clock | None = _Clock(fs) if fs else None
         self._det: StreamingBeatDetector | None = None
-        if fs:
+        if fs and kind != "beats":
             self._det = StreamingBeatDetector(fs, PPG_PARAMS if kind == "ppg" else ECG_PARAMS)
         self._c_n = 0  # samples fed to the detector (incl. NaN fill)
         self._c_pending: list[np.ndarray] = []  # ECG samples buffered for polarity
@@ -365,6 +317,8 @@ class LivePerson:
         self._scr_pk = np.zeros(0)
         self._scr_amp = np.zeros(0)
         self._scr_last_run = -np.inf
+        self._e_noise = float("nan")
+        self._scr_thr = float("nan")
 
     # ------------------------------------------------------------------ cardiac input
     def push_cardiac(self, t: np.ndarray, x: np.ndarray, fs: float, kind: str) -> None:
@@ -390,6 +344,49 @@ class LivePerson:
             raise ValueError("cardiac fs/kind changed mid-stream; create a new LivePerson")
         for a, b in _split_at_gaps(t, self.cfg.max_gap_s):
             self._push_cardiac_part(t[a:b], x[a:b])
+
+    def push_beats(self, t: np.ndarray) -> None:
+        """Append beat times reported by a device (E4 IBI, BLE RR) instead of a waveform.
+
+        Parameters
+        ----------
+        t : ndarray
+            Beat times (s, corrected LSL clock), one per beat, increasing; non-finite times
+            and times not after the previous beat are ignored.
+
+        The beats take the place of detected peaks and go through the same IBI exclusion and
+        correction (:meth:`_ibis`). Positions are kept on a ``BEAT_CLOCK_HZ`` counter (1 ms,
+        finer than the 1/1024 s of BLE RR). The device judged its own beats, so there are no
+        waveform quality windows: cardiac quality is 'good' while beats arrive. A person fed
+        beats cannot also be fed a waveform (``ValueError``).
+        """
+        t = np.asarray(t, dtype=float).ravel()
+        t = t[np.isfinite(t)]
+        if self._c_fs is None:
+            self._c_fs, self._c_kind = BEAT_CLOCK_HZ, "beats"
+            self._init_cardiac()
+        elif self._c_kind != "beats":
+            raise ValueError("cardiac kind changed mid-stream; create a new LivePerson")
+        if not t.size:
+            return
+        if np.isfinite(self._c_last_t) and t[0] < self._c_last_t - self.cfg.max_gap_s:
+            self._init_cardiac()  # the clock jumped back: start afresh
+        prev = float(self._beat_t[-1]) if self._beat_t.size else -np.inf
+        t = t[t > np.maximum.accumulate(np.concatenate([[prev], t]))[:-1]]
+        if not t.size:
+            return
+        clock = self._c_clock
+        assert clock is not None
+        if not np.isfinite(clock.offset):
+            clock.offset = float(t[0])
+        pos = np.round((t - clock.offset) * BEAT_CLOCK_HZ)
+        self._beat_pos = np.concatenate([self._beat_pos, pos])
+        self._beat_t = np.concatenate([self._beat_t, t])
+        self._beat_seg = np.concatenate([self._beat_seg, np.zeros(t.size, dtype=np.int64)])
+        self._c_n = int(pos[-1]) + 1
+        self._c_last_t = float(t[-1])
+        self._ibi_cache = None
+        self._trim_cardiac()
 
     def _push_cardiac_part(self, t: np.ndarray, x: np.ndarray) -> None:
         clock = self._c_clock
@@ -558,14 +555,15 @@ class LivePerson:
     def _eda_mask(self) -> np.ndarray:
         """Kleckner validity of the kept EDA, updated incrementally.
 
-        The rules are local (range, slope, flat runs >= 5 s, 1 s margins), so only the new
-        samples and the 8 s before them are re-evaluated, with 8 s more of left context.
+        The rules are local (range, slope, flat runs >= 5 s, 5 s margins), so only the new
+        samples and the 12 s before them are re-evaluated, with 12 s more of left context
+        (longer than a flat run plus its margin).
         """
         n = self._e_raw.size
         if self._e_mask_valid >= n and self._e_mask.size == n:
             return self._e_mask
         fs = self._e_fs_kept
-        ctx = int(8.0 * fs) + 1
+        ctx = int(12.0 * fs) + 1
         r0 = max(0, min(self._e_mask_valid, self._e_mask.size) - ctx)
         c0 = max(0, r0 - ctx)
         part = eda_valid_mask(self._e_raw[c0:], fs) & np.isfinite(self._e_x[c0:])
@@ -589,7 +587,14 @@ class LivePerson:
         x = np.where(self._eda_mask()[i0:], self._e_x[i0:], np.nan)
         if np.count_nonzero(np.isfinite(x)) < 4 * fs:
             return
-        s = eda_scr(x, fs, min_amplitude_us=self.cfg.scr_min_amplitude_us, clean=False)
+        # the person's noise floor over the kept history (valid raw samples), as offline
+        raw = np.where(self._eda_mask(), self._e_raw, np.nan)
+        self._e_noise = eda_noise_us(raw, fs)
+        self._scr_thr = scr_threshold_us(
+            self._e_noise, self._e_fs, self.cfg.eda_cutoff_hz, self.cfg.scr_noise_k,
+            self.cfg.scr_min_amplitude_us, causal=True,
+        )  # fmt: skip
+        s = eda_scr(x, fs, min_amplitude_us=self._scr_thr, clean=False)
         if not len(s):
             return
         t0 = float(self._e_t[i0])
@@ -624,7 +629,14 @@ class LivePerson:
 
     # ------------------------------------------------------------------ IBIs
     def _ibis(self) -> dict:
-        """Corrected IBIs of the whole history, cached until new beats or quality verdicts."""
+        """Corrected IBIs of the whole history, cached until new beats or quality verdicts.
+
+        The steps are those of the offline analysis (:func:`dsp.beats.ibi_exclusion`,
+        :func:`dsp.beats.beat_series`). IBIs more than ``_TAIL`` intervals old can no longer
+        change (their 91-beat thresholds are settled and quality verdicts arrive within
+        ~12 s), so they are kept and only the tail is corrected again, with ``_CTX`` intervals
+        of context on the left.
+        """
         if self._ibi_cache is not None:
             return self._ibi_cache[0]
         fs = self._c_fs
@@ -646,12 +658,7 @@ class LivePerson:
             j = b1.searchsorted(pos[:-1], side="right")
             jj = np.minimum(j, b0.size - 1)
             ok &= ~((j < b0.size) & (b0[jj] <= pos[1:]))
-        ok &= (ibi > 250.0) & (ibi < 3000.0)
-        raw = np.where(ok, ibi, np.nan)
-        # Incremental correction: IBIs more than _TAIL intervals old can no longer change
-        # (their 91-beat thresholds are settled and quality verdicts arrive within ~12 s), so
-        # they are kept ("frozen") and only the tail is corrected again, with _CTX intervals
-        # of context on the left.
+        usable, _ = ibi_exclusion(ibi, ok, self.cfg.min_ibi_ms, self.cfg.max_ibi_ms)
         fz = self._ibi_frozen
         if fz is None or fz["t_split"] < tb[0]:
             fz = {"t_split": -np.inf, "t": np.zeros(0), "ibi": np.zeros(0)}
@@ -661,31 +668,27 @@ class LivePerson:
             old = fz["t"] > tb[0]
             fz["t"], fz["ibi"] = fz["t"][old], fz["ibi"][old]
             for k in ARTIFACT_CLASSES:
-                if fz[k].size:
-                    fz[k] = fz[k][fz[k] > tb[0]]
+                fz[k] = fz[k][fz[k] > tb[0]]
             start = max(0, int(tb.searchsorted(fz["t_split"])) - _CTX)
         t_prev = fz["t_split"]
-        t_c, v_c, f_c = _correct_runs(raw[start:], tb[start:])
-        split_i = max(0, raw.size - _TAIL)
-        t_split = max(t_prev, float(tb[split_i]))
-        eps = 1e-6  # rebuilt times of the same beat may differ by rounding
-        newly = (t_c > t_prev + eps) & (t_c <= t_split + eps)
-        tail = t_c > t_split + eps
+        sr = beat_series(pos[start:] / fs, tb[start:], usable[start:])
+        t_split = max(t_prev, float(tb[max(0, usable.size - _TAIL)]))
+        newly = (sr.ibi_t > t_prev) & (sr.ibi_t <= t_split)
+        tail = sr.ibi_t > t_split
         frozen = {
             "t_split": t_split,
-            "t": np.concatenate([fz["t"], t_c[newly]]),
-            "ibi": np.concatenate([fz["ibi"], v_c[newly]]),
+            "t": np.concatenate([fz["t"], sr.ibi_t[newly]]),
+            "ibi": np.concatenate([fz["ibi"], sr.ibi_ms[newly]]),
         }
         for k in ARTIFACT_CLASSES:
-            ft = f_c[k]
-            if ft.size == 0:  # the usual case: nothing flagged in the re-corrected tail
-                frozen[k] = out["flags_t"][k] = fz[k]
-                continue
-            frozen[k] = np.concatenate([fz[k], ft[(ft > t_prev + eps) & (ft <= t_split + eps)]])
-            out["flags_t"][k] = np.concatenate([frozen[k], ft[ft > t_split + eps]])
+            ft = sr.changed_t[k]
+            frozen[k] = np.concatenate([fz[k], ft[(ft > t_prev) & (ft <= t_split)]])
+            out["flags_t"][k] = np.concatenate([frozen[k], ft[ft > t_split]])
         self._ibi_frozen = frozen
-        out["t"] = np.concatenate([frozen["t"], t_c[tail]])
-        out["ibi"] = np.concatenate([frozen["ibi"], v_c[tail]])
+        t_all = np.concatenate([frozen["t"], sr.ibi_t[tail]])
+        v_all = np.concatenate([frozen["ibi"], sr.ibi_ms[tail]])
+        lead = int(np.argmax(np.isfinite(v_all))) if np.isfinite(v_all).any() else v_all.size
+        out["t"], out["ibi"] = t_all[lead:], v_all[lead:]  # no separator before the first run
         self._ibi_cache = (out,)
         return out
 
@@ -778,6 +781,8 @@ class LivePerson:
             coherence_valid=coherence_valid,
             scl_valid=scl_valid,
             scr_valid=scr_valid,
+            eda_noise_us=self._e_noise,
+            scr_threshold_us=self._scr_thr,
         )
 
     def _spectral(self, window) -> tuple[HrvFrequency | None, Coherence | None]:
@@ -797,6 +802,8 @@ class LivePerson:
             return "none", "no cardiac data"
         if now - self._c_last_t > 5.0:
             return "none", f"no cardiac data for {now - self._c_last_t:.0f} s"
+        if self._c_kind == "beats":
+            return "good", ""  # beats judged by the device
         if not self._qwin:
             return "none", "assessing the first quality window"
         _, _, good, reason = self._qwin[-1]
@@ -831,16 +838,8 @@ class LivePerson:
             return scl, bool(scl_valid), rate, scr_valid, "none", "no EDA data"
         if frac >= 0.9:
             return scl, bool(scl_valid), rate, scr_valid, "good", ""
-        raw = self._e_raw[i0:i1]
-        fin = raw[np.isfinite(raw)]
-        why = "missing samples"
-        if fin.size and (fin.min() < 0.05 or fin.max() > 60.0):
-            why = "out of range 0.05-60 uS"
-        elif fin.size > 1 and np.max(np.abs(np.diff(fin))) * fs > 10.0:
-            why = "slope > 10 uS/s"
-        elif fin.size == raw.size:
-            why = "flat line or artefact"
-        return scl, bool(scl_valid), rate, scr_valid, "bad", f"{why} ({100 * frac:.0f} % valid)"
+        why = eda_quality_reason(self._e_raw[i0:i1], frac, fs)
+        return scl, bool(scl_valid), rate, scr_valid, "bad", why
 
     def hr_on_grid(self, t_grid: np.ndarray) -> np.ndarray:
         """Instantaneous HR (bpm) from corrected IBIs, linearly interpolated on ``t_grid`` (s).

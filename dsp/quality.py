@@ -18,7 +18,7 @@ procedures for ambulatory electrodermal activity data", IEEE TBME 65(7)): a samp
 when it is outside 0.05-60 µS, when the signal changes faster than 10 µS/s around it, when it
 belongs to a flat line (no change over >= ``flat_s`` seconds, e.g. a disconnected or saturated
 sensor) or sits at the saturation value of the device; invalid samples are extended by
-``margin_s`` on each side (transitional artefacts). A window is good when >= 90 % of its
+``margin_s`` on each side (transitional artefacts; 5 s as in the paper). A window is good when >= 90 % of its
 samples are valid.
 """
 
@@ -36,6 +36,7 @@ __all__ = [
     "EdaQuality",
     "ppg_quality",
     "eda_quality",
+    "eda_quality_reason",
     "eda_valid_mask",
     "quality_windows",
     "EventMatch",
@@ -177,7 +178,7 @@ def eda_valid_mask(
     flat_s: float = 5.0,
     flat_tol_us: float = 1e-6,
     saturation_us: float | None = None,
-    margin_s: float = 1.0,
+    margin_s: float = 5.0,
 ) -> np.ndarray:
     """Per-sample validity of EDA by the Kleckner (2018) rules (see module docstring).
 
@@ -228,6 +229,15 @@ def eda_quality(signal: np.ndarray, fs: float, min_valid: float = 0.9, **rules) 
     frac = float(mask.mean())
     if frac >= min_valid:
         return EdaQuality(True, "", frac, mask)
+    return EdaQuality(False, eda_quality_reason(x, frac, fs), frac, mask)
+
+
+def eda_quality_reason(raw: np.ndarray, valid_fraction: float, fs: float) -> str:
+    """Why an EDA window (raw µS) fails the Kleckner rules, e.g. ``'slope > 10 uS/s (62 % valid)'``.
+
+    One wording for the live view, the offline analysis and the report.
+    """
+    x = np.asarray(raw, dtype=float).ravel()
     reasons = []
     fin = x[np.isfinite(x)]
     if fin.size < x.size:
@@ -238,7 +248,7 @@ def eda_quality(signal: np.ndarray, fs: float, min_valid: float = 0.9, **rules) 
         reasons.append("slope > 10 uS/s")
     if not reasons:
         reasons.append("flat line or saturation")
-    return EdaQuality(False, "; ".join(reasons) + f" ({100 * frac:.0f} % valid)", frac, mask)
+    return "; ".join(reasons) + f" ({100 * valid_fraction:.0f} % valid)"
 
 
 def quality_windows(

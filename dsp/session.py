@@ -14,10 +14,11 @@ Per person (:func:`analyze_person`)
   (:func:`dsp.ppg.ppg_peaks` / :func:`dsp.ecg.ecg_peaks`). Beat times are the sub-sample peak
   positions mapped through the piece's timestamps.
 * Consecutive ``quality_window_s`` windows get the Orphanidou verdict
-  (:func:`dsp.quality.ppg_quality` with the detected beats); IBIs touching a bad window and IBIs
-  outside 250-3000 ms are excluded. Each unbroken run of IBIs is corrected with
-  :func:`dsp.hrv.ibi_correct` (Lipponen & Tarvainen) and its beat times rebuilt from its first
-  beat, exactly as :class:`dsp.person.LivePerson` does.
+  (:func:`dsp.quality.ppg_quality` with the detected beats). Exclusion (IBIs touching a bad
+  window, IBIs outside ``min_ibi_ms``-``max_ibi_ms``) and the Lipponen & Tarvainen correction
+  anchored to the detected beats are the shared steps of :mod:`dsp.beats`, exactly as in
+  :class:`dsp.person.LivePerson`: a correction moves, inserts or removes only the beats it
+  must, and every other beat keeps its detected time.
 * Session HRV: :func:`dsp.hrv.hrv_time` over all corrected IBIs (successive differences never
   span a gap); :func:`dsp.hrv.hrv_frequency` over the longest unbroken run (its length is
   reported); coherence ratio = mean of :func:`dsp.hrv.coherence_ratio` over consecutive
@@ -38,10 +39,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dsp.beats import BeatSeries, IbiExclusion, beat_series, finite_runs, ibi_exclusion
 from dsp.ecg import ecg_peaks
-from dsp.eda import eda_clean, eda_scr
+from dsp.eda import eda_clean, eda_noise_us, eda_scr, scr_threshold_us
 from dsp.grid import resample_to_grid
-from dsp.hrv import ARTIFACT_CLASSES, coherence_ratio, hrv_frequency, hrv_time, ibi_correct
+from dsp.hrv import coherence_ratio, hrv_frequency, hrv_time
+from dsp.params import DYAD_PARAMS, PERSON_PARAMS, MethodParams, reads_method_params
 from dsp.ppg import ppg_peaks
 from dsp.quality import eda_valid_mask, ppg_quality
 
@@ -54,52 +57,27 @@ __all__ = [
     "split_on_gaps",
 ]
 
-EXCLUDED_QUALITY = "bad signal quality"
-EXCLUDED_RANGE = "out of range"
+EXCLUDED_QUALITY = str(IbiExclusion.QUALITY)
+EXCLUDED_RANGE = str(IbiExclusion.RANGE)
 
 
+@reads_method_params(*PERSON_PARAMS, *DYAD_PARAMS, "grid_fs")
 @dataclass(frozen=True)
 class SessionConfig:
     """Parameters of the offline session analysis (times in s, rates in Hz, EDA in µS).
 
+    The method parameters are read from ``method``, the same :class:`MethodParams` the live
+    :class:`dsp.person.PersonConfig` and :class:`dsp.concordance.DyadConfig` hold:
+    ``config.min_ibi_ms`` is ``config.method.min_ibi_ms``.
+
     Attributes
     ----------
-    max_gap_s : float
-        Timestamp jumps larger than this split a signal; grids stay NaN across them.
-    quality_window_s : float
-        Length of the consecutive cardiac quality windows (Orphanidou).
-    min_ibi_ms, max_ibi_ms : float
-        Plausible IBI range; IBIs outside are excluded before correction.
-    max_ibi_s : float
-        Longest IBI interpolated across on the HR grid.
-    coherence_window_s : float
-        Window of each coherence ratio (HeartMath-style recipe, 64 s).
+    method : MethodParams
+        The method parameters shared with the live engine.
     spectral_min_s : float
         Shortest unbroken run accepted for LF/HF.
-    eda_cutoff_hz : float
-        EDA low-pass cut-off (zero-phase).
-    scr_min_amplitude_us : float
-        Absolute SCR amplitude threshold (µS).
-    grid_fs : float
-        Dyad grid rate (4 Hz).
-    slope_s, corr_s, step_s : float
-        Marci slope window, correlation window and step for EDA.
-    hr_slope_s : float
-        Slope window for HR (1 s: first differences of HR).
-    wcc_win_s, wcc_lag_s, wcc_inc_s : float
-        EDA WCC window, maximum lag and increment.
-    hr_wcc_win_s : float
-        HR WCC window.
-    rolling_n : int
-        Correlations in the rolling CI (60 = the last minute at a 1 s step).
-    min_valid_fraction : float
-        Fraction of finite correlations a rolling window needs (1.0 as live).
-    n_surrogates : int
-        Circular-shift surrogates for the p-value and the chance band.
-    min_shift_s : float
-        Smallest circular shift of a surrogate.
-    chance_lo_pct, chance_hi_pct : float
-        Percentiles of the surrogate rolling CIs forming the chance band.
+    wcc_inc_s : float
+        EDA WCC window increment (offline WCC windows start every ``wcc_inc_s``).
     susy_segment_s, susy_max_lag_s : float
         SUSY segment length and maximum lag (on the slope signals).
     seed : int
@@ -108,34 +86,13 @@ class SessionConfig:
         Without a "baseline" marker, the first ``baseline_s`` of a session are its baseline.
     """
 
-    max_gap_s: float = 1.0
-    quality_window_s: float = 10.0
-    min_ibi_ms: float = 250.0
-    max_ibi_ms: float = 3000.0
-    max_ibi_s: float = 2.0
-    coherence_window_s: float = 64.0
     spectral_min_s: float = 120.0
-    eda_cutoff_hz: float = 1.0
-    scr_min_amplitude_us: float = 0.01
-    grid_fs: float = 4.0
-    slope_s: float = 5.0
-    corr_s: float = 15.0
-    step_s: float = 1.0
-    hr_slope_s: float = 1.0
-    wcc_win_s: float = 30.0
-    wcc_lag_s: float = 5.0
     wcc_inc_s: float = 5.0
-    hr_wcc_win_s: float = 60.0
-    rolling_n: int = 60
-    min_valid_fraction: float = 1.0
-    n_surrogates: int = 200
-    min_shift_s: float = 60.0
-    chance_lo_pct: float = 5.0
-    chance_hi_pct: float = 95.0
     susy_segment_s: float = 30.0
     susy_max_lag_s: float = 5.0
     seed: int = 0
     baseline_s: float = 300.0
+    method: MethodParams = MethodParams()  # noqa: RUF009 - frozen, shared default
 
 
 # --------------------------------------------------------------------------- helpers
@@ -179,15 +136,17 @@ class PersonSession:
         Corrected IBIs (ms) at their closing beat's time (s); successive runs are separated
         by a NaN IBI (a gap or excluded stretch).
     ibi_corrected : ndarray of bool
-        True where the corrected IBI differs from the detected one (> 0.5 ms or the beat moved).
+        True where the IBI's closing beat was moved or inserted by the correction.
     ibi_artifact : tuple of str
-        Artifact class behind each corrected IBI ('' when untouched).
+        Artifact class of that beat ('' when untouched).
     excluded_t, excluded_ms : ndarray
         Detected IBIs left out (closing-beat time s, IBI ms) and ``excluded_reason``.
     excluded_reason : tuple of str
-        ``'bad signal quality'`` or ``'out of range'`` per excluded IBI.
+        :class:`dsp.beats.IbiExclusion` text per excluded IBI (bad quality, out of range, a
+        removed extra beat, an artifact without usable neighbour).
     artifacts : dict
-        Count per artifact class (Lipponen-Tarvainen classes plus excluded reasons).
+        Beats changed per Lipponen-Tarvainen class (moved, inserted, removed) plus excluded
+        IBIs per quality/range reason.
     n_beats : int
         Detected beats.
     mean_hr_bpm, mean_nn_ms, sdnn_ms, rmssd_ms, ln_rmssd, pnn50_pct : float
@@ -224,6 +183,12 @@ class PersonSession:
         SCRs per minute of valid EDA.
     eda_valid_minutes : float
         Minutes of valid EDA.
+    eda_noise_us : float
+        The person's EDA measurement noise (µS SD, :func:`dsp.eda.eda_noise_us` over the valid
+        raw samples); NaN without EDA.
+    scr_threshold_us : float
+        The SCR amplitude threshold used (µS): ``max(scr_min_amplitude_us, scr_noise_k x noise
+        x filter gain)`` (:func:`dsp.eda.scr_threshold_us`).
     """
 
     cardiac_kind: str
@@ -269,6 +234,8 @@ class PersonSession:
     scr_count: int
     scr_per_min: float
     eda_valid_minutes: float
+    eda_noise_us: float = math.nan
+    scr_threshold_us: float = math.nan
     max_ibi_s: float = field(default=2.0, repr=False)
     max_gap_s: float = field(default=1.0, repr=False)
 
@@ -315,20 +282,77 @@ class PersonSession:
         return resample_to_grid(self.eda_t, self.eda_us, t_grid, max_gap_s=self.max_gap_s)
 
 
-def _cardiac(x: np.ndarray, t: np.ndarray, fs: float, kind: str, cfg: SessionConfig) -> dict:
-    """Beats, quality windows, excluded and corrected IBIs of one cardiac signal."""
-    beats: list[np.ndarray] = []
+@dataclass(frozen=True, eq=False)
+class CardiacResult:
+    """Beats, quality windows and corrected IBIs of one cardiac signal (times s, LSL clock).
+
+    Attributes
+    ----------
+    beats : ndarray
+        Detected beats (s), before correction.
+    series : BeatSeries
+        Exclusion and anchored correction (:func:`dsp.beats.beat_series`).
+    quality_t : ndarray
+        Start times (s) of the consecutive quality windows.
+    quality_good : ndarray of bool
+        Verdict per window.
+    quality_reasons : dict
+        Reason -> number of bad windows.
+    """
+
+    beats: np.ndarray
+    series: BeatSeries
+    quality_t: np.ndarray
+    quality_good: np.ndarray
+    quality_reasons: dict
+
+    @classmethod
+    def empty(cls) -> CardiacResult:
+        """No cardiac signal."""
+        e = np.zeros(0)
+        series = beat_series(e, e, np.zeros(0, dtype=bool))
+        return cls(e, series, e.copy(), np.zeros(0, dtype=bool), {})
+
+
+def _segment_quality(
+    seg: np.ndarray, ts: np.ndarray, pos: np.ndarray, fs: float, kind: str, nq: int
+) -> tuple[list[float], list[bool], list[str], np.ndarray]:
+    """Consecutive quality windows of one gap-free piece; IBIs not touching a bad one."""
+    q_t: list[float] = []
+    q_good: list[bool] = []
+    why_l: list[str] = []
+    ok_beat = np.ones(max(pos.size - 1, 0), dtype=bool)
+    for k0 in range(0, seg.size - nq + 1, max(nq, 1)):
+        k1 = k0 + nq
+        inw = (pos >= k0) & (pos < k1)
+        w = seg[k0:k1]
+        if np.all(np.isnan(w)):
+            good, why = False, "no data"
+        else:
+            q = ppg_quality(w, fs, peaks=pos[inw] - k0, kind=kind)
+            good, why = q.good, q.reason
+        q_t.append(float(ts[k0]))
+        q_good.append(bool(good))
+        if not good:
+            why_l.append(why)
+            ok_beat &= ~((pos[1:] >= k0) & (pos[:-1] < k1))
+    return q_t, q_good, why_l, ok_beat
+
+
+def _cardiac(
+    x: np.ndarray, t: np.ndarray, fs: float, kind: str, cfg: SessionConfig
+) -> CardiacResult:
+    """Beats, quality windows, excluded and corrected IBIs of one cardiac signal.
+
+    Each gap-free piece is detected on its own; IBIs never span two pieces. Exclusion and
+    correction are the shared steps of :mod:`dsp.beats`, as in :class:`dsp.person.LivePerson`.
+    """
+    beat_s: list[np.ndarray] = []
+    beat_t: list[np.ndarray] = []
+    quality_ok: list[np.ndarray] = []
     q_t: list[float] = []
     q_good: list[bool] = []
     reasons: dict[str, int] = {}
-    ibi_t: list[np.ndarray] = []
-    ibi_v: list[np.ndarray] = []
-    ibi_c: list[np.ndarray] = []
-    ibi_a: list[str] = []
-    ex_t: list[float] = []
-    ex_v: list[float] = []
-    ex_r: list[str] = []
-    counts = {k: 0 for k in ARTIFACT_CLASSES}
     nq = int(round(cfg.quality_window_s * fs))
     for a, b in split_on_gaps(t, cfg.max_gap_s):
         seg = x[a:b]
@@ -338,93 +362,94 @@ def _cardiac(x: np.ndarray, t: np.ndarray, fs: float, kind: str, cfg: SessionCon
         pos = ppg_peaks(seg, fs) if kind == "ppg" else ecg_peaks(seg, fs)
         if pos.size == 0:
             continue
-        k = np.arange(seg.size, dtype=float)
-        bt = np.interp(pos, k, ts)
-        beats.append(bt)
-        ok_beat = np.ones(pos.size - 1, dtype=bool) if pos.size > 1 else np.zeros(0, bool)
-        # consecutive quality windows
-        for k0 in range(0, seg.size - nq + 1, max(nq, 1)):
-            k1 = k0 + nq
-            inw = (pos >= k0) & (pos < k1)
-            w = seg[k0:k1]
-            if np.all(np.isnan(w)):
-                good, why = False, "no data"
-            else:
-                q = ppg_quality(w, fs, peaks=pos[inw] - k0, kind=kind)
-                good, why = q.good, q.reason
-            q_t.append(float(ts[k0]))
-            q_good.append(bool(good))
-            if not good:
-                reasons[why] = reasons.get(why, 0) + 1
-                ok_beat &= ~((pos[1:] >= k0) & (pos[:-1] < k1))
-        if pos.size < 2:
-            continue
-        ibi = np.diff(pos) / fs * 1000.0
-        in_range = (ibi > cfg.min_ibi_ms) & (ibi < cfg.max_ibi_ms)
-        for i in np.flatnonzero(~(ok_beat & in_range)):
-            ex_t.append(float(bt[i + 1]))
-            ex_v.append(float(ibi[i]))
-            ex_r.append(EXCLUDED_QUALITY if not ok_beat[i] else EXCLUDED_RANGE)
-        raw = np.where(ok_beat & in_range, ibi, np.nan)
-        fin = np.isfinite(raw)
-        d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
-        for r0, r1 in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
-            run = raw[r0:r1]
-            corr = ibi_correct(run)
-            cls_at: dict[int, str] = {}
-            for c in ARTIFACT_CLASSES:
-                idx = getattr(corr, c)
-                counts[c] += int(idx.size)
-                for i in idx:
-                    cls_at[int(i)] = c
-            v = corr.ibi_ms
-            te = bt[r0] + np.cumsum(v) / 1000.0
-            t_raw = bt[r0 + 1 : r1 + 1]
-            # compare each corrected IBI with the detected one closing nearest to it
-            j = np.clip(np.searchsorted(t_raw, te), 0, t_raw.size - 1)
-            jm = np.clip(j - 1, 0, t_raw.size - 1)
-            jn = np.where(np.abs(t_raw[jm] - te) < np.abs(t_raw[j] - te), jm, j)
-            changed = (np.abs(t_raw[jn] - te) > 0.002) | (np.abs(run[jn] - v) > 0.5)
-            flagged = [cls_at.get(int(i), "") for i in jn]
-            for i in np.flatnonzero(changed):
-                if not flagged[i]:
-                    near = [
-                        c for c in (cls_at.get(int(jn[i]) - 1), cls_at.get(int(jn[i]) + 1)) if c
-                    ]
-                    flagged[i] = near[0] if near else "neighbour of a corrected beat"
-            flagged = [f if ch else "" for f, ch in zip(flagged, changed, strict=True)]
-            if ibi_t:
-                ibi_t.append(np.array([te[0] - 1e-6]))
-                ibi_v.append(np.array([np.nan]))
-                ibi_c.append(np.array([False]))
-                ibi_a.append("")
-            ibi_t.append(te)
-            ibi_v.append(v)
-            ibi_c.append(changed)
-            ibi_a.extend(flagged)
-    counts[EXCLUDED_QUALITY] = sum(1 for r in ex_r if r == EXCLUDED_QUALITY)
-    counts[EXCLUDED_RANGE] = sum(1 for r in ex_r if r == EXCLUDED_RANGE)
-    cat = lambda parts, dt=float: np.concatenate(parts) if parts else np.zeros(0, dtype=dt)  # noqa: E731
-    return {
-        "beats": cat(beats),
-        "ibi_t": cat(ibi_t),
-        "ibi_ms": cat(ibi_v),
-        "ibi_c": cat(ibi_c, bool),
-        "ibi_a": tuple(ibi_a),
-        "ex_t": np.asarray(ex_t),
-        "ex_ms": np.asarray(ex_v),
-        "ex_r": tuple(ex_r),
-        "counts": counts,
-        "q_t": np.asarray(q_t),
-        "q_good": np.asarray(q_good, dtype=bool),
-        "reasons": reasons,
-    }
+        qt, qg, why, ok_beat = _segment_quality(seg, ts, pos, fs, kind, nq)
+        q_t += qt
+        q_good += qg
+        for w in why:
+            reasons[w] = reasons.get(w, 0) + 1
+        if beat_s:
+            quality_ok.append(np.zeros(1, dtype=bool))  # the IBI across the gap
+        beat_s.append((a + pos) / fs)
+        beat_t.append(np.interp(pos, np.arange(seg.size, dtype=float), ts))
+        quality_ok.append(ok_beat)
+    if not beat_s:
+        return CardiacResult(
+            np.zeros(0), CardiacResult.empty().series, np.asarray(q_t),
+            np.asarray(q_good, dtype=bool), reasons,
+        )  # fmt: skip
+    bs, bt = np.concatenate(beat_s), np.concatenate(beat_t)
+    qok = np.concatenate(quality_ok)
+    ibi = np.diff(bs) * 1000.0
+    usable, why_ex = ibi_exclusion(ibi, qok, cfg.min_ibi_ms, cfg.max_ibi_ms)
+    # the IBI joining two pieces is not a detected interval: not reported as excluded
+    joins = set((np.cumsum([p.size for p in beat_s])[:-1] - 1).tolist())
+    why_ex = tuple(None if i in joins else r for i, r in enumerate(why_ex))
+    series = beat_series(bs, bt, usable, why_ex)
+    return CardiacResult(bt, series, np.asarray(q_t), np.asarray(q_good, dtype=bool), reasons)
+
+
+@dataclass(frozen=True, eq=False)
+class EdaResult:
+    """Cleaned EDA, its quality, noise floor and SCRs (times s on the LSL clock, µS)."""
+
+    t: np.ndarray
+    x: np.ndarray
+    valid_fraction: float
+    scl: float
+    scl_lo: float
+    scl_hi: float
+    onsets: np.ndarray
+    peaks: np.ndarray
+    amplitudes: np.ndarray
+    valid_minutes: float
+    noise_us: float
+    threshold_us: float
+
+    @classmethod
+    def empty(cls) -> EdaResult:
+        """No EDA signal."""
+        e, nan = np.zeros(0), math.nan
+        return cls(e, e, nan, nan, nan, nan, e, e, e, 0.0, nan, nan)
+
+
+def _eda(xr: np.ndarray, tr: np.ndarray, fs: float, cfg: SessionConfig) -> EdaResult:
+    """EDA of one person: Kleckner mask, zero-phase cleaning, noise floor, SCRs."""
+    pieces = [(a, b) for a, b in split_on_gaps(tr, cfg.max_gap_s) if b - a >= 4]
+    masks = {(a, b): eda_valid_mask(xr[a:b], fs) for a, b in pieces}
+    raw_valid = np.full(xr.shape, np.nan)
+    for (a, b), m in masks.items():
+        raw_valid[a:b] = np.where(m, xr[a:b], np.nan)
+        raw_valid[a] = np.nan  # no second difference across a gap
+    noise = eda_noise_us(raw_valid, fs)
+    thr = scr_threshold_us(noise, fs, cfg.eda_cutoff_hz, cfg.scr_noise_k, cfg.scr_min_amplitude_us)
+    e_x = np.full(xr.shape, np.nan)
+    ons, pks, amps = [], [], []
+    n_valid = 0
+    for (a, b), mask in masks.items():
+        n_valid += int(mask.sum())
+        y = np.where(mask, eda_clean(xr[a:b], fs, cutoff_hz=cfg.eda_cutoff_hz), np.nan)
+        e_x[a:b] = y
+        if np.sum(np.isfinite(y)) >= 4 * fs:
+            sc = eda_scr(y, fs, min_amplitude_us=thr, clean=False)
+            if len(sc):
+                k = np.arange(b - a, dtype=float)
+                ons.append(np.interp(sc.onset_idx, k, tr[a:b]))
+                pks.append(np.interp(sc.peak_idx, k, tr[a:b]))
+                amps.append(sc.amplitudes)
+    fin = e_x[np.isfinite(e_x)]
+    scl, lo, hi = math.nan, math.nan, math.nan
+    if fin.size:
+        scl = float(fin.mean())
+        lo, hi = (float(v) for v in np.percentile(fin, [5, 95]))
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0)  # noqa: E731
+    return EdaResult(
+        tr, e_x, n_valid / xr.size, scl, lo, hi, cat(ons), cat(pks), cat(amps),
+        n_valid / fs / 60.0, float(noise), float(thr),
+    )  # fmt: skip
 
 
 def _runs(ibi: np.ndarray) -> list[np.ndarray]:
-    fin = np.isfinite(ibi)
-    d = np.diff(np.concatenate([[0], fin.astype(np.int8), [0]]))
-    return [ibi[a:b] for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)]
+    return [ibi[a:b] for a, b in finite_runs(ibi)]
 
 
 def _coherence_windows(ibi: np.ndarray, window_s: float) -> list[float]:
@@ -493,23 +518,17 @@ def analyze_person(
         starts.append(float(t[0]))
         ends.append(float(t[-1]))
     if c is None:
-        c = {
-            "beats": empty, "ibi_t": empty, "ibi_ms": empty, "ibi_c": np.zeros(0, bool),
-            "ibi_a": (), "ex_t": empty, "ex_ms": empty, "ex_r": (),
-            "counts": {k: 0 for k in (*ARTIFACT_CLASSES, EXCLUDED_QUALITY, EXCLUDED_RANGE)},
-            "q_t": empty, "q_good": np.zeros(0, bool), "reasons": {},
-        }  # fmt: skip
-    ibi = c["ibi_ms"]
+        c = CardiacResult.empty()
+    sr = c.series
+    lead = 1 if sr.ibi_ms.size and np.isnan(sr.ibi_ms[0]) else 0  # no separator before run 1
+    ibi = sr.ibi_ms[lead:]
     ht = hrv_time(ibi)
     runs = _runs(ibi)
     longest = max(runs, key=lambda r: float(np.sum(r)), default=empty)
     hf = hrv_frequency(longest, min_duration_s=cfg.spectral_min_s)
     cos = _coherence_windows(ibi, cfg.coherence_window_s)
     # EDA
-    e_t, e_x = empty, empty
-    valid_frac, scl, s_lo, s_hi = nan, nan, nan, nan
-    on, pk, amp = empty, empty, empty
-    valid_min = 0.0
+    ed = EdaResult.empty()
     if eda is not None and eda_t is not None and np.size(eda) > 1:
         if not (math.isfinite(eda_fs) and eda_fs > 0):
             raise ValueError("eda_fs must be a positive rate in Hz")
@@ -519,50 +538,27 @@ def analyze_person(
             raise ValueError("EDA samples and timestamps differ in length")
         starts.append(float(tr[0]))
         ends.append(float(tr[-1]))
-        e_x = np.full(xr.shape, np.nan)
-        ons, pks, amps = [], [], []
-        n_valid = 0
-        for a, b in split_on_gaps(tr, cfg.max_gap_s):
-            seg = xr[a:b]
-            if seg.size < 4:
-                continue
-            mask = eda_valid_mask(seg, eda_fs)
-            n_valid += int(mask.sum())
-            cleaned = eda_clean(seg, eda_fs, cutoff_hz=cfg.eda_cutoff_hz)
-            y = np.where(mask, cleaned, np.nan)
-            e_x[a:b] = y
-            if np.sum(np.isfinite(y)) >= 4 * eda_fs:
-                s = eda_scr(y, eda_fs, min_amplitude_us=cfg.scr_min_amplitude_us, clean=False)
-                if len(s):
-                    k = np.arange(seg.size, dtype=float)
-                    ons.append(np.interp(s.onset_idx, k, tr[a:b]))
-                    pks.append(np.interp(s.peak_idx, k, tr[a:b]))
-                    amps.append(s.amplitudes)
-        e_t = tr
-        valid_frac = n_valid / xr.size
-        fin = e_x[np.isfinite(e_x)]
-        if fin.size:
-            scl = float(fin.mean())
-            s_lo, s_hi = (float(v) for v in np.percentile(fin, [5, 95]))
-        valid_min = n_valid / eda_fs / 60.0
-        if ons:
-            on, pk, amp = np.concatenate(ons), np.concatenate(pks), np.concatenate(amps)
+        ed = _eda(xr, tr, float(eda_fs), cfg)
+    e_t, e_x = ed.t, ed.x
+    valid_frac, scl, s_lo, s_hi = ed.valid_fraction, ed.scl, ed.scl_lo, ed.scl_hi
+    on, pk, amp = ed.onsets, ed.peaks, ed.amplitudes
+    valid_min = ed.valid_minutes
     return PersonSession(
         cardiac_kind=kind,
         cardiac_fs=float(cardiac_fs) if kind else nan,
         eda_fs=float(eda_fs) if e_t.size else nan,
         t_start=min(starts) if starts else nan,
         t_end=max(ends) if ends else nan,
-        beat_times=c["beats"],
-        ibi_t=c["ibi_t"],
+        beat_times=c.beats,
+        ibi_t=sr.ibi_t[lead:],
         ibi_ms=ibi,
-        ibi_corrected=c["ibi_c"],
-        ibi_artifact=c["ibi_a"],
-        excluded_t=c["ex_t"],
-        excluded_ms=c["ex_ms"],
-        excluded_reason=c["ex_r"],
-        artifacts=dict(c["counts"]),
-        n_beats=int(c["beats"].size),
+        ibi_corrected=sr.ibi_corrected[lead:],
+        ibi_artifact=sr.ibi_artifact[lead:],
+        excluded_t=sr.excluded_t,
+        excluded_ms=sr.excluded_ms,
+        excluded_reason=sr.excluded_reason,
+        artifacts=sr.counts,
+        n_beats=int(c.beats.size),
         mean_hr_bpm=ht.mean_hr_bpm,
         mean_nn_ms=ht.mean_nn_ms,
         sdnn_ms=ht.sdnn_ms,
@@ -576,9 +572,9 @@ def analyze_person(
         spectral_duration_s=float(hf.duration_s),
         coherence_ratio=float(np.mean(cos)) if cos else nan,
         n_coherence_windows=len(cos),
-        cardiac_quality_t=c["q_t"],
-        cardiac_quality_good=c["q_good"],
-        cardiac_quality_reasons=dict(c["reasons"]),
+        cardiac_quality_t=c.quality_t,
+        cardiac_quality_good=c.quality_good,
+        cardiac_quality_reasons=dict(c.quality_reasons),
         eda_t=e_t,
         eda_us=e_x,
         eda_valid_fraction=float(valid_frac),
@@ -591,6 +587,8 @@ def analyze_person(
         scr_count=int(on.size),
         scr_per_min=float(on.size / valid_min) if valid_min > 0 else nan,
         eda_valid_minutes=float(valid_min),
+        eda_noise_us=ed.noise_us,
+        scr_threshold_us=ed.threshold_us,
         max_ibi_s=cfg.max_ibi_s,
         max_gap_s=cfg.max_gap_s,
     )

@@ -120,7 +120,8 @@ def test_no_sample_lost_or_reordered_over_60s_of_4_streams(uid: str) -> None:
 
 
 def test_killed_stream_goes_lost_and_recovers(uid: str) -> None:
-    from devices.acquisition import CONNECTED, LOST, STALE, Acquisition
+    from devices.acquisition import Acquisition
+    from devices.health import HealthState
 
     proc = _publisher(uid, 3.0, linger=2.5)
     acq = Acquisition(buffer_s=30.0)
@@ -129,21 +130,21 @@ def test_killed_stream_goes_lost_and_recovers(uid: str) -> None:
         found = _resolve(f"T{uid}", 4)
         slots = [acq.add(d, i, channel=0) for d, i in found]
         acq.start()
-        assert _wait(lambda: all(s.health().state == CONNECTED for s in slots), 10)
+        assert _wait(lambda: all(s.health().state is HealthState.CONNECTED for s in slots), 10)
         # effective rate measured from arrivals (needs > 1 s of data)
         assert _wait(lambda: all(np.isfinite(s.health().effective_rate) for s in slots), 5)
         for s in slots:
             assert s.health().effective_rate == pytest.approx(s.desc.nominal_srate, rel=0.25)
         assert proc.stdout.readline().startswith("done")
         # the publisher stops sending but lingers: connected streams go stale
-        assert _wait(lambda: all(s.health().state == STALE for s in slots), 5)
+        assert _wait(lambda: all(s.health().state is HealthState.STALE for s in slots), 5)
         proc.wait(10)
-        assert _wait(lambda: all(s.health().state == LOST for s in slots), 10)
+        assert _wait(lambda: all(s.health().state is HealthState.LOST for s in slots), 10)
         before = [s.written for s in slots]
         # the same source_ids come back from a new process
         proc = _publisher(uid, 3.0, linger=3.0)
         assert proc.stdout.readline().strip() == "ready"
-        assert _wait(lambda: all(s.health().state == CONNECTED for s in slots), 15)
+        assert _wait(lambda: all(s.health().state is HealthState.CONNECTED for s in slots), 15)
         assert all(s.health().reconnects == 1 for s in slots)
         assert _wait(lambda: all(s.written > b for s, b in zip(slots, before, strict=True)), 5)
         assert acq.error is None and acq.running
@@ -156,7 +157,8 @@ def test_killed_stream_goes_lost_and_recovers(uid: str) -> None:
 def test_bad_streams_are_flagged_not_fatal(uid: str) -> None:
     import pylsl
 
-    from devices.acquisition import CONNECTED, UNUSABLE, Acquisition
+    from devices.acquisition import Acquisition
+    from devices.health import HealthState
     from devices.lsl import describe
 
     def outlet(name, fmt, n_ch):
@@ -181,7 +183,10 @@ def test_bad_streams_are_flagged_not_fatal(uid: str) -> None:
         s_str = acq.add(describe(found[f"str{uid}"]), found[f"str{uid}"], channel=0)
         s_two = acq.add(describe(found[f"two{uid}"]), found[f"two{uid}"], channel=5)
         acq.start()
-        assert _wait(lambda: s_nan.health().state == CONNECTED or s_nan.written > 0, 5) or True
+        assert (
+            _wait(lambda: s_nan.health().state is HealthState.CONNECTED or s_nan.written > 0, 5)
+            or True
+        )
         t_end = time.monotonic() + 3.0
         while time.monotonic() < t_end:
             o_nan.push_sample([float("nan")])
@@ -192,8 +197,10 @@ def test_bad_streams_are_flagged_not_fatal(uid: str) -> None:
         assert _wait(lambda: s_flat.health().flat, 3)
         h = s_nan.health()
         assert h.nonfinite_fraction == 1.0 and "nan" in h.flags
-        assert s_str.health().state == UNUSABLE and "string" in s_str.health().message
-        assert s_two.health().state == UNUSABLE and "channel 5" in s_two.health().message
+        assert s_str.health().state is HealthState.UNUSABLE and "string" in s_str.health().message
+        assert (
+            s_two.health().state is HealthState.UNUSABLE and "channel 5" in s_two.health().message
+        )
         assert acq.running and acq.error is None
     finally:
         acq.stop()

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from xdf_sim import header_xml, write_simulated_xdf
 
-from app.analysis import AnalysisError, AnalysisOptions, analyze_file, write_simulated_xdf
+from app.analysis import AnalysisError, AnalysisOptions, analyze_file
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,9 +97,11 @@ def test_cli_writes_every_output(sim, tmp_path: Path) -> None:
         p = m["persons"][role]
         for key in ("beats", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2",
                     "hf_ms2", "lf_hf", "coherence_ratio", "artifacts", "scl_us", "scr_count",
-                    "scr_per_min", "quality", "baseline"):  # fmt: skip
+                    "scr_per_min", "eda_noise_us", "scr_threshold_us", "quality",
+                    "baseline"):  # fmt: skip
             assert key in p, key
             assert p[key] is not None, key
+        assert p["scr_threshold_us"] >= max(0.01, m["parameters"]["scr_min_amplitude_us"])
     c = m["concordance"]["eda"]
     assert c["available"] and c["susy"]["z"] is not None
     assert c["wcc"]["median_best_lag_s"] == pytest.approx(2.0, abs=0.5)
@@ -153,12 +156,11 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_file_without_physiology_is_rejected(tmp_path: Path) -> None:
-    from app.analysis import _header_xml
     from devices.xdf_writer import XdfWriter
 
     p = tmp_path / "eeg.xdf"
     with XdfWriter(p) as w:
-        sid = w.add_stream(_header_xml("Amp", "EEG", "float32", ["Cz"], "uV", 100.0, "amp"))
+        sid = w.add_stream(header_xml("Amp", "EEG", "float32", ["Cz"], "uV", 100.0, "amp"))
         w.write_samples(sid, np.zeros((200, 1)), np.arange(200) / 100.0)
     with pytest.raises(AnalysisError, match="no usable EDA/PPG/ECG"):
         analyze_file(p)
@@ -270,7 +272,7 @@ def test_segments_from_and_progress_bar(tmp_path: Path) -> None:
 
 def test_dropout_gap_is_not_bridged(tmp_path: Path) -> None:
     """A 20 s dropout of the clinician's PPG and EDA: no beats or HR invented across it."""
-    from app.analysis import _header_xml, timeseries_rows
+    from app.analysis import timeseries_rows
     from devices.xdf_writer import XdfWriter
 
     dyad = simulate_dyad(DyadSimConfig(duration_s=240.0, seed=8))
@@ -282,7 +284,7 @@ def test_dropout_gap_is_not_bridged(tmp_path: Path) -> None:
             for mod, x, fs in (("EDA", pr.eda, pr.eda_fs), ("PPG", pr.ppg, pr.ppg_fs)):
                 name = f"Sim-{role}-{mod}"
                 sid = w.add_stream(
-                    _header_xml(name, mod, "float32", [mod], "microsiemens", fs, name)
+                    header_xml(name, mod, "float32", [mod], "microsiemens", fs, name)
                 )
                 t = np.arange(x.size) / fs
                 keep = np.ones(x.size, bool) if role == "patient" else (t < g0) | (t >= g1)

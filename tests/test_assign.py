@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from devices.assign import MapError, assign, dump_map, explain, load_map, parse_role_options
+from devices.assign import (
+    MapError,
+    ProblemKind,
+    assign,
+    dump_map,
+    explain,
+    load_map,
+    parse_role_options,
+)
 from devices.lsl import StreamDescription
 
 
@@ -41,7 +49,9 @@ def test_role_globs_win_and_ambiguity_is_reported() -> None:
     a = assign(streams, roles=parse_role_options(["patient=ShimmerA*", "clinician=ShimmerB*"]))
     assert a.get("patient", "eda").stream.source_id == "A1"
     assert not a.complete
-    assert any("clinician eda: 2 streams match" in p for p in a.problems)
+    amb = [p for p in a.problems if p.kind is ProblemKind.AMBIGUOUS]
+    assert [(p.role, p.modality) for p in amb] == [("clinician", "eda")]
+    assert "clinician eda: 2 streams match" in str(amb[0])
     line = explain(a, streams)
     assert line.startswith("stream assignment incomplete") and "\n" not in line
     assert "--role" in line
@@ -50,7 +60,9 @@ def test_role_globs_win_and_ambiguity_is_reported() -> None:
 def test_nothing_is_guessed_without_role_words() -> None:
     a = assign([sd("Shimmer", "EDA", "x"), sd("Polar", "ECG", "y")])
     assert not a.channels
-    assert "patient eda: no stream assigned" in a.problems
+    missing = {(p.role, p.modality) for p in a.problems if p.kind is ProblemKind.MISSING}
+    assert ("patient", "eda") in missing
+    assert "patient eda: no stream assigned" in a.problem_text
 
 
 def test_map_file_with_channel_labels(tmp_path: Path) -> None:
@@ -80,8 +92,12 @@ def test_missing_channel_and_string_stream_are_problems(tmp_path: Path) -> None:
     f = tmp_path / "m.toml"
     f.write_text('[patient]\neda = { stream = "X", channel = "GSR" }\n[clinician]\neda = "M"\n')
     a = assign(streams, mapping=load_map(f))
-    assert any("has no channel 'GSR'" in p for p in a.problems)
-    assert any("carries string values" in p for p in a.problems)
+    kinds = {p.kind: p for p in a.problems}
+    assert "has no channel 'GSR'" in str(kinds[ProblemKind.NO_CHANNEL])
+    assert "carries string values" in str(kinds[ProblemKind.NOT_NUMERIC])
+    assert all(
+        p.blocks_assigned for p in (kinds[ProblemKind.NO_CHANNEL], kinds[ProblemKind.NOT_NUMERIC])
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,3 +137,10 @@ def test_digit_string_channel_is_a_label_first() -> None:
     a = assign([s, p], mapping=mapping)
     assert a.get("patient", "ecg").channel == 0
     assert a.get("patient", "eda").channel == 2
+    # a slot that already has a problem is not reported again as merely missing
+    assert not any(
+        p.kind is ProblemKind.MISSING and p.concerns("patient", "eda") for p in a.problems
+    )
+    cardiac = [p for p in a.problems if p.concerns("clinician", "cardiac")]
+    assert [p.kind for p in cardiac] == [ProblemKind.MISSING]
+    assert str(cardiac[0]) == "clinician ppg/ecg: no stream assigned"

@@ -87,7 +87,9 @@ def test_simulate_streams_and_incomplete_assignment(uid: str) -> None:
         assert len(lines) == 4, out.stdout
         eda = next(line for line in lines if line.startswith(f"{prefix}-patient-EDA"))
         assert "type=EDA" in eda and f"source_id={prefix}-patient-eda" in eda
-        assert "32 Hz" in eda and "[EDA]" in eda and "-> patient eda (EDA)" in eda
+        assert "32 Hz" in eda and "-> patient eda (EDA)" in eda
+        # device, channel and conversion to µS for every stream
+        assert "device=generic LSL stream" in eda and "eda ch0 (EDA): µS as published" in eda
         ppg = next(line for line in lines if line.startswith(f"{prefix}-clinician-PPG"))
         assert "-> not assigned" in ppg
         assert "stream assignment incomplete" in out.stdout and "clinician eda" in out.stdout

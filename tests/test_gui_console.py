@@ -23,10 +23,13 @@ from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from app.engine import EngineConfig  # noqa: E402
 from app.gui.compat import none_refcount_leak  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
-from app.gui.session import SessionController, SourceChoice  # noqa: E402
+from app.gui.session import SessionController  # noqa: E402
 from app.gui.theme import ConsoleSettings  # noqa: E402
+from app.sources import SourceChoice  # noqa: E402
+from devices.health import HealthState  # noqa: E402
 from devices.source import SimulatorSource  # noqa: E402
 from dsp.concordance import DyadConfig  # noqa: E402
+from dsp.params import MethodParams  # noqa: E402
 from dsp.simulate import DyadSimConfig  # noqa: E402
 
 pytestmark = [
@@ -46,7 +49,11 @@ def _attune_threads() -> list[str]:
 def _config(token: str) -> EngineConfig:
     return EngineConfig(
         tick_s=0.5,
-        dyad=DyadConfig(warmup_s=WARMUP_S, min_shift_s=5.0, rolling_n=10, surrogate_every_s=5.0),
+        dyad=DyadConfig(
+            warmup_s=WARMUP_S,
+            surrogate_every_s=5.0,
+            method=MethodParams(min_shift_s=5.0, rolling_n=10),
+        ),
         metrics_source_id=f"metrics-{token}",
     )
 
@@ -119,7 +126,7 @@ def test_traces_receive_data(console):
         lambda: w.snapshot is not None and w.snapshot.persons.get("patient") is not None,
         timeout=10_000,
     )
-    assert set(w.health.states().values()) == {"connected"}
+    assert set(w.health.states().values()) == {HealthState.CONNECTED}
     assert len(w.frame_times) > 10
 
 
@@ -266,32 +273,28 @@ def test_patient_screen_shows_only_the_chosen_view(console):
     assert not pw.isVisible() and not pw.timer.isActive()
 
 
-def test_sources_for_dialog_choices():
-    from app.gui.launch import source_for
-
-    src, choice = source_for(SourceChoice(kind="simulated"))
-    assert src.args[0] == "simulate" and "--name-prefix" in src.args
-    assert choice.roles["patient"].endswith("-patient-*")
-    src, choice = source_for(SourceChoice(kind="replay", replay_path="/x/s.xdf"), "/m.toml")
-    assert src.args == ["replay", "/x/s.xdf", "--loop"] and choice.map_path == "/m.toml"
-    src, choice = source_for(SourceChoice(kind="lsl"))
-    assert src is None and choice.kind == "lsl"
-
-
 def test_killed_stream_turns_lost_and_recovers(console):
     c, bot = console
     w = c.window
-    bot.waitUntil(lambda: set(w.health.states().values()) == {"connected"}, timeout=10_000)
+    bot.waitUntil(
+        lambda: set(w.health.states().values()) == {HealthState.CONNECTED}, timeout=10_000
+    )
     c.source.stop()  # every outlet of the dyad disappears
     bot.waitUntil(
-        lambda: set(w.health.states().values()) <= {"lost", "stale", "reconnecting"}, timeout=15_000
+        lambda: (
+            set(w.health.states().values())
+            <= {HealthState.LOST, HealthState.STALE, HealthState.RECONNECTING}
+        ),
+        timeout=15_000,
     )
-    bot.waitUntil(lambda: "lost" in w.health.states().values(), timeout=15_000)
+    bot.waitUntil(lambda: HealthState.LOST in w.health.states().values(), timeout=15_000)
     assert not w.traces.active[("patient", "cardiac")]
     c.source = SimulatorSource(DyadSimConfig(seed=4), prefix=c.prefix)
-    c.controller.source = c.source
+    c.controller.live.source = c.source
     c.source.start()
-    bot.waitUntil(lambda: set(w.health.states().values()) == {"connected"}, timeout=20_000)
+    bot.waitUntil(
+        lambda: set(w.health.states().values()) == {HealthState.CONNECTED}, timeout=20_000
+    )
     assert w.traces.active[("patient", "cardiac")]
     snap = w.snapshot
     assert all(h.reconnects >= 1 for h in snap.health.values() if h.key in snap.channels.values())

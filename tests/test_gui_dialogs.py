@@ -13,8 +13,9 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from app.engine import EngineConfig  # noqa: E402
 from app.gui.dialogs import AssignmentDialog  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
-from app.gui.session import SessionController, SourceChoice  # noqa: E402
+from app.gui.session import SessionController  # noqa: E402
 from app.gui.theme import ConsoleSettings  # noqa: E402
+from app.sources import SourceChoice, attune_command  # noqa: E402
 from devices.assign import assign, load_map  # noqa: E402
 from devices.source import SimulatorSource  # noqa: E402
 from dsp.simulate import DyadSimConfig  # noqa: E402
@@ -158,7 +159,7 @@ def test_unassignable_streams_and_failed_source_are_shown(qtbot, uid, tmp_path):
     w = _window(qtbot, uid, tmp_path)
     try:
         # a child source that fails at once (bad option) and roles that match nothing
-        src = ProcessSource(["simulate", "--coupling", "7"], "broken simulator")
+        src = ProcessSource(attune_command(["simulate", "--coupling", "7"]), "broken simulator")
         w.start_source(
             SourceChoice(roles={"patient": f"Nope{uid}*", "clinician": f"Nada{uid}*"}, wait_s=1.0),
             src,

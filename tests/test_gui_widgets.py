@@ -18,7 +18,7 @@ from app.gui.meters import (  # noqa: E402
     concordance_state,
     hr_sync_state,
 )
-from devices.acquisition import StreamHealth  # noqa: E402
+from devices.health import HealthState, StreamHealth  # noqa: E402
 from dsp.concordance import DyadMetrics  # noqa: E402
 from dsp.person import PersonConfig, PersonMetrics  # noqa: E402
 
@@ -123,9 +123,9 @@ def test_health_bar_shows_state_rate_and_bad_input_flags(qtbot):
         dyad=None,
         health=MappingProxyType(
             {
-                "a": health("a", "connected", flat=True),
-                "b": health("b", "lost"),
-                "c": health("c", "connected", nonfinite=0.5),
+                "a": health("a", HealthState.CONNECTED, flat=True),
+                "b": health("b", HealthState.LOST),
+                "c": health("c", HealthState.CONNECTED, nonfinite=0.5),
             }
         ),
         channels=MappingProxyType({"patient/eda": "a", "patient/ppg": "b", "clinician/eda": "c"}),
@@ -133,9 +133,9 @@ def test_health_bar_shows_state_rate_and_bad_input_flags(qtbot):
     )
     bar.update_health(snap, snap.persons)
     assert bar.states() == {
-        "patient/eda": "connected",
-        "patient/ppg": "lost",
-        "clinician/eda": "connected",
+        "patient/eda": HealthState.CONNECTED,
+        "patient/ppg": HealthState.LOST,
+        "clinician/eda": HealthState.CONNECTED,
     }
     assert (
         "flat" in bar.chips["patient/eda"].text()

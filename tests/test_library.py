@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from xdf_sim import write_simulated_xdf
 
-from app.analysis import write_simulated_xdf
 from app.library import clinician_trend, clinicians, read_session, scan_sessions
 from devices.recorder import create_session_folder, write_private_json
 from dsp.simulate import DyadSimConfig, simulate_dyad
@@ -117,3 +117,51 @@ def test_library_window(qtbot, library: Path) -> None:
     assert len(w.trend.sessions) == 3
     w.combo.setCurrentText("C02")
     assert len(w.trend.sessions) == 1
+
+
+def _double_click(qtbot, table, pos) -> None:
+    """A user's double-click: press/release, then the double-click event (Qt's item views
+    act on a double-click only over the item the press landed on)."""
+    from PySide6.QtCore import Qt
+
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_double_click_opens_the_sessions_review(qtbot, library: Path, tmp_path, monkeypatch):
+    """A double-click on a library row opens that session's review window (real widgets,
+    a real recording analysed in-process); a row without a recording says so instead."""
+    from app.gui.qtapp import dispose, make_app
+    from app.review.library_view import LibraryWindow
+    from app.review.window import ReviewWindow
+
+    monkeypatch.setenv("ATTUNE_CACHE_DIR", str(tmp_path / "cache"))
+    make_app()
+    w = LibraryWindow(library)
+    qtbot.addWidget(w)
+    w.show()
+    row = 1
+    rect = w.table.visualItemRect(w.table.item(row, 0))
+    _double_click(qtbot, w.table, rect.center())
+    qtbot.waitUntil(lambda: len(w._reviews) == 1, timeout=30_000)
+    review = w._reviews[0]
+    assert isinstance(review, ReviewWindow) and review.isVisible()
+    assert review.a.path == w.entries[row].recording
+    assert review.a.persons.keys() == {"patient", "clinician"}
+    assert w.entries[row].folder.name in str(review.a.path)
+    # the same session opened from the cache the first open filled
+    assert list((tmp_path / "cache").glob("*.pkl"))
+    # a session folder whose recording is gone: one status line, no window
+    gone = w.entries[2].recording
+    moved = gone.with_suffix(".moved")
+    gone.rename(moved)
+    try:
+        w.entries[2] = type(w.entries[2])(**{**w.entries[2].__dict__, "recording": None})
+        rect = w.table.visualItemRect(w.table.item(2, 0))
+        _double_click(qtbot, w.table, rect.center())
+        assert "no recording.xdf" in w.statusBar().currentMessage()
+        assert len(w._reviews) == 1
+    finally:
+        moved.rename(gone)
+    for r in w._reviews:
+        dispose(r)

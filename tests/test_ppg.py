@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from physio_render import ppg_from_beats
 
 from dsp.hrv import hrv_time, ibi_correct
 from dsp.ppg import PPG_PARAMS, StreamingBeatDetector, ppg_clean, ppg_peaks
@@ -137,3 +138,65 @@ def test_ppg_clean_zero_phase_and_causal() -> None:
     # causal: the output up to a sample does not depend on later samples
     np.testing.assert_allclose(ppg_clean(x[:700], fs, causal=True), ca[:700])
     assert not np.allclose(ppg_clean(x[:700], fs)[600:700], zp[600:700], atol=1e-3)
+
+
+# --------------------------------------------------------------------------- timing and gate
+
+
+def _rhythm(seed: int, duration_s: float, rsa_ms: float = 12.0) -> np.ndarray:
+    """True beat times (s): sinus rhythm with respiratory variation and 6 ms beat noise."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(int(duration_s / 0.6))
+    rr = 850 + rsa_ms * np.sin(2 * np.pi * k / 4.5) + rng.normal(0, 6, k.size)
+    t = 1.0 + np.concatenate([[0.0], np.cumsum(rr) / 1000.0])
+    return t[t < duration_s - 2.0]
+
+
+def _timing(det_s: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    """(jitter SD ms after removing the median offset, RMSSD relative error, F1)."""
+    m = match_events(det_s, truth, tol_s=0.05)
+    j = np.abs(det_s[:, None] - truth[None, :]).argmin(axis=1)
+    e = det_s - truth[j]
+    ok = np.abs(e - np.median(e)) < 0.05
+    jitter = float(np.std(e[ok]) * 1000.0)
+    keep = np.zeros(truth.size, dtype=bool)
+    keep[j[ok]] = True
+    ibi = np.where(keep[1:] & keep[:-1], np.diff(np.interp(truth, truth[j[ok]], det_s[ok])), np.nan)
+    ibi_true = np.where(keep[1:] & keep[:-1], np.diff(truth), np.nan)
+    r = hrv_time(ibi * 1000.0).rmssd_ms / hrv_time(ibi_true * 1000.0).rmssd_ms - 1.0
+    return jitter, float(r), m.f1
+
+
+@pytest.mark.parametrize(
+    ("fs", "max_jitter_ms", "max_rmssd_err"),
+    [(25.0, 6.0, 0.10), (64.0, 3.0, 0.05), (128.0, 3.0, 0.05)],
+)
+def test_mid_upstroke_timing_targets_and_neurokit2(
+    fs: float, max_jitter_ms: float, max_rmssd_err: float
+) -> None:
+    """Noisy PPG (white noise, respiration, baseline wander) with a low-variability rhythm."""
+    nk = pytest.importorskip("neurokit2")
+    truth = _rhythm(0, 300.0)
+    x = ppg_from_beats(truth, fs, 300.0, seed=2, noise_sd=0.02)
+    jit, err, f1 = _timing(ppg_peaks(x, fs) / fs, truth)
+    assert f1 > 0.995
+    assert jit <= max_jitter_ms
+    assert abs(err) <= max_rmssd_err
+    clean = nk.ppg_clean(x, sampling_rate=int(fs))
+    nkp = np.asarray(nk.ppg_findpeaks(clean, sampling_rate=int(fs))["PPG_Peaks"]) / fs
+    _, err_nk, _ = _timing(nkp, truth)
+    assert abs(err) <= abs(err_nk)
+
+
+@pytest.mark.parametrize("factor", [0.3, 2.5])
+@pytest.mark.parametrize("fs", [25.0, 64.0])
+def test_amplitude_step_loses_at_most_one_beat(factor: float, fs: float) -> None:
+    """Vasoconstriction (x0.3) or a pressed sensor (x2.5) at 60 s: <= 1 beat lost after it."""
+    for seed in range(3):
+        truth = _rhythm(seed, 120.0, rsa_ms=25.0)
+        x = ppg_from_beats(truth, fs, 120.0, seed=seed, noise_sd=0.01)
+        x = np.where(np.arange(x.size) / fs >= 60.0, x * factor, x)
+        det = ppg_peaks(x, fs) / fs
+        after = truth[(truth > 60.0) & (truth < 70.0)]
+        lost = np.abs(det[:, None] - after[None, :]).min(axis=0) > 0.05
+        assert lost.sum() <= 1, (seed, after[lost])

@@ -183,7 +183,7 @@ def test_kill_9_keeps_all_but_the_last_two_seconds(tmp_path: Path, uid: str) -> 
         [
             sys.executable,
             "-m",
-            "app.cmd_sessions",
+            "app.cli",
             "record",
             str(out),
             "--streams",
@@ -241,7 +241,7 @@ def test_cli_record_until_duration_writes_footers(tmp_path: Path, uid: str) -> N
         [
             sys.executable,
             "-m",
-            "app.cmd_sessions",
+            "app.cli",
             "record",
             str(out),
             "--streams",
@@ -277,7 +277,7 @@ def test_cli_record_until_duration_writes_footers(tmp_path: Path, uid: str) -> N
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.cmd_sessions", *args],
+        [sys.executable, "-m", "app.cli", *args],
         cwd=ROOT,
         env=os.environ.copy(),
         capture_output=True,

@@ -25,19 +25,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.baseline import Baseline
 from app.gui.meters import DASH, finite, fmt
-from app.gui.session import SourceChoice
 from app.gui.theme import DYAD_COLOUR, ROLE_COLOURS, ROLE_NAMES, THEMES, Theme
+from app.live import discover
+from app.sources import SourceChoice, SourceKind
 from devices.assign import (
     MODALITIES,
     ROLES,
     Assignment,
+    AssignmentProblem,
     Channel,
     MapError,
+    ProblemKind,
     assign,
     dump_map,
     explain,
     load_map,
+    missing_problems,
 )
 from devices.lsl import StreamDescription
 
@@ -130,8 +135,6 @@ class AssignmentDialog(QDialog):
         self._thread.start()
 
     def _discover(self) -> None:
-        from app.live import discover
-
         try:
             found = discover(self.wait_s)
         except Exception as exc:  # reported in the dialog
@@ -229,32 +232,27 @@ class AssignmentDialog(QDialog):
     def current_assignment(self) -> Assignment:
         """The assignment the table shows now (problems say what is missing or doubled)."""
         chans: list[Channel] = []
-        problems: list[str] = []
+        problems: list[AssignmentProblem] = []
         for r, (d, _) in enumerate(self.found):
             role = self.table.cellWidget(r, 6).currentText()
             mod = self.table.cellWidget(r, 7).currentText()
             if role == NONE or mod == NONE:
                 continue
             if any(c.role == role and c.modality == mod for c in chans):
-                problems.append(f"{role} {mod}: assigned twice")
+                problems.append(AssignmentProblem(ProblemKind.TWICE, role, mod, "assigned twice"))
                 continue
             chan = self.table.cellWidget(r, 8).currentIndex()
             chans.append(Channel(role, mod, d, max(chan, 0), "assigned in the Streams dialog"))
-        have = {(c.role, c.modality) for c in chans}
-        for role in ROLES:
-            if (role, "eda") not in have:
-                problems.append(f"{role} eda: no stream assigned")
-            if (role, "ppg") not in have and (role, "ecg") not in have:
-                problems.append(f"{role} ppg/ecg: no stream assigned")
+        problems.extend(missing_problems(chans, ()))
         return Assignment(tuple(chans), tuple(problems))
 
-    def _update_problems(self, *_args, extra: tuple[str, ...] = ()) -> None:
+    def _update_problems(self, *_args, extra: tuple[AssignmentProblem, ...] = ()) -> None:
         a = self.current_assignment()
         probs = list(dict.fromkeys([*extra, *a.problems])) if extra else list(a.problems)
         if not self.found:
             self.problems.setText("no LSL streams visible; start the devices or pick a source")
         elif probs:
-            self.problems.setText("Not complete: " + " | ".join(probs))
+            self.problems.setText("Not complete: " + " | ".join(str(p) for p in probs))
         else:
             self.problems.setText("Complete: both people have EDA and a cardiac signal.")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not a.problems)
@@ -303,7 +301,7 @@ class AssignmentDialog(QDialog):
             self._update_problems()
             return
         self.choice = SourceChoice(
-            kind="lsl",
+            kind=SourceKind.LSL,
             assignment=a,
             found=tuple(self.found),
             description="assigned streams",
@@ -311,12 +309,14 @@ class AssignmentDialog(QDialog):
         self.accept()
 
     def choose_simulated(self) -> None:
-        self.choice = SourceChoice(kind="simulated", description="simulated dyad")
+        self.choice = SourceChoice(kind=SourceKind.SIMULATED, description="simulated dyad")
         self.accept()
 
     def choose_replay(self, path: str) -> None:
         self.choice = SourceChoice(
-            kind="replay", replay_path=str(path), description=f"replay of {Path(path).name}"
+            kind=SourceKind.REPLAY,
+            replay_path=str(path),
+            description=f"replay of {Path(path).name}",
         )
         self.accept()
 
@@ -327,15 +327,6 @@ class AssignmentDialog(QDialog):
 
 
 # ----------------------------------------------------------------------------- the ritual
-
-BASELINE_METRICS = ("hr_bpm", "rmssd_ms", "coherence_ratio", "scl_us", "scr_per_min")
-_VALID = {
-    "hr_bpm": "hr_valid",
-    "rmssd_ms": "hrv_valid",
-    "coherence_ratio": "coherence_valid",
-    "scl_us": "scl_valid",
-    "scr_per_min": "scr_valid",
-}
 
 
 class Pacer(QWidget):
@@ -377,9 +368,10 @@ class Pacer(QWidget):
 class BaselineDialog(QDialog):
     """The threshold ritual: three breaths, then a settling baseline (default 60 s).
 
-    The dialog is non-modal; it receives every engine snapshot through :meth:`on_snapshot`
-    and, at the end, emits ``finished_baseline`` with ``{role: {metric: value}}``: the median
-    of the values the engine reported as valid during the baseline (NaN when none was).
+    The dialog is non-modal and only shows the ritual: it passes every engine snapshot
+    (:meth:`on_snapshot`) to a :class:`app.baseline.Baseline`, which decides the numbers, and
+    at the end emits ``finished_baseline`` with that model's result
+    (``{role: {metric: median of the valid values}}``).
     """
 
     finished_baseline = Signal(object)
@@ -389,10 +381,7 @@ class BaselineDialog(QDialog):
         self.setWindowTitle("Threshold: settling baseline")
         self.duration_s = float(duration_s)
         self.theme = theme or THEMES["light"]
-        self._t0: float | None = None
-        self._samples: dict[str, dict[str, list[float]]] = {
-            r: {m: [] for m in BASELINE_METRICS} for r in ROLES
-        }
+        self.model = Baseline(self.duration_s)
         self.result: dict[str, dict[str, float]] | None = None
         lay = QVBoxLayout(self)
         self.prompt = QLabel(
@@ -452,17 +441,18 @@ class BaselineDialog(QDialog):
 
     def begin(self) -> None:
         """Start the three-breath prompt and the baseline clock."""
-        self._t0 = time.monotonic()
+        self.model.begin(time.monotonic())
         self.start_button.setEnabled(False)
         self.timer.start()
         self._tick()
 
     def _tick(self) -> None:
-        if self._t0 is None:
+        now = time.monotonic()
+        if self.model.started_at is None:
             return
-        el = time.monotonic() - self._t0
+        el = self.model.elapsed(now)
         self.pacer.set_time(el)
-        left = max(self.duration_s - el, 0.0)
+        left = self.model.remaining(now)
         breaths_s = min(30.0, self.duration_s / 2)  # three slow breaths at ~6/min
         if el < breaths_s:
             n = min(int(el / (breaths_s / 3)) + 1, 3)
@@ -472,13 +462,7 @@ class BaselineDialog(QDialog):
         self.countdown.setText(f"baseline: {int(left) // 60}:{int(left) % 60:02d} left")
         if left <= 0:
             self.timer.stop()
-            self.result = {
-                r: {
-                    m: float(np.median(v)) if v else float("nan")
-                    for m, v in self._samples[r].items()
-                }
-                for r in ROLES
-            }
+            self.result = self.model.result()
             self.finished_baseline.emit(self.result)
             self.accept()
 
@@ -492,12 +476,8 @@ class BaselineDialog(QDialog):
             self.coherence[r].setText(
                 f"{ROLE_NAMES[r]} coherence ratio {fmt(pm.coherence_ratio, '.1f') if ok else DASH}"
             )
-            if self._t0 is None or not self.timer.isActive():
-                continue
-            for m in BASELINE_METRICS:
-                v = getattr(pm, m, float("nan"))
-                if getattr(pm, _VALID[m], False) and finite(v):
-                    self._samples[r][m].append(float(v))
+        if self.timer.isActive():
+            self.model.add(snap, time.monotonic())
 
     def done(self, result: int) -> None:  # noqa: D102 (Qt API)
         self.timer.stop()

@@ -13,51 +13,18 @@ import os
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
+
 from app.engine import EngineConfig
-
-
-def make_app():
-    """The QApplication (created once), with pyqtgraph options for speed."""
-    import pyqtgraph as pg
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    if app is None:
-        QApplication.setHighDpiScaleFactorRoundingPolicy(
-            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
-        )
-        app = QApplication(sys.argv[:1])
-        app.setApplicationName("Attunement")
-        app.setOrganizationName("Attunement")
-    pg.setConfigOptions(antialias=False, foreground="k", useOpenGL=False)
-    return app
-
-
-def source_for(choice, map_file: str = ""):
-    """The source object for a :class:`~app.gui.session.SourceChoice` (None for live devices).
-
-    Returns ``(source, choice)`` with the roles filled in for sources whose stream names are
-    known in advance.
-    """
-    from dataclasses import replace
-
-    from devices.source import ProcessSource
-
-    if choice.kind == "simulated":
-        prefix = f"AttuneConsole{os.getpid()}x{id(choice) % 10_000}"
-        source = ProcessSource(["simulate", "--name-prefix", prefix], "simulated dyad")
-        roles = {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
-        return source, replace(choice, roles=roles, wait_s=15.0)
-    if choice.kind == "replay":
-        source = ProcessSource(["replay", choice.replay_path, "--loop"], choice.description)
-        return source, replace(choice, map_path=choice.map_path or map_file, wait_s=15.0)
-    return None, choice
+from app.gui.main_window import MainWindow
+from app.gui.qtapp import make_app
+from app.gui.session import SessionController
+from app.gui.theme import load_settings
+from app.sources import SourceChoice, SourceKind, demo_source, role_globs
+from devices.assign import parse_role_options
 
 
 def _finish_after(window, app, duration: float | None, screenshot: str | None) -> None:
-    from PySide6.QtCore import QTimer
-
     def finish() -> None:
         if screenshot:
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
@@ -72,10 +39,6 @@ def _finish_after(window, app, duration: float | None, screenshot: str | None) -
 
 
 def _open(choice, source, args, config: EngineConfig, ask_on_failure: bool = False) -> int:
-    from app.gui.main_window import MainWindow
-    from app.gui.session import SessionController
-    from app.gui.theme import load_settings
-
     app = make_app()
     settings = load_settings()
     controller = SessionController(config)
@@ -91,31 +54,26 @@ def _open(choice, source, args, config: EngineConfig, ask_on_failure: bool = Fal
 
 def run_demo(args: argparse.Namespace) -> int:
     """``attune demo``: the simulated dyad (child process) in the console window."""
-    from app.cli import demo_source
-    from app.gui.session import SourceChoice
-
     prefix = f"AttuneDemo{os.getpid()}"
-    source = demo_source(args, prefix)
-    roles = {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
+    source = demo_source(prefix, args.seed, args.coupling, args.lag, args.artifacts)
     choice = SourceChoice(
-        kind="simulated", roles=roles, wait_s=15.0, description=source.description
+        kind=SourceKind.SIMULATED,
+        roles=role_globs(prefix),
+        wait_s=15.0,
+        description=source.description,
     )
     return _open(choice, source, args, EngineConfig())
 
 
 def run_live(args: argparse.Namespace) -> int:
     """``attune`` / ``attune run``: the console on the LSL streams visible now."""
-    from app.gui.session import SourceChoice
-    from app.gui.theme import load_settings
-    from devices.assign import parse_role_options
-
     roles = parse_role_options(args.role) if getattr(args, "role", None) else None
     map_path = getattr(args, "map", None) or ""
     if not roles and not map_path:
         last = load_settings().last_map_file
         map_path = last if last and Path(last).is_file() else ""
     choice = SourceChoice(
-        kind="lsl",
+        kind=SourceKind.LSL,
         roles=roles,
         map_path=map_path,
         wait_s=float(getattr(args, "wait", 5.0) or 5.0),

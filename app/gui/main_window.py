@@ -46,7 +46,7 @@ from app.gui.meters import (
     hr_sync_state,
 )
 from app.gui.patient import PatientViewOptions, PatientWindow
-from app.gui.session import SessionController, SourceChoice
+from app.gui.session import SessionController
 from app.gui.theme import (
     MARKER_COLOURS,
     THEMES,
@@ -58,10 +58,11 @@ from app.gui.theme import (
 )
 from app.gui.traces import TracePanel
 from app.library import default_sessions_dir
+from app.sources import SourceChoice, source_for
+from devices.health import HealthState
 from devices.markers import MARKER_TEXT
 
 RENDER_HZ = 30.0
-CONNECTED = "connected"
 
 
 class MainWindow(QMainWindow):
@@ -362,7 +363,7 @@ class MainWindow(QMainWindow):
         for rm, key in snap.channels.items():
             role, mod = rm.split("/")
             h = snap.health.get(key)
-            ok = h is not None and h.state == CONNECTED
+            ok = h is not None and h.state is HealthState.CONNECTED
             kind = "eda" if mod == "eda" else "cardiac"
             if not ok:
                 stale[role].add(kind)
@@ -486,8 +487,6 @@ class MainWindow(QMainWindow):
             )
         if choice is None:
             return
-        from app.gui.launch import source_for
-
         source, choice = source_for(choice, self.settings.last_map_file)
         self.start_source(choice, source)
 

@@ -30,6 +30,7 @@ from app.gui.theme import (
     THEMES,
     Theme,
 )
+from devices.health import HealthState
 from dsp.concordance import CI_CLIP
 
 DASH = "–"
@@ -514,9 +515,9 @@ class HealthBar(QWidget):
         self.chips.clear()
         self.placeholder.setVisible(True)
 
-    def states(self) -> dict[str, str]:
-        """role/modality -> state word currently shown (for tests and the patient view)."""
-        return {k: lab.property("state") for k, lab in self.chips.items()}
+    def states(self) -> dict[str, HealthState]:
+        """role/modality -> state currently shown (for tests and the patient view)."""
+        return {k: HealthState(lab.property("state")) for k, lab in self.chips.items()}
 
     def update_health(self, snap, persons) -> None:
         """Refresh chips from a snapshot's ``channels`` and ``health``."""
@@ -548,7 +549,7 @@ class HealthBar(QWidget):
                 f"<span style='color:{sc}'>{sym} {h.state}</span>"
                 f"<span style='color:{self.theme.muted}'>{rate}{flags}{quality}</span>"
             )
-            lab.setProperty("state", h.state)
+            lab.setProperty("state", str(h.state))
             age = f"{h.last_sample_age:.1f} s ago" if finite(h.last_sample_age) else "never"
             lab.setToolTip(
                 f"{key}<br>state: {h.state}{' – ' + h.message if h.message else ''}<br>"

@@ -13,25 +13,26 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.palette import ROLE_COLOURS  # noqa: F401  (re-exported: one palette for every view)
+from devices.health import HealthState
 
 ROLE_NAMES = {"patient": "Patient", "clinician": "Clinician"}
 DYAD_COLOUR = "#009E73"
 MARKER_COLOURS = {"T": "#D55E00", "L": "#56B4E9", "M": "#CC79A7"}
 STATE_COLOURS = {
-    "connected": "#009E73",
-    "stale": "#E69F00",
-    "lost": "#D55E00",
-    "reconnecting": "#56B4E9",
-    "waiting": "#999999",
-    "unusable": "#D55E00",
+    HealthState.CONNECTED: "#009E73",
+    HealthState.STALE: "#E69F00",
+    HealthState.LOST: "#D55E00",
+    HealthState.RECONNECTING: "#56B4E9",
+    HealthState.WAITING: "#999999",
+    HealthState.UNUSABLE: "#D55E00",
 }
 STATE_SYMBOLS = {
-    "connected": "●",
-    "stale": "◐",
-    "lost": "✕",
-    "reconnecting": "↻",
-    "waiting": "○",
-    "unusable": "⚠",
+    HealthState.CONNECTED: "●",
+    HealthState.STALE: "◐",
+    HealthState.LOST: "✕",
+    HealthState.RECONNECTING: "↻",
+    HealthState.WAITING: "○",
+    HealthState.UNUSABLE: "⚠",
 }
 
 

@@ -8,7 +8,6 @@ options are analysed afresh.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,14 +21,10 @@ from app.analysis import (
     cache_load,
     cache_store,
 )
-
-
-def resolve_recording(path: str | Path) -> Path:
-    """A session folder means its ``recording.xdf``."""
-    p = Path(path)
-    if p.is_dir() and (p / "recording.xdf").is_file():
-        return p / "recording.xdf"
-    return p
+from app.display import prepare_display
+from app.gui.qtapp import dispose, make_app, save_screenshot
+from app.review.window import ReviewWindow
+from app.sessionfolder import resolve_recording
 
 
 def load_analysis(
@@ -62,81 +57,31 @@ def load_analysis(
     return a, False
 
 
-def dispose(widget: Any) -> None:
-    """Destroy a closed window's C++ objects now, while the QApplication still exists.
+def open_review(path: str | Path, options: AnalysisOptions | None = None) -> ReviewWindow:
+    """Analyse ``path`` (or load its cached analysis) and show its review window.
 
-    Left to interpreter shutdown, pyqtgraph scenes can be torn down after their items'
-    owners ("shared QObject was deleted directly") and crash the process on exit.
+    Needs a running QApplication (:func:`app.gui.qtapp.make_app`); the window is returned so
+    the caller keeps it alive.
+
+    Raises
+    ------
+    AnalysisError
+        As :func:`app.analysis.analyze_file`.
     """
-    import shiboken6
-    from PySide6.QtWidgets import QApplication
-
-    widget.close()
-    QApplication.processEvents()
-    if shiboken6.isValid(widget):
-        shiboken6.delete(widget)
-
-
-def save_screenshot(widget: Any, path: str | Path, size: tuple[int, int] = (1500, 950)) -> Path:
-    """Show ``widget`` at ``size``, save it as PNG once the event loop has drawn it, close it.
-
-    Runs the application's event loop until the shot is taken (as the console does), which
-    also lets Qt tear the window down in order.
-    """
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    out = Path(path)
-    errors: list[str] = []
-
-    def shoot() -> None:
-        if not widget.grab().save(str(out)):
-            errors.append(f"could not write {out}")
-        widget.close()
-        app.quit()
-
-    widget.resize(*size)
-    widget.show()
-    QTimer.singleShot(300, shoot)
-    app.exec()
-    dispose(widget)
-    if errors:
-        raise OSError(errors[0])
-    return out
-
-
-def prepare_display(screenshot: bool) -> str:
-    """Use the offscreen Qt platform for screenshots without a display; '' when a window can
-    be shown, else the reason it cannot."""
-    has_display = bool(
-        os.environ.get("DISPLAY")
-        or os.environ.get("WAYLAND_DISPLAY")
-        or os.environ.get("QT_QPA_PLATFORM") in ("offscreen", "minimal")
-        or sys.platform in ("win32", "darwin")
-    )
-    if has_display:
-        return ""
-    if screenshot:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        return ""
-    return "no display is available (use --screenshot FILE.png, or attune analyze for a report)"
+    a, _ = load_analysis(path, options or AnalysisOptions())
+    win = ReviewWindow(a)
+    win.resize(1400, 900)
+    win.show()
+    return win
 
 
 def run_review(args: argparse.Namespace, options: AnalysisOptions) -> int:
     """Entry of ``attune review`` (exit status)."""
-    from app.gui.compat import pin_none
-
     why = prepare_display(bool(args.screenshot))
     if why:
         print(f"attune: error: {why}", file=sys.stderr, flush=True)
         return 2
-    from app.gui.launch import make_app
-
-    pin_none()
     app = make_app()
-    from app.review.window import ReviewWindow
-
     t0 = time.perf_counter()
 
     def progress(frac: float, stage: str) -> None:

@@ -27,7 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.analysis import AnalysisError
+from app.gui.qtapp import dispose, make_app, save_screenshot
 from app.library import SessionEntry, clinician_trend, clinicians, scan_sessions
+from app.review.launch import open_review
 
 COLUMNS = [
     "date", "patient", "clinician", "duration", "EDA CI", "p", "HR CI",
@@ -175,14 +178,10 @@ class LibraryWindow(QMainWindow):
                 p.setXRange(float(x[ok].min()) - 0.1 * span, float(x[ok].max()) + 0.1 * span)
 
     def _open(self, row: int, _col: int) -> None:
-        from app.review.launch import open_review
-
         e = self.entries[row]
         if e.recording is None:
             self.statusBar().showMessage(f"{e.folder.name}: no recording.xdf to review", 8000)
             return
-        from app.analysis import AnalysisError
-
         try:
             self._reviews.append(open_review(e.recording))
         except AnalysisError as exc:
@@ -192,11 +191,6 @@ class LibraryWindow(QMainWindow):
 def run_library_window(root: Path, entries: Sequence[SessionEntry], clinician: str | None,
                        screenshot: str | None) -> int:  # fmt: skip
     """Open the library window (or save its screenshot); exit status."""
-    from app.gui.compat import pin_none
-    from app.gui.launch import make_app
-    from app.review.launch import save_screenshot
-
-    pin_none()
     app = make_app()
     t0 = time.perf_counter()
     w = LibraryWindow(root, entries, clinician)
@@ -212,8 +206,6 @@ def run_library_window(root: Path, entries: Sequence[SessionEntry], clinician: s
     w.resize(1300, 900)
     w.show()
     code = int(app.exec())
-    from app.review.launch import dispose
-
     for r in w._reviews:
         dispose(r)
     dispose(w)

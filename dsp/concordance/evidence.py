@@ -79,8 +79,8 @@ class HighlightRule:
         Seconds the exceedance must last before the highlight shows.
     """
 
-    percentile: float = 95.0
-    hold_s: float = 30.0
+    percentile: float = 99.0
+    hold_s: float = 20.0
 
     def __post_init__(self) -> None:
         if not 50.0 <= self.percentile < 100.0 or self.hold_s < 0:

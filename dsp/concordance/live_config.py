@@ -11,46 +11,34 @@ from dsp.concordance.evidence import HighlightRule
 from dsp.concordance.indices import _as_samples, _corr_values
 from dsp.concordance.lead import NO_LEAD_TEST, LeadTest
 from dsp.concordance.wcc import PEAK_THRESHOLD
+from dsp.params import DYAD_PARAMS, MethodParams, reads_method_params
 
 __all__ = ["DyadConfig", "DyadMetrics"]
 
 
+@reads_method_params(*DYAD_PARAMS, fs="grid_fs")
 @dataclass(frozen=True)
 class DyadConfig:
     """Settings of :class:`LiveDyad` (all times in seconds, rates in Hz).
 
+    The method parameters (grid rate ``fs``, slope/correlation windows, WCC, rolling CI,
+    surrogates, chance band) are read from ``method``, shared with the offline
+    :class:`dsp.session.SessionConfig`: ``config.rolling_n`` is ``config.method.rolling_n``
+    and ``config.fs`` is ``config.method.grid_fs``.
+
     Attributes
     ----------
-    fs : float
-        Dyad grid rate (4 Hz).
+    method : MethodParams
+        The method parameters shared with the offline analysis.
     warmup_s : float
         Data needed before a chance baseline (percentile, chance band) is shown (150 s).
-    rolling_n : int
-        Number of most recent slope correlations in the rolling CI (60, i.e. the last minute).
-    wcc_win_s, wcc_lag_s : float
-        Live EDA WCC window (30 s) and maximum lag (±5 s), on the 5 s slope signal at ``fs``.
-    hr_wcc_win_s : float
-        Live HR WCC window (60 s), lags ±``wcc_lag_s``, on the HR slope signal.
-    n_surrogates : int
-        Circular-shift surrogates per baseline refresh (200).
     surrogate_every_s : float
         Baseline refresh interval (10 s).
-    slope_s, corr_s, step_s : float
-        Marci slope window (5 s), correlation window (15 s = 15 slopes), step (1 s).
-    hr_slope_s : float
-        Slope window for HR (1 s: first differences of HR, bpm/s); HR levels drift as SC does.
     hr_coherence_window_s, hr_coherence_min_s : float
         HR coherence (LF/HF) over the last 300 s, needing at least 120 s without gaps
         (:func:`hr_coherence`); refreshed with the baseline.
-    min_shift_s : float
-        Smallest circular shift of a surrogate (60 s).
-    chance_lo_pct, chance_hi_pct : float
-        Percentiles of the surrogate distribution reported as the chance band (5 and 95).
     peak_threshold : float
         Minimum WCC peak r for a clear peak / lead statement (0.3).
-    min_valid_fraction : float
-        Fraction of finite correlations required in the rolling window for ``valid``
-        (1.0: any missing or bad sample of either person in the window makes it invalid).
     max_session_s : float
         Session memory cap (4 h); older steps leave the session indices.
     history_points : int
@@ -64,8 +52,8 @@ class DyadConfig:
         rule's percentile of the surrogates for ``hold_s`` seconds in a row (evaluated at
         every step, whatever the snapshot rate).
     highlight_n : int
-        Correlations behind the highlight statistic: the Marci CI of the last 180 (3 minutes),
-        against circular-shift surrogates of the same length (fewer early in the session).
+        Correlations behind the highlight statistic: the Marci CI of the last 60 (the rolling
+        CI the meter shows), against circular-shift surrogates of the same length.
     highlight_min_valid : float
         Fraction of those correlations that must be finite (0.8).
     lead_window_s : float
@@ -83,31 +71,17 @@ class DyadConfig:
         HR stretch searched for each person's breathing rate (the shared-breathing check).
     """
 
-    fs: float = 4.0
     warmup_s: float = 150.0
-    rolling_n: int = 60
-    wcc_win_s: float = 30
-    wcc_lag_s: float = 5
-    hr_wcc_win_s: float = 60
-    n_surrogates: int = 200
     surrogate_every_s: float = 10
-    slope_s: float = 5.0
-    corr_s: float = 15.0
-    step_s: float = 1.0
-    hr_slope_s: float = 1.0
     hr_coherence_window_s: float = 300.0
     hr_coherence_min_s: float = 120.0
-    min_shift_s: float = 60.0
-    chance_lo_pct: float = 5.0
-    chance_hi_pct: float = 95.0
     peak_threshold: float = PEAK_THRESHOLD
-    min_valid_fraction: float = 1.0
     max_session_s: float = 4 * 3600.0
     history_points: int = 720
     history_every_s: float = 10.0
     seed: int | None = 0
     highlight: HighlightRule = HighlightRule()
-    highlight_n: int = 180
+    highlight_n: int = 60
     highlight_min_valid: float = 0.8
     lead_window_s: float = 180.0
     lead_inc_s: float = 5.0
@@ -115,6 +89,7 @@ class DyadConfig:
     lead_surrogates: int = 200
     coherence_surrogates: int = 50
     breathing_window_s: float = 120.0
+    method: MethodParams = MethodParams()  # noqa: RUF009 - frozen, shared default
 
     def __post_init__(self) -> None:
         if self.fs <= 0 or self.rolling_n < 2 or self.n_surrogates < 1:

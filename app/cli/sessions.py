@@ -1,8 +1,7 @@
 """``attune record`` and ``attune replay``: sessions on disk from the command line.
 
 ``register(subparsers)`` adds both subcommands to the ``attune`` parser; each sets
-``func`` (``args.func(args) -> int`` exit status). The module also runs standalone:
-``python -m app.cmd_sessions record OUT.xdf ...``.
+``func`` (``args.func(args) -> int`` exit status).
 
 Exit status: 0 done; 1 the recording stopped on a write error (what was written is kept);
 2 bad input (unreadable file, no matching stream, existing output, bad option), with one
@@ -313,19 +312,3 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return _fail(f"replay stopped: {replay.error}", code=1)
     print(f"replay done: {replay.samples_pushed} samples published", flush=True)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry: ``python -m app.cmd_sessions {record,replay} ...``."""
-    parser = argparse.ArgumentParser(prog=PROG)
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

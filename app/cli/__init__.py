@@ -1,22 +1,26 @@
 """``attune`` command line.
 
-Every command that touches LSL imports pylsl lazily, after ``--local-only`` (or the demo) had
-the chance to confine LSL to this machine.
+Subcommands: ``simulate``, ``streams``, ``run``, ``demo`` (here), ``record``/``replay``
+(:mod:`app.cli.sessions`), ``analyze``/``review``/``library`` (:mod:`app.cli.analysis`).
+
+The commands import the project's modules inside their functions on purpose: pylsl must load
+only after ``--local-only`` (or the demo) had the chance to confine LSL to this machine, and
+each command (including every simulator child process) should load only what it uses (Qt,
+matplotlib and the analysis take seconds to import).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 import signal
 import sys
 import threading
 import time
 
 from app import __version__
-
-# subcommand modules contributed by feature areas; each has register(subparsers)
-FEATURE_MODULES = ("app.cmd_sessions", "app.cmd_analysis", "app.cmd_gui")
+from app.cli import analysis, sessions
+from app.display import has_display
 
 
 class CliError(Exception):
@@ -105,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
         "SCRs and HR rises in both people; the clinician follows the patient by --lag.",
     )
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
+    p.add_argument(
+        "--device",
+        choices=("emotibit", "e4", "e4b", "shimmer", "bitalino", "polar", "muse"),
+        default=None,
+        help="publish both people as this wearable's LSL bridge does (names, types, units, "
+        "rates, bursts, Unix-epoch clocks, duplicate source_ids); e4 = E4 server style "
+        "(bvp/gsr), e4b = Empatica<ID>PPG/EDA/IBI style",
+    )
     _add_sim_options(p)
 
     p = sub.add_parser(
@@ -145,14 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lag", type=float, default=2.0, metavar="S")
     p.add_argument("--artifacts", action="store_true")
 
-    for modname in FEATURE_MODULES:
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name != modname:
-                raise
-            continue
-        mod.register(sub)
+    sessions.register(sub)
+    analysis.register(sub)
     return parser
 
 
@@ -190,6 +196,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError("heart rates must be within 20..220 bpm")
     stop = threading.Event()
     _install_sigint(stop)
+    if args.device:
+        return _simulate_device(args, cfg, stop)
     src = SimulatorSource(cfg, prefix=args.name_prefix, duration=args.duration)
     src.start()
     print(
@@ -207,9 +215,30 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate_device(args: argparse.Namespace, cfg, stop: threading.Event) -> int:
+    from devices.device_sim import DeviceSimSource
+    from devices.source import parent_gone
+
+    src = DeviceSimSource(args.device, cfg, duration=args.duration)
+    src.start()
+    names = sorted({s.name for ss in src.streams.values() for s in ss})
+    print(
+        f"simulating two {args.device} wearables ({', '.join(names)}; device ids "
+        f"{', '.join(f'{r}={i}' for r, i in src.ids.items())}); Ctrl-C to stop",
+        flush=True,
+    )
+    while not stop.is_set() and src.running and not parent_gone():
+        stop.wait(0.2)
+    src.stop()
+    if src.error is not None:
+        raise CliError(f"simulator failed: {src.error}")
+    return 0
+
+
 def cmd_streams(args: argparse.Namespace) -> int:
     from app.live import discover
-    from devices.assign import assign, explain, load_map, modality_of, parse_role_options
+    from devices.assign import assign, explain, load_map, parse_role_options
+    from devices.inventory import inventory
 
     roles = parse_role_options(args.role) if args.role else None
     mapping = load_map(args.map) if args.map and not roles else None
@@ -218,67 +247,51 @@ def cmd_streams(args: argparse.Namespace) -> int:
     result = assign(descs, roles=roles, mapping=mapping)
     if not descs:
         print(f"no LSL streams visible (waited {args.wait:g} s)")
-    for d in descs:
-        used = [c for c in result.channels if c.stream.uid == d.uid and c.stream.name == d.name]
-        role = ", ".join(f"{c.role} {c.modality} ({c.label})" for c in used)
-        if not role:
-            role = (
-                "not assigned: type is not EDA/GSR/SCL/PPG/BVP/ECG"
-                if modality_of(d.type) is None
-                else "not assigned"
-            )
-        rate = f"{d.nominal_srate:g} Hz" if d.nominal_srate > 0 else "irregular"
-        labels = ",".join(x for x in d.labels if x)
-        print(
-            f"{d.name}  type={d.type}  source_id={d.source_id or '-'}  host={d.hostname}  "
-            f"{rate}  {d.channel_count} ch{(' [' + labels + ']') if labels else ''}  -> {role}"
-        )
+    for row in inventory(descs, result):
+        print(row.text())
     line = explain(result, descs)
     if line:
         print(line)
     return 0
 
 
-def _run_headless(
-    roles, map_path, wait_s: float, duration: float | None, tick_s: float, source=None
-) -> int:
+def _run_headless(choice, duration: float | None, tick_s: float, source=None) -> int:
+    """The headless live view: a :class:`~app.controller.LiveController` printing one block
+    of lines per engine tick until ``duration`` (s), Ctrl-C, or a failure."""
+    from app.controller import LiveController
     from app.engine import EngineConfig
     from app.headless import format_snapshot
-    from app.live import AssignmentError, assign_visible, start_session
+    from app.live import AssignmentError
     from devices.assign import MapError
 
     stop = threading.Event()
     _install_sigint(stop)
-    errors: list[BaseException] = []
+    errors: list[str] = []
 
-    def on_error(exc: BaseException) -> None:
-        errors.append(exc)
+    def on_error(text: str) -> None:
+        errors.append(text)
         stop.set()
 
+    control = LiveController(EngineConfig(tick_s=tick_s))
+    control.on_error = on_error
     try:
-        assignment, found = assign_visible(roles, map_path, wait_s, require_complete=True)
-    except (AssignmentError, MapError) as exc:
-        raise CliError(str(exc)) from None
-    session = start_session(assignment, found, EngineConfig(tick_s=tick_s), on_error=on_error)
-
-    def show(snap) -> None:
-        print("\n".join(format_snapshot(snap)), flush=True)
-
-    session.engine.subscribe(show)
-    t_end = None if duration is None else time.monotonic() + duration
-    try:
+        try:
+            session = control.connect(choice, source)
+        except (AssignmentError, MapError) as exc:
+            raise CliError(str(exc)) from None
+        session.engine.subscribe(lambda snap: print("\n".join(format_snapshot(snap)), flush=True))
+        t_end = None if duration is None else time.monotonic() + duration
         while not stop.is_set():
             if t_end is not None and time.monotonic() >= t_end:
                 break
-            if source is not None and hasattr(source, "poll_error"):
-                err = source.poll_error()
-                if err:
-                    raise CliError(f"the source stopped: {err}")
+            err = control.check_source()
+            if err:
+                raise CliError(f"the source stopped: {err}")
             stop.wait(0.1)
     finally:
-        session.stop()
+        control.stop()
     if errors:
-        raise CliError(f"worker thread failed: {type(errors[0]).__name__}: {errors[0]}")
+        raise CliError(errors[0])
     return 0
 
 
@@ -287,67 +300,33 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     roles = parse_role_options(args.role) if args.role else None
     if not args.headless:
-        gui = _gui_module()
-        if gui is None:
-            raise CliError("the window is not available here; use: attune run --headless")
-        return gui.run_live(args)
-    return _run_headless(roles, args.map, args.wait, args.duration, args.tick)
+        from app.gui import launch  # Qt loads only when the window opens
 
+        return launch.run_live(args)
+    from app.sources import SourceChoice
 
-def _gui_module():
-    try:
-        return importlib.import_module("app.gui.launch")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("app.gui"):
-            return None
-        raise
-
-
-def demo_source(args: argparse.Namespace, prefix: str):
-    from devices.source import ProcessSource
-
-    sim_args = [
-        "simulate",
-        "--seed",
-        str(args.seed),
-        "--coupling",
-        str(args.coupling),
-        "--lag",
-        str(args.lag),
-        "--name-prefix",
-        prefix,
-    ]
-    if args.artifacts:
-        sim_args.append("--artifacts")
-    return ProcessSource(sim_args, f"simulated dyad (seed {args.seed})")
+    choice = SourceChoice(roles=roles, map_path=args.map or "", wait_s=args.wait,
+                          description="LSL streams")  # fmt: skip
+    return _run_headless(choice, args.duration, args.tick)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    import os
-
+    from app.sources import SourceChoice, SourceKind, demo_source, role_globs
     from devices.lsl import use_local_lsl
 
     use_local_lsl()
-    gui = None if args.headless else _gui_module()
-    has_display = bool(
-        os.environ.get("DISPLAY")
-        or os.environ.get("WAYLAND_DISPLAY")
-        or os.environ.get("QT_QPA_PLATFORM") in ("offscreen", "minimal")
-        or sys.platform in ("win32", "darwin")
-    )
-    if gui is not None and (has_display or args.screenshot):
-        return gui.run_demo(args)
+    if not args.headless and (has_display() or args.screenshot):
+        from app.gui import launch  # Qt loads only when the window opens
+
+        return launch.run_demo(args)
     if not args.headless:
-        why = "no display is available" if not has_display else "the window is not available"
-        print(f"{why}: showing the headless live view (attune run --headless)", flush=True)
+        print("no display is available: showing the headless live view (attune run --headless)",
+              flush=True)  # fmt: skip
     prefix = f"AttuneDemo{os.getpid()}"
-    source = demo_source(args, prefix)
-    source.start()
-    try:
-        roles = {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
-        return _run_headless(roles, None, 10.0, args.duration, 1.0, source=source)
-    finally:
-        source.stop()
+    source = demo_source(prefix, args.seed, args.coupling, args.lag, args.artifacts)
+    choice = SourceChoice(kind=SourceKind.SIMULATED, roles=role_globs(prefix), wait_s=10.0,
+                          description=source.description)  # fmt: skip
+    return _run_headless(choice, args.duration, 1.0, source=source)
 
 
 COMMANDS = {"simulate": cmd_simulate, "streams": cmd_streams, "run": cmd_run, "demo": cmd_demo}
@@ -377,11 +356,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    # Run the importable module, not this __main__ copy: feature modules raise app.cli.CliError,
-    # which must be the class main() catches.
-    from app.cli import main as _main
-
-    sys.exit(_main())

@@ -3,6 +3,10 @@
 ``register(subparsers)`` adds the three subcommands; each sets ``func`` (``args.func(args)``
 returns the exit status). Exit status: 0 done; 2 bad input (unreadable / not XDF / empty /
 missing file, no usable EDA/PPG/ECG, bad option), with one line per problem on stderr.
+
+The project's modules are imported inside the command functions on purpose: ``attune`` starts
+for every command (and for each simulator child process), and only the command that runs
+should pay for loading the analysis, matplotlib or Qt.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
+
+from app.display import prepare_display
 
 ANALYZE_EPILOG = """\
 output (one file: directly in OUTDIR; several: OUTDIR/<file name>/ plus OUTDIR/summary.csv):
@@ -154,6 +160,7 @@ def _fail(msg: str) -> int:
 def _options(args: argparse.Namespace) -> Any:
     from app.analysis import AnalysisOptions
     from devices.assign import MapError, parse_role_options
+    from dsp.params import MethodParams
     from dsp.session import SessionConfig
 
     try:
@@ -165,7 +172,7 @@ def _options(args: argparse.Namespace) -> Any:
     n_sur = getattr(args, "surrogates", 200)
     if n_sur < 20:
         raise UsageError("--surrogates must be at least 20")
-    cfg = SessionConfig(n_surrogates=n_sur, seed=getattr(args, "seed", 0))
+    cfg = SessionConfig(method=MethodParams(n_surrogates=n_sur), seed=getattr(args, "seed", 0))
     scale = getattr(args, "eda_scale", None)
     if scale is not None and not (scale > 0 and scale < float("inf")):
         raise UsageError("--eda-scale must be a positive number")
@@ -218,13 +225,45 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_library(args: argparse.Namespace) -> int:
-    """``attune library``."""
-    from app.library import run_library
+    """``attune library``: the sessions table (``--list``) or the library window."""
+    from app.library import (
+        analyze_missing,
+        clinicians,
+        default_sessions_dir,
+        format_table,
+        format_trend,
+        scan_sessions,
+    )
 
-    return run_library(args)
+    root = Path(args.dir) if args.dir else default_sessions_dir()
+    if args.dir and not root.is_dir():
+        print(f"attune: error: sessions folder {root} does not exist", file=sys.stderr)
+        return 2
+    entries = scan_sessions(root)
+    if getattr(args, "analyze", False):
+        failed = analyze_missing(entries, log=lambda s: print(s, file=sys.stderr, flush=True))
+        entries = scan_sessions(root)
+        if failed:
+            print(f"attune: warning: {failed} session(s) could not be analysed", file=sys.stderr)
+    if args.clinician and not any(e.clinician.lower() == args.clinician.lower() for e in entries):
+        known = ", ".join(clinicians(entries)) or "none"
+        print(
+            f"attune: error: no session of clinician {args.clinician!r} in {root} "
+            f"(clinician codes: {known})",
+            file=sys.stderr,
+        )
+        return 2
+    why = "" if (args.screenshot or not args.list) else "list requested"
+    if not why:
+        why = prepare_display(bool(args.screenshot))
+    if args.list or why:
+        print(f"{len(entries)} session(s) in {root}")
+        for line in format_table(entries):
+            print(line)
+        if args.clinician:
+            print("\n" + "\n".join(format_trend(entries, args.clinician)))
+        return 0
+    # imported on demand: Qt loads only when a window is drawn (``--list`` works without it)
+    from app.review.library_view import run_library_window
 
-
-if __name__ == "__main__":
-    from app.cli import main
-
-    sys.exit(main(["analyze", *sys.argv[1:]]))
+    return run_library_window(root, entries, args.clinician, args.screenshot)

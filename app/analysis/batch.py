@@ -1,0 +1,140 @@
+"""Many files at once: a process pool, one output folder per file, a progress bar, ``summary.csv``."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from app.analysis.cache import cache_store
+from app.analysis.export import SUMMARY_FIELDS, metrics_dict, summary_row, write_outputs
+from app.analysis.inputs import AnalysisError, AnalysisOptions
+from app.analysis.pipeline import analyze_file
+from app.sessionfolder import RECORDING
+
+
+def analyze_to_folder(
+    path: str, outdir: str, options: AnalysisOptions
+) -> tuple[str, Any, list[str]]:
+    """Worker: analyse and write one file; returns (status, summary row or message, warnings)."""
+    try:
+        a = analyze_file(path, options)
+        write_outputs(a, outdir, options.formats)
+        cache_store(path, options, a)
+        m = metrics_dict(a)
+        return "ok", summary_row(m, str(outdir)), list(a.warnings)
+    except AnalysisError as exc:
+        return "error", str(exc), []
+    except (OSError, ValueError, MemoryError) as exc:
+        return "error", f"{path}: {type(exc).__name__}: {exc}", []
+
+
+def output_dirs(paths: Sequence[str | Path], outdir: str | Path) -> list[Path]:
+    """One output folder per input: ``outdir`` itself for one file, ``outdir/<stem>`` else."""
+    out = Path(outdir)
+    if len(paths) == 1:
+        return [out]
+    seen: dict[str, int] = {}
+    dirs = []
+    for p in paths:
+        stem = Path(p).name.split(".")[0] or "session"
+        if Path(p).name == RECORDING:
+            stem = Path(p).resolve().parent.name or stem
+        n = seen.get(stem, 0)
+        seen[stem] = n + 1
+        dirs.append(out / (stem if n == 0 else f"{stem}-{n + 1}"))
+    return dirs
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (only drawn when stderr is a terminal)."""
+
+    def __init__(self, label: str, stream: Any = None, width: int = 30) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.label = label
+        self.width = width
+        self.t0 = time.monotonic()
+
+    def __call__(self, frac: float, stage: str) -> None:
+        if not self.enabled:
+            return
+        n = int(round(max(0.0, min(1.0, frac)) * self.width))
+        bar = "#" * n + "-" * (self.width - n)
+        line = f"\r{self.label} [{bar}] {100 * frac:3.0f}% {stage:<36.36} {time.monotonic() - self.t0:5.1f} s"
+        self.stream.write(line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def analyze_paths(
+    paths: Sequence[str | Path],
+    outdir: str | Path,
+    options: AnalysisOptions,
+    jobs: int | None = None,
+    log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+) -> tuple[int, list[dict[str, Any]]]:
+    """Analyse several files in parallel (process pool); write ``summary.csv`` when > 1.
+
+    Returns
+    -------
+    (n_failed, summary rows)
+    """
+    dirs = output_dirs(paths, outdir)
+    rows: list[dict[str, Any] | None] = [None] * len(paths)
+    failed = 0
+    if len(paths) == 1:
+        bar = ProgressBar(Path(paths[0]).name)
+        try:
+            a = analyze_file(paths[0], options, progress=bar)
+            bar(0.95, "writing report")
+            write_outputs(a, dirs[0], options.formats)
+            cache_store(paths[0], options, a)
+            bar(1.0, "done")
+        finally:
+            bar.close()
+        for w in a.warnings:
+            log(f"attune: warning: {w}")
+        rows[0] = summary_row(metrics_dict(a), str(dirs[0]))
+        return 0, [r for r in rows if r is not None]
+    n_workers = max(1, min(len(paths), jobs or os.cpu_count() or 1))
+    bar = ProgressBar(f"{len(paths)} files")
+    done = 0
+    with ProcessPoolExecutor(max_workers=n_workers) as pool:
+        futs = {
+            pool.submit(analyze_to_folder, str(p), str(d), options): i
+            for i, (p, d) in enumerate(zip(paths, dirs, strict=True))
+        }
+        for fut in as_completed(futs):
+            i = futs[fut]
+            status, payload, warns = fut.result()
+            done += 1
+            bar(done / len(paths), Path(paths[i]).name)
+            if status == "ok":
+                rows[i] = payload
+                for w in warns:
+                    log(f"attune: warning: {w}")
+            else:
+                failed += 1
+                log(f"attune: error: {payload}")
+                r = {k: "" for k in SUMMARY_FIELDS}
+                r.update(file=Path(paths[i]).name, status="error", warnings=payload)
+                rows[i] = r
+    bar.close()
+    Path(outdir).mkdir(parents=True, exist_ok=True)
+    with open(Path(outdir) / "summary.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=SUMMARY_FIELDS)
+        w.writeheader()
+        for r in rows:
+            if r is not None:
+                w.writerow(r)
+    return failed, [r for r in rows if r is not None]

@@ -1,0 +1,243 @@
+"""Input choice: which streams and channels of an XDF file are analysed, and the markers.
+
+The file's stream headers become :class:`devices.lsl.StreamDescription` objects and go
+through :func:`devices.assign.assign` exactly like live streams (``--role``, ``--map``, role
+words in names). A file with one person's streams and no role words (a LabRecorder file of one
+participant) is analysed as that one person. Marker streams (type ``Markers`` or string format,
+or the one chosen by ``--segments-from``) give the session's blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from devices.assign import LABEL_WORDS, Assignment, assign, load_map, modality_of
+from devices.lsl import StreamDescription
+from devices.xdf_reader import XdfStream
+from dsp.session import SessionConfig
+
+FORMATS = ("json", "csv", "html")
+EDA_UNITS = ("", "us", "µs", "μs", "microsiemens", "micro siemens", "usiemens", "µsiemens")
+
+
+class AnalysisError(Exception):
+    """The file cannot be analysed (one clear line, exit status 2)."""
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What to analyse and how.
+
+    Attributes
+    ----------
+    roles : dict
+        ``{"patient": GLOB, "clinician": GLOB}`` from ``--role``.
+    map_path : str or None
+        TOML stream map (``--map``).
+    segments_from : str or None
+        Glob on the name/type/source_id of the marker stream defining the blocks.
+    eda_scale : float or None
+        Factor turning the EDA channels' stored values into µS (for amplifiers that store
+        skin conductance in other units, e.g. a GSR module's voltage); None: the stream must
+        already be in µS (unit empty or microsiemens), otherwise its EDA is skipped.
+    formats : tuple of str
+        Any of 'json', 'csv', 'html'.
+    config : SessionConfig
+        DSP parameters.
+    """
+
+    roles: dict = field(default_factory=dict)
+    map_path: str | None = None
+    segments_from: str | None = None
+    formats: tuple[str, ...] = FORMATS
+    config: SessionConfig = SessionConfig()  # noqa: RUF009
+    eda_scale: float | None = None
+
+
+@dataclass(frozen=True)
+class InputChannel:
+    """One signal taken from the file.
+
+    Attributes
+    ----------
+    role, modality : str
+        'patient'/'clinician' and 'eda'/'ppg'/'ecg'.
+    stream, stream_type, source_id : str
+        The stream's header fields.
+    channel, label, unit : int, str, str
+        0-based channel index, its label and unit.
+    nominal_srate, srate_used : float
+        Declared rate and the rate used for analysis (Hz).
+    n_samples : int
+        Samples in the file.
+    t_first, t_last : float
+        First and last timestamp (s, LSL clock).
+    why : str
+        How the assignment was made.
+    """
+
+    role: str
+    modality: str
+    stream: str
+    stream_type: str
+    source_id: str
+    channel: int
+    label: str
+    unit: str
+    nominal_srate: float
+    srate_used: float
+    n_samples: int
+    t_first: float
+    t_last: float
+    why: str
+
+
+def describe_stream(s: XdfStream) -> StreamDescription:
+    """A :class:`StreamDescription` built from an XDF stream header (for role assignment)."""
+    host = s.info.get("hostname") if isinstance(s.info, dict) else None
+    hostname = host[0] if isinstance(host, list) and host and isinstance(host[0], str) else ""
+    uid = s.info.get("uid") if isinstance(s.info, dict) else None
+    return StreamDescription(
+        name=s.name,
+        type=s.type,
+        source_id=s.source_id,
+        hostname=hostname or "",
+        nominal_srate=float(s.nominal_srate),
+        channel_count=int(s.n_channels),
+        channel_format=s.channel_format or "float32",
+        uid=f"xdf{s.stream_id}:{uid[0] if isinstance(uid, list) and uid else ''}",
+        labels=s.labels,
+        units=s.units,
+    )
+
+
+def _is_marker_stream(s: XdfStream) -> bool:
+    return s.type.strip().lower() in ("markers", "marker", "events") or (
+        s.is_string and s.nominal_srate == 0
+    )
+
+
+def _srate(s: XdfStream) -> float:
+    if s.nominal_srate > 0:
+        return float(s.nominal_srate)
+    if s.effective_srate > 0:
+        return float(s.effective_srate)
+    if s.n_samples > 2:
+        d = np.diff(s.timestamps)
+        d = d[d > 0]
+        if d.size:
+            return float(1.0 / np.median(d))
+    return 0.0
+
+
+def choose_streams(
+    streams: Sequence[XdfStream], options: AnalysisOptions
+) -> tuple[Assignment, dict[str, XdfStream], list[str]]:
+    """Assign usable streams; falls back to one person when the file holds one person."""
+    notes: list[str] = []
+    usable = [s for s in streams if not s.is_string and s.n_samples >= 2]
+    descs = [describe_stream(s) for s in usable]
+    by_uid = {d.uid: s for d, s in zip(descs, usable, strict=True)}
+    roles = options.roles or None
+    mapping = load_map(options.map_path) if options.map_path and not roles else None
+    result = assign(descs, roles=roles, mapping=mapping)
+    if not result.channels and not roles and not mapping:
+        typed = [d for d in descs if modality_of(d.type)]
+        per_mod: dict[str, list[StreamDescription]] = {}
+        for d in typed:
+            m = modality_of(d.type)
+            assert m is not None
+            per_mod.setdefault(m, []).append(d)
+        if typed and all(len(v) == 1 for v in per_mod.values()):
+            mods = {m: v[0] for m, v in per_mod.items()}
+            if "ppg" in mods and "ecg" in mods:
+                mods.pop("ppg")  # ECG beats are the better reference when both exist
+            fake_roles: dict[str, dict[str, dict[str, str | int]]] = {
+                "patient": {
+                    m: {"stream": d.name, "channel": _default_channel(d, m)}
+                    for m, d in mods.items()
+                }
+            }
+            result = assign(list(mods.values()), mapping=fake_roles)
+            result = Assignment(
+                tuple(replace(c, why="the only such stream in the file") for c in result.channels),
+                result.problems,
+            )
+            notes.append(
+                "one person in this file: analysed as 'patient' (use --role or --map to name "
+                "the roles)"
+            )
+    return result, by_uid, notes
+
+
+def _default_channel(d: StreamDescription, modality: str) -> int:
+    labels = [lab.lower() for lab in d.labels]
+    for i, lab in enumerate(labels):
+        if lab in LABEL_WORDS[modality]:
+            return i
+    if modality == "ppg":
+        # multi-wavelength optical sensors (e.g. Muse: LUX, IR, RED): the pulse is in IR/green
+        for want in ("ir", "infrared", "green", "ppg2", "red"):
+            if want in labels:
+                return labels.index(want)
+    return 0
+
+
+def streams_summary(streams: Sequence[XdfStream]) -> str:
+    """One line naming every stream of a file (for error messages)."""
+    parts = []
+    for s in streams:
+        what = "markers" if s.is_string else f"{s.n_channels} ch"
+        parts.append(f"{s.name or '?'} [{s.type or '?'}] {what}, {s.n_samples} samples")
+    return "; ".join(parts) or "none"
+
+
+def read_markers(
+    streams: Sequence[XdfStream], pattern: str | None
+) -> tuple[list[tuple[float, str]], str]:
+    """The file's markers as ``(time s on the LSL clock, label)``, by time, and their streams.
+
+    ``pattern`` (``--segments-from``) picks the marker stream by name/type/source_id; without
+    it every stream of type Markers (or string format at irregular rate) is used.
+
+    Raises
+    ------
+    AnalysisError
+        ``pattern`` matches no stream.
+    """
+    if pattern:
+        chosen = [s for s in streams if s.matches(pattern)]
+        if not chosen:
+            raise AnalysisError(
+                f"no marker stream matches --segments-from {pattern!r} "
+                f"(streams: {streams_summary(streams)})"
+            )
+    else:
+        chosen = [s for s in streams if _is_marker_stream(s)]
+    out: list[tuple[float, str]] = []
+    for s in chosen:
+        for row, t in zip(s.values, s.timestamps, strict=False):
+            v = row[0] if len(row) else ""
+            if isinstance(v, (float, np.floating)) and float(v).is_integer():
+                v = int(v)
+            label = str(v).strip()
+            if label and math.isfinite(float(t)):
+                out.append((float(t), label))
+    out.sort(key=lambda m: m[0])
+    names = ", ".join(sorted({s.name for s in chosen if s.n_samples}))
+    return out, names
+
+
+def channel_signal(rec_stream: XdfStream, channel: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """One channel as ``(values, timestamps s, sampling rate Hz)``, sorted by time."""
+    x = np.asarray(rec_stream.values[:, channel], dtype=float)
+    t = np.asarray(rec_stream.timestamps, dtype=float)
+    order_ok = np.all(np.diff(t) >= 0) if t.size > 1 else True
+    if not order_ok:
+        idx = np.argsort(t, kind="stable")
+        x, t = x[idx], t[idx]
+    return x, t, _srate(rec_stream)

@@ -1,0 +1,399 @@
+"""The offline pipeline: one XDF file -> :class:`SessionAnalysis` (frozen, no I/O after loading).
+
+No Qt here. The numbers come from :mod:`dsp.session` and :mod:`dsp.concordance.dyad`, which
+apply the live engine's detectors, HRV, EDA and concordance functions to whole recordings.
+Every marker starts a block that lasts until the next marker.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.analysis.inputs import (
+    EDA_UNITS,
+    AnalysisError,
+    AnalysisOptions,
+    InputChannel,
+    channel_signal,
+    choose_streams,
+    read_markers,
+    streams_summary,
+)
+from app.heartpy_peer import HeartpyEstimate, PeerCheck, heartpy_ppg_estimate, longest_span
+from devices.assign import ROLES, Assignment, MapError
+from devices.xdf_reader import (
+    XdfReadError,
+    XdfRecording,
+    XdfStream,
+    XdfTruncatedWarning,
+    load_recording,
+)
+from dsp.concordance.dyad import DyadSession, analyze_dyad
+from dsp.concordance.segments import intervals_from_markers
+from dsp.session import (
+    PersonInterval,
+    PersonSession,
+    SessionConfig,
+    analyze_person,
+    person_interval,
+)
+
+Progress = Callable[[float, str], None]
+"""``progress(fraction 0..1, stage text)``."""
+
+Signals = dict[str, dict[str, tuple[np.ndarray, np.ndarray, float, str]]]
+"""role -> modality -> (values, timestamps s, sampling rate Hz, unit)."""
+
+
+@dataclass(frozen=True, eq=False)
+class SessionAnalysis:
+    """Everything computed for one file.
+
+    Attributes
+    ----------
+    path : Path
+        The XDF file.
+    recorded_at : str
+        FileHeader datetime ('' when absent).
+    t_start, t_end : float
+        Earliest and latest sample of the analysed signals (s, LSL clock).
+    channels : tuple of InputChannel
+    persons : dict
+        role -> PersonSession (only the roles present).
+    dyad : DyadSession or None
+        None for one-person files.
+    markers : tuple of (float, str)
+        Marker time (s) and label.
+    marker_stream : str
+        Name(s) of the marker stream(s) used.
+    intervals : tuple of (float, float, str)
+        Blocks from the markers.
+    person_labels : dict
+        role -> {label -> PersonInterval}.
+    person_blocks : dict
+        role -> list of PersonInterval, one per interval.
+    baseline : dict
+        role -> (PersonInterval, source text).
+    warnings : tuple of str
+    notes : tuple of str
+        Statements for the reader (e.g. concordance needs two people).
+    config : SessionConfig
+    elapsed_s : float
+        Analysis time (s).
+    heartpy : dict
+        role -> :class:`app.heartpy_peer.PeerCheck`, heartpy's second opinion on the PPG.
+    """
+
+    path: Path
+    recorded_at: str
+    t_start: float
+    t_end: float
+    channels: tuple[InputChannel, ...]
+    persons: dict
+    dyad: DyadSession | None
+    markers: tuple[tuple[float, str], ...]
+    marker_stream: str
+    intervals: tuple[tuple[float, float, str], ...]
+    person_labels: dict
+    person_blocks: dict
+    baseline: dict
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+    config: SessionConfig
+    elapsed_s: float
+    heartpy: dict = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        """Analysed span (s)."""
+        return float(self.t_end - self.t_start) if math.isfinite(self.t_start) else 0.0
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Roles present, patient first."""
+        return tuple(r for r in ROLES if r in self.persons)
+
+
+def _load(path: Path) -> tuple[XdfRecording, list[str]]:
+    """Read the file; warnings for a truncated file and the reader's other notes."""
+    warn: list[str] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", XdfTruncatedWarning)
+            rec = load_recording(path)
+    except XdfReadError as exc:
+        raise AnalysisError(str(exc)) from None
+    if rec.truncated:
+        warn.append(
+            f"{rec.warnings[0]}; the session is analysed up to where the file ends"
+            if rec.warnings
+            else f"{path}: file is truncated; analysed up to where it ends"
+        )
+    warn.extend(w for w in rec.warnings[1 if rec.truncated else 0 :] if "Segments and" not in w)
+    return rec, warn
+
+
+def _assignment(
+    path: Path, rec: XdfRecording, options: AnalysisOptions
+) -> tuple[Assignment, dict[str, XdfStream], list[str]]:
+    """The role assignment of the file's streams, or :class:`AnalysisError` (one line)."""
+    try:
+        assignment, by_uid, notes = choose_streams(rec.streams, options)
+    except MapError as exc:
+        raise AnalysisError(str(exc)) from None
+    if not assignment.channels:
+        if options.roles or options.map_path:
+            why = assignment.problem_text
+        else:
+            why = (
+                "no stream with data is typed EDA/GSR/SCL/PPG/BVP/ECG or named for a role "
+                "(patient/clinician)"
+            )
+        raise AnalysisError(
+            f"{path}: no usable EDA/PPG/ECG signal: {why}. Streams in the file: "
+            f"{streams_summary(rec.streams)}. Map them with --role ROLE=GLOB or --map FILE.toml"
+        )
+    if assignment.problems and (options.roles or options.map_path):
+        bad = [p for p in assignment.problems if p.blocks_assigned]
+        if bad:
+            raise AnalysisError(f"{path}: " + " | ".join(str(p) for p in bad))
+    return assignment, by_uid, notes
+
+
+def _signals(
+    assignment: Assignment,
+    by_uid: dict[str, XdfStream],
+    options: AnalysisOptions,
+    warn: list[str],
+) -> tuple[list[InputChannel], Signals]:
+    """The assigned channels' data; unusable ones are skipped with a warning in ``warn``."""
+    channels: list[InputChannel] = []
+    signals: Signals = {}
+    for ch in assignment.channels:
+        s = by_uid[ch.stream.uid]
+        x, t, fs = channel_signal(s, ch.channel)
+        unit = s.units[ch.channel] if ch.channel < len(s.units) else ""
+        if fs <= 0:
+            warn.append(f"{ch.role} {ch.modality}: {s.name!r} has no usable sampling rate; skipped")
+            continue
+        if ch.modality == "ibi":
+            warn.append(
+                f"{ch.role} ibi: {s.name!r} holds beat intervals; the offline analysis needs a "
+                "PPG or ECG waveform (interval streams are used live); skipped"
+            )
+            continue
+        conv = ch.conversion
+        if ch.modality == "eda" and options.eda_scale is not None:
+            x = x * float(options.eda_scale)
+            unit = f"µS (= {unit or 'stored value'} x {options.eda_scale:g})"
+        elif ch.modality == "eda" and ch.use is not None and conv.usable:
+            # the device profile knows the true unit (kΩ, ADC codes, µS without a label)
+            x = conv.apply(x)
+            unit = "µS" if conv.kind.value == "identity" else f"µS ({conv.text()})"
+        elif ch.modality == "eda" and unit.strip().lower() not in EDA_UNITS:
+            warn.append(
+                f"{ch.role} EDA: channel {ch.label!r} of {s.name!r} is in {unit!r}, not µS; "
+                "EDA metrics (µS quality rules, SCR threshold) are not computed for it "
+                "(give --eda-scale FACTOR to convert it to µS)"
+            )
+            continue
+        if not np.isfinite(x).any():
+            warn.append(f"{ch.role} {ch.modality}: {s.name!r} holds no finite value; skipped")
+            continue
+        channels.append(
+            InputChannel(
+                role=ch.role, modality=ch.modality, stream=s.name, stream_type=s.type,
+                source_id=s.source_id, channel=ch.channel, label=ch.label, unit=unit,
+                nominal_srate=float(s.nominal_srate), srate_used=fs, n_samples=int(x.size),
+                t_first=float(t[0]), t_last=float(t[-1]), why=ch.why,
+            )
+        )  # fmt: skip
+        signals.setdefault(ch.role, {})[ch.modality] = (x, t, fs, unit)
+    return channels, signals
+
+
+def _persons(
+    signals: Signals, cfg: SessionConfig, step: Progress, warn: list[str]
+) -> dict[str, PersonSession]:
+    """Each role's beats, HRV and EDA (ECG preferred over PPG when both exist)."""
+    persons: dict[str, PersonSession] = {}
+    roles_present = [r for r in ROLES if r in signals]
+    for i, role in enumerate(roles_present):
+        step(0.1 + 0.4 * i / len(roles_present), f"{role}: beats, HRV, EDA")
+        sig = signals[role]
+        card = sig.get("ecg") or sig.get("ppg")
+        kind = "ecg" if "ecg" in sig else "ppg"
+        eda = sig.get("eda")
+        persons[role] = analyze_person(
+            cardiac=card[0] if card else None,
+            cardiac_t=card[1] if card else None,
+            cardiac_fs=card[2] if card else math.nan,
+            cardiac_kind=kind,
+            eda=eda[0] if eda else None,
+            eda_t=eda[1] if eda else None,
+            eda_fs=eda[2] if eda else math.nan,
+            config=cfg,
+        )
+        p = persons[role]
+        if p.has_cardiac and p.n_beats == 0:
+            warn.append(f"{role}: no heart beat found in the {kind.upper()} signal")
+    return persons
+
+
+def _blocks(
+    markers: list[tuple[float, str]], t_start: float, t_end: float
+) -> list[tuple[float, float, str]]:
+    """Blocks ``(t0 s, t1 s, label)`` from the markers, clipped to the session."""
+    inside = [(t, lab) for t, lab in markers if t < t_end]
+    if not inside:
+        return []
+    iv = intervals_from_markers([max(t, t_start) for t, _ in inside], [m for _, m in inside], t_end)
+    return [(a, b, lab) for a, b, lab in iv if b > a]
+
+
+def _person_segments(
+    persons: dict[str, PersonSession],
+    intervals: list[tuple[float, float, str]],
+    t_start: float,
+    t_end: float,
+    cfg: SessionConfig,
+) -> tuple[dict, dict, dict]:
+    """Per role: metrics per label, per block, and of the baseline (marker or first minutes)."""
+    person_labels: dict[str, dict[str, PersonInterval]] = {}
+    person_blocks: dict[str, list[PersonInterval]] = {}
+    baseline: dict[str, tuple[PersonInterval, str]] = {}
+    for role, p in persons.items():
+        labs: dict[str, list[tuple[float, float]]] = {}
+        for a, b, lab in intervals:
+            labs.setdefault(lab, []).append((a, b))
+        person_labels[role] = {lab: person_interval(p, spans) for lab, spans in labs.items()}
+        person_blocks[role] = [person_interval(p, [(a, b)]) for a, b, _ in intervals]
+        base_key = next((k for k in labs if k.lower().startswith("baseline")), None)
+        if base_key is not None:
+            baseline[role] = (person_labels[role][base_key], f"marker {base_key!r}")
+        else:
+            b1 = min(t_start + cfg.baseline_s, t_end)
+            baseline[role] = (
+                person_interval(p, [(t_start, b1)]),
+                f"first {b1 - t_start:.0f} s (no 'baseline' marker)",
+            )
+    return person_labels, person_blocks, baseline
+
+
+def _heartpy_peers(
+    signals: Signals, persons: dict[str, PersonSession], cfg: SessionConfig
+) -> dict[str, PeerCheck]:
+    """heartpy on each person's PPG (longest unbroken stretch, <= 10 min) beside our HR and
+    RMSSD over the same span. heartpy never breaks the analysis: it returns "unavailable"."""
+    out: dict[str, PeerCheck] = {}
+    for role, p in persons.items():
+        sig = signals.get(role, {})
+        if "ppg" not in sig or "ecg" in sig:
+            why = "ECG session: heartpy runs on PPG only" if "ecg" in sig else "no PPG"
+            out[role] = PeerCheck(role, math.nan, math.nan, HeartpyEstimate(False, why))
+            continue
+        x, t, fs, _ = sig["ppg"]
+        i0, i1 = longest_span(t, cfg.max_gap_s)
+        est = heartpy_ppg_estimate(x[i0:i1], fs)
+        t0, t1 = (float(t[i0]), float(t[i1 - 1]) + 1.0 / fs) if i1 > i0 else (math.nan, math.nan)
+        ours = person_interval(p, [(t0, t1)]) if i1 > i0 else None
+        out[role] = PeerCheck(
+            role, t0, t1, est,
+            our_hr_bpm=ours.mean_hr_bpm if ours else math.nan,
+            our_rmssd_ms=ours.rmssd_ms if ours else math.nan,
+        )  # fmt: skip
+    return out
+
+
+def analyze_file(
+    path: str | Path,
+    options: AnalysisOptions = AnalysisOptions(),  # noqa: B008
+    progress: Progress | None = None,
+) -> SessionAnalysis:
+    """Analyse one XDF file.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.xdf`` (or ``.xdfz``) recording.
+    options : AnalysisOptions
+    progress : callable, optional
+        ``progress(fraction 0..1, stage text)``.
+
+    Returns
+    -------
+    SessionAnalysis
+
+    Raises
+    ------
+    AnalysisError
+        Unreadable, empty or non-XDF file, or no usable EDA/PPG/ECG signal (one line).
+    """
+    t_clock = time.perf_counter()
+    step = progress or (lambda f, s: None)
+    path = Path(path)
+    cfg = options.config
+    step(0.0, "loading")
+    rec, warn = _load(path)
+    assignment, by_uid, notes = _assignment(path, rec, options)
+    markers, marker_names = read_markers(rec.streams, options.segments_from)
+    channels, signals = _signals(assignment, by_uid, options, warn)
+    if not signals:
+        raise AnalysisError(
+            f"{path}: no usable EDA/PPG/ECG signal; "
+            + " | ".join(warn[-3:] or [str(p) for p in assignment.problems])
+        )
+    persons = _persons(signals, cfg, step, warn)
+    t_start = min(p.t_start for p in persons.values())
+    t_end = max(p.t_end for p in persons.values())
+    if rec.truncated:
+        notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
+    intervals = _blocks(markers, t_start, t_end)
+    dyad = None
+    if "patient" in persons and "clinician" in persons and not rec.aligned:
+        notes.append(f"no concordance: {rec.alignment}")
+    elif "patient" in persons and "clinician" in persons:
+        step(0.55, "concordance (EDA, HR, surrogates)")
+        dyad = analyze_dyad(persons["patient"], persons["clinician"], intervals, cfg)
+        notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
+    else:
+        notes.append(
+            f"only one person ({next(iter(persons))}) in this file: concordance needs two "
+            "people, so only the per-person part is reported"
+        )
+    step(0.85, "heartpy second opinion")
+    peers = _heartpy_peers(signals, persons, cfg)
+    step(0.9, "segments")
+    person_labels, person_blocks, baseline = _person_segments(
+        persons, intervals, t_start, t_end, cfg
+    )
+    recorded = rec.file_header.get("datetime") if isinstance(rec.file_header, dict) else None
+    recorded_at = recorded[0] if isinstance(recorded, list) and recorded else ""
+    step(1.0, "done")
+    return SessionAnalysis(
+        path=path,
+        recorded_at=str(recorded_at or ""),
+        t_start=float(t_start),
+        t_end=float(t_end),
+        channels=tuple(channels),
+        persons=persons,
+        dyad=dyad,
+        markers=tuple(markers),
+        marker_stream=marker_names,
+        intervals=tuple(intervals),
+        person_labels=person_labels,
+        person_blocks=person_blocks,
+        baseline=baseline,
+        warnings=tuple(warn),
+        notes=tuple(notes),
+        config=cfg,
+        elapsed_s=time.perf_counter() - t_clock,
+        heartpy=peers,
+    )

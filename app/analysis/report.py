@@ -1,0 +1,263 @@
+"""Self-contained HTML session report (one file, PNG plots embedded, no network, printable).
+
+Plots are drawn with matplotlib's Agg canvas (no window system, no pyplot state), so the
+report can be produced in worker processes and on headless machines.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from app.analysis.pipeline import SessionAnalysis
+from app.analysis.tables import (
+    Table,
+    blocks_table,
+    concordance_table,
+    heartpy_table,
+    inputs_table,
+    intervals_table,
+    physiology_table,
+    quality_table,
+)
+from app.formatting import fmt_mmss, fmt_value
+from app.palette import ROLE_COLOURS as COLORS
+from dsp.concordance import wcc_peak
+
+LABEL_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
+
+
+def label_colors(labels: list[str]) -> dict[str, str]:
+    """A stable colour per marker label (order of first appearance)."""
+    return {lab: LABEL_COLORS[i % len(LABEL_COLORS)] for i, lab in enumerate(labels)}
+
+
+def _png(fig: Figure) -> str:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _shade_blocks(
+    ax: Any, a: SessionAnalysis, t0: float, colors: dict[str, str], text: bool
+) -> None:
+    for b0, b1, lab in a.intervals:
+        ax.axvspan((b0 - t0) / 60, (b1 - t0) / 60, color=colors[lab], alpha=0.25, lw=0)
+        if text:
+            ax.text(
+                (b0 - t0) / 60, 1.0, f" {lab}", transform=ax.get_xaxis_transform(),
+                va="bottom", ha="left", fontsize=7, clip_on=False,
+            )  # fmt: skip
+    if not a.intervals:
+        for tm, _lab in a.markers:
+            ax.axvline((tm - t0) / 60, color="0.4", lw=0.6, ls=":")
+
+
+def overview_figure(a: SessionAnalysis) -> Figure:
+    """Both people's EDA and HR over the session (minutes), marker blocks shaded."""
+    t0 = a.t_start
+    labels = list(dict.fromkeys(lab for _, _, lab in a.intervals))
+    colors = label_colors(labels)
+    fig = Figure(figsize=(10, 5.2))
+    axs = fig.subplots(2, 1, sharex=True)
+    grid = np.arange(math.floor(a.t_start), a.t_end, 0.5)
+    for role, p in a.persons.items():
+        if p.has_eda:
+            axs[0].plot((grid - t0) / 60, p.eda_on_grid(grid), color=COLORS[role], lw=0.9,
+                        label=role)  # fmt: skip
+        if p.has_cardiac:
+            axs[1].plot((grid - t0) / 60, p.hr_on_grid(grid), color=COLORS[role], lw=0.7,
+                        label=role)  # fmt: skip
+    axs[0].set_ylabel("skin conductance (µS)")
+    axs[1].set_ylabel("heart rate (bpm)")
+    axs[1].set_xlabel("time since session start (min)")
+    for i, ax in enumerate(axs):
+        _shade_blocks(ax, a, t0, colors, text=i == 0)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper right", fontsize=8)
+    axs[1].set_xlim(0, max((a.t_end - t0) / 60, 1e-3))
+    fig.tight_layout()
+    return fig
+
+
+def concordance_figure(a: SessionAnalysis) -> Figure | None:
+    """Rolling CI of EDA and HR with the chance band, and the EDA WCC lead over time."""
+    if a.dyad is None:
+        return None
+    t0 = a.t_start
+    labels = list(dict.fromkeys(lab for _, _, lab in a.intervals))
+    colors = label_colors(labels)
+    fig = Figure(figsize=(10, 6.4))
+    axs = fig.subplots(3, 1, sharex=True)
+    for ax, sig, name in ((axs[0], a.dyad.eda, "EDA"), (axs[1], a.dyad.hr, "HR")):
+        tl = sig.timeline
+        tm = (tl.t - t0) / 60
+        if math.isfinite(tl.chance_lo):
+            ax.axhspan(tl.chance_lo, tl.chance_hi, color="0.6", alpha=0.35, lw=0,
+                       label=f"chance band ({a.config.chance_lo_pct:g}-{a.config.chance_hi_pct:g} % of surrogates)")  # fmt: skip
+        ax.plot(
+            tm,
+            tl.ci_rolling,
+            color="#333333",
+            lw=0.9,
+            label=f"{name} rolling CI (last {a.config.rolling_n} s)",
+        )
+        ax.axhline(0, color="0.3", lw=0.5)
+        ax.set_ylabel(f"{name} concordance\n(Marci CI)")
+        _shade_blocks(ax, a, t0, colors, text=ax is axs[0])
+        ax.grid(alpha=0.3)
+        if sig.note:
+            ax.text(0.5, 0.5, sig.note, transform=ax.transAxes, ha="center", fontsize=9)
+        ax.legend(loc="upper right", fontsize=7)
+    sc = a.dyad.eda.session
+    if sc is not None:
+        w = sc.wcc
+        peaks = [wcc_peak(row, w.lags_s) for row in w.matrix]
+        # one point per WCC window, at the middle of the data it covers
+        mid = a.dyad.t_grid[0] + w.window_start_s + (w.win_s + w.lag_s + a.config.slope_s) / 2
+        ok = np.array([c for _, _, c in peaks], dtype=bool)
+        lag = np.array([lg for _, lg, _ in peaks])
+        axs[2].scatter(((mid - t0) / 60)[ok], lag[ok], s=6, color="#333333")
+    axs[2].axhline(0, color="0.3", lw=0.5)
+    lim = a.config.wcc_lag_s
+    axs[2].set_ylim(-lim - 0.5, lim + 0.5)
+    axs[2].text(0.005, 0.97, "patient leads ↑", transform=axs[2].transAxes, va="top", fontsize=8)
+    axs[2].text(0.005, 0.03, "clinician leads ↓", transform=axs[2].transAxes, fontsize=8)
+    axs[2].set_ylabel("EDA lead (s)\n(clear WCC peaks)")
+    axs[2].set_xlabel("time since session start (min)")
+    _shade_blocks(axs[2], a, t0, colors, text=False)
+    axs[2].grid(alpha=0.3)
+    axs[2].set_xlim(0, max((a.t_end - t0) / 60, 1e-3))
+    fig.tight_layout()
+    return fig
+
+
+CSS = """
+body{font-family:Helvetica,Arial,sans-serif;font-size:13px;color:#222;max-width:1100px;margin:1em auto;padding:0 1em}
+h1{font-size:20px;margin-bottom:0}h2{font-size:16px;border-bottom:1px solid #ccc;margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
+.params td:nth-child(2){text-align:left;font-size:11px}
+.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.4em .8em;margin:.4em 0}
+.warn{background:#fdecea;border-left:4px solid #d33;padding:.4em .8em;margin:.4em 0}
+.meta{color:#555}.small{font-size:11px;color:#555}img{max-width:100%}
+.patient{color:#1f6fb4;font-weight:bold}.clinician{color:#d95f02;font-weight:bold}
+@media print{body{max-width:none;margin:0}h2{page-break-after:avoid}table,img,figure{page-break-inside:avoid}
+details{display:block}details>summary{display:none}}
+"""
+
+
+def table_html(t: Table, cls: str = "") -> str:
+    """A :class:`~app.analysis.tables.Table` as an HTML table (every cell escaped)."""
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in t.header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows
+    )
+    return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _section(t: Table | None) -> list[str]:
+    if t is None:
+        return []
+    out = [f"<h2>{html.escape(t.title)}</h2>", table_html(t)]
+    if t.note:
+        out.append(f'<p class="small">{html.escape(t.note)}</p>')
+    return out
+
+
+def _parameters(m: dict[str, Any]) -> list[str]:
+    """The parameter tables (from ``metrics.json``'s flat parameter lists)."""
+    prm = list(m["parameters"].items())
+    half = (len(prm) + 1) // 2
+    rows = []
+    for i in range(half):
+        left = prm[i]
+        right = prm[i + half] if i + half < len(prm) else ("", "")
+        rows.append(
+            (left[0], fmt_value(left[1], 3), right[0], fmt_value(right[1], 3) if right[0] else "")
+        )
+    out = ["<h2>Parameters</h2>",
+           table_html(Table("parameters", "Parameters", ("parameter", "value", "parameter", "value"),
+                            tuple(rows)), "params")]  # fmt: skip
+    mp = m.get("method_parameters") or {}
+    if mp:
+        rows = [(g, ", ".join(f"{k} = {v}" for k, v in vals.items())) for g, vals in mp.items()]
+        out.append(table_html(Table("method", "", ("method", "settings"), tuple(rows)), "params"))
+    return out
+
+
+def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
+    """The report as one HTML string (plots embedded as base64 PNG).
+
+    The tables are :func:`app.analysis.tables.session_tables` (the review window shows the
+    same ones); ``metrics`` supplies only the generator name and the parameter lists.
+    """
+    title = f"Session report – {html.escape(a.path.name)}"
+    rec = (a.recorded_at or "unknown")[:16].replace("T", " ")
+    people = ", ".join(f"<span class={r}>{r}</span>" for r in a.roles)
+    e = [
+        f"<h1>{title}</h1>",
+        f'<p class="meta">Recorded {html.escape(rec)} · analysed duration {fmt_mmss(a.duration_s)} '
+        f"(m:ss) · people: {people} · {html.escape(metrics['generator'])}</p>",
+    ]
+    e += [f'<div class="note">{html.escape(n)}</div>' for n in a.notes]
+    e += [f'<div class="warn">Warning: {html.escape(w)}</div>' for w in a.warnings]
+    e += _section(concordance_table(a))
+    e.append("<h2>Overview</h2>")
+    e.append(f'<img alt="overview" src="data:image/png;base64,{_png(overview_figure(a))}">')
+    cf = concordance_figure(a)
+    if cf is not None:
+        e.append("<h2>Concordance over time</h2>")
+        e.append(f'<img alt="concordance" src="data:image/png;base64,{_png(cf)}">')
+        e.append(
+            '<p class="small">Grey band: the range of rolling CIs expected by chance (5th-95th '
+            "percentile of surrogate pairings). Above the band = more concordance than chance. "
+            "Bottom: lag of the clear WCC peaks (positive = the clinician follows the patient).</p>"
+        )
+    blocks = blocks_table(a)
+    if blocks is not None:
+        e += _section(blocks)
+        iv = intervals_table(a)
+        if iv is not None:
+            e.append(
+                f"<details open><summary>{html.escape(iv.title)}</summary>{table_html(iv)}</details>"
+            )
+    elif a.markers:
+        e.append('<p class="note">Markers were found but formed no block inside the signals.</p>')
+    else:
+        e.append('<p class="note">No markers in this file: no talking/listening table.</p>')
+    for t in (physiology_table(a), heartpy_table(a), quality_table(a), inputs_table(a)):
+        e += _section(t)
+    if a.marker_stream:
+        e.append(
+            f'<p class="small">Markers from: {html.escape(a.marker_stream)} ({len(a.markers)} markers)</p>'
+        )
+    e += _parameters(metrics)
+    e.append(
+        '<p class="small">Beats: causal Elgendi detector (PPG) / QRS detector (ECG); IBI '
+        "correction Lipponen &amp; Tarvainen 2019; spectral HRV Welch on 4 Hz resampled IBIs "
+        "with smoothness-priors detrending; EDA quality Kleckner 2018; concordance Marci 2007 "
+        "slope concordance, WCC as rMEA, SUSY as Tschacher &amp; Meier 2020.</p>"
+    )
+    body = "\n".join(e)
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{CSS}</style></head><body>{body}</body></html>\n"
+    )
+
+
+def write_report(a: SessionAnalysis, path: str | Path, metrics: dict[str, Any]) -> Path:
+    """Write ``report.html`` for ``a``; ``metrics`` is its :func:`app.analysis.metrics_dict`."""
+    p = Path(path)
+    p.write_text(render_report(a, metrics), encoding="utf-8")
+    return p

@@ -1,0 +1,371 @@
+"""The lifecycle of one live session, without Qt: connect, markers, record, stop.
+
+:class:`LiveController` starts the chosen source (simulated dyad, replay, or nothing for
+devices already publishing), discovers and assigns the streams, starts acquisition and the
+engine, owns the Markers outlet and the recorder of the session folder, and stops all of it
+in order. ``attune run --headless`` uses it directly (:meth:`LiveController.connect`, in the
+calling thread); the console uses it through the thin Qt adapter
+:class:`app.gui.session.SessionController` (:meth:`LiveController.start`, in a worker thread,
+so the window never waits on LSL).
+
+Events reach the owner through plain callables; they may run on a worker thread, so an owner
+with a thread of its own (the Qt adapter) forwards them there.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app import sessionfile
+from app.engine import EngineConfig, metric_channels
+from app.live import LiveSession, assign_visible, start_session
+from app.sessionfolder import SessionFolder
+from app.sources import SourceChoice
+from devices.assign import MapError, explain, load_map
+from devices.lsl import StreamDescription
+from devices.markers import MarkerOutlet
+from devices.recorder import Recorder, RecordingSummary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Attempt:
+    """One connection attempt: who owns its source and session (guarded by the lock)."""
+
+    gen: int
+    source: object
+    done: bool = False
+    abandoned: bool = False
+
+
+def _stop_quietly(source: Any) -> None:
+    if source is None:
+        return
+    try:
+        source.stop()
+    except Exception:
+        log.exception("stopping the source failed")
+
+
+def failure_text(where: str, exc: BaseException | str) -> str:
+    """One line for a failure: ``"<where> stopped: <Type>: <message>"`` or ``"<where>: <text>"``."""
+    if isinstance(exc, BaseException):
+        return f"{where} stopped: {type(exc).__name__}: {exc}"
+    return f"{where}: {exc}"
+
+
+def _ignore(*_args: Any) -> None:
+    return None
+
+
+class LiveController:
+    """Owns the live session of the console or the headless view (one at a time).
+
+    Parameters
+    ----------
+    config : EngineConfig, optional
+        Engine settings of every session started.
+    marker_name, marker_source_id : str
+        The Markers outlet (created on first use, kept across sessions).
+
+    Attributes (callbacks; any thread)
+    ----------------------------------
+    on_started : callable(LiveSession)
+        Acquisition and engine run.
+    on_failed : callable(str)
+        Starting did not work (one line: what was found and how to map it).
+    on_status : callable(str)
+        Progress words.
+    on_error : callable(str)
+        A worker thread, the source or the recorder failed (one line).
+    on_ready : callable(LiveSession, int)
+        The worker thread's hand-over; defaults to :meth:`adopt` in that thread. The Qt
+        adapter replaces it to adopt in the GUI thread.
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        marker_name: str = "Attunement-Markers",
+        marker_source_id: str = "attunement-markers",
+    ) -> None:
+        self.config = config or EngineConfig()
+        self.session: LiveSession | None = None
+        self.source: Any = None
+        self.choice: SourceChoice | None = None
+        self.markers: MarkerOutlet | None = None
+        self.recorder: Recorder | None = None
+        self.folder: SessionFolder | None = None
+        self.on_started: Callable[[LiveSession], None] = _ignore
+        self.on_failed: Callable[[str], None] = _ignore
+        self.on_status: Callable[[str], None] = _ignore
+        self.on_error: Callable[[str], None] = lambda text: log.error("%s", text)
+        self.on_ready: Callable[[LiveSession, int], None] = self.adopt
+        self._marker_name = marker_name
+        self._marker_source_id = marker_source_id
+        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._produced: LiveSession | None = None
+        self._attempt: _Attempt | None = None
+        self._source_reported = False
+
+    # -- markers --------------------------------------------------------------------------
+    def marker_outlet(self) -> MarkerOutlet:
+        """The Markers outlet (created on first use)."""
+        if self.markers is None:
+            self.markers = MarkerOutlet(self._marker_name, self._marker_source_id)
+        return self.markers
+
+    def report(self, where: str, exc: BaseException | str) -> None:
+        """Any thread: turn a failure into one line for :attr:`on_error`."""
+        self.on_error(failure_text(where, exc))
+
+    # -- connecting -----------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """A connection attempt is running in its worker thread."""
+        return self._worker is not None and self._worker.is_alive()
+
+    def _open(self, choice: SourceChoice, source: Any, own_streams: bool) -> LiveSession:
+        """Start ``source``, assign the streams and start acquisition + engine (blocking).
+
+        With ``own_streams`` the app's own Markers and Metrics outlets are followed too, so
+        a recording holds them (the console records; the headless view does not).
+
+        Raises
+        ------
+        AssignmentError, MapError, OSError, RuntimeError
+            Nothing assignable, a broken map, or LSL failing (the message is one line).
+        """
+        if source is not None:
+            source.start()
+        if choice.assignment is not None:
+            assignment, found = choice.assignment, list(choice.found)
+            if not assignment.complete:
+                raise MapError(explain(assignment, [d for d, _ in found]))
+        else:
+            roles = choice.roles or None
+            map_path = choice.map_path or None
+            if map_path and not roles:
+                load_map(map_path)  # a broken map file fails now, in one line
+            assignment, found = assign_visible(
+                roles, map_path, choice.wait_s, require_complete=True
+            )
+        return start_session(
+            assignment,
+            found,
+            self.config,
+            extra_streams=[(d, None) for d in self._own_streams()] if own_streams else None,
+            on_error=lambda exc: self.report("a worker thread", exc),
+        )
+
+    def connect(self, choice: SourceChoice, source: Any = None) -> LiveSession:
+        """Stop what runs and connect in this thread (the headless view); raises on failure.
+
+        The source keeps running after a failure until :meth:`stop`, as with :meth:`start`.
+        """
+        self.stop()
+        self.choice, self.source, self._source_reported = choice, source, False
+        self.on_status(f"connecting: {choice.description or choice.kind}")
+        session = self._open(choice, source, own_streams=False)
+        self.session = session
+        self.on_status(f"live: {choice.description}".strip())
+        self.on_started(session)
+        return session
+
+    def start(self, choice: SourceChoice, source: Any = None) -> None:
+        """Stop what runs, then start ``source`` (if any) and connect in a worker thread.
+
+        Never waits for a previous connection attempt: an abandoned attempt cleans up its
+        own source and session when its worker finishes.
+        """
+        self.stop()
+        self.marker_outlet()
+        self.choice, self.source, self._source_reported = choice, source, False
+        with self._lock:
+            self._generation += 1
+            attempt = _Attempt(self._generation, source)
+            self._attempt = attempt
+        self.on_status(f"connecting: {choice.description or choice.kind}")
+        self._worker = threading.Thread(
+            target=self._connect, args=(choice, attempt), name="attune-connect", daemon=True
+        )
+        self._workers.append(self._worker)
+        self._worker.start()
+
+    def _connect(self, choice: SourceChoice, attempt: _Attempt) -> None:  # worker thread
+        session: LiveSession | None = None
+        error: Exception | None = None
+        try:
+            session = self._open(choice, attempt.source, own_streams=True)
+        except Exception as exc:  # AssignmentError, MapError, XdfReadError, LSL errors
+            error = exc
+        with self._lock:
+            abandoned = attempt.abandoned
+            if not abandoned:
+                attempt.done = True  # from now on the controller owns source and session
+                self._produced = session
+        if abandoned:  # stopped or restarted meanwhile: clean up what this attempt started
+            if session is not None:
+                session.stop()
+            _stop_quietly(attempt.source)
+            return
+        if error is not None:
+            self.on_failed(str(error) or type(error).__name__)
+        elif session is not None:
+            self.on_ready(session, attempt.gen)
+
+    def adopt(self, session: LiveSession, gen: int) -> None:
+        """Take over the session a connection attempt produced (unless stopped meanwhile)."""
+        with self._lock:
+            if self._produced is not session:  # already stopped by stop()
+                return
+            self._produced = None
+            current = gen == self._generation
+        if not current:  # stopped or restarted meanwhile
+            session.stop()
+            return
+        self.session = session
+        self.on_status(f"live: {self.choice.description if self.choice else ''}".strip())
+        self.on_started(session)
+
+    def _own_streams(self) -> list[StreamDescription]:
+        """This app's own outlets (markers, engine metrics), followed so they get recorded."""
+        host = socket.gethostname()
+        own = []
+        if self.markers is not None:
+            own.append(
+                StreamDescription(
+                    name=self._marker_name, type="Markers", source_id=self._marker_source_id,
+                    hostname=host, nominal_srate=0.0, channel_count=1, channel_format="string",
+                )
+            )  # fmt: skip
+        if self.config.publish_metrics:
+            own.append(
+                StreamDescription(
+                    name="Attunement-Metrics", type="Metrics",
+                    source_id=self.config.metrics_source_id, hostname=host, nominal_srate=0.0,
+                    channel_count=len(metric_channels()), channel_format="double64",
+                )
+            )  # fmt: skip
+        return own
+
+    def check_source(self) -> str | None:
+        """The source's failure as one line, reported once through :attr:`on_error`.
+
+        Call it periodically (the console every second, the headless loop every 0.1 s).
+        """
+        src = self.source
+        if src is None or self._source_reported:
+            return None
+        msg = src.poll_error() if hasattr(src, "poll_error") else None
+        err = getattr(src, "error", None)
+        if msg is None and isinstance(err, BaseException):
+            msg = f"{type(err).__name__}: {err}"
+        if not msg:
+            return None
+        self._source_reported = True
+        where = f"{getattr(src, 'description', 'the source')} stopped"
+        self.report(where, msg)
+        return msg
+
+    # -- recording ------------------------------------------------------------------------
+    def start_recording(
+        self,
+        root: str | Path,
+        patient: str = "",
+        clinician: str = "",
+        baseline: dict | None = None,
+    ) -> Path:
+        """Record the acquisition (all followed streams, incl. markers and metrics) into a new
+        session folder under ``root``: ``recording.xdf`` and ``session.json`` (codes, map,
+        parameters). Returns the recording's path.
+        """
+        if self.session is None:
+            raise RuntimeError("no live streams to record yet")
+        record = sessionfile.start_record(
+            patient=patient,
+            clinician=clinician,
+            assignment=self.session.assignment,
+            engine_config=self.session.engine.config,
+            source=(self.choice.description or self.choice.kind) if self.choice else "",
+            baseline=baseline,
+        )
+        folder = SessionFolder.create(root, time.strftime("%Y-%m-%d_%H%M%S"), patient, clinician)
+        sessionfile.write(folder.path, record)
+        self.recorder = Recorder(
+            self.session.acquisition,
+            folder.recording,
+            header_fields={"application": "Attunement console"},
+            on_error=lambda msg: self.report("recording", msg),
+        ).start()
+        self.folder = folder
+        return folder.recording
+
+    @property
+    def recording_path(self) -> Path | None:
+        """``recording.xdf`` of the last session folder recorded into (None before)."""
+        return self.folder.recording if self.folder is not None else None
+
+    def stop_recording(
+        self, baseline: dict | None = None, notes: str | None = None
+    ) -> RecordingSummary | None:
+        """Stop the recorder and complete session.json; returns the recorder's summary."""
+        rec, self.recorder = self.recorder, None
+        if rec is None:
+            return None
+        summary = rec.stop()
+        if self.folder is None:
+            return summary
+        try:
+            sessionfile.finish(
+                self.folder.path, baseline=baseline, notes=notes, recording_summary=summary
+            )
+        except Exception as exc:  # the recording itself is safe; say what failed
+            self.report("session.json", exc)
+        return summary
+
+    # -- stopping -------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop recorder, engine, acquisition and source (the markers outlet stays).
+
+        Does not wait for a connection attempt still in progress (it cleans up itself).
+        """
+        self.stop_recording()
+        with self._lock:
+            self._generation += 1
+            attempt, self._attempt = self._attempt, None
+            owned = attempt is None or attempt.done
+            if attempt is not None and not attempt.done:
+                attempt.abandoned = True
+            orphan, self._produced = self._produced, None
+        self._worker = None
+        if orphan is not None:
+            orphan.stop()
+        session, self.session = self.session, None
+        if session is not None:
+            session.stop()
+        src, self.source = self.source, None
+        if owned:
+            _stop_quietly(src)
+
+    def shutdown(self, timeout: float = 20.0) -> None:
+        """Stop everything (waiting for abandoned connection attempts) and close the outlet."""
+        self.stop()
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(max(deadline - time.monotonic(), 0.1))
+        self._workers = [w for w in self._workers if w.is_alive()]
+        if self.markers is not None:
+            self.markers.close()
+            self.markers = None

@@ -1,0 +1,128 @@
+"""Where a live session's streams come from: devices, the simulated dyad, or a replayed file.
+
+No Qt here. A :class:`SourceChoice` says what the user picked; :func:`source_for` turns it into
+the publishing child process (``attune simulate`` / ``attune replay``) that a live session
+starts before it discovers the streams. :mod:`devices` runs that process but does not know the
+``attune`` command; this module gives it the command line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from devices.assign import Assignment
+from devices.source import ProcessSource
+
+try:
+    from enum import StrEnum
+except ImportError:  # Python 3.10
+
+    class StrEnum(str, Enum):
+        """``enum.StrEnum`` for Python 3.10: members are their values as strings."""
+
+        def __str__(self) -> str:
+            return str(self.value)
+
+
+class SourceKind(StrEnum):
+    """What publishes the streams of a live session."""
+
+    LSL = "lsl"
+    """Devices (or bridges) already publishing on the network."""
+    SIMULATED = "simulated"
+    """The simulated dyad, in a child process."""
+    REPLAY = "replay"
+    """A recorded XDF file replayed in real time, in a child process."""
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """Where the streams come from and how they are assigned.
+
+    Attributes
+    ----------
+    kind : SourceKind
+        Devices already publishing, the simulated dyad, or a replayed file.
+    roles : dict or None
+        ``{"patient": GLOB, "clinician": GLOB}`` (``--role`` style), or None.
+    map_path : str
+        TOML stream map ('' for none).
+    replay_path : str
+        XDF file for :attr:`SourceKind.REPLAY`.
+    assignment : Assignment or None
+        An explicit assignment from the dialog (then ``found`` lists the streams).
+    found : tuple
+        ``(StreamDescription, pylsl.StreamInfo)`` pairs behind ``assignment``.
+    wait_s : float
+        How long to wait for the assigned streams (s).
+    description : str
+        Words for the status line.
+    """
+
+    kind: SourceKind = SourceKind.LSL
+    roles: dict | None = None
+    map_path: str = ""
+    replay_path: str = ""
+    assignment: Assignment | None = None
+    found: tuple = field(default=())
+    wait_s: float = 8.0
+    description: str = ""
+
+
+def attune_command(args: Sequence[str]) -> list[str]:
+    """The command line running ``attune ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "app.cli", *args]
+
+
+def role_globs(prefix: str) -> dict[str, str]:
+    """``--role`` globs matching the streams a simulator or demo publishes under ``prefix``."""
+    return {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
+
+
+def demo_source(
+    prefix: str, seed: int = 1, coupling: float = 0.8, lag_s: float = 2.0, artifacts: bool = False
+) -> ProcessSource:
+    """``attune simulate`` publishing a simulated dyad under ``prefix`` (child process).
+
+    Parameters
+    ----------
+    prefix : str
+        Stream name and source_id prefix (``<prefix>-patient-EDA`` ...).
+    seed : int
+        Simulator seed.
+    coupling : float
+        Probability (0..1) that a shared arousal event reaches the clinician too.
+    lag_s : float
+        Seconds the clinician's responses follow the patient's.
+    artifacts : bool
+        Add motion artifacts every 2-3 minutes.
+    """
+    args = ["simulate", "--seed", str(seed), "--coupling", str(coupling), "--lag", str(lag_s)]
+    args += ["--name-prefix", prefix] + (["--artifacts"] if artifacts else [])
+    return ProcessSource(attune_command(args), f"simulated dyad (seed {seed})")
+
+
+def source_for(
+    choice: SourceChoice, map_file: str = ""
+) -> tuple[ProcessSource | None, SourceChoice]:
+    """The publishing process for ``choice`` (None for devices) and the choice completed.
+
+    The simulated dyad gets a unique stream prefix and the roles matching it; a replay uses
+    ``choice.map_path`` or else ``map_file`` (the last map the user loaded).
+    """
+    if choice.kind == SourceKind.SIMULATED:
+        prefix = f"AttuneConsole{os.getpid()}x{id(choice) % 10_000}"
+        source = ProcessSource(
+            attune_command(["simulate", "--name-prefix", prefix]), "simulated dyad"
+        )
+        return source, replace(choice, roles=role_globs(prefix), wait_s=15.0)
+    if choice.kind == SourceKind.REPLAY:
+        source = ProcessSource(
+            attune_command(["replay", choice.replay_path, "--loop"]), choice.description
+        )
+        return source, replace(choice, map_path=choice.map_path or map_file, wait_s=15.0)
+    return None, choice

@@ -1,0 +1,328 @@
+"""Per-person beat steps shared by the live (:mod:`dsp.person`) and offline (:mod:`dsp.session`)
+pipelines: IBI exclusion, artifact correction anchored to the detected beats, and the IBI series.
+
+Both pipelines call :func:`beat_series` on the same inputs, so the beats CSV, the 4 Hz HR grid,
+the live view and the offline analysis use one definition.
+
+Time conventions
+----------------
+* ``beat_s`` are beat positions on the stream's *sample clock* in seconds (sample position /
+  fs, a NaN-filled gap advancing it like real time). IBIs are differences of ``beat_s``, so
+  timestamp jitter never reaches HRV.
+* ``beat_t`` are the same beats on the LSL clock (s); outputs are placed on it.
+
+Correction anchored to detection
+--------------------------------
+Each unbroken run of usable IBIs is classified by Lipponen & Tarvainen (2019)
+(:func:`dsp.hrv.ibi_classify`). A correction only edits the beats it has to:
+
+* *extra* beat (a short interval split in two): that beat is removed;
+* *missed* beat (an interval of about ``k`` median intervals): ``k - 1`` beats are inserted
+  at equal spacing between its two detected beats;
+* *ectopic* and *long/short* intervals are misplaced beats: each flagged interval is paired
+  with the neighbouring interval that deviates most in the opposite direction from the local
+  median, and the beats *inside* each run of such intervals are moved so that the run keeps its
+  total duration, its intervals being in the proportions interpolated from the clean intervals
+  around it (a single premature beat moves to where the rhythm puts it). A flagged interval
+  whose neighbours do not deviate the other way by at least a third as much (e.g. a pause of
+  several missed beats) cannot be a misplaced beat: it is excluded (NaN), never made up.
+
+Every other beat keeps its detected time exactly, and ``corrected`` marks exactly the moved
+and inserted beats (removed beats are reported with their detected IBI as excluded,
+``'extra beat removed'``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from dsp.filters import nan_segments
+from dsp.hrv import ARTIFACT_CLASSES, ibi_classify
+
+__all__ = [
+    "BeatSeries",
+    "IbiExclusion",
+    "beat_series",
+    "finite_runs",
+    "ibi_exclusion",
+]
+
+finite_runs = nan_segments
+"""Half-open ``(start, stop)`` ranges of the finite runs of an array (one idiom everywhere)."""
+
+
+class IbiExclusion(StrEnum):
+    """Why a detected IBI is not used (the text goes to the beats CSV)."""
+
+    QUALITY = "bad signal quality"
+    RANGE = "out of range"
+    EXTRA = "extra beat removed"
+    UNCORRECTABLE = "artifact without a usable neighbour"
+
+
+def ibi_exclusion(
+    ibi_ms: np.ndarray, quality_ok: np.ndarray, min_ibi_ms: float, max_ibi_ms: float
+) -> tuple[np.ndarray, tuple[IbiExclusion | None, ...]]:
+    """Usable IBIs: inside the quality-good windows and within ``(min_ibi_ms, max_ibi_ms)``.
+
+    Parameters
+    ----------
+    ibi_ms : ndarray
+        Detected IBIs (ms).
+    quality_ok : ndarray of bool
+        False where the IBI touches a bad quality window (or crosses a gap).
+    min_ibi_ms, max_ibi_ms : float
+        Plausible IBI range (ms), exclusive.
+
+    Returns
+    -------
+    usable : ndarray of bool
+    reasons : tuple
+        :class:`IbiExclusion` per IBI (quality before range), None where usable.
+    """
+    ibi = np.asarray(ibi_ms, dtype=float)
+    q = np.asarray(quality_ok, dtype=bool)
+    if ibi.shape != q.shape:
+        raise ValueError("ibi_ms and quality_ok differ in length")
+    if not min_ibi_ms < max_ibi_ms:
+        raise ValueError("min_ibi_ms must be below max_ibi_ms")
+    with np.errstate(invalid="ignore"):
+        in_range = (ibi > min_ibi_ms) & (ibi < max_ibi_ms)
+    usable = q & in_range
+    reasons = tuple(
+        None if u else (IbiExclusion.QUALITY if not g else IbiExclusion.RANGE)
+        for u, g in zip(usable.tolist(), q.tolist(), strict=True)
+    )
+    return usable, reasons
+
+
+@dataclass(frozen=True, eq=False)
+class BeatSeries:
+    """Corrected IBIs of one person and what the correction did (times s on the LSL clock).
+
+    Attributes
+    ----------
+    ibi_t, ibi_ms : ndarray
+        Used IBIs (ms) at their closing beat's time; every unbroken run is preceded by one NaN
+        IBI placed 1 µs before its first IBI (so nothing is interpolated between runs, also
+        when a live caller joins a stored head to a re-corrected tail).
+    ibi_corrected : ndarray of bool
+        True where the closing beat was moved or inserted by the correction.
+    ibi_artifact : tuple of str
+        Artifact class of that beat ('' when untouched).
+    beat_t : ndarray
+        All beats after correction (detected beats minus removed ones plus inserted ones), s.
+    beat_corrected : ndarray of bool
+        True for moved and inserted beats.
+    excluded_t, excluded_ms : ndarray
+        Detected IBIs not used (closing beat time s, IBI ms) and ``excluded_reason``.
+    excluded_reason : tuple of str
+        :class:`IbiExclusion` values.
+    changed_t : dict
+        Artifact class -> times (s) of the beats it moved, inserted (``missed``) or removed
+        (``extra``).
+    """
+
+    ibi_t: np.ndarray
+    ibi_ms: np.ndarray
+    ibi_corrected: np.ndarray
+    ibi_artifact: tuple[str, ...]
+    beat_t: np.ndarray
+    beat_corrected: np.ndarray
+    excluded_t: np.ndarray
+    excluded_ms: np.ndarray
+    excluded_reason: tuple[str, ...]
+    changed_t: dict
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Changed beats per artifact class and excluded IBIs per reason."""
+        out = {k: int(self.changed_t[k].size) for k in ARTIFACT_CLASSES}
+        for r in (IbiExclusion.QUALITY, IbiExclusion.RANGE):
+            out[str(r)] = sum(1 for x in self.excluded_reason if x == r)
+        return out
+
+
+def _partner(rr: np.ndarray, med: np.ndarray, i: int, blocked: np.ndarray) -> int | None:
+    """Neighbour of interval ``i`` deviating most in the opposite direction, or None.
+
+    A misplaced beat lengthens one interval and shortens the next by the same amount; a
+    neighbour deviating by less than a third of that is no partner (the long or short
+    interval is then real, e.g. several missed beats, and is excluded rather than moved).
+    """
+    dev_i = abs(rr[i] - med[i])
+    sign = 1.0 if rr[i] >= med[i] else -1.0
+    best, best_dev = None, dev_i / 3.0
+    for j in (i - 1, i + 1):
+        if 0 <= j < rr.size and not blocked[j]:
+            dev = -sign * (rr[j] - med[j])
+            if dev >= best_dev:
+                best, best_dev = j, dev
+    return best
+
+
+@dataclass
+class _RunEdit:
+    """Edits of one run in local beat indices (beat k closes interval k - 1)."""
+
+    moved: dict[int, tuple[float, str]]  # beat -> (new position s, class)
+    inserted: dict[int, list[float]]  # beat after which to insert -> positions s
+    removed: set[int]
+    dropped: set[int]  # intervals excluded as uncorrectable
+
+
+def _edit_run(s: np.ndarray) -> _RunEdit:
+    """Anchored correction of one run of beat positions ``s`` (s; len >= 2)."""
+    rr = np.diff(s) * 1000.0
+    edit = _RunEdit({}, {}, set(), set())
+    fl = ibi_classify(rr)
+    med = fl.median_ms
+    n = rr.size
+    blocked = np.zeros(n, dtype=bool)
+    for j in fl.extra:
+        edit.removed.add(int(j) + 1)
+        blocked[j] = True
+        if j + 1 < n:
+            blocked[j + 1] = True
+    for j in fl.missed:
+        k = max(2, int(round(rr[j] / med[j]))) if med[j] > 0 else 2
+        edit.inserted[int(j)] = [s[j] + (s[j + 1] - s[j]) * q / k for q in range(1, k)]
+        blocked[j] = True
+    bad = np.zeros(n, dtype=bool)
+    cls = np.full(n, "", dtype=object)
+    for name in ("longshort", "ectopic"):  # ectopic wins where both touch
+        for i in getattr(fl, name):
+            bad[i] = True
+            cls[i] = name
+    for i in np.flatnonzero(bad):
+        if blocked[i]:
+            continue
+        neighbours_bad = (i > 0 and bad[i - 1]) or (i + 1 < n and bad[i + 1])
+        if neighbours_bad:
+            continue
+        j = _partner(rr, med, int(i), blocked | bad)
+        if j is None:
+            edit.dropped.add(int(i))
+        else:
+            bad[j] = True
+            cls[j] = cls[i]
+    bad &= ~blocked
+    clean = np.flatnonzero(~bad & ~blocked)
+    for a, b in finite_runs(np.where(bad, 1.0, np.nan)):
+        if b - a < 2 or clean.size < 2:
+            edit.dropped.update(range(a, b))
+            continue
+        want = np.interp(np.arange(a, b), clean, rr[clean])
+        pos = s[a] + np.cumsum(want)[:-1] / want.sum() * (s[b] - s[a])
+        name = "ectopic" if "ectopic" in cls[a:b] else "longshort"
+        for q, p in enumerate(pos):
+            edit.moved[a + 1 + q] = (float(p), name)
+    return edit
+
+
+def _run_rows(
+    s: np.ndarray, t: np.ndarray, changed: dict[str, list[float]], ex: list
+) -> tuple[list[tuple[float, float, bool, str]], list[tuple[float, bool]]]:
+    """IBI rows and beats of one run (``s``/``t``: its detected beats, >= 2)."""
+    m = s.size - 1
+    edit = _edit_run(s) if m >= 4 else _RunEdit({}, {}, set(), set())
+    rr = np.diff(s) * 1000.0
+    seq: list[tuple[float, float, bool, str, int]] = []  # (s, t, changed, class, detected k)
+    for k in range(m + 1):
+        if k in edit.removed:
+            changed["extra"].append(float(t[k]))
+            ex.append((float(t[k]), float(rr[k - 1]), str(IbiExclusion.EXTRA)))
+            continue
+        if k in edit.moved:
+            p, name = edit.moved[k]
+            tt = float(np.interp(p, s, t))
+            changed[name].append(tt)
+            seq.append((p, tt, True, name, k))
+        else:
+            seq.append((float(s[k]), float(t[k]), False, "", k))
+        for p in edit.inserted.get(k, ()):
+            tt = float(np.interp(p, s, t))
+            changed["missed"].append(tt)
+            seq.append((p, tt, True, "missed", -1))
+    rows: list[tuple[float, float, bool, str]] = []
+    for (p0, _, _, _, k0), (p1, t1, c1, a1, k1) in zip(seq[:-1], seq[1:], strict=True):
+        if k1 == k0 + 1 and k0 in edit.dropped:
+            ex.append((t1, float(rr[k0]), str(IbiExclusion.UNCORRECTABLE)))
+            rows.append((t1, np.nan, False, ""))
+            continue
+        rows.append((t1, (p1 - p0) * 1000.0, c1, a1))
+    return rows, [(tt, c) for _, tt, c, _, _ in seq]
+
+
+def beat_series(
+    beat_s: np.ndarray,
+    beat_t: np.ndarray,
+    usable: np.ndarray,
+    reasons: tuple[IbiExclusion | None, ...] | None = None,
+) -> BeatSeries:
+    """Correct each unbroken run of usable IBIs, keeping every other beat where it was detected.
+
+    Parameters
+    ----------
+    beat_s : ndarray
+        Detected beats on the sample clock (s, see module docstring), increasing.
+    beat_t : ndarray
+        The same beats on the LSL clock (s).
+    usable : ndarray of bool
+        One per IBI (``len(beat_s) - 1``): False for IBIs excluded before correction.
+    reasons : tuple, optional
+        Exclusion reason per IBI (from :func:`ibi_exclusion`), reported for unusable IBIs.
+
+    Returns
+    -------
+    BeatSeries
+
+    Raises
+    ------
+    ValueError
+        For mismatched lengths or non-increasing beats.
+    """
+    s = np.asarray(beat_s, dtype=float)
+    t = np.asarray(beat_t, dtype=float)
+    ok = np.asarray(usable, dtype=bool)
+    if s.shape != t.shape or ok.size != max(s.size - 1, 0):
+        raise ValueError("beat_s, beat_t and usable (one per IBI) differ in length")
+    if s.size > 1 and not np.all(np.diff(s) > 0):
+        raise ValueError("beat positions must be strictly increasing")
+    if reasons is None:
+        reasons = tuple(None if u else IbiExclusion.QUALITY for u in ok.tolist())
+    ibi_raw = np.diff(s) * 1000.0
+    ex: list[tuple[float, float, str]] = [
+        (float(t[i + 1]), float(ibi_raw[i]), str(r))
+        for i, r in enumerate(reasons)
+        if not ok[i] and r is not None
+    ]
+    changed: dict[str, list[float]] = {k: [] for k in ARTIFACT_CLASSES}
+    rows: list[tuple[float, float, bool, str]] = []  # (t, ibi ms, corrected, class)
+    beats: list[tuple[float, bool]] = []
+    covered = np.zeros(s.size, dtype=bool)
+    for a, b in finite_runs(np.where(ok, 1.0, np.nan)):
+        covered[a : b + 1] = True
+        out, run_beats = _run_rows(s[a : b + 1], t[a : b + 1], changed, ex)
+        if out:  # a NaN before every run: interpolation never bridges two runs
+            rows.append((out[0][0] - 1e-6, np.nan, False, ""))
+        rows.extend(out)
+        beats.extend(run_beats)
+    beats.extend((float(v), False) for v in t[~covered])
+    beats.sort()
+    ex.sort()
+    return BeatSeries(
+        ibi_t=np.array([r[0] for r in rows], dtype=float),
+        ibi_ms=np.array([r[1] for r in rows], dtype=float),
+        ibi_corrected=np.array([r[2] for r in rows], dtype=bool),
+        ibi_artifact=tuple(r[3] for r in rows),
+        beat_t=np.array([v for v, _ in beats], dtype=float),
+        beat_corrected=np.array([c for _, c in beats], dtype=bool),
+        excluded_t=np.array([e[0] for e in ex], dtype=float),
+        excluded_ms=np.array([e[1] for e in ex], dtype=float),
+        excluded_reason=tuple(e[2] for e in ex),
+        changed_t={k: np.asarray(sorted(v), dtype=float) for k, v in changed.items()},
+    )

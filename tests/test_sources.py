@@ -1,0 +1,54 @@
+"""app.sources: what the console's source choices start (real child processes, no Qt)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from app.sources import SourceChoice, SourceKind, attune_command, demo_source, source_for
+from devices.source import ProcessSource
+
+
+def test_source_for_each_choice() -> None:
+    src, choice = source_for(SourceChoice(kind=SourceKind.SIMULATED))
+    assert src.command[:3] == [sys.executable, "-m", "app.cli"]
+    assert src.command[3] == "simulate" and "--name-prefix" in src.command
+    prefix = src.command[src.command.index("--name-prefix") + 1]
+    assert choice.roles == {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
+    src, choice = source_for(
+        SourceChoice(kind=SourceKind.REPLAY, replay_path="/x/s.xdf"), "/m.toml"
+    )
+    assert src.command[3:] == ["replay", "/x/s.xdf", "--loop"] and choice.map_path == "/m.toml"
+    src, choice = source_for(SourceChoice(kind=SourceKind.LSL))
+    assert src is None and choice.kind == "lsl"
+
+
+def test_demo_source_arguments() -> None:
+    src = demo_source("P1", seed=4, coupling=0.3, lag_s=1.5, artifacts=True)
+    assert src.command[3:] == ["simulate", "--seed", "4", "--coupling", "0.3", "--lag", "1.5",
+                               "--name-prefix", "P1", "--artifacts"]  # fmt: skip
+    assert "seed 4" in src.description
+
+
+def test_process_source_runs_the_callers_command_and_reports_its_failure() -> None:
+    """devices/ does not know `attune`: the command comes from the caller and really runs."""
+    src = ProcessSource(attune_command(["simulate", "--coupling", "7"]), "broken")
+    src.start()
+    try:
+        t_end = time.monotonic() + 30
+        while src.poll_error() is None and time.monotonic() < t_end:
+            time.sleep(0.1)
+        assert "coupling" in (src.poll_error() or "")
+    finally:
+        src.stop()
+    ok = ProcessSource([sys.executable, "-c", "pass"], "nothing")
+    ok.start()
+    ok.proc.wait(30)
+    assert ok.poll_error() is None
+
+
+def test_process_source_needs_a_command() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="command"):
+        ProcessSource([], "empty")
