@@ -33,7 +33,7 @@ from dsp.concordance.indices import _as_samples
 from dsp.concordance.wcc import PEAK_THRESHOLD
 from dsp.surrogates import random_shifts
 
-__all__ = ["NO_LEAD_TEST", "Leader", "LeadTest", "lag_profiles", "lead_test"]
+__all__ = ["NO_LEAD_TEST", "Leader", "LeadTest", "lag_profiles", "lead_test", "lead_tests"]
 
 _Z_CLIP = 0.999  # r is clipped before Fisher z so that one perfect window cannot dominate
 
@@ -213,6 +213,114 @@ def _window_lags(prof: np.ndarray, lags_s: np.ndarray) -> np.ndarray:
     return lags_s[k[clear]]
 
 
+def _decide(
+    obs: np.ndarray, null_prof: np.ndarray, lag: int, fs: float, min_windows: int
+) -> LeadTest:
+    """The lead statement from observed ``(windows, lags)`` and null ``(rows, windows, lags)``
+    profiles restricted to the same windows."""
+    n_ok = int(np.isfinite(obs).all(axis=1).sum())
+    if n_ok < min_windows:
+        return _not_enough(n_ok)
+    lags_s = np.arange(-lag, lag + 1) / fs
+    zo, so, ao = _summaries(obs[None], lag)
+    _, sn, an = _summaries(null_prof, lag)
+    sn, an = sn[np.isfinite(sn)], an[np.isfinite(an)]
+    s_obs, a_obs = float(so[0]), float(ao[0])
+    if sn.size < 19 or an.size < 19 or not (math.isfinite(s_obs) and math.isfinite(a_obs)):
+        return _not_enough(n_ok)
+    p_s = (1.0 + float((sn >= s_obs).sum())) / (1.0 + sn.size)
+    hi = (1.0 + float((an >= a_obs).sum())) / (1.0 + an.size)
+    lo = (1.0 + float((an <= a_obs).sum())) / (1.0 + an.size)
+    p_a = min(1.0, 2.0 * min(hi, lo))
+    p = max(p_s, p_a)
+    wl = _window_lags(obs, lags_s)
+    q1, q3 = (float(v) for v in np.percentile(wl, [25, 75])) if wl.size >= 3 else (math.nan,) * 2
+    peak = _peak_lag(zo[0], lags_s)
+    leader = Leader.NONE
+    if p < ALPHA and abs(peak) >= 0.5 / fs and np.sign(peak) == np.sign(a_obs):
+        leader = Leader.PATIENT if peak > 0 else Leader.CLINICIAN
+    named = leader is not Leader.NONE
+    return LeadTest(
+        status=TestStatus.TESTED,
+        leader=leader,
+        lag_s=peak if named else math.nan,
+        lag_q1_s=q1 if named else math.nan,
+        lag_q3_s=q3 if named else math.nan,
+        n_windows=n_ok,
+        n_peak_windows=int(wl.size),
+        strength=s_obs,
+        p_strength=p_s,
+        asymmetry=a_obs,
+        p_asymmetry=p_a,
+        p=p,
+        n_surrogates=int(min(sn.size, an.size)),
+    )
+
+
+def lead_tests(
+    x: np.ndarray,
+    y: np.ndarray,
+    fs: float,
+    groups: dict[str, list[tuple[float, float]] | None],
+    win_s: float = 30.0,
+    lag_s: float = 5.0,
+    inc_s: float = 5.0,
+    n_surrogates: int = 200,
+    min_shift_s: float = 60.0,
+    min_windows: int = 6,
+    rng: np.random.Generator | int | None = 0,
+    y_pool: np.ndarray | None = None,
+    extent_s: float = 0.0,
+) -> dict[str, LeadTest]:
+    """:func:`lead_test` for several groups of windows sharing one set of surrogates.
+
+    Parameters
+    ----------
+    groups : dict of name -> list of (start_s, end_s) or None
+        Spans in seconds after ``x[0]``; a group uses the windows whose data (``x`` window,
+        ``± lag_s``, plus ``extent_s``) lie inside one of its spans. None = every window.
+    extent_s : float
+        How far past its last value each value of ``x`` / ``y`` reaches in the raw data (the
+        slope window for slope signals), so that a window counts for a span only when all
+        the raw samples behind it are inside.
+
+    Other parameters as :func:`lead_test`.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("x (patient) and y (clinician) must be 1-D arrays of equal length")
+    win = _as_samples(win_s, fs, "win_s")
+    lag = _as_samples(lag_s, fs, "lag_s")
+    inc = _as_samples(inc_s, fs, "inc_s")
+    if lag < 1 or win < 2 * lag:
+        raise ValueError("need lag_s >= one sample and win_s >= 2 * lag_s")
+    pool = y if y_pool is None else np.asarray(y_pool, dtype=float)
+    min_shift = _as_samples(min_shift_s, fs, "min_shift_s")
+    obs = lag_profiles(x, y, win, lag, inc)[0]
+    if obs.shape[0] == 0 or pool.size < 2 * min_shift + 1 or n_surrogates < 19:
+        return {g: _not_enough(int(np.isfinite(obs).all(axis=1).sum())) for g in groups}
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    shifts = random_shifts(pool.size, n_surrogates, min_shift, gen)
+    tail = np.arange(pool.size - y.size, pool.size)
+    ys = pool[(tail[None, :] - shifts[:, None]) % pool.size]
+    null_prof = np.concatenate(
+        [lag_profiles(x, ys[c : c + 50], win, lag, inc) for c in range(0, n_surrogates, 50)]
+    )
+    first = np.arange(obs.shape[0]) * inc / fs  # first x value of each window, minus lag
+    last = first + (win + 2 * lag - 1) / fs + extent_s
+    out = {}
+    for name, spans in groups.items():
+        if spans is None:
+            keep = np.ones(first.size, dtype=bool)
+        else:
+            keep = np.zeros(first.size, dtype=bool)
+            for a, b in spans:
+                keep |= (first >= a - 1e-9) & (last < b - 1e-9)
+        out[name] = _decide(obs[keep], null_prof[:, keep], lag, fs, min_windows)
+    return out
+
+
 def lead_test(
     x: np.ndarray,
     y: np.ndarray,
@@ -249,58 +357,7 @@ def lead_test(
     -------
     LeadTest
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError("x (patient) and y (clinician) must be 1-D arrays of equal length")
-    win = _as_samples(win_s, fs, "win_s")
-    lag = _as_samples(lag_s, fs, "lag_s")
-    inc = _as_samples(inc_s, fs, "inc_s")
-    if lag < 1 or win < 2 * lag:
-        raise ValueError("need lag_s >= one sample and win_s >= 2 * lag_s")
-    pool = y if y_pool is None else np.asarray(y_pool, dtype=float)
-    min_shift = _as_samples(min_shift_s, fs, "min_shift_s")
-    obs = lag_profiles(x, y, win, lag, inc)[0]
-    n_ok = int(np.isfinite(obs).all(axis=1).sum())
-    if n_ok < min_windows or pool.size < 2 * min_shift + 1 or n_surrogates < 19:
-        return _not_enough(n_ok)
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    shifts = random_shifts(pool.size, n_surrogates, min_shift, gen)
-    tail = np.arange(pool.size - y.size, pool.size)
-    ys = pool[(tail[None, :] - shifts[:, None]) % pool.size]
-    lags_s = np.arange(-lag, lag + 1) / fs
-    zo, so, ao = _summaries(obs[None], lag)
-    null_prof = np.concatenate(
-        [lag_profiles(x, ys[c : c + 50], win, lag, inc) for c in range(0, n_surrogates, 50)]
-    )
-    _, sn, an = _summaries(null_prof, lag)
-    sn, an = sn[np.isfinite(sn)], an[np.isfinite(an)]
-    s_obs, a_obs = float(so[0]), float(ao[0])
-    if sn.size < 19 or an.size < 19 or not (math.isfinite(s_obs) and math.isfinite(a_obs)):
-        return _not_enough(n_ok)
-    p_s = (1.0 + float((sn >= s_obs).sum())) / (1.0 + sn.size)
-    hi = (1.0 + float((an >= a_obs).sum())) / (1.0 + an.size)
-    lo = (1.0 + float((an <= a_obs).sum())) / (1.0 + an.size)
-    p_a = min(1.0, 2.0 * min(hi, lo))
-    p = max(p_s, p_a)
-    wl = _window_lags(obs, lags_s)
-    q1, q3 = (float(v) for v in np.percentile(wl, [25, 75])) if wl.size >= 3 else (math.nan,) * 2
-    peak = _peak_lag(zo[0], lags_s)
-    leader = Leader.NONE
-    if p < ALPHA and abs(peak) >= 0.5 / fs and np.sign(peak) == np.sign(a_obs):
-        leader = Leader.PATIENT if peak > 0 else Leader.CLINICIAN
-    return LeadTest(
-        status=TestStatus.TESTED,
-        leader=leader,
-        lag_s=peak if leader is not Leader.NONE else math.nan,
-        lag_q1_s=q1 if leader is not Leader.NONE else math.nan,
-        lag_q3_s=q3 if leader is not Leader.NONE else math.nan,
-        n_windows=n_ok,
-        n_peak_windows=int(wl.size),
-        strength=s_obs,
-        p_strength=p_s,
-        asymmetry=a_obs,
-        p_asymmetry=p_a,
-        p=p,
-        n_surrogates=int(min(sn.size, an.size)),
-    )
+    return lead_tests(
+        x, y, fs, {"": None}, win_s, lag_s, inc_s, n_surrogates, min_shift_s, min_windows,
+        rng, y_pool,
+    )[""]  # fmt: skip
