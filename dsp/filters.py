@@ -19,7 +19,6 @@ __all__ = [
     "CausalSos",
     "CausalFir",
     "zero_phase_sos",
-    "smooth_zero_phase",
     "parabolic_offset",
     "nan_segments",
     "check_fs",
@@ -178,16 +177,6 @@ def zero_phase_sos(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
     y, _ = sosfilt_1d(sos, y, zi * y[0])
     y = y[::-1]
     return y[pad : y.size - pad] if pad else y
-
-
-def smooth_zero_phase(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
-    """Zero-phase FIR smoothing with edge-value padding; output has the length of ``x``."""
-    x = np.asarray(x, dtype=float)
-    h = taps.size // 2
-    if x.size == 0:
-        return x.copy()
-    xp = np.concatenate([np.full(h, x[0]), x, np.full(h, x[-1])])
-    return np.convolve(xp, taps, mode="valid")
 
 
 def parabolic_offset(y_minus: float, y0: float, y_plus: float) -> float:

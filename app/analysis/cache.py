@@ -14,8 +14,9 @@ from pathlib import Path
 from app.analysis.inputs import AnalysisOptions
 from app.analysis.pipeline import SessionAnalysis
 
-CACHE_VERSION = 2
-"""Bumped when the pickled types move or change (2: app.analysis became a package)."""
+CACHE_VERSION = 3
+"""Bumped when the pickled types move or change (2: app.analysis became a package;
+3: heartpy second opinion)."""
 
 
 def cache_dir() -> Path:

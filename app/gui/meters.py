@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.formatting import MISSING
 from app.gui.theme import (
     DYAD_COLOUR,
     ROLE_COLOURS,
@@ -33,7 +34,7 @@ from app.gui.theme import (
 from devices.health import HealthState
 from dsp.concordance import CI_CLIP
 
-DASH = "–"
+DASH = MISSING
 
 CONCORDANCE_TIP = (
     "<b>EDA concordance</b> is a statistical coupling index, not a measure of empathy or of "
