@@ -21,6 +21,7 @@ __all__ = [
     "zero_phase_sos",
     "parabolic_offset",
     "nan_segments",
+    "true_runs",
     "check_fs",
 ]
 
@@ -192,9 +193,9 @@ def parabolic_offset(y_minus: float, y0: float, y_plus: float) -> float:
     return min(0.5, max(-0.5, off))
 
 
-def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open ``(start, stop)`` index ranges of the finite runs of ``x``."""
-    ok = np.isfinite(x)
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open ``(start, stop)`` index ranges of the runs of True in a 1-D boolean array."""
+    ok = np.asarray(mask, dtype=bool)
     if ok.size == 0:
         return []
     if ok.all():
@@ -203,3 +204,8 @@ def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:
     starts = np.flatnonzero(d == 1)
     stops = np.flatnonzero(d == -1)
     return list(zip(starts.tolist(), stops.tolist(), strict=True))
+
+
+def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open ``(start, stop)`` index ranges of the finite runs of ``x``."""
+    return true_runs(np.isfinite(x))
