@@ -6,14 +6,16 @@ import math
 import time
 
 from app.engine import EngineSnapshot, health_line
+from app.formatting import MISSING
 
 
 def _f(v, fmt: str, unit: str = "") -> str:
+    """``v`` in a fixed-width format spec (aligned columns), else the missing glyph."""
     try:
         x = float(v)
     except (TypeError, ValueError):
-        return "--"
-    return "--" if not math.isfinite(x) else f"{x:{fmt}}{unit}"
+        return MISSING
+    return MISSING if not math.isfinite(x) else f"{x:{fmt}}{unit}"
 
 
 def format_snapshot(snap: EngineSnapshot) -> list[str]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from dsp.filters import butter_sos, check_fs, zero_phase_sos
+from dsp.filters import butter_sos, check_fs, true_runs, zero_phase_sos
 
 __all__ = [
     "CardiacQuality",
@@ -205,9 +205,7 @@ def eda_valid_mask(
             same[1:] = adx <= flat_tol_us
         n_flat = max(2, int(round(flat_s * fs)))
         if same.any():
-            d = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
-            starts, stops = np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()
-            for a, b in zip(starts, stops, strict=True):
+            for a, b in true_runs(same):
                 if b - a + 1 >= n_flat:
                     ok[max(a - 1, 0) : b] = False
     m = int(round(margin_s * fs))

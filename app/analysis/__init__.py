@@ -12,7 +12,13 @@ No Qt here. Modules, in the order the data flows:
 - :mod:`~app.analysis.batch`: many files in a process pool with a progress bar.
 """
 
-from app.analysis.batch import ProgressBar, analyze_paths, analyze_to_folder, output_dirs
+from app.analysis.batch import (
+    FileOutcome,
+    ProgressBar,
+    analyze_paths,
+    analyze_to_folder,
+    output_dirs,
+)
 from app.analysis.cache import cache_dir, cache_load, cache_store
 from app.analysis.export import (
     SUMMARY_FIELDS,
@@ -31,6 +37,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "AnalysisError",
     "AnalysisOptions",
+    "FileOutcome",
     "InputChannel",
     "ProgressBar",
     "SessionAnalysis",

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +19,39 @@ from app.analysis.pipeline import analyze_file
 from app.sessionfolder import RECORDING
 
 
-def analyze_to_folder(
-    path: str, outdir: str, options: AnalysisOptions
-) -> tuple[str, Any, list[str]]:
-    """Worker: analyse and write one file; returns (status, summary row or message, warnings)."""
+@dataclass(frozen=True)
+class FileOutcome:
+    """What analysing one file gave (picklable: it comes back from a worker process).
+
+    Attributes
+    ----------
+    ok : bool
+        The outputs were written.
+    row : dict
+        The file's ``summary.csv`` row (empty on failure).
+    error : str
+        One line saying why it failed ('' when ok).
+    warnings : tuple of str
+        The analysis' warnings.
+    """
+
+    ok: bool
+    row: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def analyze_to_folder(path: str, outdir: str, options: AnalysisOptions) -> FileOutcome:
+    """Worker: analyse one file, write its outputs into ``outdir`` and cache the analysis."""
     try:
         a = analyze_file(path, options)
         write_outputs(a, outdir, options.formats)
         cache_store(path, options, a)
-        m = metrics_dict(a)
-        return "ok", summary_row(m, str(outdir)), list(a.warnings)
+        return FileOutcome(True, summary_row(metrics_dict(a), str(outdir)), "", a.warnings)
     except AnalysisError as exc:
-        return "error", str(exc), []
+        return FileOutcome(False, error=str(exc))
     except (OSError, ValueError, MemoryError) as exc:
-        return "error", f"{path}: {type(exc).__name__}: {exc}", []
+        return FileOutcome(False, error=f"{path}: {type(exc).__name__}: {exc}")
 
 
 def output_dirs(paths: Sequence[str | Path], outdir: str | Path) -> list[Path]:
@@ -116,18 +136,18 @@ def analyze_paths(
         }
         for fut in as_completed(futs):
             i = futs[fut]
-            status, payload, warns = fut.result()
+            outcome = fut.result()
             done += 1
             bar(done / len(paths), Path(paths[i]).name)
-            if status == "ok":
-                rows[i] = payload
-                for w in warns:
+            if outcome.ok:
+                rows[i] = outcome.row
+                for w in outcome.warnings:
                     log(f"attune: warning: {w}")
             else:
                 failed += 1
-                log(f"attune: error: {payload}")
+                log(f"attune: error: {outcome.error}")
                 r = {k: "" for k in SUMMARY_FIELDS}
-                r.update(file=Path(paths[i]).name, status="error", warnings=payload)
+                r.update(file=Path(paths[i]).name, status="error", warnings=outcome.error)
                 rows[i] = r
     bar.close()
     Path(outdir).mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.formatting import MISSING
 from app.gui.theme import (
     DYAD_COLOUR,
     ROLE_COLOURS,
@@ -37,7 +38,7 @@ from dsp.concordance.evidence import HighlightRule
 #: The live default rule (the engine's DyadConfig.highlight), for the tooltips.
 HIGHLIGHT_RULE = HighlightRule()
 
-DASH = "–"
+DASH = MISSING
 
 CONCORDANCE_TIP = (
     "<b>EDA concordance</b> is a statistical coupling index, not a measure of empathy or of "
