@@ -312,6 +312,30 @@ def _heartpy_peers(
     return out
 
 
+def _dyad(
+    persons: dict[str, PersonSession],
+    intervals: list[tuple[float, float, str]],
+    rec: XdfRecording,
+    cfg: SessionConfig,
+    step: Progress,
+    notes: list[str],
+) -> DyadSession | None:
+    """The concordance of the two people, or None (with the reason in ``notes``)."""
+    dyad = None
+    if "patient" in persons and "clinician" in persons and not rec.aligned:
+        notes.append(f"no concordance: {rec.alignment}")
+    elif "patient" in persons and "clinician" in persons:
+        step(0.55, "concordance (EDA, HR, surrogates)")
+        dyad = analyze_dyad(persons["patient"], persons["clinician"], intervals, cfg)
+        notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
+    else:
+        notes.append(
+            f"only one person ({next(iter(persons))}) in this file: concordance needs two "
+            "people, so only the per-person part is reported"
+        )
+    return dyad
+
+
 def analyze_file(
     path: str | Path,
     options: AnalysisOptions = AnalysisOptions(),  # noqa: B008
@@ -356,18 +380,7 @@ def analyze_file(
     if rec.truncated:
         notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
     intervals = _blocks(markers, t_start, t_end)
-    dyad = None
-    if "patient" in persons and "clinician" in persons and not rec.aligned:
-        notes.append(f"no concordance: {rec.alignment}")
-    elif "patient" in persons and "clinician" in persons:
-        step(0.55, "concordance (EDA, HR, surrogates)")
-        dyad = analyze_dyad(persons["patient"], persons["clinician"], intervals, cfg)
-        notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
-    else:
-        notes.append(
-            f"only one person ({next(iter(persons))}) in this file: concordance needs two "
-            "people, so only the per-person part is reported"
-        )
+    dyad = _dyad(persons, intervals, rec, cfg, step, notes)
     step(0.85, "heartpy second opinion")
     peers = _heartpy_peers(signals, persons, cfg)
     step(0.9, "segments")

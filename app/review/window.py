@@ -172,7 +172,6 @@ class ReviewWindow(QMainWindow):
         pg.setConfigOptions(antialias=False, foreground="k")
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
-        a, t0 = self.a, self.t0
         self.p_eda = self.glw.addPlot(row=0, col=0, axisItems={"bottom": TimeAxis("bottom")})
         self.p_hr = self.glw.addPlot(row=1, col=0, axisItems={"bottom": TimeAxis("bottom")})
         self.p_ci = self.glw.addPlot(row=2, col=0, axisItems={"bottom": TimeAxis("bottom")})
@@ -199,9 +198,31 @@ class ReviewWindow(QMainWindow):
         self.p_ov.setMouseEnabled(x=False, y=False)
         self.p_ov.hideButtons()
         self.p_eda.addLegend(offset=(-10, 5), brush=pg.mkBrush(255, 255, 255, 210))
+        self._traces: dict[str, Any] = {}
+        self._plot_people()
+        self._plot_concordance()
+        self._mark_empty_plots()
+        self._add_blocks()
+        # zoom region on the overview
+        self.region = pg.LinearRegionItem(
+            values=(0, min(300.0, self.duration)),
+            brush=pg.mkBrush(31, 111, 180, 50),
+            pen=pg.mkPen("#1f6fb4", width=2),
+        )
+        self.region.setZValue(10)
+        self.region.setBounds((0, self.duration))
+        self.p_ov.addItem(self.region)
+        self.p_ov.setXRange(0, self.duration, padding=0)
+        self.region.sigRegionChanged.connect(self._region_moved)
+        self.p_eda.sigXRangeChanged.connect(self._view_moved)
+        self._syncing = False
+        return self.glw
+
+    def _plot_people(self) -> None:
+        """Both people's EDA and HR (0.25 s grid), and the overview strip."""
+        a, t0 = self.a, self.t0
         grid = np.arange(math.floor(t0), a.t_end, 0.25)
         rel = grid - t0
-        self._traces: dict[str, Any] = {}
         ov_series = []
         for role in ROLES:
             p = a.persons.get(role)
@@ -232,7 +253,10 @@ class ReviewWindow(QMainWindow):
                 yy = (y - lo) / (hi - lo) if hi > lo else y - lo
                 self.p_ov.plot(rel[::4], yy[::4], pen=pen, connect="finite")
         self.p_ov.getAxis("left").setTicks([[]])
-        # concordance with chance band
+
+    def _plot_concordance(self) -> None:
+        """Rolling CI of EDA and HR with the EDA chance band (or no row for one person)."""
+        a, t0 = self.a, self.t0
         self._ci_legend = self.p_ci.addLegend(offset=(-10, 5), brush=pg.mkBrush(255, 255, 255, 210))
         if a.dyad is not None:
             for sig, style, name in (
@@ -271,6 +295,9 @@ class ReviewWindow(QMainWindow):
             self.glw.ci.layout.setRowStretchFactor(2, 0)
             self.p_hr.getAxis("bottom").setStyle(showValues=True)
             self.p_hr.setLabel("bottom", "time since session start (m:ss)")
+
+    def _mark_empty_plots(self) -> None:
+        """Say so in a plot that has nothing to show."""
         for plot, what in ((self.p_eda, "skin conductance in µS"), (self.p_hr, "heart beats")):
             legend = plot.legend
             if legend is not None and not legend.items:
@@ -284,21 +311,6 @@ class ReviewWindow(QMainWindow):
                 plot.setYRange(0, 1)
                 msg.setPos(self.duration / 2, 0.5)
                 self._empty_texts = getattr(self, "_empty_texts", []) + [(plot, msg)]
-        self._add_blocks()
-        # zoom region on the overview
-        self.region = pg.LinearRegionItem(
-            values=(0, min(300.0, self.duration)),
-            brush=pg.mkBrush(31, 111, 180, 50),
-            pen=pg.mkPen("#1f6fb4", width=2),
-        )
-        self.region.setZValue(10)
-        self.region.setBounds((0, self.duration))
-        self.p_ov.addItem(self.region)
-        self.p_ov.setXRange(0, self.duration, padding=0)
-        self.region.sigRegionChanged.connect(self._region_moved)
-        self.p_eda.sigXRangeChanged.connect(self._view_moved)
-        self._syncing = False
-        return self.glw
 
     def _add_blocks(self) -> None:
         t0 = self.t0
