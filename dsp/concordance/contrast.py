@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.concordance.evidence import ALPHA, NOT_ENOUGH_DATA, TestStatus, p_text
+from dsp.concordance.evidence import ALPHA, NOT_ENOUGH_DATA, StatementStatus, p_text
 from dsp.concordance.indices import marci_from_sums
 
 __all__ = ["LabelContrast", "block_sums", "label_contrast"]
@@ -40,7 +40,7 @@ class LabelContrast:
     ----------
     label_a, label_b : str
         The two labels; the difference is ``a - b``.
-    status : TestStatus
+    status : StatementStatus
         NOT_ENOUGH_DATA when either label has fewer than 2 blocks with correlations or the
         blocks allow too few relabellings.
     ci_a, ci_b : float
@@ -57,7 +57,7 @@ class LabelContrast:
 
     label_a: str
     label_b: str
-    status: TestStatus
+    status: StatementStatus
     ci_a: float
     ci_b: float
     difference: float
@@ -71,13 +71,13 @@ class LabelContrast:
     @property
     def significant(self) -> bool:
         """True when tested and ``p < 0.05``."""
-        return self.status is TestStatus.TESTED and self.p < ALPHA
+        return self.status is StatementStatus.TESTED and self.p < ALPHA
 
     @property
     def text(self) -> str:
         """ "more concordance while listening than talking (p = 0.01)", "no reliable difference
         between listening and talking (p = 0.40)" or "not enough data for a test"."""
-        if self.status is TestStatus.NOT_ENOUGH_DATA:
+        if self.status is StatementStatus.NOT_ENOUGH_DATA:
             return f"{self.label_a} vs {self.label_b}: {NOT_ENOUGH_DATA}"
         if not self.significant:
             return f"no reliable difference between {self.label_a} and {self.label_b} ({p_text(self.p)})"
@@ -148,7 +148,7 @@ def label_contrast(
     n_rel = math.comb(ka + kb, ka) if ka and kb else 0
     if ka < 2 or kb < 2 or n_rel < MIN_RELABELLINGS or not math.isfinite(diff):
         return LabelContrast(
-            label_a, label_b, TestStatus.NOT_ENOUGH_DATA, ci_a, ci_b, diff, nan, nan, nan,
+            label_a, label_b, StatementStatus.NOT_ENOUGH_DATA, ci_a, ci_b, diff, nan, nan, nan,
             ka, kb, 0,
         )  # fmt: skip
     rng = np.random.default_rng(seed)
@@ -174,5 +174,5 @@ def label_contrast(
     boot = boot[np.isfinite(boot)]
     lo, hi = (float(v) for v in np.percentile(boot, [2.5, 97.5])) if boot.size else (nan, nan)
     return LabelContrast(
-        label_a, label_b, TestStatus.TESTED, ci_a, ci_b, diff, lo, hi, p, ka, kb, n_used
+        label_a, label_b, StatementStatus.TESTED, ci_a, ci_b, diff, lo, hi, p, ka, kb, n_used
     )

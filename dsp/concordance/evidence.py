@@ -5,7 +5,7 @@ listening") comes from a test against a null built from the same session with th
 statistic (circular shifts of at least 60 s, or block permutations of labels). This module
 holds what those tests share:
 
-* :class:`TestStatus`: whether a test could be run at all (too little data -> no p-value);
+* :class:`StatementStatus`: whether a test could be run at all (too little data -> no p-value);
 * :func:`p_text`: one way of writing a p-value;
 * :class:`HighlightRule` / :func:`sustained_highlight` / :class:`HighlightTracker`: the
   session-level "above chance" highlight, calibrated so that unrelated pairs are rarely ever
@@ -30,7 +30,7 @@ __all__ = [
     "NOT_ENOUGH_DATA",
     "HighlightRule",
     "HighlightTracker",
-    "TestStatus",
+    "StatementStatus",
     "breathing_rate",
     "p_text",
     "shared_breathing_note",
@@ -43,7 +43,7 @@ ALPHA = 0.05
 NOT_ENOUGH_DATA = "not enough data for a test"
 
 
-class TestStatus(enum.Enum):
+class StatementStatus(enum.Enum):
     """Whether a chance test was run."""
 
     TESTED = "tested"

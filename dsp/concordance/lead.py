@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from dsp.concordance.evidence import ALPHA, NOT_ENOUGH_DATA, TestStatus, p_text
+from dsp.concordance.evidence import ALPHA, NOT_ENOUGH_DATA, StatementStatus, p_text
 from dsp.concordance.indices import _as_samples
 from dsp.concordance.wcc import PEAK_THRESHOLD
 from dsp.surrogates import random_shifts
@@ -52,7 +52,7 @@ class LeadTest:
 
     Attributes
     ----------
-    status : TestStatus
+    status : StatementStatus
         NOT_ENOUGH_DATA when fewer than ``min_windows`` complete windows exist (then every
         number is NaN and no p-value is made up).
     leader : Leader
@@ -74,7 +74,7 @@ class LeadTest:
         Surrogates behind the null.
     """
 
-    status: TestStatus
+    status: StatementStatus
     leader: Leader
     lag_s: float
     lag_q1_s: float
@@ -92,7 +92,7 @@ class LeadTest:
     def text(self) -> str:
         """Words: "patient leads by 2.0 s (IQR 1.5-2.5 s, p = 0.005)", "no clear lead (p = 0.41)"
         or "not enough data for a test"."""
-        if self.status is TestStatus.NOT_ENOUGH_DATA:
+        if self.status is StatementStatus.NOT_ENOUGH_DATA:
             return NOT_ENOUGH_DATA
         if self.leader is Leader.NONE:
             pt = p_text(self.p)
@@ -108,7 +108,7 @@ class LeadTest:
 def _not_enough(n_windows: int = 0) -> LeadTest:
     nan = math.nan
     return LeadTest(
-        TestStatus.NOT_ENOUGH_DATA, Leader.NONE, nan, nan, nan, n_windows, 0, nan, nan, nan,
+        StatementStatus.NOT_ENOUGH_DATA, Leader.NONE, nan, nan, nan, n_windows, 0, nan, nan, nan,
         nan, nan, 0,
     )  # fmt: skip
 
@@ -241,7 +241,7 @@ def _decide(
         leader = Leader.PATIENT if peak > 0 else Leader.CLINICIAN
     named = leader is not Leader.NONE
     return LeadTest(
-        status=TestStatus.TESTED,
+        status=StatementStatus.TESTED,
         leader=leader,
         lag_s=peak if named else math.nan,
         lag_q1_s=q1 if named else math.nan,
