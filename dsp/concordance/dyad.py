@@ -233,6 +233,7 @@ def _dyad_signal(
     wcc_win_s: float,
     intervals: Sequence[tuple[float, float, str]],
     cfg: SessionConfig,
+    surrogates: str = "circular",
 ) -> DyadSignal:
     fs = cfg.grid_fs
     n = x.size
@@ -247,7 +248,7 @@ def _dyad_signal(
         return DyadSignal(name, None, None, math.nan, math.nan, _empty_timeline(t1s), None, note)
     sc = analyze_session(
         x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
-        cfg.n_surrogates, "circular", cfg.min_shift_s, seed=cfg.seed,
+        cfg.n_surrogates, surrogates, cfg.min_shift_s, seed=cfg.seed,
     )  # fmt: skip
     sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
     su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
@@ -296,6 +297,7 @@ def analyze_dyad(
     clinician: PersonSession,
     intervals: Sequence[tuple[float, float, str]] = (),
     config: SessionConfig = SessionConfig(),  # noqa: B008
+    surrogates: str = "circular",
 ) -> DyadSession:
     """EDA and HR concordance of a session (see the module docstring).
 
@@ -306,6 +308,9 @@ def analyze_dyad(
     intervals : sequence of (start_s, end_s, label)
         Marker blocks on the LSL clock (e.g. from :func:`dsp.concordance.segments.intervals_from_markers`).
     config : SessionConfig
+    surrogates : {"circular", "segment"}
+        Surrogates of the session CI test (:func:`analyze_session`); the rolling chance band,
+        the lead tests and the SUSY / coherence chance levels use circular shifts.
 
     Returns
     -------
@@ -318,6 +323,10 @@ def analyze_dyad(
     ep, ec = patient.eda_on_grid(tg), clinician.eda_on_grid(tg)
     hp, hc = patient.hr_on_grid(tg), clinician.hr_on_grid(tg)
     g0 = float(tg[0]) if tg.size else math.nan
-    eda = _dyad_signal("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg)
-    hr = _dyad_signal("hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg)
+    if surrogates not in ("circular", "segment"):
+        raise ValueError("surrogates must be 'circular' or 'segment'")
+    eda = _dyad_signal("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg, surrogates)
+    hr = _dyad_signal(
+        "hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg, surrogates
+    )
     return DyadSession(tg, ep, ec, hp, hc, eda, hr)
