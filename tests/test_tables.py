@@ -31,8 +31,9 @@ def test_report_shows_every_cell_of_every_table(session) -> None:
     _, a = session
     page = render_report(a, metrics_dict(a))
     tables = session_tables(a)
-    assert [t.key for t in tables] == ["concordance", "blocks", "intervals", "physiology",
-                                       "heartpy", "quality", "inputs"]  # fmt: skip
+    assert [t.key for t in tables] == ["concordance", "contrasts", "hr_synchrony", "blocks",
+                                       "intervals", "physiology", "heartpy", "quality",
+                                       "inputs"]  # fmt: skip
     for t in tables:
         assert all(len(row) == len(t.header) for row in t.rows), t.key
         for row in t.rows:
@@ -51,6 +52,12 @@ def test_cells_come_from_the_analysis(session) -> None:
     assert by["intervals"].rows[1][1] == fmt_mmss(100.0)
     t = by["blocks"].transposed()
     assert t.header == ("label", "listening", "talking") and t.rows[0][0] == "blocks"
+    # every statement about coupling is the tested one, with its words from dsp
+    conc = {row[0]: row for row in by["concordance"].rows}
+    assert conc["Skin conductance (EDA)"][-1] == a.dyad.eda.lead.text
+    assert "p = " in a.dyad.eda.lead.text or a.dyad.eda.lead.text == "not enough data for a test"
+    (c,) = [row for row in by["contrasts"].rows if row[0] == "EDA"]
+    assert c[-1] == a.dyad.eda.contrasts[0].text
 
 
 def test_heartpy_agrees_on_heart_rate(session) -> None:

@@ -319,6 +319,7 @@ def _dyad(
     cfg: SessionConfig,
     step: Progress,
     notes: list[str],
+    surrogates: str = "circular",
 ) -> DyadSession | None:
     """The concordance of the two people, or None (with the reason in ``notes``)."""
     dyad = None
@@ -326,7 +327,7 @@ def _dyad(
         notes.append(f"no concordance: {rec.alignment}")
     elif "patient" in persons and "clinician" in persons:
         step(0.55, "concordance (EDA, HR, surrogates)")
-        dyad = analyze_dyad(persons["patient"], persons["clinician"], intervals, cfg)
+        dyad = analyze_dyad(persons["patient"], persons["clinician"], intervals, cfg, surrogates)
         notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
     else:
         notes.append(
@@ -380,7 +381,7 @@ def analyze_file(
     if rec.truncated:
         notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
     intervals = _blocks(markers, t_start, t_end)
-    dyad = _dyad(persons, intervals, rec, cfg, step, notes)
+    dyad = _dyad(persons, intervals, rec, cfg, step, notes, options.surrogate_method)
     step(0.85, "heartpy second opinion")
     peers = _heartpy_peers(signals, persons, cfg)
     step(0.9, "segments")

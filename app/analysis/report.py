@@ -22,7 +22,9 @@ from app.analysis.tables import (
     Table,
     blocks_table,
     concordance_table,
+    contrasts_table,
     heartpy_table,
+    hr_synchrony_table,
     inputs_table,
     intervals_table,
     physiology_table,
@@ -31,6 +33,7 @@ from app.analysis.tables import (
 from app.formatting import fmt_mmss, fmt_value
 from app.palette import ROLE_COLOURS as COLORS
 from dsp.concordance import wcc_peak
+from dsp.concordance.dyad import HIGHLIGHT
 
 LABEL_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
 
@@ -112,6 +115,9 @@ def concordance_figure(a: SessionAnalysis) -> Figure | None:
             lw=0.9,
             label=f"{name} rolling CI (last {a.config.rolling_n} s)",
         )
+        if tl.highlight is not None and tl.highlight.any():
+            hi = np.where(tl.highlight, tl.ci_rolling, np.nan)
+            ax.plot(tm, hi, color="#1a9850", lw=2.2, label="above chance (sustained rule)")
         ax.axhline(0, color="0.3", lw=0.5)
         ax.set_ylabel(f"{name} concordance\n(Marci CI)")
         _shade_blocks(ax, a, t0, colors, text=ax is axs[0])
@@ -213,6 +219,8 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
     e += [f'<div class="note">{html.escape(n)}</div>' for n in a.notes]
     e += [f'<div class="warn">Warning: {html.escape(w)}</div>' for w in a.warnings]
     e += _section(concordance_table(a))
+    e += _section(contrasts_table(a))
+    e += _section(hr_synchrony_table(a))
     e.append("<h2>Overview</h2>")
     e.append(f'<img alt="overview" src="data:image/png;base64,{_png(overview_figure(a))}">')
     cf = concordance_figure(a)
@@ -221,8 +229,10 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
         e.append(f'<img alt="concordance" src="data:image/png;base64,{_png(cf)}">')
         e.append(
             '<p class="small">Grey band: the range of rolling CIs expected by chance (5th-95th '
-            "percentile of surrogate pairings). Above the band = more concordance than chance. "
-            "Bottom: lag of the clear WCC peaks (positive = the clinician follows the patient).</p>"
+            "percentile of surrogate pairings). Green: above chance by the session rule ("
+            + html.escape(HIGHLIGHT.explain())
+            + ") Bottom: lag of each window's clear WCC peak, a description of single windows; "
+            "the tested lead is in the table above (positive = the clinician follows).</p>"
         )
     blocks = blocks_table(a)
     if blocks is not None:

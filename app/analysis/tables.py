@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from app.analysis.pipeline import SessionAnalysis
+from app.analysis.statements import SUSY_NAME
 from app.formatting import MISSING, fmt_mmss, fmt_value
-from dsp.concordance.dyad import DyadSignal
+from dsp.concordance.dyad import HIGHLIGHT, DyadSignal
+from dsp.concordance.evidence import NOT_ENOUGH_DATA
 from dsp.session import PersonInterval
 
 CORRECTED = ("ectopic", "missed", "extra", "longshort")
@@ -60,8 +64,27 @@ def _pct(v: float) -> str:
     return fmt_value(100.0 * v, 0, " %")
 
 
+def _susy_cell(sig: DyadSignal) -> str:
+    t = sig.susy_test
+    if sig.susy is None:
+        return MISSING
+    es = fmt_value(sig.susy.es, 2)
+    if t is None or t.null.size == 0:
+        return f"{es} ({NOT_ENOUGH_DATA})"
+    return f"{es} ({fmt_value(t.percentile, 0)}th percentile of chance)"
+
+
+def _highlight_cell(sig: DyadSignal) -> str:
+    hl = sig.timeline.highlight
+    if hl is None or not np.isfinite(sig.timeline.percentile).any():
+        return NOT_ENOUGH_DATA
+    n = int(np.sum(hl))
+    return f"yes, {fmt_mmss(n)} in total" if n else "no"
+
+
 def concordance_table(a: SessionAnalysis) -> Table | None:
-    """Whole-session concordance of EDA and HR (None for one person)."""
+    """Whole-session concordance of EDA and HR, each number beside its test (None for one
+    person)."""
     if a.dyad is None:
         return None
     rows = []
@@ -76,9 +99,9 @@ def concordance_table(a: SessionAnalysis) -> Table | None:
                 fmt_value(sc.ci, 2),
                 fmt_value(sc.surrogate.p_value, 3),
                 fmt_value(sc.ksi, 3),
-                fmt_value(sig.susy.es if sig.susy else None, 2),
-                _pct(sig.frac_patient_leads),
-                sc.lead_text,
+                _susy_cell(sig),
+                _highlight_cell(sig),
+                sig.lead.text,
             )
         )
     return Table(
@@ -89,14 +112,101 @@ def concordance_table(a: SessionAnalysis) -> Table | None:
             "Marci CI",
             "p (surrogates)",
             "KSI",
-            "SUSY effect size",
-            "windows patient leads",
-            "typical lead (WCC)",
+            SUSY_NAME,
+            "above chance (rule below)",
+            "lead (tested)",
         ),  # fmt: skip
         tuple(rows),
         "Marci CI > 0: the two people's signals mostly rise and fall together; p = share of "
-        "circular-shift surrogates (the clinician's signal shifted in time) with a CI at least "
-        "as high. Coupling indices describe physiology moving together, not feelings.",
+        "circular-shift surrogates (the clinician's signal shifted in time by at least 60 s) "
+        "with a CI at least as high. A lead is named only when who-follows-whom beats the same "
+        "surrogates (p < 0.05), with the lag's spread (IQR) over windows. "
+        + HIGHLIGHT.explain()
+        + " Coupling indices describe physiology moving together, not feelings.",
+    )
+
+
+def contrasts_table(a: SessionAnalysis) -> Table | None:
+    """Label contrasts (e.g. listening vs talking) with interval and p (None without any)."""
+    if a.dyad is None:
+        return None
+    rows = []
+    for sig, name in ((a.dyad.eda, "EDA"), (a.dyad.hr, "HR")):
+        for c in sig.contrasts:
+            tested = c.status.value == "tested"
+            rows.append(
+                (
+                    name,
+                    f"{c.label_a} vs {c.label_b}",
+                    fmt_value(c.ci_a, 2),
+                    fmt_value(c.ci_b, 2),
+                    fmt_value(c.difference, 2),
+                    f"{fmt_value(c.ci_low, 2)} to {fmt_value(c.ci_high, 2)}" if tested else MISSING,
+                    fmt_value(c.p, 3) if tested else MISSING,
+                    c.text,
+                )
+            )
+    if not rows:
+        return None
+    return Table(
+        "contrasts",
+        "Label contrasts (tested)",
+        (
+            "signal",
+            "labels",
+            "CI first",
+            "CI second",
+            "difference",
+            "95 % interval",
+            "p",
+            "in words",
+        ),
+        tuple(rows),
+        "Difference of the pooled Marci CIs; p from permuting the labels between whole blocks "
+        "(each block keeps its data and time structure), interval from resampling blocks. "
+        "With too few blocks no test is possible and none is made up.",
+    )
+
+
+def hr_synchrony_table(a: SessionAnalysis) -> Table | None:
+    """HR coherence against its chance level and the shared-breathing check."""
+    if a.dyad is None or a.dyad.hr.session is None:
+        return None
+    h = a.dyad.hr
+    rows = []
+    c = h.coherence
+    for band in ("lf", "hf"):
+        if c is None or not np.isfinite(getattr(c.coherence, band)):
+            rows.append((f"coherence {band.upper()}",) + (MISSING,) * 3 + (NOT_ENOUGH_DATA,))
+            continue
+        rows.append(
+            (
+                f"coherence {band.upper()}",
+                fmt_value(getattr(c.coherence, band), 2),
+                fmt_value(getattr(c, f"{band}_chance"), 2),
+                fmt_value(getattr(c, f"{band}_excess"), 2),
+                f"{fmt_value(getattr(c, f'{band}_percentile'), 0)}th percentile of chance "
+                f"(p = {fmt_value(getattr(c, f'{band}_p'), 3)})",
+            )
+        )
+    bp, bc = h.breathing_patient_hz, h.breathing_clinician_hz
+    rows.append(
+        (
+            "breathing (per min)",
+            f"patient {fmt_value(60 * bp, 1)}",
+            f"clinician {fmt_value(60 * bc, 1)}",
+            MISSING,
+            h.breathing_note or "breathing rates differ or unclear",
+        )
+    )
+    return Table(
+        "hr_synchrony",
+        "Heart-rate synchrony: coherence and breathing",
+        ("item", "observed", "chance", "bias-corrected", "against chance"),
+        tuple(rows),
+        "Magnitude-squared coherence of the two HR series is high even for unrelated people "
+        "(shared rhythms, few segments); chance = its mean over circular shifts of the same "
+        "data. When both breathe at the same rate, HR synchrony may reflect breathing.",
     )
 
 
@@ -124,7 +234,7 @@ def blocks_table(a: SessionAnalysis) -> Table | None:
         return None
     header = ["label", "blocks", "duration (m:ss)"]
     if a.dyad is not None:
-        header += ["EDA CI", "HR CI", "EDA lead (WCC)"]
+        header += ["EDA CI", "HR CI", "EDA lead (tested)"]
     for r in a.roles:
         header += [f"{r} HR (bpm)", f"{r} RMSSD (ms)", f"{r} SCL (µS)", f"{r} SCR/min"]
     rows = []
@@ -297,6 +407,8 @@ def session_tables(a: SessionAnalysis) -> list[Table]:
     """Every table of the session, in reading order (absent ones left out)."""
     found = [
         concordance_table(a),
+        contrasts_table(a),
+        hr_synchrony_table(a),
         blocks_table(a),
         intervals_table(a),
         physiology_table(a),

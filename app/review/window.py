@@ -39,11 +39,20 @@ from PySide6.QtWidgets import (
 
 from app import sessionfolder
 from app.analysis import SessionAnalysis, write_outputs
-from app.analysis.tables import Table, blocks_table, heartpy_table, physiology_table
+from app.analysis.tables import (
+    Table,
+    blocks_table,
+    concordance_table,
+    contrasts_table,
+    heartpy_table,
+    hr_synchrony_table,
+    physiology_table,
+)
 from app.formatting import fmt_mmss, fmt_value
 from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
 from app.sessionfolder import SessionFolder
 from devices.assign import ROLES
+from dsp.concordance.dyad import HIGHLIGHT
 
 BLOCK_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
 
@@ -160,6 +169,8 @@ class ReviewWindow(QMainWindow):
                         f" · heart-rate CI {fmt_value(hr.ci)} "
                         f"(p = {fmt_value(hr.surrogate.p_value, 3)})"
                     )
+                extra = [c.text for c in a.dyad.eda.contrasts[:1]] + [a.dyad.hr.breathing_note]
+                line2 += "".join(f"<br>{x}" for x in extra if x)
             else:
                 line2 = a.dyad.eda.note
         warn = ""
@@ -433,6 +444,8 @@ class ReviewWindow(QMainWindow):
         self.tabs.addTab(self.markers, f"Markers ({len(self.a.markers)})")
         self.blocks = self._blocks_table()
         self.tabs.addTab(self.blocks, "Blocks")
+        self.tests = self._tests_table()
+        self.tabs.addTab(self.tests, "Tested statements")
         self.hrv = self._hrv_table()
         self.tabs.addTab(self.hrv, "HRV / EDA")
         self.peer = self._heartpy_table()
@@ -475,6 +488,24 @@ class ReviewWindow(QMainWindow):
         w = _view(t.transposed())
         w.setToolTip(t.note)
         return w
+
+    def _tests_table(self) -> QWidget:
+        """Every statement about coupling with its test: the report's three tables."""
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        tables = [concordance_table(self.a), contrasts_table(self.a), hr_synchrony_table(self.a)]
+        tables = [t for t in tables if t is not None]
+        if not tables:
+            lay.addWidget(QLabel("One person only: no coupling statements."))
+        for t in tables:
+            lay.addWidget(QLabel(f"<b>{t.title}</b>"))
+            w = _view(t.transposed() if t.key == "concordance" else t)
+            w.setToolTip(t.note)
+            lay.addWidget(w)
+        note = QLabel(HIGHLIGHT.explain())
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        return box
 
     def _hrv_table(self) -> QTableWidget:
         return _view(physiology_table(self.a))
