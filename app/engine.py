@@ -351,6 +351,14 @@ _DYAD_METRICS = [
     ("wcc_lag_s", "s"),
     ("hr_wcc_peak_r", "r"),
     ("hr_wcc_lag_s", "s"),
+    ("highlight", "bool"),
+    ("hr_ci_rolling", "ln ratio"),
+    ("hr_percentile", "percent"),
+    ("hr_highlight", "bool"),
+    ("lead_lag_s", "s"),
+    ("lead_p", "p"),
+    ("hr_lead_lag_s", "s"),
+    ("hr_lead_p", "p"),
 ]
 
 
@@ -378,8 +386,13 @@ def metric_values(snap: EngineSnapshot) -> dict[str, float]:
         for name, _ in _PERSON_METRICS:
             out[f"{role}_{name.replace('_last_t', '_input_t')}"] = _num(getattr(pm, name, None))
     if snap.dyad is not None:
+        d = snap.dyad
         for name, _ in _DYAD_METRICS:
-            out[f"dyad_{name}"] = _num(getattr(snap.dyad, name, None))
+            out[f"dyad_{name}"] = _num(getattr(d, name, None))
+        # the tested leads: a lag only when a leader is named (else NaN), always the p
+        for pre, lead in (("", d.lead), ("hr_", d.hr_lead)):
+            out[f"dyad_{pre}lead_lag_s"] = _num(lead.lag_s)
+            out[f"dyad_{pre}lead_p"] = _num(lead.p)
     return out
 
 

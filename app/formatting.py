@@ -32,9 +32,13 @@ def fmt_value(v: Any, nd: int = 2, unit: str = "") -> str:
     return str(v)
 
 
-def fmt_mmss(s: float) -> str:
-    """Seconds as ``m:ss`` (rounded to the second); :data:`MISSING` if not finite."""
-    if s is None or not math.isfinite(s):
+def fmt_mmss(seconds: float | None) -> str:
+    """Seconds as ``m:ss``, or ``h:mm:ss`` from one hour on (rounded to the second, negative
+    values signed); :data:`MISSING` if not finite."""
+    if seconds is None or not math.isfinite(seconds):
         return MISSING
-    r = int(round(max(float(s), 0.0)))
-    return f"{r // 60}:{r % 60:02d}"
+    r = int(round(float(seconds)))
+    sign, r = ("-" if r < 0 else ""), abs(r)
+    if r >= 3600:
+        return f"{sign}{r // 3600}:{r % 3600 // 60:02d}:{r % 60:02d}"
+    return f"{sign}{r // 60}:{r % 60:02d}"

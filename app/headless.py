@@ -6,14 +6,16 @@ import math
 import time
 
 from app.engine import EngineSnapshot, health_line
+from app.formatting import MISSING
 
 
 def _f(v, fmt: str, unit: str = "") -> str:
+    """``v`` in a fixed-width format spec (aligned columns), else the missing glyph."""
     try:
         x = float(v)
     except (TypeError, ValueError):
-        return "--"
-    return "--" if not math.isfinite(x) else f"{x:{fmt}}{unit}"
+        return MISSING
+    return MISSING if not math.isfinite(x) else f"{x:{fmt}}{unit}"
 
 
 def format_snapshot(snap: EngineSnapshot) -> list[str]:
@@ -39,14 +41,28 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
         )
     d = snap.dyad
     if d is not None:
-        if d.warming_up:
-            pct = "warming up"
-        else:
-            pct = f"pct {_f(d.percentile, '3.0f')}"
-        lines.append(
-            f"{clock} dyad      EDA r {_f(d.slope_r, '+.2f')}  CI {_f(d.ci_rolling, '+.2f')}  "
-            f"{pct}  {d.lead_text}  HR-sync r {_f(d.hr_wcc_peak_r, '+.2f')}"
-        )
+        lines += dyad_lines(d, clock)
     for e in snap.errors:
         lines.append(f"{clock} ! {e}")
     return lines
+
+
+def _chance(highlight: bool, pct: float) -> str:
+    """The same rule as the console meter: a statement only with the rule's evidence."""
+    where = f"pct {_f(pct, '3.0f')}"
+    return f"ABOVE CHANCE ({where})" if highlight else f"no evidence above chance ({where})"
+
+
+def dyad_lines(d, clock: str) -> list[str]:
+    """The dyad's lines: EDA and HR concordance, each with its percentile and tested lead."""
+    if d.warming_up:
+        return [f"{clock} dyad      warming up ({_f(d.elapsed_s, '.0f')} s of data)"]
+    out = [
+        f"{clock} dyad      EDA CI {_f(d.ci_rolling, '+.2f')}  "
+        f"{_chance(d.highlight, d.percentile)}  lead: {d.lead_text}",
+        f"{clock} dyad      HR  CI {_f(d.hr_ci_rolling, '+.2f')}  "
+        f"{_chance(d.hr_highlight, d.hr_percentile)}  lead: {d.hr_lead_text}",
+    ]
+    if d.breathing_note:
+        out.append(f"{clock} dyad      {d.breathing_note}")
+    return out

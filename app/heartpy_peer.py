@@ -9,8 +9,10 @@ numpy 2.4) when its frequency analysis is on. This module therefore
 * catches every exception heartpy raises and returns a result marked unavailable, so a review
   screen or report can show "heartpy: n/a (reason)" beside our numbers instead of crashing.
 
-What it is used for: in offline review, heartpy's beat detector and HR/RMSSD are shown next to
-ours on the same PPG as a second opinion (and the peer tests compare beat accuracy against it).
+What it is used for: :func:`app.analysis.analyze_file` runs it on each person's PPG
+(:class:`PeerCheck`), and the review window and the report show heartpy's HR and RMSSD next to
+ours over the same stretch as a second opinion; the peer tests compare beat accuracy against
+it. A heartpy failure only makes that column read "n/a (reason)".
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from types import ModuleType
 
 import numpy as np
 
-__all__ = ["HeartpyEstimate", "heartpy_status", "heartpy_ppg_estimate"]
+__all__ = [
+    "MAX_SPAN_S",
+    "HeartpyEstimate",
+    "PeerCheck",
+    "heartpy_ppg_estimate",
+    "heartpy_status",
+    "longest_span",
+]
 
 _STATE: dict[str, object] = {}
 
@@ -118,3 +127,48 @@ def heartpy_ppg_estimate(
         )
     except Exception as exc:  # heartpy raises BadSignalWarning and others on poor signals
         return HeartpyEstimate(False, f"heartpy failed: {type(exc).__name__}: {exc}")
+
+
+MAX_SPAN_S = 600.0
+"""heartpy is run on at most this much PPG (s): it takes ~2 s per 10 min of 128 Hz signal."""
+
+
+@dataclass(frozen=True)
+class PeerCheck:
+    """heartpy's second opinion on one person's PPG, and ours over exactly the same span.
+
+    Attributes
+    ----------
+    role : str
+        'patient' or 'clinician'.
+    t0, t1 : float
+        The span heartpy saw (s, LSL clock): the longest stretch of the recording without a
+        timestamp gap, capped at :data:`MAX_SPAN_S` (heartpy assumes uniform sampling).
+        NaN when heartpy did not run.
+    estimate : HeartpyEstimate
+        heartpy's HR, RMSSD and SDNN (``available`` False with the reason otherwise).
+    our_hr_bpm, our_rmssd_ms : float
+        This app's mean HR and RMSSD over ``[t0, t1)`` (NaN when heartpy did not run).
+    """
+
+    role: str
+    t0: float
+    t1: float
+    estimate: HeartpyEstimate
+    our_hr_bpm: float = float("nan")
+    our_rmssd_ms: float = float("nan")
+
+
+def longest_span(t: np.ndarray, max_gap_s: float, max_s: float = MAX_SPAN_S) -> tuple[int, int]:
+    """Index range ``[i0, i1)`` of the longest run of ``t`` (s) without a step above
+    ``max_gap_s``, cut to its first ``max_s`` seconds ((0, 0) for an empty ``t``)."""
+    t = np.asarray(t, dtype=float)
+    if t.size == 0:
+        return 0, 0
+    d = np.diff(t)
+    cut = np.flatnonzero((d > max_gap_s) | (d < 0) | ~np.isfinite(d)) + 1
+    bounds = np.concatenate([[0], cut, [t.size]])
+    k = int(np.argmax(np.diff(bounds)))
+    i0, i1 = int(bounds[k]), int(bounds[k + 1])
+    i1 = min(i1, i0 + int(np.searchsorted(t[i0:i1], t[i0] + max_s)))
+    return i0, i1

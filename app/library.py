@@ -291,12 +291,12 @@ def analyze_missing(
             pool.submit(analyze_to_folder, str(e.recording), str(e.folder), opts) for e in pending
         ]
         for e, f in zip(pending, futs, strict=True):
-            status, payload, _ = f.result()
-            if status == "ok":
+            outcome = f.result()
+            if outcome.ok:
                 log(f"analysed {e.folder.name}")
             else:
                 failed += 1
-                log(f"attune: error: {payload}")
+                log(f"attune: error: {outcome.error}")
     return failed
 
 

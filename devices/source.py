@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from devices.lsl import local_clock, make_outlet
 from dsp.simulate import DyadModel, DyadSimConfig
 
 
@@ -80,8 +81,6 @@ class SimulatorSource:
         self._outlets: dict[tuple[str, str], tuple[object, float, int]] = {}
 
     def _make_outlets(self) -> None:
-        from devices.lsl import make_outlet
-
         cfg = self.config
         names = sim_stream_names(self.prefix)
         rates = {"eda": cfg.eda_fs, "ppg": cfg.ppg_fs, "ecg": cfg.ecg_fs}
@@ -113,8 +112,6 @@ class SimulatorSource:
             self._thread.join(0.2)
 
     def _run(self) -> None:
-        from devices.lsl import local_clock
-
         try:
             self.t0 = local_clock()
             while not self._stop.is_set():

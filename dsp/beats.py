@@ -92,11 +92,10 @@ def ibi_exclusion(
     with np.errstate(invalid="ignore"):
         in_range = (ibi > min_ibi_ms) & (ibi < max_ibi_ms)
     usable = q & in_range
-    reasons = tuple(
-        None if u else (IbiExclusion.QUALITY if not g else IbiExclusion.RANGE)
-        for u, g in zip(usable.tolist(), q.tolist(), strict=True)
-    )
-    return usable, reasons
+    reasons: list[IbiExclusion | None] = [None] * ibi.size
+    for i in np.flatnonzero(~usable).tolist():
+        reasons[i] = IbiExclusion.QUALITY if not q[i] else IbiExclusion.RANGE
+    return usable, tuple(reasons)
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,11 +223,10 @@ def _edit_run(s: np.ndarray) -> _RunEdit:
 
 
 def _run_rows(
-    s: np.ndarray, t: np.ndarray, changed: dict[str, list[float]], ex: list
+    s: np.ndarray, t: np.ndarray, edit: _RunEdit, changed: dict[str, list[float]], ex: list
 ) -> tuple[list[tuple[float, float, bool, str]], list[tuple[float, bool]]]:
-    """IBI rows and beats of one run (``s``/``t``: its detected beats, >= 2)."""
+    """IBI rows and beats of one run with edits (``s``/``t``: its detected beats)."""
     m = s.size - 1
-    edit = _edit_run(s) if m >= 4 else _RunEdit({}, {}, set(), set())
     rr = np.diff(s) * 1000.0
     seq: list[tuple[float, float, bool, str, int]] = []  # (s, t, changed, class, detected k)
     for k in range(m + 1):
@@ -295,32 +293,54 @@ def beat_series(
     if reasons is None:
         reasons = tuple(None if u else IbiExclusion.QUALITY for u in ok.tolist())
     ibi_raw = np.diff(s) * 1000.0
-    ex: list[tuple[float, float, str]] = [
-        (float(t[i + 1]), float(ibi_raw[i]), str(r))
-        for i, r in enumerate(reasons)
-        if not ok[i] and r is not None
-    ]
+    ex: list[tuple[float, float, str]] = []
+    for i in np.flatnonzero(~ok).tolist():
+        if reasons[i] is not None:
+            ex.append((float(t[i + 1]), float(ibi_raw[i]), str(reasons[i])))
     changed: dict[str, list[float]] = {k: [] for k in ARTIFACT_CLASSES}
-    rows: list[tuple[float, float, bool, str]] = []  # (t, ibi ms, corrected, class)
-    beats: list[tuple[float, bool]] = []
+    p_t: list[np.ndarray] = []
+    p_v: list[np.ndarray] = []
+    p_c: list[np.ndarray] = []
+    arts: list[str] = []
+    b_t: list[np.ndarray] = []
+    b_c: list[np.ndarray] = []
     covered = np.zeros(s.size, dtype=bool)
     for a, b in finite_runs(np.where(ok, 1.0, np.nan)):
         covered[a : b + 1] = True
-        out, run_beats = _run_rows(s[a : b + 1], t[a : b + 1], changed, ex)
-        if out:  # a NaN before every run: interpolation never bridges two runs
-            rows.append((out[0][0] - 1e-6, np.nan, False, ""))
-        rows.extend(out)
-        beats.extend(run_beats)
-    beats.extend((float(v), False) for v in t[~covered])
-    beats.sort()
+        sr, tr = s[a : b + 1], t[a : b + 1]
+        edit = _edit_run(sr) if b - a >= 4 else None
+        if edit is None or not (edit.moved or edit.inserted or edit.removed or edit.dropped):
+            rt, rv = tr[1:], np.diff(sr) * 1000.0  # the usual case: nothing to change
+            rc, ra = np.zeros(rt.size, dtype=bool), [""] * rt.size
+            bt, bc = tr, np.zeros(tr.size, dtype=bool)
+        else:
+            rows, beats = _run_rows(sr, tr, edit, changed, ex)
+            rt = np.array([r[0] for r in rows], dtype=float)
+            rv = np.array([r[1] for r in rows], dtype=float)
+            rc = np.array([r[2] for r in rows], dtype=bool)
+            ra = [r[3] for r in rows]
+            bt = np.array([v for v, _ in beats], dtype=float)
+            bc = np.array([c for _, c in beats], dtype=bool)
+        if rt.size:  # a NaN before every run: interpolation never bridges two runs
+            p_t += [np.array([rt[0] - 1e-6]), rt]
+            p_v += [np.array([np.nan]), rv]
+            p_c += [np.zeros(1, dtype=bool), rc]
+            arts += ["", *ra]
+        b_t.append(bt)
+        b_c.append(bc)
+    b_t.append(t[~covered])
+    b_c.append(np.zeros(int((~covered).sum()), dtype=bool))
+    beat_t = np.concatenate(b_t)
+    order = np.argsort(beat_t, kind="stable")
     ex.sort()
+    cat = lambda parts, dt=float: np.concatenate(parts) if parts else np.zeros(0, dtype=dt)  # noqa: E731
     return BeatSeries(
-        ibi_t=np.array([r[0] for r in rows], dtype=float),
-        ibi_ms=np.array([r[1] for r in rows], dtype=float),
-        ibi_corrected=np.array([r[2] for r in rows], dtype=bool),
-        ibi_artifact=tuple(r[3] for r in rows),
-        beat_t=np.array([v for v, _ in beats], dtype=float),
-        beat_corrected=np.array([c for _, c in beats], dtype=bool),
+        ibi_t=cat(p_t),
+        ibi_ms=cat(p_v),
+        ibi_corrected=cat(p_c, bool),
+        ibi_artifact=tuple(arts),
+        beat_t=beat_t[order],
+        beat_corrected=np.concatenate(b_c)[order],
         excluded_t=np.array([e[0] for e in ex], dtype=float),
         excluded_ms=np.array([e[1] for e in ex], dtype=float),
         excluded_reason=tuple(e[2] for e in ex),

@@ -19,9 +19,9 @@ __all__ = [
     "CausalSos",
     "CausalFir",
     "zero_phase_sos",
-    "smooth_zero_phase",
     "parabolic_offset",
     "nan_segments",
+    "true_runs",
     "check_fs",
 ]
 
@@ -180,16 +180,6 @@ def zero_phase_sos(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
     return y[pad : y.size - pad] if pad else y
 
 
-def smooth_zero_phase(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
-    """Zero-phase FIR smoothing with edge-value padding; output has the length of ``x``."""
-    x = np.asarray(x, dtype=float)
-    h = taps.size // 2
-    if x.size == 0:
-        return x.copy()
-    xp = np.concatenate([np.full(h, x[0]), x, np.full(h, x[-1])])
-    return np.convolve(xp, taps, mode="valid")
-
-
 def parabolic_offset(y_minus: float, y0: float, y_plus: float) -> float:
     """Sub-sample offset (in samples, within [-0.5, 0.5]) of the vertex of a parabola.
 
@@ -203,9 +193,9 @@ def parabolic_offset(y_minus: float, y0: float, y_plus: float) -> float:
     return min(0.5, max(-0.5, off))
 
 
-def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open ``(start, stop)`` index ranges of the finite runs of ``x``."""
-    ok = np.isfinite(x)
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open ``(start, stop)`` index ranges of the runs of True in a 1-D boolean array."""
+    ok = np.asarray(mask, dtype=bool)
     if ok.size == 0:
         return []
     if ok.all():
@@ -214,3 +204,8 @@ def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:
     starts = np.flatnonzero(d == 1)
     stops = np.flatnonzero(d == -1)
     return list(zip(starts.tolist(), stops.tolist(), strict=True))
+
+
+def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open ``(start, stop)`` index ranges of the finite runs of ``x``."""
+    return true_runs(np.isfinite(x))

@@ -44,6 +44,8 @@ from scipy import interpolate, signal, sparse
 from scipy.linalg import solveh_banded
 from scipy.sparse import linalg as splinalg
 
+from dsp.filters import true_runs
+
 __all__ = [
     "ARTIFACT_CLASSES",
     "IbiCorrection",
@@ -245,8 +247,7 @@ def _correct_run(rr: np.ndarray, flags: dict[str, list[int]], medrr: np.ndarray)
         idx = np.flatnonzero(bad)
         fixed[idx] = np.interp(idx, good, rr[good])
         # keep the duration of ectopic runs
-        d = np.diff(np.concatenate([[0], ect.astype(np.int8), [0]]))
-        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+        for a, b in true_runs(ect):
             s = fixed[a:b].sum()
             if s > 0:
                 fixed[a:b] *= rr[a:b].sum() / s
@@ -363,13 +364,8 @@ def ibi_correct(
         raise ValueError("IBIs must be positive (ms)")
     flags_all: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
     pieces: list[np.ndarray] = []
-    if all_finite:  # one run (the usual live case)
-        starts, stops = [0] if x.size else [], [x.size] if x.size else []
-    else:
-        d = np.diff(np.concatenate([[0], finite.astype(np.int8), [0]]))
-        starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     pos = 0
-    for a, b in zip(starts, stops, strict=True):
+    for a, b in true_runs(finite):
         if a > pos:
             pieces.append(np.full(a - pos, np.nan))
         rr = x[a:b]

@@ -37,7 +37,10 @@ class MethodParams:
     eda_cutoff_hz : float
         EDA low-pass cut-off (causal live, zero-phase offline).
     scr_min_amplitude_us : float
-        Absolute SCR amplitude threshold (µS).
+        Absolute floor of the SCR amplitude threshold (µS).
+    scr_noise_k : float
+        The SCR threshold is ``max(scr_min_amplitude_us, scr_noise_k x the person's filtered
+        EDA noise SD)`` (:func:`dsp.eda.scr_threshold_us`).
     grid_fs : float
         Dyad grid rate (4 Hz).
     slope_s, corr_s, step_s : float
@@ -68,6 +71,7 @@ class MethodParams:
     coherence_window_s: float = 64.0
     eda_cutoff_hz: float = 1.0
     scr_min_amplitude_us: float = 0.01
+    scr_noise_k: float = 6.0
     grid_fs: float = 4.0
     slope_s: float = 5.0
     corr_s: float = 15.0
@@ -86,7 +90,7 @@ class MethodParams:
 
 PERSON_PARAMS = (
     "max_gap_s", "quality_window_s", "min_ibi_ms", "max_ibi_ms", "max_ibi_s",
-    "coherence_window_s", "eda_cutoff_hz", "scr_min_amplitude_us",
+    "coherence_window_s", "eda_cutoff_hz", "scr_min_amplitude_us", "scr_noise_k",
 )  # fmt: skip
 """The parameters of one person's physiology."""
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from dsp.beats import beat_series, ibi_exclusion
 from dsp.ecg import ECG_PARAMS, ecg_polarity
-from dsp.eda import eda_scr
+from dsp.eda import eda_noise_us, eda_scr, scr_threshold_us
 from dsp.filters import CausalSos, butter_sos, check_fs
 from dsp.hrv import (
     ARTIFACT_CLASSES,
@@ -52,7 +52,7 @@ from dsp.hrv import (
 )
 from dsp.params import PERSON_PARAMS, MethodParams, reads_method_params
 from dsp.ppg import PPG_PARAMS, StreamingBeatDetector
-from dsp.quality import eda_valid_mask, ppg_quality
+from dsp.quality import eda_quality_reason, eda_valid_mask, ppg_quality
 
 __all__ = ["PersonConfig", "PersonMetrics", "LivePerson"]
 
@@ -143,6 +143,9 @@ class PersonMetrics:
         Instantaneous HR, one value per valid corrected IBI, over the last 300 s.
     hr_valid, hrv_valid, spectral_valid, coherence_valid, scl_valid, scr_valid : bool
         Validity of each metric group (the GUI dims stale/invalid values).
+    eda_noise_us, scr_threshold_us : float
+        The person's EDA noise SD over the history (µS) and the SCR threshold it sets
+        (:func:`dsp.eda.scr_threshold_us`, causal filter gain); NaN before the first SCR run.
     """
 
     t: float
@@ -180,6 +183,8 @@ class PersonMetrics:
     coherence_valid: bool
     scl_valid: bool
     scr_valid: bool
+    eda_noise_us: float = float("nan")
+    scr_threshold_us: float = float("nan")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -312,6 +317,8 @@ class LivePerson:
         self._scr_pk = np.zeros(0)
         self._scr_amp = np.zeros(0)
         self._scr_last_run = -np.inf
+        self._e_noise = float("nan")
+        self._scr_thr = float("nan")
 
     # ------------------------------------------------------------------ cardiac input
     def push_cardiac(self, t: np.ndarray, x: np.ndarray, fs: float, kind: str) -> None:
@@ -580,7 +587,14 @@ class LivePerson:
         x = np.where(self._eda_mask()[i0:], self._e_x[i0:], np.nan)
         if np.count_nonzero(np.isfinite(x)) < 4 * fs:
             return
-        s = eda_scr(x, fs, min_amplitude_us=self.cfg.scr_min_amplitude_us, clean=False)
+        # the person's noise floor over the kept history (valid raw samples), as offline
+        raw = np.where(self._eda_mask(), self._e_raw, np.nan)
+        self._e_noise = eda_noise_us(raw, fs)
+        self._scr_thr = scr_threshold_us(
+            self._e_noise, self._e_fs, self.cfg.eda_cutoff_hz, self.cfg.scr_noise_k,
+            self.cfg.scr_min_amplitude_us, causal=True,
+        )  # fmt: skip
+        s = eda_scr(x, fs, min_amplitude_us=self._scr_thr, clean=False)
         if not len(s):
             return
         t0 = float(self._e_t[i0])
@@ -767,6 +781,8 @@ class LivePerson:
             coherence_valid=coherence_valid,
             scl_valid=scl_valid,
             scr_valid=scr_valid,
+            eda_noise_us=self._e_noise,
+            scr_threshold_us=self._scr_thr,
         )
 
     def _spectral(self, window) -> tuple[HrvFrequency | None, Coherence | None]:
@@ -822,16 +838,8 @@ class LivePerson:
             return scl, bool(scl_valid), rate, scr_valid, "none", "no EDA data"
         if frac >= 0.9:
             return scl, bool(scl_valid), rate, scr_valid, "good", ""
-        raw = self._e_raw[i0:i1]
-        fin = raw[np.isfinite(raw)]
-        why = "missing samples"
-        if fin.size and (fin.min() < 0.05 or fin.max() > 60.0):
-            why = "out of range 0.05-60 uS"
-        elif fin.size > 1 and np.max(np.abs(np.diff(fin))) * fs > 10.0:
-            why = "slope > 10 uS/s"
-        elif fin.size == raw.size:
-            why = "flat line or artefact"
-        return scl, bool(scl_valid), rate, scr_valid, "bad", f"{why} ({100 * frac:.0f} % valid)"
+        why = eda_quality_reason(self._e_raw[i0:i1], frac, fs)
+        return scl, bool(scl_valid), rate, scr_valid, "bad", why
 
     def hr_on_grid(self, t_grid: np.ndarray) -> np.ndarray:
         """Instantaneous HR (bpm) from corrected IBIs, linearly interpolated on ``t_grid`` (s).

@@ -29,13 +29,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from dsp.filters import butter_sos, check_fs, zero_phase_sos
+from dsp.filters import butter_sos, check_fs, true_runs, zero_phase_sos
 
 __all__ = [
     "CardiacQuality",
     "EdaQuality",
     "ppg_quality",
     "eda_quality",
+    "eda_quality_reason",
     "eda_valid_mask",
     "quality_windows",
     "EventMatch",
@@ -204,9 +205,7 @@ def eda_valid_mask(
             same[1:] = adx <= flat_tol_us
         n_flat = max(2, int(round(flat_s * fs)))
         if same.any():
-            d = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
-            starts, stops = np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()
-            for a, b in zip(starts, stops, strict=True):
+            for a, b in true_runs(same):
                 if b - a + 1 >= n_flat:
                     ok[max(a - 1, 0) : b] = False
     m = int(round(margin_s * fs))
@@ -228,6 +227,15 @@ def eda_quality(signal: np.ndarray, fs: float, min_valid: float = 0.9, **rules) 
     frac = float(mask.mean())
     if frac >= min_valid:
         return EdaQuality(True, "", frac, mask)
+    return EdaQuality(False, eda_quality_reason(x, frac, fs), frac, mask)
+
+
+def eda_quality_reason(raw: np.ndarray, valid_fraction: float, fs: float) -> str:
+    """Why an EDA window (raw µS) fails the Kleckner rules, e.g. ``'slope > 10 uS/s (62 % valid)'``.
+
+    One wording for the live view, the offline analysis and the report.
+    """
+    x = np.asarray(raw, dtype=float).ravel()
     reasons = []
     fin = x[np.isfinite(x)]
     if fin.size < x.size:
@@ -238,7 +246,7 @@ def eda_quality(signal: np.ndarray, fs: float, min_valid: float = 0.9, **rules) 
         reasons.append("slope > 10 uS/s")
     if not reasons:
         reasons.append("flat line or saturation")
-    return EdaQuality(False, "; ".join(reasons) + f" ({100 * frac:.0f} % valid)", frac, mask)
+    return "; ".join(reasons) + f" ({100 * valid_fraction:.0f} % valid)"
 
 
 def quality_windows(

@@ -41,7 +41,7 @@ import numpy as np
 
 from dsp.beats import BeatSeries, IbiExclusion, beat_series, finite_runs, ibi_exclusion
 from dsp.ecg import ecg_peaks
-from dsp.eda import eda_clean, eda_scr
+from dsp.eda import eda_clean, eda_noise_us, eda_scr, scr_threshold_us
 from dsp.grid import resample_to_grid
 from dsp.hrv import coherence_ratio, hrv_frequency, hrv_time
 from dsp.params import DYAD_PARAMS, PERSON_PARAMS, MethodParams, reads_method_params
@@ -183,6 +183,12 @@ class PersonSession:
         SCRs per minute of valid EDA.
     eda_valid_minutes : float
         Minutes of valid EDA.
+    eda_noise_us : float
+        The person's EDA measurement noise (µS SD, :func:`dsp.eda.eda_noise_us` over the valid
+        raw samples); NaN without EDA.
+    scr_threshold_us : float
+        The SCR amplitude threshold used (µS): ``max(scr_min_amplitude_us, scr_noise_k x noise
+        x filter gain)`` (:func:`dsp.eda.scr_threshold_us`).
     """
 
     cardiac_kind: str
@@ -228,6 +234,8 @@ class PersonSession:
     scr_count: int
     scr_per_min: float
     eda_valid_minutes: float
+    eda_noise_us: float = math.nan
+    scr_threshold_us: float = math.nan
     max_ibi_s: float = field(default=2.0, repr=False)
     max_gap_s: float = field(default=1.0, repr=False)
 
@@ -380,6 +388,66 @@ def _cardiac(
     return CardiacResult(bt, series, np.asarray(q_t), np.asarray(q_good, dtype=bool), reasons)
 
 
+@dataclass(frozen=True, eq=False)
+class EdaResult:
+    """Cleaned EDA, its quality, noise floor and SCRs (times s on the LSL clock, µS)."""
+
+    t: np.ndarray
+    x: np.ndarray
+    valid_fraction: float
+    scl: float
+    scl_lo: float
+    scl_hi: float
+    onsets: np.ndarray
+    peaks: np.ndarray
+    amplitudes: np.ndarray
+    valid_minutes: float
+    noise_us: float
+    threshold_us: float
+
+    @classmethod
+    def empty(cls) -> EdaResult:
+        """No EDA signal."""
+        e, nan = np.zeros(0), math.nan
+        return cls(e, e, nan, nan, nan, nan, e, e, e, 0.0, nan, nan)
+
+
+def _eda(xr: np.ndarray, tr: np.ndarray, fs: float, cfg: SessionConfig) -> EdaResult:
+    """EDA of one person: Kleckner mask, zero-phase cleaning, noise floor, SCRs."""
+    pieces = [(a, b) for a, b in split_on_gaps(tr, cfg.max_gap_s) if b - a >= 4]
+    masks = {(a, b): eda_valid_mask(xr[a:b], fs) for a, b in pieces}
+    raw_valid = np.full(xr.shape, np.nan)
+    for (a, b), m in masks.items():
+        raw_valid[a:b] = np.where(m, xr[a:b], np.nan)
+        raw_valid[a] = np.nan  # no second difference across a gap
+    noise = eda_noise_us(raw_valid, fs)
+    thr = scr_threshold_us(noise, fs, cfg.eda_cutoff_hz, cfg.scr_noise_k, cfg.scr_min_amplitude_us)
+    e_x = np.full(xr.shape, np.nan)
+    ons, pks, amps = [], [], []
+    n_valid = 0
+    for (a, b), mask in masks.items():
+        n_valid += int(mask.sum())
+        y = np.where(mask, eda_clean(xr[a:b], fs, cutoff_hz=cfg.eda_cutoff_hz), np.nan)
+        e_x[a:b] = y
+        if np.sum(np.isfinite(y)) >= 4 * fs:
+            sc = eda_scr(y, fs, min_amplitude_us=thr, clean=False)
+            if len(sc):
+                k = np.arange(b - a, dtype=float)
+                ons.append(np.interp(sc.onset_idx, k, tr[a:b]))
+                pks.append(np.interp(sc.peak_idx, k, tr[a:b]))
+                amps.append(sc.amplitudes)
+    fin = e_x[np.isfinite(e_x)]
+    scl, lo, hi = math.nan, math.nan, math.nan
+    if fin.size:
+        scl = float(fin.mean())
+        lo, hi = (float(v) for v in np.percentile(fin, [5, 95]))
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0)  # noqa: E731
+    return EdaResult(
+        tr, e_x, n_valid / xr.size, scl, lo, hi, cat(ons), cat(pks), cat(amps),
+        n_valid / fs / 60.0, float(noise), float(thr),
+    )  # fmt: skip
+
+
 def _runs(ibi: np.ndarray) -> list[np.ndarray]:
     return [ibi[a:b] for a, b in finite_runs(ibi)]
 
@@ -460,10 +528,7 @@ def analyze_person(
     hf = hrv_frequency(longest, min_duration_s=cfg.spectral_min_s)
     cos = _coherence_windows(ibi, cfg.coherence_window_s)
     # EDA
-    e_t, e_x = empty, empty
-    valid_frac, scl, s_lo, s_hi = nan, nan, nan, nan
-    on, pk, amp = empty, empty, empty
-    valid_min = 0.0
+    ed = EdaResult.empty()
     if eda is not None and eda_t is not None and np.size(eda) > 1:
         if not (math.isfinite(eda_fs) and eda_fs > 0):
             raise ValueError("eda_fs must be a positive rate in Hz")
@@ -473,34 +538,11 @@ def analyze_person(
             raise ValueError("EDA samples and timestamps differ in length")
         starts.append(float(tr[0]))
         ends.append(float(tr[-1]))
-        e_x = np.full(xr.shape, np.nan)
-        ons, pks, amps = [], [], []
-        n_valid = 0
-        for a, b in split_on_gaps(tr, cfg.max_gap_s):
-            seg = xr[a:b]
-            if seg.size < 4:
-                continue
-            mask = eda_valid_mask(seg, eda_fs)
-            n_valid += int(mask.sum())
-            cleaned = eda_clean(seg, eda_fs, cutoff_hz=cfg.eda_cutoff_hz)
-            y = np.where(mask, cleaned, np.nan)
-            e_x[a:b] = y
-            if np.sum(np.isfinite(y)) >= 4 * eda_fs:
-                s = eda_scr(y, eda_fs, min_amplitude_us=cfg.scr_min_amplitude_us, clean=False)
-                if len(s):
-                    k = np.arange(seg.size, dtype=float)
-                    ons.append(np.interp(s.onset_idx, k, tr[a:b]))
-                    pks.append(np.interp(s.peak_idx, k, tr[a:b]))
-                    amps.append(s.amplitudes)
-        e_t = tr
-        valid_frac = n_valid / xr.size
-        fin = e_x[np.isfinite(e_x)]
-        if fin.size:
-            scl = float(fin.mean())
-            s_lo, s_hi = (float(v) for v in np.percentile(fin, [5, 95]))
-        valid_min = n_valid / eda_fs / 60.0
-        if ons:
-            on, pk, amp = np.concatenate(ons), np.concatenate(pks), np.concatenate(amps)
+        ed = _eda(xr, tr, float(eda_fs), cfg)
+    e_t, e_x = ed.t, ed.x
+    valid_frac, scl, s_lo, s_hi = ed.valid_fraction, ed.scl, ed.scl_lo, ed.scl_hi
+    on, pk, amp = ed.onsets, ed.peaks, ed.amplitudes
+    valid_min = ed.valid_minutes
     return PersonSession(
         cardiac_kind=kind,
         cardiac_fs=float(cardiac_fs) if kind else nan,
@@ -545,6 +587,8 @@ def analyze_person(
         scr_count=int(on.size),
         scr_per_min=float(on.size / valid_min) if valid_min > 0 else nan,
         eda_valid_minutes=float(valid_min),
+        eda_noise_us=ed.noise_us,
+        scr_threshold_us=ed.threshold_us,
         max_ibi_s=cfg.max_ibi_s,
         max_gap_s=cfg.max_gap_s,
     )

@@ -7,7 +7,7 @@ Physiology model
 ----------------
 * **Heart.** R-peak times come from an integral pulse-frequency model: each interbeat interval
   is ``60 / HR(t)`` plus Gaussian beat-to-beat jitter, where ``HR(t)`` holds a resting rate,
-  respiratory sinus arrhythmia (RSA) at the breathing rate, a 0.1 Hz Mayer wave, a slow drift
+  respiratory sinus arrhythmia (RSA) at the breathing rate, a Mayer wave (~0.1 Hz), a slow drift
   and a transient rise (gamma-shaped, peak ~4 s) after each arousal event.
 * **PPG.** The systolic peak follows the R peak by a pulse transit time (default 0.22 s). Each
   pulse is an asymmetric Gaussian (fast upstroke, slower decay) plus a dicrotic wave 0.28 s
@@ -50,7 +50,9 @@ class PersonSimConfig:
     resp_hz : float
         Breathing rate (Hz).
     mayer_bpm : float
-        Amplitude of the 0.1 Hz Mayer wave in HR (bpm).
+        Amplitude of the Mayer wave in HR (bpm).
+    mayer_hz : float
+        Mayer-wave frequency (Hz), about 0.1 Hz in people.
     jitter_ms : float
         SD of white beat-to-beat jitter added to each interval (ms).
     hr_response_bpm : float
@@ -67,6 +69,7 @@ class PersonSimConfig:
     rsa_bpm: float = 4.0
     resp_hz: float = 0.25
     mayer_bpm: float = 1.5
+    mayer_hz: float = 0.1
     jitter_ms: float = 18.0
     hr_response_bpm: float = 5.0
     scl_us: float = 5.0
@@ -246,7 +249,10 @@ class _Person:
         self.cfg = cfg
         # separate streams for events and beats, so that the order in which streams are
         # rendered (which interleaves the two extensions) cannot change any value
-        r_events, r_beats = seed.spawn(2)
+        # spawn(3) returns the same first two children as spawn(2): events and beats are
+        # unchanged; the third keys this person's measurement noise
+        r_events, r_beats, r_noise = seed.spawn(3)
+        self.noise_key = int(r_noise.generate_state(1, np.uint32)[0])
         rng = np.random.default_rng(r_events)
         self.rng = rng
         self.beat_rng = np.random.default_rng(r_beats)
@@ -284,7 +290,7 @@ class _Person:
         hr = (
             c.hr_bpm
             + c.rsa_bpm * np.sin(2 * np.pi * c.resp_hz * t + p[0])
-            + c.mayer_bpm * np.sin(2 * np.pi * 0.1 * t + p[1])
+            + c.mayer_bpm * np.sin(2 * np.pi * c.mayer_hz * t + p[1])
             + 2.0 * np.sin(2 * np.pi * t / 170.0 + p[2])
             + 1.0 * np.sin(2 * np.pi * t / 53.0 + p[3])
         )
@@ -365,8 +371,13 @@ class _Person:
 
     def _noise(self, t: np.ndarray, sd: float, salt: int) -> np.ndarray:
         # Noise is keyed on the sample time so that streaming in any chunking gives the
-        # same values as rendering the whole recording at once.
-        key = np.round(t * 1e4).astype(np.int64) * 2654435761 + salt * 97531
+        # same values as rendering the whole recording at once, and on the person, so that
+        # two people never share measurement noise (shared noise is spurious coupling).
+        key = (
+            np.round(t * 1e4).astype(np.int64) * 2654435761
+            + salt * 97531
+            + self.noise_key * 1000003
+        )
         u1 = ((key * 6364136223846793005 + 1442695040888963407) >> 11 & ((1 << 53) - 1)) / (1 << 53)
         u2 = ((key * 2862933555777941757 + 3037000493) >> 11 & ((1 << 53) - 1)) / (1 << 53)
         return sd * np.sqrt(-2 * np.log(np.maximum(u1, 1e-300))) * np.cos(2 * np.pi * u2)

@@ -97,9 +97,11 @@ def test_cli_writes_every_output(sim, tmp_path: Path) -> None:
         p = m["persons"][role]
         for key in ("beats", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2",
                     "hf_ms2", "lf_hf", "coherence_ratio", "artifacts", "scl_us", "scr_count",
-                    "scr_per_min", "quality", "baseline"):  # fmt: skip
+                    "scr_per_min", "eda_noise_us", "scr_threshold_us", "quality",
+                    "baseline"):  # fmt: skip
             assert key in p, key
             assert p[key] is not None, key
+        assert p["scr_threshold_us"] >= max(0.01, m["parameters"]["scr_min_amplitude_us"])
     c = m["concordance"]["eda"]
     assert c["available"] and c["susy"]["z"] is not None
     assert c["wcc"]["median_best_lag_s"] == pytest.approx(2.0, abs=0.5)

@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dsp.eda import eda_clean, eda_phasic, eda_scl, eda_scr, scr_per_minute
+from dsp.eda import (
+    eda_clean,
+    eda_noise_us,
+    eda_phasic,
+    eda_scl,
+    eda_scr,
+    scr_per_minute,
+    scr_threshold_us,
+)
+from dsp.person import LivePerson
 from dsp.quality import match_events
+from dsp.session import analyze_person
 from dsp.simulate import simulate_person
 
 
@@ -105,3 +115,88 @@ def test_bad_input() -> None:
         eda_scr(np.zeros(10), 4.0, min_amplitude_us=0.0)
     with pytest.raises(ValueError):
         eda_clean(np.zeros((2, 2)), 4.0)
+
+
+# --------------------------------------------------------------------------- noise floor
+
+
+def _scr_kernel(u: np.ndarray) -> tuple[np.ndarray, float]:
+    """Bateman-like SCR (rise 0.7 s, decay 3 s) with peak 1 after onset at u = 0 (s)."""
+    tr, td = 0.7, 3.0
+    tp = np.log(td / tr) * tr * td / (td - tr)
+    norm = np.exp(-tp / td) - np.exp(-tp / tr)
+    out = np.zeros_like(u)
+    m = u > 0
+    out[m] = (np.exp(-u[m] / td) - np.exp(-u[m] / tr)) / norm
+    return out, float(tp)
+
+
+def _noisy_eda(fs: float, sd: float, seed: int, amp: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """10 min of EDA: slow tonic drift, white noise ``sd`` µS, responses of ``amp`` µS every
+    ~20 s (none when 0). Returns the signal and the true response peak times (s)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(600 * fs)) / fs
+    x = 5.0 + 0.2 * np.sin(2 * np.pi * t / 300.0) + rng.normal(0.0, sd, t.size)
+    peaks = np.zeros(0)
+    if amp > 0:
+        on = np.arange(10.0, 590.0, 20.0) + rng.uniform(-3.0, 3.0, 29)
+        for o in on:
+            k, tp = _scr_kernel(t - o)
+            x += amp * k
+        peaks = on + tp
+    return x, peaks
+
+
+@pytest.mark.parametrize(("fs", "sd"), [(4.0, 0.005), (4.0, 0.01), (32.0, 0.01)])
+def test_noise_estimate_is_the_sensor_noise(fs: float, sd: float) -> None:
+    x, _ = _noisy_eda(fs, sd, seed=1, amp=0.2)  # responses do not inflate it
+    assert eda_noise_us(x, fs) == pytest.approx(sd, rel=0.1)
+
+
+@pytest.mark.parametrize(("sd", "max_rate"), [(0.005, 0.5), (0.01, 1.0)])
+def test_pure_noise_gives_few_scrs_at_4_hz(sd: float, max_rate: float) -> None:
+    rates = []
+    for seed in range(4):
+        x, _ = _noisy_eda(4.0, sd, seed)
+        thr = scr_threshold_us(eda_noise_us(x, 4.0), 4.0)
+        rates.append(len(eda_scr(x, 4.0, min_amplitude_us=thr)) / 10.0)
+    assert np.mean(rates) <= max_rate
+    # the fixed 0.01 µS threshold counted this noise as responses (the issue's 6-22 / min)
+    x, _ = _noisy_eda(4.0, sd, 0)
+    assert len(eda_scr(x, 4.0, min_amplitude_us=0.01)) / 10.0 > 2.0
+
+
+@pytest.mark.parametrize("fs", [4.0, 15.0, 32.0])
+def test_responses_of_0_05_us_are_kept_above_the_noise(fs: float) -> None:
+    for seed in range(3):
+        x, peaks = _noisy_eda(fs, 0.01, seed, amp=0.05)
+        thr = scr_threshold_us(eda_noise_us(x, fs), fs)
+        assert 0.01 <= thr < 0.045
+        s = eda_scr(x, fs, min_amplitude_us=thr)
+        assert match_events(s.peaks, peaks, tol_s=1.5).f1 >= 0.9
+
+
+def test_threshold_floor_and_bad_input() -> None:
+    assert scr_threshold_us(float("nan"), 4.0) == 0.01
+    assert scr_threshold_us(0.0, 4.0) == 0.01
+    assert scr_threshold_us(0.1, 4.0) == pytest.approx(6 * 0.1 * 0.653, rel=0.01)
+    assert np.isnan(eda_noise_us(np.full(100, np.nan), 4.0))
+    assert np.isnan(eda_noise_us(np.ones(5), 4.0))
+    with pytest.raises(ValueError):
+        eda_noise_us(np.ones(100), 0.0)
+
+
+def test_session_reports_noise_and_threshold_live_and_offline() -> None:
+    x, _ = _noisy_eda(4.0, 0.01, seed=5)
+    t = np.arange(x.size) / 4.0
+    p = analyze_person(eda=x, eda_t=t, eda_fs=4.0)
+    assert p.eda_noise_us == pytest.approx(0.01, rel=0.1)
+    assert p.scr_threshold_us == pytest.approx(scr_threshold_us(p.eda_noise_us, 4.0))
+    assert p.scr_per_min <= 1.0
+    lp = LivePerson()
+    for a in range(0, x.size, 8):
+        lp.push_eda(t[a : a + 8], x[a : a + 8], 4.0)
+    m = lp.snapshot(float(t[-1]))
+    assert m.eda_noise_us == pytest.approx(0.01, rel=0.15)
+    assert m.scr_threshold_us > 0.03  # causal filter: a little more noise passes
+    assert m.scr_per_min <= 2.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from types import MappingProxyType
 
 import numpy as np
@@ -50,6 +50,8 @@ def _person(**kw) -> PersonMetrics:
 def _dyad(**kw) -> DyadMetrics:
     base = {}
     for f in fields(DyadMetrics):
+        if f.default is not MISSING:  # the tested statements keep their "no test" defaults
+            continue
         if f.type == "float":
             base[f.name] = NAN
         elif f.type == "bool":
@@ -71,22 +73,39 @@ def test_concordance_meter_states_are_honest():
     bad = concordance_state(_dyad(valid=False, ci_rolling=1.0), 150.0, "patient EDA flat")
     assert bad.text == "paused" and not bad.active and "patient EDA flat" in bad.status
     ok = dict(valid=True, ci_rolling=1.5, chance_lo=-0.5, chance_hi=1.0, percentile=97.0)
-    st = concordance_state(_dyad(n_surrogates=200, lead_text="patient leads by 2.0 s", **ok), 150)
-    assert st.active and st.text == "+1.50" and st.highlight
-    assert "above chance range" in st.status and "97% of 200 shuffled" in st.status
-    assert st.lead == "patient leads by 2.0 s"
-    inside = concordance_state(_dyad(**{**ok, "ci_rolling": 0.2}), 150.0)
-    assert "within chance range" in inside.status and not inside.highlight
+    # above the band for a moment: a percentile, but no statement and no colour
+    st = concordance_state(_dyad(n_surrogates=200, lead_text="no clear lead (p = 0.40)", **ok), 150)
+    assert st.active and st.text == "+1.50" and not st.highlight
+    assert st.status == "no evidence of above-chance concordance · 97th percentile of chance"
+    assert st.lead == "no clear lead (p = 0.40)"
+    # the session-level rule met: words and colour, the percentile beside them
+    hl = concordance_state(
+        _dyad(**{**ok, "percentile": 99.5, "highlight": True, "hold_s": 25.0}), 150
+    )
+    assert (
+        hl.highlight and hl.status == "above chance · 100th percentile of chance · sustained 25 s"
+    )
+    inside = concordance_state(_dyad(**{**ok, "ci_rolling": 0.2, "percentile": 52.0}), 150.0)
+    assert "no evidence of above-chance" in inside.status and "52nd percentile" in inside.status
+    assert not inside.highlight
     clipped = concordance_state(_dyad(**{**ok, "ci_rolling": 10.0}), 150.0)
     assert clipped.text == "all together" and "every 15 s correlation" in clipped.status
     assert concordance_state(None, 150.0).text == "waiting for data"
 
 
 def test_hr_sync_meter_states():
-    assert hr_sync_state(_dyad(elapsed_s=20.0)).text == "warming up"
+    assert hr_sync_state(_dyad(elapsed_s=20.0, warming_up=True)).text == "warming up"
     assert hr_sync_state(_dyad(elapsed_s=200.0, hr_valid=False)).text == "paused"
-    st = hr_sync_state(_dyad(elapsed_s=200.0, hr_valid=True, hr_wcc_peak_r=0.45, hr_wcc_clear=True))
-    assert st.active and st.text == "r 0.45" and st.highlight and st.status == "clear coupling"
+    ok = dict(elapsed_s=200.0, hr_valid=True, hr_ci_rolling=0.8, hr_chance_lo=-0.4)
+    ok.update(hr_chance_hi=0.6, hr_percentile=96.0)
+    # a clear WCC peak is not evidence: neutral unless the HR highlight rule holds
+    st = hr_sync_state(_dyad(hr_wcc_peak_r=0.6, hr_wcc_clear=True, **ok))
+    assert st.active and st.text == "+0.80" and not st.highlight
+    assert st.status == "no evidence of above-chance HR synchrony · 96th percentile of chance"
+    assert st.band == (-0.4, 0.6)
+    note = "both breathing at ~15/min: HR synchrony may reflect breathing"
+    hl = hr_sync_state(_dyad(hr_highlight=True, hr_hold_s=21.0, breathing_note=note, **ok))
+    assert hl.highlight and hl.status.startswith("above chance") and hl.note == note
 
 
 def test_metrics_table_dims_invalid_and_stale_and_shows_change(qtbot):

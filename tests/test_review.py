@@ -52,11 +52,9 @@ def test_timeline_traces_and_tables(window, session) -> None:
     # whole-session data is in the traces (not only the first zoom)
     assert w._traces["eda_patient"].xData[-1] == pytest.approx(a.duration_s, abs=1.0)
     assert w.markers.count() == 3
-    assert w.blocks.columnCount() == 3  # metric + listening + talking
+    assert w.blocks.columnCount() == 3  # label + listening + talking
     assert w.blocks.horizontalHeaderItem(1).text() == "listening"
-    ci_row = [w.blocks.item(i, 0).text() for i in range(w.blocks.rowCount())].index(
-        "EDA concordance (CI)"
-    )
+    ci_row = [w.blocks.item(i, 0).text() for i in range(w.blocks.rowCount())].index("EDA CI")
     ci_listen = float(w.blocks.item(ci_row, 1).text())
     assert ci_listen == pytest.approx(a.dyad.eda.segments.by_label("listening").ci, abs=0.01)
     hrv_rows = [w.hrv.item(i, 0).text() for i in range(w.hrv.rowCount())]

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +16,48 @@ from app.analysis.cache import cache_store
 from app.analysis.export import SUMMARY_FIELDS, metrics_dict, summary_row, write_outputs
 from app.analysis.inputs import AnalysisError, AnalysisOptions
 from app.analysis.pipeline import analyze_file
+from app.analysis.study import PSEUDO_FIELDS, dyad_series, pseudo_study, write_summary_html
 from app.sessionfolder import RECORDING
+from dsp.concordance.pseudo import DyadSeries
 
 
-def analyze_to_folder(
-    path: str, outdir: str, options: AnalysisOptions
-) -> tuple[str, Any, list[str]]:
-    """Worker: analyse and write one file; returns (status, summary row or message, warnings)."""
+@dataclass(frozen=True)
+class FileOutcome:
+    """What analysing one file gave (picklable: it comes back from a worker process).
+
+    Attributes
+    ----------
+    ok : bool
+        The outputs were written.
+    row : dict
+        The file's ``summary.csv`` row (empty on failure).
+    error : str
+        One line saying why it failed ('' when ok).
+    warnings : tuple of str
+        The analysis' warnings.
+    series : DyadSeries or None
+        The dyad's grid series for the pseudo-dyad study (None without two people).
+    """
+
+    ok: bool
+    row: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+    series: DyadSeries | None = None
+
+
+def analyze_to_folder(path: str, outdir: str, options: AnalysisOptions) -> FileOutcome:
+    """Worker: analyse one file, write its outputs into ``outdir`` and cache the analysis."""
     try:
         a = analyze_file(path, options)
         write_outputs(a, outdir, options.formats)
         cache_store(path, options, a)
-        m = metrics_dict(a)
-        return "ok", summary_row(m, str(outdir)), list(a.warnings)
+        row = summary_row(metrics_dict(a), str(outdir))
+        return FileOutcome(True, row, "", a.warnings, dyad_series(a))
     except AnalysisError as exc:
-        return "error", str(exc), []
+        return FileOutcome(False, error=str(exc))
     except (OSError, ValueError, MemoryError) as exc:
-        return "error", f"{path}: {type(exc).__name__}: {exc}", []
+        return FileOutcome(False, error=f"{path}: {type(exc).__name__}: {exc}")
 
 
 def output_dirs(paths: Sequence[str | Path], outdir: str | Path) -> list[Path]:
@@ -82,8 +108,13 @@ def analyze_paths(
     options: AnalysisOptions,
     jobs: int | None = None,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+    scheduler: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Analyse several files in parallel (process pool); write ``summary.csv`` when > 1.
+
+    With two or more dyads, each real dyad is also compared with role-keeping pseudo-dyads
+    (:mod:`app.analysis.study`; on the local cores, or on the Dask cluster at ``scheduler``)
+    and the batch page ``summary.html`` is written.
 
     Returns
     -------
@@ -109,6 +140,7 @@ def analyze_paths(
     n_workers = max(1, min(len(paths), jobs or os.cpu_count() or 1))
     bar = ProgressBar(f"{len(paths)} files")
     done = 0
+    series: list[DyadSeries | None] = [None] * len(paths)
     with ProcessPoolExecutor(max_workers=n_workers) as pool:
         futs = {
             pool.submit(analyze_to_folder, str(p), str(d), options): i
@@ -116,23 +148,34 @@ def analyze_paths(
         }
         for fut in as_completed(futs):
             i = futs[fut]
-            status, payload, warns = fut.result()
+            outcome = fut.result()
             done += 1
             bar(done / len(paths), Path(paths[i]).name)
-            if status == "ok":
-                rows[i] = payload
-                for w in warns:
+            if outcome.ok:
+                rows[i] = outcome.row
+                series[i] = outcome.series
+                for w in outcome.warnings:
                     log(f"attune: warning: {w}")
             else:
                 failed += 1
-                log(f"attune: error: {payload}")
+                log(f"attune: error: {outcome.error}")
                 r = {k: "" for k in SUMMARY_FIELDS}
-                r.update(file=Path(paths[i]).name, status="error", warnings=payload)
+                r.update(file=Path(paths[i]).name, status="error", warnings=outcome.error)
                 rows[i] = r
     bar.close()
     Path(outdir).mkdir(parents=True, exist_ok=True)
+    have = [i for i, s in enumerate(series) if s is not None]
+    names = [series[i].name for i in have]
+    if len(have) >= 2 and len(set(names)) == len(names):
+        cmp = pseudo_study([series[i] for i in have], outdir, jobs, scheduler, log)
+        for i in have:
+            rows[i].update(cmp[series[i].name])
+    elif len(have) < 2:
+        log("attune: fewer than two dyads: no pseudo-dyad comparison (not enough data for a test)")
+    fields = SUMMARY_FIELDS + PSEUDO_FIELDS
+    write_summary_html([r for r in rows if r is not None], Path(outdir) / "summary.html")
     with open(Path(outdir) / "summary.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=SUMMARY_FIELDS)
+        w = csv.DictWriter(fh, fieldnames=fields, restval="")
         w.writeheader()
         for r in rows:
             if r is not None:

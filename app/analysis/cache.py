@@ -14,8 +14,9 @@ from pathlib import Path
 from app.analysis.inputs import AnalysisOptions
 from app.analysis.pipeline import SessionAnalysis
 
-CACHE_VERSION = 2
-"""Bumped when the pickled types move or change (2: app.analysis became a package)."""
+CACHE_VERSION = 4
+"""Bumped when the pickled types move or change (2: app.analysis became a package;
+3: heartpy second opinion)."""
 
 
 def cache_dir() -> Path:
@@ -35,6 +36,7 @@ def _cache_file(path: Path, options: AnalysisOptions) -> Path:
         options.segments_from,
         options.config,
         options.eda_scale,
+        options.surrogate_method,
     )
     text = f"{CACHE_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{what!r}"
     return cache_dir() / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]}.pkl"

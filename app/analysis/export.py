@@ -25,6 +25,12 @@ from app import __version__
 from app.analysis.inputs import FORMATS
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.report import write_report
+from app.analysis.statements import (
+    STATEMENT_FIELDS,
+    lead_dict,
+    statement_columns,
+    statements_dict,
+)
 from app.sessionfolder import METRICS_JSON, REPORT_HTML, TIMESERIES_CSV, beats_csv
 from devices.assign import ROLES
 from dsp.concordance.dyad import DyadSignal
@@ -74,6 +80,8 @@ def person_dict(p: PersonSession) -> dict[str, Any]:
         "scl_p95_us": _num(p.scl_max_us),
         "scr_count": p.scr_count,
         "scr_per_min": _num(p.scr_per_min),
+        "eda_noise_us": _num(p.eda_noise_us),
+        "scr_threshold_us": _num(p.scr_threshold_us),
         "quality": {
             "cardiac_windows": int(p.cardiac_quality_good.size),
             "cardiac_good_fraction": _num(p.cardiac_good_fraction),
@@ -89,7 +97,8 @@ def _interval_dict(pi: PersonInterval) -> dict[str, Any]:
 
 
 def _seg_dict(s: SegmentStats, t0: float) -> dict[str, Any]:
-    d = {k: _num(v) for k, v in asdict(s).items()}
+    d = {k: _num(v) for k, v in asdict(s).items() if k != "lead"}
+    d["lead"] = lead_dict(s.lead)
     d["t0_rel_s"] = _num(s.t0 - t0)
     d["t1_rel_s"] = _num(s.t1 - t0)
     return d
@@ -124,6 +133,7 @@ def signal_dict(sig: DyadSignal) -> dict[str, Any]:
             "fraction_clinician_leads": _num(sig.frac_clinician_leads),
             "lead": sc.lead_text,
         },
+        "statements": statements_dict(sig),
         "susy": {
             "z": _num(su.z) if su else None,
             "z_pseudo": _num(su.z_pseudo) if su else None,
@@ -379,6 +389,7 @@ SUMMARY_FIELDS = [
     "hr_ci",
     "hr_p_value",
     "eda_ci_listening_minus_talking",
+    *STATEMENT_FIELDS,
     "warnings",
     "output",
 ]
@@ -414,4 +425,5 @@ def summary_row(m: dict[str, Any], output: str) -> dict[str, Any]:
     if h.get("available"):
         row.update(hr_ci=_fmt(h["marci_ci"], 4), hr_p_value=_fmt(h["surrogate"]["p_value"], 4))
     row["eda_ci_listening_minus_talking"] = _fmt(listening_minus_talking(m), 4)
+    row.update(statement_columns(m))
     return row

@@ -48,6 +48,8 @@ class AnalysisOptions:
         Any of 'json', 'csv', 'html'.
     config : SessionConfig
         DSP parameters.
+    surrogate_method : str
+        'circular' or 'segment': surrogates of the session CI test (``--surrogates``).
     """
 
     roles: dict = field(default_factory=dict)
@@ -56,6 +58,7 @@ class AnalysisOptions:
     formats: tuple[str, ...] = FORMATS
     config: SessionConfig = SessionConfig()  # noqa: RUF009
     eda_scale: float | None = None
+    surrogate_method: str = "circular"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from app.analysis.inputs import (
     read_markers,
     streams_summary,
 )
+from app.heartpy_peer import HeartpyEstimate, PeerCheck, heartpy_ppg_estimate, longest_span
 from devices.assign import ROLES, Assignment, MapError
 from devices.xdf_reader import (
     XdfReadError,
@@ -86,6 +87,8 @@ class SessionAnalysis:
     config : SessionConfig
     elapsed_s : float
         Analysis time (s).
+    heartpy : dict
+        role -> :class:`app.heartpy_peer.PeerCheck`, heartpy's second opinion on the PPG.
     """
 
     path: Path
@@ -105,6 +108,7 @@ class SessionAnalysis:
     notes: tuple[str, ...]
     config: SessionConfig
     elapsed_s: float
+    heartpy: dict = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -283,6 +287,56 @@ def _person_segments(
     return person_labels, person_blocks, baseline
 
 
+def _heartpy_peers(
+    signals: Signals, persons: dict[str, PersonSession], cfg: SessionConfig
+) -> dict[str, PeerCheck]:
+    """heartpy on each person's PPG (longest unbroken stretch, <= 10 min) beside our HR and
+    RMSSD over the same span. heartpy never breaks the analysis: it returns "unavailable"."""
+    out: dict[str, PeerCheck] = {}
+    for role, p in persons.items():
+        sig = signals.get(role, {})
+        if "ppg" not in sig or "ecg" in sig:
+            why = "ECG session: heartpy runs on PPG only" if "ecg" in sig else "no PPG"
+            out[role] = PeerCheck(role, math.nan, math.nan, HeartpyEstimate(False, why))
+            continue
+        x, t, fs, _ = sig["ppg"]
+        i0, i1 = longest_span(t, cfg.max_gap_s)
+        est = heartpy_ppg_estimate(x[i0:i1], fs)
+        t0, t1 = (float(t[i0]), float(t[i1 - 1]) + 1.0 / fs) if i1 > i0 else (math.nan, math.nan)
+        ours = person_interval(p, [(t0, t1)]) if i1 > i0 else None
+        out[role] = PeerCheck(
+            role, t0, t1, est,
+            our_hr_bpm=ours.mean_hr_bpm if ours else math.nan,
+            our_rmssd_ms=ours.rmssd_ms if ours else math.nan,
+        )  # fmt: skip
+    return out
+
+
+def _dyad(
+    persons: dict[str, PersonSession],
+    intervals: list[tuple[float, float, str]],
+    rec: XdfRecording,
+    cfg: SessionConfig,
+    step: Progress,
+    notes: list[str],
+    surrogates: str = "circular",
+) -> DyadSession | None:
+    """The concordance of the two people, or None (with the reason in ``notes``)."""
+    dyad = None
+    if "patient" in persons and "clinician" in persons and not rec.aligned:
+        notes.append(f"no concordance: {rec.alignment}")
+    elif "patient" in persons and "clinician" in persons:
+        step(0.55, "concordance (EDA, HR, surrogates)")
+        dyad = analyze_dyad(persons["patient"], persons["clinician"], intervals, cfg, surrogates)
+        notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
+    else:
+        notes.append(
+            f"only one person ({next(iter(persons))}) in this file: concordance needs two "
+            "people, so only the per-person part is reported"
+        )
+    return dyad
+
+
 def analyze_file(
     path: str | Path,
     options: AnalysisOptions = AnalysisOptions(),  # noqa: B008
@@ -327,18 +381,9 @@ def analyze_file(
     if rec.truncated:
         notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
     intervals = _blocks(markers, t_start, t_end)
-    dyad = None
-    if "patient" in persons and "clinician" in persons and not rec.aligned:
-        notes.append(f"no concordance: {rec.alignment}")
-    elif "patient" in persons and "clinician" in persons:
-        step(0.55, "concordance (EDA, HR, surrogates)")
-        dyad = analyze_dyad(persons["patient"], persons["clinician"], intervals, cfg)
-        notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
-    else:
-        notes.append(
-            f"only one person ({next(iter(persons))}) in this file: concordance needs two "
-            "people, so only the per-person part is reported"
-        )
+    dyad = _dyad(persons, intervals, rec, cfg, step, notes, options.surrogate_method)
+    step(0.85, "heartpy second opinion")
+    peers = _heartpy_peers(signals, persons, cfg)
     step(0.9, "segments")
     person_labels, person_blocks, baseline = _person_segments(
         persons, intervals, t_start, t_end, cfg
@@ -364,4 +409,5 @@ def analyze_file(
         notes=tuple(notes),
         config=cfg,
         elapsed_s=time.perf_counter() - t_clock,
+        heartpy=peers,
     )

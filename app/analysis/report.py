@@ -18,8 +18,22 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from app.analysis.pipeline import SessionAnalysis
+from app.analysis.tables import (
+    Table,
+    blocks_table,
+    concordance_table,
+    contrasts_table,
+    heartpy_table,
+    hr_synchrony_table,
+    inputs_table,
+    intervals_table,
+    physiology_table,
+    quality_table,
+)
+from app.formatting import fmt_mmss, fmt_value
 from app.palette import ROLE_COLOURS as COLORS
 from dsp.concordance import wcc_peak
+from dsp.concordance.dyad import HIGHLIGHT
 
 LABEL_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
 
@@ -101,6 +115,9 @@ def concordance_figure(a: SessionAnalysis) -> Figure | None:
             lw=0.9,
             label=f"{name} rolling CI (last {a.config.rolling_n} s)",
         )
+        if tl.highlight is not None and tl.highlight.any():
+            hi = np.where(tl.highlight, tl.ci_rolling, np.nan)
+            ax.plot(tm, hi, color="#1a9850", lw=2.2, label="above chance (sustained rule)")
         ax.axhline(0, color="0.3", lw=0.5)
         ax.set_ylabel(f"{name} concordance\n(Marci CI)")
         _shade_blocks(ax, a, t0, colors, text=ax is axs[0])
@@ -131,35 +148,6 @@ def concordance_figure(a: SessionAnalysis) -> Figure | None:
     return fig
 
 
-def _f(v: Any, nd: int = 2, unit: str = "") -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v)}{unit}"
-    if isinstance(v, (float, np.floating)):
-        return "–" if not math.isfinite(float(v)) else f"{float(v):.{nd}f}{unit}"
-    return html.escape(str(v))
-
-
-def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
-    th = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _mmss(s: float) -> str:
-    if not math.isfinite(s):
-        return "–"
-    s = max(s, 0.0)
-    return (
-        f"{int(s // 60)}:{int(round(s % 60)):02d}"
-        if round(s % 60) < 60
-        else f"{int(s // 60) + 1}:00"
-    )
-
-
 CSS = """
 body{font-family:Helvetica,Arial,sans-serif;font-size:13px;color:#222;max-width:1100px;margin:1em auto;padding:0 1em}
 h1{font-size:20px;margin-bottom:0}h2{font-size:16px;border-bottom:1px solid #ccc;margin-top:1.6em}
@@ -175,70 +163,64 @@ details{display:block}details>summary{display:none}}
 """
 
 
-def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
-    """The report as one HTML string (plots embedded as base64 PNG)."""
-    m = metrics
-    e = []
-    title = f"Session report – {html.escape(a.path.name)}"
-    e.append(f"<h1>{title}</h1>")
-    rec = (m.get("recorded_at") or "unknown")[:16].replace("T", " ")
-    e.append(
-        f'<p class="meta">Recorded {html.escape(str(rec))} · analysed duration {_mmss(a.duration_s)} '
-        f"(mm:ss) · people: {', '.join(f'<span class={r}>{r}</span>' for r in a.roles)} · "
-        f"{html.escape(m['generator'])}</p>"
+def table_html(t: Table, cls: str = "") -> str:
+    """A :class:`~app.analysis.tables.Table` as an HTML table (every cell escaped)."""
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in t.header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows
     )
-    for n in a.notes:
-        e.append(f'<div class="note">{html.escape(n)}</div>')
-    for w in a.warnings:
-        e.append(f'<div class="warn">Warning: {html.escape(w)}</div>')
-    # key numbers
-    c = m.get("concordance")
-    if c:
-        rows = []
-        for key, name in (("eda", "Skin conductance (EDA)"), ("hr", "Heart rate (HR)")):
-            s = c[key]
-            if not s.get("available"):
-                rows.append([name, "–", "–", "–", "–", "–", html.escape(s.get("note", ""))])
-                continue
-            rows.append(
-                [
-                    name,
-                    _f(s["marci_ci"], 2),
-                    _f(s["surrogate"]["p_value"], 3),
-                    _f(s["ksi"], 3),
-                    _f(s["susy"]["es"], 2),
-                    _f(
-                        s["wcc"]["fraction_patient_leads"] * 100
-                        if s["wcc"]["fraction_patient_leads"] is not None
-                        else None,
-                        0,
-                        " %",
-                    ),
-                    html.escape(s["wcc"]["lead"]),
-                ]
-            )
-        e.append("<h2>Concordance (whole session)</h2>")
-        e.append(
-            _table(
-                [
-                    "signal",
-                    "Marci CI",
-                    "p (surrogates)",
-                    "KSI",
-                    "SUSY effect size",
-                    "windows patient leads",
-                    "typical lead (WCC)",
-                ],
-                rows,
-            )  # fmt: skip
+    return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _section(t: Table | None) -> list[str]:
+    if t is None:
+        return []
+    out = [f"<h2>{html.escape(t.title)}</h2>", table_html(t)]
+    if t.note:
+        out.append(f'<p class="small">{html.escape(t.note)}</p>')
+    return out
+
+
+def _parameters(m: dict[str, Any]) -> list[str]:
+    """The parameter tables (from ``metrics.json``'s flat parameter lists)."""
+    prm = list(m["parameters"].items())
+    half = (len(prm) + 1) // 2
+    rows = []
+    for i in range(half):
+        left = prm[i]
+        right = prm[i + half] if i + half < len(prm) else ("", "")
+        rows.append(
+            (left[0], fmt_value(left[1], 3), right[0], fmt_value(right[1], 3) if right[0] else "")
         )
-        e.append(
-            '<p class="small">Marci CI &gt; 0: the two people\'s signals mostly rise and fall '
-            "together; p = share of circular-shift surrogates (the clinician's signal shifted "
-            "in time) with a CI at least as high. Coupling indices describe physiology moving "
-            "together, not feelings.</p>"
-        )
-    # plots
+    out = ["<h2>Parameters</h2>",
+           table_html(Table("parameters", "Parameters", ("parameter", "value", "parameter", "value"),
+                            tuple(rows)), "params")]  # fmt: skip
+    mp = m.get("method_parameters") or {}
+    if mp:
+        rows = [(g, ", ".join(f"{k} = {v}" for k, v in vals.items())) for g, vals in mp.items()]
+        out.append(table_html(Table("method", "", ("method", "settings"), tuple(rows)), "params"))
+    return out
+
+
+def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
+    """The report as one HTML string (plots embedded as base64 PNG).
+
+    The tables are :func:`app.analysis.tables.session_tables` (the review window shows the
+    same ones); ``metrics`` supplies only the generator name and the parameter lists.
+    """
+    title = f"Session report – {html.escape(a.path.name)}"
+    rec = (a.recorded_at or "unknown")[:16].replace("T", " ")
+    people = ", ".join(f"<span class={r}>{r}</span>" for r in a.roles)
+    e = [
+        f"<h1>{title}</h1>",
+        f'<p class="meta">Recorded {html.escape(rec)} · analysed duration {fmt_mmss(a.duration_s)} '
+        f"(m:ss) · people: {people} · {html.escape(metrics['generator'])}</p>",
+    ]
+    e += [f'<div class="note">{html.escape(n)}</div>' for n in a.notes]
+    e += [f'<div class="warn">Warning: {html.escape(w)}</div>' for w in a.warnings]
+    e += _section(concordance_table(a))
+    e += _section(contrasts_table(a))
+    e += _section(hr_synchrony_table(a))
     e.append("<h2>Overview</h2>")
     e.append(f'<img alt="overview" src="data:image/png;base64,{_png(overview_figure(a))}">')
     cf = concordance_figure(a)
@@ -247,149 +229,30 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
         e.append(f'<img alt="concordance" src="data:image/png;base64,{_png(cf)}">')
         e.append(
             '<p class="small">Grey band: the range of rolling CIs expected by chance (5th-95th '
-            "percentile of surrogate pairings). Above the band = more concordance than chance. "
-            "Bottom: lag of the clear WCC peaks (positive = the clinician follows the patient).</p>"
+            "percentile of surrogate pairings). Green: above chance by the session rule ("
+            + html.escape(HIGHLIGHT.explain())
+            + ") Bottom: lag of each window's clear WCC peak, a description of single windows; "
+            "the tested lead is in the table above (positive = the clinician follows).</p>"
         )
-    # segment tables
-    seg = m["segments"]
-    if seg["per_label"]:
-        e.append("<h2>Blocks by label (talking vs listening)</h2>")
-        header = ["label", "blocks", "duration (mm:ss)"]
-        if a.dyad is not None:
-            header += ["EDA CI", "HR CI", "EDA lead (WCC)"]
-        for r in a.roles:
-            header += [f"{r} HR (bpm)", f"{r} RMSSD (ms)", f"{r} SCL (µS)", f"{r} SCR/min"]
-        rows = []
-        for row in seg["per_label"]:
-            ec = row.get("eda_concordance") or {}
-            hc = row.get("hr_concordance") or {}
-            n_blocks = sum(1 for b in seg["per_interval"] if b["label"] == row["label"])
-            dur = sum(
-                b["t1_rel_s"] - b["t0_rel_s"]
-                for b in seg["per_interval"]
-                if b["label"] == row["label"]
+    blocks = blocks_table(a)
+    if blocks is not None:
+        e += _section(blocks)
+        iv = intervals_table(a)
+        if iv is not None:
+            e.append(
+                f"<details open><summary>{html.escape(iv.title)}</summary>{table_html(iv)}</details>"
             )
-            cells = [html.escape(row["label"]), str(n_blocks), _mmss(dur)]
-            if a.dyad is not None:
-                cells += [_f(ec.get("ci")), _f(hc.get("ci")), html.escape(ec.get("lead_text", "–"))]
-            for r in a.roles:
-                pr = row[r]
-                cells += [_f(pr["mean_hr_bpm"], 1), _f(pr["rmssd_ms"], 1), _f(pr["scl_us"], 2),
-                          _f(pr["scr_per_min"], 1)]  # fmt: skip
-            rows.append(cells)
-        e.append(_table(header, rows))
-        irows = []
-        for b in seg["per_interval"]:
-            ec = b.get("eda_concordance") or {}
-            cells = [html.escape(b["label"]), _mmss(b["t0_rel_s"]), _mmss(b["t1_rel_s"])]
-            if a.dyad is not None:
-                cells += [_f(ec.get("ci")), _f((b.get("hr_concordance") or {}).get("ci"))]
-            for r in a.roles:
-                cells += [_f(b[r]["mean_hr_bpm"], 1), _f(b[r]["scl_us"], 2)]
-            irows.append(cells)
-        ih = ["label", "from", "to"] + (["EDA CI", "HR CI"] if a.dyad is not None else [])
-        for r in a.roles:
-            ih += [f"{r} HR", f"{r} SCL"]
-        e.append(
-            f"<details open><summary>Every block ({len(irows)})</summary>{_table(ih, irows)}</details>"
-        )
     elif a.markers:
         e.append('<p class="note">Markers were found but formed no block inside the signals.</p>')
     else:
         e.append('<p class="note">No markers in this file: no talking/listening table.</p>')
-    # HRV / EDA table
-    e.append("<h2>Heart rate variability and skin conductance (whole session)</h2>")
-    items = [
-        ("cardiac signal", "cardiac_signal", None, ""),
-        ("beats detected", "beats", 0, ""),
-        ("IBIs used", "ibis_used", 0, ""),
-        ("mean HR (bpm)", "mean_hr_bpm", 1, ""),
-        ("SDNN (ms)", "sdnn_ms", 1, ""),
-        ("RMSSD (ms)", "rmssd_ms", 1, ""),
-        ("ln RMSSD", "ln_rmssd", 2, ""),
-        ("pNN50 (%)", "pnn50_pct", 1, ""),
-        ("LF (ms²)", "lf_ms2", 0, ""),
-        ("HF (ms²)", "hf_ms2", 0, ""),
-        ("LF/HF", "lf_hf", 2, ""),
-        ("spectrum over (s)", "spectral_duration_s", 0, ""),
-        ("coherence ratio (mean of 64 s windows)", "coherence_ratio", 2, ""),
-        ("SCL (µS)", "scl_us", 2, ""),
-        ("SCR count", "scr_count", 0, ""),
-        ("SCR per minute", "scr_per_min", 2, ""),
-    ]
-    rows = []
-    for name, key, nd, _ in items:
-        cells = [name]
-        for r in a.roles:
-            v = m["persons"][r].get(key)
-            cells.append(_f(v, nd or 0) if nd is not None else _f(v))
-        rows.append(cells)
-    for r_name, key in (
-        ("baseline ln RMSSD", "ln_rmssd"),
-        ("baseline mean HR (bpm)", "mean_hr_bpm"),
-    ):
-        rows.append([r_name] + [_f(m["persons"][r]["baseline"][key], 2) for r in a.roles])
-    rows.append(
-        ["baseline from"] + [html.escape(m["persons"][r]["baseline"]["source"]) for r in a.roles]
-    )
-    e.append(_table(["metric"] + [f"<span class={r}>{r}</span>" for r in a.roles], rows))
-    # quality
-    e.append("<h2>Signal quality and artifacts</h2>")
-    rows = []
-    art_keys = list(next(iter(m["persons"].values()))["artifacts"].keys())
-    for k in art_keys:
-        rows.append([f"IBIs: {k}"] + [str(m["persons"][r]["artifacts"][k]) for r in a.roles])
-    rows.append(["cardiac windows judged good"] + [
-        _f(100 * q if (q := m["persons"][r]["quality"]["cardiac_good_fraction"]) is not None else None, 0, " %")
-        for r in a.roles])  # fmt: skip
-    rows.append(["EDA samples valid"] + [
-        _f(100 * q if (q := m["persons"][r]["quality"]["eda_valid_fraction"]) is not None else None, 0, " %")
-        for r in a.roles])  # fmt: skip
-    rows.append(["main cardiac problems"] + [
-        html.escape("; ".join(f"{k} ({v})" for k, v in list(m["persons"][r]["quality"]["cardiac_bad_reasons"].items())[:3]) or "none")
-        for r in a.roles])  # fmt: skip
-    e.append(_table(["item"] + list(a.roles), rows))
-    # inputs and parameters
-    e.append("<h2>Input streams</h2>")
-    rows = [
-        [c["role"], c["modality"].upper(), html.escape(c["stream"]), html.escape(c["stream_type"]),
-         html.escape(f"{c['channel']} ({c['label']})"), html.escape(c["unit"] or "–"),
-         _f(c["srate_used"], 1), str(c["n_samples"]), html.escape(c["why"])]
-        for c in m["inputs"]
-    ]  # fmt: skip
-    e.append(
-        _table(
-            ["role", "signal", "stream", "type", "channel", "unit", "Hz", "samples", "assigned by"],
-            rows,
-        )
-    )
-    if m.get("marker_stream"):
+    for t in (physiology_table(a), heartpy_table(a), quality_table(a), inputs_table(a)):
+        e += _section(t)
+    if a.marker_stream:
         e.append(
-            f'<p class="small">Markers from: {html.escape(m["marker_stream"])} ({len(a.markers)} markers)</p>'
+            f'<p class="small">Markers from: {html.escape(a.marker_stream)} ({len(a.markers)} markers)</p>'
         )
-    e.append("<h2>Parameters</h2>")
-    prm = list(m["parameters"].items())
-    half = (len(prm) + 1) // 2
-    rows = []
-    for i in range(half):
-        left = prm[i]
-        right = prm[i + half] if i + half < len(prm) else ("", "")
-        rows.append(
-            [
-                html.escape(left[0]),
-                _f(left[1], 3),
-                html.escape(right[0]),
-                _f(right[1], 3) if right[0] else "",
-            ]
-        )
-    e.append(_table(["parameter", "value", "parameter", "value"], rows, "params"))
-    mp = m.get("method_parameters") or {}
-    if mp:
-        rows = [
-            [html.escape(group), html.escape(", ".join(f"{k} = {v}" for k, v in vals.items()))]
-            for group, vals in mp.items()
-        ]
-        e.append(_table(["method", "settings"], rows, "params"))
+    e += _parameters(metrics)
     e.append(
         '<p class="small">Beats: causal Elgendi detector (PPG) / QRS detector (ECG); IBI '
         "correction Lipponen &amp; Tarvainen 2019; spectral HRV Welch on 4 Hz resampled IBIs "

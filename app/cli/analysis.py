@@ -93,10 +93,26 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--surrogates",
+        type=_surrogates,
+        default="circular",
+        metavar="circular|segment",
+        help="surrogates of the session CI test: circular shifts (>= 60 s) or segment "
+        "shuffles (30 s segments); the chance band and lead tests always use circular "
+        "shifts (default circular; a number is read as --n-surrogates, as before)",
+    )
+    p.add_argument(
+        "--n-surrogates",
         type=int,
-        default=200,
+        default=None,
         metavar="N",
-        help="circular-shift surrogates for p-values and the chance band (default 200)",
+        help="surrogates per test (default 200)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run the pseudo-dyad study on an existing Dask distributed scheduler "
+        "(e.g. tcp://10.0.0.5:8786; needs the optional extra 'dask'); default: local cores",
     )
     p.add_argument("--seed", type=int, default=0, help="surrogate seed (default 0)")
     p.add_argument(
@@ -157,6 +173,15 @@ def _fail(msg: str) -> int:
     return 2
 
 
+def _surrogates(text: str) -> str | int:
+    """``circular`` / ``segment``, or a number (the old ``--surrogates N``)."""
+    if text.isdigit():
+        return int(text)
+    if text not in ("circular", "segment"):
+        raise argparse.ArgumentTypeError("must be circular or segment")
+    return text
+
+
 def _options(args: argparse.Namespace) -> Any:
     from app.analysis import AnalysisOptions
     from devices.assign import MapError, parse_role_options
@@ -169,9 +194,13 @@ def _options(args: argparse.Namespace) -> Any:
         raise UsageError(str(exc)) from None
     if args.map and not Path(args.map).is_file():
         raise UsageError(f"map file {args.map} not found")
-    n_sur = getattr(args, "surrogates", 200)
+    sur = getattr(args, "surrogates", "circular")
+    n_sur = getattr(args, "n_surrogates", None)
+    if isinstance(sur, int):  # the old spelling: --surrogates N
+        sur, n_sur = "circular", n_sur or sur
+    n_sur = 200 if n_sur is None else n_sur
     if n_sur < 20:
-        raise UsageError("--surrogates must be at least 20")
+        raise UsageError("--n-surrogates must be at least 20")
     cfg = SessionConfig(method=MethodParams(n_surrogates=n_sur), seed=getattr(args, "seed", 0))
     scale = getattr(args, "eda_scale", None)
     if scale is not None and not (scale > 0 and scale < float("inf")):
@@ -183,6 +212,7 @@ def _options(args: argparse.Namespace) -> Any:
         segments_from=args.segments_from,
         formats=tuple(getattr(args, "format", ("json", "csv", "html"))),
         config=cfg,
+        surrogate_method=sur,
     )
 
 
@@ -206,7 +236,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             return _fail(f"cannot write to {out}: {exc.strerror or exc}")
         print(f"wrote {out}")
         return 0
-    failed, rows = analyze_paths(args.files, out, opts, jobs=args.jobs)
+    try:
+        failed, rows = analyze_paths(
+            args.files, out, opts, jobs=args.jobs, scheduler=args.scheduler
+        )
+    except (RuntimeError, OSError) as exc:
+        return _fail(str(exc))
     print(
         f"analysed {len(rows) - failed} of {len(args.files)} files; summary in {out / 'summary.csv'}"
     )

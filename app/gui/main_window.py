@@ -138,12 +138,11 @@ class MainWindow(QMainWindow):
         )
         self.hr_meter = Meter(
             "HR synchrony",
-            scale=(0.0, 1.0),
-            ticks=(0, 0.3, 0.5, 1),
+            scale=(-3.0, 3.0),
+            ticks=(-2, 0, 2),
             captions=("", ""),
             large=False,
             tooltip=HR_SYNC_TIP,
-            threshold=0.3,
         )
         self.table = MetricsTable(self.controller.config.person)
         rl.addWidget(self.meter, 5)
@@ -378,7 +377,7 @@ class MainWindow(QMainWindow):
                 notes.append(f"{role} EDA stream not delivering")
         warmup = self.controller.config.dyad.warmup_s
         self.meter.set_state(concordance_state(snap.dyad, warmup, "; ".join(notes)))
-        self.hr_meter.set_state(hr_sync_state(snap.dyad, self.controller.config.dyad.hr_wcc_win_s))
+        self.hr_meter.set_state(hr_sync_state(snap.dyad, warmup))
         self.table.update_persons(snap.persons, stale, self.baseline)
         self.health.update_health(snap, snap.persons)
         for e in snap.errors:

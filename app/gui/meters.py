@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.formatting import MISSING
 from app.gui.theme import (
     DYAD_COLOUR,
     ROLE_COLOURS,
@@ -32,8 +33,12 @@ from app.gui.theme import (
 )
 from devices.health import HealthState
 from dsp.concordance import CI_CLIP
+from dsp.concordance.evidence import HighlightRule
 
-DASH = "–"
+#: The live default rule (the engine's DyadConfig.highlight), for the tooltips.
+HIGHLIGHT_RULE = HighlightRule()
+
+DASH = MISSING
 
 CONCORDANCE_TIP = (
     "<b>EDA concordance</b> is a statistical coupling index, not a measure of empathy or of "
@@ -42,15 +47,20 @@ CONCORDANCE_TIP = (
     "(15 s windows). 0 = as much moving apart as together; positive = their skin "
     "conductance rises and falls together.<br><br>The grey <b>chance band</b> (5th-95th "
     "percentile) comes from the same session with one person's signal circularly shifted "
-    "(shuffled pairings): values inside it are what two unconnected people would show. "
-    "The meter is greyed while warming up (no chance baseline yet) and whenever either "
-    "person's EDA is missing or of poor quality."
+    "by at least 60 s (shuffled pairings): values inside it are what two unconnected people "
+    "would show. The percentile says where the value sits among those pairings.<br><br>"
+    + HIGHLIGHT_RULE.explain()
+    + " Otherwise the meter stays neutral.<br><br>A lead (who follows whom) is named only "
+    "when it beats the same shuffled pairings (p &lt; 0.05). The meter is greyed while "
+    "warming up (no chance baseline yet) and whenever either person's EDA is missing or of "
+    "poor quality."
 )
 HR_SYNC_TIP = (
-    "<b>HR synchrony</b>: peak cross-correlation r of the two heart-rate slopes over the "
-    "last 60 s, within ±5 s of lag. A statistical coupling index, not empathy. There is no "
-    "chance baseline for it: read it as descriptive, a peak r below 0.3 is not a clear "
-    "coupling."
+    "<b>HR synchrony</b>: the same Marci concordance index on the two heart-rate slopes over "
+    "the last 60 s, with its own chance band from circularly shifted heart-rate series and "
+    "the same highlight rule. A statistical coupling index, not empathy. When both people "
+    "breathe at about the same rate, their heart rates share that rhythm (respiratory sinus "
+    "arrhythmia) without any interpersonal coupling: the meter says so."
 )
 
 
@@ -90,8 +100,10 @@ class MeterState:
     progress : float
         Warm-up progress 0..1 (NaN when not warming up).
     highlight : bool
-        Draw the value in the dyad colour (only when it lies beyond the chance range, or
-        for HR synchrony a clear peak).
+        Draw the value in the dyad colour: only when the session-level "above chance" rule
+        holds (:class:`dsp.concordance.evidence.HighlightRule`); neutral otherwise.
+    note : str
+        An extra caution under the lead (e.g. shared breathing), '' for none.
     """
 
     value: float = float("nan")
@@ -104,10 +116,30 @@ class MeterState:
     history_v: np.ndarray = field(default_factory=lambda: np.empty(0))
     progress: float = float("nan")
     highlight: bool = False
+    note: str = ""
+
+
+def ordinal(v: float) -> str:
+    """``97`` -> ``"97th"`` (percentiles, rounded)."""
+    n = int(round(v))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _chance_words(highlight: bool, pct: float, hold_s: float, what: str) -> str:
+    """Status words: a statement only with the rule's evidence, the percentile always."""
+    where = f"{ordinal(pct)} percentile of chance" if finite(pct) else "no percentile"
+    if highlight:
+        return f"above chance · {where} · sustained {hold_s:.0f} s"
+    return f"no evidence of above-chance {what} · {where}"
 
 
 def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterState:
-    """The EDA concordance meter's state for a ``DyadMetrics`` (or None)."""
+    """The EDA concordance meter's state for a ``DyadMetrics`` (or None).
+
+    Colour and "above chance" only when ``dyad.highlight`` (the session-level rule); the
+    percentile among shuffled pairings is shown beside it either way.
+    """
     if dyad is None:
         return MeterState(text="waiting for data", status="both people's EDA is needed")
     hist_t, hist_v = np.asarray(dyad.eda_history_t), np.asarray(dyad.eda_history_ci)
@@ -132,30 +164,18 @@ def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterSta
         else None
     )
     ci = float(dyad.ci_rolling)
-    if band is None:
-        rel = "no chance baseline"
-    elif ci > band[1]:
-        rel = "above chance range"
-    elif ci < band[0]:
-        rel = "below chance range"
-    else:
-        rel = "within chance range"
-    pct = (
-        f" · higher than {dyad.percentile:.0f}% of {dyad.n_surrogates} shuffled pairings"
-        if finite(dyad.percentile)
-        else ""
-    )
+    highlight = bool(getattr(dyad, "highlight", False))
+    status = _chance_words(highlight, dyad.percentile, getattr(dyad, "hold_s", 0.0), "concordance")
     if abs(ci) >= CI_CLIP:  # ln(x/0): every correlation in the window had the same sign
         text = "all together" if ci > 0 else "all apart"
-        rel = f"every 15 s correlation of the last minute {'positive' if ci > 0 else 'negative'}"
-        rel += f" · {'above' if band and ci > band[1] else 'within'} chance range" if band else ""
+        status = f"every 15 s correlation of the last minute {'positive' if ci > 0 else 'negative'} · {status}"
     else:
         text = f"{ci:+.2f}"
     return MeterState(
         value=ci,
         text=text,
-        highlight=band is not None and ci > band[1],
-        status=rel + pct,
+        highlight=highlight,
+        status=status,
         lead=dyad.lead_text,
         band=band,
         active=True,
@@ -164,27 +184,37 @@ def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterSta
     )
 
 
-def hr_sync_state(dyad, window_s: float = 60.0) -> MeterState:
-    """The HR synchrony meter's state for a ``DyadMetrics`` (or None)."""
+def hr_sync_state(dyad, warmup_s: float = 150.0) -> MeterState:
+    """The HR synchrony meter's state for a ``DyadMetrics`` (or None): the rolling HR CI with
+    its chance band, the same highlight rule as EDA, the tested HR lead and the shared-breathing
+    check."""
     if dyad is None:
         return MeterState(text=DASH, status="both people's heart rate is needed")
     elapsed = float(dyad.elapsed_s) if finite(dyad.elapsed_s) else 0.0
-    usable = dyad.hr_valid and finite(dyad.hr_wcc_peak_r)
-    if not usable and elapsed < window_s + 10.0:
-        return MeterState(
-            text="warming up",
-            status=f"needs {window_s:g} s of both heart rates",
-            progress=min(elapsed / (window_s + 10.0), 1.0),
-        )
-    if not dyad.hr_valid or not finite(dyad.hr_wcc_peak_r):
+    if dyad.warming_up or not finite(getattr(dyad, "hr_chance_lo", math.nan)):
+        if elapsed < warmup_s:
+            return MeterState(
+                text="warming up",
+                status=f"chance baseline after {warmup_s:g} s of both heart rates",
+                progress=min(elapsed / warmup_s, 1.0),
+            )
+    if not dyad.hr_valid or not finite(dyad.hr_ci_rolling):
         return MeterState(text="paused", status="heart rate missing or poor in the last minute")
-    r = float(dyad.hr_wcc_peak_r)
+    ci = float(dyad.hr_ci_rolling)
+    lo, hi = getattr(dyad, "hr_chance_lo", math.nan), getattr(dyad, "hr_chance_hi", math.nan)
+    highlight = bool(getattr(dyad, "hr_highlight", False))
+    status = _chance_words(
+        highlight, getattr(dyad, "hr_percentile", math.nan), getattr(dyad, "hr_hold_s", 0.0),
+        "HR synchrony",
+    )  # fmt: skip
     return MeterState(
-        value=r,
-        text=f"r {r:.2f}",
-        status="clear coupling" if dyad.hr_wcc_clear else "no clear coupling",
-        highlight=bool(dyad.hr_wcc_clear),
+        value=ci,
+        text=f"{ci:+.2f}" if abs(ci) < CI_CLIP else ("all together" if ci > 0 else "all apart"),
+        status=status,
+        highlight=highlight,
         lead=dyad.hr_lead_text,
+        note=getattr(dyad, "breathing_note", ""),
+        band=(float(lo), float(hi)) if finite(lo) and finite(hi) else None,
         active=True,
     )
 
@@ -339,6 +369,12 @@ class Meter(QWidget):
             l_h = p.fontMetrics().height()
             p.drawText(QRectF(pad, y, w - 2 * pad, l_h), Qt.AlignmentFlag.AlignLeft, st.lead)
             y += l_h + 4
+        if st.note and st.active:
+            p.setFont(f4)
+            p.setPen(QColor(th.muted))
+            n_h = p.fontMetrics().height()
+            p.drawText(QRectF(pad, y, w - 2 * pad, n_h), Qt.AlignmentFlag.AlignLeft, st.note)
+            y += n_h + 4
         y += 4
         # session sparkline
         if self.large and h - y - pad > 30:

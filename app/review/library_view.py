@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.analysis import AnalysisError
+from app.formatting import fmt_mmss, fmt_value
 from app.gui.qtapp import dispose, make_app, save_screenshot
 from app.library import SessionEntry, clinician_trend, clinicians, scan_sessions
 from app.review.launch import open_review
@@ -45,17 +46,6 @@ class DayAxis(pg.DateAxisItem):
         import datetime as dt
 
         return [dt.datetime.fromtimestamp(v).strftime("%d %b") for v in values]
-
-
-def _dur(s: float) -> str:
-    if not math.isfinite(s):
-        return "–"
-    r = int(round(s))
-    return f"{r // 60}:{r % 60:02d}"
-
-
-def _n(v: float, nd: int = 2) -> str:
-    return f"{v:.{nd}f}" if math.isfinite(v) else "–"
 
 
 class LibraryWindow(QMainWindow):
@@ -106,11 +96,11 @@ class LibraryWindow(QMainWindow):
         t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         for i, e in enumerate(self.entries):
-            dur = _dur(e.duration_s)
+            dur = fmt_mmss(e.duration_s)
             cells = [
-                e.date_text, e.patient or "?", e.clinician or "?", dur, _n(e.eda_ci),
-                _n(e.eda_p, 3), _n(e.hr_ci), _n(e.clinician_baseline_ln_rmssd),
-                _n(e.listening_minus_talking),
+                e.date_text, e.patient or "?", e.clinician or "?", dur, fmt_value(e.eda_ci),
+                fmt_value(e.eda_p, 3), fmt_value(e.hr_ci), fmt_value(e.clinician_baseline_ln_rmssd),
+                fmt_value(e.listening_minus_talking),
                 e.folder.name + ("" if e.analysed else "  (not analysed)"),
             ]  # fmt: skip
             for j, c in enumerate(cells):

@@ -38,37 +38,23 @@ from PySide6.QtWidgets import (
 )
 
 from app import sessionfolder
-from app.analysis import SessionAnalysis, metrics_dict, write_outputs
+from app.analysis import SessionAnalysis, write_outputs
+from app.analysis.tables import (
+    Table,
+    blocks_table,
+    concordance_table,
+    contrasts_table,
+    heartpy_table,
+    hr_synchrony_table,
+    physiology_table,
+)
+from app.formatting import fmt_mmss, fmt_value
 from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
 from app.sessionfolder import SessionFolder
 from devices.assign import ROLES
+from dsp.concordance.dyad import HIGHLIGHT
 
 BLOCK_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
-
-
-def mmss(seconds: float) -> str:
-    """``m:ss`` (or ``h:mm:ss``) of a duration in seconds."""
-    if not math.isfinite(seconds):
-        return "–"
-    s = int(round(seconds))
-    sign = "-" if s < 0 else ""
-    s = abs(s)
-    if s >= 3600:
-        return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    return f"{sign}{s // 60}:{s % 60:02d}"
-
-
-def fmt(v: Any, nd: int = 2, unit: str = "") -> str:
-    """A number for a table cell ('–' when missing)."""
-    if v is None:
-        return "–"
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-        return f"{int(v)}{unit}"
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    return "–" if not math.isfinite(f) else f"{f:.{nd}f}{unit}"
 
 
 class TimeAxis(pg.AxisItem):
@@ -84,7 +70,12 @@ class TimeAxis(pg.AxisItem):
         return [(float(major), 0.0), (float(minor), 0.0)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - Qt naming
-        return [mmss(v) for v in values]
+        return [fmt_mmss(v) for v in values]
+
+
+def _view(t: Table) -> QTableWidget:
+    """A :class:`~app.analysis.tables.Table` (the report shows the same one) as a widget."""
+    return _table(list(t.header), [list(r) for r in t.rows])
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
@@ -119,7 +110,6 @@ class ReviewWindow(QMainWindow):
     def __init__(self, analysis: SessionAnalysis, notes_path: Path | None = None) -> None:
         super().__init__()
         self.a = analysis
-        self.m = metrics_dict(analysis)
         self.t0 = analysis.t_start
         self.duration = max(analysis.duration_s, 1.0)
         self.notes_path = notes_path or sessionfolder.notes_path(analysis.path)
@@ -153,33 +143,36 @@ class ReviewWindow(QMainWindow):
 
     # ------------------------------------------------------------------ header
     def _header_html(self) -> str:
-        a, m = self.a, self.m
-        rec = (m.get("recorded_at") or "")[:16].replace("T", " ")
+        a = self.a
+        rec = (a.recorded_at or "")[:16].replace("T", " ")
         ppl = " and ".join(
             f'<span style="color:{COLORS[r]};font-weight:bold">{r}</span>' for r in a.roles
         )
         parts = [
             f"<b>{a.path.name}</b>",
             f"recorded {rec}" if rec else "",
-            f"duration {mmss(a.duration_s)}",
+            f"duration {fmt_mmss(a.duration_s)}",
             ppl,
         ]
         line1 = " · ".join(p for p in parts if p)
         if a.dyad is None:
             line2 = "One person only: concordance needs two people."
         else:
-            c = m["concordance"]["eda"]
-            if c.get("available"):
-                p = c["surrogate"]["p_value"]
+            eda, hr = a.dyad.eda.session, a.dyad.hr.session
+            if eda is not None:
                 line2 = (
-                    f"Skin-conductance concordance (Marci CI) <b>{fmt(c['marci_ci'])}</b> "
-                    f"(p = {fmt(p, 3)} against chance) · {c['wcc']['lead']}"
+                    f"Skin-conductance concordance (Marci CI) <b>{fmt_value(eda.ci)}</b> "
+                    f"(p = {fmt_value(eda.surrogate.p_value, 3)} against chance) · {eda.lead_text}"
                 )
-                h = m["concordance"]["hr"]
-                if h.get("available"):
-                    line2 += f" · heart-rate CI {fmt(h['marci_ci'])} (p = {fmt(h['surrogate']['p_value'], 3)})"
+                if hr is not None:
+                    line2 += (
+                        f" · heart-rate CI {fmt_value(hr.ci)} "
+                        f"(p = {fmt_value(hr.surrogate.p_value, 3)})"
+                    )
+                extra = [c.text for c in a.dyad.eda.contrasts[:1]] + [a.dyad.hr.breathing_note]
+                line2 += "".join(f"<br>{x}" for x in extra if x)
             else:
-                line2 = c.get("note", "")
+                line2 = a.dyad.eda.note
         warn = ""
         if a.warnings:
             warn = f'<br><span style="color:#b00">⚠ {len(a.warnings)} warning(s): see the Warnings tab</span>'
@@ -190,7 +183,6 @@ class ReviewWindow(QMainWindow):
         pg.setConfigOptions(antialias=False, foreground="k")
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
-        a, t0 = self.a, self.t0
         self.p_eda = self.glw.addPlot(row=0, col=0, axisItems={"bottom": TimeAxis("bottom")})
         self.p_hr = self.glw.addPlot(row=1, col=0, axisItems={"bottom": TimeAxis("bottom")})
         self.p_ci = self.glw.addPlot(row=2, col=0, axisItems={"bottom": TimeAxis("bottom")})
@@ -217,9 +209,31 @@ class ReviewWindow(QMainWindow):
         self.p_ov.setMouseEnabled(x=False, y=False)
         self.p_ov.hideButtons()
         self.p_eda.addLegend(offset=(-10, 5), brush=pg.mkBrush(255, 255, 255, 210))
+        self._traces: dict[str, Any] = {}
+        self._plot_people()
+        self._plot_concordance()
+        self._mark_empty_plots()
+        self._add_blocks()
+        # zoom region on the overview
+        self.region = pg.LinearRegionItem(
+            values=(0, min(300.0, self.duration)),
+            brush=pg.mkBrush(31, 111, 180, 50),
+            pen=pg.mkPen("#1f6fb4", width=2),
+        )
+        self.region.setZValue(10)
+        self.region.setBounds((0, self.duration))
+        self.p_ov.addItem(self.region)
+        self.p_ov.setXRange(0, self.duration, padding=0)
+        self.region.sigRegionChanged.connect(self._region_moved)
+        self.p_eda.sigXRangeChanged.connect(self._view_moved)
+        self._syncing = False
+        return self.glw
+
+    def _plot_people(self) -> None:
+        """Both people's EDA and HR (0.25 s grid), and the overview strip."""
+        a, t0 = self.a, self.t0
         grid = np.arange(math.floor(t0), a.t_end, 0.25)
         rel = grid - t0
-        self._traces: dict[str, Any] = {}
         ov_series = []
         for role in ROLES:
             p = a.persons.get(role)
@@ -250,7 +264,10 @@ class ReviewWindow(QMainWindow):
                 yy = (y - lo) / (hi - lo) if hi > lo else y - lo
                 self.p_ov.plot(rel[::4], yy[::4], pen=pen, connect="finite")
         self.p_ov.getAxis("left").setTicks([[]])
-        # concordance with chance band
+
+    def _plot_concordance(self) -> None:
+        """Rolling CI of EDA and HR with the EDA chance band (or no row for one person)."""
+        a, t0 = self.a, self.t0
         self._ci_legend = self.p_ci.addLegend(offset=(-10, 5), brush=pg.mkBrush(255, 255, 255, 210))
         if a.dyad is not None:
             for sig, style, name in (
@@ -289,6 +306,9 @@ class ReviewWindow(QMainWindow):
             self.glw.ci.layout.setRowStretchFactor(2, 0)
             self.p_hr.getAxis("bottom").setStyle(showValues=True)
             self.p_hr.setLabel("bottom", "time since session start (m:ss)")
+
+    def _mark_empty_plots(self) -> None:
+        """Say so in a plot that has nothing to show."""
         for plot, what in ((self.p_eda, "skin conductance in µS"), (self.p_hr, "heart beats")):
             legend = plot.legend
             if legend is not None and not legend.items:
@@ -302,21 +322,6 @@ class ReviewWindow(QMainWindow):
                 plot.setYRange(0, 1)
                 msg.setPos(self.duration / 2, 0.5)
                 self._empty_texts = getattr(self, "_empty_texts", []) + [(plot, msg)]
-        self._add_blocks()
-        # zoom region on the overview
-        self.region = pg.LinearRegionItem(
-            values=(0, min(300.0, self.duration)),
-            brush=pg.mkBrush(31, 111, 180, 50),
-            pen=pg.mkPen("#1f6fb4", width=2),
-        )
-        self.region.setZValue(10)
-        self.region.setBounds((0, self.duration))
-        self.p_ov.addItem(self.region)
-        self.p_ov.setXRange(0, self.duration, padding=0)
-        self.region.sigRegionChanged.connect(self._region_moved)
-        self.p_eda.sigXRangeChanged.connect(self._view_moved)
-        self._syncing = False
-        return self.glw
 
     def _add_blocks(self) -> None:
         t0 = self.t0
@@ -430,7 +435,7 @@ class ReviewWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.markers = QListWidget()
         for tm, lab in self.a.markers:
-            item = QListWidgetItem(f"{mmss(tm - self.t0):>8}   {lab}")
+            item = QListWidgetItem(f"{fmt_mmss(tm - self.t0):>8}   {lab}")
             item.setData(Qt.ItemDataRole.UserRole, float(tm - self.t0))
             self.markers.addItem(item)
         if not self.a.markers:
@@ -439,8 +444,12 @@ class ReviewWindow(QMainWindow):
         self.tabs.addTab(self.markers, f"Markers ({len(self.a.markers)})")
         self.blocks = self._blocks_table()
         self.tabs.addTab(self.blocks, "Blocks")
+        self.tests = self._tests_table()
+        self.tabs.addTab(self.tests, "Tested statements")
         self.hrv = self._hrv_table()
         self.tabs.addTab(self.hrv, "HRV / EDA")
+        self.peer = self._heartpy_table()
+        self.tabs.addTab(self.peer, "heartpy")
         self.notes = QPlainTextEdit()
         self.notes.setPlaceholderText("Notes on this session (saved with 'Save notes').")
         self.notes.setPlainText(self._initial_notes())
@@ -472,79 +481,42 @@ class ReviewWindow(QMainWindow):
         return ""
 
     def _blocks_table(self) -> QTableWidget:
-        """Metrics (rows) by marker label (columns), all blocks of a label pooled."""
-        seg = self.m["segments"]
-        labels = [row["label"] for row in seg["per_label"]]
-        if not labels:
-            t = _table(["blocks"], [["No markers: no blocks to compare."]])
-            return t
-        by = {row["label"]: row for row in seg["per_label"]}
-        rows: list[list[str]] = []
+        """The report's blocks table, turned so the labels are the columns."""
+        t = blocks_table(self.a)
+        if t is None:
+            return _table(["blocks"], [["No markers: no blocks to compare."]])
+        w = _view(t.transposed())
+        w.setToolTip(t.note)
+        return w
 
-        def add(name: str, fn) -> None:
-            rows.append([name] + [fn(by[lab], lab) for lab in labels])
-
-        def blocks(lab: str) -> list[dict]:
-            return [b for b in seg["per_interval"] if b["label"] == lab]
-
-        add("blocks", lambda r, lab: str(len(blocks(lab))))
-        add(
-            "total time",
-            lambda r, lab: mmss(sum(b["t1_rel_s"] - b["t0_rel_s"] for b in blocks(lab))),
-        )
-        if self.a.dyad is not None:
-            add(
-                "EDA concordance (CI)",
-                lambda r, lab: fmt((r.get("eda_concordance") or {}).get("ci")),
-            )
-            add(
-                "HR concordance (CI)", lambda r, lab: fmt((r.get("hr_concordance") or {}).get("ci"))
-            )
-            add("EDA lead", lambda r, lab: (r.get("eda_concordance") or {}).get("lead_text", "–"))
-        for role in self.a.roles:
-            add(f"{role} HR (bpm)", lambda r, lab, role=role: fmt(r[role]["mean_hr_bpm"], 1))
-            add(f"{role} RMSSD (ms)", lambda r, lab, role=role: fmt(r[role]["rmssd_ms"], 1))
-            add(f"{role} SCL (µS)", lambda r, lab, role=role: fmt(r[role]["scl_us"], 2))
-            add(f"{role} SCRs/min", lambda r, lab, role=role: fmt(r[role]["scr_per_min"], 1))
-        t = _table(["all blocks of"] + labels, rows)
-        t.setToolTip(
-            "All blocks with the same marker label pooled. CI = Marci concordance index "
-            "(> 0: the two signals mostly rise and fall together)."
-        )
-        return t
+    def _tests_table(self) -> QWidget:
+        """Every statement about coupling with its test: the report's three tables."""
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        tables = [concordance_table(self.a), contrasts_table(self.a), hr_synchrony_table(self.a)]
+        tables = [t for t in tables if t is not None]
+        if not tables:
+            lay.addWidget(QLabel("One person only: no coupling statements."))
+        for t in tables:
+            lay.addWidget(QLabel(f"<b>{t.title}</b>"))
+            w = _view(t.transposed() if t.key == "concordance" else t)
+            w.setToolTip(t.note)
+            lay.addWidget(w)
+        note = QLabel(HIGHLIGHT.explain())
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        return box
 
     def _hrv_table(self) -> QTableWidget:
-        keys = [
-            ("mean HR (bpm)", "mean_hr_bpm", 1),
-            ("SDNN (ms)", "sdnn_ms", 1),
-            ("RMSSD (ms)", "rmssd_ms", 1),
-            ("ln RMSSD", "ln_rmssd", 2),
-            ("pNN50 (%)", "pnn50_pct", 1),
-            ("LF (ms²)", "lf_ms2", 0),
-            ("HF (ms²)", "hf_ms2", 0),
-            ("LF/HF", "lf_hf", 2),
-            ("coherence ratio", "coherence_ratio", 2),
-            ("beats", "beats", 0),
-            ("SCL (µS)", "scl_us", 2),
-            ("SCRs", "scr_count", 0),
-            ("SCRs per min", "scr_per_min", 2),
-        ]
-        rows = []
-        for name, k, nd in keys:
-            rows.append([name] + [fmt(self.m["persons"][r].get(k), nd) for r in self.a.roles])
-        rows.append(
-            ["corrected / excluded IBIs"]
-            + [
-                f"{sum(v for kk, v in self.m['persons'][r]['artifacts'].items() if kk in ('ectopic', 'missed', 'extra', 'longshort'))}"
-                f" / {self.m['persons'][r]['artifacts'].get('bad signal quality', 0) + self.m['persons'][r]['artifacts'].get('out of range', 0)}"
-                for r in self.a.roles
-            ]
-        )
-        rows.append(
-            ["baseline ln RMSSD"]
-            + [fmt(self.m["persons"][r]["baseline"]["ln_rmssd"], 2) for r in self.a.roles]
-        )
-        return _table(["whole session"] + list(self.a.roles), rows)
+        return _view(physiology_table(self.a))
+
+    def _heartpy_table(self) -> QTableWidget:
+        t = heartpy_table(self.a)
+        if t is None:
+            return _table(["heartpy"], [["Not computed for this session."]])
+        w = _view(t.transposed())
+        w.setToolTip(t.note)
+        return w
 
     def _marker_clicked(self, item: QListWidgetItem) -> None:
         t = item.data(Qt.ItemDataRole.UserRole)

@@ -52,7 +52,8 @@ from dsp.concordance.indices import (
     slope_series,
     slope_signal,
 )
-from dsp.concordance.live import DyadConfig, DyadMetrics, LiveDyad
+from dsp.concordance.live import LiveDyad
+from dsp.concordance.live_config import DyadConfig, DyadMetrics
 from dsp.concordance.susy import SUSYResult, susy
 from dsp.concordance.wcc import PEAK_THRESHOLD, WCCResult, lead_text, wcc, wcc_peak
 

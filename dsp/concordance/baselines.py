@@ -23,15 +23,24 @@ from dsp.concordance.indices import (
     slope_series,
     slope_signal,
 )
-from dsp.concordance.wcc import WCCResult, lead_text, wcc, wcc_peak
+from dsp.concordance.lead import LeadTest, lead_test
+from dsp.concordance.susy import susy
+from dsp.concordance.wcc import WCCResult, wcc, wcc_peak
 from dsp.surrogates import (
     SurrogateTest,
     circular_shift_indices,
     empirical_test,
+    random_shifts,
     segment_shuffle_indices,
 )
 
-__all__ = ["SessionConcordance", "analyze_session", "concordance_surrogate_test", "stat_rows"]
+__all__ = [
+    "SessionConcordance",
+    "analyze_session",
+    "concordance_surrogate_test",
+    "stat_rows",
+    "susy_test",
+]
 
 
 _STATISTICS = {
@@ -142,9 +151,12 @@ class SessionConcordance:
     n_clear_windows : int
         Windows with a clear peak.
     lead_text : str
-        Words for ``median_peak_lag_s``.
+        Words of ``lead`` (a leader is named only when tested beyond chance).
     surrogate : SurrogateTest
         Chance baseline of the session CI.
+    lead : LeadTest
+        Lead test on the same slope signals (:func:`dsp.concordance.lead.lead_test`, WCC
+        window and lags as above, circular shifts >= ``min_shift_s``).
     """
 
     r: np.ndarray
@@ -159,6 +171,7 @@ class SessionConcordance:
     n_clear_windows: int
     lead_text: str
     surrogate: SurrogateTest
+    lead: LeadTest
 
 
 def analyze_session(
@@ -184,14 +197,8 @@ def analyze_session(
     x, y = _pair(x, y)
     r = slope_concordance(x, y, fs, slope_s, corr_s, step_s)
     _, t_end = slope_concordance_times(x.size, fs, slope_s, corr_s, step_s)
-    w = wcc(
-        slope_signal(x, fs, slope_s),
-        slope_signal(y, fs, slope_s),
-        fs,
-        wcc_lag_s,
-        wcc_win_s,
-        wcc_inc_s,
-    )
+    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
+    w = wcc(sx, sy, fs, wcc_lag_s, wcc_win_s, wcc_inc_s)
     fin = np.isfinite(w.best_lag_s)
     med_lag = float(np.median(w.best_lag_s[fin])) if fin.any() else math.nan
     peaks = [wcc_peak(row, w.lags_s) for row in w.matrix]
@@ -202,6 +209,10 @@ def analyze_session(
         x, y, fs, n_surrogates, method, min_shift_s, statistic="ci",
         slope_s=slope_s, corr_s=corr_s, step_s=step_s, seed=seed,
     )  # fmt: skip
+    lead_rng = np.random.default_rng([seed, 1]) if isinstance(seed, int) else seed
+    lead = lead_test(
+        sx, sy, fs, wcc_win_s, wcc_lag_s, wcc_inc_s, n_surrogates, min_shift_s, rng=lead_rng
+    )
     return SessionConcordance(
         r=r,
         r_t_end=t_end,
@@ -213,6 +224,44 @@ def analyze_session(
         median_peak_lag_s=med_peak_lag,
         median_peak_r=med_peak_r,
         n_clear_windows=int(clear.shape[0]),
-        lead_text=lead_text(med_peak_lag, med_peak_r),
+        lead_text=lead.text,
         surrogate=test,
+        lead=lead,
     )
+
+
+def susy_test(
+    x: np.ndarray,
+    y: np.ndarray,
+    fs: float,
+    segment_s: float = 30.0,
+    max_lag_s: float = 5.0,
+    n_surrogates: int = 100,
+    min_shift_s: float = 60.0,
+    seed: int | np.random.Generator | None = 0,
+) -> SurrogateTest:
+    """SUSY effect size (Tschacher & Meier 2020) against circular shifts of the same session.
+
+    SUSY's ES already compares real with shuffled segment pairs, but its spread on unrelated
+    pairs is wide (5-95 % about -1.6 to 3.0 on simulated independent dyads), so a value is
+    only readable beside its own chance distribution: the ES of ``n_surrogates`` pairings
+    with the clinician's series circularly shifted by at least ``min_shift_s``.
+
+    Returns
+    -------
+    SurrogateTest
+        Observed ES, null, one-sided p and percentile; p NaN when the session is too short.
+    """
+    x, y = _pair(x, y)
+    obs = susy(x, y, fs, segment_s, max_lag_s).es
+    shift = int(round(min_shift_s * fs))
+    if x.size < 2 * shift + 1:
+        return empirical_test(obs, np.empty(0), "circular")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    null = []
+    for d in random_shifts(x.size, n_surrogates, shift, rng):
+        try:
+            null.append(susy(x, np.roll(y, int(d)), fs, segment_s, max_lag_s).es)
+        except ValueError:  # too few complete segments after the shift moved the gaps
+            continue
+    return empirical_test(obs, np.array(null), "circular")

@@ -12,22 +12,38 @@ Time convention: seconds on the recording's LSL clock.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.concordance.baselines import SessionConcordance, analyze_session
+from dsp.concordance.baselines import SessionConcordance, analyze_session, susy_test
+from dsp.concordance.contrast import LabelContrast, block_sums, label_contrast
+from dsp.concordance.evidence import (
+    HighlightRule,
+    breathing_rate,
+    shared_breathing_note,
+    sustained_highlight,
+)
+from dsp.concordance.hr import CoherenceTest, hr_coherence_test
 from dsp.concordance.indices import rolling_marci, rolling_pearson, slope_series, slope_signal
+from dsp.concordance.lead import NO_LEAD_TEST, LeadTest
 from dsp.concordance.segments import SegmentReport, segment_concordance
 from dsp.concordance.susy import SUSYResult, susy
 from dsp.concordance.wcc import PEAK_THRESHOLD, wcc_peak
 from dsp.grid import make_grid
 from dsp.session import PersonSession, SessionConfig
-from dsp.surrogates import circular_shift_indices, percentile_of
+from dsp.surrogates import SurrogateTest, circular_shift_indices, percentile_of
 
-__all__ = ["DyadSession", "DyadSignal", "DyadTimeline", "analyze_dyad"]
+__all__ = ["HIGHLIGHT", "DyadSession", "DyadSignal", "DyadTimeline", "analyze_dyad"]
+
+#: The "above chance" rule of the review timeline and report (the live default).
+HIGHLIGHT = HighlightRule()
+#: Circular shifts behind the SUSY and HR-coherence chance levels (each needs a full SUSY or
+#: Welch run per surrogate, so fewer than the CI's 200).
+SUSY_SURROGATES = 100
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +63,9 @@ class DyadTimeline:
         (r; s, positive = patient leads).
     chance_lo, chance_hi : float
         Chance band of ``ci_rolling`` (surrogate percentiles).
+    highlight : ndarray of bool or None
+        "Above chance" by the session-level rule (:data:`HIGHLIGHT`): ``percentile`` at or
+        above the rule's percentile for its hold time in a row, as live.
     """
 
     t: np.ndarray
@@ -56,6 +75,7 @@ class DyadTimeline:
     wcc_lag_s: np.ndarray
     chance_lo: float
     chance_hi: float
+    highlight: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +100,18 @@ class DyadSignal:
         Per-interval and per-label tables (None without markers).
     note : str
         Why something is missing ('' when complete).
+    lead : LeadTest
+        Session lead test (the only source of "X leads by N s").
+    contrasts : tuple of LabelContrast
+        Block-permutation tests of the CI between every pair of marker labels.
+    susy_test : SurrogateTest or None
+        SUSY effect size (Tschacher & Meier 2020) against circular shifts of the session.
+    coherence : CoherenceTest or None
+        HR only: LF / HF magnitude-squared coherence with its circular-shift chance level.
+    breathing_patient_hz, breathing_clinician_hz : float
+        HR only: breathing rate seen in each person's HR (Hz; NaN when unclear).
+    breathing_note : str
+        HR only: "both breathing at ~15/min: HR synchrony may reflect breathing" or "".
     """
 
     signal: str
@@ -90,6 +122,13 @@ class DyadSignal:
     timeline: DyadTimeline
     segments: SegmentReport | None
     note: str
+    lead: LeadTest = NO_LEAD_TEST
+    contrasts: tuple[LabelContrast, ...] = ()
+    susy_test: SurrogateTest | None = None
+    coherence: CoherenceTest | None = None
+    breathing_patient_hz: float = math.nan
+    breathing_clinician_hz: float = math.nan
+    breathing_note: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,38 +158,15 @@ def _empty_timeline(t: np.ndarray) -> DyadTimeline:
     return DyadTimeline(t, nanv, nanv.copy(), nanv.copy(), nanv.copy(), math.nan, math.nan)
 
 
-def _dyad_signal(
-    name: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    t0: float,
-    slope_s: float,
-    wcc_win_s: float,
-    intervals: Sequence[tuple[float, float, str]],
-    cfg: SessionConfig,
-) -> DyadSignal:
+def _rolling_timeline(
+    x: np.ndarray, y: np.ndarray, t0: float, slope_s: float, cfg: SessionConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Rolling CI and its percentile among the session's surrogate rolling CIs.
+
+    Returns ``(r, r_end, ci_roll, pct, lo, hi)``: the slope correlations, the absolute time of
+    the newest sample behind each, the trailing CI, its percentile and the chance band.
+    """
     fs = cfg.grid_fs
-    n = x.size
-    t1s = t0 + np.arange(int(np.floor((n - 1) / fs)) + 1, dtype=float)
-    need = 2 * cfg.min_shift_s + cfg.corr_s + slope_s + cfg.step_s
-    both = np.isfinite(x) & np.isfinite(y)
-    if n / fs < need or both.sum() / fs < need / 2:
-        note = (
-            f"{name.upper()} concordance needs at least {need:.0f} s of both people's signal "
-            f"(have {both.sum() / fs:.0f} s)"
-        )
-        return DyadSignal(name, None, None, math.nan, math.nan, _empty_timeline(t1s), None, note)
-    sc = analyze_session(
-        x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
-        cfg.n_surrogates, "circular", cfg.min_shift_s, seed=cfg.seed,
-    )  # fmt: skip
-    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
-    su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
-    peaks = [wcc_peak(row, sc.wcc.lags_s, PEAK_THRESHOLD) for row in sc.wcc.matrix]
-    clear_lags = np.array([lag for _, lag, ok in peaks if ok])
-    fp = float(np.mean(clear_lags > 0.0)) if clear_lags.size else math.nan
-    fc = float(np.mean(clear_lags < 0.0)) if clear_lags.size else math.nan
-    # rolling CI and its chance baseline on whole-second steps
     m = int(round(cfg.corr_s / cfg.step_s))
     ss_x = slope_series(x, fs, slope_s, cfg.step_s)
     ss_y = slope_series(y, fs, slope_s, cfg.step_s)
@@ -171,14 +187,14 @@ def _dyad_signal(
     hi = float(np.percentile(null, cfg.chance_hi_pct)) if null.size else math.nan
     # r[j] ends at t0 + j*step + (m-1)*step + slope_s
     r_end = t0 + np.arange(r.size) * cfg.step_s + (m - 1) * cfg.step_s + slope_s
-    ci_t = np.full(t1s.shape, np.nan)
-    pct_t = np.full(t1s.shape, np.nan)
-    pos_idx = np.rint(r_end - t0).astype(int)
-    okp = (pos_idx >= 0) & (pos_idx < t1s.size)
-    ci_t[pos_idx[okp]] = ci_roll[okp]
     pct = np.array([percentile_of(v, null) for v in ci_roll])
-    pct_t[pos_idx[okp]] = pct[okp]
-    # WCC peaks held from each window's end
+    return r, r_end, ci_roll, pct, lo, hi
+
+
+def _held_peaks(
+    t1s: np.ndarray, sc: SessionConcordance, peaks: list, t0: float, slope_s: float, inc_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """WCC peak r and lag on the 1 Hz timeline, held from each window's end."""
     w_end = t0 + sc.wcc.window_start_s + sc.wcc.win_s + sc.wcc.lag_s + slope_s
     pr = np.array([p[0] for p in peaks]) if peaks else np.zeros(0)
     pl = np.array([p[1] for p in peaks]) if peaks else np.zeros(0)
@@ -187,17 +203,93 @@ def _dyad_signal(
     wr = np.full(t1s.shape, np.nan)
     wl = np.full(t1s.shape, np.nan)
     if pr.size:
-        stale = has & (t1s - w_end[np.clip(j, 0, None)] <= cfg.wcc_inc_s + 1e-9)
+        stale = has & (t1s - w_end[np.clip(j, 0, None)] <= inc_s + 1e-9)
         wr[stale] = pr[j[stale]]
         wl[stale] = pl[j[stale]]
+    return wr, wl
+
+
+def _contrasts(
+    r: np.ndarray,
+    r_end: np.ndarray,
+    span_s: float,
+    intervals: Sequence[tuple[float, float, str]],
+    seed: int,
+) -> tuple[LabelContrast, ...]:
+    """Label contrasts for every pair of the first four labels (in order of appearance)."""
+    labels = list(dict.fromkeys(str(lab) for _, _, lab in intervals))[:4]
+    blocks = block_sums(r, r_end - span_s, r_end, intervals)
+    return tuple(
+        label_contrast(blocks, a, b, seed=seed) for a, b in itertools.combinations(labels, 2)
+    )
+
+
+def _dyad_signal(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    t0: float,
+    slope_s: float,
+    wcc_win_s: float,
+    intervals: Sequence[tuple[float, float, str]],
+    cfg: SessionConfig,
+    surrogates: str = "circular",
+) -> DyadSignal:
+    fs = cfg.grid_fs
+    n = x.size
+    t1s = t0 + np.arange(int(np.floor((n - 1) / fs)) + 1, dtype=float)
+    need = 2 * cfg.min_shift_s + cfg.corr_s + slope_s + cfg.step_s
+    both = np.isfinite(x) & np.isfinite(y)
+    if n / fs < need or both.sum() / fs < need / 2:
+        note = (
+            f"{name.upper()} concordance needs at least {need:.0f} s of both people's signal "
+            f"(have {both.sum() / fs:.0f} s): not enough data for a test"
+        )
+        return DyadSignal(name, None, None, math.nan, math.nan, _empty_timeline(t1s), None, note)
+    sc = analyze_session(
+        x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
+        cfg.n_surrogates, surrogates, cfg.min_shift_s, seed=cfg.seed,
+    )  # fmt: skip
+    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
+    su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
+    su_test = susy_test(
+        sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s, SUSY_SURROGATES, cfg.min_shift_s,
+        seed=cfg.seed,
+    )  # fmt: skip
+    peaks = [wcc_peak(row, sc.wcc.lags_s, PEAK_THRESHOLD) for row in sc.wcc.matrix]
+    clear_lags = np.array([lag for _, lag, ok in peaks if ok])
+    fp = float(np.mean(clear_lags > 0.0)) if clear_lags.size else math.nan
+    fc = float(np.mean(clear_lags < 0.0)) if clear_lags.size else math.nan
+    r, r_end, ci_roll, pct, lo, hi = _rolling_timeline(x, y, t0, slope_s, cfg)
+    ci_t = np.full(t1s.shape, np.nan)
+    pct_t = np.full(t1s.shape, np.nan)
+    pos_idx = np.rint(r_end - t0).astype(int)
+    okp = (pos_idx >= 0) & (pos_idx < t1s.size)
+    ci_t[pos_idx[okp]] = ci_roll[okp]
+    pct_t[pos_idx[okp]] = pct[okp]
+    wr, wl = _held_peaks(t1s, sc, peaks, t0, slope_s, cfg.wcc_inc_s)
     seg = None
+    contrasts: tuple[LabelContrast, ...] = ()
     if intervals:
         seg = segment_concordance(
             x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
-            wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
+            wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
         )  # fmt: skip
-    tl = DyadTimeline(t1s, ci_t, pct_t, wr, wl, lo, hi)
-    return DyadSignal(name, sc, su, fp, fc, tl, seg, "")
+        span = (cfg.corr_s / cfg.step_s - 1) * cfg.step_s + slope_s
+        contrasts = _contrasts(r, r_end, span, intervals, cfg.seed)
+    hl = sustained_highlight(pct_t, 1.0, HIGHLIGHT)
+    tl = DyadTimeline(t1s, ci_t, pct_t, wr, wl, lo, hi, hl)
+    coh, breath = None, (math.nan, math.nan)
+    if name == "hr":
+        coh = hr_coherence_test(
+            x, y, fs, window_s=n / fs, min_s=120.0, n_surrogates=SUSY_SURROGATES,
+            min_shift_s=cfg.min_shift_s, seed=cfg.seed,
+        )  # fmt: skip
+        breath = (breathing_rate(x, fs), breathing_rate(y, fs))
+    return DyadSignal(
+        name, sc, su, fp, fc, tl, seg, "", sc.lead, contrasts, su_test, coh, *breath,
+        shared_breathing_note(*breath),
+    )  # fmt: skip
 
 
 def analyze_dyad(
@@ -205,6 +297,7 @@ def analyze_dyad(
     clinician: PersonSession,
     intervals: Sequence[tuple[float, float, str]] = (),
     config: SessionConfig = SessionConfig(),  # noqa: B008
+    surrogates: str = "circular",
 ) -> DyadSession:
     """EDA and HR concordance of a session (see the module docstring).
 
@@ -215,6 +308,9 @@ def analyze_dyad(
     intervals : sequence of (start_s, end_s, label)
         Marker blocks on the LSL clock (e.g. from :func:`dsp.concordance.segments.intervals_from_markers`).
     config : SessionConfig
+    surrogates : {"circular", "segment"}
+        Surrogates of the session CI test (:func:`analyze_session`); the rolling chance band,
+        the lead tests and the SUSY / coherence chance levels use circular shifts.
 
     Returns
     -------
@@ -227,6 +323,10 @@ def analyze_dyad(
     ep, ec = patient.eda_on_grid(tg), clinician.eda_on_grid(tg)
     hp, hc = patient.hr_on_grid(tg), clinician.hr_on_grid(tg)
     g0 = float(tg[0]) if tg.size else math.nan
-    eda = _dyad_signal("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg)
-    hr = _dyad_signal("hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg)
+    if surrogates not in ("circular", "segment"):
+        raise ValueError("surrogates must be 'circular' or 'segment'")
+    eda = _dyad_signal("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg, surrogates)
+    hr = _dyad_signal(
+        "hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg, surrogates
+    )
     return DyadSession(tg, ep, ec, hp, hc, eda, hr)

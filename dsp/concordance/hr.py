@@ -11,8 +11,18 @@ from scipy import signal as _signal
 
 from dsp.concordance.baselines import SessionConcordance, analyze_session
 from dsp.concordance.indices import _as_samples, _pair
+from dsp.surrogates import empirical_test, random_shifts
 
-__all__ = ["HF_BAND", "LF_BAND", "HRCoherence", "HRSynchrony", "analyze_hr_session", "hr_coherence"]
+__all__ = [
+    "HF_BAND",
+    "LF_BAND",
+    "CoherenceTest",
+    "HRCoherence",
+    "HRSynchrony",
+    "analyze_hr_session",
+    "hr_coherence",
+    "hr_coherence_test",
+]
 
 
 @dataclass(frozen=True)
@@ -147,3 +157,83 @@ def analyze_hr_session(
         wcc_lag_s=wcc_lag_s, wcc_inc_s=wcc_inc_s, n_surrogates=n_surrogates, seed=seed,
     )  # fmt: skip
     return HRSynchrony(s, hr_coherence(hr_patient, hr_clinician, fs, coherence_window_s))
+
+
+@dataclass(frozen=True)
+class CoherenceTest:
+    """HR magnitude-squared coherence against its chance level on the same data.
+
+    Coherence of two unrelated series is biased upward (about ``1 / n_segments`` for white
+    noise, far more for two people breathing at similar rates). The chance level here is the
+    mean coherence of circular-shift surrogates (clinician's HR shifted by >= 60 s, wrapping
+    inside the analysed stretch), which keeps each person's rhythms.
+
+    Attributes
+    ----------
+    coherence : HRCoherence
+        Observed LF / HF coherence.
+    lf_chance, hf_chance : float
+        Mean surrogate coherence (the bias).
+    lf_excess, hf_excess : float
+        Observed minus chance (bias-corrected coherence).
+    lf_percentile, hf_percentile : float
+        Percentile of the observed value among the surrogates (0-100).
+    lf_p, hf_p : float
+        One-sided empirical p; NaN when not enough data (no test).
+    """
+
+    coherence: HRCoherence
+    lf_chance: float
+    hf_chance: float
+    lf_excess: float
+    hf_excess: float
+    lf_percentile: float
+    hf_percentile: float
+    lf_p: float
+    hf_p: float
+
+
+def hr_coherence_test(
+    hr_patient: np.ndarray,
+    hr_clinician: np.ndarray,
+    fs: float = 4.0,
+    window_s: float = 300.0,
+    min_s: float = 120.0,
+    nperseg_s: float = 64.0,
+    n_surrogates: int = 100,
+    min_shift_s: float = 60.0,
+    seed: int | np.random.Generator | None = 0,
+) -> CoherenceTest:
+    """:func:`hr_coherence` with a circular-shift chance level (see :class:`CoherenceTest`)."""
+    obs = hr_coherence(hr_patient, hr_clinician, fs, window_s, min_s, nperseg_s)
+    nan = math.nan
+    shift = _as_samples(min_shift_s, fs, "min_shift_s")
+    n = int(round(obs.duration_s * fs))
+    if not math.isfinite(obs.lf) or n < 2 * shift + 1:
+        return CoherenceTest(obs, nan, nan, nan, nan, nan, nan, nan, nan)
+    a, b = _pair(hr_patient, hr_clinician)
+    nwin = _as_samples(window_s, fs, "window_s")
+    a, b = a[-nwin:], b[-nwin:]
+    ok = ~(np.isnan(a) | np.isnan(b))
+    edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+    starts, stops = edges[::2], edges[1::2]
+    lengths = stops - starts
+    i = int(np.flatnonzero(lengths == lengths.max())[-1])
+    a, b = a[starts[i] : stops[i]], b[starts[i] : stops[i]]
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    nper = _as_samples(nperseg_s, fs, "nperseg_s")
+    lf_n, hf_n = [], []
+    lfm = None
+    for d in random_shifts(a.size, n_surrogates, shift, rng):
+        f, c, _ = _msc(a, np.roll(b, int(d)), fs, nper, nper // 2)
+        if lfm is None:
+            lfm = (f >= LF_BAND[0]) & (f < LF_BAND[1])
+            hfm = (f >= HF_BAND[0]) & (f <= HF_BAND[1])
+        lf_n.append(float(c[lfm].mean()))
+        hf_n.append(float(c[hfm].mean()))
+    lt = empirical_test(obs.lf, np.array(lf_n), "circular")
+    ht = empirical_test(obs.hf, np.array(hf_n), "circular")
+    lc, hc = float(np.mean(lf_n)), float(np.mean(hf_n))
+    return CoherenceTest(
+        obs, lc, hc, obs.lf - lc, obs.hf - hc, lt.percentile, ht.percentile, lt.p_value, ht.p_value
+    )

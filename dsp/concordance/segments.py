@@ -25,7 +25,8 @@ from dsp.concordance.indices import (
     slope_concordance_times,
     slope_signal,
 )
-from dsp.concordance.wcc import lead_text, wcc, wcc_peak
+from dsp.concordance.lead import LeadTest, lead_tests
+from dsp.concordance.wcc import wcc, wcc_peak
 
 __all__ = ["SegmentReport", "SegmentStats", "intervals_from_markers", "segment_concordance"]
 
@@ -59,7 +60,11 @@ class SegmentStats:
     wcc_peak_r, wcc_peak_lag_s : float
         Median r and lag (s, positive = patient leads) of the clear peaks.
     lead_text : str
-        Words for the median peak lag.
+        Words of ``lead``: a leader is named only when the lead test on this block's windows
+        beats circular-shift surrogates (else "no clear lead" or "not enough data for a
+        test").
+    lead : LeadTest
+        :func:`dsp.concordance.lead.lead_tests` on the WCC windows inside the block(s).
     """
 
     label: str
@@ -78,6 +83,7 @@ class SegmentStats:
     wcc_peak_r: float
     wcc_peak_lag_s: float
     lead_text: str
+    lead: LeadTest
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ def _stats(
     r: np.ndarray,
     wmat: np.ndarray,
     lags_s: np.ndarray,
+    lead: LeadTest,
 ) -> SegmentStats:
     fin = r[np.isfinite(r)]
     vals = wmat[np.isfinite(wmat)]
@@ -139,7 +146,8 @@ def _stats(
         wcc_n_clear=int(clear.shape[0]),
         wcc_peak_r=pr,
         wcc_peak_lag_s=pl,
-        lead_text=lead_text(pl, pr),
+        lead_text=lead.text,
+        lead=lead,
     )
 
 
@@ -155,6 +163,9 @@ def segment_concordance(
     wcc_win_s: float = 30.0,
     wcc_lag_s: float = 5.0,
     wcc_inc_s: float = 5.0,
+    n_surrogates: int = 200,
+    min_shift_s: float = 60.0,
+    seed: int | None = 0,
 ) -> SegmentReport:
     """CI, KSI, mean r and a WCC summary per interval and per label.
 
@@ -170,6 +181,8 @@ def segment_concordance(
         Slope concordance settings (:func:`dsp.concordance.slope_concordance`).
     wcc_win_s, wcc_lag_s, wcc_inc_s : float
         WCC on the slope signals (:func:`dsp.concordance.slope_signal`) at ``fs``.
+    n_surrogates, min_shift_s, seed : int, float, int
+        Circular shifts of the whole session behind each block's lead test.
 
     Returns
     -------
@@ -180,29 +193,39 @@ def segment_concordance(
     r = slope_concordance(x, y, fs, slope_s, corr_s, step_s)
     r_a, r_b = slope_concordance_times(x.size, fs, slope_s, corr_s, step_s)
     r_a, r_b = r_a + t0, r_b + t0
-    w = wcc(
-        slope_signal(x, fs, slope_s),
-        slope_signal(y, fs, slope_s),
-        fs,
-        wcc_lag_s,
-        wcc_win_s,
-        wcc_inc_s,
-    )
+    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
+    w = wcc(sx, sy, fs, wcc_lag_s, wcc_win_s, wcc_inc_s)
+    groups: dict[str, list[tuple[float, float]] | None] = {}
+    for k, (a, b, label) in enumerate(intervals):
+        groups[f"interval {k}"] = [(float(a) - t0, float(b) - t0)]
+        groups.setdefault(f"label {label}", []).append((float(a) - t0, float(b) - t0))
+    leads = lead_tests(
+        sx, sy, fs, groups, wcc_win_s, wcc_lag_s, wcc_inc_s, n_surrogates, min_shift_s,
+        rng=seed, extent_s=slope_s,
+    )  # fmt: skip
     w_a = w.window_start_s + t0
     # time of the last raw sample behind a window of the slope signal
     w_b = w_a + w.win_s + w.lag_s - 1.0 / fs + slope_s
     per: list[SegmentStats] = []
     pooled: dict[str, tuple[list[tuple[float, float]], list[np.ndarray], list[np.ndarray]]] = {}
-    for a, b, label in intervals:
+    for k, (a, b, label) in enumerate(intervals):
         rin = r[(r_a >= a - 1e-9) & (r_b < b - 1e-9)]
         win = w.matrix[(w_a >= a - 1e-9) & (w_b < b - 1e-9)]
-        per.append(_stats(str(label), [(float(a), float(b))], rin, win, w.lags_s))
+        lead = leads[f"interval {k}"]
+        per.append(_stats(str(label), [(float(a), float(b))], rin, win, w.lags_s, lead))
         spans, rs, ws = pooled.setdefault(str(label), ([], [], []))
         spans.append((float(a), float(b)))
         rs.append(rin)
         ws.append(win)
     labels = tuple(
-        _stats(lab, spans, np.concatenate(rs), np.concatenate(ws, axis=0), w.lags_s)
+        _stats(
+            lab,
+            spans,
+            np.concatenate(rs),
+            np.concatenate(ws, axis=0),
+            w.lags_s,
+            leads[f"label {lab}"],
+        )  # fmt: skip
         for lab, (spans, rs, ws) in pooled.items()
     )
     return SegmentReport(tuple(per), labels)

@@ -1,0 +1,180 @@
+"""The tested statements of a session's analysis as JSON-ready dicts and summary columns.
+
+Every statement about coupling (lead, above chance, label contrasts, SUSY, HR coherence,
+shared breathing) comes with the test behind it: its p-value or percentile, the surrogates
+or permutations used, and its words. ``not enough data for a test`` stands where no test was
+possible; no p-value is made up. Computed by :mod:`dsp.concordance` (no Qt here).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from dsp.concordance.contrast import LabelContrast
+from dsp.concordance.dyad import HIGHLIGHT, DyadSignal
+from dsp.concordance.hr import CoherenceTest
+from dsp.concordance.lead import LeadTest
+from dsp.surrogates import SurrogateTest
+
+__all__ = [
+    "SUSY_NAME",
+    "STATEMENT_FIELDS",
+    "contrast_dict",
+    "lead_dict",
+    "statement_columns",
+    "statements_dict",
+]
+
+#: How the SUSY effect size is named everywhere it is shown.
+SUSY_NAME = "SUSY effect size (Tschacher & Meier 2020)"
+
+
+def _f(v: Any) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def lead_dict(lead: LeadTest) -> dict[str, Any]:
+    """A lead test: words, leader, lag with its IQR, p and the evidence behind them."""
+    return {
+        "text": lead.text,
+        "tested": lead.status.value == "tested",
+        "leader": lead.leader.value,
+        "lag_s": _f(lead.lag_s),
+        "lag_iqr_s": [_f(lead.lag_q1_s), _f(lead.lag_q3_s)],
+        "p_value": _f(lead.p),
+        "p_coupling": _f(lead.p_strength),
+        "p_asymmetry": _f(lead.p_asymmetry),
+        "windows": lead.n_windows,
+        "windows_with_clear_peak": lead.n_peak_windows,
+        "surrogates": lead.n_surrogates,
+        "method": "circular shifts >= 60 s; asymmetry two-sided, coupling one-sided",
+    }
+
+
+def contrast_dict(c: LabelContrast) -> dict[str, Any]:
+    """A label contrast: CI difference with its interval, p and words."""
+    return {
+        "text": c.text,
+        "label_a": c.label_a,
+        "label_b": c.label_b,
+        "tested": c.status.value == "tested",
+        "ci_a": _f(c.ci_a),
+        "ci_b": _f(c.ci_b),
+        "difference": _f(c.difference),
+        "interval_95": [_f(c.ci_low), _f(c.ci_high)],
+        "p_value": _f(c.p),
+        "blocks_a": c.n_blocks_a,
+        "blocks_b": c.n_blocks_b,
+        "permutations": c.n_permutations,
+        "method": "labels permuted between blocks; interval by block bootstrap",
+    }
+
+
+def _test_dict(t: SurrogateTest | None) -> dict[str, Any]:
+    if t is None:
+        return {"p_value": None, "percentile": None, "surrogates": 0}
+    return {
+        "observed": _f(t.observed),
+        "p_value": _f(t.p_value),
+        "percentile": _f(t.percentile),
+        "surrogates": int(t.null.size),
+        "null_5_95": [_f(np.percentile(t.null, 5)), _f(np.percentile(t.null, 95))]
+        if t.null.size
+        else [None, None],
+    }
+
+
+def _coherence_dict(c: CoherenceTest | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {
+        "lf": _f(c.coherence.lf),
+        "hf": _f(c.coherence.hf),
+        "lf_chance": _f(c.lf_chance),
+        "hf_chance": _f(c.hf_chance),
+        "lf_bias_corrected": _f(c.lf_excess),
+        "hf_bias_corrected": _f(c.hf_excess),
+        "lf_percentile": _f(c.lf_percentile),
+        "hf_percentile": _f(c.hf_percentile),
+        "lf_p_value": _f(c.lf_p),
+        "hf_p_value": _f(c.hf_p),
+        "duration_s": _f(c.coherence.duration_s),
+        "method": "Welch MSC (64 s segments); chance = mean over circular shifts >= 60 s",
+    }
+
+
+def statements_dict(sig: DyadSignal) -> dict[str, Any]:
+    """Every tested statement about one signal (EDA or HR)."""
+    hl = sig.timeline.highlight
+    ever = bool(hl is not None and np.any(hl))
+    out: dict[str, Any] = {
+        "lead": lead_dict(sig.lead),
+        "contrasts": [contrast_dict(c) for c in sig.contrasts],
+        "susy_test": {"name": SUSY_NAME, **_test_dict(sig.susy_test)},
+        "highlight": {
+            "rule": HIGHLIGHT.explain(),
+            "ever": ever,
+            "seconds": int(np.sum(hl)) if hl is not None else 0,
+        },
+    }
+    if sig.signal == "hr":
+        out["coherence"] = _coherence_dict(sig.coherence)
+        out["breathing"] = {
+            "patient_hz": _f(sig.breathing_patient_hz),
+            "clinician_hz": _f(sig.breathing_clinician_hz),
+            "note": sig.breathing_note,
+        }
+    return out
+
+
+#: summary.csv columns added by :func:`statement_columns`.
+STATEMENT_FIELDS = [
+    "eda_lead",
+    "eda_lead_lag_s",
+    "eda_lead_p",
+    "hr_lead",
+    "hr_lead_lag_s",
+    "hr_lead_p",
+    "eda_contrast",
+    "eda_contrast_difference",
+    "eda_contrast_p",
+    "eda_susy_percentile",
+    "eda_highlight_ever",
+    "hr_highlight_ever",
+    "shared_breathing",
+]
+
+
+def statement_columns(m: dict[str, Any]) -> dict[str, str]:
+    """The :data:`STATEMENT_FIELDS` of one ``summary.csv`` row from a metrics dict."""
+    out = {k: "" for k in STATEMENT_FIELDS}
+    c = m.get("concordance") or {}
+
+    def g(v: Any, nd: int) -> str:
+        return "" if v is None else f"{v:.{nd}f}"
+
+    for sig in ("eda", "hr"):
+        st = (c.get(sig) or {}).get("statements")
+        if not st:
+            continue
+        out[f"{sig}_lead"] = st["lead"]["text"]
+        out[f"{sig}_lead_lag_s"] = g(st["lead"]["lag_s"], 2)
+        out[f"{sig}_lead_p"] = g(st["lead"]["p_value"], 4)
+        out[f"{sig}_highlight_ever"] = str(st["highlight"]["ever"]).lower()
+        if sig == "eda":
+            if st["contrasts"]:
+                first = st["contrasts"][0]
+                out["eda_contrast"] = first["text"]
+                out["eda_contrast_difference"] = g(first["difference"], 4)
+                out["eda_contrast_p"] = g(first["p_value"], 4)
+            out["eda_susy_percentile"] = g(st["susy_test"]["percentile"], 1)
+        else:
+            out["shared_breathing"] = st["breathing"]["note"]
+    return out

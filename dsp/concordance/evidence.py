@@ -1,0 +1,200 @@
+"""The evidence rule: words and colours only when a statistic beats chance on the same data.
+
+Every statement about coupling ("patient leads by 2 s", "above chance", "more concordance while
+listening") comes from a test against a null built from the same session with the same
+statistic (circular shifts of at least 60 s, or block permutations of labels). This module
+holds what those tests share:
+
+* :class:`StatementStatus`: whether a test could be run at all (too little data -> no p-value);
+* :func:`p_text`: one way of writing a p-value;
+* :class:`HighlightRule` / :func:`sustained_highlight` / :class:`HighlightTracker`: the
+  session-level "above chance" highlight, calibrated so that unrelated pairs are rarely ever
+  highlighted in a whole session (not just in a given moment);
+* :func:`breathing_rate` / :func:`shared_breathing_note`: the shared-breathing check beside HR
+  synchrony (a shared breathing rhythm is not interpersonal coupling).
+
+Times are seconds; rates Hz; percentiles 0-100.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal as _signal
+
+__all__ = [
+    "ALPHA",
+    "NOT_ENOUGH_DATA",
+    "HighlightRule",
+    "HighlightTracker",
+    "StatementStatus",
+    "breathing_rate",
+    "p_text",
+    "shared_breathing_note",
+    "sustained_highlight",
+]
+
+#: Two-sided (lead, contrasts) or one-sided (coupling) significance level of every statement.
+ALPHA = 0.05
+#: What is said instead of a p-value when the data cannot support a test.
+NOT_ENOUGH_DATA = "not enough data for a test"
+
+
+class StatementStatus(enum.Enum):
+    """Whether a chance test was run."""
+
+    TESTED = "tested"
+    NOT_ENOUGH_DATA = "not enough data"
+
+
+def p_text(p: float) -> str:
+    """``"p = 0.012"`` style text; ``""`` for NaN (no test, so no p)."""
+    if not math.isfinite(p):
+        return ""
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+# --------------------------------------------------------------------------- highlight rule
+@dataclass(frozen=True)
+class HighlightRule:
+    """Session-level rule for the "above chance" highlight of a rolling concordance index.
+
+    A single moment above the 95th percentile of chance happens by chance 5 % of the time,
+    so over a 10-minute session most unrelated pairs would cross it at least once. The
+    highlight therefore needs the rolling index to stay at or above ``percentile`` of its
+    chance distribution for ``hold_s`` seconds without a break. The defaults keep unrelated
+    pairs highlighted at least once in at most ~10 % of 10-minute sessions while a coupled
+    pair is highlighted within minutes (measured by ``benchmarks/bench_honesty.py``).
+
+    Attributes
+    ----------
+    percentile : float
+        Percentile of the surrogate distribution to exceed (0-100).
+    hold_s : float
+        Seconds the exceedance must last before the highlight shows.
+    """
+
+    percentile: float = 99.0
+    hold_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        if not 50.0 <= self.percentile < 100.0 or self.hold_s < 0:
+            raise ValueError("percentile must be in [50, 100) and hold_s >= 0")
+
+    def explain(self) -> str:
+        """The rule in one plain sentence for the clinician."""
+        return (
+            f"Highlighted only after concordance has stayed above {self.percentile:.0f} % of "
+            f"chance pairings for {self.hold_s:.0f} s in a row, so that unrelated pairs are "
+            "rarely highlighted even once in a session."
+        )
+
+
+def sustained_highlight(percentile: np.ndarray, step_s: float, rule: HighlightRule) -> np.ndarray:
+    """Offline form of the rule: True where the run of ``percentile >= rule.percentile``
+    ending at that step has lasted at least ``rule.hold_s`` seconds.
+
+    Parameters
+    ----------
+    percentile : numpy.ndarray
+        Percentile of the rolling index at consecutive steps ``step_s`` apart (NaN = no value,
+        which breaks a run).
+    step_s : float
+        Spacing of the steps (s).
+    """
+    pct = np.asarray(percentile, dtype=float)
+    above = np.isfinite(pct) & (pct >= rule.percentile)
+    need = int(math.ceil(rule.hold_s / step_s - 1e-9)) + 1  # steps spanning hold_s
+    out = np.zeros(pct.shape, dtype=bool)
+    run = 0
+    for i, a in enumerate(above):
+        run = run + 1 if a else 0
+        out[i] = run >= need
+    return out
+
+
+class HighlightTracker:
+    """Live form of :func:`sustained_highlight`, fed one step at a time (same decisions)."""
+
+    def __init__(self, rule: HighlightRule, step_s: float) -> None:
+        self.rule = rule
+        self._need = int(math.ceil(rule.hold_s / step_s - 1e-9)) + 1
+        self._run = 0
+        self.ever = False
+
+    def update(self, percentile: float) -> bool:
+        """Add one step's percentile (NaN allowed); return whether the highlight is on."""
+        above = math.isfinite(percentile) and percentile >= self.rule.percentile
+        self._run = self._run + 1 if above else 0
+        on = self._run >= self._need
+        self.ever = self.ever or on
+        return on
+
+    @property
+    def on(self) -> bool:
+        """Highlight state after the last step."""
+        return self._run >= self._need
+
+    @property
+    def run_steps(self) -> int:
+        """Length of the current run above the percentile (steps)."""
+        return self._run
+
+
+# --------------------------------------------------------------------------- breathing
+#: Breathing band searched in the HR series (Hz): 6-36 breaths per minute.
+BREATHING_BAND = (0.1, 0.6)
+#: Two breathing rates closer than this (Hz) count as shared.
+SHARED_BREATHING_HZ = 0.02
+
+
+def breathing_rate(hr: np.ndarray, fs: float, min_s: float = 60.0) -> float:
+    """Breathing frequency (Hz) seen in a heart-rate series through respiratory sinus arrhythmia.
+
+    The longest NaN-free stretch of ``hr`` (bpm on a grid at ``fs``) is linearly detrended and
+    its Welch spectrum (segments of up to 60 s, zero-padded to 0.002 Hz bins, parabolic peak
+    refinement) searched for its peak in 0.1-0.6 Hz. NaN when the stretch is shorter than
+    ``min_s`` or the peak does not stand out (below 3x the band's median power).
+    """
+    x = np.asarray(hr, dtype=float)
+    ok = np.isfinite(x)
+    if not ok.any():
+        return math.nan
+    edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+    starts, stops = edges[::2], edges[1::2]
+    i = int(np.argmax(stops - starts))
+    seg = x[starts[i] : stops[i]]
+    if seg.size < min_s * fs:
+        return math.nan
+    nper = min(seg.size, int(60 * fs))
+    nfft = max(nper, int(2 ** math.ceil(math.log2(fs / 0.002))))
+    f, p = _signal.welch(seg, fs, nperseg=nper, nfft=nfft, detrend="linear")
+    band = (f >= BREATHING_BAND[0]) & (f <= BREATHING_BAND[1])
+    if band.sum() < 3:
+        return math.nan
+    fb, pb = f[band], p[band]
+    k = int(np.argmax(pb))
+    if pb[k] < 3.0 * float(np.median(pb)):
+        return math.nan
+    if 0 < k < pb.size - 1:
+        a, b, c = pb[k - 1], pb[k], pb[k + 1]
+        den = a - 2 * b + c
+        off = 0.5 * (a - c) / den if den != 0 else 0.0
+        return float(fb[k] + off * (fb[1] - fb[0]))
+    return float(fb[k])
+
+
+def shared_breathing_note(f_patient: float, f_clinician: float) -> str:
+    """``"both breathing at ~15/min: HR synchrony may reflect breathing"`` when the two
+    breathing rates (Hz) agree within 0.02 Hz; ``""`` otherwise or when either is unknown."""
+    if not (math.isfinite(f_patient) and math.isfinite(f_clinician)):
+        return ""
+    if abs(f_patient - f_clinician) > SHARED_BREATHING_HZ:
+        return ""
+    per_min = 30.0 * (f_patient + f_clinician)
+    return f"both breathing at ~{per_min:.0f}/min: HR synchrony may reflect breathing"

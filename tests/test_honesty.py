@@ -1,0 +1,229 @@
+"""Every statement about coupling is tested against chance from the same data (issue 9).
+
+Lead, label contrasts, the session-level highlight rule, the shared-breathing check, the
+SUSY and HR-coherence chance levels, and "not enough data for a test" for short input.
+Smaller versions of the rates ``benchmarks/bench_honesty.py`` prints.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dsp.concordance import analyze_session
+from dsp.concordance.baselines import susy_test
+from dsp.concordance.contrast import MIN_RELABELLINGS, block_sums, label_contrast
+from dsp.concordance.evidence import (
+    NOT_ENOUGH_DATA,
+    HighlightRule,
+    HighlightTracker,
+    StatementStatus,
+    breathing_rate,
+    p_text,
+    shared_breathing_note,
+    sustained_highlight,
+)
+from dsp.concordance.hr import hr_coherence_test
+from dsp.concordance.indices import slope_concordance, slope_concordance_times, slope_signal
+from dsp.concordance.lead import Leader, lag_profiles, lead_test
+from dsp.simstudy import grid_series, independent_config, listening_talking
+from dsp.simulate import DyadSimConfig, simulate_dyad
+
+FS = 4.0
+
+
+def scr_pair(seed: int, n_s: float, lag_s: float = 2.0, coupled: bool = True):
+    """SC pair on the 4 Hz grid: SCRs at shared events, the clinician ``lag_s`` later."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(n_s * FS)) / FS
+
+    def sc(events):
+        x = 5.0 + 0.002 * rng.standard_normal(t.size)
+        for te in events:
+            u = np.clip(t - te, 0, None)
+            x += 0.3 * (np.exp(-u / 4.0) - np.exp(-u / 0.75))
+        return x
+
+    ev = np.sort(rng.uniform(0, n_s, int(n_s / 10)))
+    ev2 = ev + lag_s if coupled else np.sort(rng.uniform(0, n_s, ev.size))
+    return sc(ev), sc(ev2)
+
+
+# --------------------------------------------------------------------------- lead
+def test_lag_profiles_equal_brute_force_pearson():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(300)
+    ys = rng.standard_normal((3, 300))
+    ys[1, 40] = np.nan
+    for inc in (10, 7):  # block-sum path and cumulative-sum path
+        p = lag_profiles(x, ys, 60, 8, inc)
+        for s in range(3):
+            for j in range(p.shape[1]):
+                st = 8 + inc * j
+                for kk, k in enumerate(range(-8, 9)):
+                    b = ys[s, st + k : st + k + 60]
+                    ref = np.corrcoef(x[st : st + 60], b)[0, 1] if np.isfinite(b).all() else np.nan
+                    assert p[s, j, kk] == pytest.approx(ref, abs=1e-10, nan_ok=True)
+
+
+def test_lead_named_with_sign_lag_iqr_and_p():
+    x, y = scr_pair(1, 600)
+    sx, sy = slope_signal(x, FS), slope_signal(y, FS)
+    res = lead_test(sx, sy, FS)
+    assert res.status is StatementStatus.TESTED and res.leader is Leader.PATIENT
+    assert res.lag_s == pytest.approx(2.0, abs=0.5) and res.p < 0.05
+    assert res.lag_q1_s <= res.lag_s <= res.lag_q3_s + 0.25
+    assert res.text.startswith("patient leads by 2.") and "IQR" in res.text and "p = " in res.text
+    swapped = lead_test(sy, sx, FS)
+    assert swapped.leader is Leader.CLINICIAN and swapped.lag_s == pytest.approx(-2.0, abs=0.5)
+
+
+def test_no_lead_for_independent_pairs():
+    named = 0
+    for seed in range(20):
+        x, y = scr_pair(100 + seed, 600, coupled=False)
+        res = lead_test(slope_signal(x, FS), slope_signal(y, FS), FS, rng=seed)
+        named += res.leader is not Leader.NONE
+        if res.leader is Leader.NONE:
+            assert res.text.startswith("no clear lead (p = ") and math.isnan(res.lag_s)
+    # nominal 5 %: more than 3 of 20 would have probability < 2 % if the test were calibrated
+    assert named <= 3
+
+
+def test_short_input_says_not_enough_data_and_no_p():
+    x, y = scr_pair(2, 100)
+    res = lead_test(slope_signal(x, FS), slope_signal(y, FS), FS)
+    assert res.status is StatementStatus.NOT_ENOUGH_DATA and res.leader is Leader.NONE
+    assert res.text == NOT_ENOUGH_DATA and math.isnan(res.p)
+    with pytest.raises(ValueError):
+        lead_test(np.zeros(10), np.zeros(11), FS)
+    st = susy_test(slope_signal(x, FS), slope_signal(y, FS), FS)
+    assert math.isnan(st.p_value) and math.isnan(st.percentile)
+
+
+# --------------------------------------------------------------------------- contrasts
+def _blocks(x, y, intervals):
+    r = slope_concordance(x, y, FS)
+    a, b = slope_concordance_times(x.size, FS)
+    return block_sums(r, a, b, intervals)
+
+
+def test_label_contrast_detects_a_real_difference():
+    _, iv = listening_talking(1200.0, 120.0)
+    x, y = scr_pair(3, 1200)
+    _, y_ind = scr_pair(4, 1200, coupled=False)
+    for a, b, lab in iv:  # the clinician follows only while listening
+        if lab == "talking":
+            m = slice(int(a * FS), int(b * FS))
+            y[m] = y_ind[m] - y_ind[m][0] + y[m][0]
+    c = label_contrast(_blocks(x, y, iv), "listening", "talking")
+    assert c.status is StatementStatus.TESTED and c.n_blocks_a == c.n_blocks_b == 5
+    assert c.n_permutations == math.comb(10, 5)  # all relabellings, exactly
+    assert c.difference > 0 and c.p < 0.05 and c.ci_low <= c.difference <= c.ci_high
+    assert c.text == f"more concordance while listening than talking ({p_text(c.p)})"
+    flipped = label_contrast(_blocks(x, y, iv), "talking", "listening")
+    assert flipped.p == pytest.approx(c.p) and flipped.text == c.text
+
+
+def test_label_contrast_too_few_blocks_gives_no_p():
+    x, y = scr_pair(5, 600)
+    iv = [
+        (0, 150, "listening"),
+        (150, 300, "talking"),
+        (300, 450, "listening"),
+        (450, 600, "talking"),
+    ]
+    c = label_contrast(_blocks(x, y, iv), "listening", "talking")
+    assert math.comb(4, 2) < MIN_RELABELLINGS
+    assert c.status is StatementStatus.NOT_ENOUGH_DATA and math.isnan(c.p)
+    assert c.text == "listening vs talking: not enough data for a test"
+    assert math.isfinite(c.difference)  # the description stays, without a made-up p
+    none = label_contrast(_blocks(x, y, iv), "listening", "absent")
+    assert none.status is StatementStatus.NOT_ENOUGH_DATA
+
+
+def test_label_contrast_null_rate_on_independent_dyads():
+    _, iv = listening_talking(600.0, 60.0)
+    hits = 0
+    for seed in range(30):
+        g = grid_series(simulate_dyad(independent_config(300 + seed, 600.0)))
+        c = label_contrast(_blocks(g.eda_patient, g.eda_clinician, iv), "listening", "talking")
+        assert c.status is StatementStatus.TESTED
+        hits += c.p < 0.05
+    assert hits <= 4  # nominal 5 %: P(>= 5 of 30) < 2 % if calibrated
+
+
+# --------------------------------------------------------------------------- highlight
+def test_sustained_rule_live_equals_offline_and_explains_itself():
+    rule = HighlightRule(99.0, 5.0)
+    pct = np.array([50, 99.5, 99.5, 99.5, 99.5, 99.5, 99.5, 98, 99.9, np.nan, 99.9] + [99.9] * 6)
+    off = sustained_highlight(pct, 1.0, rule)
+    tr = HighlightTracker(rule, 1.0)
+    live = np.array([tr.update(v) for v in pct])
+    np.testing.assert_array_equal(off, live)
+    assert not off[:6].any() and off[6] and not off[7:15].any() and off[15] and tr.ever
+    text = HighlightRule().explain()
+    assert text.count(".") == 1 and "99 %" in text and "20 s" in text
+    with pytest.raises(ValueError):
+        HighlightRule(100.0, 5.0)
+
+
+# --------------------------------------------------------------------------- HR
+def test_breathing_rate_and_shared_breathing_note():
+    t = np.arange(0, 180, 1 / FS)
+    rng = np.random.default_rng(0)
+    hr_p = 70 + 4 * np.sin(2 * np.pi * 0.25 * t) + 0.5 * rng.standard_normal(t.size)
+    hr_c = 64 + 4 * np.sin(2 * np.pi * 0.26 * t + 1) + 0.5 * rng.standard_normal(t.size)
+    hr_far = 64 + 4 * np.sin(2 * np.pi * 0.18 * t) + 0.5 * rng.standard_normal(t.size)
+    fp, fc, ff = (breathing_rate(h, FS) for h in (hr_p, hr_c, hr_far))
+    assert fp == pytest.approx(0.25, abs=0.005) and fc == pytest.approx(0.26, abs=0.005)
+    assert ff == pytest.approx(0.18, abs=0.005)
+    assert shared_breathing_note(fp, fc) == (
+        "both breathing at ~15/min: HR synchrony may reflect breathing"
+    )
+    assert shared_breathing_note(fp, ff) == "" and shared_breathing_note(fp, math.nan) == ""
+    assert math.isnan(breathing_rate(hr_p[: int(30 * FS)], FS))  # too short
+    assert math.isnan(breathing_rate(rng.standard_normal(t.size), FS))  # no clear peak
+
+
+def test_hr_coherence_chance_level_absorbs_shared_breathing():
+    g = grid_series(simulate_dyad(independent_config(8, 600.0, shared_rhythms=True)))
+    ct = hr_coherence_test(g.hr_patient, g.hr_clinician, FS, window_s=600.0, n_surrogates=40)
+    assert ct.hf_chance > 0.05  # coherence of unrelated series is biased upward
+    assert 0 < ct.hf_percentile < 100 and ct.hf_excess == pytest.approx(
+        ct.coherence.hf - ct.hf_chance
+    )
+
+
+def test_simulated_shared_rhythms_are_shared():
+    c = independent_config(3, shared_rhythms=True)
+    assert abs(c.patient.resp_hz - c.clinician.resp_hz) <= 0.01
+    assert c.patient.mayer_hz == c.clinician.mayer_hz and c.coupling == 0.0
+    r = simulate_dyad(duration_s=30.0, coupling=0.0)
+    # two people never share measurement noise (shared noise would be spurious coupling)
+    assert abs(np.corrcoef(np.diff(r.patient.eda), np.diff(r.clinician.eda))[0, 1]) < 0.3
+
+
+# --------------------------------------------------------------------------- sessions
+@pytest.mark.slow
+def test_offline_lead_null_and_power_on_simulated_dyads():
+    named = 0
+    for seed in range(30):
+        g = grid_series(simulate_dyad(independent_config(600 + seed, 600.0, seed % 2 == 0)))
+        e = analyze_session(g.eda_patient, g.eda_clinician, FS, n_surrogates=100, seed=seed)
+        h = analyze_session(
+            g.hr_patient, g.hr_clinician, FS, slope_s=1.0, wcc_win_s=60.0, wcc_inc_s=10.0,
+            n_surrogates=100, seed=seed,
+        )  # fmt: skip
+        named += e.lead.leader is not Leader.NONE or h.lead.leader is not Leader.NONE
+    assert named <= 4  # two tests per dyad at <= 5 % each; observed 0-2 in practice
+    sched, _ = listening_talking(1200.0, 120.0, 0.8, 0.1)
+    right = 0
+    for seed in range(5):
+        cfg = DyadSimConfig(1200.0, 900 + seed, 0.1, 2.0, coupling_schedule=sched)
+        g = grid_series(simulate_dyad(cfg))
+        e = analyze_session(g.eda_patient, g.eda_clinician, FS, n_surrogates=100, seed=seed)
+        right += e.lead.leader is Leader.PATIENT and abs(e.lead.lag_s - 2.0) <= 1.0
+    assert right >= 4

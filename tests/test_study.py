@@ -1,0 +1,79 @@
+"""Studies over several sessions: role-keeping pseudo-dyads, summary.csv, summary.html, Dask."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.analysis import AnalysisOptions, analyze_paths
+from app.analysis.study import pseudo_study
+from dsp.concordance.pseudo import STATISTICS, DyadSeries, compare_to_pseudo, pair_statistics
+from dsp.params import MethodParams
+from dsp.session import SessionConfig
+from dsp.simstudy import grid_series, listening_talking
+from dsp.simulate import DyadSimConfig, simulate_dyad
+from tests.xdf_sim import write_simulated_xdf
+
+FS = 4.0
+
+
+def _series(seed: int, coupling: float, dur: float = 600.0) -> DyadSeries:
+    sched, iv = listening_talking(dur, 60.0, coupling, 0.0)
+    g = grid_series(simulate_dyad(DyadSimConfig(dur, seed, coupling, 2.0, coupling_schedule=sched)))
+    return DyadSeries(
+        f"s{seed}", FS, g.eda_patient, g.eda_clinician, g.hr_patient, g.hr_clinician, tuple(iv)
+    )
+
+
+def test_real_coupled_dyads_beat_their_pseudo_dyads():
+    series = [_series(s, 0.9) for s in range(4)]
+    vals = np.array([[pair_statistics(p, c) for c in series] for p in series])
+    assert vals.shape == (4, 4, len(STATISTICS))
+    real = np.diag(vals[:, :, 0])
+    pseudo = vals[:, :, 0][~np.eye(4, dtype=bool)]
+    assert real.min() > np.median(pseudo)  # EDA CI of real coupled dyads above pseudo-dyads
+    c = compare_to_pseudo(float(real[0]), np.r_[vals[0, 1:, 0], vals[1:, 0, 0]], False)
+    assert c.n_pseudo == 6 and c.p == pytest.approx((1 + np.sum(c.percentile < 0)) / 7, abs=0.2)
+    few = compare_to_pseudo(1.0, np.array([0.5]), False)
+    assert np.isnan(few.p)  # one pseudo-dyad is not a test
+
+
+def test_pseudo_study_on_a_local_dask_cluster_equals_local_cores(tmp_path: Path):
+    distributed = pytest.importorskip("dask.distributed")
+    series = [_series(s, 0.8, 300.0) for s in range(3)]
+    local = pseudo_study(series, tmp_path, jobs=1, log=lambda s: None)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+        host="127.0.0.1", dashboard_address=None,
+    ) as cluster:  # fmt: skip
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        remote = pseudo_study(series, tmp_path, scheduler=cluster.scheduler_address, log=print)
+    assert remote == local
+    with open(tmp_path / "pseudo_dyads.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 9 and sum(r["real"] == "true" for r in rows) == 3
+    assert local["s0"]["pseudo_dyads"] == "4"
+
+
+@pytest.mark.slow
+def test_analyze_several_files_writes_pseudo_dyad_columns_and_batch_page(tmp_path: Path):
+    paths = []
+    for seed in range(3):
+        sched, iv = listening_talking(300.0, 60.0, 0.9, 0.0)
+        d = simulate_dyad(DyadSimConfig(300.0, 40 + seed, 0.9, 2.0, coupling_schedule=sched))
+        markers = [(a, "L" if lab == "listening" else "T") for a, _, lab in iv]
+        paths.append(write_simulated_xdf(tmp_path / f"sess{seed}.xdf", d, markers=markers))
+    cfg = SessionConfig(method=MethodParams(n_surrogates=40))
+    opts = AnalysisOptions(formats=("json",), config=cfg, surrogate_method="segment")
+    failed, rows = analyze_paths(paths, tmp_path / "out", opts, jobs=1, log=lambda s: None)
+    assert failed == 0 and len(rows) == 3
+    with open(tmp_path / "out" / "summary.csv", encoding="utf-8") as fh:
+        got = list(csv.DictReader(fh))
+    assert all(r["pseudo_dyads"] == "4" and r["eda_ci_pseudo_p"] for r in got)
+    assert all(r["eda_lead"] for r in got)
+    page = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
+    assert "role-keeping pseudo-dyads" in page and "sess0.xdf" in page
+    assert (tmp_path / "out" / "pseudo_dyads.csv").is_file()
