@@ -196,6 +196,13 @@ def resolve_streams(wait_s: float = 1.0) -> list[tuple[StreamDescription, object
     return [(describe(i), i) for i in _RESOLVER.results()]
 
 
+def resolve_named(name: str, timeout: float = 0.2) -> list[tuple[StreamDescription, object]]:
+    """Streams called exactly ``name``, by a targeted query (waits up to ``timeout`` s)."""
+    import pylsl
+
+    return [(describe(i), i) for i in pylsl.resolve_byprop("name", name, 0, timeout)]
+
+
 def full_info(info, timeout: float = 2.0) -> tuple[StreamDescription, str]:
     """Fetch a stream's full info (with ``<desc>``) by briefly opening an inlet."""
     import pylsl
