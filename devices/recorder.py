@@ -288,31 +288,51 @@ def record_streams(
     header_fields: dict[str, str] | None = None,
     on_status: Callable[[Recorder], None] | None = None,
     status_every: float = 5.0,
-) -> RecordingSummary:
-    """Record resolved LSL streams to ``path`` until ``duration`` or ``stop_event`` (headless).
+    watch: Callable[[], Sequence[tuple[Any, Any]]] | None = None,
+    watch_every: float = 0.5,
+    ready: Callable[[list[Any]], bool] | None = None,
+    ready_timeout: float = 0.0,
+    on_ready: Callable[[list[Any]], None] | None = None,
+) -> RecordingSummary | None:
+    """Record LSL streams to ``path`` until ``duration`` or ``stop_event`` (headless).
 
-    Builds its own :class:`devices.acquisition.Acquisition` over ``streams`` and a
-    :class:`Recorder` on it.
+    Builds its own :class:`devices.acquisition.Acquisition` over ``streams`` (plus what
+    ``watch`` finds later) and a :class:`Recorder` on it. Inlets open as soon as a stream is
+    seen and the recorder writes every buffer from its first sample, so nothing a stream sent
+    after it became visible is lost, whether it appeared before the recording, while waiting
+    for the required streams, or in the middle of the recording.
 
     Parameters
     ----------
     path : str or Path
         Output XDF file.
     streams : sequence of (StreamDescription, pylsl.StreamInfo)
-        As returned by ``devices.lsl.resolve_streams``.
+        Streams to record from the start (may be empty when ``watch`` is given).
     duration : float, optional
-        Seconds to record (default: until ``stop_event`` or KeyboardInterrupt).
+        Seconds to record once writing started (default: until ``stop_event`` or Ctrl-C).
     stop_event : threading.Event, optional
-        Set it to end the recording.
+        Set it to end the recording (or the wait).
     overwrite, fsync, poll_s, header_fields
         Passed to :class:`Recorder`.
     on_status : callable, optional
         Called every ``status_every`` seconds with the running recorder.
+    watch : callable, optional
+        ``watch() -> [(desc, info), ...]``: streams visible now that should be recorded;
+        polled every ``watch_every`` s, new ones (by uid) are added (``--all``, late streams).
+    ready : callable, optional
+        ``ready(descriptions followed) -> bool``: writing starts only once it is true (the
+        required streams are there, as LabRecorder waits for them); their samples are
+        buffered meanwhile and written from the first one.
+    ready_timeout : float
+        Seconds to wait for ``ready``; None is returned when they pass (no file is created).
+    on_ready : callable, optional
+        Called with the followed descriptions when writing starts.
 
     Returns
     -------
-    RecordingSummary
-        Also on KeyboardInterrupt (the recording is closed properly first).
+    RecordingSummary or None
+        None when the required streams did not appear within ``ready_timeout``. Also
+        returned on KeyboardInterrupt (the recording is closed properly first).
 
     Raises
     ------
@@ -323,26 +343,52 @@ def record_streams(
 
     stop_event = stop_event or threading.Event()
     acq = Acquisition(buffer_s=120.0)
-    for desc, info in streams:
-        acq.add(desc, info)
-    rec = Recorder(
-        acq,
-        path,
-        poll_s=poll_s,
-        from_start=True,
-        fsync=fsync,
-        overwrite=overwrite,
-        header_fields=header_fields,
-    )
+    uids: set[str] = set()
+
+    def follow(found: Sequence[tuple[Any, Any]]) -> None:
+        for desc, info in found:
+            key = desc.uid or f"{desc.name}|{desc.type}|{desc.source_id}|{desc.hostname}"
+            if key not in uids:
+                uids.add(key)
+                acq.add(desc, info, key=f"{desc.name}|{desc.type}|{desc.source_id}|{key}")
+
+    follow(streams)
     acq.start()
-    rec.start()
-    t_end = time.monotonic() + duration if duration is not None else float("inf")
-    next_status = time.monotonic() + status_every
+    rec: Recorder | None = None
     try:
+        next_watch = time.monotonic()
+        deadline = time.monotonic() + ready_timeout
+        while ready is not None and not stop_event.is_set():
+            if watch is not None and time.monotonic() >= next_watch:
+                next_watch = time.monotonic() + watch_every
+                follow(watch())
+            # ready once the required streams are found and their inlets are open
+            if ready([s.desc for s in acq.slots if s.info_xml]):
+                break
+            if time.monotonic() >= deadline:
+                return None
+            stop_event.wait(0.1)
+        if on_ready is not None:
+            on_ready([s.desc for s in acq.slots])
+        rec = Recorder(
+            acq,
+            path,
+            poll_s=poll_s,
+            from_start=True,
+            fsync=fsync,
+            overwrite=overwrite,
+            header_fields=header_fields,
+        )
+        rec.start()
+        t_end = time.monotonic() + duration if duration is not None else float("inf")
+        next_status = time.monotonic() + status_every
         while not stop_event.is_set() and rec.running:
             now = time.monotonic()
             if now >= t_end:
                 break
+            if watch is not None and now >= next_watch:
+                next_watch = now + watch_every
+                follow(watch())
             if on_status is not None and now >= next_status:
                 next_status = now + status_every
                 on_status(rec)
@@ -353,7 +399,7 @@ def record_streams(
         # let the acquisition pull what is in flight, then drain it into the file
         time.sleep(min(0.1, poll_s))
         acq.stop()
-        summary = rec.stop()
+        summary = rec.stop() if rec is not None else None
     return summary
 
 

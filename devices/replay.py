@@ -21,6 +21,7 @@ next sample is far away), so CPU use stays bounded regardless of sample rates.
 from __future__ import annotations
 
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -105,6 +106,10 @@ class Replay:
         Push granularity, s (samples are pushed up to ``tick`` late, stamped on time).
     lead_s : float
         Delay between :meth:`start` and the first sample, s (lets inlets connect first).
+    wait_consumers_s : float
+        Before the first sample, wait up to this long until every outlet has a consumer (a
+        recorder started first then records the replay from its very first sample); the
+        clock starts when they are there or the time is up. 0: do not wait.
     skip_empty : bool
         Do not publish streams without samples.
     on_error : callable, optional
@@ -127,6 +132,7 @@ class Replay:
         streams: Sequence[str] | None = None,
         tick: float = 0.02,
         lead_s: float = 0.0,
+        wait_consumers_s: float = 0.0,
         skip_empty: bool = True,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
@@ -145,6 +151,7 @@ class Replay:
         self.loop = bool(loop)
         self.tick = float(tick)
         self.lead_s = float(lead_s)
+        self.wait_consumers_s = float(wait_consumers_s)
         self.on_error = on_error
         self.error: BaseException | None = None
         self._streams = chosen
@@ -251,6 +258,13 @@ class Replay:
         import pylsl
 
         assert self.t_start is not None
+        if self.wait_consumers_s > 0:
+            deadline = time.monotonic() + self.wait_consumers_s
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                if all(o.have_consumers() for o in self._outlets):
+                    break
+                self._stop.wait(0.02)
+            self.t_start = pylsl.local_clock() + self.lead_s
         rel = [np.asarray(s.timestamps, dtype=float) - self.t_file0 for s in self._streams]
         rows: list[Any] = []
         for s in self._streams:

@@ -42,8 +42,8 @@ def test_connect_markers_record_stop(uid, tmp_path) -> None:
     try:
         control.marker_outlet()  # the console creates it first, so recordings hold it
         control.start(SourceChoice(kind=SourceKind.SIMULATED, roles=role_globs(prefix),
-                                   wait_s=15.0, description="test dyad"), source)  # fmt: skip
-        assert _wait(lambda: control.session is not None, 20.0), events
+                                   wait_s=30.0, description="test dyad"), source)  # fmt: skip
+        assert _wait(lambda: control.session is not None, 40.0), events
         assert events[0] == "connecting: test dyad" and "started" in events
         assert _wait(lambda: control.session.engine.last_snapshot is not None, 10.0)
         path = control.start_recording(tmp_path / "sessions", "P7", "C2")

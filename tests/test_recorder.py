@@ -297,7 +297,7 @@ def test_cli_bad_input_is_one_clear_line(tmp_path: Path, uid: str) -> None:
         (["record", str(tmp_path / "nofolder" / "x.xdf")], "does not exist"),
         (
             ["record", str(tmp_path / "n.xdf"), "--streams", f"nothing-{uid}", "--wait", "0.3"],
-            "no stream to record",
+            "did not appear within 0.3 s",
         ),
     ]
     for args, expected in cases:

@@ -7,9 +7,13 @@ No Qt here. Modules, in the order the data flows:
 - :mod:`~app.analysis.pipeline`: :func:`analyze_file` -> :class:`SessionAnalysis`.
 - :mod:`~app.analysis.export`: ``metrics.json``, CSV tables, ``summary.csv`` rows,
   :func:`write_outputs`.
+- :mod:`~app.analysis.tables`: every table a person reads (the view model the review window and
+  the report both render); :mod:`~app.analysis.statements`: the dyad statements and their
+  evidence.
 - :mod:`~app.analysis.report`: the self-contained HTML report.
 - :mod:`~app.analysis.cache`: the per-user cache of analyses (review opens fast).
-- :mod:`~app.analysis.batch`: many files in a process pool with a progress bar.
+- :mod:`~app.analysis.batch`: many files in a process pool with a progress bar;
+  :mod:`~app.analysis.study`: many sessions against chance (pseudo-dyads).
 """
 
 from app.analysis.batch import (

@@ -73,7 +73,7 @@ def contrast_dict(c: LabelContrast) -> dict[str, Any]:
         "blocks_a": c.n_blocks_a,
         "blocks_b": c.n_blocks_b,
         "permutations": c.n_permutations,
-        "method": "labels permuted between blocks; interval by block bootstrap",
+        "method": "labels permuted between blocks; interval inverts the permutation test",
     }
 
 

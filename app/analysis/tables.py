@@ -163,7 +163,8 @@ def contrasts_table(a: SessionAnalysis) -> Table | None:
         ),
         tuple(rows),
         "Difference of the pooled Marci CIs; p from permuting the labels between whole blocks "
-        "(each block keeps its data and time structure), interval from resampling blocks. "
+        "(each block keeps its data and time structure); the interval inverts the same test, "
+        "so it excludes 0 exactly when p < 0.05. "
         "With too few blocks no test is possible and none is made up.",
     )
 

@@ -88,7 +88,11 @@ def register(subparsers: Any) -> None:
     sel.add_argument(
         "--map", metavar="FILE.toml", help="TOML stream map choosing the streams (see attune run)"
     )
-    sel.add_argument("--all", action="store_true", help="record every visible stream")
+    sel.add_argument(
+        "--all",
+        action="store_true",
+        help="record every stream, including those that appear after the recording started",
+    )
     sel.add_argument(
         "--streams",
         action="append",
@@ -101,7 +105,9 @@ def register(subparsers: Any) -> None:
         type=_positive,
         default=2.0,
         metavar="S",
-        help="seconds to look for streams before starting (default 2)",
+        help="--role/--map: seconds to wait for the required streams before giving up "
+        "(their samples are kept from the moment they appear); --all/--streams: seconds to "
+        "look before the first status line (default 2)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace OUT.xdf if it exists")
     p.add_argument(
@@ -127,6 +133,14 @@ def register(subparsers: Any) -> None:
         help="playback speed factor (default 1; 2 = twice as fast)",
     )
     p.add_argument("--loop", action="store_true", help="start over at the end, until Ctrl-C")
+    p.add_argument(
+        "--wait-consumers",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="wait up to S seconds for every stream to have a consumer (e.g. a recorder "
+        "started first) before the first sample (default 0: start at once)",
+    )
     p.add_argument(
         "--streams",
         action="append",
@@ -195,10 +209,60 @@ def select_for_recording(
     return chosen, warning
 
 
+def _literal_names(args: argparse.Namespace) -> set[str]:
+    """Stream names the options give without glob characters."""
+    from devices.assign import load_map
+
+    names = list(args.streams or [])
+    if args.map:
+        names += [str(spec["stream"]) for e in load_map(args.map).values() for spec in e.values()]
+    for opt in args.role or []:
+        names.append(opt.partition("=")[2].split("@")[0])
+    return {n for n in names if n and not any(c in n for c in "*?[")}
+
+
+def _required(args: argparse.Namespace):
+    """``ready(descs)`` for --streams/--role/--map, else None (--all waits for nothing).
+
+    Required are the streams the options name: with ``--streams`` one per glob, with
+    ``--map`` every entry's stream, with ``--role`` at least one signal stream per named role
+    (and no ambiguity).
+    """
+    from devices.assign import assign, load_map, parse_role_options
+
+    if args.all:
+        return None
+    if args.streams:  # every glob names a required stream
+        return lambda descs: all(
+            any(_glob_any([g], d.name, d.type, d.source_id) for d in descs) for g in args.streams
+        )
+    roles = parse_role_options(args.role) if args.role else None
+    mapping = load_map(args.map) if args.map else None
+    wanted = (
+        [(r, m) for r, entries in mapping.items() for m in entries] if mapping and not roles else []
+    )
+    named = list(roles or mapping or {})
+
+    def ready(descs) -> bool:
+        a = assign(list(descs), roles, mapping)
+        if any(p.blocks_assigned for p in a.problems):
+            return False
+        if wanted:
+            return all(a.get(r, m) is not None for r, m in wanted)
+        return all(any(c.role == r for c in a.channels) for r in named)
+
+    return ready
+
+
 def cmd_record(args: argparse.Namespace) -> int:
-    """``attune record``: resolve, select, record until --duration / Ctrl-C."""
+    """``attune record``: wait for the required streams, record until --duration / Ctrl-C.
+
+    Streams that match the selection and appear later (``--all``: any stream) are added to
+    the running recording; every stream is written from its first sample after it appeared.
+    """
     from devices.assign import MapError
-    from devices.recorder import Recorder, discover_streams, record_streams
+    from devices.lsl import resolve_named, resolve_streams
+    from devices.recorder import Recorder, record_streams
     from devices.xdf_writer import XdfWriteError
 
     out = Path(args.out)
@@ -208,22 +272,32 @@ def cmd_record(args: argparse.Namespace) -> int:
         return _fail(f"folder {out.parent} does not exist")
     stop = threading.Event()
     _stop_on_signals(stop)
-    found = discover_streams(args.wait)
     try:
-        chosen, warning = select_for_recording(args, found)
+        ready = _required(args)
+        select_for_recording(args, [])  # bad --role/--map fail here, before any waiting
     except MapError as exc:
         return _fail(str(exc))
-    if not chosen:
-        names = "; ".join(f"{d.name} [{d.type}] sid={d.source_id or '-'}" for d, _ in found)
-        why = warning or f"streams visible: {names or 'none'}"
-        return _fail(f"no stream to record. {why}")
-    if warning:
-        print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
-    print(
-        f"recording {len(chosen)} stream(s) to {out}: "
-        + ", ".join(f"{d.name} [{d.type}]" for d, _ in chosen),
-        flush=True,
-    )
+    found = resolve_streams(min(args.wait, 1.0))
+    chosen, _ = select_for_recording(args, found)
+
+    literal = _literal_names(args)
+
+    def watch() -> list:
+        found = resolve_streams(0.0)
+        seen = {d.name for d, _ in found}
+        # streams named exactly (map file, --streams NAME) are also asked for by name: a
+        # targeted query is answered even when a busy machine drops broadcast replies
+        for name in literal - seen:
+            found.extend(resolve_named(name, 0.2))
+        return select_for_recording(args, found)[0]
+
+    def started(descs: list) -> None:
+        what = ", ".join(f"{d.name} [{d.type}]" for d in descs) or "no stream yet"
+        more = " (and any stream that appears)" if args.all else ""
+        print(f"recording {len(descs)} stream(s) to {out}{more}: {what}", flush=True)
+
+    if ready is not None and not ready([d for d, _ in chosen]):
+        print(f"waiting up to {args.wait:g} s for the required streams", flush=True)
     t0 = time.monotonic()
 
     def status(rec: Recorder) -> None:
@@ -242,9 +316,25 @@ def cmd_record(args: argparse.Namespace) -> int:
             fsync=args.fsync,
             header_fields={"recorder": f"attunement {__version__}"},
             on_status=status,
+            watch=watch,
+            ready=ready,
+            ready_timeout=args.wait,
+            on_ready=started,
         )
     except XdfWriteError as exc:
         return _fail(str(exc))
+    if summary is None:
+        if stop.is_set():
+            return _fail("stopped while waiting for the required streams; nothing recorded")
+        found = resolve_streams(0.0)
+        _, warning = select_for_recording(args, found)
+        names = "; ".join(f"{d.name} [{d.type}] sid={d.source_id or '-'}" for d, _ in found)
+        why = warning or f"streams visible: {names or 'none'}"
+        return _fail(f"the required streams did not appear within {args.wait:g} s. {why}")
+    return _report(out, summary)
+
+
+def _report(out: Path, summary) -> int:
     for s in summary.streams:
         print(f"  {s.name}: {s.sample_count} samples", flush=True)
     for line in summary.warnings:
@@ -280,7 +370,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", XdfTruncatedWarning)
             rec = load_recording(args.file, sync_clocks=not raw, dejitter=not raw)
-        replay = Replay(rec, speed=args.speed, loop=args.loop, streams=args.streams, lead_s=0.5)
+        replay = Replay(
+            rec,
+            speed=args.speed,
+            loop=args.loop,
+            streams=args.streams,
+            lead_s=0.5,
+            wait_consumers_s=args.wait_consumers,
+        )
     except XdfReadError as exc:
         return _fail(str(exc))
     if rec.truncated:
