@@ -27,7 +27,7 @@ from dsp.concordance.evidence import (
 )
 from dsp.concordance.hr import hr_coherence_test
 from dsp.concordance.indices import slope_concordance, slope_concordance_times, slope_signal
-from dsp.concordance.lead import Leader, lag_profiles, lead_test
+from dsp.concordance.lead import Leader, fill_short_gaps, lag_profiles, lead_test
 from dsp.simstudy import grid_series, independent_config, listening_talking
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
@@ -101,6 +101,16 @@ def test_short_input_says_not_enough_data_and_no_p():
         lead_test(np.zeros(10), np.zeros(11), FS)
     st = susy_test(slope_signal(x, FS), slope_signal(y, FS), FS)
     assert math.isnan(st.p_value) and math.isnan(st.percentile)
+
+
+def test_short_holes_are_bridged_before_a_lead_test_long_gaps_are_not():
+    x = np.arange(20, dtype=float)
+    x[[3, 4, 10]] = np.nan
+    x[14:19] = np.nan
+    y = fill_short_gaps(x, 2)
+    np.testing.assert_allclose(y[:14], np.arange(14.0))
+    assert np.isnan(y[14:19]).all() and y[19] == 19.0
+    assert np.isnan(fill_short_gaps(np.r_[np.nan, 1.0, 2.0], 2)[0])  # an edge stays NaN
 
 
 # --------------------------------------------------------------------------- contrasts
