@@ -237,3 +237,30 @@ def test_offline_lead_null_and_power_on_simulated_dyads():
         e = analyze_session(g.eda_patient, g.eda_clinician, FS, n_surrogates=100, seed=seed)
         right += e.lead.leader is Leader.PATIENT and abs(e.lead.lag_s - 2.0) <= 1.0
     assert right >= 4
+
+
+def test_console_session_summary_tests_listening_vs_talking():
+    from app.summary import session_contrast
+    from devices.markers import Marker
+    from dsp.concordance import LiveDyad
+
+    dur = 1200.0
+    _, iv = listening_talking(dur, 120.0)
+    x, y = scr_pair(21, dur)
+    _, y_ind = scr_pair(22, dur, coupled=False)
+    for a, b, lab in iv:
+        if lab == "talking":
+            m = slice(int(a * FS), int(b * FS))
+            y[m] = y_ind[m] - y_ind[m][0] + y[m][0]
+    t = 500.0 + np.arange(x.size) / FS  # LSL clock
+    ld = LiveDyad()
+    hr = np.full(x.size, np.nan)
+    for i in range(0, x.size, 40):
+        ld.push(t[i : i + 40], x[i : i + 40], y[i : i + 40], hr[i : i + 40], hr[i : i + 40])
+    markers = [Marker(500.0 + a, "L" if lab == "listening" else "T", lab) for a, _, lab in iv]
+    c = session_contrast(ld, markers + [Marker(700.0, "M", "M moment")], t[-1])
+    assert c is not None and c.n_blocks_a == c.n_blocks_b == 5
+    assert c.text.startswith("more concordance while listening than talking (p = ")
+    assert session_contrast(ld, [Marker(600.0, "M", "M")], t[-1]) is None
+    few = session_contrast(ld, markers[:3], t[-1])
+    assert few.text == "listening vs talking: not enough data for a test"

@@ -59,6 +59,7 @@ from app.gui.theme import (
 from app.gui.traces import TracePanel
 from app.library import default_sessions_dir
 from app.sources import SourceChoice, source_for
+from app.summary import session_contrast
 from devices.health import HealthState
 from devices.lsl import lsl_scope
 from devices.markers import MARKER_TEXT
@@ -415,9 +416,18 @@ class MainWindow(QMainWindow):
         self.table.update_persons({}, {}, {})
 
     # -- session and markers --------------------------------------------------------------
+    def _session_contrast(self):
+        """Listening vs talking over this session, tested (None without T/L markers)."""
+        session, markers = self.controller.session, self.controller.markers
+        if session is None or markers is None:
+            return None
+        dyad = session.engine.dyad
+        return session_contrast(dyad, list(markers.sent), dyad.snapshot().t)
+
     def toggle_session(self) -> None:
         """Start or stop the session (recording of every followed stream + markers)."""
         if self.controller.recorder is not None:
+            contrast = self._session_contrast()
             summary = self.controller.stop_recording(baseline=self.baseline or None)
             self.session_t0 = None
             self.session_button.setText("Start (Ctrl+R)")
@@ -427,6 +437,7 @@ class MainWindow(QMainWindow):
                 self.status.setText(
                     f"saved {summary.path} ({summary.total_samples} samples)"
                     + (f" – {summary.error}" if summary.error else "")
+                    + (f" · EDA: {contrast.text}" if contrast is not None else "")
                 )
             return
         root = self.settings.session_dir or str(default_sessions_dir())
