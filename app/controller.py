@@ -30,7 +30,7 @@ from app.sessionfolder import SessionFolder
 from app.sources import SourceChoice
 from devices.assign import MapError, explain, load_map
 from devices.lsl import StreamDescription
-from devices.markers import MarkerOutlet
+from devices.markers import Marker, MarkerOutlet, Note, NoteLog
 from devices.recorder import Recorder, RecordingSummary
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ class LiveController:
         self.source: Any = None
         self.choice: SourceChoice | None = None
         self.markers: MarkerOutlet | None = None
+        self.notes = NoteLog()
         self.recorder: Recorder | None = None
         self.folder: SessionFolder | None = None
         self.on_started: Callable[[LiveSession], None] = _ignore
@@ -125,6 +126,20 @@ class LiveController:
         if self.markers is None:
             self.markers = MarkerOutlet(self._marker_name, self._marker_source_id)
         return self.markers
+
+    def add_note(self, t: float, text: str) -> tuple[Note, Marker]:
+        """Keep a free-text note on the moment at ``t``; only its number goes on the network.
+
+        While a session is recorded the notes are saved (0600) in its folder.
+        """
+        note = self.notes.add(t, text)
+        marker = self.marker_outlet().push("M", note_id=note.number, t=t)
+        if self.folder is not None:
+            try:
+                self.notes.save(self.folder.moment_notes)
+            except OSError as exc:
+                self.report("moment notes", exc)
+        return note, marker
 
     def report(self, where: str, exc: BaseException | str) -> None:
         """Any thread: turn a failure into one line for :attr:`on_error`."""
@@ -303,6 +318,7 @@ class LiveController:
         )
         folder = SessionFolder.create(root, time.strftime("%Y-%m-%d_%H%M%S"), patient, clinician)
         sessionfile.write(folder.path, record)
+        self.notes = NoteLog()  # this session's notes, saved in its folder
         self.recorder = Recorder(
             self.session.acquisition,
             folder.recording,

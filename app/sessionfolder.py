@@ -9,6 +9,7 @@ One place for the layout every part of the app reads or writes::
         timeseries.csv    timeseries.csv and report.html next to it
         report.html
         notes.txt         the trainer's review notes
+        moment_notes.jsonl  the clinician's notes on moments (0600; never sent on LSL)
 
 A folder written by an older version may hold its analysis in ``analysis/``; a folder made by
 another recorder may hold one ``*.xdf`` under another name. Both are still found.
@@ -27,6 +28,7 @@ METRICS_JSON = "metrics.json"
 REPORT_HTML = "report.html"
 TIMESERIES_CSV = "timeseries.csv"
 NOTES_TXT = "notes.txt"
+MOMENT_NOTES = "moment_notes.jsonl"
 
 
 def beats_csv(role: str) -> str:
@@ -85,6 +87,11 @@ class SessionFolder:
     @property
     def notes(self) -> Path:
         return self.path / NOTES_TXT
+
+    @property
+    def moment_notes(self) -> Path:
+        """The clinician's moment notes (JSON lines, 0600), written by the live session."""
+        return self.path / MOMENT_NOTES
 
     def find_recording(self) -> Path | None:
         """The recording to analyse: ``recording.xdf``, else the folder's only ``*.xdf``."""

@@ -7,6 +7,7 @@ lazily inside the functions of this module.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -68,6 +69,25 @@ def use_quiet_lsl() -> None:
     path = Path(__file__).resolve().parents[1] / "resources" / "lsl_quiet.cfg"
     if path.is_file():
         os.environ["LSLAPICFG"] = str(path)
+
+
+def lsl_scope() -> str:
+    """Where this process's LSL outlets can be found: 'machine' or 'network'.
+
+    'machine' when the configuration in force (``LSLAPICFG``) sets ``ResolveScope = machine``
+    (``--local-only``, the demo, the tests): other computers' resolvers do not see the
+    outlets. Otherwise liblsl's default applies and any computer on the local network can
+    find and read them.
+    """
+    path = os.environ.get("LSLAPICFG")
+    if not path:
+        return "network"
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "network"
+    found = re.search(r"^\s*ResolveScope\s*=\s*(\w+)", text, re.MULTILINE | re.IGNORECASE)
+    return "machine" if found and found.group(1).lower() == "machine" else "network"
 
 
 @dataclass(frozen=True)

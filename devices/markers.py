@@ -5,14 +5,20 @@ clinician listening, ``M`` a moment (optionally with a note). Every marker is on
 on an irregular-rate LSL outlet of type ``Markers``, so LabRecorder, ``attune record`` or any
 other LSL tool captures it next to the physiology, on the same clock.
 
-Marker text is ``"<code>: <words>"`` (``"T: clinician talking"``); a note for a moment is sent
-as a second sample with the moment's own timestamp: ``"M: moment: <note>"``.
+Marker text is ``"<code>: <words>"`` (``"T: clinician talking"``). Free-text notes never go on
+the network (an LSL outlet is visible to every machine the LSL configuration reaches): a note is
+kept in a :class:`NoteLog` on this machine, saved owner-only (0600) in the session folder, and
+the stream only carries its number, as a second sample with the moment's own timestamp:
+``"M: moment: note 3"``. The outlets' metadata hold fixed fields only (no participant codes).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 MARKER_TEXT = {
     "T": "clinician talking",
@@ -40,13 +46,65 @@ class Marker:
     text: str
 
 
-def marker_text(code: str, note: str = "") -> str:
-    """The string sent for ``code`` (and an optional note)."""
+def marker_text(code: str, note_id: int | None = None, label: str = "") -> str:
+    """The string sent for ``code``: plus the number of a note kept on this machine, or a
+    fixed label the app itself sets (``"baseline end"``; never free text typed by a user)."""
     if code not in MARKER_TEXT:
         raise ValueError(f"unknown marker code {code!r} (use one of {', '.join(MARKER_TEXT)})")
     text = f"{code}: {MARKER_TEXT[code]}"
-    note = " ".join(note.split())
-    return f"{text}: {note}" if note else text
+    if note_id is not None:
+        return f"{text}: note {int(note_id)}"
+    return f"{text}: {label}" if label else text
+
+
+@dataclass(frozen=True)
+class Note:
+    """A free-text note on a moment, kept on this machine.
+
+    Attributes
+    ----------
+    number : int
+        1, 2, ... within the session; the Markers stream carries only this.
+    t : float
+        LSL timestamp of the moment (s, this machine's clock).
+    text : str
+        The note.
+    """
+
+    number: int
+    t: float
+    text: str
+
+
+class NoteLog:
+    """The session's moment notes, saved owner-only (0600) as JSON lines; never published."""
+
+    def __init__(self) -> None:
+        self.notes: list[Note] = []
+        self._lock = threading.Lock()
+
+    def add(self, t: float, text: str) -> Note:
+        """Keep a note (whitespace collapsed) and return it with its number."""
+        with self._lock:
+            note = Note(len(self.notes) + 1, float(t), " ".join(text.split()))
+            self.notes.append(note)
+        return note
+
+    def save(self, path: str | Path) -> Path:
+        """Write every note to ``path`` (JSON lines, mode 0600, replaced atomically)."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with self._lock:
+            lines = [json.dumps(n.__dict__, ensure_ascii=False) + "\n" for n in self.notes]
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, "".join(lines).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        return path
 
 
 class MarkerOutlet:
@@ -77,11 +135,13 @@ class MarkerOutlet:
         self._lock = threading.Lock()
         self.sent: list[Marker] = []
 
-    def push(self, code: str, note: str = "", t: float | None = None) -> Marker:
-        """Publish a marker now (or stamped ``t``) and return it."""
+    def push(
+        self, code: str, note_id: int | None = None, t: float | None = None, label: str = ""
+    ) -> Marker:
+        """Publish a marker now (or stamped ``t``) and return it (see :func:`marker_text`)."""
         import pylsl
 
-        text = marker_text(code, note)
+        text = marker_text(code, note_id, label)
         stamp = pylsl.local_clock() if t is None else float(t)
         with self._lock:
             if self._outlet is None:

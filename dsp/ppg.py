@@ -18,13 +18,14 @@ buffer:
 6. the systolic peak is the maximum, inside the block shifted back by the band-pass group
    delay, of the raw signal smoothed by a symmetric (zero-phase) ~15 Hz FIR, refined to
    sub-sample precision by a parabola through the three samples around it;
-7. a peak closer than 0.3 s (200 bpm) to the previous accepted one is rejected, and so is a
-   beat whose band-passed amplitude is above 3 times the median of the last 8 accepted beats,
-   below 0.2 times it, or below 0.4 times it while arriving earlier than 0.75 times the recent
-   median interval (motion artefacts, noise; a weak pulse arriving on time, as after an abrupt x0.3
-   vasoconstriction, is kept, so such a step or a x2.5 step loses at most one beat,
-   tests/test_ppg.py); a weak wave arriving earlier than 0.55 times the recent
-   median interval after a beat is rejected as a secondary (diastolic) wave.
+7. a peak closer than 0.3 s (200 bpm) to the previous accepted one is rejected. Amplitude
+   gate against the median band-passed amplitude of the last 8 accepted beats: a wave arriving
+   on time (>= 0.75 times the recent median interval after the last beat) is a beat between 0.2
+   and 4.5 times that median (a pulse weakened by vasoconstriction, or enlarged after a baseline
+   dip); an early wave only between 0.4 and 3 times it (motion artefacts, noise). An abrupt
+   x0.3 or x2.5 amplitude step so loses at most one beat (tests/test_ppg.py). A weak wave
+   arriving earlier than 0.55 times the recent median interval after a beat is rejected as a
+   secondary (diastolic) wave.
 
 Timing (PPG)
 ------------
@@ -119,10 +120,11 @@ class BeatDetectorParams:
     refractory_s : float
         Minimum distance between two accepted peaks.
     amplitude_gate : (float, float) or None
-        A beat whose band-passed peak amplitude is above ``[1]`` times the median of the last
-        8 accepted beats, below half of ``[0]`` times it, or below ``[0]`` times it while
-        arriving earlier than 0.75 times the median of the last 8 intervals, is rejected as motion artefact (after 4
-        rejections in a row the reference is rebuilt, so a lasting change is followed).
+        ``(lo, hi)``: a wave is rejected as artefact when its band-passed peak amplitude is
+        outside ``lo``-``hi`` times the median of the last 8 accepted beats, or, when it
+        arrives on time (>= 0.75 median interval after the last beat), outside ``lo / 2`` -
+        ``1.5 hi`` (after 4 rejections in a row the reference is rebuilt, so a lasting change
+        is followed).
     early_weak : (float, float) or None
         A candidate closer to the previous beat than ``early_weak[0]`` times the median of
         the last 8 intervals *and* weaker than ``early_weak[1]`` times the previous beat is a
@@ -432,10 +434,12 @@ class StreamingBeatDetector:
             k = len(srt)
             med = srt[k // 2] if k % 2 else 0.5 * (srt[k // 2 - 1] + srt[k // 2])
             low, high = amp < gate[0] * med, amp > gate[1] * med
-            if low and amp >= 0.5 * gate[0] * med and len(self._ibis) >= 3:
-                # a weaker pulse on time (vasoconstriction) is a beat, not an artefact
-                on_time = sorted(self._ibis)[len(self._ibis) // 2] * 0.75
-                low = pk - self.last_peak < on_time
+            if (low or high) and len(self._ibis) >= 3:
+                # a weaker (vasoconstriction) or stronger (after a baseline dip) pulse on time
+                # is a beat, not an artefact, down to half the lower / up to 1.5x the upper gate
+                on_time = pk - self.last_peak >= 0.75 * sorted(self._ibis)[len(self._ibis) // 2]
+                low = low and not (on_time and amp >= 0.5 * gate[0] * med)
+                high = high and not (on_time and amp <= 1.5 * gate[1] * med)
             if low or high:
                 self._n_rejected += 1
                 if self._n_rejected >= 4:  # the signal changed for good: start afresh

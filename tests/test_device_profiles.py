@@ -243,3 +243,31 @@ def test_person_takes_device_beats_but_not_mixed_with_a_waveform() -> None:
     assert m.hr_bpm == pytest.approx(75.0, abs=0.1) and m.cardiac_quality == "good"
     with pytest.raises(ValueError, match="kind changed"):
         p.push_cardiac(t, np.zeros(t.size), 100.0, "ppg")
+
+
+def test_lsl_scope_tells_machine_from_network(tmp_path: Path, monkeypatch) -> None:
+    from devices.lsl import lsl_scope
+
+    monkeypatch.setenv("LSLAPICFG", str(ROOT / "resources" / "lsl_local.cfg"))
+    assert lsl_scope() == "machine"
+    monkeypatch.setenv("LSLAPICFG", str(ROOT / "resources" / "lsl_quiet.cfg"))
+    assert lsl_scope() == "network"
+    monkeypatch.delenv("LSLAPICFG")
+    assert lsl_scope() == "network"
+
+
+def test_notes_stay_local_and_private(tmp_path: Path) -> None:
+    import json
+    import stat
+
+    from devices.markers import NoteLog, marker_text
+
+    log = NoteLog()
+    n = log.add(12.5, "  patient   mentions her  son ")
+    assert n.number == 1 and n.text == "patient mentions her son"
+    f = log.save(tmp_path / "moment_notes.jsonl")
+    assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    assert json.loads(f.read_text()) == {"number": 1, "t": 12.5, "text": n.text}
+    assert marker_text("M", note_id=n.number) == "M: moment: note 1"
+    with pytest.raises(ValueError):
+        marker_text("X")

@@ -128,6 +128,8 @@ def test_traces_receive_data(console):
     )
     assert set(w.health.states().values()) == {HealthState.CONNECTED}
     assert len(w.frame_times) > 10
+    # the tests confine LSL to this machine, and the console says so
+    assert w.lsl_scope.text() == "LSL: this machine only"
 
 
 def test_marker_hotkeys_reach_the_markers_outlet(console):
@@ -164,8 +166,10 @@ def test_marker_hotkeys_reach_the_markers_outlet(console):
         "T: clinician talking",
         "L: clinician listening",
         "M: moment",
-        "M: moment: patient sighs",
+        "M: moment: note 1",  # the note's words stay on this machine
     ]
+    assert [(n.number, n.text) for n in c.controller.notes.notes] == [(1, "patient sighs")]
+    assert all("sighs" not in t for t in texts)
     assert all(ts >= t0 - 0.01 for _, ts in got)
     assert got[3][1] == pytest.approx(got[2][1], abs=1e-6)  # the note carries the moment's time
     # drawn on the traces too
@@ -226,6 +230,9 @@ def test_session_records_streams_and_markers(console):
     bot.wait(800)
     w.mark("L")  # the hotkeys themselves are tested above
     assert c.controller.markers.sent[-1].text == "L: clinician listening"
+    w.mark("M")
+    w.note.setText("P012 cried")
+    w._send_note()
     bot.wait(1500)
     w.toggle_session()
     assert c.controller.recorder is None
@@ -255,6 +262,14 @@ def test_session_records_streams_and_markers(console):
     )
     assert stat.S_IMODE(sj.stat().st_mode) == 0o600
     assert c.controller.recording_path.parent.name.endswith("_P012_C003")
+    # the note stays in the session folder (0600); the network only saw its number
+    notes = c.controller.recording_path.with_name("moment_notes.jsonl")
+    assert stat.S_IMODE(notes.stat().st_mode) == 0o600
+    assert json.loads(notes.read_text().splitlines()[0])["text"] == "P012 cried"
+    sent = [str(v[0]) for v in markers[0].values]
+    assert "M: moment: note 1" in sent and not any("cried" in t for t in sent)
+    # participant codes appear in no stream's metadata
+    assert not any("P012" in s.header_xml or "C003" in s.header_xml for s in rec.streams)
 
 
 def test_patient_screen_shows_only_the_chosen_view(console):

@@ -83,7 +83,7 @@ def test_concordance_meter_states_are_honest():
         _dyad(**{**ok, "percentile": 99.5, "highlight": True, "hold_s": 25.0}), 150
     )
     assert (
-        hl.highlight and hl.status == "above chance · 100th percentile of chance · sustained 25 s"
+        hl.highlight and hl.status == "above chance · 99.5th percentile of chance · sustained 25 s"
     )
     inside = concordance_state(_dyad(**{**ok, "ci_rolling": 0.2, "percentile": 52.0}), 150.0)
     assert "no evidence of above-chance" in inside.status and "52nd percentile" in inside.status

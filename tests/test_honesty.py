@@ -27,7 +27,7 @@ from dsp.concordance.evidence import (
 )
 from dsp.concordance.hr import hr_coherence_test
 from dsp.concordance.indices import slope_concordance, slope_concordance_times, slope_signal
-from dsp.concordance.lead import Leader, lag_profiles, lead_test
+from dsp.concordance.lead import Leader, fill_short_gaps, lag_profiles, lead_test
 from dsp.simstudy import grid_series, independent_config, listening_talking
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
@@ -101,6 +101,16 @@ def test_short_input_says_not_enough_data_and_no_p():
         lead_test(np.zeros(10), np.zeros(11), FS)
     st = susy_test(slope_signal(x, FS), slope_signal(y, FS), FS)
     assert math.isnan(st.p_value) and math.isnan(st.percentile)
+
+
+def test_short_holes_are_bridged_before_a_lead_test_long_gaps_are_not():
+    x = np.arange(20, dtype=float)
+    x[[3, 4, 10]] = np.nan
+    x[14:19] = np.nan
+    y = fill_short_gaps(x, 2)
+    np.testing.assert_allclose(y[:14], np.arange(14.0))
+    assert np.isnan(y[14:19]).all() and y[19] == 19.0
+    assert np.isnan(fill_short_gaps(np.r_[np.nan, 1.0, 2.0], 2)[0])  # an edge stays NaN
 
 
 # --------------------------------------------------------------------------- contrasts
@@ -227,3 +237,30 @@ def test_offline_lead_null_and_power_on_simulated_dyads():
         e = analyze_session(g.eda_patient, g.eda_clinician, FS, n_surrogates=100, seed=seed)
         right += e.lead.leader is Leader.PATIENT and abs(e.lead.lag_s - 2.0) <= 1.0
     assert right >= 4
+
+
+def test_console_session_summary_tests_listening_vs_talking():
+    from app.summary import session_contrast
+    from devices.markers import Marker
+    from dsp.concordance import LiveDyad
+
+    dur = 1200.0
+    _, iv = listening_talking(dur, 120.0)
+    x, y = scr_pair(21, dur)
+    _, y_ind = scr_pair(22, dur, coupled=False)
+    for a, b, lab in iv:
+        if lab == "talking":
+            m = slice(int(a * FS), int(b * FS))
+            y[m] = y_ind[m] - y_ind[m][0] + y[m][0]
+    t = 500.0 + np.arange(x.size) / FS  # LSL clock
+    ld = LiveDyad()
+    hr = np.full(x.size, np.nan)
+    for i in range(0, x.size, 40):
+        ld.push(t[i : i + 40], x[i : i + 40], y[i : i + 40], hr[i : i + 40], hr[i : i + 40])
+    markers = [Marker(500.0 + a, "L" if lab == "listening" else "T", lab) for a, _, lab in iv]
+    c = session_contrast(ld, markers + [Marker(700.0, "M", "M moment")], t[-1])
+    assert c is not None and c.n_blocks_a == c.n_blocks_b == 5
+    assert c.text.startswith("more concordance while listening than talking (p = ")
+    assert session_contrast(ld, [Marker(600.0, "M", "M")], t[-1]) is None
+    few = session_contrast(ld, markers[:3], t[-1])
+    assert few.text == "listening vs talking: not enough data for a test"

@@ -365,8 +365,15 @@ def heartpy_table(a: SessionAnalysis) -> Table | None:
 def quality_table(a: SessionAnalysis) -> Table:
     """Artifact counts and signal quality of each person."""
     first = next(iter(a.persons.values()))
+    what = {  # artifact counts are beats the correction changed; the rest excluded IBIs
+        "ectopic": "beats moved (ectopic)",
+        "longshort": "beats moved (long/short)",
+        "missed": "beats inserted (missed)",
+        "extra": "beats removed (extra)",
+    }
     rows = [
-        (f"IBIs: {k}",) + tuple(str(int(a.persons[r].artifacts.get(k, 0))) for r in a.roles)
+        (what.get(k, f"IBIs excluded: {k}"),)
+        + tuple(str(int(a.persons[r].artifacts.get(k, 0))) for r in a.roles)
         for k in first.artifacts
     ]
     rows.append(("cardiac windows judged good",) + tuple(_pct(a.persons[r].cardiac_good_fraction) for r in a.roles))  # fmt: skip

@@ -20,7 +20,7 @@ import time
 
 from app import __version__
 from app.cli import analysis, sessions
-from app.display import has_display
+from app.display import has_display, missing_qt_libraries, missing_qt_line
 
 
 class CliError(Exception):
@@ -299,7 +299,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from devices.assign import parse_role_options
 
     roles = parse_role_options(args.role) if args.role else None
-    if not args.headless:
+    missing = [] if args.headless else missing_qt_libraries()
+    if missing:
+        print(missing_qt_line(missing), flush=True)
+    elif not args.headless:
         from app.gui import launch  # Qt loads only when the window opens
 
         return launch.run_live(args)
@@ -315,11 +318,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from devices.lsl import use_local_lsl
 
     use_local_lsl()
-    if not args.headless and (has_display() or args.screenshot):
+    missing = [] if args.headless or args.screenshot else missing_qt_libraries()
+    if missing:
+        print(missing_qt_line(missing), flush=True)
+    elif not args.headless and (has_display() or args.screenshot):
         from app.gui import launch  # Qt loads only when the window opens
 
         return launch.run_demo(args)
-    if not args.headless:
+    elif not args.headless:
         print("no display is available: showing the headless live view (attune run --headless)",
               flush=True)  # fmt: skip
     prefix = f"AttuneDemo{os.getpid()}"

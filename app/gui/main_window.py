@@ -59,7 +59,9 @@ from app.gui.theme import (
 from app.gui.traces import TracePanel
 from app.library import default_sessions_dir
 from app.sources import SourceChoice, source_for
+from app.summary import session_contrast
 from devices.health import HealthState
+from devices.lsl import lsl_scope
 from devices.markers import MARKER_TEXT
 
 RENDER_HZ = 30.0
@@ -167,6 +169,19 @@ class MainWindow(QMainWindow):
         self.dismiss.clicked.connect(self.clear_error)
         msg.addWidget(self.status)
         msg.addWidget(self.message, 1)
+        # who can see this console's outlets (Markers, metrics): see README "What Attunement
+        # publishes on the network"
+        local = lsl_scope() == "machine"
+        self.lsl_scope = QLabel(
+            "LSL: this machine only" if local else "LSL: visible on the network"
+        )
+        self.lsl_scope.setToolTip(
+            "Outlets (markers, metrics) are confined to this computer (--local-only)"
+            if local
+            else "Any computer on this network can find and read the console's outlets "
+            "(markers, metrics); start with --local-only to keep them on this computer"
+        )
+        msg.addWidget(self.lsl_scope)
         msg.addWidget(self.dismiss)
         outer.addLayout(msg)
         self.setCentralWidget(central)
@@ -401,9 +416,18 @@ class MainWindow(QMainWindow):
         self.table.update_persons({}, {}, {})
 
     # -- session and markers --------------------------------------------------------------
+    def _session_contrast(self):
+        """Listening vs talking over this session, tested (None without T/L markers)."""
+        session, markers = self.controller.session, self.controller.markers
+        if session is None or markers is None:
+            return None
+        dyad = session.engine.dyad
+        return session_contrast(dyad, list(markers.sent), dyad.snapshot().t)
+
     def toggle_session(self) -> None:
         """Start or stop the session (recording of every followed stream + markers)."""
         if self.controller.recorder is not None:
+            contrast = self._session_contrast()
             summary = self.controller.stop_recording(baseline=self.baseline or None)
             self.session_t0 = None
             self.session_button.setText("Start (Ctrl+R)")
@@ -413,6 +437,7 @@ class MainWindow(QMainWindow):
                 self.status.setText(
                     f"saved {summary.path} ({summary.total_samples} samples)"
                     + (f" – {summary.error}" if summary.error else "")
+                    + (f" · EDA: {contrast.text}" if contrast is not None else "")
                 )
             return
         root = self.settings.session_dir or str(default_sessions_dir())
@@ -461,8 +486,9 @@ class MainWindow(QMainWindow):
         self.setFocus()
         if not text or self._last_moment is None:
             return
-        m = self.controller.marker_outlet().push("M", text, t=self._last_moment)
-        self.status.setText(f"note sent: {m.text}")
+        note, m = self.controller.add_note(self._last_moment, text)
+        where = "kept in the session folder" if self.controller.folder else "kept on this machine"
+        self.status.setText(f"note {note.number} {where} (not sent on the network): {m.text}")
 
     # -- dialogs and patient screen -------------------------------------------------------
     def open_streams(self) -> AssignmentDialog:
@@ -506,7 +532,7 @@ class MainWindow(QMainWindow):
         self.baseline_button.setText("Baseline ✓ (B)")
         self.status.setText(f"baseline stored at {time.strftime('%H:%M:%S')}")
         if self.controller.markers is not None:
-            m = self.controller.markers.push("M", "baseline end")
+            m = self.controller.markers.push("M", label="baseline end")
             self.traces.add_marker(m.t, "M", m.text)
         if self.snapshot is not None:
             self.on_snapshot(self.snapshot)

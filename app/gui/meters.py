@@ -128,7 +128,14 @@ def ordinal(v: float) -> str:
 
 def _chance_words(highlight: bool, pct: float, hold_s: float, what: str) -> str:
     """Status words: a statement only with the rule's evidence, the percentile always."""
-    where = f"{ordinal(pct)} percentile of chance" if finite(pct) else "no percentile"
+    if not finite(pct):
+        where = "no percentile"
+    elif pct >= 99.95:
+        where = "above every shuffled pairing"
+    elif pct >= 99.0:
+        where = f"{pct:.1f}th percentile of chance"
+    else:
+        where = f"{ordinal(pct)} percentile of chance"
     if highlight:
         return f"above chance · {where} · sustained {hold_s:.0f} s"
     return f"no evidence of above-chance {what} · {where}"
@@ -212,7 +219,7 @@ def hr_sync_state(dyad, warmup_s: float = 150.0) -> MeterState:
         text=f"{ci:+.2f}" if abs(ci) < CI_CLIP else ("all together" if ci > 0 else "all apart"),
         status=status,
         highlight=highlight,
-        lead=dyad.hr_lead_text,
+        lead=f"HR lead: {dyad.hr_lead_text}",
         note=getattr(dyad, "breathing_note", ""),
         band=(float(lo), float(hi)) if finite(lo) and finite(hi) else None,
         active=True,

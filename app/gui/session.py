@@ -130,6 +130,18 @@ class SessionController(QObject):
         """The Markers outlet (created on first use)."""
         return self.live.marker_outlet()
 
+    def add_note(self, t: float, text: str):
+        """See :meth:`LiveController.add_note` (the words stay on this machine)."""
+        return self.live.add_note(t, text)
+
+    @property
+    def notes(self):
+        return self.live.notes
+
+    @property
+    def folder(self):
+        return self.live.folder
+
     def start(self, choice: SourceChoice, source: Any = None) -> None:
         """Stop what runs, start ``source`` and connect in a worker thread (see
         :meth:`LiveController.start`)."""

@@ -23,7 +23,7 @@ from dsp.concordance.indices import (
     slope_series,
     slope_signal,
 )
-from dsp.concordance.lead import LeadTest, lead_test
+from dsp.concordance.lead import LeadTest, fill_short_gaps, lead_test
 from dsp.concordance.susy import susy
 from dsp.concordance.wcc import WCCResult, wcc, wcc_peak
 from dsp.surrogates import (
@@ -210,8 +210,11 @@ def analyze_session(
         slope_s=slope_s, corr_s=corr_s, step_s=step_s, seed=seed,
     )  # fmt: skip
     lead_rng = np.random.default_rng([seed, 1]) if isinstance(seed, int) else seed
+    gap = int(round(2.0 * fs))  # as live (dsp.concordance.live.LEAD_GAP_S)
+    lx = slope_signal(fill_short_gaps(x, gap), fs, slope_s)
+    ly = slope_signal(fill_short_gaps(y, gap), fs, slope_s)
     lead = lead_test(
-        sx, sy, fs, wcc_win_s, wcc_lag_s, wcc_inc_s, n_surrogates, min_shift_s, rng=lead_rng
+        lx, ly, fs, wcc_win_s, wcc_lag_s, wcc_inc_s, n_surrogates, min_shift_s, rng=lead_rng
     )
     return SessionConcordance(
         r=r,

@@ -33,7 +33,15 @@ from dsp.concordance.indices import _as_samples
 from dsp.concordance.wcc import PEAK_THRESHOLD
 from dsp.surrogates import random_shifts
 
-__all__ = ["NO_LEAD_TEST", "Leader", "LeadTest", "lag_profiles", "lead_test", "lead_tests"]
+__all__ = [
+    "NO_LEAD_TEST",
+    "Leader",
+    "LeadTest",
+    "fill_short_gaps",
+    "lag_profiles",
+    "lead_test",
+    "lead_tests",
+]
 
 _Z_CLIP = 0.999  # r is clipped before Fisher z so that one perfect window cannot dominate
 
@@ -115,6 +123,25 @@ def _not_enough(n_windows: int = 0) -> LeadTest:
 
 #: A lead test that has not been run (too little data so far).
 NO_LEAD_TEST = _not_enough()
+
+
+def fill_short_gaps(x: np.ndarray, max_n: int) -> np.ndarray:
+    """Copy of ``x`` with NaN runs of at most ``max_n`` samples bridged linearly.
+
+    The lead test drops every window with a missing sample; a heart-rate grid has isolated
+    one-sample holes (the newest grid point before its closing beat arrives), which would
+    otherwise remove most windows. Runs at either end and longer runs stay NaN.
+    """
+    x = np.array(x, dtype=float)
+    bad = np.isnan(x)
+    if not bad.any() or bad.all():
+        return x
+    edges = np.flatnonzero(np.diff(np.r_[0, bad.astype(np.int8), 0]))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if a == 0 or b == x.size or b - a > max_n:
+            continue
+        x[a:b] = np.interp(np.arange(a, b), [a - 1, b], [x[a - 1], x[b]])
+    return x
 
 
 def _csum0(a: np.ndarray) -> np.ndarray:

@@ -21,13 +21,16 @@ from dsp.concordance.indices import (
     rolling_pearson,
     slope_signal,
 )
-from dsp.concordance.lead import NO_LEAD_TEST, LeadTest, lead_test
+from dsp.concordance.lead import NO_LEAD_TEST, LeadTest, fill_short_gaps, lead_test
 from dsp.concordance.live_config import DyadConfig, DyadMetrics
 from dsp.concordance.stream import ConcordanceStream, PairBuffer
 from dsp.concordance.wcc import _lagged_block_corr, wcc, wcc_peak
 from dsp.surrogates import percentile_of, random_shifts
 
-__all__ = ["DyadConfig", "DyadMetrics", "LiveDyad"]
+__all__ = ["LEAD_GAP_S", "DyadConfig", "DyadMetrics", "LiveDyad"]
+
+#: Holes up to this long (s) are bridged linearly before a lead test, live and offline.
+LEAD_GAP_S = 2.0
 
 
 class LiveDyad:
@@ -218,6 +221,8 @@ class LiveDyad:
             ("hr", self._hr_hist, cfg.hr_slope_s, cfg.hr_wcc_win_s, cfg.hr_lead_inc_s),
         ):
             p, c = hist.last(hist.count)
+            gap = int(round(LEAD_GAP_S * cfg.fs))
+            p, c = fill_short_gaps(p, gap), fill_short_gaps(c, gap)
             pool = slope_signal(c, cfg.fs, slope_s)
             x = slope_signal(p[-n:], cfg.fs, slope_s)
             res = lead_test(
