@@ -37,6 +37,19 @@ def _listed(prefix: str, n: int) -> list[tuple]:
     raise AssertionError(f"{prefix}: {n} streams not listed within 20 s")
 
 
+def test_more_outlets_than_liblsls_default_port_range_are_all_found(uid) -> None:
+    """liblsl's default range has 32 ports; outlets beyond it get random ports, which a
+    resolver on loopback never reaches (no multicast there). The local config widens it."""
+    outlets = [
+        make_outlet(f"Many{uid}-{k}", "EDA", f"Many{uid}-{k}", 32.0, ["eda"], "uS")
+        for k in range(40)
+    ]
+    try:
+        _listed(f"Many{uid}-", 40)
+    finally:
+        del outlets
+
+
 def _settle(cache: FullInfoCache, found: list[tuple], uids: set[str]) -> list[tuple]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
