@@ -64,10 +64,10 @@ def _neurokit_ppg(x: np.ndarray, fs: float) -> np.ndarray:
     return np.asarray(pk, dtype=float) / fs
 
 
-# floors measured on these records (tests/... and benchmarks/bench_beats.py); neurokit2's
-# Elgendi detector scores 0.903 and 0.992 on them (ours 0.886 and 0.990: not yet >= NK2)
+# floors measured on these records (benchmarks/bench_beats.py); neurokit2's Elgendi detector
+# scores 0.903 and 0.992 on them (ours 0.898 and 0.990 with the search-back: not yet >= NK2)
 @pytest.mark.parametrize(
-    ("name", "floor", "hr"), [("a103l", 0.87, 127.0), ("mixedsignals", 0.98, 104.0)]
+    ("name", "floor", "hr"), [("a103l", 0.89, 127.0), ("mixedsignals", 0.98, 104.0)]
 )
 def test_ppg_beats_against_ecg_r_peaks(name: str, floor: float, hr: float) -> None:
     ecg, efs, ppg, pfs = _record(name)
@@ -77,7 +77,7 @@ def test_ppg_beats_against_ecg_r_peaks(name: str, floor: float, hr: float) -> No
     assert 0.1 < pat < 0.55  # finger pulse arrival incl. the monitor's delay (0.12 / 0.47 s)
     assert f1 >= floor
     f1_nk, _ = _f1_vs_ecg(_neurokit_ppg(ppg, pfs), r)
-    assert f1 >= f1_nk - 0.03  # within reach of NK2 (see the benchmark for the exact gap)
+    assert f1 >= f1_nk - 0.01  # within reach of NK2 (see the benchmark for the exact gap)
     # HR agreement: median beat rate from PPG and from ECG
     hr_ppg = 60.0 / np.median(np.diff(ours))
     hr_ecg = 60.0 / np.median(np.diff(r))
