@@ -23,7 +23,7 @@ ResolveScope = machine
 [lab]
 KnownPeers = {127.0.0.1}
 [log]
-level = -2
+level = -3
 """
 
 NUMERIC_FORMATS = {"float32", "double64", "int8", "int16", "int32", "int64"}
