@@ -231,3 +231,27 @@ def test_search_back_finds_weak_beats_and_keeps_pauses_empty(fs: float) -> None:
         det = ppg_peaks(y, fs) / fs
         for i in (40, 90):
             assert not np.any((det > truth[i - 1] + 0.2) & (det < truth[i + drop] - 0.2))
+
+
+@pytest.mark.parametrize("fs", [25.0, 64.0, 128.0])
+def test_held_value_is_a_gap_and_live_equals_offline(fs: float) -> None:
+    """A sensor sending 0 (20-23 s) or holding its last value (40-42 s): no beat is made of
+    the flat run or of the step that ends it; beats resume; any chunking gives the same."""
+    truth = _rhythm(0, 60.0)
+    x = ppg_from_beats(truth, fs, 60.0, seed=0, noise_sd=0.01)
+    t = np.arange(x.size) / fs
+    x[(t >= 20.0) & (t < 23.0)] = 0.0
+    x[(t >= 40.0) & (t < 42.0)] = x[int(40.0 * fs)]
+    det = ppg_peaks(x, fs) / fs
+    wrong = np.abs(det[:, None] - truth[None, :]).min(axis=1) > 0.05
+    assert not wrong.any(), det[wrong]
+    for a, b in ((2.0, 19.5), (24.5, 39.5), (43.5, 58.0)):  # beats outside the runs (+restart)
+        inner = truth[(truth > a) & (truth < b)]
+        assert match_events(det[(det > a) & (det < b)], inner, tol_s=0.05).f1 >= 0.99
+    no_hold = ppg_peaks(x, fs, dataclasses.replace(PPG_PARAMS, hold_s=None)) / fs
+    assert np.any(np.abs(no_hold[:, None] - truth[None, :]).min(axis=1) > 0.05)  # the step
+    rng = np.random.default_rng(1)
+    live = StreamingBeatDetector(fs, PPG_PARAMS)
+    cuts = np.sort(rng.choice(np.arange(1, x.size), 60, replace=False))
+    got = np.concatenate([live.push(c) for c in np.split(x, cuts)])
+    np.testing.assert_array_equal(got, ppg_peaks(x, fs))
