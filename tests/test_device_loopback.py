@@ -35,7 +35,7 @@ TITLE = {
 }
 
 
-def _assign_until(roles, map_path, want, timeout: float = 20.0):
+def _assign_until(roles, map_path, want, timeout: float = 45.0):
     """Discover and assign until ``want(assignment)`` holds (the resolver may need a while)."""
     from devices.assign import assign, load_map
 
