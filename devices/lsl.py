@@ -18,12 +18,13 @@ from pathlib import Path
 LOCAL_CFG_TEXT = """\
 [ports]
 IPv6 = disable
+PortRange = 256
 [multicast]
 ResolveScope = machine
 [lab]
 KnownPeers = {127.0.0.1}
 [log]
-level = -2
+level = -3
 """
 
 NUMERIC_FORMATS = {"float32", "double64", "int8", "int16", "int32", "int64"}

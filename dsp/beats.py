@@ -255,6 +255,32 @@ def _run_rows(
     return rows, [(tt, c) for _, tt, c, _, _ in seq]
 
 
+def _run_arrays(
+    sr: np.ndarray, tr: np.ndarray, changed: dict[str, list[float]], ex: list
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """IBI rows (t, ms, corrected, class) and beats (t, corrected) of one unbroken run."""
+    edit = _edit_run(sr) if sr.size >= 5 else None
+    if edit is None or not (edit.moved or edit.inserted or edit.removed or edit.dropped):
+        rt = tr[1:]  # the usual case: nothing to change
+        return (
+            rt,
+            np.diff(sr) * 1000.0,
+            np.zeros(rt.size, bool),
+            [""] * rt.size,
+            tr,
+            np.zeros(tr.size, bool),
+        )
+    rows, beats = _run_rows(sr, tr, edit, changed, ex)
+    return (
+        np.array([r[0] for r in rows], dtype=float),
+        np.array([r[1] for r in rows], dtype=float),
+        np.array([r[2] for r in rows], dtype=bool),
+        [r[3] for r in rows],
+        np.array([v for v, _ in beats], dtype=float),
+        np.array([c for _, c in beats], dtype=bool),
+    )
+
+
 def beat_series(
     beat_s: np.ndarray,
     beat_t: np.ndarray,
@@ -307,20 +333,7 @@ def beat_series(
     covered = np.zeros(s.size, dtype=bool)
     for a, b in finite_runs(np.where(ok, 1.0, np.nan)):
         covered[a : b + 1] = True
-        sr, tr = s[a : b + 1], t[a : b + 1]
-        edit = _edit_run(sr) if b - a >= 4 else None
-        if edit is None or not (edit.moved or edit.inserted or edit.removed or edit.dropped):
-            rt, rv = tr[1:], np.diff(sr) * 1000.0  # the usual case: nothing to change
-            rc, ra = np.zeros(rt.size, dtype=bool), [""] * rt.size
-            bt, bc = tr, np.zeros(tr.size, dtype=bool)
-        else:
-            rows, beats = _run_rows(sr, tr, edit, changed, ex)
-            rt = np.array([r[0] for r in rows], dtype=float)
-            rv = np.array([r[1] for r in rows], dtype=float)
-            rc = np.array([r[2] for r in rows], dtype=bool)
-            ra = [r[3] for r in rows]
-            bt = np.array([v for v, _ in beats], dtype=float)
-            bc = np.array([c for _, c in beats], dtype=bool)
+        rt, rv, rc, ra, bt, bc = _run_arrays(s[a : b + 1], t[a : b + 1], changed, ex)
         if rt.size:  # a NaN before every run: interpolation never bridges two runs
             p_t += [np.array([rt[0] - 1e-6]), rt]
             p_v += [np.array([np.nan]), rv]

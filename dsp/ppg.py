@@ -26,6 +26,13 @@ buffer:
    x0.3 or x2.5 amplitude step so loses at most one beat (tests/test_ppg.py). A weak wave
    arriving earlier than 0.55 times the recent median interval after a beat is rejected as a
    secondary (diastolic) wave.
+8. search-back (``search_back``): a beat arriving 1.5-2.5 median intervals after the previous
+   one makes the detector look back for one missed pulse between them (a small pulse after a
+   large one forms no block, because the large pulse's energy holds ``MA_beat`` up); the
+   most prominent band-passed local maximum >= 0.6 median intervals from both beats, with a
+   prominence >= 0.15 times the median recent amplitude, is committed as a beat before the
+   current one. On PhysioNet a103l this raised F1 against ECG R-peaks from 0.886 to 0.898.
+   The search is bounded by the retained history (a few seconds), so live == offline.
 
 Timing (PPG)
 ------------
@@ -49,7 +56,9 @@ parabola-refined peak is used for that beat.
 A beat is *committed* when its block closes (typically ~0.5 s after the systolic peak) and
 can never change afterwards. ``ppg_peaks`` runs the same streaming detector over the whole
 signal, so live and offline results are identical except for a still-open block at the end.
-NaN runs reset the detector (no beat is reported across a gap).
+NaN runs reset the detector (no beat is reported across a gap); so, for PPG, does a run of
+exactly equal samples longer than 0.5 s (``hold_s``: a monitor holding its last value or sending
+0 while the sensor is off), from 0.5 s into the run until the value changes.
 
 Time convention: positions are in samples from the first sample of the signal given to
 ``ppg_peaks`` (or, for :class:`StreamingBeatDetector`, from the first sample ever pushed);
@@ -142,6 +151,16 @@ class BeatDetectorParams:
         Symmetric FIR low-pass (cut-off Hz, length s) applied before the mid-upstroke point.
     rise_beats : float
         Time constant (beats) of the running mean of the mid-upstroke-to-peak interval.
+    search_back : float or None
+        Search-back for a missed beat (Pan & Tompkins 1985): when an accepted beat follows the
+        previous one by 1.5-2.5 times the median of the last 8 intervals (one beat missing), the
+        band-passed signal between them is searched for the most prominent local maximum at
+        least 0.6 median intervals from both beats; it is a beat when its prominence is at
+        least ``search_back`` times the median amplitude of recent beats. None: no search.
+    hold_s : float or None
+        A run of exactly equal samples this long (s) is no signal (a monitor holding its last
+        value or sending 0 while the sensor is off): from that point on the run is treated as
+        missing data (a gap, like NaN) until the value changes. None: never.
     """
 
     band_hz: tuple[float, float] = (0.5, 8.0)
@@ -164,9 +183,11 @@ class BeatDetectorParams:
     fiducial_hz: float = 5.0
     fiducial_len_s: float = 0.25
     rise_beats: float = 16.0
+    search_back: float | None = None
+    hold_s: float | None = None
 
 
-PPG_PARAMS = BeatDetectorParams(fiducial=Fiducial.MID_UPSTROKE)
+PPG_PARAMS = BeatDetectorParams(fiducial=Fiducial.MID_UPSTROKE, search_back=0.15, hold_s=0.5)
 
 
 def _odd(n: float) -> int:
@@ -304,6 +325,9 @@ class StreamingBeatDetector:
         self._raw = np.zeros(0)  # raw history, global index of first element = _raw0
         self._raw0 = 0
         self._y = np.zeros(0)  # band-passed history, same indexing as _raw
+        self._hold_val = np.nan  # last finite sample and the length of its run of equal values
+        self._hold_len = 0
+        self._hold = None if params.hold_s is None else max(2, int(round(params.hold_s * fs)))
         self._reset_segment()
         self.last_peak = -np.inf
 
@@ -341,6 +365,8 @@ class StreamingBeatDetector:
         out: list[float] = []
         if x.size == 0:
             return np.zeros(0)
+        if self._hold is not None:
+            x = self._mask_held(x)
         finite = np.isfinite(x)
         if finite.all():
             self._push_finite(x, out)
@@ -358,6 +384,23 @@ class StreamingBeatDetector:
                 self._reset_segment()
                 self._trim_hist()
         return np.asarray(out, dtype=float)
+
+    def _mask_held(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with the part of each equal-value run beyond ``hold_s`` set to NaN."""
+        assert self._hold is not None
+        prev = np.concatenate([[self._hold_val], x[:-1]])
+        same = x == prev  # False next to NaN
+        idx = np.arange(x.size)
+        start = np.maximum.accumulate(np.where(same, 0, idx))
+        run = idx - start + 1
+        lead = x.size if same.all() else int(np.argmin(same))  # continues the previous run
+        run[:lead] += self._hold_len
+        self._hold_val = float(x[-1])
+        self._hold_len = int(run[-1]) if np.isfinite(x[-1]) else 0
+        held = run > self._hold
+        if not held.any():
+            return x
+        return np.where(held, np.nan, x)
 
     def _append_hist(self, raw: np.ndarray, y: np.ndarray) -> None:
         self._raw = np.concatenate([self._raw, raw])
@@ -416,12 +459,47 @@ class StreamingBeatDetector:
                 if idx - bs >= self.w1 and bs >= self.seg_start + self.w2:
                     pk = self._localise(bs, idx)
                     if pk is not None and pk - self.last_peak >= self.refractory:
-                        if self._amplitude_ok(bs, idx, pk):
+                        missed = self._search_back(pk)
+                        if self._amplitude_ok(bs, idx, pk, missed):
+                            for q in missed:
+                                out.append(self._beat_time(q))
                             self.last_peak = pk
                             out.append(self._beat_time(pk))
         self._trim_hist()
 
-    def _amplitude_ok(self, bs: int, be: int, pk: float) -> bool:
+    def _search_back(self, pk: float) -> list[float]:
+        """Missed beats between the last accepted beat and ``pk`` (see ``search_back``)."""
+        thr = self.p.search_back
+        if thr is None or len(self._ibis) < 3 or not self._amps or self.seg_start is None:
+            return []
+        med = sorted(self._ibis)[len(self._ibis) // 2]
+        last = self.last_peak
+        if not 1.5 * med < pk - last < 2.5 * med or pk - last > 3.0 * self.fs:
+            return []
+        srt = sorted(self._amps)
+        ref = srt[len(srt) // 2]
+        # band-passed history, delayed by the filter: search there, localise on the raw signal
+        a0 = int(np.ceil(last + 0.6 * med)) + self.delay
+        a1 = int(np.floor(pk - 0.6 * med)) + self.delay
+        w0 = max(int(np.floor(last)) + self.delay, self._raw0, self.seg_start)
+        w1 = min(int(np.ceil(pk)) + self.delay + 1, self.n)
+        if a1 <= a0 or w1 - w0 < 5:
+            return []
+        y = self._y[w0 - self._raw0 : w1 - self._raw0]
+        if not np.all(np.isfinite(y)):
+            return []
+        cand, props = sps.find_peaks(y, prominence=thr * ref)
+        at = cand + w0
+        ok = (at >= a0) & (at <= a1)
+        if not ok.any():
+            return []
+        best = int(at[ok][np.argmax(props["prominences"][ok])]) - self.delay
+        q = self._localise_window(best - self.pad - self.delay, best + self.pad + self.delay)
+        if q is None or q - last < 0.5 * med or pk - q < 0.5 * med:
+            return []
+        return [q]
+
+    def _amplitude_ok(self, bs: int, be: int, pk: float, missed: list[float] | None = None) -> bool:
         """Amplitude gates: the block's band-passed peak vs recent accepted beats."""
         gate = self.p.amplitude_gate
         a0 = max(bs - self.h, self._raw0)
@@ -454,8 +532,11 @@ class StreamingBeatDetector:
             if pk - self.last_peak < ew[0] * med_ibi and amp < ew[1] * hist[-1]:
                 return False  # a secondary (dicrotic/diastolic) wave, not a beat
         self._n_rejected = 0
-        if np.isfinite(self.last_peak) and pk - self.last_peak < 3.0 * self.fs:
-            self._ibis.append(pk - self.last_peak)
+        prev = self.last_peak
+        for q in [*(missed or []), pk]:
+            if np.isfinite(prev) and q - prev < 3.0 * self.fs:
+                self._ibis.append(q - prev)
+            prev = q
         hist.append(amp)
         return True
 
@@ -496,8 +577,13 @@ class StreamingBeatDetector:
     def _localise(self, bs: int, be: int) -> float | None:
         """Peak position (global samples) for the block [bs, be) in comparison time."""
         assert self.seg_start is not None
-        lo = bs - self.h - self.delay - self.pad
-        hi = be - self.h - self.delay + self.pad
+        return self._localise_window(
+            bs - self.h - self.delay - self.pad, be - self.h - self.delay + self.pad
+        )
+
+    def _localise_window(self, lo: int, hi: int) -> float | None:
+        """Peak position (global samples) of the smoothed raw signal inside [lo, hi)."""
+        assert self.seg_start is not None
         lo = max(lo, self.seg_start, self._raw0)
         hi = min(hi, self.n)
         if hi - lo < 3:

@@ -466,6 +466,19 @@ def _coherence_windows(ibi: np.ndarray, window_s: float) -> list[float]:
     return out
 
 
+def _checked_signal(
+    x: np.ndarray, t: np.ndarray, fs: float, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Samples and timestamps as 1-D float arrays; ValueError for a bad rate or lengths."""
+    if not (math.isfinite(fs) and fs > 0):
+        raise ValueError(f"{name} rate must be a positive number of Hz, got {fs!r}")
+    xa = np.asarray(x, dtype=float).ravel()
+    ta = np.asarray(t, dtype=float).ravel()
+    if xa.shape != ta.shape:
+        raise ValueError(f"{name} samples and timestamps differ in length")
+    return xa, ta
+
+
 def analyze_person(
     cardiac: np.ndarray | None = None,
     cardiac_t: np.ndarray | None = None,
@@ -503,22 +516,15 @@ def analyze_person(
     starts: list[float] = []
     ends: list[float] = []
     kind = ""
-    c = None
+    c = CardiacResult.empty()
     if cardiac is not None and cardiac_t is not None and np.size(cardiac) > 1:
         if cardiac_kind not in ("ppg", "ecg"):
             raise ValueError("cardiac_kind must be 'ppg' or 'ecg'")
-        if not (math.isfinite(cardiac_fs) and cardiac_fs > 0):
-            raise ValueError("cardiac_fs must be a positive rate in Hz")
-        x = np.asarray(cardiac, dtype=float).ravel()
-        t = np.asarray(cardiac_t, dtype=float).ravel()
-        if x.shape != t.shape:
-            raise ValueError("cardiac samples and timestamps differ in length")
+        x, t = _checked_signal(cardiac, cardiac_t, cardiac_fs, "cardiac")
         kind = cardiac_kind
         c = _cardiac(x, t, float(cardiac_fs), kind, cfg)
         starts.append(float(t[0]))
         ends.append(float(t[-1]))
-    if c is None:
-        c = CardiacResult.empty()
     sr = c.series
     lead = 1 if sr.ibi_ms.size and np.isnan(sr.ibi_ms[0]) else 0  # no separator before run 1
     ibi = sr.ibi_ms[lead:]
@@ -530,12 +536,7 @@ def analyze_person(
     # EDA
     ed = EdaResult.empty()
     if eda is not None and eda_t is not None and np.size(eda) > 1:
-        if not (math.isfinite(eda_fs) and eda_fs > 0):
-            raise ValueError("eda_fs must be a positive rate in Hz")
-        xr = np.asarray(eda, dtype=float).ravel()
-        tr = np.asarray(eda_t, dtype=float).ravel()
-        if xr.shape != tr.shape:
-            raise ValueError("EDA samples and timestamps differ in length")
+        xr, tr = _checked_signal(eda, eda_t, eda_fs, "EDA")
         starts.append(float(tr[0]))
         ends.append(float(tr[-1]))
         ed = _eda(xr, tr, float(eda_fs), cfg)

@@ -218,3 +218,18 @@ def test_ectopic_detection_by_prematurity(p: float, rsa_ms: float, expect: int) 
         ours += {150, 151} <= set().union(*_ours(rr).values())
         nk += {150, 151} <= set().union(*_neurokit(rr).values())
     assert ours == nk == expect
+
+
+def test_analyze_person_bad_input_is_a_clear_error() -> None:
+    x = np.zeros(1000)
+    t = np.arange(1000) / 64.0
+    with pytest.raises(ValueError, match="rate"):
+        analyze_person(x, t, 0.0, "ppg")
+    with pytest.raises(ValueError, match="differ in length"):
+        analyze_person(x, t[:-1], 64.0, "ppg")
+    with pytest.raises(ValueError, match="cardiac_kind"):
+        analyze_person(x, t, 64.0, "eeg")
+    with pytest.raises(ValueError, match="EDA"):
+        analyze_person(eda=np.ones(10), eda_t=np.arange(9.0), eda_fs=4.0)
+    flat = analyze_person(x, t, 64.0, "ppg")  # no pulse at all: no beats, NaN, never made up
+    assert flat.n_beats == 0 and np.isnan(flat.rmssd_ms) and np.isnan(flat.mean_hr_bpm)

@@ -49,7 +49,7 @@ def test_connect_markers_record_stop(uid, tmp_path) -> None:
         path = control.start_recording(tmp_path / "sessions", "P7", "C2")
         assert path.name == "recording.xdf" and path.parent.name.endswith("_P7_C2")
         time.sleep(1.5)
-        control.markers.push("T", "clinician talking")
+        control.markers.push("T")  # sends "T: clinician talking"
         time.sleep(2.0)
         summary = control.stop_recording(baseline={"patient": {"hr_bpm": 71.0}}, notes="ok")
         assert summary is not None and control.recorder is None

@@ -64,12 +64,18 @@ def _neurokit_ppg(x: np.ndarray, fs: float) -> np.ndarray:
     return np.asarray(pk, dtype=float) / fs
 
 
-# floors measured on these records (tests/... and benchmarks/bench_beats.py); neurokit2's
-# Elgendi detector scores 0.903 and 0.992 on them (ours 0.886 and 0.990: not yet >= NK2)
+# measured on these records (benchmarks/bench_beats.py): neurokit2's Elgendi detector scores
+# 0.903 and 0.992. Ours: 0.898 and 0.992, so >= NK2 on mixedsignals, not yet on a103l, where
+# the gap is in 263-296 s: the ECG lead is corrupted there (its R-peaks miss ~9 beats) while
+# the PPG is clean, and our detector finds 70 pulses where neurokit2 finds 62, which count as
+# false positives against the faulty reference.
 @pytest.mark.parametrize(
-    ("name", "floor", "hr"), [("a103l", 0.87, 127.0), ("mixedsignals", 0.98, 104.0)]
+    ("name", "floor", "gap_to_nk", "hr"),
+    [("a103l", 0.895, 0.006, 127.0), ("mixedsignals", 0.99, 0.0, 104.0)],
 )
-def test_ppg_beats_against_ecg_r_peaks(name: str, floor: float, hr: float) -> None:
+def test_ppg_beats_against_ecg_r_peaks(
+    name: str, floor: float, gap_to_nk: float, hr: float
+) -> None:
     ecg, efs, ppg, pfs = _record(name)
     r = ecg_peaks(np.nan_to_num(ecg), efs) / efs
     ours = ppg_peaks(np.asarray(ppg, dtype=float), pfs) / pfs
@@ -77,7 +83,7 @@ def test_ppg_beats_against_ecg_r_peaks(name: str, floor: float, hr: float) -> No
     assert 0.1 < pat < 0.55  # finger pulse arrival incl. the monitor's delay (0.12 / 0.47 s)
     assert f1 >= floor
     f1_nk, _ = _f1_vs_ecg(_neurokit_ppg(ppg, pfs), r)
-    assert f1 >= f1_nk - 0.03  # within reach of NK2 (see the benchmark for the exact gap)
+    assert f1 >= f1_nk - gap_to_nk
     # HR agreement: median beat rate from PPG and from ECG
     hr_ppg = 60.0 / np.median(np.diff(ours))
     hr_ecg = 60.0 / np.median(np.diff(r))

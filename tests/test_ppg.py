@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from physio_render import ppg_from_beats
@@ -200,3 +202,56 @@ def test_amplitude_step_loses_at_most_one_beat(factor: float, fs: float) -> None
         after = truth[(truth > 60.0) & (truth < 70.0)]
         lost = np.abs(det[:, None] - after[None, :]).min(axis=0) > 0.05
         assert lost.sum() <= 1, (seed, after[lost])
+
+
+def _pulses(beats: np.ndarray, fs: float, dur: float) -> np.ndarray:
+    """The pulses alone of ``ppg_from_beats`` (no noise, wander or respiratory baseline)."""
+    quiet = {"noise_sd": 0.0, "wander": 0.0}
+    return ppg_from_beats(beats, fs, dur, seed=9, **quiet) - ppg_from_beats(
+        np.zeros(0), fs, dur, seed=9, **quiet
+    )
+
+
+@pytest.mark.parametrize("fs", [25.0, 64.0, 128.0])
+def test_search_back_finds_weak_beats_and_keeps_pauses_empty(fs: float) -> None:
+    """Every 7th pulse at 15 % amplitude (as after a premature beat): found by the search-back;
+    a true pause (two beats left out) gets no beat inserted into it."""
+    truth = _rhythm(3, 120.0)
+    weak = truth[10::7]
+    x = ppg_from_beats(truth, fs, 120.0, seed=3, noise_sd=0.01) - 0.85 * _pulses(weak, fs, 120.0)
+    det = ppg_peaks(x, fs) / fs
+    inner = truth[(truth > 3.0) & (truth < 117.0)]
+    assert match_events(det[(det > 3.0) & (det < 117.0)], inner, tol_s=0.05).f1 >= 0.995
+    no_sb = dataclasses.replace(PPG_PARAMS, search_back=None)
+    missed = np.abs(ppg_peaks(x, fs, no_sb)[:, None] / fs - weak[None, :]).min(axis=0) > 0.05
+    assert missed.sum() >= 3  # without the search-back the weak pulses are lost
+    for drop in (1, 2):  # a dropped beat (2 intervals) and a longer pause (3 intervals)
+        kept = np.delete(truth, [40, 40 + drop - 1, 90, 90 + drop - 1])
+        y = ppg_from_beats(kept, fs, 120.0, seed=3, noise_sd=0.01)
+        det = ppg_peaks(y, fs) / fs
+        for i in (40, 90):
+            assert not np.any((det > truth[i - 1] + 0.2) & (det < truth[i + drop] - 0.2))
+
+
+@pytest.mark.parametrize("fs", [25.0, 64.0, 128.0])
+def test_held_value_is_a_gap_and_live_equals_offline(fs: float) -> None:
+    """A sensor sending 0 (20-23 s) or holding its last value (40-42 s): no beat is made of
+    the flat run or of the step that ends it; beats resume; any chunking gives the same."""
+    truth = _rhythm(0, 60.0)
+    x = ppg_from_beats(truth, fs, 60.0, seed=0, noise_sd=0.01)
+    t = np.arange(x.size) / fs
+    x[(t >= 20.0) & (t < 23.0)] = 0.0
+    x[(t >= 40.0) & (t < 42.0)] = x[int(40.0 * fs)]
+    det = ppg_peaks(x, fs) / fs
+    wrong = np.abs(det[:, None] - truth[None, :]).min(axis=1) > 0.05
+    assert not wrong.any(), det[wrong]
+    for a, b in ((2.0, 19.5), (24.5, 39.5), (43.5, 58.0)):  # beats outside the runs (+restart)
+        inner = truth[(truth > a) & (truth < b)]
+        assert match_events(det[(det > a) & (det < b)], inner, tol_s=0.05).f1 >= 0.99
+    no_hold = ppg_peaks(x, fs, dataclasses.replace(PPG_PARAMS, hold_s=None)) / fs
+    assert np.any(np.abs(no_hold[:, None] - truth[None, :]).min(axis=1) > 0.05)  # the step
+    rng = np.random.default_rng(1)
+    live = StreamingBeatDetector(fs, PPG_PARAMS)
+    cuts = np.sort(rng.choice(np.arange(1, x.size), 60, replace=False))
+    got = np.concatenate([live.push(c) for c in np.split(x, cuts)])
+    np.testing.assert_array_equal(got, ppg_peaks(x, fs))
