@@ -192,8 +192,18 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Escape"), self, self.clear_error)
 
     def _session_bar(self) -> QHBoxLayout:
+        """Codes, Start/Stop and recording state | marker keys and note | baseline, patient
+        screen, trace window and theme."""
         bar = QHBoxLayout()
         bar.setSpacing(8)
+        self._add_session_controls(bar)
+        bar.addSpacing(18)
+        self._add_marker_controls(bar)
+        bar.addStretch(1)
+        self._add_view_controls(bar)
+        return bar
+
+    def _add_session_controls(self, bar: QHBoxLayout) -> None:
         self.session_button = QPushButton("Start (Ctrl+R)")
         self.session_button.setToolTip("Start/stop the session: records all streams and markers")
         self.session_button.clicked.connect(self.toggle_session)
@@ -222,7 +232,8 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.session_button)
         bar.addWidget(self.rec)
         bar.addWidget(self.elapsed)
-        bar.addSpacing(18)
+
+    def _add_marker_controls(self, bar: QHBoxLayout) -> None:
         self.marker_buttons: dict[str, QPushButton] = {}
         for code in ("T", "L", "M"):
             b = QPushButton(f"{code}  {MARKER_TEXT[code].replace('clinician ', '')}")
@@ -242,7 +253,8 @@ class MainWindow(QMainWindow):
         self.note.returnPressed.connect(self._send_note)
         bar.addWidget(self.note)
         self._last_moment: float | None = None
-        bar.addStretch(1)
+
+    def _add_view_controls(self, bar: QHBoxLayout) -> None:
         self.baseline_button = QPushButton("Baseline (B)")
         self.baseline_button.setToolTip(
             "Threshold ritual: three breaths and a 60 s settling baseline; the table then "
@@ -282,7 +294,6 @@ class MainWindow(QMainWindow):
             lambda: self.set_theme("dark" if self.settings.theme == "light" else "light")
         )
         bar.addWidget(self.theme_button)
-        return bar
 
     # -- settings -------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
