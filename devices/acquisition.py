@@ -112,6 +112,11 @@ class StreamSlot:
             return self.desc.identity
         return self.desc.identity_without_source_id
 
+    @property
+    def searching(self) -> bool:
+        """Looked for by identity: added without a StreamInfo, or lost (see ``identity``)."""
+        return self._inlet is None and self._info is None and self.state is not HealthState.UNUSABLE
+
     def rate(self) -> RateDecision:
         """The sampling rate the DSP should use (see :class:`devices.clocks.StreamClock`)."""
         return self.clock.decision()
