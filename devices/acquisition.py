@@ -112,6 +112,11 @@ class StreamSlot:
             return self.desc.identity
         return self.desc.identity_without_source_id
 
+    @property
+    def searching(self) -> bool:
+        """Looked for by identity: added without a StreamInfo, or lost (see ``identity``)."""
+        return self._inlet is None and self._info is None and self.state is not HealthState.UNUSABLE
+
     def rate(self) -> RateDecision:
         """The sampling rate the DSP should use (see :class:`devices.clocks.StreamClock`)."""
         return self.clock.decision()
@@ -219,13 +224,20 @@ class Acquisition:
         """Follow a stream; ``info`` is the pylsl.StreamInfo it was resolved with (optional).
 
         ``channel`` is the channel the app uses (for health checks); None for record-only.
-        Without ``info`` the stream is looked for by identity like a lost one.
+        Without ``info`` the stream is looked for by identity like a lost one. Without
+        ``key`` the key is ``name|type|source_id``, with ``#2``, ``#3``... appended for
+        identical devices (same name, type and source_id; only their uids differ).
         """
-        key = key or f"{desc.name}|{desc.type}|{desc.source_id}"
-        slot = StreamSlot(key, desc, info, self.buffer_s, channel)
         with self._slots_lock:
+            if key is None:
+                base = key = f"{desc.name}|{desc.type}|{desc.source_id}"
+                n = 1
+                while key in self._slots:
+                    n += 1
+                    key = f"{base}#{n}"
             if key in self._slots:
                 raise ValueError(f"stream {key!r} is already followed")
+            slot = StreamSlot(key, desc, info, self.buffer_s, channel)
             self._slots[key] = slot
         if slot.state != HealthState.UNUSABLE:
             if info is None:
