@@ -383,8 +383,11 @@ class Meter(QWidget):
         f4.setPointSizeF(base.pointSizeF() * (1.1 if self.large else 0.95))
         p.setFont(f4)
         p.setPen(QColor(th.text) if st.active else QColor(th.muted))
-        s_h = p.fontMetrics().height()
-        p.drawText(QRectF(pad, y, w - 2 * pad, s_h), Qt.AlignmentFlag.AlignLeft, st.status)
+        # wrapped, never cut: the percentile words after "no evidence ..." must stay readable
+        wrap = int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWordWrap)
+        box = QRectF(pad, y, w - 2 * pad, 3 * p.fontMetrics().height())
+        s_h = p.boundingRect(box, wrap, st.status).height() if st.status else 0.0
+        p.drawText(QRectF(pad, y, w - 2 * pad, s_h), wrap, st.status)
         y += s_h + 4
         if st.lead and st.active:
             f2 = QFont(base)
