@@ -40,7 +40,7 @@ from enum import StrEnum
 import numpy as np
 
 from dsp.filters import nan_segments
-from dsp.hrv import ARTIFACT_CLASSES, ibi_classify
+from dsp.ibi_artifacts import ARTIFACT_CLASSES, ibi_classify
 
 __all__ = [
     "BeatSeries",
