@@ -44,6 +44,7 @@ from app.gui.meters import (
     MetricsTable,
     concordance_state,
     hr_sync_state,
+    preroll_state,
 )
 from app.gui.patient import PatientViewOptions, PatientWindow
 from app.gui.session import SessionController
@@ -402,8 +403,13 @@ class MainWindow(QMainWindow):
             if "eda" in stale[role]:
                 notes.append(f"{role} EDA stream not delivering")
         warmup = self.controller.config.dyad.warmup_s
-        self.meter.set_state(concordance_state(snap.dyad, warmup, "; ".join(notes)))
-        self.hr_meter.set_state(hr_sync_state(snap.dyad, warmup))
+        state = concordance_state(snap.dyad, warmup, "; ".join(notes))
+        hr_state = hr_sync_state(snap.dyad, warmup)
+        if snap.preroll_s > 0:  # the demo: say which part of the session is simulated history
+            state = preroll_state(state, snap.preroll_s)
+            hr_state = preroll_state(hr_state, snap.preroll_s)
+        self.meter.set_state(state)
+        self.hr_meter.set_state(hr_state)
         self.table.update_persons(snap.persons, stale, self.baseline)
         self.health.update_health(snap, snap.persons)
         for e in snap.errors:
