@@ -29,9 +29,10 @@ from app.live import LiveSession, assign_visible, start_session
 from app.sessionfolder import SessionFolder
 from app.sources import SourceChoice
 from devices.assign import MapError, explain, load_map
-from devices.lsl import StreamDescription
+from devices.health import HealthState
+from devices.lsl import StreamDescription, resolve_streams
 from devices.markers import Marker, MarkerOutlet, Note, NoteLog
-from devices.recorder import Recorder, RecordingSummary
+from devices.recorder import Recorder, RecordingSummary, StreamWatcher
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class LiveController:
         self.markers: MarkerOutlet | None = None
         self.notes = NoteLog()
         self.recorder: Recorder | None = None
+        self.watcher: StreamWatcher | None = None
         self.folder: SessionFolder | None = None
         self.on_started: Callable[[LiveSession], None] = _ignore
         self.on_failed: Callable[[str], None] = _ignore
@@ -301,10 +303,18 @@ class LiveController:
         patient: str = "",
         clinician: str = "",
         baseline: dict | None = None,
+        record_all: bool = False,
+        watch_every_s: float = 0.5,
     ) -> Path:
         """Record the acquisition (all followed streams, incl. markers and metrics) into a new
         session folder under ``root``: ``recording.xdf`` and ``session.json`` (codes, map,
         parameters). Returns the recording's path.
+
+        As ``attune record``: every followed stream is written from its first sample after
+        Start; an assigned stream that is not connected yet (or lost) is waited for and
+        written from its first sample once it is there (the status line names it). With
+        ``record_all``, every other stream visible now or appearing later (checked every
+        ``watch_every_s`` s) is added and written from its first sample.
         """
         if self.session is None:
             raise RuntimeError("no live streams to record yet")
@@ -325,7 +335,20 @@ class LiveController:
             header_fields={"application": "Attunement console"},
             on_error=lambda msg: self.report("recording", msg),
         ).start()
+        if record_all:
+            self.watcher = StreamWatcher(
+                self.session.acquisition,
+                lambda: resolve_streams(0.0),
+                every_s=watch_every_s,
+                on_error=lambda msg: self.report("recording", msg),
+            ).start()
         self.folder = folder
+        waiting = [
+            s.name for s in self.session.acquisition.slots
+            if s.channel is not None and s.health().state is not HealthState.CONNECTED
+        ]  # fmt: skip
+        if waiting:
+            self.on_status(f"recording; waiting for {', '.join(sorted(set(waiting)))}")
         return folder.recording
 
     @property
@@ -337,6 +360,9 @@ class LiveController:
         self, baseline: dict | None = None, notes: str | None = None
     ) -> RecordingSummary | None:
         """Stop the recorder and complete session.json; returns the recorder's summary."""
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            watcher.stop()
         rec, self.recorder = self.recorder, None
         if rec is None:
             return None

@@ -6,6 +6,10 @@ puts both people's EDA and HR on the common 4 Hz grid for :class:`dsp.concordanc
 and hands one immutable :class:`EngineSnapshot` to every subscriber (headless printer, the Qt
 bridge, the metrics outlet). Consumers never touch the buffers.
 
+The demo alone may start with simulated history (:class:`app.preroll.Preroll`): at the first
+tick at or after its end time the engine feeds it to the people through the same ``dsp``
+code, before any live sample, and every later snapshot says so (``preroll_s``).
+
 Errors in one person's processing are caught per tick and reported in the snapshot
 (``errors``); an error that kills the thread is kept in ``error`` and passed to ``on_error``.
 """
@@ -21,6 +25,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from app.preroll import Preroll
 from devices.acquisition import Acquisition
 from devices.assign import ROLES, Assignment
 from devices.health import StreamHealth
@@ -29,6 +34,7 @@ from devices.lsl import local_clock
 from devices.metrics_outlet import MetricsOutlet
 from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad
 from dsp.person import LivePerson, PersonConfig, PersonMetrics
+from dsp.simulate import DyadModel
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,8 @@ class EngineConfig:
         Publish the ``Attunement-Metrics`` LSL outlet.
     metrics_source_id : str
         source_id of that outlet.
+    preroll : Preroll or None
+        Simulated history fed before the live data (``attune demo`` only; None otherwise).
     """
 
     tick_s: float = 1.0
@@ -59,6 +67,7 @@ class EngineConfig:
     dyad: DyadConfig = field(default_factory=DyadConfig)
     publish_metrics: bool = True
     metrics_source_id: str = "attunement-metrics"
+    preroll: Preroll | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,8 @@ class EngineSnapshot:
         CPU time of this tick (s).
     errors : tuple of str
         Problems met in this tick (one line each).
+    preroll_s : float
+        Seconds of simulated history (demo pre-roll) behind these numbers; 0 for none.
     """
 
     t: float
@@ -93,6 +104,7 @@ class EngineSnapshot:
     channels: MappingProxyType
     tick_cost_s: float
     errors: tuple[str, ...] = ()
+    preroll_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,7 @@ class Engine:
         self._last_snapshot: EngineSnapshot | None = None
         self._outlet = None
         self._metric_labels: list[tuple[str, str]] = []
+        self._primed = False
 
     # -- public ---------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[EngineSnapshot], None]) -> None:
@@ -229,6 +242,9 @@ class Engine:
         """Run one DSP tick now (the thread calls this; tests and benchmarks may too)."""
         c0 = time.thread_time()
         errors: list[str] = []
+        pre = self.config.preroll
+        if pre is not None and not self._primed and local_clock() >= pre.end_t:
+            self._prime(pre, errors)
         for (role, mod), key in self.slot_keys.items():
             self._feed(role, mod, key, errors)
         now = local_clock()
@@ -254,6 +270,7 @@ class Engine:
             channels=MappingProxyType({f"{r}/{m}": k for (r, m), k in self.slot_keys.items()}),
             tick_cost_s=time.thread_time() - c0,
             errors=tuple(errors),
+            preroll_s=pre.seconds if pre is not None and self._primed else 0.0,
         )
         self._seq += 1
         self._last_snapshot = snap
@@ -312,6 +329,31 @@ class Engine:
             if r == role:
                 self._counters[(r, m)] = 0
                 self._fs_used.pop((r, m), None)
+        if self._primed and self.config.preroll is not None:  # the history precedes the buffer
+            self._prime_role(self.config.preroll, DyadModel(self.config.preroll.sim), role, [])
+
+    def _prime(self, pre: Preroll, errors: list[str]) -> None:
+        """Feed the demo's simulated history to both people; the dyad grid starts with it."""
+        self._primed = True
+        model = DyadModel(pre.sim)
+        for role in ROLES:
+            self._prime_role(pre, model, role, errors)
+        self._grid_next = float(np.ceil((pre.end_t - pre.seconds) * GRID_FS) / GRID_FS)
+
+    def _prime_role(self, pre: Preroll, model: DyadModel, role: str, errors: list[str]) -> None:
+        for r, mod in self.slot_keys:
+            if r != role or pre.rate(mod) is None:
+                continue
+            t, x, fs = pre.history(model, role, mod)
+            c = self.assignment.get(role, mod)
+            x = c.conversion.apply(x) if c is not None else x
+            try:
+                if mod == "eda":
+                    self.persons[role].push_eda(t, x, fs)
+                else:
+                    self.persons[role].push_cardiac(t, x, fs, mod)
+            except Exception as exc:
+                errors.append(f"{role} {mod} pre-roll: {type(exc).__name__}: {exc}")
 
     def _dyad_tick(self, persons: dict[str, PersonMetrics | None]) -> DyadMetrics | None:
         lasts = [p.eda_last_t for p in persons.values() if p is not None]

@@ -7,6 +7,7 @@ import time
 
 from app.engine import EngineSnapshot, health_line
 from app.formatting import MISSING
+from app.preroll import PREROLL_LABEL
 
 
 def _f(v, fmt: str, unit: str = "") -> str:
@@ -42,6 +43,11 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
     d = snap.dyad
     if d is not None:
         lines += dyad_lines(d, clock)
+    if snap.preroll_s > 0:
+        lines.append(
+            f"{clock} dyad      {PREROLL_LABEL}: the first {snap.preroll_s:.0f} s were "
+            "computed at start (demo)"
+        )
     for e in snap.errors:
         lines.append(f"{clock} ! {e}")
     return lines

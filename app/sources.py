@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from app.preroll import PREROLL_S, Preroll
 from devices.assign import Assignment
+from devices.lsl import local_clock
 from devices.source import ProcessSource
+from dsp.simulate import DyadSimConfig
 
 try:
     from enum import StrEnum
@@ -83,8 +86,28 @@ def role_globs(prefix: str) -> dict[str, str]:
     return {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
 
 
+def demo_preroll(
+    seed: int = 1,
+    coupling: float = 0.8,
+    lag_s: float = 2.0,
+    artifacts: bool = False,
+    seconds: float = PREROLL_S,
+    start_in_s: float = 4.0,
+) -> Preroll:
+    """The demo's pre-roll: the dyad ``attune simulate`` publishes with these options, its
+    first ``seconds`` to be computed in-process, live data from ``start_in_s`` s from now
+    (time for the child to start and the streams to be found)."""
+    sim = DyadSimConfig(seed=seed, coupling=coupling, lag_s=lag_s, artifacts=artifacts)
+    return Preroll(sim, seconds, local_clock() + start_in_s)
+
+
 def demo_source(
-    prefix: str, seed: int = 1, coupling: float = 0.8, lag_s: float = 2.0, artifacts: bool = False
+    prefix: str,
+    seed: int = 1,
+    coupling: float = 0.8,
+    lag_s: float = 2.0,
+    artifacts: bool = False,
+    preroll: Preroll | None = None,
 ) -> ProcessSource:
     """``attune simulate`` publishing a simulated dyad under ``prefix`` (child process).
 
@@ -100,9 +123,14 @@ def demo_source(
         Seconds the clinician's responses follow the patient's.
     artifacts : bool
         Add motion artifacts every 2-3 minutes.
+    preroll : Preroll or None
+        When given, the child continues that history: it publishes from simulator time
+        ``preroll.seconds``, stamped from ``preroll.end_t``.
     """
     args = ["simulate", "--seed", str(seed), "--coupling", str(coupling), "--lag", str(lag_s)]
     args += ["--name-prefix", prefix] + (["--artifacts"] if artifacts else [])
+    if preroll is not None:
+        args += ["--start-s", repr(preroll.seconds), "--t0", repr(preroll.end_t)]
     return ProcessSource(attune_command(args), f"simulated dyad (seed {seed})")
 
 

@@ -29,6 +29,11 @@ from devices.ringbuffer import RingBuffer, StringRingBuffer
 log = logging.getLogger(__name__)
 
 
+_TWINS = (
+    "identical devices (same name, type, source_id and host) were both away; the one that "
+    "returned cannot be told apart, so it is not reconnected: restart the session (or give "
+    "the devices different names or hosts)"
+)
 _ARRIVAL_BUCKET_S = 0.25
 _ARRIVAL_BUCKETS = 32  # 8 s of arrival history for the effective rate over 5 s
 
@@ -111,6 +116,11 @@ class StreamSlot:
         if self.profile.stable_source_id:
             return self.desc.identity
         return self.desc.identity_without_source_id
+
+    @property
+    def searching(self) -> bool:
+        """Looked for by identity: added without a StreamInfo, or lost (see ``identity``)."""
+        return self._inlet is None and self._info is None and self.state is not HealthState.UNUSABLE
 
     def rate(self) -> RateDecision:
         """The sampling rate the DSP should use (see :class:`devices.clocks.StreamClock`)."""
@@ -219,13 +229,20 @@ class Acquisition:
         """Follow a stream; ``info`` is the pylsl.StreamInfo it was resolved with (optional).
 
         ``channel`` is the channel the app uses (for health checks); None for record-only.
-        Without ``info`` the stream is looked for by identity like a lost one.
+        Without ``info`` the stream is looked for by identity like a lost one. Without
+        ``key`` the key is ``name|type|source_id``, with ``#2``, ``#3``... appended for
+        identical devices (same name, type and source_id; only their uids differ).
         """
-        key = key or f"{desc.name}|{desc.type}|{desc.source_id}"
-        slot = StreamSlot(key, desc, info, self.buffer_s, channel)
         with self._slots_lock:
+            if key is None:
+                base = key = f"{desc.name}|{desc.type}|{desc.source_id}"
+                n = 1
+                while key in self._slots:
+                    n += 1
+                    key = f"{base}#{n}"
             if key in self._slots:
                 raise ValueError(f"stream {key!r} is already followed")
+            slot = StreamSlot(key, desc, info, self.buffer_s, channel)
             self._slots[key] = slot
         if slot.state != HealthState.UNUSABLE:
             if info is None:
@@ -396,8 +413,16 @@ class Acquisition:
                 d = describe(i)
                 found.setdefault(d.identity, []).append(i)
                 found.setdefault(d.identity_without_source_id, []).append(i)
+        # two assigned slots looking for the same identity (identical devices on one host,
+        # both away): a returning device could be either one, so neither is guessed
+        assigned = [s.identity for s in lost if s.channel is not None]
+        twins = {i for i in assigned if assigned.count(i) > 1}
         for slot in lost:
             ident = slot.identity
+            if ident in twins:
+                if found.get(ident) and not slot.message.startswith("identical"):
+                    slot._set(slot.state, _TWINS)
+                continue
             info = next((i for i in found.get(ident, []) if i.uid() not in held), None)
             if info is not None and (not slot._info or info.uid() != slot.desc.uid):
                 held.add(info.uid())

@@ -78,6 +78,5 @@ def inventory(streams: Sequence[StreamDescription], assignment: Assignment) -> l
                 and abs(d.nominal_srate / rule.rate - 1) > 0.01
             ):
                 notes.append(f"declared {d.nominal_srate:g} Hz, device runs at {rule.rate:g} Hz")
-        device = prof.title if prof.family in ("generic", "unknown") else f"{prof.title}"
-        rows.append(StreamRow(d, device, signals, role, tuple(notes)))
+        rows.append(StreamRow(d, prof.title, signals, role, tuple(notes)))
     return rows

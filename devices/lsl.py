@@ -18,6 +18,7 @@ from pathlib import Path
 LOCAL_CFG_TEXT = """\
 [ports]
 IPv6 = disable
+PortRange = 256
 [multicast]
 ResolveScope = machine
 [lab]

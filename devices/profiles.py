@@ -238,7 +238,12 @@ class ChannelUse:
 
     @property
     def conversion_text(self) -> str:
-        return self.conversion.text("ms" if self.modality == "ibi" else "µS")
+        """How the values are read: the conversion (EDA, IBI) or the unit (the others)."""
+        if self.modality in ("eda", "ibi"):
+            return self.conversion.text("ms" if self.modality == "ibi" else "µS")
+        if self.modality in ("ppg", "ecg"):
+            return self.conversion.text()
+        return f"in {self.unit}" if self.unit else "as published"
 
 
 @dataclass(frozen=True)

@@ -276,6 +276,83 @@ def discover_streams(wait_s: float = 2.0) -> list[tuple[Any, Any]]:
     return [(describe(i), i) for i in seen.values()]
 
 
+def follow_new(acquisition: Any, found: Sequence[tuple[Any, Any]]) -> list[str]:
+    """Add the streams in ``found`` that ``acquisition`` does not follow yet; returns their keys.
+
+    A stream is new when no slot has its uid. A stream a searching slot will claim (same
+    identity: a device that dropped out and returns with a new uid, or one of this app's own
+    outlets) is left to that slot, so it is never followed, and recorded, twice.
+    """
+    slots = list(acquisition.slots)
+    uids = {s.desc.uid for s in slots if s.desc.uid}
+    claimed = {s.identity for s in slots if s.searching}
+    keys = []
+    for desc, info in found:
+        if not desc.uid or desc.uid in uids:
+            continue
+        if desc.identity in claimed or desc.identity_without_source_id in claimed:
+            continue
+        uids.add(desc.uid)
+        key = f"{desc.name}|{desc.type}|{desc.source_id}|{desc.uid}"
+        keys.append(acquisition.add(desc, info, key=key).key)
+    return keys
+
+
+class StreamWatcher:
+    """Adds streams that appear later to a running acquisition (recording all streams).
+
+    A thread calls ``discover()`` every ``every_s`` seconds and follows what is new (see
+    :func:`follow_new`); a :class:`Recorder` on the same acquisition writes each added stream
+    from its first sample, so nothing a late stream sends after its inlet opened is lost.
+
+    Parameters
+    ----------
+    acquisition : devices.acquisition.Acquisition
+        The running acquisition.
+    discover : callable
+        ``discover() -> [(StreamDescription, pylsl.StreamInfo), ...]``: streams visible now.
+    every_s : float
+        Seconds between discovery passes.
+    on_error : callable, optional
+        Called once with a one-line message when discovery fails (the thread then stops).
+    """
+
+    def __init__(
+        self,
+        acquisition: Any,
+        discover: Callable[[], Sequence[tuple[Any, Any]]],
+        every_s: float = 0.5,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.acquisition = acquisition
+        self.discover = discover
+        self.every_s = float(every_s)
+        self.on_error = on_error
+        self.added: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> StreamWatcher:
+        self._thread = threading.Thread(target=self._run, name="attune-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.added.extend(follow_new(self.acquisition, self.discover()))
+            except Exception as exc:  # never a silent dead watcher
+                if self.on_error is not None:
+                    self.on_error(f"looking for new streams failed: {type(exc).__name__}: {exc}")
+                return
+            self._stop.wait(self.every_s)
+
+
 def record_streams(
     path: str | Path,
     streams: Sequence[tuple[Any, Any]],
@@ -343,14 +420,9 @@ def record_streams(
 
     stop_event = stop_event or threading.Event()
     acq = Acquisition(buffer_s=120.0)
-    uids: set[str] = set()
 
     def follow(found: Sequence[tuple[Any, Any]]) -> None:
-        for desc, info in found:
-            key = desc.uid or f"{desc.name}|{desc.type}|{desc.source_id}|{desc.hostname}"
-            if key not in uids:
-                uids.add(key)
-                acq.add(desc, info, key=f"{desc.name}|{desc.type}|{desc.source_id}|{key}")
+        follow_new(acq, found)
 
     follow(streams)
     acq.start()

@@ -46,8 +46,10 @@ class SimulatorSource:
 
     Each person gets an EDA stream (type ``EDA``, µS) and a PPG stream (type ``PPG``, a.u.),
     plus an ECG stream (type ``ECG``, mV) when ``config.ecg_fs`` is set. Sample ``i`` carries
-    the LSL timestamp ``t0 + i / fs`` where ``t0`` is the LSL clock at start, so the
-    simulator's time ``i / fs`` maps exactly onto the LSL clock.
+    the LSL timestamp ``t0 + i / fs - start_s``, where ``t0`` is the LSL clock at start (or the
+    given ``t0``), so the simulator's time ``i / fs`` maps exactly onto the LSL clock.
+    Publishing begins at the simulator's time ``start_s``: a demo that computed the seed's
+    first ``start_s`` seconds itself (pre-roll) continues here from the same seed.
 
     Parameters
     ----------
@@ -59,6 +61,11 @@ class SimulatorSource:
         Stop publishing after this many seconds (None: until ``stop``).
     chunk_s : float
         Push interval (s).
+    start_s : float
+        Simulator time (s) of the first published sample (0: from the beginning).
+    t0 : float or None
+        LSL time (s) of simulator time ``start_s``; publishing waits for it when it lies
+        ahead. None: the LSL clock at start.
     """
 
     def __init__(
@@ -67,8 +74,14 @@ class SimulatorSource:
         prefix: str = "AttuneSim",
         duration: float | None = None,
         chunk_s: float = 0.02,
+        start_s: float = 0.0,
+        t0: float | None = None,
     ) -> None:
+        if not (np.isfinite(start_s) and start_s >= 0):
+            raise ValueError("start_s must be a finite number of seconds >= 0")
         self.config = config
+        self.start_s = float(start_s)
+        self._t0_wanted = t0
         self.prefix = prefix
         self.duration = duration
         self.chunk_s = chunk_s
@@ -93,7 +106,8 @@ class SimulatorSource:
             outlet = make_outlet(
                 name, mod.upper(), sid, fs, [labels[mod]], units[mod], manufacturer="AttuneSim"
             )
-            self._outlets[(role, mod)] = (outlet, float(fs), 0)
+            first = int(np.ceil(self.start_s * fs - 1e-9))
+            self._outlets[(role, mod)] = (outlet, float(fs), first)
 
     def start(self) -> None:
         self._make_outlets()
@@ -113,16 +127,18 @@ class SimulatorSource:
 
     def _run(self) -> None:
         try:
-            self.t0 = local_clock()
+            self.t0 = local_clock() if self._t0_wanted is None else float(self._t0_wanted)
+            while not self._stop.is_set() and local_clock() < self.t0:
+                self._stop.wait(min(self.t0 - local_clock(), self.chunk_s))
             while not self._stop.is_set():
                 elapsed = local_clock() - self.t0
                 if self.duration is not None and elapsed >= self.duration:
                     elapsed = self.duration
                 for key, (outlet, fs, sent) in list(self._outlets.items()):
-                    due = int(elapsed * fs)
+                    due = int((self.start_s + elapsed) * fs)
                     if due > sent:
                         x = self.model.render(key[0], key[1], sent, due - sent)
-                        ts = self.t0 + (sent + np.arange(due - sent)) / fs
+                        ts = self.t0 - self.start_s + (sent + np.arange(due - sent)) / fs
                         outlet.push_chunk(x[:, None].astype(np.float32), ts.tolist())
                         self._outlets[key] = (outlet, fs, due)
                 if self.duration is not None and elapsed >= self.duration:

@@ -42,7 +42,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.beats import BeatSeries, IbiExclusion, beat_series, finite_runs, ibi_exclusion
+from dsp.beats import (
+    BeatSeries,
+    IbiExclusion,
+    beat_series,
+    device_beat_series,
+    finite_runs,
+    ibi_exclusion,
+)
 from dsp.ecg import ecg_peaks
 from dsp.eda import eda_clean, eda_noise_us, eda_scr, scr_threshold_us
 from dsp.hrv import coherence_ratio, hrv_frequency, hrv_time
@@ -285,8 +292,9 @@ def analyze_person(
         gaps); None when the person has no cardiac signal.
     cardiac_fs : float
         Sampling rate of the cardiac signal (Hz).
-    cardiac_kind : {'ppg', 'ecg'}
-        Detector to use.
+    cardiac_kind : {'ppg', 'ecg', 'beats'}
+        Detector to use; 'beats': ``cardiac_t`` holds beat times (s) a device reported (E4
+        IBI, BLE RR), which go through :func:`dsp.beats.device_beat_series`.
     eda, eda_t : ndarray, optional
         EDA samples (µS) and timestamps (s); None when absent.
     eda_fs : float
@@ -303,9 +311,15 @@ def analyze_person(
     ends: list[float] = []
     kind = ""
     c = CardiacResult.empty()
-    if cardiac is not None and cardiac_t is not None and np.size(cardiac) > 1:
+    if cardiac_kind == "beats" and cardiac_t is not None and np.size(cardiac_t) > 1:
+        kind = "beats"  # beat times a device reported (IBI/RR stream) in ``cardiac_t``
+        bt, sr = device_beat_series(cardiac_t, cfg.min_ibi_ms, cfg.max_ibi_ms)
+        c = CardiacResult(bt, sr, np.zeros(0), np.zeros(0, dtype=bool), {})
+        starts.extend(bt[:1].tolist())
+        ends.extend(bt[-1:].tolist())
+    elif cardiac is not None and cardiac_t is not None and np.size(cardiac) > 1:
         if cardiac_kind not in ("ppg", "ecg"):
-            raise ValueError("cardiac_kind must be 'ppg' or 'ecg'")
+            raise ValueError("cardiac_kind must be 'ppg', 'ecg' or 'beats'")
         x, t = _checked_signal(cardiac, cardiac_t, cardiac_fs, "cardiac")
         kind = cardiac_kind
         c = _cardiac(x, t, float(cardiac_fs), kind, cfg)
@@ -319,7 +333,7 @@ def analyze_person(
         ed = _eda(xr, tr, float(eda_fs), cfg)
     return PersonSession(
         cardiac_kind=kind,
-        cardiac_fs=float(cardiac_fs) if kind else nan,
+        cardiac_fs=float(cardiac_fs) if kind in ("ppg", "ecg") else nan,
         eda_fs=float(eda_fs) if ed.t.size else nan,
         t_start=min(starts) if starts else nan,
         t_end=max(ends) if ends else nan,

@@ -86,3 +86,49 @@ def test_connect_fails_in_one_line_and_a_broken_source_is_reported(uid) -> None:
     assert control.check_source() is None  # reported once
     assert errors == [f"broken simulator stopped: {msg}"]
     control.shutdown()
+
+
+def test_recording_all_adds_a_stream_that_appears_after_start(uid, tmp_path) -> None:
+    """Console recording = ``attune record --all``: a late stream is written from its first
+    sample (every sample pushed once its inlet was open, in order), and the assigned streams
+    are in the same file."""
+    import numpy as np
+    import pylsl
+
+    prefix = f"CtlL{uid}"
+    control = LiveController(
+        EngineConfig(tick_s=0.5, metrics_source_id=f"metrics-{uid}"),
+        marker_name=f"Markers-{uid}",
+        marker_source_id=f"markers-{uid}",
+    )
+    source = SimulatorSource(DyadSimConfig(seed=3), prefix=prefix)
+    late_name, n = f"Late{uid}", 300
+    outlet = None
+    try:
+        control.connect(SourceChoice(kind=SourceKind.SIMULATED, roles=role_globs(prefix),
+                                     wait_s=30.0, description="test dyad"), source)  # fmt: skip
+        path = control.start_recording(tmp_path / "s", "P1", "C1", record_all=True)
+        assert control.watcher is not None
+        # the stream appears only now, after Start
+        info = pylsl.StreamInfo(late_name, "Misc", 1, 100.0, "double64", f"late-{uid}")
+        outlet = pylsl.StreamOutlet(info)
+        assert outlet.wait_for_consumers(15.0), "the late stream was never followed"
+        for i in range(n):
+            outlet.push_sample([float(i)])
+            if i % 20 == 19:
+                time.sleep(0.2)
+        time.sleep(1.0)
+        keys = control.watcher.added
+        summary = control.stop_recording()
+        assert control.watcher is None and summary is not None and summary.error is None
+    finally:
+        control.shutdown()
+        del outlet
+    assert any(k.startswith(late_name) for k in keys)
+    streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+    by_name = {s["info"]["name"][0]: s for s in streams}
+    assert f"{prefix}-patient-EDA" in by_name and f"{prefix}-clinician-EDA" in by_name
+    late = [s for s in streams if s["info"]["name"][0] == late_name]
+    assert len(late) == 1  # followed once, not once per discovery pass
+    values = np.asarray(late[0]["time_series"])[:, 0]
+    np.testing.assert_array_equal(values, np.arange(n, dtype=float))

@@ -15,6 +15,7 @@ import pytest
 from app.engine import EngineConfig
 from app.live import discover, start_session
 from devices.device_sim import DeviceSimSource, role_glob
+from devices.inventory import inventory
 from devices.lsl import local_clock
 from dsp.person import PersonConfig
 from dsp.simulate import DyadSimConfig
@@ -24,9 +25,17 @@ pytestmark = pytest.mark.lsl
 HAS_EDA = {"emotibit", "e4", "e4b", "shimmer", "bitalino"}
 UNIX = {"e4", "bitalino", "muse"}
 FAMILY = {"e4b": "e4"}
+TITLE = {
+    "emotibit": "EmotiBit",
+    "e4": "Empatica E4",
+    "shimmer": "Shimmer3 GSR+",
+    "bitalino": "BITalino / PLUX (OpenSignals)",
+    "polar": "Polar H10",
+    "muse": "Muse (PPG)",
+}
 
 
-def _assign_until(roles, map_path, want, timeout: float = 20.0):
+def _assign_until(roles, map_path, want, timeout: float = 45.0):
     """Discover and assign until ``want(assignment)`` holds (the resolver may need a while)."""
     from devices.assign import assign, load_map
 
@@ -78,6 +87,16 @@ def test_profile_loopback_gives_plausible_hr_and_scl(device: str, uid: str) -> N
             assert (eda is not None) == (device in HAS_EDA), assignment.problem_text
             if eda is not None:
                 assert eda.device == fam and eda.conversion.usable
+        # what `attune streams` prints: device, conversion and role for every stream
+        rows = {r.stream.uid: r for r in inventory([d for d, _ in found], assignment)}
+        for role in ("patient", "clinician"):
+            c = assignment.cardiac(role)
+            row = rows[c.stream.uid]
+            assert row.device == TITLE[fam] and f"{role} {c.modality}" in row.role, row.text()
+            eda = assignment.get(role, "eda")
+            if eda is not None:
+                text = rows[eda.stream.uid].text()
+                assert eda.conversion.text() in text and f"{role} eda" in text, text
         session = start_session(assignment, found, EngineConfig(publish_metrics=False))
         snap = _wait_for(session.engine, device in HAS_EDA, 60.0)
         assert snap is not None and not snap.errors, snap and snap.errors

@@ -48,6 +48,18 @@ def _run(script: str, cfg: Path) -> subprocess.CompletedProcess:
     )
 
 
+def test_the_fallback_local_config_says_what_the_file_says() -> None:
+    """``use_local_lsl`` writes LOCAL_CFG_TEXT when the resources folder is absent."""
+
+    def settings(text: str) -> dict[str, dict[str, str]]:
+        cfg = configparser.ConfigParser()
+        cfg.read_string(text)
+        return {s: dict(cfg[s]) for s in cfg.sections()}
+
+    path = ROOT / "resources" / "lsl_local.cfg"
+    assert settings(LOCAL_CFG_TEXT) == settings(path.read_text(encoding="utf-8"))
+
+
 def test_every_shipped_config_is_fatal_only() -> None:
     texts = {
         "lsl_local.cfg": (ROOT / "resources" / "lsl_local.cfg").read_text(encoding="utf-8"),

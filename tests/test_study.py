@@ -36,9 +36,13 @@ def test_real_coupled_dyads_beat_their_pseudo_dyads():
     pseudo = vals[:, :, 0][~np.eye(4, dtype=bool)]
     assert real.min() > np.median(pseudo)  # EDA CI of real coupled dyads above pseudo-dyads
     c = compare_to_pseudo(float(real[0]), np.r_[vals[0, 1:, 0], vals[1:, 0, 0]], False)
-    assert c.n_pseudo == 6 and c.p == pytest.approx((1 + np.sum(c.percentile < 0)) / 7, abs=0.2)
-    few = compare_to_pseudo(1.0, np.array([0.5]), False)
-    assert np.isnan(few.p)  # one pseudo-dyad is not a test
+    assert c.n_pseudo == 6 and c.percentile > 50
+    assert np.isnan(c.p)  # 6 pseudo-dyads cannot give p < 0.05: no p is made up
+    rng = np.random.default_rng(0)
+    big = compare_to_pseudo(3.0, rng.standard_normal(99), False)
+    assert big.p == pytest.approx((1 + np.sum(rng.standard_normal(0) >= 3.0)) / 100, abs=0.02)
+    two = compare_to_pseudo(-3.0, np.linspace(-1, 1, 39), True)
+    assert two.p == pytest.approx(2 / 40) and two.percentile == 0.0
 
 
 def test_pseudo_study_on_a_local_dask_cluster_equals_local_cores(tmp_path: Path):
@@ -72,8 +76,10 @@ def test_analyze_several_files_writes_pseudo_dyad_columns_and_batch_page(tmp_pat
     assert failed == 0 and len(rows) == 3
     with open(tmp_path / "out" / "summary.csv", encoding="utf-8") as fh:
         got = list(csv.DictReader(fh))
-    assert all(r["pseudo_dyads"] == "4" and r["eda_ci_pseudo_p"] for r in got)
+    assert all(r["pseudo_dyads"] == "4" and r["eda_ci_pseudo_percentile"] for r in got)
+    assert all(r["eda_ci_pseudo_p"] == "" for r in got)  # 4 pseudo-dyads: no p
     assert all(r["eda_lead"] for r in got)
     page = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
     assert "role-keeping pseudo-dyads" in page and "sess0.xdf" in page
+    assert "not enough data for a test (4 pseudo-dyads)" in page
     assert (tmp_path / "out" / "pseudo_dyads.csv").is_file()

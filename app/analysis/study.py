@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from app.analysis.pipeline import SessionAnalysis
-from dsp.concordance.pseudo import STATISTICS, DyadSeries, compare_to_pseudo, pair_statistics
+from dsp.concordance.pseudo import (
+    MIN_PSEUDO,
+    STATISTICS,
+    DyadSeries,
+    compare_to_pseudo,
+    pair_statistics,
+)
 
 __all__ = ["PSEUDO_FIELDS", "dyad_series", "pseudo_study", "write_summary_html"]
 
@@ -125,12 +131,14 @@ _COLUMNS = [
 def write_summary_html(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """The batch page: one row per session, each statistic beside its pseudo-dyad test."""
     head = "".join(f"<th>{html.escape(t)}</th>" for _, t in _COLUMNS)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(str(r.get(k, '')))}</td>" for k, _ in _COLUMNS)
-        + "</tr>"
-        for r in rows
-    )
+
+    def cell(r: dict[str, Any], k: str) -> str:
+        v = str(r.get(k, ""))
+        if k.endswith("_pseudo_p") and not v and r.get("pseudo_dyads"):
+            v = f"not enough data for a test ({r['pseudo_dyads']} pseudo-dyads)"
+        return f"<td>{html.escape(v)}</td>"
+
+    body = "".join("<tr>" + "".join(cell(r, k) for k, _ in _COLUMNS) + "</tr>" for r in rows)
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Study summary</title>'
         "<style>body{font-family:Helvetica,Arial,sans-serif;font-size:13px;margin:1em}"
@@ -140,7 +148,9 @@ def write_summary_html(rows: Sequence[dict[str, Any]], path: str | Path) -> Path
         "session's clinician and every other patient with the same clinician (people who never "
         "met, in the same situation). p: share of pseudo-dyads at least as extreme (one-sided "
         "for CIs, two-sided for lead asymmetry and label contrast). The within-session columns "
-        "are each session's own tests against circular-shift surrogates.</p>"
+        "are each session's own tests against circular-shift surrogates. A p needs at least "
+        f"{MIN_PSEUDO} pseudo-dyads per dyad (11 sessions); with fewer only the percentile is "
+        "given.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>\n"
     )
     p = Path(path)

@@ -79,7 +79,7 @@ def _highlight_cell(sig: DyadSignal) -> str:
     if hl is None or not np.isfinite(sig.timeline.percentile).any():
         return NOT_ENOUGH_DATA
     n = int(np.sum(hl))
-    return f"yes, {fmt_mmss(n)} in total" if n else "no"
+    return f"yes, {fmt_mmss(n)} (m:ss) in total" if n else "never"
 
 
 def concordance_table(a: SessionAnalysis) -> Table | None:
@@ -113,7 +113,7 @@ def concordance_table(a: SessionAnalysis) -> Table | None:
             "p (surrogates)",
             "KSI",
             SUSY_NAME,
-            "above chance (rule below)",
+            "rolling CI above chance (rule below)",
             "lead (tested)",
         ),  # fmt: skip
         tuple(rows),

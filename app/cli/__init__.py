@@ -118,6 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(bvp/gsr), e4b = Empatica<ID>PPG/EDA/IBI style",
     )
     _add_sim_options(p)
+    p.add_argument(
+        "--start-s",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="start publishing at simulator time S (the demo computed 0..S itself; default 0)",
+    )
+    p.add_argument(
+        "--t0",
+        type=float,
+        default=None,
+        metavar="LSL_TIME",
+        help="LSL time of simulator time --start-s (waits for it; default: now)",
+    )
 
     p = sub.add_parser(
         "streams",
@@ -156,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coupling", type=float, default=0.8, metavar="0..1")
     p.add_argument("--lag", type=float, default=2.0, metavar="S")
     p.add_argument("--artifacts", action="store_true")
+    p.add_argument(
+        "--no-preroll",
+        action="store_true",
+        help="start with the full 150 s warm-up (default: the simulator's first 170 s are "
+        "computed at start, labelled 'pre-rolled (simulated history)')",
+    )
 
     sessions.register(sub)
     analysis.register(sub)
@@ -198,7 +218,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     _install_sigint(stop)
     if args.device:
         return _simulate_device(args, cfg, stop)
-    src = SimulatorSource(cfg, prefix=args.name_prefix, duration=args.duration)
+    try:
+        src = SimulatorSource(
+            cfg, prefix=args.name_prefix, duration=args.duration, start_s=args.start_s, t0=args.t0
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     src.start()
     print(
         f"simulating: {args.name_prefix}-patient-EDA/PPG and {args.name_prefix}-clinician-EDA/PPG "
@@ -255,7 +280,7 @@ def cmd_streams(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_headless(choice, duration: float | None, tick_s: float, source=None) -> int:
+def _run_headless(choice, duration: float | None, tick_s: float, source=None, preroll=None) -> int:
     """The headless live view: a :class:`~app.controller.LiveController` printing one block
     of lines per engine tick until ``duration`` (s), Ctrl-C, or a failure."""
     from app.controller import LiveController
@@ -272,7 +297,7 @@ def _run_headless(choice, duration: float | None, tick_s: float, source=None) ->
         errors.append(text)
         stop.set()
 
-    control = LiveController(EngineConfig(tick_s=tick_s))
+    control = LiveController(EngineConfig(tick_s=tick_s, preroll=preroll))
     control.on_error = on_error
     try:
         try:
@@ -314,7 +339,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.sources import SourceChoice, SourceKind, demo_source, role_globs
+    from app.sources import SourceChoice, SourceKind, demo_preroll, demo_source, role_globs
     from devices.lsl import use_local_lsl
 
     use_local_lsl()
@@ -329,10 +354,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("no display is available: showing the headless live view (attune run --headless)",
               flush=True)  # fmt: skip
     prefix = f"AttuneDemo{os.getpid()}"
-    source = demo_source(prefix, args.seed, args.coupling, args.lag, args.artifacts)
+    preroll = (
+        None
+        if args.no_preroll
+        else demo_preroll(args.seed, args.coupling, args.lag, args.artifacts)
+    )
+    source = demo_source(prefix, args.seed, args.coupling, args.lag, args.artifacts, preroll)
     choice = SourceChoice(kind=SourceKind.SIMULATED, roles=role_globs(prefix), wait_s=10.0,
                           description=source.description)  # fmt: skip
-    return _run_headless(choice, args.duration, 1.0, source=source)
+    return _run_headless(choice, args.duration, 1.0, source=source, preroll=preroll)
 
 
 COMMANDS = {"simulate": cmd_simulate, "streams": cmd_streams, "run": cmd_run, "demo": cmd_demo}

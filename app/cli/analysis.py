@@ -52,6 +52,12 @@ def _formats(text: str) -> tuple[str, ...]:
 
 def register(subparsers: Any) -> None:
     """Add ``analyze``, ``review`` and ``library`` to an argparse subparsers object."""
+    _register_analyze(subparsers)
+    _register_review(subparsers)
+    _register_library(subparsers)
+
+
+def _register_analyze(subparsers: Any) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     p = subparsers.add_parser(
         "analyze",
@@ -91,6 +97,12 @@ def register(subparsers: Any) -> None:
         metavar="LIST",
         help="comma list of json, csv, html (default: all)",
     )
+    _add_method_options(p)
+    p.set_defaults(func=cmd_analyze)
+
+
+def _add_method_options(p: argparse.ArgumentParser) -> None:
+    """``analyze``'s method and execution options: surrogates, seed, EDA scale, cores."""
     p.add_argument(
         "--surrogates",
         type=_surrogates,
@@ -126,8 +138,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="parallel processes (default: cores)"
     )
-    p.set_defaults(func=cmd_analyze)
 
+
+def _register_review(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "review",
         help="open a recorded session in the trainer's review window",
@@ -144,6 +157,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot and quit")
     p.set_defaults(func=cmd_review)
 
+
+def _register_library(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "library",
         help="list recorded sessions and a clinician's progress across sessions",

@@ -64,13 +64,17 @@ def _positive(text: str) -> float:
 
 def register(subparsers: Any) -> None:
     """Add the ``record`` and ``replay`` subcommands to an argparse subparsers object."""
-    fmt = argparse.RawDescriptionHelpFormatter
+    _register_record(subparsers)
+    _register_replay(subparsers)
+
+
+def _register_record(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "record",
         help="record LSL streams to an XDF file (headless)",
         description="Record LSL streams to a crash-safe XDF file, like LabRecorder.",
         epilog=RECORD_EPILOG,
-        formatter_class=fmt,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("out", metavar="OUT.xdf", help="output file (must not exist, see --overwrite)")
     p.add_argument(
@@ -117,12 +121,14 @@ def register(subparsers: Any) -> None:
     )
     p.set_defaults(func=cmd_record)
 
+
+def _register_replay(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "replay",
         help="replay an XDF recording as live LSL streams",
         description="Publish the streams of an XDF file as LSL outlets in real time.",
         epilog=REPLAY_EPILOG,
-        formatter_class=fmt,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE.xdf", help="recording to replay (.xdf, .xdfz)")
     p.add_argument(

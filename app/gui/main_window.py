@@ -44,6 +44,7 @@ from app.gui.meters import (
     MetricsTable,
     concordance_state,
     hr_sync_state,
+    preroll_state,
 )
 from app.gui.patient import PatientViewOptions, PatientWindow
 from app.gui.session import SessionController
@@ -192,8 +193,18 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Escape"), self, self.clear_error)
 
     def _session_bar(self) -> QHBoxLayout:
+        """Codes, Start/Stop and recording state | marker keys and note | baseline, patient
+        screen, trace window and theme."""
         bar = QHBoxLayout()
         bar.setSpacing(8)
+        self._add_session_controls(bar)
+        bar.addSpacing(18)
+        self._add_marker_controls(bar)
+        bar.addStretch(1)
+        self._add_view_controls(bar)
+        return bar
+
+    def _add_session_controls(self, bar: QHBoxLayout) -> None:
         self.session_button = QPushButton("Start (Ctrl+R)")
         self.session_button.setToolTip("Start/stop the session: records all streams and markers")
         self.session_button.clicked.connect(self.toggle_session)
@@ -222,7 +233,8 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.session_button)
         bar.addWidget(self.rec)
         bar.addWidget(self.elapsed)
-        bar.addSpacing(18)
+
+    def _add_marker_controls(self, bar: QHBoxLayout) -> None:
         self.marker_buttons: dict[str, QPushButton] = {}
         for code in ("T", "L", "M"):
             b = QPushButton(f"{code}  {MARKER_TEXT[code].replace('clinician ', '')}")
@@ -242,7 +254,8 @@ class MainWindow(QMainWindow):
         self.note.returnPressed.connect(self._send_note)
         bar.addWidget(self.note)
         self._last_moment: float | None = None
-        bar.addStretch(1)
+
+    def _add_view_controls(self, bar: QHBoxLayout) -> None:
         self.baseline_button = QPushButton("Baseline (B)")
         self.baseline_button.setToolTip(
             "Threshold ritual: three breaths and a 60 s settling baseline; the table then "
@@ -282,7 +295,6 @@ class MainWindow(QMainWindow):
             lambda: self.set_theme("dark" if self.settings.theme == "light" else "light")
         )
         bar.addWidget(self.theme_button)
-        return bar
 
     # -- settings -------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
@@ -391,8 +403,13 @@ class MainWindow(QMainWindow):
             if "eda" in stale[role]:
                 notes.append(f"{role} EDA stream not delivering")
         warmup = self.controller.config.dyad.warmup_s
-        self.meter.set_state(concordance_state(snap.dyad, warmup, "; ".join(notes)))
-        self.hr_meter.set_state(hr_sync_state(snap.dyad, warmup))
+        state = concordance_state(snap.dyad, warmup, "; ".join(notes))
+        hr_state = hr_sync_state(snap.dyad, warmup)
+        if snap.preroll_s > 0:  # the demo: say which part of the session is simulated history
+            state = preroll_state(state, snap.preroll_s)
+            hr_state = preroll_state(hr_state, snap.preroll_s)
+        self.meter.set_state(state)
+        self.hr_meter.set_state(hr_state)
         self.table.update_persons(snap.persons, stale, self.baseline)
         self.health.update_health(snap, snap.persons)
         for e in snap.errors:

@@ -7,7 +7,7 @@ is computed. Invalid or stale values are dimmed, unknown values shown as an en d
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -31,6 +31,7 @@ from app.gui.theme import (
     THEMES,
     Theme,
 )
+from app.preroll import PREROLL_LABEL
 from devices.health import HealthState
 from dsp.concordance import CI_CLIP
 from dsp.concordance.evidence import HighlightRule
@@ -104,6 +105,8 @@ class MeterState:
         holds (:class:`dsp.concordance.evidence.HighlightRule`); neutral otherwise.
     note : str
         An extra caution under the lead (e.g. shared breathing), '' for none.
+    tag : str
+        Words beside the title, always shown (the demo's pre-roll label), '' for none.
     """
 
     value: float = float("nan")
@@ -117,6 +120,12 @@ class MeterState:
     progress: float = float("nan")
     highlight: bool = False
     note: str = ""
+    tag: str = ""
+
+
+def preroll_state(state: MeterState, preroll_s: float) -> MeterState:
+    """``state`` tagged as resting on the demo's simulated history (``preroll_s`` seconds)."""
+    return replace(state, tag=f"{PREROLL_LABEL}, first {preroll_s:.0f} s")
 
 
 def ordinal(v: float) -> str:
@@ -286,6 +295,16 @@ class Meter(QWidget):
         p.drawText(
             QRectF(pad, pad * 0.6, w - 2 * pad, fm_h), Qt.AlignmentFlag.AlignLeft, self.title
         )
+        if st.tag:  # e.g. the demo's pre-roll: right-aligned on the title line, muted
+            ft = QFont(base)
+            ft.setItalic(True)
+            p.setFont(ft)
+            p.setPen(QColor(th.muted))
+            p.drawText(
+                QRectF(pad, pad * 0.6, w - 2 * pad, fm_h),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                st.tag,
+            )
         y = pad * 0.6 + fm_h
         # big value / state text
         f = QFont(base)

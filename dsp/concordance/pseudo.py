@@ -29,7 +29,16 @@ from dsp.concordance.indices import (
 )
 from dsp.concordance.lead import _summaries, lag_profiles
 
-__all__ = ["DyadSeries", "PseudoComparison", "compare_to_pseudo", "pair_statistics"]
+__all__ = [
+    "MIN_PSEUDO",
+    "DyadSeries",
+    "PseudoComparison",
+    "compare_to_pseudo",
+    "pair_statistics",
+]
+
+#: Fewer pseudo-dyads than this cannot give p < 0.05: percentile only, no p (11+ sessions).
+MIN_PSEUDO = 20
 
 #: Statistics of a pairing: (name, two-sided?) in the order of :func:`pair_statistics`.
 STATISTICS = (("eda_ci", False), ("hr_ci", False), ("eda_lead_asymmetry", True),
@@ -115,8 +124,8 @@ class PseudoComparison:
     percentile : float
         Percentile of ``observed`` among them (0-100).
     p : float
-        One-sided (larger = more coupling) or two-sided empirical p; NaN with fewer than
-        2 pseudo-dyads (no test).
+        One-sided (larger = more coupling) or two-sided empirical p; NaN (no test) with fewer
+        than :data:`MIN_PSEUDO` pseudo-dyads, since no p below 0.05 would be possible.
     """
 
     observed: float
@@ -132,6 +141,8 @@ def compare_to_pseudo(observed: float, pseudo: np.ndarray, two_sided: bool) -> P
     if v.size < 2 or not math.isfinite(observed):
         return PseudoComparison(observed, int(v.size), math.nan, math.nan)
     pct = 100.0 * (np.sum(v < observed) + 0.5 * np.sum(v == observed)) / v.size
+    if v.size < MIN_PSEUDO:
+        return PseudoComparison(float(observed), int(v.size), float(pct), math.nan)
     hi = (1.0 + np.sum(v >= observed)) / (1.0 + v.size)
     if two_sided:
         lo = (1.0 + np.sum(v <= observed)) / (1.0 + v.size)
