@@ -29,6 +29,11 @@ from devices.ringbuffer import RingBuffer, StringRingBuffer
 log = logging.getLogger(__name__)
 
 
+_TWINS = (
+    "identical devices (same name, type, source_id and host) were both away; the one that "
+    "returned cannot be told apart, so it is not reconnected: restart the session (or give "
+    "the devices different names or hosts)"
+)
 _ARRIVAL_BUCKET_S = 0.25
 _ARRIVAL_BUCKETS = 32  # 8 s of arrival history for the effective rate over 5 s
 
@@ -408,8 +413,16 @@ class Acquisition:
                 d = describe(i)
                 found.setdefault(d.identity, []).append(i)
                 found.setdefault(d.identity_without_source_id, []).append(i)
+        # two assigned slots looking for the same identity (identical devices on one host,
+        # both away): a returning device could be either one, so neither is guessed
+        assigned = [s.identity for s in lost if s.channel is not None]
+        twins = {i for i in assigned if assigned.count(i) > 1}
         for slot in lost:
             ident = slot.identity
+            if ident in twins:
+                if found.get(ident) and not slot.message.startswith("identical"):
+                    slot._set(slot.state, _TWINS)
+                continue
             info = next((i for i in found.get(ident, []) if i.uid() not in held), None)
             if info is not None and (not slot._info or info.uid() != slot.desc.uid):
                 held.add(info.uid())

@@ -40,12 +40,14 @@ from enum import StrEnum
 import numpy as np
 
 from dsp.filters import nan_segments
-from dsp.hrv import ARTIFACT_CLASSES, ibi_classify
+from dsp.ibi_artifacts import ARTIFACT_CLASSES, ibi_classify
 
 __all__ = [
+    "DEVICE_BEAT_CLOCK_HZ",
     "BeatSeries",
     "IbiExclusion",
     "beat_series",
+    "device_beat_series",
     "finite_runs",
     "ibi_exclusion",
 ]
@@ -359,3 +361,43 @@ def beat_series(
         excluded_reason=tuple(e[2] for e in ex),
         changed_t={k: np.asarray(sorted(v), dtype=float) for k, v in changed.items()},
     )
+
+
+DEVICE_BEAT_CLOCK_HZ = 1000.0
+"""Position clock of device-reported beats (Hz): 1 ms, finer than BLE RR's 1/1024 s; the same
+clock as ``dsp.person.BEAT_CLOCK_HZ`` (live ``LivePerson.push_beats``)."""
+
+
+def device_beat_series(
+    beat_t: np.ndarray, min_ibi_ms: float, max_ibi_ms: float
+) -> tuple[np.ndarray, BeatSeries]:
+    """Exclusion and correction of beats a device reported (E4 IBI, BLE RR), offline.
+
+    The steps of ``LivePerson.push_beats``: non-finite beats and beats not after the previous
+    one are dropped, positions are counted on the :data:`DEVICE_BEAT_CLOCK_HZ` clock (beats
+    closer than one tick merge), every IBI is judged by :func:`ibi_exclusion` (the device
+    judged its own beats: no waveform quality windows), then :func:`beat_series`.
+
+    Parameters
+    ----------
+    beat_t : ndarray
+        Beat times (s, LSL clock), e.g. from ``devices.intervals.IntervalBeats``.
+    min_ibi_ms, max_ibi_ms : float
+        Plausible IBI range (ms).
+
+    Returns
+    -------
+    beats : ndarray
+        The beats kept (s), increasing.
+    series : BeatSeries
+    """
+    t = np.asarray(beat_t, dtype=float).ravel()
+    t = t[np.isfinite(t)]
+    if t.size:
+        t = t[t >= np.maximum.accumulate(t)]  # drop beats earlier than one before them
+    pos = np.round((t - t[0]) * DEVICE_BEAT_CLOCK_HZ) if t.size else t
+    keep = np.concatenate([[True], np.diff(pos) > 0]) if t.size else np.zeros(0, dtype=bool)
+    t, pos = t[keep], pos[keep]
+    ibi = np.diff(pos) / DEVICE_BEAT_CLOCK_HZ * 1000.0
+    usable, why = ibi_exclusion(ibi, np.ones(ibi.size, dtype=bool), min_ibi_ms, max_ibi_ms)
+    return t, beat_series(pos / DEVICE_BEAT_CLOCK_HZ, t, usable, why)

@@ -74,6 +74,29 @@ def _template_corr(x: np.ndarray, peaks: np.ndarray, half: int) -> float:
     return float(np.mean(r)) if r.size else float("nan")
 
 
+def _failed_rules(
+    hr: float,
+    gap: float,
+    ratio: float,
+    corr: float,
+    hr_range: tuple[float, float],
+    max_gap_s: float,
+    max_ibi_ratio: float,
+    corr_min: float,
+) -> list[str]:
+    """The Orphanidou rules a window fails, each as a short reason."""
+    reasons = []
+    if not hr_range[0] <= hr <= hr_range[1]:
+        reasons.append(f"HR {hr:.0f} bpm outside {hr_range[0]:.0f}-{hr_range[1]:.0f}")
+    if gap >= max_gap_s:
+        reasons.append(f"gap {gap:.1f} s")
+    if ratio >= max_ibi_ratio:
+        reasons.append(f"max/min IBI {ratio:.2f}")
+    if not corr >= corr_min:
+        reasons.append(f"template r {corr:.2f} < {corr_min:.2f}")
+    return reasons
+
+
 def ppg_quality(
     signal: np.ndarray,
     fs: float,
@@ -139,15 +162,7 @@ def ppg_quality(
     ratio = float(ibi.max() / ibi.min())
     half = int(round(0.5 * np.median(ibi) * fs))
     corr = _template_corr(y, pk, half)
-    reasons = []
-    if not hr_range[0] <= hr <= hr_range[1]:
-        reasons.append(f"HR {hr:.0f} bpm outside {hr_range[0]:.0f}-{hr_range[1]:.0f}")
-    if gap >= max_gap_s:
-        reasons.append(f"gap {gap:.1f} s")
-    if ratio >= max_ibi_ratio:
-        reasons.append(f"max/min IBI {ratio:.2f}")
-    if not corr >= corr_min:
-        reasons.append(f"template r {corr:.2f} < {corr_min:.2f}")
+    reasons = _failed_rules(hr, gap, ratio, corr, hr_range, max_gap_s, max_ibi_ratio, corr_min)
     return CardiacQuality(
         good=not reasons,
         reason="; ".join(reasons),

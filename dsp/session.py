@@ -1,5 +1,9 @@
 """Offline analysis of a whole recorded session, per person (the dyad half is dsp.concordance.dyad).
 
+The settings and result types (:class:`SessionConfig`, :class:`PersonSession`,
+:class:`PersonInterval`, :func:`person_interval`) are in :mod:`dsp.person_session` and
+re-exported here.
+
 The same detectors, correction, HRV, EDA and concordance functions as the live engine
 (:mod:`dsp.ppg`, :mod:`dsp.ecg`, :mod:`dsp.hrv`, :mod:`dsp.eda`, :mod:`dsp.quality`)
 applied to complete recordings. Results are frozen
@@ -34,17 +38,28 @@ The dyad half (concordance of two people) is :mod:`dsp.concordance.dyad`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.beats import BeatSeries, IbiExclusion, beat_series, finite_runs, ibi_exclusion
+from dsp.beats import (
+    BeatSeries,
+    IbiExclusion,
+    beat_series,
+    device_beat_series,
+    finite_runs,
+    ibi_exclusion,
+)
 from dsp.ecg import ecg_peaks
 from dsp.eda import eda_clean, eda_noise_us, eda_scr, scr_threshold_us
-from dsp.grid import resample_to_grid
 from dsp.hrv import coherence_ratio, hrv_frequency, hrv_time
-from dsp.params import DYAD_PARAMS, PERSON_PARAMS, MethodParams, reads_method_params
+from dsp.person_session import (
+    PersonInterval,
+    PersonSession,
+    SessionConfig,
+    person_interval,
+    split_on_gaps,
+)
 from dsp.ppg import ppg_peaks
 from dsp.quality import eda_valid_mask, ppg_quality
 
@@ -59,227 +74,6 @@ __all__ = [
 
 EXCLUDED_QUALITY = str(IbiExclusion.QUALITY)
 EXCLUDED_RANGE = str(IbiExclusion.RANGE)
-
-
-@reads_method_params(*PERSON_PARAMS, *DYAD_PARAMS, "grid_fs")
-@dataclass(frozen=True)
-class SessionConfig:
-    """Parameters of the offline session analysis (times in s, rates in Hz, EDA in µS).
-
-    The method parameters are read from ``method``, the same :class:`MethodParams` the live
-    :class:`dsp.person.PersonConfig` and :class:`dsp.concordance.DyadConfig` hold:
-    ``config.min_ibi_ms`` is ``config.method.min_ibi_ms``.
-
-    Attributes
-    ----------
-    method : MethodParams
-        The method parameters shared with the live engine.
-    spectral_min_s : float
-        Shortest unbroken run accepted for LF/HF.
-    wcc_inc_s : float
-        EDA WCC window increment (offline WCC windows start every ``wcc_inc_s``).
-    susy_segment_s, susy_max_lag_s : float
-        SUSY segment length and maximum lag (on the slope signals).
-    seed : int
-        Seed of the surrogate shifts (reproducible p-values).
-    baseline_s : float
-        Without a "baseline" marker, the first ``baseline_s`` of a session are its baseline.
-    """
-
-    spectral_min_s: float = 120.0
-    wcc_inc_s: float = 5.0
-    susy_segment_s: float = 30.0
-    susy_max_lag_s: float = 5.0
-    seed: int = 0
-    baseline_s: float = 300.0
-    method: MethodParams = MethodParams()  # noqa: RUF009 - frozen, shared default
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def split_on_gaps(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
-    """Half-open index ranges of ``t`` (s) without a step larger than ``max_gap_s`` or < 0."""
-    t = np.asarray(t, dtype=float)
-    if t.size == 0:
-        return []
-    d = np.diff(t)
-    cut = np.flatnonzero((d > max_gap_s) | (d < 0) | ~np.isfinite(d)) + 1
-    bounds = np.concatenate([[0], cut, [t.size]])
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-
-
-def _nanmean(x: np.ndarray) -> float:
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    return float(x.mean()) if x.size else math.nan
-
-
-# --------------------------------------------------------------------------- person
-
-
-@dataclass(frozen=True, eq=False)
-class PersonSession:
-    """One person's whole-session results (times s on the LSL clock; NaN = not available).
-
-    Attributes
-    ----------
-    cardiac_kind : str
-        'ppg', 'ecg' or '' (no cardiac signal).
-    cardiac_fs, eda_fs : float
-        Sampling rates used (Hz; NaN when absent).
-    t_start, t_end : float
-        First and last sample time over both signals (s).
-    beat_times : ndarray
-        Detected beats (s), before correction.
-    ibi_t, ibi_ms : ndarray
-        Corrected IBIs (ms) at their closing beat's time (s); successive runs are separated
-        by a NaN IBI (a gap or excluded stretch).
-    ibi_corrected : ndarray of bool
-        True where the IBI's closing beat was moved or inserted by the correction.
-    ibi_artifact : tuple of str
-        Artifact class of that beat ('' when untouched).
-    excluded_t, excluded_ms : ndarray
-        Detected IBIs left out (closing-beat time s, IBI ms) and ``excluded_reason``.
-    excluded_reason : tuple of str
-        :class:`dsp.beats.IbiExclusion` text per excluded IBI (bad quality, out of range, a
-        removed extra beat, an artifact without usable neighbour).
-    artifacts : dict
-        Beats changed per Lipponen-Tarvainen class (moved, inserted, removed) plus excluded
-        IBIs per quality/range reason.
-    n_beats : int
-        Detected beats.
-    mean_hr_bpm, mean_nn_ms, sdnn_ms, rmssd_ms, ln_rmssd, pnn50_pct : float
-        Time-domain HRV over the session (:func:`dsp.hrv.hrv_time`).
-    n_ibi : int
-        Corrected IBIs used.
-    lf_ms2, hf_ms2, lf_hf : float
-        Spectral HRV over the longest unbroken run of ``spectral_duration_s`` seconds.
-    spectral_duration_s : float
-        Length of that run (s).
-    coherence_ratio : float
-        Mean coherence ratio over ``n_coherence_windows`` consecutive 64 s windows.
-    n_coherence_windows : int
-        Valid coherence windows.
-    cardiac_quality_t : ndarray
-        Start times (s) of the cardiac quality windows.
-    cardiac_quality_good : ndarray of bool
-        Verdict per window.
-    cardiac_quality_reasons : dict
-        Reason -> number of bad windows.
-    eda_t, eda_us : ndarray
-        EDA time (s) and cleaned EDA (µS), NaN where invalid (Kleckner) or in gaps.
-    eda_valid_fraction : float
-        Fraction of EDA samples passing the quality rules.
-    scl_us : float
-        Mean cleaned EDA over the valid samples (µS).
-    scl_min_us, scl_max_us : float
-        5th and 95th percentile of the valid cleaned EDA (µS).
-    scr_onsets, scr_peaks, scr_amplitudes : ndarray
-        SCRs (s, s, µS).
-    scr_count : int
-        Number of SCRs.
-    scr_per_min : float
-        SCRs per minute of valid EDA.
-    eda_valid_minutes : float
-        Minutes of valid EDA.
-    eda_noise_us : float
-        The person's EDA measurement noise (µS SD, :func:`dsp.eda.eda_noise_us` over the valid
-        raw samples); NaN without EDA.
-    scr_threshold_us : float
-        The SCR amplitude threshold used (µS): ``max(scr_min_amplitude_us, scr_noise_k x noise
-        x filter gain)`` (:func:`dsp.eda.scr_threshold_us`).
-    """
-
-    cardiac_kind: str
-    cardiac_fs: float
-    eda_fs: float
-    t_start: float
-    t_end: float
-    beat_times: np.ndarray
-    ibi_t: np.ndarray
-    ibi_ms: np.ndarray
-    ibi_corrected: np.ndarray
-    ibi_artifact: tuple[str, ...]
-    excluded_t: np.ndarray
-    excluded_ms: np.ndarray
-    excluded_reason: tuple[str, ...]
-    artifacts: dict
-    n_beats: int
-    mean_hr_bpm: float
-    mean_nn_ms: float
-    sdnn_ms: float
-    rmssd_ms: float
-    ln_rmssd: float
-    pnn50_pct: float
-    n_ibi: int
-    lf_ms2: float
-    hf_ms2: float
-    lf_hf: float
-    spectral_duration_s: float
-    coherence_ratio: float
-    n_coherence_windows: int
-    cardiac_quality_t: np.ndarray
-    cardiac_quality_good: np.ndarray
-    cardiac_quality_reasons: dict
-    eda_t: np.ndarray
-    eda_us: np.ndarray
-    eda_valid_fraction: float
-    scl_us: float
-    scl_min_us: float
-    scl_max_us: float
-    scr_onsets: np.ndarray
-    scr_peaks: np.ndarray
-    scr_amplitudes: np.ndarray
-    scr_count: int
-    scr_per_min: float
-    eda_valid_minutes: float
-    eda_noise_us: float = math.nan
-    scr_threshold_us: float = math.nan
-    max_ibi_s: float = field(default=2.0, repr=False)
-    max_gap_s: float = field(default=1.0, repr=False)
-
-    @property
-    def has_cardiac(self) -> bool:
-        """True when a cardiac signal was analysed."""
-        return bool(self.cardiac_kind)
-
-    @property
-    def has_eda(self) -> bool:
-        """True when an EDA signal was analysed."""
-        return bool(self.eda_t.size)
-
-    @property
-    def cardiac_good_fraction(self) -> float:
-        """Fraction of cardiac quality windows judged good (NaN without windows)."""
-        g = self.cardiac_quality_good
-        return float(g.mean()) if g.size else math.nan
-
-    def hr_on_grid(self, t_grid: np.ndarray) -> np.ndarray:
-        """Instantaneous HR (bpm, 60000 / corrected IBI at its closing beat) on ``t_grid`` (s).
-
-        Linear between consecutive valid IBIs at most ``max_ibi_s`` apart; NaN elsewhere.
-        """
-        tg = np.asarray(t_grid, dtype=float)
-        out = np.full(tg.shape, np.nan)
-        t, ibi = self.ibi_t, self.ibi_ms
-        if t.size < 2:
-            return out
-        hr = 60000.0 / ibi
-        j = np.searchsorted(t, tg, side="right")
-        inside = (j > 0) & (j < t.size)
-        jj = np.clip(j, 1, t.size - 1)
-        t0, t1 = t[jj - 1], t[jj]
-        h0, h1 = hr[jj - 1], hr[jj]
-        ok = inside & np.isfinite(h0) & np.isfinite(h1) & (t1 - t0 <= self.max_ibi_s)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            w = (tg - t0) / (t1 - t0)
-        out[ok] = (h0 + w * (h1 - h0))[ok]
-        return out
-
-    def eda_on_grid(self, t_grid: np.ndarray) -> np.ndarray:
-        """Cleaned, quality-masked EDA (µS) on ``t_grid`` (s); NaN across gaps."""
-        return resample_to_grid(self.eda_t, self.eda_us, t_grid, max_gap_s=self.max_gap_s)
 
 
 @dataclass(frozen=True, eq=False)
@@ -498,8 +292,9 @@ def analyze_person(
         gaps); None when the person has no cardiac signal.
     cardiac_fs : float
         Sampling rate of the cardiac signal (Hz).
-    cardiac_kind : {'ppg', 'ecg'}
-        Detector to use.
+    cardiac_kind : {'ppg', 'ecg', 'beats'}
+        Detector to use; 'beats': ``cardiac_t`` holds beat times (s) a device reported (E4
+        IBI, BLE RR), which go through :func:`dsp.beats.device_beat_series`.
     eda, eda_t : ndarray, optional
         EDA samples (µS) and timestamps (s); None when absent.
     eda_fs : float
@@ -512,137 +307,100 @@ def analyze_person(
     """
     cfg = config
     nan = math.nan
-    empty = np.zeros(0)
     starts: list[float] = []
     ends: list[float] = []
     kind = ""
     c = CardiacResult.empty()
-    if cardiac is not None and cardiac_t is not None and np.size(cardiac) > 1:
+    if cardiac_kind == "beats" and cardiac_t is not None and np.size(cardiac_t) > 1:
+        kind = "beats"  # beat times a device reported (IBI/RR stream) in ``cardiac_t``
+        bt, sr = device_beat_series(cardiac_t, cfg.min_ibi_ms, cfg.max_ibi_ms)
+        c = CardiacResult(bt, sr, np.zeros(0), np.zeros(0, dtype=bool), {})
+        starts.extend(bt[:1].tolist())
+        ends.extend(bt[-1:].tolist())
+    elif cardiac is not None and cardiac_t is not None and np.size(cardiac) > 1:
         if cardiac_kind not in ("ppg", "ecg"):
-            raise ValueError("cardiac_kind must be 'ppg' or 'ecg'")
+            raise ValueError("cardiac_kind must be 'ppg', 'ecg' or 'beats'")
         x, t = _checked_signal(cardiac, cardiac_t, cardiac_fs, "cardiac")
         kind = cardiac_kind
         c = _cardiac(x, t, float(cardiac_fs), kind, cfg)
         starts.append(float(t[0]))
         ends.append(float(t[-1]))
-    sr = c.series
-    lead = 1 if sr.ibi_ms.size and np.isnan(sr.ibi_ms[0]) else 0  # no separator before run 1
-    ibi = sr.ibi_ms[lead:]
-    ht = hrv_time(ibi)
-    runs = _runs(ibi)
-    longest = max(runs, key=lambda r: float(np.sum(r)), default=empty)
-    hf = hrv_frequency(longest, min_duration_s=cfg.spectral_min_s)
-    cos = _coherence_windows(ibi, cfg.coherence_window_s)
-    # EDA
     ed = EdaResult.empty()
     if eda is not None and eda_t is not None and np.size(eda) > 1:
         xr, tr = _checked_signal(eda, eda_t, eda_fs, "EDA")
         starts.append(float(tr[0]))
         ends.append(float(tr[-1]))
         ed = _eda(xr, tr, float(eda_fs), cfg)
-    e_t, e_x = ed.t, ed.x
-    valid_frac, scl, s_lo, s_hi = ed.valid_fraction, ed.scl, ed.scl_lo, ed.scl_hi
-    on, pk, amp = ed.onsets, ed.peaks, ed.amplitudes
-    valid_min = ed.valid_minutes
     return PersonSession(
         cardiac_kind=kind,
-        cardiac_fs=float(cardiac_fs) if kind else nan,
-        eda_fs=float(eda_fs) if e_t.size else nan,
+        cardiac_fs=float(cardiac_fs) if kind in ("ppg", "ecg") else nan,
+        eda_fs=float(eda_fs) if ed.t.size else nan,
         t_start=min(starts) if starts else nan,
         t_end=max(ends) if ends else nan,
-        beat_times=c.beats,
-        ibi_t=sr.ibi_t[lead:],
-        ibi_ms=ibi,
-        ibi_corrected=sr.ibi_corrected[lead:],
-        ibi_artifact=sr.ibi_artifact[lead:],
-        excluded_t=sr.excluded_t,
-        excluded_ms=sr.excluded_ms,
-        excluded_reason=sr.excluded_reason,
-        artifacts=sr.counts,
-        n_beats=int(c.beats.size),
-        mean_hr_bpm=ht.mean_hr_bpm,
-        mean_nn_ms=ht.mean_nn_ms,
-        sdnn_ms=ht.sdnn_ms,
-        rmssd_ms=ht.rmssd_ms,
-        ln_rmssd=ht.ln_rmssd,
-        pnn50_pct=ht.pnn50_pct,
-        n_ibi=int(ht.n_ibi),
-        lf_ms2=hf.lf_ms2,
-        hf_ms2=hf.hf_ms2,
-        lf_hf=hf.lf_hf,
-        spectral_duration_s=float(hf.duration_s),
-        coherence_ratio=float(np.mean(cos)) if cos else nan,
-        n_coherence_windows=len(cos),
-        cardiac_quality_t=c.quality_t,
-        cardiac_quality_good=c.quality_good,
-        cardiac_quality_reasons=dict(c.quality_reasons),
-        eda_t=e_t,
-        eda_us=e_x,
-        eda_valid_fraction=float(valid_frac),
-        scl_us=scl,
-        scl_min_us=s_lo,
-        scl_max_us=s_hi,
-        scr_onsets=on,
-        scr_peaks=pk,
-        scr_amplitudes=amp,
-        scr_count=int(on.size),
-        scr_per_min=float(on.size / valid_min) if valid_min > 0 else nan,
-        eda_valid_minutes=float(valid_min),
-        eda_noise_us=ed.noise_us,
-        scr_threshold_us=ed.threshold_us,
+        **_cardiac_fields(c, cfg),
+        **_eda_fields(ed),
         max_ibi_s=cfg.max_ibi_s,
         max_gap_s=cfg.max_gap_s,
     )
 
 
-@dataclass(frozen=True)
-class PersonInterval:
-    """One person's metrics inside ``[t0, t1)`` (s): HR, time-domain HRV, SCL, SCRs.
-
-    ``mean_hr_bpm`` = 60000 / mean IBI (bpm), ``rmssd_ms`` / ``ln_rmssd`` over IBIs closing
-    inside, ``scl_us`` mean valid cleaned EDA (µS), ``scr_count`` SCR peaks inside and
-    ``scr_per_min`` per minute of valid EDA. NaN without data.
-    """
-
-    t0: float
-    t1: float
-    mean_hr_bpm: float
-    rmssd_ms: float
-    ln_rmssd: float
-    n_ibi: int
-    scl_us: float
-    scr_count: int
-    scr_per_min: float
-
-
-def person_interval(p: PersonSession, spans: Sequence[tuple[float, float]]) -> PersonInterval:
-    """Metrics of ``p`` pooled over the half-open intervals ``spans`` (s)."""
+def _cardiac_fields(c: CardiacResult, cfg: SessionConfig) -> dict:
+    """The :class:`PersonSession` fields of the beats, corrected IBIs, HRV and coherence."""
     nan = math.nan
-    ibis: list[np.ndarray] = []
-    e_parts: list[np.ndarray] = []
-    n_scr = 0
-    valid_s = 0.0
-    for a, b in spans:
-        m = (p.ibi_t >= a) & (p.ibi_t < b)
-        if ibis:
-            ibis.append(np.array([np.nan]))
-        ibis.append(p.ibi_ms[m])
-        if p.has_eda:
-            me = (p.eda_t >= a) & (p.eda_t < b)
-            e = p.eda_us[me]
-            e_parts.append(e[np.isfinite(e)])
-            valid_s += float(np.sum(np.isfinite(e))) / p.eda_fs
-            n_scr += int(np.sum((p.scr_peaks >= a) & (p.scr_peaks < b)))
-    ht = hrv_time(np.concatenate(ibis) if ibis else np.zeros(0))
-    e_all = np.concatenate(e_parts) if e_parts else np.zeros(0)
-    return PersonInterval(
-        t0=float(min((a for a, _ in spans), default=nan)),
-        t1=float(max((b for _, b in spans), default=nan)),
-        mean_hr_bpm=ht.mean_hr_bpm,
-        rmssd_ms=ht.rmssd_ms,
-        ln_rmssd=ht.ln_rmssd,
-        n_ibi=int(ht.n_ibi),
-        scl_us=float(e_all.mean()) if e_all.size else nan,
-        scr_count=n_scr if p.has_eda else 0,
-        scr_per_min=n_scr * 60.0 / valid_s if valid_s > 0 else nan,
-    )
+    sr = c.series
+    lead = 1 if sr.ibi_ms.size and np.isnan(sr.ibi_ms[0]) else 0  # no separator before run 1
+    ibi = sr.ibi_ms[lead:]
+    ht = hrv_time(ibi)
+    runs = _runs(ibi)
+    longest = max(runs, key=lambda r: float(np.sum(r)), default=np.zeros(0))
+    hf = hrv_frequency(longest, min_duration_s=cfg.spectral_min_s)
+    cos = _coherence_windows(ibi, cfg.coherence_window_s)
+    return {
+        "beat_times": c.beats,
+        "ibi_t": sr.ibi_t[lead:],
+        "ibi_ms": ibi,
+        "ibi_corrected": sr.ibi_corrected[lead:],
+        "ibi_artifact": sr.ibi_artifact[lead:],
+        "excluded_t": sr.excluded_t,
+        "excluded_ms": sr.excluded_ms,
+        "excluded_reason": sr.excluded_reason,
+        "artifacts": sr.counts,
+        "n_beats": int(c.beats.size),
+        "mean_hr_bpm": ht.mean_hr_bpm,
+        "mean_nn_ms": ht.mean_nn_ms,
+        "sdnn_ms": ht.sdnn_ms,
+        "rmssd_ms": ht.rmssd_ms,
+        "ln_rmssd": ht.ln_rmssd,
+        "pnn50_pct": ht.pnn50_pct,
+        "n_ibi": int(ht.n_ibi),
+        "lf_ms2": hf.lf_ms2,
+        "hf_ms2": hf.hf_ms2,
+        "lf_hf": hf.lf_hf,
+        "spectral_duration_s": float(hf.duration_s),
+        "coherence_ratio": float(np.mean(cos)) if cos else nan,
+        "n_coherence_windows": len(cos),
+        "cardiac_quality_t": c.quality_t,
+        "cardiac_quality_good": c.quality_good,
+        "cardiac_quality_reasons": dict(c.quality_reasons),
+    }
+
+
+def _eda_fields(ed: EdaResult) -> dict:
+    """The :class:`PersonSession` fields of the EDA: cleaned trace, SCL, SCRs, noise floor."""
+    valid_min = ed.valid_minutes
+    return {
+        "eda_t": ed.t,
+        "eda_us": ed.x,
+        "eda_valid_fraction": float(ed.valid_fraction),
+        "scl_us": ed.scl,
+        "scl_min_us": ed.scl_lo,
+        "scl_max_us": ed.scl_hi,
+        "scr_onsets": ed.onsets,
+        "scr_peaks": ed.peaks,
+        "scr_amplitudes": ed.amplitudes,
+        "scr_count": int(ed.onsets.size),
+        "scr_per_min": float(ed.onsets.size / valid_min) if valid_min > 0 else math.nan,
+        "eda_valid_minutes": float(valid_min),
+        "eda_noise_us": ed.noise_us,
+        "scr_threshold_us": ed.threshold_us,
+    }

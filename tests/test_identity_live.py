@@ -131,3 +131,41 @@ def test_identical_devices_keep_their_roles_across_a_dropout(uid: str) -> None:
         for p in procs.values():
             p.kill()
             p.wait(5)
+
+
+def test_identical_devices_both_away_are_not_guessed(uid: str) -> None:
+    """Both identical devices drop out: the one that returns could be either, so it takes
+    neither role (a swapped patient/clinician would be worse than a gap) and health says why."""
+    from app.live import start_session
+    from devices.assign import Assignment, Channel
+    from devices.health import HealthState
+
+    name, sid = f"Twin{uid}", "RR_markers"
+    procs = [_device(name, sid, 1), _device(name, sid, 2)]
+    session = None
+    try:
+        found = _resolve(name, 2)
+        descs = [d for d, _ in found]
+        chans = (
+            Channel("patient", "eda", descs[0], 0, "test"),
+            Channel("clinician", "eda", descs[1], 0, "test"),
+        )
+        session = start_session(Assignment(chans), found)
+        slots = [session.acquisition.slot(k) for k in session.engine.slot_keys.values()]
+        assert _wait(lambda: all(s.written > 8 for s in slots), 10)
+        for p in procs:
+            p.kill()
+            p.wait(5)
+        assert _wait(lambda: all(s.health().state is HealthState.LOST for s in slots), 10)
+        before = [s.written for s in slots]
+        procs.append(_device(name, sid, 1))
+        assert _wait(lambda: all("cannot be told apart" in s.health().message for s in slots), 10)
+        time.sleep(1.0)
+        assert [s.written for s in slots] == before
+        assert all(s.health().state is HealthState.LOST for s in slots)
+    finally:
+        if session is not None:
+            session.stop()
+        for p in procs:
+            p.kill()
+            p.wait(5)

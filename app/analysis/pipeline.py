@@ -27,7 +27,8 @@ from app.analysis.inputs import (
     streams_summary,
 )
 from app.heartpy_peer import HeartpyEstimate, PeerCheck, heartpy_ppg_estimate, longest_span
-from devices.assign import ROLES, Assignment, MapError
+from devices.assign import ROLES, Assignment, Channel, MapError
+from devices.intervals import IntervalBeats
 from devices.xdf_reader import (
     XdfReadError,
     XdfRecording,
@@ -178,16 +179,13 @@ def _signals(
     signals: Signals = {}
     for ch in assignment.channels:
         s = by_uid[ch.stream.uid]
+        if ch.modality == "ibi":
+            _intervals(ch, s, channels, signals, warn)
+            continue
         x, t, fs = channel_signal(s, ch.channel)
         unit = s.units[ch.channel] if ch.channel < len(s.units) else ""
         if fs <= 0:
             warn.append(f"{ch.role} {ch.modality}: {s.name!r} has no usable sampling rate; skipped")
-            continue
-        if ch.modality == "ibi":
-            warn.append(
-                f"{ch.role} ibi: {s.name!r} holds beat intervals; the offline analysis needs a "
-                "PPG or ECG waveform (interval streams are used live); skipped"
-            )
             continue
         conv = ch.conversion
         if ch.modality == "eda" and options.eda_scale is not None:
@@ -219,6 +217,35 @@ def _signals(
     return channels, signals
 
 
+def _intervals(
+    ch: Channel, s: XdfStream, channels: list[InputChannel], signals: Signals, warn: list[str]
+) -> None:
+    """Beat times from an IBI/RR stream, rebuilt as live (:class:`IntervalBeats`).
+
+    The stamps are the sender's, mapped by the recorded clock offsets but not dejittered
+    (a dejittered grid at the declared 1 Hz of an E4 IBI stream would move every beat); the
+    intervals, converted to ms by the device profile, chain the beats between anchors.
+    """
+    raw = np.asarray(s.raw_timestamps, dtype=float)
+    offsets = np.asarray(s.clock_values, dtype=float)
+    stamps = raw + (np.interp(raw, s.clock_times, offsets) if offsets.size else 0.0)
+    x = np.asarray(s.values[:, ch.channel], dtype=float) if len(s.values) else np.zeros(0)
+    beats = IntervalBeats().push(stamps, ch.conversion.apply(x))
+    if beats.size < 2:
+        warn.append(f"{ch.role} ibi: {s.name!r} holds fewer than 2 usable intervals; skipped")
+        return
+    rate = (beats.size - 1) / (beats[-1] - beats[0]) if beats[-1] > beats[0] else math.nan
+    channels.append(
+        InputChannel(
+            role=ch.role, modality="ibi", stream=s.name, stream_type=s.type,
+            source_id=s.source_id, channel=ch.channel, label=ch.label, unit="ms",
+            nominal_srate=float(s.nominal_srate), srate_used=float(rate), n_samples=int(x.size),
+            t_first=float(beats[0]), t_last=float(beats[-1]), why=ch.why,
+        )
+    )  # fmt: skip
+    signals.setdefault(ch.role, {})["ibi"] = (beats, beats, math.nan, "ms")
+
+
 def _persons(
     signals: Signals, cfg: SessionConfig, step: Progress, warn: list[str]
 ) -> dict[str, PersonSession]:
@@ -228,11 +255,11 @@ def _persons(
     for i, role in enumerate(roles_present):
         step(0.1 + 0.4 * i / len(roles_present), f"{role}: beats, HRV, EDA")
         sig = signals[role]
-        card = sig.get("ecg") or sig.get("ppg")
-        kind = "ecg" if "ecg" in sig else "ppg"
+        card = sig.get("ecg") or sig.get("ppg") or sig.get("ibi")
+        kind = "ecg" if "ecg" in sig else "ppg" if "ppg" in sig else "beats"
         eda = sig.get("eda")
         persons[role] = analyze_person(
-            cardiac=card[0] if card else None,
+            cardiac=card[0] if card and kind != "beats" else None,
             cardiac_t=card[1] if card else None,
             cardiac_fs=card[2] if card else math.nan,
             cardiac_kind=kind,
