@@ -420,26 +420,13 @@ def record_streams(
 
     stop_event = stop_event or threading.Event()
     acq = Acquisition(buffer_s=120.0)
-
-    def follow(found: Sequence[tuple[Any, Any]]) -> None:
-        follow_new(acq, found)
-
-    follow(streams)
+    follow_new(acq, streams)
     acq.start()
     rec: Recorder | None = None
     try:
-        next_watch = time.monotonic()
-        deadline = time.monotonic() + ready_timeout
-        while ready is not None and not stop_event.is_set():
-            if watch is not None and time.monotonic() >= next_watch:
-                next_watch = time.monotonic() + watch_every
-                follow(watch())
-            # ready once the required streams are found and their inlets are open
-            if ready([s.desc for s in acq.slots if s.info_xml]):
-                break
-            if time.monotonic() >= deadline:
-                return None
-            stop_event.wait(0.1)
+        next_watch = _wait_until_ready(acq, ready, ready_timeout, watch, watch_every, stop_event)
+        if next_watch is None:
+            return None
         if on_ready is not None:
             on_ready([s.desc for s in acq.slots])
         rec = Recorder(
@@ -452,19 +439,9 @@ def record_streams(
             header_fields=header_fields,
         )
         rec.start()
-        t_end = time.monotonic() + duration if duration is not None else float("inf")
-        next_status = time.monotonic() + status_every
-        while not stop_event.is_set() and rec.running:
-            now = time.monotonic()
-            if now >= t_end:
-                break
-            if watch is not None and now >= next_watch:
-                next_watch = now + watch_every
-                follow(watch())
-            if on_status is not None and now >= next_status:
-                next_status = now + status_every
-                on_status(rec)
-            stop_event.wait(min(0.1, max(t_end - now, 0.0)))
+        _record_until_done(
+            rec, acq, duration, stop_event, watch, watch_every, next_watch, on_status, status_every
+        )
     except KeyboardInterrupt:
         pass
     finally:
@@ -473,6 +450,60 @@ def record_streams(
         acq.stop()
         summary = rec.stop() if rec is not None else None
     return summary
+
+
+def _wait_until_ready(
+    acq: Any,
+    ready: Callable[[list[Any]], bool] | None,
+    ready_timeout: float,
+    watch: Callable[[], Sequence[tuple[Any, Any]]] | None,
+    watch_every: float,
+    stop_event: threading.Event,
+) -> float | None:
+    """Follow ``watch`` until ``ready`` holds; the next watch time (monotonic s), None on timeout.
+
+    Returns at once when ``ready`` is None; the wait also ends when ``stop_event`` is set.
+    """
+    next_watch = time.monotonic()
+    deadline = time.monotonic() + ready_timeout
+    while ready is not None and not stop_event.is_set():
+        if watch is not None and time.monotonic() >= next_watch:
+            next_watch = time.monotonic() + watch_every
+            follow_new(acq, watch())
+        # ready once the required streams are found and their inlets are open
+        if ready([s.desc for s in acq.slots if s.info_xml]):
+            break
+        if time.monotonic() >= deadline:
+            return None
+        stop_event.wait(0.1)
+    return next_watch
+
+
+def _record_until_done(
+    rec: Recorder,
+    acq: Any,
+    duration: float | None,
+    stop_event: threading.Event,
+    watch: Callable[[], Sequence[tuple[Any, Any]]] | None,
+    watch_every: float,
+    next_watch: float,
+    on_status: Callable[[Recorder], None] | None,
+    status_every: float,
+) -> None:
+    """Keep following ``watch`` and reporting status until ``duration`` s, stop or recorder end."""
+    t_end = time.monotonic() + duration if duration is not None else float("inf")
+    next_status = time.monotonic() + status_every
+    while not stop_event.is_set() and rec.running:
+        now = time.monotonic()
+        if now >= t_end:
+            break
+        if watch is not None and now >= next_watch:
+            next_watch = now + watch_every
+            follow_new(acq, watch())
+        if on_status is not None and now >= next_status:
+            next_status = now + status_every
+            on_status(rec)
+        stop_event.wait(min(0.1, max(t_end - now, 0.0)))
 
 
 def create_session_folder(root: str | Path, name: str) -> Path:

@@ -760,6 +760,117 @@ def _try_fast(
     return loaded, file_header, dec.raw, notes
 
 
+def _intake_notes(path: Path, scan: _Scan, repaired: int) -> list[str]:
+    """Notes on repaired footers and truncation; warns XdfTruncatedWarning at the caller's caller."""
+    notes: list[str] = []
+    if repaired:
+        notes.append(
+            f"{path}: {repaired} stream footer(s) give the sample count as a float "
+            "(e.g. '94176.0'); read as the integer it is"
+        )
+    if scan.truncated:
+        lost = len(scan.data) - scan.valid_end
+        msg = (
+            f"{path}: file is truncated (ends inside a chunk); loaded up to byte "
+            f"{scan.valid_end}, ignoring the last {lost} bytes"
+        )
+        notes.append(msg)
+        warnings.warn(msg, XdfTruncatedWarning, stacklevel=3)
+    return notes
+
+
+def _parse_streams(
+    path: Path, scan: _Scan, sync_clocks: bool, dejitter: bool, notes: list[str]
+) -> tuple[list[dict[str, Any]], Any, dict[int, list[np.ndarray]], bool]:
+    """Fast path or pyxdf, with the sync fallback and pyxdf's log captured into ``notes``.
+
+    Returns the loaded stream dicts, the file header, the raw stamps per stream id and
+    whether clock synchronisation/dejitter failed (and raw timestamps were used).
+    """
+    source = scan.data[: scan.valid_end] if scan.truncated else scan.data
+    logger = logging.getLogger("pyxdf.pyxdf")
+    collect = _Collect()
+    old_propagate = logger.propagate
+    logger.addHandler(collect)
+    logger.propagate = False
+    raw: dict[int, list[np.ndarray]] = {}
+    sync_failed = False
+    try:
+        fast = _try_fast(scan, sync_clocks, dejitter, collect)
+        if fast is not None:
+            loaded, file_header, raw, fast_notes = fast
+            notes.extend(fast_notes)
+            sync_failed = bool(fast_notes)  # its only note is the sync fallback
+        else:
+            try:
+                loaded, file_header = _pyxdf_load(source, sync_clocks, dejitter, raw)
+            except (ValueError, np.linalg.LinAlgError, IndexError, ZeroDivisionError) as exc:
+                if not (sync_clocks or dejitter):
+                    raise
+                notes.append(f"clock synchronisation/dejitter failed ({exc}); using raw timestamps")
+                sync_failed = True
+                loaded, file_header = _pyxdf_load(source, False, False, raw)
+    except XdfReadError:
+        raise
+    except Exception as exc:  # pyxdf raises assorted types on damaged content
+        raise XdfReadError(
+            f"{path}: cannot parse XDF content ({type(exc).__name__}: {exc})"
+        ) from None
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = old_propagate
+    notes.extend(collect.messages)
+    return loaded, file_header, raw, sync_failed
+
+
+def _stream_values(s: dict[str, Any], fmt: str, nch: int) -> np.ndarray:
+    """A loaded stream's samples as a (n_samples, n_channels) array (object for strings)."""
+    if fmt == "string":
+        rows = s["time_series"]
+        values = np.empty((len(rows), nch), dtype=object)
+        for i, row in enumerate(rows):
+            values[i, :] = row
+        return values
+    values = np.asarray(s["time_series"])
+    if values.ndim == 1:
+        values = values.reshape(-1, max(nch, 1))
+    return values
+
+
+def _to_stream(s: dict[str, Any], raw: dict[int, list[np.ndarray]], scan: _Scan) -> XdfStream:
+    """One pyxdf stream dict as an XdfStream (raw stamps and header XML from the scan)."""
+    info = s["info"]
+    sid = int(info["stream_id"])
+    fmt = _text(info, "channel_format")
+    try:
+        nch = int(_text(info, "channel_count") or 0)
+    except ValueError:
+        nch = 0
+    values = _stream_values(s, fmt, nch)
+    stamps = np.asarray(s["time_stamps"], dtype=float)
+    raw_ts = np.concatenate(raw[sid]) if raw.get(sid) else np.zeros(0)
+    footer = s.get("footer")
+    return XdfStream(
+        stream_id=sid,
+        name=_text(info, "name"),
+        type=_text(info, "type"),
+        source_id=_text(info, "source_id"),
+        channel_format=fmt,
+        nominal_srate=_float(info, "nominal_srate"),
+        effective_srate=float(info.get("effective_srate") or 0.0),
+        channels=parse_channels(info, nch),
+        values=values,
+        timestamps=stamps,
+        raw_timestamps=raw_ts,
+        clock_times=np.asarray(s.get("clock_times", []), dtype=float),
+        clock_values=np.asarray(s.get("clock_values", []), dtype=float),
+        segments=tuple((int(a), int(b)) for a, b in info.get("segments", [])),
+        header_xml=scan.headers.get(sid, ""),
+        info=info,
+        footer=footer.get("info") if isinstance(footer, dict) else None,
+    )
+
+
 def load_recording(
     path: str | Path,
     *,
@@ -797,103 +908,14 @@ def load_recording(
     path = Path(path)
     data, repaired = _repair_float_counts(_read_bytes(path))
     scan = _scan(path, data)
-    notes: list[str] = []
-    if repaired:
-        notes.append(
-            f"{path}: {repaired} stream footer(s) give the sample count as a float "
-            "(e.g. '94176.0'); read as the integer it is"
-        )
-    if scan.truncated:
-        lost = len(scan.data) - scan.valid_end
-        msg = (
-            f"{path}: file is truncated (ends inside a chunk); loaded up to byte "
-            f"{scan.valid_end}, ignoring the last {lost} bytes"
-        )
-        notes.append(msg)
-        warnings.warn(msg, XdfTruncatedWarning, stacklevel=2)
+    notes = _intake_notes(path, scan, repaired)
     if not scan.headers:
         raise XdfReadError(f"{path}: XDF file without any stream")
-    source = scan.data[: scan.valid_end] if scan.truncated else scan.data
-    logger = logging.getLogger("pyxdf.pyxdf")
-    collect = _Collect()
-    old_propagate = logger.propagate
-    logger.addHandler(collect)
-    logger.propagate = False
-    raw: dict[int, list[np.ndarray]] = {}
-    sync_failed = False
-    try:
-        fast = _try_fast(scan, sync_clocks, dejitter, collect)
-        if fast is not None:
-            loaded, file_header, raw, fast_notes = fast
-            notes.extend(fast_notes)
-            sync_failed = bool(fast_notes)  # its only note is the sync fallback
-        else:
-            try:
-                loaded, file_header = _pyxdf_load(source, sync_clocks, dejitter, raw)
-            except (ValueError, np.linalg.LinAlgError, IndexError, ZeroDivisionError) as exc:
-                if not (sync_clocks or dejitter):
-                    raise
-                notes.append(f"clock synchronisation/dejitter failed ({exc}); using raw timestamps")
-                sync_failed = True
-                loaded, file_header = _pyxdf_load(source, False, False, raw)
-    except XdfReadError:
-        raise
-    except Exception as exc:  # pyxdf raises assorted types on damaged content
-        raise XdfReadError(
-            f"{path}: cannot parse XDF content ({type(exc).__name__}: {exc})"
-        ) from None
-    finally:
-        logger.removeHandler(collect)
-        logger.propagate = old_propagate
-    synced = sync_clocks and not sync_failed
-    alignment = _alignment(loaded, synced)
-    notes.extend(collect.messages)
-
-    out: list[XdfStream] = []
-    for s in loaded:
-        info = s["info"]
-        sid = int(info["stream_id"])
-        fmt = _text(info, "channel_format")
-        try:
-            nch = int(_text(info, "channel_count") or 0)
-        except ValueError:
-            nch = 0
-        if fmt == "string":
-            rows = s["time_series"]
-            values = np.empty((len(rows), nch), dtype=object)
-            for i, row in enumerate(rows):
-                values[i, :] = row
-        else:
-            values = np.asarray(s["time_series"])
-            if values.ndim == 1:
-                values = values.reshape(-1, max(nch, 1))
-        stamps = np.asarray(s["time_stamps"], dtype=float)
-        raw_ts = np.concatenate(raw[sid]) if raw.get(sid) else np.zeros(0)
-        footer = s.get("footer")
-        out.append(
-            XdfStream(
-                stream_id=sid,
-                name=_text(info, "name"),
-                type=_text(info, "type"),
-                source_id=_text(info, "source_id"),
-                channel_format=fmt,
-                nominal_srate=_float(info, "nominal_srate"),
-                effective_srate=float(info.get("effective_srate") or 0.0),
-                channels=parse_channels(info, nch),
-                values=values,
-                timestamps=stamps,
-                raw_timestamps=raw_ts,
-                clock_times=np.asarray(s.get("clock_times", []), dtype=float),
-                clock_values=np.asarray(s.get("clock_values", []), dtype=float),
-                segments=tuple((int(a), int(b)) for a, b in info.get("segments", [])),
-                header_xml=scan.headers.get(sid, ""),
-                info=info,
-                footer=footer.get("info") if isinstance(footer, dict) else None,
-            )
-        )
+    loaded, file_header, raw, sync_failed = _parse_streams(path, scan, sync_clocks, dejitter, notes)
+    alignment = _alignment(loaded, sync_clocks and not sync_failed)
     rec = XdfRecording(
         path=path,
-        streams=tuple(out),
+        streams=tuple(_to_stream(s, raw, scan) for s in loaded),
         file_header=(file_header or {}).get("info") or {},
         truncated=scan.truncated,
         warnings=tuple(notes),
