@@ -51,12 +51,15 @@ class StatementStatus(enum.Enum):
 
 
 def p_text(p: float) -> str:
-    """``"p = 0.012"`` style text; ``""`` for NaN (no test, so no p)."""
+    """``"p = 0.012"`` style text; ``""`` for NaN (no test, so no p).
+
+    Three decimals below 0.1, so that a p just under 0.05 never reads as "p = 0.05".
+    """
     if not math.isfinite(p):
         return ""
     if p < 0.001:
         return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
 # --------------------------------------------------------------------------- highlight rule
