@@ -2,7 +2,7 @@
 """Set up Attunement in a local virtual environment and run it.
 
 Only the Python standard library is used here, so this works on a fresh machine with
-nothing but ``python3`` (>= 3.10):
+nothing but ``python3`` (>= 3.11):
 
     python3 bootstrap.py demo     # install the app, start the simulated-dyad demo
     python3 bootstrap.py test     # install app + dev tools, run lint and the whole test suite
@@ -34,8 +34,8 @@ def _run(cmd: list[str], **kw) -> int:
 
 def ensure_env(extra: str) -> None:
     """Create the venv and install the project (with ``extra``) if anything changed."""
-    if sys.version_info < (3, 10):  # noqa: UP036 - bootstrap runs on any python3
-        sys.exit(f"Attunement needs Python >= 3.10; this is {sys.version.split()[0]}.")
+    if sys.version_info < (3, 11):  # noqa: UP036 - bootstrap runs on any python3
+        sys.exit(f"Attunement needs Python >= 3.11; this is {sys.version.split()[0]}.")
     stamp = VENV / f".attune-installed-{extra or 'base'}"
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == want and PY.exists():

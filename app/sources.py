@@ -12,23 +12,13 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 from app.preroll import PREROLL_S, Preroll
 from devices.assign import Assignment
 from devices.lsl import local_clock
 from devices.source import ProcessSource
 from dsp.simulate import DyadSimConfig
-
-try:
-    from enum import StrEnum
-except ImportError:  # Python 3.10
-
-    class StrEnum(str, Enum):
-        """``enum.StrEnum`` for Python 3.10: members are their values as strings."""
-
-        def __str__(self) -> str:
-            return str(self.value)
 
 
 class SourceKind(StrEnum):

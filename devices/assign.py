@@ -29,19 +29,14 @@ it; nothing is guessed silently.
 from __future__ import annotations
 
 import fnmatch
-import sys
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
-from devices.health import StrEnum
 from devices.lsl import StreamDescription
 from devices.profiles import SIGNAL_MODALITIES, ChannelUse, Conversion, ConversionKind, identify
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 ROLES = ("patient", "clinician")
 MODALITIES = SIGNAL_MODALITIES  # eda, ppg, ecg, ibi

@@ -21,10 +21,9 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
-
-from devices.health import StrEnum
 
 FAR_S = 10.0
 ANCHOR_WINDOW_S = 10.0

@@ -12,19 +12,8 @@ States
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from enum import Enum
-
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - exercised on 3.10 only
-
-    class StrEnum(str, Enum):
-        """``enum.StrEnum`` for Python 3.10: members are their values as strings."""
-
-        def __str__(self) -> str:
-            return str(self.value)
+from enum import StrEnum
 
 
 class HealthState(StrEnum):

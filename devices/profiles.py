@@ -42,20 +42,16 @@ import fnmatch
 import os
 import re
 import sys
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from devices.health import StrEnum
 from devices.lsl import StreamDescription
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 PROFILE_DIR_ENV = "ATTUNE_DEVICE_PROFILES"
 MODALITIES = ("eda", "ppg", "ecg", "ibi", "hr", "seq", "other")

@@ -221,7 +221,7 @@ class XdfWriter:
             pass
         fields = {
             "version": "1.0",
-            "datetime": _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(),
+            "datetime": _dt.datetime.now(_dt.UTC).astimezone().isoformat(),
         }
         fields.update(header_fields or {})
         xml = '<?xml version="1.0"?><info>' + "".join(

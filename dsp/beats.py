@@ -365,7 +365,7 @@ def beat_series(
 
 DEVICE_BEAT_CLOCK_HZ = 1000.0
 """Position clock of device-reported beats (Hz): 1 ms, finer than BLE RR's 1/1024 s; the same
-clock as ``dsp.person.BEAT_CLOCK_HZ`` (live ``LivePerson.push_beats``)."""
+clock that live ``LivePerson.push_beats`` uses (``dsp.live_clock.BEAT_CLOCK_HZ`` is this value)."""
 
 
 def device_beat_series(

@@ -11,6 +11,7 @@ from collections import deque
 
 import numpy as np
 
+from dsp.beats import DEVICE_BEAT_CLOCK_HZ
 from dsp.filters import check_fs
 
 __all__ = ["BEAT_CLOCK_HZ", "SMALL_GRID", "StreamClock", "split_at_gaps", "validate_push"]
@@ -56,7 +57,7 @@ def validate_push(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray, 
 
 
 SMALL_GRID = 16  # grid requests up to this size are interpolated in Python floats
-BEAT_CLOCK_HZ = 1000.0  # position counter of device-reported beats (push_beats)
+BEAT_CLOCK_HZ = DEVICE_BEAT_CLOCK_HZ  # position counter of device-reported beats (push_beats)
 
 
 def split_at_gaps(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:

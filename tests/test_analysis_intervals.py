@@ -82,10 +82,3 @@ def test_a_beat_the_device_missed_is_excluded_not_bridged(tmp_path: Path) -> Non
     assert np.nanmax(p.ibi_ms) < 1.3 * np.nanmean(p.ibi_ms)
     truth = hrv_time(rr["patient"][1:] * 1000.0)
     assert p.mean_hr_bpm == pytest.approx(truth.mean_hr_bpm, abs=0.2)
-
-
-def test_device_beat_clock_matches_live() -> None:
-    from dsp.beats import DEVICE_BEAT_CLOCK_HZ
-    from dsp.person import BEAT_CLOCK_HZ
-
-    assert DEVICE_BEAT_CLOCK_HZ == BEAT_CLOCK_HZ

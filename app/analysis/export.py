@@ -184,7 +184,7 @@ def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generator": f"attunement {__version__}",
-        "analysed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "analysed_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "file": str(a.path),
         "file_name": a.path.name,
         "recorded_at": a.recorded_at or None,
