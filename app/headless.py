@@ -8,6 +8,7 @@ import time
 from app.engine import EngineSnapshot, health_line
 from app.formatting import MISSING
 from app.preroll import PREROLL_LABEL
+from dsp.concordance.evidence import HighlightRule, chance_statement
 
 
 def _f(v, fmt: str, unit: str = "") -> str:
@@ -53,10 +54,9 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
     return lines
 
 
-def _chance(highlight: bool, pct: float) -> str:
-    """The same rule as the console meter: a statement only with the rule's evidence."""
-    where = f"pct {_f(pct, '3.0f')}"
-    return f"ABOVE CHANCE ({where})" if highlight else f"no evidence above chance ({where})"
+def _chance(highlight: bool, pct: float, hold_s: float, what: str) -> str:
+    """The console meter's words (one source: :func:`dsp.concordance.evidence.chance_statement`)."""
+    return chance_statement(HighlightRule(), highlight, pct, hold_s, what)
 
 
 def dyad_lines(d, clock: str) -> list[str]:
@@ -65,9 +65,9 @@ def dyad_lines(d, clock: str) -> list[str]:
         return [f"{clock} dyad      warming up ({_f(d.elapsed_s, '.0f')} s of data)"]
     out = [
         f"{clock} dyad      EDA CI {_f(d.ci_rolling, '+.2f')}  "
-        f"{_chance(d.highlight, d.percentile)}  lead: {d.lead_text}",
+        f"{_chance(d.highlight, d.percentile, d.hold_s, 'concordance')}  lead: {d.lead_text}",
         f"{clock} dyad      HR  CI {_f(d.hr_ci_rolling, '+.2f')}  "
-        f"{_chance(d.hr_highlight, d.hr_percentile)}  lead: {d.hr_lead_text}",
+        f"{_chance(d.hr_highlight, d.hr_percentile, d.hr_hold_s, 'HR synchrony')}  lead: {d.hr_lead_text}",
     ]
     if d.breathing_note:
         out.append(f"{clock} dyad      {d.breathing_note}")

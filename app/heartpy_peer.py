@@ -17,6 +17,7 @@ it. A heartpy failure only makes that column read "n/a (reason)".
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -35,7 +36,13 @@ _STATE: dict[str, object] = {}
 
 
 def _import_heartpy() -> ModuleType:
-    import heartpy  # noqa: PLC0415  (lazy on purpose)
+    # heartpy 1.2.7 imports pkg_resources, whose deprecation warning would reach every user of
+    # `attune analyze`; it says nothing about our data, so it is silenced for this import only.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="pkg_resources is deprecated", category=UserWarning
+        )
+        import heartpy  # noqa: PLC0415  (lazy on purpose)
 
     return heartpy
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.tables import (
@@ -55,11 +56,14 @@ def _shade_blocks(
 ) -> None:
     for b0, b1, lab in a.intervals:
         ax.axvspan((b0 - t0) / 60, (b1 - t0) / 60, color=colors[lab], alpha=0.25, lw=0)
-        if text:
-            ax.text(
-                (b0 - t0) / 60, 1.0, f" {lab}", transform=ax.get_xaxis_transform(),
-                va="bottom", ha="left", fontsize=7, clip_on=False,
-            )  # fmt: skip
+    if text and a.intervals:
+        # One key above the axes: a name per block overlaps as soon as blocks are short.
+        key = ax.legend(
+            handles=[Patch(color=c, alpha=0.25) for c in colors.values()], labels=list(colors),
+            loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(colors), fontsize=7,
+            frameon=False, borderaxespad=0.2,
+        )  # fmt: skip
+        ax.add_artist(key)
     if not a.intervals:
         for tm, _lab in a.markers:
             ax.axvline((tm - t0) / 60, color="0.4", lw=0.6, ls=":")

@@ -34,7 +34,7 @@ from app.gui.theme import (
 from app.preroll import PREROLL_LABEL
 from devices.health import HealthState
 from dsp.concordance import CI_CLIP
-from dsp.concordance.evidence import HighlightRule
+from dsp.concordance.evidence import HighlightRule, chance_statement
 
 #: The live default rule (the engine's DyadConfig.highlight), for the tooltips.
 HIGHLIGHT_RULE = HighlightRule()
@@ -128,26 +128,9 @@ def preroll_state(state: MeterState, preroll_s: float) -> MeterState:
     return replace(state, tag=f"{PREROLL_LABEL}, first {preroll_s:.0f} s")
 
 
-def ordinal(v: float) -> str:
-    """``97`` -> ``"97th"`` (percentiles, rounded)."""
-    n = int(round(v))
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def _chance_words(highlight: bool, pct: float, hold_s: float, what: str) -> str:
-    """Status words: a statement only with the rule's evidence, the percentile always."""
-    if not finite(pct):
-        where = "no percentile"
-    elif pct >= 99.95:
-        where = "above every shuffled pairing"
-    elif pct >= 99.0:
-        where = f"{pct:.1f}th percentile of chance"
-    else:
-        where = f"{ordinal(pct)} percentile of chance"
-    if highlight:
-        return f"above chance · {where} · sustained {hold_s:.0f} s"
-    return f"no evidence of above-chance {what} · {where}"
+    """Status words from the one statement text (:func:`dsp.concordance.evidence.chance_statement`)."""
+    return chance_statement(HIGHLIGHT_RULE, highlight, pct, hold_s, what)
 
 
 def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterState:
@@ -444,9 +427,8 @@ class Meter(QWidget):
         p.drawPath(path)
         span_text = f"{span:.0f} s" if span < 120 else f"{span / 60:.0f} min"
         p.setPen(QColor(th.muted))
-        p.drawText(
-            area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, f"last {span_text}"
-        )
+        label_row = QRectF(rect.left(), rect.top(), rect.width(), label_h)
+        p.drawText(label_row, Qt.AlignmentFlag.AlignRight, f"last {span_text}")
 
 
 # ----------------------------------------------------------------------------- metric table

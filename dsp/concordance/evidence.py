@@ -10,6 +10,8 @@ holds what those tests share:
 * :class:`HighlightRule` / :func:`sustained_highlight` / :class:`HighlightTracker`: the
   session-level "above chance" highlight, calibrated so that unrelated pairs are rarely ever
   highlighted in a whole session (not just in a given moment);
+* :func:`chance_statement`: the one text for "where the rolling index stands against chance"
+  (console meters and headless lines);
 * :func:`breathing_rate` / :func:`shared_breathing_note`: the shared-breathing check beside HR
   synchrony (a shared breathing rhythm is not interpersonal coupling).
 
@@ -32,6 +34,7 @@ __all__ = [
     "HighlightTracker",
     "StatementStatus",
     "breathing_rate",
+    "chance_statement",
     "p_text",
     "shared_breathing_note",
     "sustained_highlight",
@@ -51,12 +54,15 @@ class StatementStatus(enum.Enum):
 
 
 def p_text(p: float) -> str:
-    """``"p = 0.012"`` style text; ``""`` for NaN (no test, so no p)."""
+    """``"p = 0.012"`` style text; ``""`` for NaN (no test, so no p).
+
+    Three decimals below 0.1, so that a p just under 0.05 never reads as "p = 0.05".
+    """
     if not math.isfinite(p):
         return ""
     if p < 0.001:
         return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
 # --------------------------------------------------------------------------- highlight rule
@@ -95,6 +101,67 @@ class HighlightRule:
             f"chance pairings for {self.hold_s:.0f} s in a row, so that unrelated pairs are "
             "rarely highlighted even once in a session."
         )
+
+
+def _percentile_words(pct: float) -> str:
+    """``99.5`` -> ``"99.5th percentile of chance"``; the top reads "above every shuffled
+    pairing"."""
+    if pct >= 99.95:
+        return "above every shuffled pairing"
+    if pct >= 99.0:
+        return f"{pct:.1f}th percentile of chance"
+    n = int(round(pct))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix} percentile of chance"
+
+
+def chance_statement(
+    rule: HighlightRule, highlight: bool, percentile: float, hold_s: float, what: str
+) -> str:
+    """Where a rolling coupling index stands against chance, in words that never contradict.
+
+    Three cases, decided only by the inputs (the rule itself is applied elsewhere):
+
+    * ``highlight`` (the session-level rule met): "above chance · sustained 38 s (99.5th
+      percentile of chance)";
+    * at or above ``rule.percentile`` but the run is still shorter than ``rule.hold_s``:
+      "above the chance range now (> 99th percentile) · not yet sustained (12 of 30 s)";
+    * below it: "no evidence of above-chance <what> · 97th percentile of chance".
+
+    Parameters
+    ----------
+    rule : HighlightRule
+        The rule the caller's ``highlight`` came from (its percentile and hold time are quoted).
+    highlight : bool
+        Whether the rule holds now.
+    percentile : float
+        Percentile (0-100) of the current index among the shuffled pairings; NaN if unknown.
+    hold_s : float
+        Length of the current run at or above ``rule.percentile`` (s).
+    what : str
+        The index's name, e.g. ``"concordance"`` or ``"HR synchrony"``.
+
+    Returns
+    -------
+    str
+        One line; the caller shows it in a neutral colour unless ``highlight``.
+    """
+    held = float(hold_s) if math.isfinite(hold_s) else 0.0
+    if highlight:
+        where = _percentile_words(percentile) if math.isfinite(percentile) else "no percentile"
+        return f"above chance · sustained {held:.0f} s ({where})"
+    if not math.isfinite(percentile):
+        return f"no evidence of above-chance {what} · no chance percentile"
+    if percentile >= rule.percentile:
+        now = (
+            "above every shuffled pairing now"
+            if percentile >= 99.95
+            else f"above the chance range now (> {rule.percentile:g}th percentile)"
+        )
+        # the run counts steps; cap so a run one step short never reads "30 of 30 s"
+        shown = min(math.floor(held), max(math.ceil(rule.hold_s) - 1, 0))
+        return f"{now} · not yet sustained ({shown} of {rule.hold_s:.0f} s)"
+    return f"no evidence of above-chance {what} · {_percentile_words(percentile)}"
 
 
 def sustained_highlight(percentile: np.ndarray, step_s: float, rule: HighlightRule) -> np.ndarray:
