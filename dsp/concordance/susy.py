@@ -95,6 +95,54 @@ def _mean(a: np.ndarray) -> float:
     return float(a.mean()) if a.size else math.nan
 
 
+def _segment_pair_ccf(
+    a: np.ndarray, b: np.ndarray, n_seg: int, rng_: int, lags: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """R ``ccf`` of every segment pair and its Fisher z, each shaped (n_lags, n_seg, n_seg).
+
+    ``C[j, i, h]`` is the ccf of segment ``i`` of ``a`` with segment ``h`` of ``b`` at lag
+    ``lags[j]`` (samples; segment-wise demeaning, 1/n normalisation, clipped to [-1, 1]);
+    NaN where a segment is constant.
+    """
+    A = a[: n_seg * rng_].reshape(n_seg, rng_)
+    B = b[: n_seg * rng_].reshape(n_seg, rng_)
+    A = A - A.mean(axis=1, keepdims=True)
+    B = B - B.mean(axis=1, keepdims=True)
+    sa = np.sqrt((A * A).sum(axis=1) / rng_)
+    sb = np.sqrt((B * B).sum(axis=1) / rng_)
+    C = np.empty((lags.size, n_seg, n_seg))
+    for j, k in enumerate(lags):
+        if k >= 0:
+            C[j] = A[:, k:] @ B[:, : rng_ - k].T
+        else:
+            C[j] = A[:, : rng_ + k] @ B[:, -k:].T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        C = C / rng_ / (sa[:, None] * sb[None, :])
+        C = np.clip(C, -1.0, 1.0)
+        Z = 0.5 * np.log((1.0 + C) / (1.0 - C))
+    return C, Z
+
+
+def _lag_profiles(C: np.ndarray, Z: np.ndarray, n_seg: int) -> tuple[np.ndarray, ...]:
+    """Per-lag means over real (``i == h``) and surrogate (``i != h``) pairs.
+
+    Returns ``(real |z|, real z, real |r|, pseudo |z|, pseudo z, pseudo |r|)``. A pair whose
+    first ccf value is NaN adds nothing but still counts in the denominators (as SUSY).
+    """
+    valid = ~np.isnan(C[0])  # SUSY skips a pair when its first ccf value is NaN
+    Zv = np.where(valid[None], Z, 0.0)
+    Cv = np.where(valid[None], C, 0.0)
+    eye = np.eye(n_seg, dtype=bool)[None]
+    n_pseudo = n_seg * (n_seg - 1)
+    real_z = np.where(eye, np.abs(Zv), 0.0).sum(axis=(1, 2)) / n_seg
+    real_zs = np.where(eye, Zv, 0.0).sum(axis=(1, 2)) / n_seg
+    real_r = np.where(eye, np.abs(Cv), 0.0).sum(axis=(1, 2)) / n_seg
+    ps_z = np.where(~eye, np.abs(Zv), 0.0).sum(axis=(1, 2)) / n_pseudo
+    ps_zs = np.where(~eye, Zv, 0.0).sum(axis=(1, 2)) / n_pseudo
+    ps_r = np.where(~eye, np.abs(Cv), 0.0).sum(axis=(1, 2)) / n_pseudo
+    return real_z, real_zs, real_r, ps_z, ps_zs, ps_r
+
+
 def susy(x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: float) -> SUSYResult:
     """Surrogate Synchrony (Tschacher & Meier 2020), as the SUSY R package computes it.
 
@@ -133,35 +181,9 @@ def susy(x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: f
     n_seg = int(np.round(size / rng_ - 0.499999))
     if n_seg < 2:
         raise ValueError("SUSY needs at least 2 complete segments")
-    A = a[: n_seg * rng_].reshape(n_seg, rng_)
-    B = b[: n_seg * rng_].reshape(n_seg, rng_)
-    A = A - A.mean(axis=1, keepdims=True)
-    B = B - B.mean(axis=1, keepdims=True)
-    sa = np.sqrt((A * A).sum(axis=1) / rng_)
-    sb = np.sqrt((B * B).sum(axis=1) / rng_)
     lags = np.arange(-ml, ml + 1)
-    # C[j, i, h] = ccf of segment i of x with segment h of y at lag lags[j].
-    C = np.empty((lags.size, n_seg, n_seg))
-    for j, k in enumerate(lags):
-        if k >= 0:
-            C[j] = A[:, k:] @ B[:, : rng_ - k].T
-        else:
-            C[j] = A[:, : rng_ + k] @ B[:, -k:].T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        C = C / rng_ / (sa[:, None] * sb[None, :])
-        C = np.clip(C, -1.0, 1.0)
-        Z = 0.5 * np.log((1.0 + C) / (1.0 - C))
-    valid = ~np.isnan(C[0])  # SUSY skips a pair when its first ccf value is NaN
-    Zv = np.where(valid[None], Z, 0.0)
-    Cv = np.where(valid[None], C, 0.0)
-    eye = np.eye(n_seg, dtype=bool)[None]
-    n_pseudo = n_seg * (n_seg - 1)
-    real_z = np.where(eye, np.abs(Zv), 0.0).sum(axis=(1, 2)) / n_seg
-    real_zs = np.where(eye, Zv, 0.0).sum(axis=(1, 2)) / n_seg
-    real_r = np.where(eye, np.abs(Cv), 0.0).sum(axis=(1, 2)) / n_seg
-    ps_z = np.where(~eye, np.abs(Zv), 0.0).sum(axis=(1, 2)) / n_pseudo
-    ps_zs = np.where(~eye, Zv, 0.0).sum(axis=(1, 2)) / n_pseudo
-    ps_r = np.where(~eye, np.abs(Cv), 0.0).sum(axis=(1, 2)) / n_pseudo
+    C, Z = _segment_pair_ccf(a, b, n_seg, rng_, lags)
+    real_z, real_zs, real_r, ps_z, ps_zs, ps_r = _lag_profiles(C, Z, n_seg)
     lead1 = slice(0, ml)
     lead2 = slice(ml + 1, 2 * ml + 1)
     with np.errstate(invalid="ignore", divide="ignore"):

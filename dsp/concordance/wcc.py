@@ -139,6 +139,30 @@ def _lagged_block_corr(xw: np.ndarray, yw: np.ndarray, w: int, lag: int) -> np.n
     return out
 
 
+def _wcc_matrix(x: np.ndarray, y: np.ndarray, w: int, lag: int, inc: int, n_win: int) -> np.ndarray:
+    """The (n_win, 2 * lag + 1) correlation matrix; NaN rows for blocks more than half NaN.
+
+    ``w``, ``lag`` and ``inc`` are in samples; block ``i`` is ``[i * inc, i * inc + w + lag)``.
+    """
+    blk = w + lag
+    if n_win <= 0:
+        return np.empty((0, 2 * lag + 1))
+    xb = sliding_window_view(x, blk)[::inc][:n_win]
+    yb = sliding_window_view(y, blk)[::inc][:n_win]
+    mat = _lagged_block_corr(xb, yb, w, lag)
+    too_many_nan = np.maximum(np.isnan(xb).sum(1), np.isnan(yb).sum(1)) > blk / 2
+    mat[too_many_nan] = np.nan
+    return mat
+
+
+def _lead_means(mat: np.ndarray, lag: int, n_win: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-window means over positive lags (patient leads) and negative lags (clinician leads)."""
+    if lag > 0:
+        return _nanmean_rows(mat[:, lag + 1 :]), _nanmean_rows(mat[:, :lag])
+    s1 = s2 = np.full(n_win, np.nan)
+    return s1, s2
+
+
 def wcc(
     x: np.ndarray,
     y: np.ndarray,
@@ -188,15 +212,7 @@ def wcc(
     n = x.size
     lags = np.arange(-lag, lag + 1)
     n_win = max(math.ceil((n - w - lag + 1) / inc), 0)
-    blk = w + lag
-    if n_win > 0:
-        xb = sliding_window_view(x, blk)[::inc][:n_win]
-        yb = sliding_window_view(y, blk)[::inc][:n_win]
-        mat = _lagged_block_corr(xb, yb, w, lag)
-        too_many_nan = np.maximum(np.isnan(xb).sum(1), np.isnan(yb).sum(1)) > blk / 2
-        mat[too_many_nan] = np.nan
-    else:
-        mat = np.empty((0, lags.size))
+    mat = _wcc_matrix(x, y, w, lag, inc, n_win)
     if fisher_z:
         with np.errstate(divide="ignore"):
             mat = np.clip(np.arctanh(mat), -FISHER_CLIP, FISHER_CLIP)
@@ -204,11 +220,7 @@ def wcc(
         mat = np.abs(mat)
     lags_s = lags / fs
     empty = np.empty(0)
-    if lag > 0:
-        s1 = _nanmean_rows(mat[:, lag + 1 :])
-        s2 = _nanmean_rows(mat[:, :lag])
-    else:
-        s1 = s2 = np.full(n_win, np.nan)
+    s1, s2 = _lead_means(mat, lag, n_win)
     best = _nan_argmax_rows(mat) if n_win else empty.astype(int)
     best_lag = np.where(best >= 0, lags_s[np.clip(best, 0, None)], np.nan) if n_win else empty
     finite = mat[~np.isnan(mat)]
