@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from typing import Any
 
 from app import __version__
 from app.cli import analysis, sessions
@@ -88,19 +89,8 @@ def _add_sim_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="attune",
-        description="Attunement: real-time dyadic biofeedback over Lab Streaming Layer.",
-    )
-    parser.add_argument("--version", action="version", version=f"attune {__version__}")
-    parser.add_argument(
-        "--local-only",
-        action="store_true",
-        help="keep LSL on this machine (resolve scope 'machine', loopback peers only)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def _add_simulate_parser(sub: Any) -> None:
+    """The ``attune simulate`` subcommand."""
     p = sub.add_parser(
         "simulate",
         help="publish a simulated dyad (EDA + PPG per person) as LSL streams",
@@ -133,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="LSL time of simulator time --start-s (waits for it; default: now)",
     )
 
+
+def _add_streams_parser(sub: Any) -> None:
+    """The ``attune streams`` subcommand."""
     p = sub.add_parser(
         "streams",
         help="list visible LSL streams and their role/modality assignment",
@@ -143,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", default=[], metavar="ROLE=GLOB")
     p.add_argument("--map", metavar="FILE.toml")
 
+
+def _add_run_parser(sub: Any) -> None:
+    """The ``attune run`` subcommand."""
     p = sub.add_parser(
         "run",
         help="run the live engine on LSL streams",
@@ -157,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tick", type=float, default=1.0, metavar="S", help="DSP tick (default 1 s)")
     _add_role_options(p)
 
+
+def _add_demo_parser(sub: Any) -> None:
+    """The ``attune demo`` subcommand."""
     p = sub.add_parser(
         "demo",
         help="simulated dyad -> live view (the window when a display is available)",
@@ -177,6 +176,23 @@ def build_parser() -> argparse.ArgumentParser:
         "computed at start, labelled 'pre-rolled (simulated history)')",
     )
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="attune",
+        description="Attunement: real-time dyadic biofeedback over Lab Streaming Layer.",
+    )
+    parser.add_argument("--version", action="version", version=f"attune {__version__}")
+    parser.add_argument(
+        "--local-only",
+        action="store_true",
+        help="keep LSL on this machine (resolve scope 'machine', loopback peers only)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_simulate_parser(sub)
+    _add_streams_parser(sub)
+    _add_run_parser(sub)
+    _add_demo_parser(sub)
     sessions.register(sub)
     analysis.register(sub)
     return parser
