@@ -168,7 +168,7 @@ def review_ab(tmp: Path, minutes: float, runs: int) -> None:
     xdf = write_simulated_xdf(tmp / "review.xdf", dyad, markers=markers)
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
     boot = (
-        "import sys, runpy, devices.xdf_reader as r; r.FAST_PATH_AVAILABLE = {fast}; "
+        "import sys, runpy, devices.xdf_fast as f; f.FAST_PATH_AVAILABLE = {fast}; "
         "sys.argv[0] = 'attune'; runpy.run_module('app.cli', run_name='__main__')"
     )
     ready: dict[str, list[float]] = {"fast": [], "pyxdf": []}

@@ -212,6 +212,7 @@ import struct  # noqa: E402
 
 import pyxdf  # noqa: E402
 
+import devices.xdf_fast as xdf_fast  # noqa: E402
 import devices.xdf_reader as xdf_reader  # noqa: E402
 from devices.xdf_reader import XdfRecording  # noqa: E402
 from devices.xdf_writer import TAG_SAMPLES, chunk_bytes, varlen_int  # noqa: E402
@@ -447,19 +448,19 @@ def test_numeric_chunks_never_use_pyxdfs_per_sample_decoder(
 ) -> None:
     """Stamped, deduced and mixed numeric chunks are all decoded in bulk; strings by pyxdf."""
     used: list[str] = []
-    original = xdf_reader._px._read_chunk3
+    original = xdf_fast._px._read_chunk3
 
     def spy(f: object, sd: object) -> object:
         used.append(sd.fmt)  # type: ignore[attr-defined]
         return original(f, sd)
 
-    monkeypatch.setattr(xdf_reader._px, "_read_chunk3", spy)
+    monkeypatch.setattr(xdf_fast._px, "_read_chunk3", spy)
     _load(mixed_file, "fast")
     assert used and set(used) == {"string"}
 
 
 def test_pyxdf_internals_the_fast_path_relies_on_exist() -> None:
-    assert xdf_reader.FAST_PATH_AVAILABLE
+    assert xdf_fast.FAST_PATH_AVAILABLE
 
 
 def test_repeated_stream_header_as_pyxdf(own_file: Path, tmp_path: Path) -> None:
