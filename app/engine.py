@@ -338,7 +338,7 @@ class Engine:
         model = DyadModel(pre.sim)
         for role in ROLES:
             self._prime_role(pre, model, role, errors)
-        self._grid_next = float(np.ceil((pre.end_t - pre.seconds) * GRID_FS) / GRID_FS)
+        self._grid_next = float(np.ceil(pre.end_t - pre.seconds))  # whole second, as offline
 
     def _prime_role(self, pre: Preroll, model: DyadModel, role: str, errors: list[str]) -> None:
         for r, mod in self.slot_keys:
@@ -361,7 +361,8 @@ class Engine:
             return self.dyad.snapshot() if self._grid_next is not None else None
         end = min(lasts) - GRID_DELAY_S
         if self._grid_next is None:
-            self._grid_next = np.ceil((end - 2.0) * GRID_FS) / GRID_FS
+            # a whole second of the clock, as offline: the 1 s slope steps fall on the same instants
+            self._grid_next = float(np.ceil(end - 2.0))
         n = int(np.floor((end - self._grid_next) * GRID_FS)) + 1
         if n > 0:
             tg = self._grid_next + np.arange(n) / GRID_FS

@@ -319,7 +319,9 @@ def analyze_dyad(
     cfg = config
     t0 = max(patient.t_start, clinician.t_start)
     t1 = min(patient.t_end, clinician.t_end)
-    tg = make_grid(t0, t1, cfg.grid_fs) if t1 > t0 else np.zeros(0)
+    # The grid starts on a whole second of the clock, as the live engine's does, so that the
+    # 1 s slope and correlation steps fall on the same instants live and offline.
+    tg = make_grid(math.ceil(t0 - 1e-9), t1, cfg.grid_fs) if t1 > t0 else np.zeros(0)
     ep, ec = patient.eda_on_grid(tg), clinician.eda_on_grid(tg)
     hp, hc = patient.hr_on_grid(tg), clinician.hr_on_grid(tg)
     g0 = float(tg[0]) if tg.size else math.nan
