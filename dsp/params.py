@@ -35,7 +35,7 @@ class MethodParams:
     coherence_window_s : float
         Window of each coherence ratio (HeartMath-style recipe, 64 s).
     eda_cutoff_hz : float
-        EDA low-pass cut-off (causal live, zero-phase offline).
+        EDA low-pass cut-off (one causal pass, live and offline alike).
     scr_min_amplitude_us : float
         Absolute floor of the SCR amplitude threshold (µS).
     scr_noise_k : float

@@ -27,7 +27,7 @@ Per person (:func:`analyze_person`)
   span a gap); :func:`dsp.hrv.hrv_frequency` over the longest unbroken run (its length is
   reported); coherence ratio = mean of :func:`dsp.hrv.coherence_ratio` over consecutive
   ``coherence_window_s`` windows.
-* EDA is low-passed zero-phase (:func:`dsp.eda.eda_clean`), samples failing the Kleckner rules
+* EDA is low-passed causally, exactly as live (:func:`dsp.eda.eda_clean`), samples failing the Kleckner rules
   (:func:`dsp.quality.eda_valid_mask`) are masked; SCRs by :func:`dsp.eda.eda_scr` with an
   absolute amplitude threshold; SCL = mean of the valid cleaned EDA; SCR rate per minute of
   valid EDA.
@@ -215,13 +215,15 @@ def _eda(xr: np.ndarray, tr: np.ndarray, fs: float, cfg: SessionConfig) -> EdaRe
         raw_valid[a:b] = np.where(m, xr[a:b], np.nan)
         raw_valid[a] = np.nan  # no second difference across a gap
     noise = eda_noise_us(raw_valid, fs)
-    thr = scr_threshold_us(noise, fs, cfg.eda_cutoff_hz, cfg.scr_noise_k, cfg.scr_min_amplitude_us)
+    thr = scr_threshold_us(
+        noise, fs, cfg.eda_cutoff_hz, cfg.scr_noise_k, cfg.scr_min_amplitude_us, causal=True
+    )
     e_x = np.full(xr.shape, np.nan)
     ons, pks, amps = [], [], []
     n_valid = 0
     for (a, b), mask in masks.items():
         n_valid += int(mask.sum())
-        y = np.where(mask, eda_clean(xr[a:b], fs, cutoff_hz=cfg.eda_cutoff_hz), np.nan)
+        y = np.where(mask, eda_clean(xr[a:b], fs, causal=True, cutoff_hz=cfg.eda_cutoff_hz), np.nan)
         e_x[a:b] = y
         if np.sum(np.isfinite(y)) >= 4 * fs:
             sc = eda_scr(y, fs, min_amplitude_us=thr, clean=False)
