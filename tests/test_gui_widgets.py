@@ -177,3 +177,38 @@ def test_health_bar_shows_state_rate_and_bad_input_flags(qtbot):
     assert "lost" in bar.chips["patient/ppg"].text()
     bar.reset()
     assert bar.states() == {}
+
+
+def _sparkline_pixels(t, v, active: bool, theme: str = "dark") -> np.ndarray:
+    """(row, col) of the pixels in the dyad colour after painting a sparkline on 300x120."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+    from app.gui.sparkline import paint_sparkline
+    from app.gui.theme import DYAD_COLOUR, THEMES
+
+    img = QImage(300, 120, QImage.Format.Format_RGB32)
+    img.fill(QColor(THEMES[theme].panel))
+    p = QPainter(img)
+    paint_sparkline(p, QRectF(0, 0, 300, 120), QFont(), THEMES[theme], (-3.0, 3.0), t, v, active)
+    p.end()
+    rgb = np.frombuffer(img.constBits(), np.uint8).reshape(120, 300, 4)[..., 2::-1]
+    want = QColor(DYAD_COLOUR)
+    d = np.abs(rgb.astype(int) - [want.red(), want.green(), want.blue()]).max(axis=2)
+    return np.argwhere(d <= 8)
+
+
+def test_sparkline_draws_finite_points_across_width_and_clips_to_scale(qapp):
+    t = np.linspace(0.0, 600.0, 61)
+    v = 1.5 * np.sin(t / 60.0)
+    v[20:25] = np.nan  # skipped, not drawn as a drop
+    px = _sparkline_pixels(t, v, active=True)
+    assert px.size and px[:, 1].min() <= 2 and px[:, 1].max() >= 297  # first..last point
+    # beyond the scale: clipped to its top edge, still inside the painted rectangle
+    top = _sparkline_pixels(t, np.full(t.size, 9.0), active=True)
+    assert top.size and top[:, 0].max() - top[:, 0].min() <= 3 and top[:, 0].min() >= 0
+    # fewer than two finite points, or a greyed meter: no line in the dyad colour
+    one = np.full(t.size, np.nan)
+    one[5] = 1.0
+    assert _sparkline_pixels(t, one, active=True).size == 0
+    assert _sparkline_pixels(t, v, active=False).size == 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.formatting import MISSING
+from app.gui.sparkline import paint_sparkline
 from app.gui.theme import (
     DYAD_COLOUR,
     ROLE_COLOURS,
@@ -259,63 +260,78 @@ class Meter(QWidget):
         return rect.left() + f * rect.width()
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        """Paint top to bottom: title, big text, bar, scale, words, then the sparkline."""
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        th, st = self.theme, self.state
         w, h = float(self.width()), float(self.height())
-        p.fillRect(self.rect(), QColor(th.panel))
-        text_c = QColor(th.text if st.active else th.muted)
-        accent = QColor(DYAD_COLOUR if st.active and st.highlight else text_c)
+        p.fillRect(self.rect(), QColor(self.theme.panel))
         pad = 14.0
         base = QFont(self.font())
-        # title
+        y = self._paint_title(p, base, QRectF(pad, pad * 0.6, w - 2 * pad, 0.0))
+        y = self._paint_text(p, base, QRectF(pad, y, w - 2 * pad, 0.0))
+        bar = QRectF(pad, y, w - 2 * pad, 26.0 if self.large else 16.0)
+        self._paint_bar(p, bar)
+        small = QFont(base)
+        small.setPointSizeF(base.pointSizeF() * 0.9)
+        y = self._paint_scale(p, bar, small)
+        y = self._paint_words(p, base, QRectF(pad, y, w - 2 * pad, 0.0)) + 4
+        if self.large and h - y - pad > 30:
+            st = self.state
+            rect = QRectF(pad, y, w - 2 * pad, h - y - pad)
+            paint_sparkline(
+                p, rect, small, self.theme, self.scale, st.history_t, st.history_v, st.active
+            )
+        p.end()
+
+    def _paint_title(self, p: QPainter, base: QFont, row: QRectF) -> float:
+        """The bold title and, right-aligned on its line, the muted tag; returns the next y."""
         f = QFont(base)
         f.setPointSizeF(base.pointSizeF() * (1.25 if self.large else 1.05))
         f.setBold(True)
         p.setFont(f)
-        p.setPen(QColor(th.text))
-        fm_h = p.fontMetrics().height()
-        p.drawText(
-            QRectF(pad, pad * 0.6, w - 2 * pad, fm_h), Qt.AlignmentFlag.AlignLeft, self.title
-        )
-        if st.tag:  # e.g. the demo's pre-roll: right-aligned on the title line, muted
+        p.setPen(QColor(self.theme.text))
+        row = QRectF(row.left(), row.top(), row.width(), p.fontMetrics().height())
+        p.drawText(row, Qt.AlignmentFlag.AlignLeft, self.title)
+        if self.state.tag:  # e.g. the demo's pre-roll: right-aligned on the title line, muted
             ft = QFont(base)
             ft.setItalic(True)
             p.setFont(ft)
-            p.setPen(QColor(th.muted))
-            p.drawText(
-                QRectF(pad, pad * 0.6, w - 2 * pad, fm_h),
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                st.tag,
-            )
-        y = pad * 0.6 + fm_h
-        # big value / state text
+            p.setPen(QColor(self.theme.muted))
+            align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            p.drawText(row, align, self.state.tag)
+        return row.bottom()
+
+    def _paint_text(self, p: QPainter, base: QFont, row: QRectF) -> float:
+        """The big value or state words (dyad colour only when highlighted); returns next y."""
+        th, st = self.theme, self.state
+        text_c = QColor(th.text if st.active else th.muted)
+        accent = QColor(DYAD_COLOUR if st.active and st.highlight else text_c)
         f = QFont(base)
         f.setPointSizeF(base.pointSizeF() * (3.4 if self.large else 1.9))
         f.setBold(st.active)
         p.setFont(f)
         p.setPen(accent if st.active else text_c)
         big_h = p.fontMetrics().height()
-        p.drawText(QRectF(pad, y, w - 2 * pad, big_h), Qt.AlignmentFlag.AlignLeft, st.text)
-        y += big_h + 4
-        # the bar
-        bar_h = 26.0 if self.large else 16.0
-        bar = QRectF(pad, y, w - 2 * pad, bar_h)
+        p.drawText(
+            QRectF(row.left(), row.top(), row.width(), big_h), Qt.AlignmentFlag.AlignLeft, st.text
+        )
+        return row.top() + big_h + 4
+
+    def _paint_bar(self, p: QPainter, bar: QRectF) -> None:
+        """The gauge: track, chance band, warm-up progress, value mark, zero and threshold."""
+        th, st = self.theme, self.state
+        bar_h = bar.height()
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(th.background))
         p.drawRoundedRect(bar, 4, 4)
         if st.band is not None and st.active:
             x0, x1 = self._x(st.band[0], bar), self._x(st.band[1], bar)
-            band_c = QColor(th.band)
-            p.setBrush(band_c)
+            p.setBrush(QColor(th.band))
             p.drawRect(QRectF(x0, bar.top() - 3, max(x1 - x0, 2.0), bar_h + 6))
         if finite(st.progress):
             p.setBrush(QColor(th.band))
-            p.drawRoundedRect(
-                QRectF(bar.left(), bar.top(), bar.width() * min(max(st.progress, 0), 1), bar_h),
-                4,
-                4,
-            )
+            done = bar.width() * min(max(st.progress, 0), 1)
+            p.drawRoundedRect(QRectF(bar.left(), bar.top(), done, bar_h), 4, 4)
         zero = self._x(0.0, bar) if self.scale[0] < 0 < self.scale[1] else bar.left()
         if finite(st.value) and st.active:
             # the dyad colour only for values beyond chance; otherwise neutral
@@ -333,11 +349,12 @@ class Meter(QWidget):
             xt = self._x(self.threshold, bar)
             p.setPen(QPen(QColor(th.muted), 1, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(xt, bar.top() - 2), QPointF(xt, bar.bottom() + 2))
-        # ticks and captions
-        f3 = QFont(base)
-        f3.setPointSizeF(base.pointSizeF() * 0.9)
-        p.setFont(f3)
-        p.setPen(QColor(th.muted))
+
+    def _paint_scale(self, p: QPainter, bar: QRectF, font: QFont) -> float:
+        """Tick labels, end captions and the "chance" label over the band; returns next y."""
+        st = self.state
+        p.setFont(font)
+        p.setPen(QColor(self.theme.muted))
         th_h = p.fontMetrics().height()
         ty = bar.bottom() + 6
         for t in self.ticks:
@@ -345,14 +362,9 @@ class Meter(QWidget):
             p.drawText(QRectF(xt - 30, ty, 60, th_h), Qt.AlignmentFlag.AlignHCenter, f"{t:g}")
         if any(self.captions):
             ty += th_h
-            p.drawText(
-                QRectF(bar.left(), ty, 200, th_h), Qt.AlignmentFlag.AlignLeft, self.captions[0]
-            )
-            p.drawText(
-                QRectF(bar.right() - 200, ty, 200, th_h),
-                Qt.AlignmentFlag.AlignRight,
-                self.captions[1],
-            )
+            left, right = self.captions
+            p.drawText(QRectF(bar.left(), ty, 200, th_h), Qt.AlignmentFlag.AlignLeft, left)
+            p.drawText(QRectF(bar.right() - 200, ty, 200, th_h), Qt.AlignmentFlag.AlignRight, right)
         if st.band is not None and st.active:
             xb = (self._x(st.band[0], bar) + self._x(st.band[1], bar)) / 2
             p.drawText(
@@ -360,17 +372,21 @@ class Meter(QWidget):
                 Qt.AlignmentFlag.AlignHCenter,
                 "chance",
             )
-        y = ty + th_h + 6
-        # status line
+        return ty + th_h + 6
+
+    def _paint_words(self, p: QPainter, base: QFont, row: QRectF) -> float:
+        """The status line (wrapped), the lead and the note; returns the next y."""
+        th, st = self.theme, self.state
+        x, y, width = row.left(), row.top(), row.width()
         f4 = QFont(base)
         f4.setPointSizeF(base.pointSizeF() * (1.1 if self.large else 0.95))
         p.setFont(f4)
         p.setPen(QColor(th.text) if st.active else QColor(th.muted))
         # wrapped, never cut: the percentile words after "no evidence ..." must stay readable
         wrap = int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWordWrap)
-        box = QRectF(pad, y, w - 2 * pad, 3 * p.fontMetrics().height())
+        box = QRectF(x, y, width, 3 * p.fontMetrics().height())
         s_h = p.boundingRect(box, wrap, st.status).height() if st.status else 0.0
-        p.drawText(QRectF(pad, y, w - 2 * pad, s_h), wrap, st.status)
+        p.drawText(QRectF(x, y, width, s_h), wrap, st.status)
         y += s_h + 4
         if st.lead and st.active:
             f2 = QFont(base)
@@ -379,56 +395,15 @@ class Meter(QWidget):
             p.setFont(f2)
             p.setPen(QColor(th.text))
             l_h = p.fontMetrics().height()
-            p.drawText(QRectF(pad, y, w - 2 * pad, l_h), Qt.AlignmentFlag.AlignLeft, st.lead)
+            p.drawText(QRectF(x, y, width, l_h), Qt.AlignmentFlag.AlignLeft, st.lead)
             y += l_h + 4
         if st.note and st.active:
             p.setFont(f4)
             p.setPen(QColor(th.muted))
             n_h = p.fontMetrics().height()
-            p.drawText(QRectF(pad, y, w - 2 * pad, n_h), Qt.AlignmentFlag.AlignLeft, st.note)
+            p.drawText(QRectF(x, y, width, n_h), Qt.AlignmentFlag.AlignLeft, st.note)
             y += n_h + 4
-        y += 4
-        # session sparkline
-        if self.large and h - y - pad > 30:
-            self._sparkline(p, QRectF(pad, y, w - 2 * pad, h - y - pad), f3)
-        p.end()
-
-    def _sparkline(self, p: QPainter, rect: QRectF, font: QFont) -> None:
-        th, st = self.theme, self.state
-        p.setFont(font)
-        p.setPen(QColor(th.muted))
-        label_h = p.fontMetrics().height()
-        p.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, "session")
-        area = QRectF(rect.left(), rect.top() + label_h, rect.width(), rect.height() - label_h)
-        lo, hi = self.scale
-        mid_y = area.bottom() - (0 - lo) / (hi - lo) * area.height()
-        p.setPen(QPen(QColor(th.grid), 1))
-        p.drawLine(QPointF(area.left() + 14, mid_y), QPointF(area.right(), mid_y))
-        p.setPen(QColor(th.muted))
-        p.drawText(QRectF(area.left(), mid_y - 10, 12, 20), Qt.AlignmentFlag.AlignVCenter, "0")
-        t, v = st.history_t, st.history_v
-        ok = np.isfinite(t) & np.isfinite(v) if len(t) == len(v) else np.zeros(0, bool)
-        if ok.sum() < 2:
-            return
-        t, v = t[ok], np.clip(v[ok], lo, hi)
-        span = max(float(t[-1] - t[0]), 1e-9)
-        path = QPainterPath()
-        for i, (ti, vi) in enumerate(zip(t, v, strict=True)):
-            pt = QPointF(
-                area.left() + (ti - t[0]) / span * area.width(),
-                area.bottom() - (vi - lo) / (hi - lo) * area.height(),
-            )
-            if i == 0:
-                path.moveTo(pt)
-            else:
-                path.lineTo(pt)
-        p.setPen(QPen(QColor(DYAD_COLOUR if st.active else th.muted), 2))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawPath(path)
-        span_text = f"{span:.0f} s" if span < 120 else f"{span / 60:.0f} min"
-        p.setPen(QColor(th.muted))
-        label_row = QRectF(rect.left(), rect.top(), rect.width(), label_h)
-        p.drawText(label_row, Qt.AlignmentFlag.AlignRight, f"last {span_text}")
+        return y
 
 
 # ----------------------------------------------------------------------------- metric table

@@ -310,72 +310,31 @@ class LiveDyad:
         if self._cached is not None:
             return self._cached
         cfg = self.config
-        s, h = self._eda, self._hr
-        rec = s.recent_r(cfg.rolling_n)
-        hrec = h.recent_r(cfg.rolling_n)
+        s, rec = self._eda, self._eda.recent_r(cfg.rolling_n)
         fin = np.isfinite(rec)
-        valid = rec.size > 0 and fin.mean() >= cfg.min_valid_fraction
-        hvalid = hrec.size > 0 and np.isfinite(hrec).mean() >= cfg.min_valid_fraction
-        ci_roll = marci_index(rec)
-        hci_roll = marci_index(hrec)
-        warming = self._elapsed_s() < cfg.warmup_s or self._null.size == 0
-        if warming:
-            pct = lo = hi = math.nan
-        else:
-            pct = percentile_of(ci_roll, self._null) if valid else math.nan
-            lo, hi = self._band
-        hwarm = self._elapsed_s() < cfg.warmup_s or self._hr_null.size == 0
-        hpct = percentile_of(hci_roll, self._hr_null) if hvalid and not hwarm else math.nan
-        hlo, hhi = (math.nan, math.nan) if hwarm else self._hr_band
         te, th = self._track["eda"], self._track["hr"]
         pr, pl, pc = self._live_wcc(self._eda_buf, cfg.slope_s, self._eda_wcc_n)
-        hpr, hpl, hpc = self._live_wcc(self._hr_buf, cfg.hr_slope_s, self._hr_wcc_n)
-        t_last = (self._k_next - 1) / cfg.fs if self._k_next is not None else math.nan
-        # the sparkline arrays are rebuilt only when the history changed (frozen, shareable)
-        hk = (len(self._hist_t), self._hist_every, self._hist_next_r)
-        if self._hist_arrays is None or self._hist_arrays[0] != hk:
-            self._hist_arrays = (
-                hk,
-                _frozen(np.array(self._hist_t)),
-                _frozen(np.array(self._hist_ci)),
-            )
-        hist_t, hist_ci = self._hist_arrays[1], self._hist_arrays[2]
+        hist_t, hist_ci = self._history_arrays()
         snap = DyadMetrics(
-            t=t_last,
+            t=(self._k_next - 1) / cfg.fs if self._k_next is not None else math.nan,
             elapsed_s=self._elapsed_s(),
             slope_r=float(rec[-1]) if rec.size else math.nan,
-            ci_rolling=ci_roll,
             ksi_rolling=kleinbub_index(rec),
             mean_r_rolling=float(rec[fin].mean()) if fin.any() else math.nan,
             ci_session=s.session_ci(),
             ksi_session=s.session_ksi(),
-            percentile=pct,
-            chance_lo=lo,
-            chance_hi=hi,
-            n_surrogates=0 if warming else int(self._null.size),
-            warming_up=bool(warming),
-            valid=bool(valid),
+            **self._eda_chance(rec),
             wcc_peak_r=pr,
             wcc_lag_s=pl,
             wcc_clear=pc,
             lead_text=self._lead.text,
-            hr_wcc_peak_r=hpr,
-            hr_wcc_lag_s=hpl,
-            hr_wcc_clear=hpc,
-            hr_ci_rolling=hci_roll,
-            hr_valid=bool(hvalid),
-            hr_lead_text=self._hr_lead.text,
-            hr_coherence_lf=self._coh[0],
-            hr_coherence_hf=self._coh[1],
+            **self._hr_fields(),
             eda_history_t=hist_t,
             eda_history_ci=hist_ci,
             n_correlations=int(s.n_finite),
             highlight=te.on,
             highlight_ever=te.ever,
             hold_s=te.run_steps * cfg.step_s,
-            hr_percentile=hpct,
-            hr_chance_lo=hlo,
-            hr_chance_hi=hhi,
             hr_highlight=th.on,
             hr_highlight_ever=th.ever,
             hr_hold_s=th.run_steps * cfg.step_s,
@@ -384,13 +343,72 @@ class LiveDyad:
             breathing_patient_hz=self._breath[0],
             breathing_clinician_hz=self._breath[1],
             breathing_note=shared_breathing_note(*self._breath),
-            hr_coherence_lf_chance=self._coh[2],
-            hr_coherence_hf_chance=self._coh[3],
-            hr_coherence_lf_pct=self._coh[4],
-            hr_coherence_hf_pct=self._coh[5],
         )
         self._cached = snap
         return snap
+
+    def _eda_chance(self, rec: np.ndarray) -> dict:
+        """The rolling EDA CI over ``rec`` (the last ``rolling_n`` r values), its validity and
+        where it sits against the chance baseline (NaN while warming up)."""
+        cfg = self.config
+        valid = rec.size > 0 and np.isfinite(rec).mean() >= cfg.min_valid_fraction
+        ci_roll = marci_index(rec)
+        warming = self._elapsed_s() < cfg.warmup_s or self._null.size == 0
+        if warming:
+            pct = lo = hi = math.nan
+        else:
+            pct = percentile_of(ci_roll, self._null) if valid else math.nan
+            lo, hi = self._band
+        return {
+            "ci_rolling": ci_roll,
+            "percentile": pct,
+            "chance_lo": lo,
+            "chance_hi": hi,
+            "n_surrogates": 0 if warming else int(self._null.size),
+            "warming_up": bool(warming),
+            "valid": bool(valid),
+        }
+
+    def _hr_fields(self) -> dict:
+        """The HR half: rolling HR CI, its chance band and percentile, the live HR WCC and the
+        HR coherence with its chance levels."""
+        cfg = self.config
+        hrec = self._hr.recent_r(cfg.rolling_n)
+        hvalid = hrec.size > 0 and np.isfinite(hrec).mean() >= cfg.min_valid_fraction
+        hci_roll = marci_index(hrec)
+        hwarm = self._elapsed_s() < cfg.warmup_s or self._hr_null.size == 0
+        hpct = percentile_of(hci_roll, self._hr_null) if hvalid and not hwarm else math.nan
+        hlo, hhi = (math.nan, math.nan) if hwarm else self._hr_band
+        hpr, hpl, hpc = self._live_wcc(self._hr_buf, cfg.hr_slope_s, self._hr_wcc_n)
+        return {
+            "hr_wcc_peak_r": hpr,
+            "hr_wcc_lag_s": hpl,
+            "hr_wcc_clear": hpc,
+            "hr_ci_rolling": hci_roll,
+            "hr_valid": bool(hvalid),
+            "hr_lead_text": self._hr_lead.text,
+            "hr_coherence_lf": self._coh[0],
+            "hr_coherence_hf": self._coh[1],
+            "hr_percentile": hpct,
+            "hr_chance_lo": hlo,
+            "hr_chance_hi": hhi,
+            "hr_coherence_lf_chance": self._coh[2],
+            "hr_coherence_hf_chance": self._coh[3],
+            "hr_coherence_lf_pct": self._coh[4],
+            "hr_coherence_hf_pct": self._coh[5],
+        }
+
+    def _history_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sparkline (t, CI) arrays, rebuilt only when the history changed (frozen,
+        shareable between snapshots)."""
+        hk = (len(self._hist_t), self._hist_every, self._hist_next_r)
+        if self._hist_arrays is None or self._hist_arrays[0] != hk:
+            self._hist_arrays = (
+                hk,
+                _frozen(np.array(self._hist_t)),
+                _frozen(np.array(self._hist_ci)),
+            )
+        return self._hist_arrays[1], self._hist_arrays[2]
 
     def r_series(self) -> tuple[np.ndarray, np.ndarray]:
         """Session EDA slope correlations held in memory: (end time in s on the LSL clock, r).
