@@ -35,7 +35,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
-from physio_render import ppg_from_beats  # noqa: E402
+from physio_render import (  # noqa: E402
+    physionet_record,
+    ppg_from_beats,
+    rhythm_beats,
+    sinus_rr,
+)
 
 from dsp.ecg import ecg_peaks  # noqa: E402
 from dsp.eda import eda_noise_us, eda_scr, scr_threshold_us  # noqa: E402
@@ -46,14 +51,6 @@ from dsp.session import analyze_person  # noqa: E402
 
 warnings.filterwarnings("ignore")
 PHYSIO = (ROOT / ".." / "shared" / "data" / "physio").resolve()
-
-
-def _rhythm(seed: int, duration_s: float, rsa_ms: float = 12.0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    k = np.arange(int(duration_s / 0.6))
-    rr = 850 + rsa_ms * np.sin(2 * np.pi * k / 4.5) + rng.normal(0, 6, k.size)
-    t = 1.0 + np.concatenate([[0.0], np.cumsum(rr) / 1000.0])
-    return t[t < duration_s - 2.0]
 
 
 def _timing(det: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
@@ -103,7 +100,7 @@ def table_timing(seconds: float) -> None:
     for fs in (25.0, 64.0, 128.0):
         cells: dict[str, list[tuple[float, float, float]]] = {}
         for seed in range(3):
-            truth = _rhythm(seed, seconds)
+            truth = rhythm_beats(seed, seconds)
             x = ppg_from_beats(truth, fs, seconds, seed=seed + 10, noise_sd=0.02)
             res = {"ours": ppg_peaks(x, fs) / fs, **_peers(x, fs)}
             for k, v in res.items():
@@ -114,19 +111,6 @@ def table_timing(seconds: float) -> None:
             f1, jit, err = np.mean(v[:, 0]), np.mean(v[:, 1]), np.mean(np.abs(v[:, 2]))
             row.append(f"{f1:.4f} / {jit:.1f} ms / {err:.1f} %")
         print("| " + " | ".join(row) + " |")
-
-
-def _record(name: str) -> tuple[np.ndarray, float, np.ndarray, float]:
-    import wfdb
-
-    if name == "a103l":
-        r = wfdb.rdrecord(str(PHYSIO / name))
-        sig = {n: r.p_signal[:, i] for i, n in enumerate(r.sig_name)}
-        return sig["II"], float(r.fs), sig["PLETH"], float(r.fs)
-    r = wfdb.rdrecord(str(PHYSIO / name), smooth_frames=False)
-    fs = r.fs * np.asarray(r.samps_per_frame, dtype=float)
-    i_e, i_p = r.sig_name.index("II"), r.sig_name.index("Pleth")
-    return r.e_p_signal[i_e], float(fs[i_e]), r.e_p_signal[i_p], float(fs[i_p])
 
 
 def _f1_ecg(ppg_s: np.ndarray, r_s: np.ndarray) -> float:
@@ -145,7 +129,7 @@ def table_real() -> None:
         return
     print("| record | ours | neurokit2 | heartpy |\n|---|---|---|---|")
     for name in ("a103l", "mixedsignals"):
-        ecg, efs, ppg, pfs = _record(name)
+        ecg, efs, ppg, pfs = physionet_record(PHYSIO, name)
         r = ecg_peaks(np.nan_to_num(ecg), efs) / efs
         x = np.asarray(ppg, dtype=float)
         res = {"ours": ppg_peaks(x, pfs) / pfs, **_peers(np.nan_to_num(x), pfs)}
@@ -153,15 +137,6 @@ def table_real() -> None:
             f"{_f1_ecg(res.get(k, np.zeros(0)), r):.3f}" for k in ("ours", "neurokit2", "heartpy")
         ]
         print(f"| {name} | " + " | ".join(cells) + " |")
-
-
-def _clean_rr(seed: int, rsa_ms: float = 20.0, n: int = 300) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    k = np.arange(n)
-    return (
-        850 + rsa_ms * np.sin(2 * np.pi * k / 4.5) + 15 * np.sin(2 * np.pi * k / 25)
-        + rng.normal(0, 8, n)
-    )  # fmt: skip
 
 
 def table_ectopic() -> None:
@@ -173,7 +148,7 @@ def table_ectopic() -> None:
     for p in (0.05, 0.10, 0.20, 0.30):
         found = {"ours": 0, "nk": 0, "sy": 0}
         for seed in range(30):
-            rr = _clean_rr(seed)
+            rr = sinus_rr(seed, rsa_ms=20.0)
             d = p * rr[150]
             rr[150] -= d
             rr[151] += d

@@ -1,8 +1,44 @@
-"""Test helper: render PPG from known beat times, with realistic noise (tests and benchmarks)."""
+"""Test helper: ground-truth rhythms, PPG rendered from known beat times with realistic noise,
+and the PhysioNet records of ``../shared/data/physio`` (tests and benchmarks use the same ones)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+
+def rhythm_beats(seed: int, duration_s: float, rsa_ms: float = 12.0) -> np.ndarray:
+    """True beat times (s): sinus rhythm (850 ms) with respiratory variation and 6 ms beat noise."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(int(duration_s / 0.6))
+    rr = 850 + rsa_ms * np.sin(2 * np.pi * k / 4.5) + rng.normal(0, 6, k.size)
+    t = 1.0 + np.concatenate([[0.0], np.cumsum(rr) / 1000.0])
+    return t[t < duration_s - 2.0]
+
+
+def sinus_rr(seed: int, *, n: int = 300, rsa_ms: float) -> np.ndarray:
+    """Sinus rhythm IBIs (ms): respiratory (4.5 beats) and slow (25 beats) waves plus 8 ms noise."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(n)
+    return (
+        850 + rsa_ms * np.sin(2 * np.pi * k / 4.5) + 15 * np.sin(2 * np.pi * k / 25)
+        + rng.normal(0, 8, n)
+    )  # fmt: skip
+
+
+def physionet_record(folder: Path, name: str) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """(ECG lead II, its fs, PPG, its fs) of the PhysioNet record ``name`` (read with wfdb)."""
+    import wfdb
+
+    if name == "a103l":
+        r = wfdb.rdrecord(str(folder / name))
+        sig = {n: r.p_signal[:, i] for i, n in enumerate(r.sig_name)}
+        return sig["II"], float(r.fs), sig["PLETH"], float(r.fs)
+    r = wfdb.rdrecord(str(folder / name), smooth_frames=False)
+    fs = r.fs * np.asarray(r.samps_per_frame, dtype=float)
+    i_e, i_p = r.sig_name.index("II"), r.sig_name.index("Pleth")
+    return r.e_p_signal[i_e], float(fs[i_e]), r.e_p_signal[i_p], float(fs[i_p])
 
 
 def ppg_from_beats(

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from physio_render import inject_beats, ppg_from_beats
+from physio_render import inject_beats, ppg_from_beats, sinus_rr
 
 from dsp.beats import IbiExclusion, beat_series, ibi_exclusion
 from dsp.hrv import hrv_time, ibi_classify
@@ -17,16 +17,6 @@ from dsp.session import SessionConfig, analyze_person
 CLASSES = ("ectopic", "missed", "extra", "longshort")
 
 
-def _clean_rr(seed: int, n: int = 300, rsa_ms: float = 40.0) -> np.ndarray:
-    """Sinus rhythm (ms): respiratory (4.5 beats) and slow (25 beats) waves plus 8 ms noise."""
-    rng = np.random.default_rng(seed)
-    k = np.arange(n)
-    return (
-        850 + rsa_ms * np.sin(2 * np.pi * k / 4.5) + 15 * np.sin(2 * np.pi * k / 25)
-        + rng.normal(0, 8, n)
-    )  # fmt: skip
-
-
 def _beats(rr: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(rr)]) / 1000.0
 
@@ -35,7 +25,7 @@ def _beats(rr: np.ndarray) -> np.ndarray:
 
 
 def test_correction_changes_only_the_beats_it_moves_inserts_or_removes() -> None:
-    truth = _beats(_clean_rr(1, 400, rsa_ms=20.0)) + 100.0
+    truth = _beats(sinus_rr(1, n=400, rsa_ms=20.0)) + 100.0
     # Lipponen-Tarvainen (like NK2) also flags a few beats of a clean noisy rhythm: counted
     clean = beat_series(truth, truth, np.ones(truth.size - 1, dtype=bool))
     n_own = int(clean.beat_corrected.sum())
@@ -71,7 +61,7 @@ def test_correction_changes_only_the_beats_it_moves_inserts_or_removes() -> None
 
 def test_long_pause_is_excluded_not_invented() -> None:
     """Several missed beats in a row: no beat can be moved to fix it; the IBI is left out."""
-    truth = _beats(_clean_rr(2, 200))
+    truth = _beats(sinus_rr(2, n=200, rsa_ms=40.0))
     det = np.delete(truth, [100, 101, 102])
     bs = beat_series(det, det, np.ones(det.size - 1, dtype=bool))
     assert np.all(np.isin(bs.beat_t[~bs.beat_corrected], det))
@@ -197,7 +187,7 @@ CASES = [("ectopic", p) for p in (0.05, 0.1, 0.2, 0.3)] + [
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(("kind", "p"), CASES)
 def test_flags_equal_neurokit2_and_systole(kind: str, p: float, seed: int) -> None:
-    rr = _inject_rr(kind, _clean_rr(seed), p)
+    rr = _inject_rr(kind, sinus_rr(seed, rsa_ms=40.0), p)
     ours, nk, sy = _ours(rr), _neurokit(rr), _systole(rr)
     assert ours == nk  # every class, every index
     union = lambda f: set().union(*f.values())  # noqa: E731
@@ -214,7 +204,7 @@ def test_ectopic_detection_by_prematurity(p: float, rsa_ms: float, expect: int) 
     """Premature beats found in 30 of 30 series, as often as NeuroKit2 finds them."""
     ours = nk = 0
     for seed in range(30):
-        rr = _inject_rr("ectopic", _clean_rr(seed, rsa_ms=rsa_ms), p)
+        rr = _inject_rr("ectopic", sinus_rr(seed, rsa_ms=rsa_ms), p)
         ours += {150, 151} <= set().union(*_ours(rr).values())
         nk += {150, 151} <= set().union(*_neurokit(rr).values())
     assert ours == nk == expect

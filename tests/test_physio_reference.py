@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from physio_render import physionet_record
 
 from dsp.ecg import ecg_peaks
 from dsp.hrv import hrv_time
@@ -35,16 +36,9 @@ def _need(name: str) -> Path:
 
 def _record(name: str) -> tuple[np.ndarray, float, np.ndarray, float]:
     """(ECG lead II, its fs, PPG, its fs) of a PhysioNet record."""
-    wfdb = pytest.importorskip("wfdb")
+    pytest.importorskip("wfdb")
     _need(name + ".hea")
-    if name == "a103l":
-        r = wfdb.rdrecord(str(PHYSIO / name))
-        sig = {n: r.p_signal[:, i] for i, n in enumerate(r.sig_name)}
-        return sig["II"], float(r.fs), sig["PLETH"], float(r.fs)
-    r = wfdb.rdrecord(str(PHYSIO / name), smooth_frames=False)
-    fs = r.fs * np.asarray(r.samps_per_frame, dtype=float)
-    i_e, i_p = r.sig_name.index("II"), r.sig_name.index("Pleth")
-    return r.e_p_signal[i_e], float(fs[i_e]), r.e_p_signal[i_p], float(fs[i_p])
+    return physionet_record(PHYSIO, name)
 
 
 def _f1_vs_ecg(ppg_s: np.ndarray, r_s: np.ndarray, tol_s: float = 0.05) -> tuple[float, float]:

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from physio_render import ppg_from_beats
+from physio_render import ppg_from_beats, rhythm_beats
 
 from dsp.hrv import hrv_time, ibi_correct
 from dsp.ppg import PPG_PARAMS, StreamingBeatDetector, ppg_clean, ppg_peaks
@@ -145,15 +145,6 @@ def test_ppg_clean_zero_phase_and_causal() -> None:
 # --------------------------------------------------------------------------- timing and gate
 
 
-def _rhythm(seed: int, duration_s: float, rsa_ms: float = 12.0) -> np.ndarray:
-    """True beat times (s): sinus rhythm with respiratory variation and 6 ms beat noise."""
-    rng = np.random.default_rng(seed)
-    k = np.arange(int(duration_s / 0.6))
-    rr = 850 + rsa_ms * np.sin(2 * np.pi * k / 4.5) + rng.normal(0, 6, k.size)
-    t = 1.0 + np.concatenate([[0.0], np.cumsum(rr) / 1000.0])
-    return t[t < duration_s - 2.0]
-
-
 def _timing(det_s: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     """(jitter SD ms after removing the median offset, RMSSD relative error, F1)."""
     m = match_events(det_s, truth, tol_s=0.05)
@@ -178,7 +169,7 @@ def test_mid_upstroke_timing_targets_and_neurokit2(
 ) -> None:
     """Noisy PPG (white noise, respiration, baseline wander) with a low-variability rhythm."""
     nk = pytest.importorskip("neurokit2")
-    truth = _rhythm(0, 300.0)
+    truth = rhythm_beats(0, 300.0)
     x = ppg_from_beats(truth, fs, 300.0, seed=2, noise_sd=0.02)
     jit, err, f1 = _timing(ppg_peaks(x, fs) / fs, truth)
     assert f1 > 0.995
@@ -195,7 +186,7 @@ def test_mid_upstroke_timing_targets_and_neurokit2(
 def test_amplitude_step_loses_at_most_one_beat(factor: float, fs: float) -> None:
     """Vasoconstriction (x0.3) or a pressed sensor (x2.5) at 60 s: <= 1 beat lost after it."""
     for seed in range(3):
-        truth = _rhythm(seed, 120.0, rsa_ms=25.0)
+        truth = rhythm_beats(seed, 120.0, rsa_ms=25.0)
         x = ppg_from_beats(truth, fs, 120.0, seed=seed, noise_sd=0.01)
         x = np.where(np.arange(x.size) / fs >= 60.0, x * factor, x)
         det = ppg_peaks(x, fs) / fs
@@ -216,7 +207,7 @@ def _pulses(beats: np.ndarray, fs: float, dur: float) -> np.ndarray:
 def test_search_back_finds_weak_beats_and_keeps_pauses_empty(fs: float) -> None:
     """Every 7th pulse at 15 % amplitude (as after a premature beat): found by the search-back;
     a true pause (two beats left out) gets no beat inserted into it."""
-    truth = _rhythm(3, 120.0)
+    truth = rhythm_beats(3, 120.0)
     weak = truth[10::7]
     x = ppg_from_beats(truth, fs, 120.0, seed=3, noise_sd=0.01) - 0.85 * _pulses(weak, fs, 120.0)
     det = ppg_peaks(x, fs) / fs
@@ -237,7 +228,7 @@ def test_search_back_finds_weak_beats_and_keeps_pauses_empty(fs: float) -> None:
 def test_held_value_is_a_gap_and_live_equals_offline(fs: float) -> None:
     """A sensor sending 0 (20-23 s) or holding its last value (40-42 s): no beat is made of
     the flat run or of the step that ends it; beats resume; any chunking gives the same."""
-    truth = _rhythm(0, 60.0)
+    truth = rhythm_beats(0, 60.0)
     x = ppg_from_beats(truth, fs, 60.0, seed=0, noise_sd=0.01)
     t = np.arange(x.size) / fs
     x[(t >= 20.0) & (t < 23.0)] = 0.0
