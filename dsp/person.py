@@ -36,7 +36,6 @@ import numpy as np
 from dsp.hrv import (
     hrv_time,
 )
-from dsp.live_cardiac import _TAIL as _TAIL  # re-exported for tests/test_parity.py
 from dsp.live_cardiac import LiveCardiac
 from dsp.live_clock import BEAT_CLOCK_HZ
 from dsp.live_eda import LiveEda

@@ -36,7 +36,8 @@ from devices.xdf_reader import load_recording
 from dsp.concordance import LiveDyad
 from dsp.concordance.dyad import analyze_dyad
 from dsp.hrv import hrv_time
-from dsp.person import _TAIL, LivePerson
+from dsp.live_cardiac import _TAIL
+from dsp.person import LivePerson
 from dsp.session import SessionConfig, analyze_person
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
