@@ -112,7 +112,7 @@ def _offline(g: GridSeries, intervals: list, seed: int) -> dict:
 
 
 def _job(job: tuple) -> dict:
-    kind, seed, cheap = job
+    kind, seed, mode = job
     if kind in ("null", "pseudo"):
         cfg = independent_config(seed, 600.0, shared_rhythms=seed % 2 == 0)
         g = grid_series(simulate_dyad(cfg))
@@ -126,16 +126,18 @@ def _job(job: tuple) -> dict:
             duration_s=1200.0, seed=10_000 + seed, coupling=0.1, lag_s=2.0, coupling_schedule=sched
         )
         g = grid_series(simulate_dyad(cfg))
-    elif kind == "const":  # coupled 0.8 throughout: labels carry no difference
+    elif kind == "const":  # coupled 0.8 throughout: labels carry no difference (offline only)
         _, iv = listening_talking(1200.0, 120.0)
         cfg = DyadSimConfig(duration_s=1200.0, seed=30_000 + seed, coupling=0.8, lag_s=2.0)
-        return {"kind": kind, **_offline(grid_series(simulate_dyad(cfg)), iv, seed)}
-    else:  # "c06": constant coupling 0.6, 10 minutes
+        g = grid_series(simulate_dyad(cfg))
+    else:  # "c06": constant coupling 0.6, 10 minutes (live only)
         cfg = DyadSimConfig(duration_s=600.0, seed=20_000 + seed, coupling=0.6, lag_s=2.0)
         g = grid_series(simulate_dyad(cfg))
         iv = []
-    out = {"kind": kind, **_live(g, seed, cheap)}
-    if iv and not cheap:
+    out = {"kind": kind}
+    if mode != "offline" and kind != "const":
+        out.update(_live(g, seed, cheap=mode == "highlight"))
+    if iv and mode != "highlight":
         out.update(_offline(g, iv, seed))
     return out
 
@@ -148,62 +150,33 @@ def _rate(x: list[bool]) -> str:
     return f"{100 * p:.1f} % (± {100 * half:.1f}, n = {n})"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--null", type=int, default=200, help="independent 10-min dyads")
-    ap.add_argument("--pseudo", type=int, default=50, help="cross-session pseudo-dyads")
-    ap.add_argument("--power", type=int, default=50, help="coupled 20-min dyads")
-    ap.add_argument("--c06", type=int, default=40, help="coupling-0.6 10-min dyads")
-    ap.add_argument(
-        "--const", type=int, default=40, help="20-min dyads coupled 0.8 in every block (offline)"
-    )
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument(
-        "--highlight-only",
-        action="store_true",
-        help="only the live highlight and HR-word rates (lead tests with 19 surrogates)",
-    )
-    args = ap.parse_args()
-    ch = args.highlight_only
-    jobs = (
-        [("null", s, ch) for s in range(args.null)]
-        + [("pseudo", 5000 + s, ch) for s in range(args.pseudo)]
-        + [("power", s, ch) for s in range(args.power)]
-        + [("c06", s, ch) for s in range(args.c06)]
-        + ([] if ch else [("const", s, ch) for s in range(args.const)])
-    )
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as ex:
-        res = list(ex.map(_job, jobs, chunksize=2))
-    took = time.perf_counter() - t0
-    null = [r for r in res if r["kind"] in ("null", "pseudo")]
-    power = [r for r in res if r["kind"] == "power"]
-    c06 = [r for r in res if r["kind"] == "c06"]
-    const = [r for r in res if r["kind"] == "const"]
+def _live_rows(null: list, power: list, c06: list, full: bool) -> list:
     snaps = sum(r["snaps"] for r in null)
-    if ch:
-        rows = [
-            ("null", "live snapshots with HR-synchrony words", "<= 5 %",
-             f"{100 * sum(r['hr_word_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots"),
-            ("null", "sessions ever highlighted above chance (EDA)", "<= 10 %",
-             _rate([not np.isnan(r["first_highlight_s"]) for r in null])),
-            ("power", "highlight shown (EDA, 20 min)", ">= 80 %",
-             _rate([not np.isnan(r["first_highlight_s"]) for r in power])),
-            ("coupling 0.6", "highlighted within 5 min of warm-up (EDA)", ">= 80 %",
-             _rate([r["first_highlight_s"] <= WARMUP_S + 300.0 for r in c06])),
-        ]  # fmt: skip
-        _print(rows, args, null, power, c06, took)
-        return
-    rows = [
-        ("null", "offline lead statement (EDA or HR)", "<= 5 %",
-         _rate([r["eda_leader"] is not Leader.NONE or r["hr_leader"] is not Leader.NONE
-                for r in null])),
-        ("null", "live snapshots naming a lead (EDA or HR)", "<= 5 %",
-         f"{100 * sum(r['lead_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots"),
+    lead = [
+        (
+            "null",
+            "live snapshots naming a lead (EDA or HR)",
+            "<= 5 %",
+            f"{100 * sum(r['lead_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots",
+        )
+    ]
+    return (lead if full else []) + [
         ("null", "live snapshots with HR-synchrony words", "<= 5 %",
          f"{100 * sum(r['hr_word_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots"),
         ("null", "sessions ever highlighted above chance (EDA)", "<= 10 %",
          _rate([not np.isnan(r["first_highlight_s"]) for r in null])),
+        ("power", "highlight shown (EDA, 20 min)", ">= 80 %",
+         _rate([not np.isnan(r["first_highlight_s"]) for r in power])),
+        ("coupling 0.6", "highlighted within 5 min of warm-up (EDA)", ">= 80 %",
+         _rate([r["first_highlight_s"] <= WARMUP_S + 300.0 for r in c06])),
+    ]  # fmt: skip
+
+
+def _offline_rows(null: list, power: list, const: list) -> list:
+    return [
+        ("null", "offline lead statement (EDA or HR)", "<= 5 %",
+         _rate([r["eda_leader"] is not Leader.NONE or r["hr_leader"] is not Leader.NONE
+                for r in null])),
         ("null", "listening-vs-talking p < 0.05", "<= 6 %",
          _rate([r["contrast_p"] < 0.05 for r in null])),
         ("null", "(peer) same test on the Marci CI difference", "",
@@ -217,25 +190,61 @@ def main() -> None:
          _rate([r["contrast_p"] < 0.05 and r["contrast_diff"] > 0 for r in power])),
         ("power", "(peer) same test on the Marci CI difference", "",
          _rate([r["ci_contrast_p"] < 0.05 and r["ci_contrast_diff"] > 0 for r in power])),
-        ("power", "highlight shown (EDA, 20 min)", ">= 80 %",
-         _rate([not np.isnan(r["first_highlight_s"]) for r in power])),
-        ("coupling 0.6", "highlighted within 5 min of warm-up (EDA)", ">= 80 %",
-         _rate([r["first_highlight_s"] <= WARMUP_S + 300.0 for r in c06])),
     ]  # fmt: skip
-    _print(rows, args, null, power, c06, took)
 
 
-def _print(
-    rows: list, args: argparse.Namespace, null: list, power: list, c06: list, took: float
-) -> None:
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--null", type=int, default=200, help="independent 10-min dyads")
+    ap.add_argument("--pseudo", type=int, default=50, help="cross-session pseudo-dyads")
+    ap.add_argument("--power", type=int, default=50, help="coupled 20-min dyads")
+    ap.add_argument("--c06", type=int, default=40, help="coupling-0.6 10-min dyads")
+    ap.add_argument(
+        "--const", type=int, default=40, help="20-min dyads coupled 0.8 in every block (offline)"
+    )
+    ap.add_argument("--workers", type=int, default=2)
+    only = ap.add_mutually_exclusive_group()
+    only.add_argument(
+        "--highlight-only",
+        action="store_true",
+        help="only the live highlight and HR-word rates (lead tests with 19 surrogates)",
+    )
+    only.add_argument(
+        "--offline-only", action="store_true", help="only the offline lead and contrast rates"
+    )
+    args = ap.parse_args()
+    mode = "highlight" if args.highlight_only else "offline" if args.offline_only else "full"
+    jobs = (
+        [("null", s, mode) for s in range(args.null)]
+        + [("pseudo", 5000 + s, mode) for s in range(args.pseudo)]
+        + [("power", s, mode) for s in range(args.power)]
+        + ([("c06", s, mode) for s in range(args.c06)] if mode != "offline" else [])
+        + ([("const", s, mode) for s in range(args.const)] if mode != "highlight" else [])
+    )
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(args.workers) as ex:
+        res = list(ex.map(_job, jobs, chunksize=2))
+    took = time.perf_counter() - t0
+    by = {k: [r for r in res if r["kind"] == k] for k in ("power", "c06", "const")}
+    null = [r for r in res if r["kind"] in ("null", "pseudo")]
+    rows = []
+    if mode != "offline":
+        rows += _live_rows(null, by["power"], by["c06"], full=mode == "full")
+    if mode != "highlight":
+        rows += _offline_rows(null, by["power"], by["const"])
+    _print(rows, args, null, by, took)
+
+
+def _print(rows: list, args: argparse.Namespace, null: list, by: dict, took: float) -> None:
     print("| set | statement | target | measured (95 % CI) |")
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print(
         f"\n{len(null)} null dyads ({args.null} independent, half sharing breathing and Mayer "
-        f"frequency, {args.pseudo} pseudo-dyads), {len(power)} coupled 20-min dyads, "
-        f"{len(c06)} coupling-0.6 dyads; {took:.0f} s on {args.workers} workers."
+        f"frequency, {args.pseudo} pseudo-dyads), {len(by['power'])} coupled 20-min dyads, "
+        f"{len(by['c06'])} coupling-0.6 dyads, {len(by['const'])} coupled dyads without a "
+        f"difference; {took:.0f} s on {args.workers} workers."
     )
 
 
