@@ -105,7 +105,7 @@ def test_preroll_history_ends_where_the_child_starts() -> None:
 
 
 def test_console_meters_carry_the_preroll_label() -> None:
-    from app.gui.meters import MeterState, preroll_state
+    from app.meter_state import MeterState, preroll_state
 
     st = preroll_state(MeterState(text="+0.10", value=0.1, active=True), 170.0)
     assert st.tag == f"{PREROLL_LABEL}, first 170 s" and st.text == "+0.10" and st.active
