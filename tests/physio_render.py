@@ -49,11 +49,13 @@ def ppg_from_beats(
     noise_sd: float = 0.02,
     resp_hz: float = 0.25,
     wander: float = 0.3,
+    wave: tuple[float, float] = (0.35, 0.3),
 ) -> np.ndarray:
     """PPG (peak amplitude ~1) with a systolic peak at each beat time (s).
 
-    Asymmetric pulse (fast rise, slow fall, dicrotic wave), respiratory amplitude modulation and
-    baseline (0.15), slow baseline wander (``wander``, 0.02-0.05 Hz) and white noise ``noise_sd``.
+    Asymmetric pulse (fast rise, slow fall), a diastolic wave of ``wave[0]`` times the pulse
+    ``wave[1]`` s after the peak, respiratory amplitude modulation and baseline (0.15), slow
+    baseline wander (``wander``, 0.02-0.05 Hz) and white noise ``noise_sd``.
     """
     rng = np.random.default_rng(seed)
     t = np.arange(int(round(duration_s * fs))) / fs
@@ -67,7 +69,8 @@ def ppg_from_beats(
         am = 1.0 + 0.1 * np.sin(2 * np.pi * resp_hz * b)
         up = np.exp(-0.5 * (u / 0.07) ** 2)
         down = np.exp(-0.5 * (u / 0.13) ** 2)
-        x[i0:i1] += am * (np.where(u < 0, up, down) + 0.35 * np.exp(-0.5 * ((u - 0.3) / 0.07) ** 2))
+        dia = wave[0] * np.exp(-0.5 * ((u - wave[1]) / 0.07) ** 2)
+        x[i0:i1] += am * (np.where(u < 0, up, down) + dia)
     ph = rng.uniform(0, 2 * np.pi, 3)
     x += 0.15 * np.sin(2 * np.pi * resp_hz * t + ph[0])
     x += wander * (
