@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,9 @@ class LiveController:
     Parameters
     ----------
     config : EngineConfig, optional
-        Engine settings of every session started.
+        Engine settings of every session started; each session's pre-roll comes from its
+        :class:`~app.sources.SourceChoice` (``preroll``), so a real source started after the
+        demo never inherits simulated history.
     marker_name, marker_source_id : str
         The Markers outlet (created on first use, kept across sessions).
 
@@ -181,7 +183,7 @@ class LiveController:
         return start_session(
             assignment,
             found,
-            self.config,
+            replace(self.config, preroll=choice.preroll),  # history only for its own source
             extra_streams=[(d, None) for d in self._own_streams()] if own_streams else None,
             on_error=lambda exc: self.report("a worker thread", exc),
         )

@@ -402,6 +402,14 @@ _DYAD_METRICS = [
     ("lead_p", "p"),
     ("hr_lead_lag_s", "s"),
     ("hr_lead_p", "p"),
+    ("hr_coherence_lf", "coherence"),
+    ("hr_coherence_lf_chance", "coherence"),
+    ("hr_coherence_lf_pct", "percent"),
+    ("hr_coherence_lf_highlight", "bool"),
+    ("hr_coherence_hf", "coherence"),
+    ("hr_coherence_hf_chance", "coherence"),
+    ("hr_coherence_hf_pct", "percent"),
+    ("hr_coherence_hf_highlight", "bool"),
 ]
 
 

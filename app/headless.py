@@ -7,6 +7,7 @@ import time
 
 from app.engine import EngineSnapshot, health_line
 from app.formatting import MISSING
+from app.meter_state import coherence_lines
 from app.preroll import PREROLL_LABEL
 from dsp.concordance.evidence import HighlightRule, chance_statement
 
@@ -60,7 +61,8 @@ def _chance(highlight: bool, pct: float, hold_s: float, what: str) -> str:
 
 
 def dyad_lines(d, clock: str) -> list[str]:
-    """The dyad's lines: EDA and HR concordance, each with its percentile and tested lead."""
+    """The dyad's lines: EDA and HR concordance, each with its percentile and tested lead,
+    HR coherence against its chance level, and the shared-breathing note."""
     if d.warming_up:
         return [f"{clock} dyad      warming up ({_f(d.elapsed_s, '.0f')} s of data)"]
     out = [
@@ -69,6 +71,8 @@ def dyad_lines(d, clock: str) -> list[str]:
         f"{clock} dyad      HR  CI {_f(d.hr_ci_rolling, '+.2f')}  "
         f"{_chance(d.hr_highlight, d.hr_percentile, d.hr_hold_s, 'HR synchrony')}  lead: {d.hr_lead_text}",
     ]
+    coh = coherence_lines(d)
+    out.append(f"{clock} dyad      {coh.numbers}" + (f"  {coh.words}" if coh.words else ""))
     if d.breathing_note:
         out.append(f"{clock} dyad      {d.breathing_note}")
     return out

@@ -54,6 +54,10 @@ class SourceChoice:
         How long to wait for the assigned streams (s).
     description : str
         Words for the status line.
+    preroll : Preroll or None
+        Simulated history the engine processes before the live data: only a simulated dyad
+        that continues that history (:func:`simulated_dyad`); None for every real source.
+        The session's engine takes it from here, never from a previous session.
     """
 
     kind: SourceKind = SourceKind.LSL
@@ -64,6 +68,7 @@ class SourceChoice:
     found: tuple = field(default=())
     wait_s: float = 8.0
     description: str = ""
+    preroll: Preroll | None = None
 
 
 def attune_command(args: Sequence[str]) -> list[str]:
@@ -124,20 +129,49 @@ def demo_source(
     return ProcessSource(attune_command(args), f"simulated dyad (seed {seed})")
 
 
+def simulated_dyad(
+    prefix: str,
+    seed: int = 1,
+    coupling: float = 0.8,
+    lag_s: float = 2.0,
+    artifacts: bool = False,
+    preroll: bool = True,
+    wait_s: float = 15.0,
+) -> tuple[ProcessSource, SourceChoice]:
+    """The simulated dyad as a live source: ``attune demo`` and the Streams dialog's
+    "Simulated dyad" both start it this way.
+
+    With ``preroll`` (the default) the simulator's first :data:`~app.preroll.PREROLL_S`
+    seconds are computed in-process (:func:`demo_preroll`) and the child publishes from
+    there on, so the meters are past their warm-up when the window opens; the choice carries
+    that :class:`~app.preroll.Preroll` to the session's engine, whose snapshots then say
+    "pre-rolled (simulated history)". Returns the child process and the choice assigning
+    its streams (roles matching ``prefix``).
+    """
+    pre = demo_preroll(seed, coupling, lag_s, artifacts) if preroll else None
+    source = demo_source(prefix, seed, coupling, lag_s, artifacts, pre)
+    choice = SourceChoice(
+        kind=SourceKind.SIMULATED,
+        roles=role_globs(prefix),
+        wait_s=wait_s,
+        description=source.description,
+        preroll=pre,
+    )
+    return source, choice
+
+
 def source_for(
     choice: SourceChoice, map_file: str = ""
 ) -> tuple[ProcessSource | None, SourceChoice]:
     """The publishing process for ``choice`` (None for devices) and the choice completed.
 
-    The simulated dyad gets a unique stream prefix and the roles matching it; a replay uses
-    ``choice.map_path`` or else ``map_file`` (the last map the user loaded).
+    The simulated dyad is :func:`simulated_dyad` (pre-rolled, as ``attune demo``) under a
+    unique stream prefix; a replay uses ``choice.map_path`` or else ``map_file`` (the last
+    map the user loaded).
     """
     if choice.kind == SourceKind.SIMULATED:
         prefix = f"AttuneConsole{os.getpid()}x{id(choice) % 10_000}"
-        source = ProcessSource(
-            attune_command(["simulate", "--name-prefix", prefix]), "simulated dyad"
-        )
-        return source, replace(choice, roles=role_globs(prefix), wait_s=15.0)
+        return simulated_dyad(prefix)
     if choice.kind == SourceKind.REPLAY:
         source = ProcessSource(
             attune_command(["replay", choice.replay_path, "--loop"]), choice.description

@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from dsp.beat_params import BeatDetectorParams
 from dsp.filters import butter_sos, check_fs, nan_segments, zero_phase_sos
-from dsp.ppg import BeatDetectorParams, StreamingBeatDetector
+from dsp.ppg import StreamingBeatDetector
 
 __all__ = ["ECG_PARAMS", "ecg_clean", "ecg_polarity", "ecg_peaks", "StreamingBeatDetector"]
 

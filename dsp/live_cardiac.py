@@ -201,8 +201,12 @@ class LiveCardiac:
         assert fs is not None
         n = int(round(self.cfg.quality_window_s * fs))
         lag = int(1.5 * fs)  # wait until the window's beats are committed
+        det = self._det
         while self._q_next + n + lag <= self._c_n:
             k0, k1 = self._q_next, self._q_next + n
+            held = det.pending_start if det is not None else None
+            if held is not None and held < k1:
+                break  # the start-up rule still holds beats of this window
             self._q_next = k1
             if k0 < self._c_raw0:
                 self._qwin.append((k0, k1, False, "no data"))

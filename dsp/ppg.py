@@ -33,6 +33,19 @@ buffer:
    prominence >= 0.15 times the median recent amplitude, is committed as a beat before the
    current one. On PhysioNet a103l this raised F1 against ECG R-peaks from 0.886 to 0.898.
    The search is bounded by the retained history (a few seconds), so live == offline.
+9. start-up (``startup_s``, :mod:`dsp.beat_startup`): with no rhythm history (a segment's
+   start, or after the amplitude reference was rebuilt) the candidates of the first 4 s are
+   held and the rhythm is established from them before any is committed, so a diastolic wave
+   half-way through the cycle is not taken for a beat (on heartpy's ``data3.csv`` the detector
+   otherwise counted pulse + wave, twice the heart rate, for its first 250 s).
+10. rhythm history: an interval longer than 1.5 times the median of the last 8 spans a missed
+   beat (the heart rate does not halve from one beat to the next) and is not learnt (after 8
+   in a row the rhythm is learnt afresh). Learning them after the PPG dropout of a103l doubled
+   the rhythm, and the weak real pulses after it were rejected as diastolic waves (F1 over
+   173-185 s 0.82, now 0.94).
+11. lock check: when the last 8 beats alternate pulse, weak wave (:func:`dsp.beat_startup.
+   alternates`), the rhythm was learnt while the diastolic wave was as large as the pulse;
+   the start-up rule runs again.
 
 Timing (PPG)
 ------------
@@ -53,8 +66,8 @@ point cannot be found (a partial pulse at a segment start), or when a deformed p
 upstroke-to-peak interval differs from the running mean by more than 60 ms, the
 parabola-refined peak is used for that beat.
 
-A beat is *committed* when its block closes (typically ~0.5 s after the systolic peak) and
-can never change afterwards. ``ppg_peaks`` runs the same streaming detector over the whole
+A beat is *committed* when its block closes (typically ~0.5 s after the systolic peak; the
+beats of the start-up 4-8 s after the first of them) and can never change afterwards. ``ppg_peaks`` runs the same streaming detector over the whole
 signal, so live and offline results are identical except for a still-open block at the end.
 NaN runs reset the detector (no beat is reported across a gap); so, for PPG, does a run of
 exactly equal samples longer than 0.5 s (``hold_s``: a monitor holding its last value or sending
@@ -68,17 +81,19 @@ divide by ``fs`` for seconds.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal as sps
 
+from dsp.beat_params import BeatDetectorParams
+from dsp.beat_startup import alternates, startup_keep
 from dsp.fiducial import Fiducial, mid_upstroke
 from dsp.filters import (
     CausalFir,
     CausalSos,
     butter_sos,
     check_fs,
+    ema_filter,
     fir_lowpass_taps,
     parabolic_offset,
     zero_phase_sos,
@@ -95,110 +110,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class BeatDetectorParams:
-    """Parameters of the two-moving-average beat detector (all times in seconds).
-
-    Attributes
-    ----------
-    band_hz : tuple of float
-        Causal Butterworth band-pass edges in Hz used for detection.
-    order : int
-        Butterworth order per edge.
-    w_peak_s, w_beat_s : float
-        Lengths of the short (``MA_peak``) and long (``MA_beat``) moving averages.
-    beta : float
-        Offset factor applied to the running mean of the energy signal.
-    mean_tau_s : float
-        Time constant of the running mean of the energy signal.
-    rectify : bool
-        True: energy is ``max(y, 0)**2`` (PPG, upward pulses); False: ``y**2`` (ECG QRS).
-    smooth_hz, smooth_len_s : float
-        Symmetric FIR low-pass used to localise the peak on the raw signal.
-    delay_s : float
-        Band-pass group delay compensated when mapping a block back to the raw signal.
-    pad_s : float
-        Extra search margin on each side of the shifted block.
-    refractory_s : float
-        Minimum distance between two accepted peaks.
-    amplitude_gate : (float, float) or None
-        ``(lo, hi)``: a wave is rejected as artefact when its band-passed peak amplitude is
-        outside ``lo``-``hi`` times the median of the last 8 accepted beats, or, when it
-        arrives on time (>= 0.75 median interval after the last beat), outside ``lo / 2`` -
-        ``1.5 hi`` (after 4 rejections in a row the reference is rebuilt, so a lasting change
-        is followed).
-    early_weak : (float, float) or None
-        A candidate closer to the previous beat than ``early_weak[0]`` times the median of
-        the last 8 intervals *and* weaker than ``early_weak[1]`` times the previous beat is a
-        secondary (diastolic/dicrotic) wave and is rejected. Causal: decided at commit time.
-    detrend_window : bool
-        Subtract the straight line through the ends of the search window before taking the
-        maximum (ECG: a sharp R peak on a steep baseline; PPG keeps the raw maximum).
-    use_abs : bool
-        Localise on ``|smoothed raw - local mean|`` instead of the raw maximum (ECG of unknown
-        polarity); False for PPG.
-    fiducial : Fiducial
-        ``PEAK``: the beat is the (parabola-refined) maximum. ``MID_UPSTROKE`` (PPG): see the
-        module docstring, *Timing*.
-    fiducial_hz, fiducial_len_s : float
-        Symmetric FIR low-pass (cut-off Hz, length s) applied before the mid-upstroke point.
-    rise_beats : float
-        Time constant (beats) of the running mean of the mid-upstroke-to-peak interval.
-    search_back : float or None
-        Search-back for a missed beat (Pan & Tompkins 1985): when an accepted beat follows the
-        previous one by 1.5-2.5 times the median of the last 8 intervals (one beat missing), the
-        band-passed signal between them is searched for the most prominent local maximum at
-        least 0.6 median intervals from both beats; it is a beat when its prominence is at
-        least ``search_back`` times the median amplitude of recent beats. None: no search.
-    hold_s : float or None
-        A run of exactly equal samples this long (s) is no signal (a monitor holding its last
-        value or sending 0 while the sensor is off): from that point on the run is treated as
-        missing data (a gap, like NaN) until the value changes. None: never.
-    """
-
-    band_hz: tuple[float, float] = (0.5, 8.0)
-    order: int = 2
-    w_peak_s: float = 0.111
-    w_beat_s: float = 0.667
-    beta: float = 0.02
-    mean_tau_s: float = 10.0
-    rectify: bool = True
-    smooth_hz: float = 15.0
-    smooth_len_s: float = 0.1
-    delay_s: float = 0.05
-    pad_s: float = 0.06
-    refractory_s: float = 0.3
-    use_abs: bool = False
-    amplitude_gate: tuple[float, float] | None = (0.4, 3.0)
-    detrend_window: bool = False
-    early_weak: tuple[float, float] | None = (0.55, 0.8)
-    fiducial: Fiducial = Fiducial.PEAK
-    fiducial_hz: float = 5.0
-    fiducial_len_s: float = 0.25
-    rise_beats: float = 16.0
-    search_back: float | None = None
-    hold_s: float | None = None
-
-
-PPG_PARAMS = BeatDetectorParams(fiducial=Fiducial.MID_UPSTROKE, search_back=0.15, hold_s=0.5)
+PPG_PARAMS = BeatDetectorParams(
+    fiducial=Fiducial.MID_UPSTROKE, search_back=0.15, startup_s=4.0, hold_s=0.5
+)
 
 
 def _odd(n: float) -> int:
     return max(1, int(round(n)) | 1)
-
-
-try:  # the compiled filter behind scipy.signal.lfilter (its wrapper costs more than the work)
-    from scipy.signal._sigtools import _linear_filter
-except ImportError:  # pragma: no cover - other scipy layouts use the public function
-    _linear_filter = None
-
-
-def _ema_filter(a: float, z: np.ndarray, zi: float) -> np.ndarray:
-    """``lfilter([a], [1, a - 1], z, zi=[zi])[0]``: exponential moving average of ``z``."""
-    if _linear_filter is None or z.dtype != np.float64 or z.ndim != 1:
-        return sps.lfilter([a], [1.0, a - 1.0], z, zi=[zi])[0]
-    b_, a_ = np.array([a]), np.array([1.0, a - 1.0])
-    return _linear_filter(b_, a_, z, -1, np.array([zi]))[0]
 
 
 class StreamingBeatDetector:
@@ -262,7 +180,22 @@ class StreamingBeatDetector:
         self._amps: deque[float] = deque(maxlen=8)
         self._ibis: deque[float] = deque(maxlen=8)
         self._n_rejected = 0
+        self._n_long = 0  # long intervals in a row not learnt (see _learn_ibi)
+        self._seq: deque[float] = deque(maxlen=8)  # amplitudes of the last committed beats
         self._rise: float | None = None  # running mean of peak - mid-upstroke (samples)
+        self._start_hold()
+
+    def _start_hold(self) -> None:
+        """Hold candidates until the rhythm is known (``startup_s``; no-op when None)."""
+        self._held: list[tuple[float, float]] | None = None  # (peak, amplitude)
+        if self.p.startup_s is not None:
+            self._held = []
+            self._held_prev = getattr(self, "last_peak", -np.inf)
+
+    @property
+    def pending_start(self) -> float | None:
+        """Position of the oldest candidate held by the start-up rule, or None."""
+        return self._held[0][0] if self._held else None
 
     @property
     def open_block_start(self) -> int | None:
@@ -296,6 +229,7 @@ class StreamingBeatDetector:
             if finite[i0]:
                 self._push_finite(seg, out)
             else:
+                self._resolve_held(out)  # a gap ends the start-up: decide on what is held
                 self._append_hist(np.full(seg.size, np.nan), np.full(seg.size, np.nan))
                 self.n += seg.size
                 self._reset_segment()
@@ -327,6 +261,8 @@ class StreamingBeatDetector:
         keep = self.keep
         if self.in_block:
             keep = max(keep, self.n - self.block_start + self.h + self.delay + self.keep)
+        if self._held:  # the held beats are timed when committed
+            keep = max(keep, self.n - int(self._held[0][0]) + self.keep)
         if self._raw.size > keep:
             cut = self._raw.size - keep
             self._raw = self._raw[cut:]
@@ -343,7 +279,7 @@ class StreamingBeatDetector:
         m2 = self.ma2(z)
         # bias-corrected exponential mean of z
         a = self.a
-        e = _ema_filter(a, z, (1.0 - a) * self._ema)
+        e = ema_filter(a, z, (1.0 - a) * self._ema)
         if (1.0 - a) ** (self._ema_n + 1) < 2.0**-55:
             mean_z = e  # the bias correction 1 - (1 - a)**k is exactly 1.0 from here on
         else:
@@ -367,6 +303,8 @@ class StreamingBeatDetector:
         stops = (np.flatnonzero(d == -1) + n0).tolist()
         events = sorted([(s, 1) for s in starts] + [(s, 0) for s in stops])
         for idx, kind in events:
+            if self._held and idx >= self._held[0][0] + 2.0 * self._startup_n():
+                self._resolve_held(out)
             if kind == 1:
                 self.in_block = True
                 self.block_start = idx
@@ -375,14 +313,65 @@ class StreamingBeatDetector:
                 self.in_block = False
                 if idx - bs >= self.w1 and bs >= self.seg_start + self.w2:
                     pk = self._localise(bs, idx)
-                    if pk is not None and pk - self.last_peak >= self.refractory:
+                    if pk is None or pk - self.last_peak < self.refractory:
+                        continue
+                    if self._held is not None:
+                        self._hold_candidate(bs, idx, pk, out)
+                    else:
                         missed = self._search_back(pk)
                         if self._amplitude_ok(bs, idx, pk, missed):
-                            for q in missed:
-                                out.append(self._beat_time(q))
+                            for q in [*missed, pk]:
+                                self._commit(q, out)
                             self.last_peak = pk
-                            out.append(self._beat_time(pk))
+                            self._check_lock()
+        if self._held and self.n >= self._held[0][0] + 2.0 * self._startup_n():
+            self._resolve_held(out)
         self._trim_hist()
+
+    def _commit(self, q: float, out: list[float]) -> None:
+        """Commit the beat whose peak is at ``q``; note its band-passed amplitude."""
+        out.append(self._beat_time(q))
+        c = int(round(q)) + self.delay
+        a0, a1 = max(c - self.pad, self._raw0), min(c + self.pad + 1, self.n)
+        seg = self._y[a0 - self._raw0 : a1 - self._raw0]
+        self._seq.append(float(np.max(seg)) if seg.size and np.isfinite(seg).all() else np.nan)
+
+    def _check_lock(self) -> None:
+        """Re-run the start-up when the last 8 beats alternate pulse, weak wave (item 11)."""
+        if self.p.startup_s is not None and alternates(np.asarray(self._seq)):
+            self._amps.clear()
+            self._ibis.clear()
+            self._seq.clear()
+            self._start_hold()
+
+    def _startup_n(self) -> float:
+        return (self.p.startup_s or 0.0) * self.fs
+
+    def _hold_candidate(self, bs: int, be: int, pk: float, out: list[float]) -> None:
+        """Hold a start-up candidate; decide once ``startup_s`` of candidates are held."""
+        assert self._held is not None
+        self._held.append((pk, self._block_amp(bs, be)))
+        self.last_peak = pk
+        if len(self._held) >= 4 and pk - self._held[0][0] >= self._startup_n():
+            self._resolve_held(out)
+
+    def _resolve_held(self, out: list[float]) -> None:
+        """Commit the held candidates that the start-up rule keeps; seed the history."""
+        held, self._held = self._held, None
+        if not held:
+            return
+        pos = np.array([h[0] for h in held])
+        amp = np.array([h[1] for h in held])
+        keep = startup_keep(pos, amp, self.p.amplitude_gate, self.p.early_weak, 3.0 * self.fs)
+        prev = self._held_prev
+        for q, a in zip(pos[keep].tolist(), amp[keep].tolist(), strict=True):
+            self.last_peak = prev
+            for m in [*self._search_back(q), q]:  # search-back once 3 intervals are known
+                self._learn_ibi(m - prev)
+                self._commit(m, out)
+                prev = m
+            self._amps.append(a)
+        self.last_peak = prev
 
     def _search_back(self, pk: float) -> list[float]:
         """Missed beats between the last accepted beat and ``pk`` (see ``search_back``)."""
@@ -419,10 +408,7 @@ class StreamingBeatDetector:
     def _amplitude_ok(self, bs: int, be: int, pk: float, missed: list[float] | None = None) -> bool:
         """Amplitude gates: the block's band-passed peak vs recent accepted beats."""
         gate = self.p.amplitude_gate
-        a0 = max(bs - self.h, self._raw0)
-        a1 = max(be - self.h, a0 + 1)
-        seg = self._y[a0 - self._raw0 : a1 - self._raw0]
-        amp = float(np.max(np.abs(seg))) if seg.size else 0.0
+        amp = self._block_amp(bs, be)
         hist = self._amps
         if gate is not None and len(hist) >= 3:
             srt = sorted(hist)
@@ -441,6 +427,7 @@ class StreamingBeatDetector:
                     hist.clear()
                     self._ibis.clear()
                     self._n_rejected = 0
+                    self._start_hold()
                 return False
         ew = self.p.early_weak
         if ew is not None and len(self._ibis) >= 3 and hist:
@@ -451,11 +438,29 @@ class StreamingBeatDetector:
         self._n_rejected = 0
         prev = self.last_peak
         for q in [*(missed or []), pk]:
-            if np.isfinite(prev) and q - prev < 3.0 * self.fs:
-                self._ibis.append(q - prev)
+            self._learn_ibi(q - prev)
             prev = q
         hist.append(amp)
         return True
+
+    def _learn_ibi(self, d: float) -> None:
+        """Learn the interval ``d`` (samples) unless it spans a missed beat (item 10)."""
+        if not np.isfinite(d) or d >= 3.0 * self.fs:
+            return
+        if len(self._ibis) >= 3 and d > 1.5 * sorted(self._ibis)[len(self._ibis) // 2]:
+            self._n_long += 1
+            if self._n_long < 8:
+                return
+            self._ibis.clear()
+        self._n_long = 0
+        self._ibis.append(d)
+
+    def _block_amp(self, bs: int, be: int) -> float:
+        """Band-passed peak amplitude of the block [bs, be) (comparison time)."""
+        a0 = max(bs - self.h, self._raw0)
+        a1 = max(be - self.h, a0 + 1)
+        seg = self._y[a0 - self._raw0 : a1 - self._raw0]
+        return float(np.max(np.abs(seg))) if seg.size else 0.0
 
     def _beat_time(self, pk: float) -> float:
         """Reported position of an accepted beat whose peak is at ``pk`` (see *Timing*)."""

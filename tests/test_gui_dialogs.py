@@ -240,3 +240,36 @@ def test_switching_source_while_connecting_never_waits(qtbot, dyad, uid, tmp_pat
         assert not any(f"None{uid}" in e for e in w.errors)  # its failure is not reported
     finally:
         _close(qtbot, w)
+
+
+def test_streams_dialog_simulated_dyad_is_prerolled_and_labelled(qtbot, uid, tmp_path):
+    """Dialog button -> child simulator -> a working, labelled meter within seconds, as the
+    demo (no 150 s warm-up); the HR coherence says plainly it has no test yet."""
+    import time
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    from app.preroll import PREROLL_LABEL, PREROLL_S
+
+    w = _window(qtbot, uid, tmp_path)
+    try:
+        dlg = w.open_streams()
+        (button,) = [b for b in dlg.findChildren(QPushButton) if b.text() == "Simulated dyad"]
+        t0 = time.monotonic()
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.meter.state.active and w.hr_meter.state.active, timeout=40_000)
+        took = time.monotonic() - t0
+        snap = w.snapshot
+        assert snap.preroll_s == PREROLL_S and not snap.dyad.warming_up
+        assert snap.dyad.elapsed_s >= w.controller.config.dyad.warmup_s > took
+        label = f"{PREROLL_LABEL}, first {PREROLL_S:.0f} s"
+        assert w.meter.state.tag == label and w.hr_meter.state.tag == label
+        assert w.controller.choice.preroll is not None  # the session's own history
+        assert "percentile of chance" in w.meter.state.status  # tested on that history
+        hr = w.hr_meter.state
+        assert hr.detail.startswith("HR coherence LF ") and "not enough data" in hr.detail_status
+        assert not hr.detail_highlight
+        assert not w.meter.grab().toImage().isNull()
+    finally:
+        _close(qtbot, w)

@@ -12,12 +12,8 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from app.engine import EngineSnapshot  # noqa: E402
-from app.gui.meters import (  # noqa: E402
-    HealthBar,
-    MetricsTable,
-    concordance_state,
-    hr_sync_state,
-)
+from app.gui.meters import HealthBar, MetricsTable  # noqa: E402
+from app.meter_state import concordance_state, hr_sync_state  # noqa: E402
 from devices.health import HealthState, StreamHealth  # noqa: E402
 from dsp.concordance import DyadMetrics  # noqa: E402
 from dsp.person import PersonConfig, PersonMetrics  # noqa: E402

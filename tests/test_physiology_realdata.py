@@ -151,8 +151,24 @@ def test_heartpy_example_ppg_files() -> None:
         assert h.valid and 40 <= h.mean_hr_bpm <= 180, name
         _plausible_hr(pk[in_good])
         # secondary (diastolic) waves are rarely taken for beats: few half-length intervals
-        # in good-quality stretches
-        # in good-quality stretches after the detector's first 20 s (with no rhythm history yet
-        # it takes data3.csv's regular systolic + diastolic waves for beats until 16 s)
-        d = ibi[np.isfinite(ibi) & ((pk[1:] > 20.0) | (pk[-1] < 60.0))]
+        # in good-quality stretches, from the first beat on (the start-up rule)
+        d = ibi[np.isfinite(ibi)]
         assert np.mean(d < 0.6 * np.median(d)) < 0.005, name
+
+
+def test_heartpy_data3_startup_counts_pulses_not_diastolic_waves() -> None:
+    """data3.csv: a wrist PPG whose diastolic wave is half-way through the cycle. Without the
+    start-up rule the detector counted pulse + wave for its first 250 s (about 130 bpm for a
+    heart at 65 bpm). Every 30 s window must give the rate of the file's last 10 minutes, and
+    no interval may be half a beat."""
+    name, x, fs = _heartpy_files()[2]
+    assert name == "data3.csv"
+    pk = ppg_peaks(x, fs) / fs
+    ibi = np.diff(pk)
+    late = np.median(ibi[pk[1:] > pk[-1] - 600.0])
+    assert 0.8 < late < 1.1  # ~65 bpm
+    for t0 in np.arange(0.0, pk[-1] - 30.0, 30.0):
+        w = ibi[(pk[1:] > t0) & (pk[1:] <= t0 + 30.0)]
+        assert abs(np.median(w) / late - 1.0) < 0.15, t0
+    first = ibi[pk[1:] < 60.0]
+    assert np.mean(first < 0.6 * late) < 0.02

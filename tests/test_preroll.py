@@ -37,12 +37,12 @@ def _first_dyad(control: LiveController, pred, timeout: float):
 
 def _connect(uid: str, preroll: Preroll | None, sim: DyadSimConfig):
     prefix = f"PreT{uid}"
-    control = LiveController(
-        EngineConfig(tick_s=0.5, metrics_source_id=f"metrics-{uid}", preroll=preroll)
-    )
+    control = LiveController(EngineConfig(tick_s=0.5, metrics_source_id=f"metrics-{uid}"))
     start = {} if preroll is None else {"start_s": preroll.seconds, "t0": preroll.end_t}
     source = SimulatorSource(sim, prefix=prefix, **start)
-    choice = SourceChoice(kind=SourceKind.SIMULATED, roles=role_globs(prefix), wait_s=20.0)
+    choice = SourceChoice(
+        kind=SourceKind.SIMULATED, roles=role_globs(prefix), wait_s=20.0, preroll=preroll
+    )
     control.connect(choice, source)
     return control
 
@@ -105,8 +105,25 @@ def test_preroll_history_ends_where_the_child_starts() -> None:
 
 
 def test_console_meters_carry_the_preroll_label() -> None:
-    from app.gui.meters import MeterState, preroll_state
+    from app.meter_state import MeterState, preroll_state
 
     st = preroll_state(MeterState(text="+0.10", value=0.1, active=True), 170.0)
     assert st.tag == f"{PREROLL_LABEL}, first 170 s" and st.text == "+0.10" and st.active
     assert MeterState().tag == ""  # real sessions: no tag
+
+
+def test_a_real_source_after_the_demo_gets_no_simulated_history(uid: str) -> None:
+    """The pre-roll belongs to the simulated dyad's choice, not to the controller: the next
+    session (here a plain simulator, as a device would be) starts with the full warm-up."""
+    sim = DyadSimConfig(seed=4)
+    control = _connect(uid, Preroll(sim, 170.0, local_clock() + 3.0), sim)
+    try:
+        assert _first_dyad(control, lambda s: s.preroll_s > 0, 15.0) is not None
+        prefix = f"PreR{uid}"
+        roles = role_globs(prefix)
+        control.connect(SourceChoice(roles=roles, wait_s=20.0), SimulatorSource(sim, prefix=prefix))
+        snap = _first_dyad(control, lambda s: True, 15.0)
+        assert snap is not None and snap.preroll_s == 0.0 and snap.dyad.warming_up
+        assert snap.dyad.elapsed_s < 30.0
+    finally:
+        control.shutdown()

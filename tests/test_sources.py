@@ -5,7 +5,15 @@ from __future__ import annotations
 import sys
 import time
 
-from app.sources import SourceChoice, SourceKind, attune_command, demo_source, source_for
+from app.preroll import PREROLL_S
+from app.sources import (
+    SourceChoice,
+    SourceKind,
+    attune_command,
+    demo_source,
+    simulated_dyad,
+    source_for,
+)
 from devices.source import ProcessSource
 
 
@@ -15,12 +23,22 @@ def test_source_for_each_choice() -> None:
     assert src.command[3] == "simulate" and "--name-prefix" in src.command
     prefix = src.command[src.command.index("--name-prefix") + 1]
     assert choice.roles == {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
+    # pre-rolled as `attune demo`: the child continues the history the engine is given
+    pre = choice.preroll
+    assert pre is not None and pre.seconds == PREROLL_S
+    assert src.command[src.command.index("--start-s") + 1] == repr(pre.seconds)
+    assert src.command[src.command.index("--t0") + 1] == repr(pre.end_t)
+    assert src.command[src.command.index("--seed") + 1] == str(pre.sim.seed)
+    same, demo = simulated_dyad(prefix)  # the demo's own path gives the same dyad
+    assert demo.preroll.sim == pre.sim and same.command[3:9] == src.command[3:9]
+    no_pre, plain = simulated_dyad(prefix, preroll=False)
+    assert plain.preroll is None and "--start-s" not in no_pre.command
     src, choice = source_for(
         SourceChoice(kind=SourceKind.REPLAY, replay_path="/x/s.xdf"), "/m.toml"
     )
     assert src.command[3:] == ["replay", "/x/s.xdf", "--loop"] and choice.map_path == "/m.toml"
     src, choice = source_for(SourceChoice(kind=SourceKind.LSL))
-    assert src is None and choice.kind == "lsl"
+    assert src is None and choice.kind == "lsl" and choice.preroll is None
 
 
 def test_demo_source_arguments() -> None:

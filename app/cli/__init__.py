@@ -296,7 +296,7 @@ def cmd_streams(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_headless(choice, duration: float | None, tick_s: float, source=None, preroll=None) -> int:
+def _run_headless(choice, duration: float | None, tick_s: float, source=None) -> int:
     """The headless live view: a :class:`~app.controller.LiveController` printing one block
     of lines per engine tick until ``duration`` (s), Ctrl-C, or a failure."""
     from app.controller import LiveController
@@ -313,7 +313,7 @@ def _run_headless(choice, duration: float | None, tick_s: float, source=None, pr
         errors.append(text)
         stop.set()
 
-    control = LiveController(EngineConfig(tick_s=tick_s, preroll=preroll))
+    control = LiveController(EngineConfig(tick_s=tick_s))
     control.on_error = on_error
     try:
         try:
@@ -355,7 +355,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.sources import SourceChoice, SourceKind, demo_preroll, demo_source, role_globs
+    from app.sources import simulated_dyad
     from devices.lsl import use_local_lsl
 
     use_local_lsl()
@@ -369,16 +369,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     elif not args.headless:
         print("no display is available: showing the headless live view (attune run --headless)",
               flush=True)  # fmt: skip
-    prefix = f"AttuneDemo{os.getpid()}"
-    preroll = (
-        None
-        if args.no_preroll
-        else demo_preroll(args.seed, args.coupling, args.lag, args.artifacts)
-    )
-    source = demo_source(prefix, args.seed, args.coupling, args.lag, args.artifacts, preroll)
-    choice = SourceChoice(kind=SourceKind.SIMULATED, roles=role_globs(prefix), wait_s=10.0,
-                          description=source.description)  # fmt: skip
-    return _run_headless(choice, args.duration, 1.0, source=source, preroll=preroll)
+    source, choice = simulated_dyad(
+        f"AttuneDemo{os.getpid()}", args.seed, args.coupling, args.lag, args.artifacts,
+        preroll=not args.no_preroll, wait_s=10.0,
+    )  # fmt: skip
+    return _run_headless(choice, args.duration, 1.0, source=source)
 
 
 COMMANDS = {"simulate": cmd_simulate, "streams": cmd_streams, "run": cmd_run, "demo": cmd_demo}

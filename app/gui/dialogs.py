@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.baseline import Baseline
-from app.gui.meters import DASH, finite, fmt
 from app.gui.theme import DYAD_COLOUR, ROLE_COLOURS, ROLE_NAMES, THEMES, Theme
 from app.live import discover
+from app.meter_state import DASH, finite, fmt
 from app.sources import SourceChoice, SourceKind
 from devices.assign import (
     MODALITIES,

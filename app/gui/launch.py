@@ -20,7 +20,7 @@ from app.gui.main_window import MainWindow
 from app.gui.qtapp import make_app
 from app.gui.session import SessionController
 from app.gui.theme import load_settings
-from app.sources import SourceChoice, SourceKind, demo_preroll, demo_source, role_globs
+from app.sources import SourceChoice, SourceKind, simulated_dyad
 from devices.assign import parse_role_options
 
 
@@ -54,20 +54,11 @@ def _open(choice, source, args, config: EngineConfig, ask_on_failure: bool = Fal
 
 def run_demo(args: argparse.Namespace) -> int:
     """``attune demo``: the simulated dyad (child process) in the console window."""
-    prefix = f"AttuneDemo{os.getpid()}"
-    preroll = (
-        None
-        if getattr(args, "no_preroll", False)
-        else demo_preroll(args.seed, args.coupling, args.lag, args.artifacts)
-    )
-    source = demo_source(prefix, args.seed, args.coupling, args.lag, args.artifacts, preroll)
-    choice = SourceChoice(
-        kind=SourceKind.SIMULATED,
-        roles=role_globs(prefix),
-        wait_s=15.0,
-        description=source.description,
-    )
-    return _open(choice, source, args, EngineConfig(preroll=preroll))
+    source, choice = simulated_dyad(
+        f"AttuneDemo{os.getpid()}", args.seed, args.coupling, args.lag, args.artifacts,
+        preroll=not getattr(args, "no_preroll", False),
+    )  # fmt: skip
+    return _open(choice, source, args, EngineConfig())
 
 
 def run_live(args: argparse.Namespace) -> int:

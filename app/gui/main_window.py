@@ -35,17 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.dialogs import AssignmentDialog, BaselineDialog
-from app.gui.meters import (
-    CONCORDANCE_TIP,
-    HR_SYNC_TIP,
-    HealthBar,
-    Meter,
-    MeterState,
-    MetricsTable,
-    concordance_state,
-    hr_sync_state,
-    preroll_state,
-)
+from app.gui.meters import CONCORDANCE_TIP, HR_SYNC_TIP, HealthBar, Meter, MetricsTable
 from app.gui.patient import PatientViewOptions, PatientWindow
 from app.gui.session import SessionController
 from app.gui.theme import (
@@ -59,6 +49,7 @@ from app.gui.theme import (
 )
 from app.gui.traces import TracePanel
 from app.library import default_sessions_dir
+from app.meter_state import MeterState, concordance_state, hr_sync_state, preroll_state
 from app.sources import SourceChoice, source_for
 from app.summary import session_contrast
 from devices.health import HealthState

@@ -1,15 +1,13 @@
 """The concordance meters, the HRV/EDA metric table and the stream-health bar.
 
 Everything here shows numbers straight from an :class:`~app.engine.EngineSnapshot`; nothing
-is computed. Invalid or stale values are dimmed, unknown values shown as an en dash.
+is computed: a meter paints a :class:`~app.meter_state.MeterState`, whose words and numbers
+are decided in :mod:`app.meter_state` (no Qt). Invalid or stale values are dimmed, unknown
+values shown as an en dash.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
-
-import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -21,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.formatting import MISSING
 from app.gui.sparkline import paint_sparkline
 from app.gui.theme import (
     DYAD_COLOUR,
@@ -32,15 +29,8 @@ from app.gui.theme import (
     THEMES,
     Theme,
 )
-from app.preroll import PREROLL_LABEL
+from app.meter_state import COHERENCE_RULE, DASH, HIGHLIGHT_RULE, MeterState, finite, fmt
 from devices.health import HealthState
-from dsp.concordance import CI_CLIP
-from dsp.concordance.evidence import HighlightRule, chance_statement
-
-#: The live default rule (the engine's DyadConfig.highlight), for the tooltips.
-HIGHLIGHT_RULE = HighlightRule()
-
-DASH = MISSING
 
 CONCORDANCE_TIP = (
     "<b>EDA concordance</b> is a statistical coupling index, not a measure of empathy or of "
@@ -62,161 +52,15 @@ HR_SYNC_TIP = (
     "the last 60 s, with its own chance band from circularly shifted heart-rate series and "
     "the same highlight rule. A statistical coupling index, not empathy. When both people "
     "breathe at about the same rate, their heart rates share that rhythm (respiratory sinus "
-    "arrhythmia) without any interpersonal coupling: the meter says so."
+    "arrhythmia) without any interpersonal coupling: the meter says so.<br><br>"
+    "<b>HR coherence</b> (LF 0.04-0.15 Hz, HF 0.15-0.40 Hz): magnitude-squared coherence of "
+    "the two heart rates over the last 5 minutes, beside its chance level (its mean over "
+    "pairings with the clinician's heart rate from other times of this session, at least "
+    "60 s away) and its percentile among them. Unrelated people reach 0.1-0.3. The words "
+    "say above chance only after a band has stayed above "
+    f"{COHERENCE_RULE.percentile:.0f} % of those pairings for {COHERENCE_RULE.hold_s:.0f} s; "
+    "the test starts once the session is long enough for such pairings (about 8 minutes)."
 )
-
-
-def finite(v) -> bool:
-    """True for a real finite number."""
-    try:
-        return math.isfinite(float(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt(v, spec: str) -> str:
-    """Format ``v`` or return an en dash when it is not a finite number."""
-    return format(float(v), spec) if finite(v) else DASH
-
-
-@dataclass(frozen=True, eq=False)
-class MeterState:
-    """What a meter draws (from one DyadMetrics).
-
-    Attributes
-    ----------
-    value : float
-        The number on the bar (NaN: nothing drawn).
-    text : str
-        The big text (value or state words).
-    status : str
-        Line under the bar (chance relation, percentile or why it is greyed).
-    lead : str
-        Leader/follower words.
-    band : tuple of float or None
-        Chance band (lo, hi) on the bar's scale.
-    active : bool
-        False = greyed (warming up / invalid).
-    history_t, history_v : ndarray
-        Session sparkline (time s, value).
-    progress : float
-        Warm-up progress 0..1 (NaN when not warming up).
-    highlight : bool
-        Draw the value in the dyad colour: only when the session-level "above chance" rule
-        holds (:class:`dsp.concordance.evidence.HighlightRule`); neutral otherwise.
-    note : str
-        An extra caution under the lead (e.g. shared breathing), '' for none.
-    tag : str
-        Words beside the title, always shown (the demo's pre-roll label), '' for none.
-    """
-
-    value: float = float("nan")
-    text: str = "waiting for data"
-    status: str = ""
-    lead: str = ""
-    band: tuple[float, float] | None = None
-    active: bool = False
-    history_t: np.ndarray = field(default_factory=lambda: np.empty(0))
-    history_v: np.ndarray = field(default_factory=lambda: np.empty(0))
-    progress: float = float("nan")
-    highlight: bool = False
-    note: str = ""
-    tag: str = ""
-
-
-def preroll_state(state: MeterState, preroll_s: float) -> MeterState:
-    """``state`` tagged as resting on the demo's simulated history (``preroll_s`` seconds)."""
-    return replace(state, tag=f"{PREROLL_LABEL}, first {preroll_s:.0f} s")
-
-
-def _chance_words(highlight: bool, pct: float, hold_s: float, what: str) -> str:
-    """Status words from the one statement text (:func:`dsp.concordance.evidence.chance_statement`)."""
-    return chance_statement(HIGHLIGHT_RULE, highlight, pct, hold_s, what)
-
-
-def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterState:
-    """The EDA concordance meter's state for a ``DyadMetrics`` (or None).
-
-    Colour and "above chance" only when ``dyad.highlight`` (the session-level rule); the
-    percentile among shuffled pairings is shown beside it either way.
-    """
-    if dyad is None:
-        return MeterState(text="waiting for data", status="both people's EDA is needed")
-    hist_t, hist_v = np.asarray(dyad.eda_history_t), np.asarray(dyad.eda_history_ci)
-    if dyad.warming_up:
-        left = max(warmup_s - float(dyad.elapsed_s), 0.0) if finite(dyad.elapsed_s) else warmup_s
-        m, s = divmod(int(round(left)), 60)
-        return MeterState(
-            text="warming up",
-            status=f"chance baseline in {m}:{s:02d}" if left > 0 else "building chance baseline",
-            history_t=hist_t,
-            history_v=hist_v,
-            progress=1.0 - left / warmup_s if warmup_s > 0 else 1.0,
-        )
-    if not dyad.valid or not finite(dyad.ci_rolling):
-        why = quality_note or "EDA missing or poor in the last minute"
-        return MeterState(
-            text="paused", status=f"signal quality: {why}", history_t=hist_t, history_v=hist_v
-        )
-    band = (
-        (float(dyad.chance_lo), float(dyad.chance_hi))
-        if finite(dyad.chance_lo) and finite(dyad.chance_hi)
-        else None
-    )
-    ci = float(dyad.ci_rolling)
-    highlight = bool(getattr(dyad, "highlight", False))
-    status = _chance_words(highlight, dyad.percentile, getattr(dyad, "hold_s", 0.0), "concordance")
-    if abs(ci) >= CI_CLIP:  # ln(x/0): every correlation in the window had the same sign
-        text = "all together" if ci > 0 else "all apart"
-        status = f"every 15 s correlation of the last minute {'positive' if ci > 0 else 'negative'} · {status}"
-    else:
-        text = f"{ci:+.2f}"
-    return MeterState(
-        value=ci,
-        text=text,
-        highlight=highlight,
-        status=status,
-        lead=dyad.lead_text,
-        band=band,
-        active=True,
-        history_t=hist_t,
-        history_v=hist_v,
-    )
-
-
-def hr_sync_state(dyad, warmup_s: float = 150.0) -> MeterState:
-    """The HR synchrony meter's state for a ``DyadMetrics`` (or None): the rolling HR CI with
-    its chance band, the same highlight rule as EDA, the tested HR lead and the shared-breathing
-    check."""
-    if dyad is None:
-        return MeterState(text=DASH, status="both people's heart rate is needed")
-    elapsed = float(dyad.elapsed_s) if finite(dyad.elapsed_s) else 0.0
-    if dyad.warming_up or not finite(getattr(dyad, "hr_chance_lo", math.nan)):
-        if elapsed < warmup_s:
-            return MeterState(
-                text="warming up",
-                status=f"chance baseline after {warmup_s:g} s of both heart rates",
-                progress=min(elapsed / warmup_s, 1.0),
-            )
-    if not dyad.hr_valid or not finite(dyad.hr_ci_rolling):
-        return MeterState(text="paused", status="heart rate missing or poor in the last minute")
-    ci = float(dyad.hr_ci_rolling)
-    lo, hi = getattr(dyad, "hr_chance_lo", math.nan), getattr(dyad, "hr_chance_hi", math.nan)
-    highlight = bool(getattr(dyad, "hr_highlight", False))
-    status = _chance_words(
-        highlight, getattr(dyad, "hr_percentile", math.nan), getattr(dyad, "hr_hold_s", 0.0),
-        "HR synchrony",
-    )  # fmt: skip
-    return MeterState(
-        value=ci,
-        text=f"{ci:+.2f}" if abs(ci) < CI_CLIP else ("all together" if ci > 0 else "all apart"),
-        status=status,
-        highlight=highlight,
-        lead=f"HR lead: {dyad.hr_lead_text}",
-        note=getattr(dyad, "breathing_note", ""),
-        band=(float(lo), float(hi)) if finite(lo) and finite(hi) else None,
-        active=True,
-    )
 
 
 class Meter(QWidget):
@@ -397,6 +241,13 @@ class Meter(QWidget):
             l_h = p.fontMetrics().height()
             p.drawText(QRectF(x, y, width, l_h), Qt.AlignmentFlag.AlignLeft, st.lead)
             y += l_h + 4
+        if st.active:  # a second measure (HR coherence): numbers, then its own chance words
+            for text, colour in (
+                (st.detail, th.muted),
+                (st.detail_status, DYAD_COLOUR if st.detail_highlight else th.text),
+            ):
+                if text:
+                    y += self._wrapped(p, f4, QColor(colour), QRectF(x, y, width, 0.0), text)
         if st.note and st.active:
             p.setFont(f4)
             p.setPen(QColor(th.muted))
@@ -404,6 +255,17 @@ class Meter(QWidget):
             p.drawText(QRectF(x, y, width, n_h), Qt.AlignmentFlag.AlignLeft, st.note)
             y += n_h + 4
         return y
+
+    @staticmethod
+    def _wrapped(p: QPainter, font: QFont, colour: QColor, row: QRectF, text: str) -> float:
+        """``text`` word-wrapped (never cut) from the top of ``row``; returns the height used."""
+        p.setFont(font)
+        p.setPen(colour)
+        wrap = int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWordWrap)
+        box = QRectF(row.left(), row.top(), row.width(), 3 * p.fontMetrics().height())
+        h = p.boundingRect(box, wrap, text).height()
+        p.drawText(QRectF(row.left(), row.top(), row.width(), h), wrap, text)
+        return h + 2
 
 
 # ----------------------------------------------------------------------------- metric table

@@ -10,8 +10,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QRadialGradient
 from PySide6.QtWidgets import QWidget
 
-from app.gui.meters import finite
 from app.gui.theme import DYAD_COLOUR, ROLE_COLOURS
+from app.meter_state import finite
 
 BACKGROUND = "#10141A"
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from dsp.concordance.baselines import stat_rows
 from dsp.concordance.evidence import HighlightTracker, breathing_rate, shared_breathing_note
-from dsp.concordance.hr import hr_coherence_test
+from dsp.concordance.hr import hr_coherence_shift_test
 from dsp.concordance.indices import (
     _as_samples,
     kleinbub_index,
@@ -44,7 +44,8 @@ class LiveDyad:
     ``n_surrogates`` circular shifts (>= ``min_shift_s``) of the clinician's session slope
     series against the patient's most recent ``rolling_n`` correlation span (EDA and HR),
     re-runs the lead tests over the last ``lead_window_s``, the HR coherence chance level and
-    the breathing check. At every step the rolling CI's percentile feeds the session-level
+    the breathing check (the coherence percentiles feed the same highlight rule, one step per
+    refresh). At every step the rolling CI's percentile feeds the session-level
     highlight rule. A snapshot costs O(window): rolling indices, two single-window WCCs and a
     percentile lookup.
 
@@ -81,6 +82,11 @@ class LiveDyad:
             "hr": HighlightTracker(cfg.highlight, cfg.step_s),
         }
         self._seen = {"eda": 0, "hr": 0}
+        # HR coherence: the same rule, one step per coherence refresh
+        self._coh_track = {
+            band: HighlightTracker(cfg.coherence_rule, cfg.surrogate_every_s)
+            for band in ("lf", "hf")
+        }
         # null of the highlight statistic per stream: (sorted surrogate CIs, window in r values)
         self._hl_null: dict[str, tuple[np.ndarray, int]] = {
             "eda": (np.empty(0), 0),
@@ -202,13 +208,16 @@ class LiveDyad:
         self._last_refresh_k = k_now
         self.refresh_baseline()
         self._refresh_leads()
-        p, c = self._hr_buf.last(self._hr_buf.count)
-        ct = hr_coherence_test(
+        p, c = self._hr_hist.last(self._hr_hist.count)  # the whole session: the surrogates
+        ct = hr_coherence_shift_test(
             p, c, cfg.fs, cfg.hr_coherence_window_s, cfg.hr_coherence_min_s,
-            n_surrogates=cfg.coherence_surrogates, min_shift_s=cfg.min_shift_s, seed=self._rng,
+            n_surrogates=cfg.coherence_surrogates, min_shift_s=cfg.min_shift_s,
+            min_span_s=cfg.coherence_min_span_s, seed=self._rng,
         )  # fmt: skip
         co = ct.coherence
         self._coh = (co.lf, co.hf, ct.lf_chance, ct.hf_chance, ct.lf_percentile, ct.hf_percentile)
+        self._coh_track["lf"].update(ct.lf_percentile)
+        self._coh_track["hf"].update(ct.hf_percentile)
         nb = int(round(cfg.breathing_window_s * cfg.fs))
         self._breath = (breathing_rate(p[-nb:], cfg.fs), breathing_rate(c[-nb:], cfg.fs))
 
@@ -396,7 +405,17 @@ class LiveDyad:
             "hr_coherence_hf_chance": self._coh[3],
             "hr_coherence_lf_pct": self._coh[4],
             "hr_coherence_hf_pct": self._coh[5],
+            **self._coherence_fields(),
         }
+
+    def _coherence_fields(self) -> dict:
+        """The highlight rule on each coherence band: on/off and the time its run spans."""
+        out = {}
+        for band, tr in self._coh_track.items():
+            out[f"hr_coherence_{band}_highlight"] = tr.on
+            span = max(tr.run_steps - 1, 0) * self.config.surrogate_every_s
+            out[f"hr_coherence_{band}_hold_s"] = float(span)
+        return out
 
     def _history_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The sparkline (t, CI) arrays, rebuilt only when the history changed (frozen,

@@ -66,7 +66,14 @@ class DyadConfig:
     lead_surrogates : int
         Circular shifts per lead test (200).
     coherence_surrogates : int
-        Circular shifts behind the chance level of HR coherence (50).
+        Time-shifted clinician stretches behind the chance level of HR coherence (50;
+        :func:`~dsp.concordance.hr.hr_coherence_shift_test`).
+    coherence_min_span_s : float
+        Their start offsets must spread over at least this long (120 s), so HR coherence is
+        tested only once the session is about ``hr_coherence_window_s`` + 60 s + 120 s long.
+    coherence_hold_s : float
+        Hold time of the highlight rule on HR coherence (60 s; the percentile is the
+        ``highlight`` rule's): see :attr:`coherence_rule`.
     breathing_window_s : float
         HR stretch searched for each person's breathing rate (the shared-breathing check).
     """
@@ -88,8 +95,24 @@ class DyadConfig:
     hr_lead_inc_s: float = 10.0
     lead_surrogates: int = 200
     coherence_surrogates: int = 50
+    coherence_min_span_s: float = 120.0
+    coherence_hold_s: float = 60.0
     breathing_window_s: float = 120.0
     method: MethodParams = MethodParams()  # noqa: RUF009 - frozen, shared default
+
+    @property
+    def coherence_rule(self) -> HighlightRule:
+        """The highlight rule applied to each HR-coherence band's percentile at every refresh.
+
+        The ``highlight`` rule's percentile, held ``coherence_hold_s``: the coherence window
+        (5 min) moves 10 s per refresh, so successive tests share most of their data and a
+        30 s hold adds little. Held 60 s, the words appeared in 0.4 % of the snapshots of 60
+        simulated independent 15-minute dyads (half sharing breathing and Mayer-wave rhythms)
+        and in 10 % of those sessions at least once (20 % with a 30 s hold on other seeds);
+        coupled dyads (0.8): 9.5 % of snapshots, 70 % of sessions
+        (``benchmarks/bench_coherence_words.py``).
+        """
+        return HighlightRule(self.highlight.percentile, self.coherence_hold_s)
 
     def __post_init__(self) -> None:
         if self.fs <= 0 or self.rolling_n < 2 or self.n_surrogates < 1:
@@ -99,6 +122,7 @@ class DyadConfig:
         _corr_values(self.corr_s, self.step_s)
         if self.highlight_n < 2 or not 0 < self.highlight_min_valid <= 1:
             raise ValueError("highlight_n must be >= 2 and highlight_min_valid in (0, 1]")
+        self.coherence_rule  # noqa: B018 - validates coherence_hold_s
         if self.lead_surrogates < 19 or self.coherence_surrogates < 1:
             raise ValueError("lead_surrogates must be >= 19 and coherence_surrogates >= 1")
         if self.warmup_s < 2 * self.min_shift_s + self.corr_s + self.slope_s:
@@ -176,9 +200,17 @@ class DyadMetrics:
         "both breathing at ~15/min: HR synchrony may reflect breathing" when the two agree
         within 0.02 Hz, else "".
     hr_coherence_lf_chance, hr_coherence_hf_chance : float
-        Mean coherence of circular-shift surrogates (the bias of ``hr_coherence_*``).
+        Mean coherence of the time-shifted surrogates (the bias of ``hr_coherence_*``); NaN
+        until the session is long enough for a test.
     hr_coherence_lf_pct, hr_coherence_hf_pct : float
         Percentile of the observed coherence among those surrogates.
+    hr_coherence_lf_highlight, hr_coherence_hf_highlight : bool
+        LF / HF coherence above chance by :attr:`DyadConfig.coherence_rule`, applied to that
+        band's percentile at every coherence refresh (``surrogate_every_s``); the only source
+        of words saying HR coherence is above chance.
+    hr_coherence_lf_hold_s, hr_coherence_hf_hold_s : float
+        Time spanned by the current run of refreshes at or above the rule's percentile (s;
+        0 for a single refresh or none).
     """
 
     t: float
@@ -228,3 +260,7 @@ class DyadMetrics:
     hr_coherence_hf_chance: float = math.nan
     hr_coherence_lf_pct: float = math.nan
     hr_coherence_hf_pct: float = math.nan
+    hr_coherence_lf_highlight: bool = False
+    hr_coherence_hf_highlight: bool = False
+    hr_coherence_lf_hold_s: float = 0.0
+    hr_coherence_hf_hold_s: float = 0.0
