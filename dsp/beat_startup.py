@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STRONG", "startup_keep"]
+__all__ = ["STRONG", "alternates", "startup_keep"]
 
 STRONG = 0.6
 """Amplitude (times the reference) of a candidate that counts in the start-up rhythm."""
@@ -98,3 +98,27 @@ def startup_keep(
             continue
         last = i
     return keep
+
+
+def alternates(amp: np.ndarray) -> bool:
+    """True when the last 8 beats alternate pulse, weak wave, pulse, ... (a locked detector).
+
+    Parameters
+    ----------
+    amp : ndarray
+        Band-passed amplitudes of the last committed beats, oldest first.
+
+    Returns
+    -------
+    bool
+        True for 8 finite amplitudes of which every other one is below ``STRONG`` times both
+        its neighbours: the rhythm history is half the true interval (learnt while the
+        diastolic wave was as large as the pulse, e.g. before vascular tone shrank it) and the
+        waves are being counted. A real rhythm does not alternate like that (severe pulsus
+        alternans aside, as at start-up).
+    """
+    a = np.asarray(amp, dtype=float)
+    if a.size < 8 or not np.all(np.isfinite(a)):
+        return False
+    nb = [min(a[j] for j in (i - 1, i + 1) if 0 <= j < a.size) for i in range(a.size)]
+    return any(all(a[i] < STRONG * nb[i] for i in range(par, a.size, 2)) for par in (0, 1))

@@ -23,6 +23,7 @@ __all__ = [
     "nan_segments",
     "true_runs",
     "check_fs",
+    "ema_filter",
 ]
 
 
@@ -209,3 +210,17 @@ def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:
     """Half-open ``(start, stop)`` index ranges of the finite runs of ``x``."""
     return true_runs(np.isfinite(x))
+
+
+try:  # the compiled filter behind scipy.signal.lfilter (its wrapper costs more than the work)
+    from scipy.signal._sigtools import _linear_filter
+except ImportError:  # pragma: no cover - other scipy layouts use the public function
+    _linear_filter = None
+
+
+def ema_filter(a: float, z: np.ndarray, zi: float) -> np.ndarray:
+    """``lfilter([a], [1, a - 1], z, zi=[zi])[0]``: exponential moving average of ``z``."""
+    if _linear_filter is None or z.dtype != np.float64 or z.ndim != 1:
+        return sps.lfilter([a], [1.0, a - 1.0], z, zi=[zi])[0]
+    b_, a_ = np.array([a]), np.array([1.0, a - 1.0])
+    return _linear_filter(b_, a_, z, -1, np.array([zi]))[0]

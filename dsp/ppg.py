@@ -38,6 +38,14 @@ buffer:
    held and the rhythm is established from them before any is committed, so a diastolic wave
    half-way through the cycle is not taken for a beat (on heartpy's ``data3.csv`` the detector
    otherwise counted pulse + wave, twice the heart rate, for its first 250 s).
+10. rhythm history: an interval longer than 1.5 times the median of the last 8 spans a missed
+   beat (the heart rate does not halve from one beat to the next) and is not learnt (after 8
+   in a row the rhythm is learnt afresh). Learning them after the PPG dropout of a103l doubled
+   the rhythm, and the weak real pulses after it were rejected as diastolic waves (F1 over
+   173-185 s 0.82, now 0.94).
+11. lock check: when the last 8 beats alternate pulse, weak wave (:func:`dsp.beat_startup.
+   alternates`), the rhythm was learnt while the diastolic wave was as large as the pulse;
+   the start-up rule runs again.
 
 Timing (PPG)
 ------------
@@ -78,13 +86,14 @@ import numpy as np
 from scipy import signal as sps
 
 from dsp.beat_params import BeatDetectorParams
-from dsp.beat_startup import startup_keep
+from dsp.beat_startup import alternates, startup_keep
 from dsp.fiducial import Fiducial, mid_upstroke
 from dsp.filters import (
     CausalFir,
     CausalSos,
     butter_sos,
     check_fs,
+    ema_filter,
     fir_lowpass_taps,
     parabolic_offset,
     zero_phase_sos,
@@ -108,20 +117,6 @@ PPG_PARAMS = BeatDetectorParams(
 
 def _odd(n: float) -> int:
     return max(1, int(round(n)) | 1)
-
-
-try:  # the compiled filter behind scipy.signal.lfilter (its wrapper costs more than the work)
-    from scipy.signal._sigtools import _linear_filter
-except ImportError:  # pragma: no cover - other scipy layouts use the public function
-    _linear_filter = None
-
-
-def _ema_filter(a: float, z: np.ndarray, zi: float) -> np.ndarray:
-    """``lfilter([a], [1, a - 1], z, zi=[zi])[0]``: exponential moving average of ``z``."""
-    if _linear_filter is None or z.dtype != np.float64 or z.ndim != 1:
-        return sps.lfilter([a], [1.0, a - 1.0], z, zi=[zi])[0]
-    b_, a_ = np.array([a]), np.array([1.0, a - 1.0])
-    return _linear_filter(b_, a_, z, -1, np.array([zi]))[0]
 
 
 class StreamingBeatDetector:
@@ -185,6 +180,8 @@ class StreamingBeatDetector:
         self._amps: deque[float] = deque(maxlen=8)
         self._ibis: deque[float] = deque(maxlen=8)
         self._n_rejected = 0
+        self._n_long = 0  # long intervals in a row not learnt (see _learn_ibi)
+        self._seq: deque[float] = deque(maxlen=8)  # amplitudes of the last committed beats
         self._rise: float | None = None  # running mean of peak - mid-upstroke (samples)
         self._start_hold()
 
@@ -282,7 +279,7 @@ class StreamingBeatDetector:
         m2 = self.ma2(z)
         # bias-corrected exponential mean of z
         a = self.a
-        e = _ema_filter(a, z, (1.0 - a) * self._ema)
+        e = ema_filter(a, z, (1.0 - a) * self._ema)
         if (1.0 - a) ** (self._ema_n + 1) < 2.0**-55:
             mean_z = e  # the bias correction 1 - (1 - a)**k is exactly 1.0 from here on
         else:
@@ -323,13 +320,29 @@ class StreamingBeatDetector:
                     else:
                         missed = self._search_back(pk)
                         if self._amplitude_ok(bs, idx, pk, missed):
-                            for q in missed:
-                                out.append(self._beat_time(q))
+                            for q in [*missed, pk]:
+                                self._commit(q, out)
                             self.last_peak = pk
-                            out.append(self._beat_time(pk))
+                            self._check_lock()
         if self._held and self.n >= self._held[0][0] + 2.0 * self._startup_n():
             self._resolve_held(out)
         self._trim_hist()
+
+    def _commit(self, q: float, out: list[float]) -> None:
+        """Commit the beat whose peak is at ``q``; note its band-passed amplitude."""
+        out.append(self._beat_time(q))
+        c = int(round(q)) + self.delay
+        a0, a1 = max(c - self.pad, self._raw0), min(c + self.pad + 1, self.n)
+        seg = self._y[a0 - self._raw0 : a1 - self._raw0]
+        self._seq.append(float(np.max(seg)) if seg.size and np.isfinite(seg).all() else np.nan)
+
+    def _check_lock(self) -> None:
+        """Re-run the start-up when the last 8 beats alternate pulse, weak wave (item 11)."""
+        if self.p.startup_s is not None and alternates(np.asarray(self._seq)):
+            self._amps.clear()
+            self._ibis.clear()
+            self._seq.clear()
+            self._start_hold()
 
     def _startup_n(self) -> float:
         return (self.p.startup_s or 0.0) * self.fs
@@ -354,9 +367,8 @@ class StreamingBeatDetector:
         for q, a in zip(pos[keep].tolist(), amp[keep].tolist(), strict=True):
             self.last_peak = prev
             for m in [*self._search_back(q), q]:  # search-back once 3 intervals are known
-                if np.isfinite(prev) and m - prev < 3.0 * self.fs:
-                    self._ibis.append(m - prev)
-                out.append(self._beat_time(m))
+                self._learn_ibi(m - prev)
+                self._commit(m, out)
                 prev = m
             self._amps.append(a)
         self.last_peak = prev
@@ -426,11 +438,22 @@ class StreamingBeatDetector:
         self._n_rejected = 0
         prev = self.last_peak
         for q in [*(missed or []), pk]:
-            if np.isfinite(prev) and q - prev < 3.0 * self.fs:
-                self._ibis.append(q - prev)
+            self._learn_ibi(q - prev)
             prev = q
         hist.append(amp)
         return True
+
+    def _learn_ibi(self, d: float) -> None:
+        """Learn the interval ``d`` (samples) unless it spans a missed beat (item 10)."""
+        if not np.isfinite(d) or d >= 3.0 * self.fs:
+            return
+        if len(self._ibis) >= 3 and d > 1.5 * sorted(self._ibis)[len(self._ibis) // 2]:
+            self._n_long += 1
+            if self._n_long < 8:
+                return
+            self._ibis.clear()
+        self._n_long = 0
+        self._ibis.append(d)
 
     def _block_amp(self, bs: int, be: int) -> float:
         """Band-passed peak amplitude of the block [bs, be) (comparison time)."""

@@ -27,18 +27,35 @@ def sinus_rr(seed: int, *, n: int = 300, rsa_ms: float) -> np.ndarray:
     )  # fmt: skip
 
 
-def physionet_record(folder: Path, name: str) -> tuple[np.ndarray, float, np.ndarray, float]:
-    """(ECG lead II, its fs, PPG, its fs) of the PhysioNet record ``name`` (read with wfdb)."""
+def physionet_record(
+    folder: Path, name: str, lead: str = "II"
+) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """(ECG ``lead``, its fs, PPG, its fs) of the PhysioNet record ``name`` (read with wfdb)."""
     import wfdb
 
     if name == "a103l":
         r = wfdb.rdrecord(str(folder / name))
         sig = {n: r.p_signal[:, i] for i, n in enumerate(r.sig_name)}
-        return sig["II"], float(r.fs), sig["PLETH"], float(r.fs)
+        return sig[lead], float(r.fs), sig["PLETH"], float(r.fs)
     r = wfdb.rdrecord(str(folder / name), smooth_frames=False)
     fs = r.fs * np.asarray(r.samps_per_frame, dtype=float)
-    i_e, i_p = r.sig_name.index("II"), r.sig_name.index("Pleth")
+    i_e, i_p = r.sig_name.index(lead), r.sig_name.index("Pleth")
     return r.e_p_signal[i_e], float(fs[i_e]), r.e_p_signal[i_p], float(fs[i_p])
+
+
+def leads_agree(r1: np.ndarray, r2: np.ndarray, window_s: float = 10.0) -> np.ndarray:
+    """Reference-quality screen: per ``window_s`` window from 0 s, True where the R-peaks (s)
+    of two ECG leads agree (F1 >= 0.95 within 50 ms). Where they do not, at least one lead is
+    corrupted, so neither is a reference for PPG beats there."""
+    from dsp.quality import match_events
+
+    n = int(np.ceil(max(r1.max(), r2.max()) / window_s))
+    ok = np.zeros(n, dtype=bool)
+    for k in range(n):
+        a, b = k * window_s, (k + 1) * window_s
+        m = match_events(r1[(r1 >= a) & (r1 < b)], r2[(r2 >= a) & (r2 < b)], tol_s=0.05)
+        ok[k] = m.f1 >= 0.95
+    return ok
 
 
 def ppg_from_beats(

@@ -58,14 +58,13 @@ def _neurokit_ppg(x: np.ndarray, fs: float) -> np.ndarray:
     return np.asarray(pk, dtype=float) / fs
 
 
-# measured on these records (benchmarks/bench_beats.py): neurokit2's Elgendi detector scores
-# 0.903 and 0.992. Ours: 0.898 and 0.992, so >= NK2 on mixedsignals, not yet on a103l, where
-# the gap is in 263-296 s: the ECG lead is corrupted there (its R-peaks miss ~9 beats) while
-# the PPG is clean, and our detector finds 70 pulses where neurokit2 finds 62, which count as
-# false positives against the faulty reference.
+# measured on these records (benchmarks/bench_beats.py, table 2): neurokit2's Elgendi detector
+# scores 0.9027 and 0.992, ours 0.9029 and 0.992 (0.898 on a103l before intervals spanning a
+# missed beat were kept out of the rhythm). Most misses of both on a103l are where the reference
+# itself fails: PPG dropout at 165-173 s and 314-318 s, corrupted ECG lead at 257-296 s.
 @pytest.mark.parametrize(
     ("name", "floor", "gap_to_nk", "hr"),
-    [("a103l", 0.895, 0.006, 127.0), ("mixedsignals", 0.99, 0.0, 104.0)],
+    [("a103l", 0.9, 0.0, 127.0), ("mixedsignals", 0.99, 0.0, 104.0)],
 )
 def test_ppg_beats_against_ecg_r_peaks(
     name: str, floor: float, gap_to_nk: float, hr: float
@@ -83,6 +82,21 @@ def test_ppg_beats_against_ecg_r_peaks(
     hr_ecg = 60.0 / np.median(np.diff(r))
     assert abs(hr_ppg - hr_ecg) < 2.0
     assert abs(hr_ecg - hr) < 5.0  # the README's figure for the record
+
+
+def test_a103l_beats_resume_after_the_ppg_dropout() -> None:
+    """a103l's PPG drops out at 165-173 s. The intervals spanning beats missed there are not
+    learnt as the rhythm, so the weak pulses that follow are found: F1 >= 0.9 against the
+    R-peaks over 173-185 s (0.82 when they were learnt: the detector then took real beats
+    for diastolic waves, half-way through its doubled rhythm; neurokit2 scores 0.85)."""
+    ecg, efs, ppg, pfs = _record("a103l")
+    r = ecg_peaks(np.nan_to_num(ecg), efs) / efs
+    ours = ppg_peaks(np.asarray(ppg, dtype=float), pfs) / pfs
+    _, pat = _f1_vs_ecg(ours, r)
+    q = ours - pat
+    win = (173.0, 185.0)
+    m = match_events(q[(q > win[0]) & (q < win[1])], r[(r > win[0]) & (r < win[1])])
+    assert m.f1 >= 0.9, m
 
 
 def test_offline_session_hr_agrees_with_ecg() -> None:
