@@ -36,6 +36,14 @@ HIGHLIGHT_RULE = HighlightRule()
 #: The live default rule on HR coherence (DyadConfig.coherence_rule).
 COHERENCE_RULE = DyadConfig().coherence_rule
 
+#: Minutes of session before HR coherence can be tested: its 5 min window, the 60 s minimum
+#: shift and 2 min of spread for the time-shifted pairings (DyadConfig).
+COHERENCE_MIN_MIN = (
+    DyadConfig().hr_coherence_window_s
+    + DyadConfig().min_shift_s
+    + DyadConfig().coherence_min_span_s
+) / 60.0
+
 DASH = MISSING
 
 
@@ -220,7 +228,8 @@ class CoherenceLines:
         :func:`~dsp.concordance.evidence.chance_statement` for the deciding band (the one
         the rule holds for, else the one with the higher percentile), e.g. ``"LF: no
         evidence of above-chance HR coherence · 80th percentile of chance"``;
-        ``"not enough data for a test"`` while the session is too short for surrogates.
+        ``"HR coherence: not enough data for a test yet (needs ~8 min)"`` while the session
+        is too short for the surrogates.
     highlight : bool
         The rule holds for a band (the only case where the words say "above chance").
     """
@@ -266,7 +275,13 @@ def coherence_lines(dyad, rule: HighlightRule = COHERENCE_RULE) -> CoherenceLine
     )
     tested = [band for band, b in bands.items() if finite(b[2])]
     if not tested:
-        return CoherenceLines(numbers, f"HR coherence: {NOT_ENOUGH_DATA} yet", False)
+        if not any(finite(b[1]) for b in bands.values()):
+            numbers += " (no chance level yet)"
+        return CoherenceLines(
+            numbers,
+            f"HR coherence: {NOT_ENOUGH_DATA} yet (needs ~{COHERENCE_MIN_MIN:.0f} min)",
+            False,
+        )
     on = [band for band in tested if bands[band][3]]
     # the deciding band: one the rule holds for, else the highest percentile (LF on ties)
     band = on[0] if on else max(tested, key=lambda b: bands[b][2])

@@ -31,7 +31,10 @@ from dsp.concordance.hr import hr_coherence, hr_coherence_shift_test  # noqa: E4
 from dsp.simstudy import grid_series, independent_config  # noqa: E402
 from dsp.simulate import DyadSimConfig, simulate_dyad  # noqa: E402
 
-pytestmark = [pytest.mark.qt_log_level_fail("WARNING")]
+pytestmark = [
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore("propagateSizeHints"),
+]
 
 FS = 4.0
 
@@ -116,8 +119,9 @@ def test_words_claim_coupling_only_when_the_rule_holds():
     untested = coherence_lines(
         _snap(hr_coherence_lf=0.3, hr_coherence_hf=0.2)  # chance NaN: too short for a test
     )
-    assert untested.numbers == "HR coherence LF 0.30 · HF 0.20"
-    assert untested.words == f"HR coherence: {NOT_ENOUGH_DATA} yet" and not untested.highlight
+    assert untested.numbers == "HR coherence LF 0.30 · HF 0.20 (no chance level yet)"
+    assert untested.words == f"HR coherence: {NOT_ENOUGH_DATA} yet (needs ~8 min)"
+    assert not untested.highlight
     none = coherence_lines(_snap())
     assert "needs 2 min" in none.numbers and none.words == "" and not none.highlight
     assert COHERENCE_RULE == DyadConfig().coherence_rule
@@ -202,3 +206,22 @@ def test_meter_shows_the_snapshots_numbers_and_colours_only_a_held_rule(qtbot, c
     sb = hr_sync_state(before)
     assert not sb.detail_highlight and "above chance ·" not in sb.detail_status
     assert dyad_colour not in _painted(qtbot, _neutral(sb))
+
+
+def test_meter_makes_room_for_every_line(qtbot, coupled):
+    """The HR meter asks its layout for the height its words need, so nothing is cut."""
+    meter = Meter("HR synchrony", (-3.0, 3.0), (-2, 0, 2), ("", ""), False, "")
+    qtbot.addWidget(meter)
+    meter.resize(480, 120)
+    meter.show()
+    full = hr_sync_state(coupled[-1])
+    assert full.detail and full.detail_status and full.lead
+    meter.set_state(replace(full, detail="", detail_status="", note=""))
+    short = meter.minimumHeight()
+    meter.set_state(
+        replace(full, note="both breathing at ~15/min: HR synchrony may reflect breathing")
+    )
+    assert meter.minimumHeight() > short + 30  # two more lines at least
+    narrow = meter.minimumHeight()
+    meter.resize(260, narrow)  # narrower: the words wrap onto more lines
+    assert meter.minimumHeight() > narrow

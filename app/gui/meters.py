@@ -9,7 +9,7 @@ values shown as an en dash.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -88,11 +88,33 @@ class Meter(QWidget):
         self.theme: Theme = THEMES["light"]
         self.setToolTip(tooltip)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(260 if large else 120)
+        self._min_height = 260 if large else 120
+        self.setMinimumHeight(self._min_height)
 
     def set_state(self, state: MeterState) -> None:
         self.state = state
+        self._fit_height()
         self.update()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Ask the layout for room for every line of the current state (never cut words).
+
+        The lines are laid out exactly as painted, on a one-pixel-high image with this
+        widget's DPI; the sparkline of a large meter gets what is left.
+        """
+        w = max(self.width(), 1)
+        img = QImage(w, 1, QImage.Format.Format_ARGB32)
+        img.setDotsPerMeterX(round(self.logicalDpiX() / 0.0254))
+        img.setDotsPerMeterY(round(self.logicalDpiY() / 0.0254))
+        p = QPainter(img)
+        y = self._paint_fixed(p, float(w))
+        p.end()
+        need = int(y + 14.0 + (60 if self.large else 0))
+        self.setMinimumHeight(max(self._min_height, need))
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -110,6 +132,20 @@ class Meter(QWidget):
         w, h = float(self.width()), float(self.height())
         p.fillRect(self.rect(), QColor(self.theme.panel))
         pad = 14.0
+        y = self._paint_fixed(p, w)
+        if self.large and h - y - pad > 30:
+            st = self.state
+            small = QFont(self.font())
+            small.setPointSizeF(small.pointSizeF() * 0.9)
+            rect = QRectF(pad, y, w - 2 * pad, h - y - pad)
+            paint_sparkline(
+                p, rect, small, self.theme, self.scale, st.history_t, st.history_v, st.active
+            )
+        p.end()
+
+    def _paint_fixed(self, p: QPainter, w: float) -> float:
+        """Everything above the sparkline, on a ``w``-pixel-wide device; returns the next y."""
+        pad = 14.0
         base = QFont(self.font())
         y = self._paint_title(p, base, QRectF(pad, pad * 0.6, w - 2 * pad, 0.0))
         y = self._paint_text(p, base, QRectF(pad, y, w - 2 * pad, 0.0))
@@ -118,14 +154,7 @@ class Meter(QWidget):
         small = QFont(base)
         small.setPointSizeF(base.pointSizeF() * 0.9)
         y = self._paint_scale(p, bar, small)
-        y = self._paint_words(p, base, QRectF(pad, y, w - 2 * pad, 0.0)) + 4
-        if self.large and h - y - pad > 30:
-            st = self.state
-            rect = QRectF(pad, y, w - 2 * pad, h - y - pad)
-            paint_sparkline(
-                p, rect, small, self.theme, self.scale, st.history_t, st.history_v, st.active
-            )
-        p.end()
+        return self._paint_words(p, base, QRectF(pad, y, w - 2 * pad, 0.0)) + 4
 
     def _paint_title(self, p: QPainter, base: QFont, row: QRectF) -> float:
         """The bold title and, right-aligned on its line, the muted tag; returns the next y."""
