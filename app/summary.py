@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from devices.markers import Marker
+from devices.markers import BLOCK_LABELS, Marker
 from dsp.concordance import LiveDyad
 from dsp.concordance.contrast import LabelContrast, contrast_blocks, label_contrast
 from dsp.concordance.segments import intervals_from_markers
@@ -18,7 +18,7 @@ from dsp.concordance.segments import intervals_from_markers
 __all__ = ["LABELS", "session_contrast"]
 
 #: Marker codes of the blocks and their names.
-LABELS = {"L": "listening", "T": "talking"}
+LABELS = BLOCK_LABELS
 
 
 def session_contrast(
