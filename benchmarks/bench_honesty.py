@@ -11,8 +11,9 @@ Usage: ``python benchmarks/bench_honesty.py [--null 200] [--power 50] [--workers
   constant coupling of 0.6 for the "highlighted within 5 minutes of warm-up" rate.
 * **Coupled, no difference**: 20-minute dyads coupled 0.8 in every block, labelled like the
   power set: the label contrast must stay at its nominal 5 % when both labels are coupled.
-* **Peer**: the same block permutation on the difference of pooled Marci CIs (the contrast's
-  earlier statistic), printed beside the lagged-synchrony contrast.
+* **Peers**: the same block permutation on the difference of pooled Marci CIs (the contrast's
+  earlier statistic) and on lagged synchrony read at each label's own peak lag, printed beside
+  the contrast the app uses (lagged synchrony at the dyad's lag).
 
 The statistics run on the simulated 4 Hz EDA and **ground-truth** HR series
 (:func:`dsp.simstudy.grid_series`), not on detected beats: detecting every beat of ~350
@@ -73,23 +74,39 @@ def _live(g: GridSeries, seed: int, cheap: bool = False) -> dict:
     }
 
 
-def _ci_contrast_p(g: GridSeries, intervals: list) -> tuple[float, float]:
-    """The statistic the label contrast used before: difference of pooled Marci CIs, with the
-    same exact block permutation. Printed beside the lagged-synchrony contrast as a peer."""
+def _exact_p(diff, is_l: np.ndarray) -> tuple[float, float]:
+    """Exact two-sided block-permutation p of a statistic ``diff(membership rows)``."""
+    k, ka = is_l.size, int(is_l.sum())
+    rows = np.zeros((math.comb(k, ka), k), dtype=bool)
+    for i, comb in enumerate(itertools.combinations(range(k), ka)):
+        rows[i, list(comb)] = True
+    obs = float(diff(is_l[None, :])[0])
+    return float(np.mean(np.abs(diff(rows)) >= abs(obs) - 1e-12)), obs
+
+
+def _peer_contrasts(g: GridSeries, intervals: list, blocks: list) -> dict:
+    """Two other statistics under the same exact block permutation, printed as peers: the
+    difference of pooled Marci CIs (the contrast's earlier statistic) and lagged synchrony
+    read at each label's own peak lag instead of the dyad's lag."""
     r = slope_concordance(g.eda_patient, g.eda_clinician, FS)
     a, b = slope_concordance_times(g.t.size, FS)
     s = block_sums(r, a, b, intervals)
     pos, neg = np.array([x[1] for x in s]), np.array([x[2] for x in s])
     is_l = np.array([x[0] == "listening" for x in s])
-    rows = np.zeros((math.comb(is_l.size, int(is_l.sum())), is_l.size), dtype=bool)
-    for i, comb in enumerate(itertools.combinations(range(is_l.size), int(is_l.sum()))):
-        rows[i, list(comb)] = True
+    ci_p, ci_d = _exact_p(
+        lambda m: marci_from_sums(m @ pos, m @ neg) - marci_from_sums(~m @ pos, ~m @ neg), is_l
+    )
+    use = [x for x in blocks if x.n_windows]
+    z = np.array([x.z_sum for x in use])
+    n = np.array([x.n_windows for x in use], dtype=float)
 
-    def diff(m: np.ndarray) -> np.ndarray:
-        return marci_from_sums(m @ pos, m @ neg) - marci_from_sums(~m @ pos, ~m @ neg)
+    def own_peak(m: np.ndarray) -> np.ndarray:
+        za, zb = (m @ z) / (m @ n)[:, None], (~m @ z) / (~m @ n)[:, None]
+        return np.tanh(za.max(axis=1)) - np.tanh(zb.max(axis=1))
 
-    obs = float(diff(is_l[None, :])[0])
-    return float(np.mean(np.abs(diff(rows)) >= abs(obs) - 1e-12)), obs
+    pk_p, pk_d = _exact_p(own_peak, np.array([x.label == "listening" for x in use]))
+    return {"ci_contrast_p": ci_p, "ci_contrast_diff": ci_d, "peak_contrast_p": pk_p,
+            "peak_contrast_diff": pk_d}  # fmt: skip
 
 
 def _offline(g: GridSeries, intervals: list, seed: int) -> dict:
@@ -99,15 +116,13 @@ def _offline(g: GridSeries, intervals: list, seed: int) -> dict:
     )
     blocks = contrast_blocks(g.eda_patient, g.eda_clinician, FS, intervals)
     c = label_contrast(blocks, "listening", "talking", seed=seed)
-    ci_p, ci_diff = _ci_contrast_p(g, intervals)
     return {
+        **_peer_contrasts(g, intervals, blocks),
         "eda_leader": eda.lead.leader,
         "eda_lag": eda.lead.lag_s,
         "hr_leader": hr.lead.leader,
         "contrast_p": c.p,
         "contrast_diff": c.difference,
-        "ci_contrast_p": ci_p,
-        "ci_contrast_diff": ci_diff,
     }
 
 
@@ -181,6 +196,8 @@ def _offline_rows(null: list, power: list, const: list) -> list:
          _rate([r["contrast_p"] < 0.05 for r in null])),
         ("null", "(peer) same test on the Marci CI difference", "",
          _rate([r["ci_contrast_p"] < 0.05 for r in null])),
+        ("null", "(peer) same test, synchrony at each label's own peak lag", "",
+         _rate([r["peak_contrast_p"] < 0.05 for r in null])),
         ("coupled, no difference", "listening-vs-talking p < 0.05 (coupling 0.8 in all blocks)",
          "<= 5 %", _rate([r["contrast_p"] < 0.05 for r in const])),
         ("power", "lead named, patient leads, lag within ±1 s of 2 s (EDA)", ">= 90 %",
@@ -190,6 +207,8 @@ def _offline_rows(null: list, power: list, const: list) -> list:
          _rate([r["contrast_p"] < 0.05 and r["contrast_diff"] > 0 for r in power])),
         ("power", "(peer) same test on the Marci CI difference", "",
          _rate([r["ci_contrast_p"] < 0.05 and r["ci_contrast_diff"] > 0 for r in power])),
+        ("power", "(peer) same test, synchrony at each label's own peak lag", "",
+         _rate([r["peak_contrast_p"] < 0.05 and r["peak_contrast_diff"] > 0 for r in power])),
     ]  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from dsp.concordance.evidence import (
     shared_breathing_note,
     sustained_highlight,
 )
-from dsp.concordance.hr import hr_coherence_test
+from dsp.concordance.hr import hr_coherence_session_test, hr_coherence_test
 from dsp.concordance.indices import slope_signal
 from dsp.concordance.lead import Leader, fill_short_gaps, lag_profiles, lead_test
 from dsp.simstudy import grid_series, independent_config, listening_talking
@@ -208,6 +208,38 @@ def test_hr_coherence_chance_level_absorbs_shared_breathing():
     assert 0 < ct.hf_percentile < 100 and ct.hf_excess == pytest.approx(
         ct.coherence.hf - ct.hf_chance
     )
+
+
+def test_offline_hr_coherence_null_and_power_without_wrapping():
+    """Independent 20-min dyads sharing the Mayer frequency: the offline (report) coherence
+    test stays near 5 %, where the old whole-session wrap-around null called most of them
+    coupled; HR-coupled dyads are still found."""
+    new = old = 0
+    for seed in range(24):
+        g = grid_series(simulate_dyad(independent_config(2 * seed, 1200.0, shared_rhythms=True)))
+        ct = hr_coherence_session_test(g.hr_patient, g.hr_clinician, FS, n_surrogates=60, seed=1)
+        assert math.isfinite(ct.lf_p) and ct.coherence.duration_s == pytest.approx(1200.0, abs=5)
+        new += ct.lf_p < 0.05
+        w = hr_coherence_test(g.hr_patient, g.hr_clinician, FS, 1200.0, n_surrogates=60)
+        old += w.lf_p < 0.05
+    assert new <= 4 and old >= 6  # P(>= 5 of 24 | 5 %) < 3 %
+    found = 0
+    for seed in range(6):
+        cfg = DyadSimConfig(duration_s=1200.0, seed=50_000 + seed, coupling=0.8, lag_s=2.0)
+        g = grid_series(simulate_dyad(cfg))
+        ct = hr_coherence_session_test(g.hr_patient, g.hr_clinician, FS, n_surrogates=60, seed=1)
+        found += ct.lf_p < 0.05 and ct.lf_excess > 0
+    assert found >= 4
+
+
+def test_offline_hr_coherence_too_short_for_a_test_still_measures():
+    g = grid_series(simulate_dyad(independent_config(5, 300.0)))
+    ct = hr_coherence_session_test(g.hr_patient, g.hr_clinician, FS)
+    assert math.isfinite(ct.coherence.lf) and math.isnan(ct.lf_p) and math.isnan(ct.lf_percentile)
+    holed = g.hr_clinician.copy()
+    holed[::50] = np.nan  # no gap-free 2-minute stretch anywhere
+    none = hr_coherence_session_test(g.hr_patient, holed, FS)
+    assert math.isnan(none.coherence.lf) and math.isnan(none.lf_p)
 
 
 def test_simulated_shared_rhythms_are_shared():

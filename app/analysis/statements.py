@@ -66,11 +66,12 @@ def contrast_dict(c: LabelContrast) -> dict[str, Any]:
         "label_a": c.label_a,
         "label_b": c.label_b,
         "tested": c.status.value == "tested",
-        "statistic": "lagged synchrony r: peak over lags (within the lead test's ±lag) of the "
-        "windowed cross-correlation of the slope signals, Fisher-z averaged over the label's "
-        "windows",
+        "statistic": "lagged synchrony r: windowed cross-correlation of the slope signals, "
+        "Fisher-z averaged over the label's windows, at the dyad's lag (the peak of both "
+        "labels' blocks together, within the lead test's ±lag)",
         "synchrony_a": _f(c.sync_a),
         "synchrony_b": _f(c.sync_b),
+        "lag_s": _f(c.lag_s),
         "difference": _f(c.difference),
         "interval_95": [_f(c.low), _f(c.high)],
         "p_value": _f(c.p),
@@ -112,7 +113,9 @@ def _coherence_dict(c: CoherenceTest | None) -> dict[str, Any] | None:
         "lf_p_value": _f(c.lf_p),
         "hf_p_value": _f(c.hf_p),
         "duration_s": _f(c.coherence.duration_s),
-        "method": "Welch MSC (64 s segments); chance = mean over circular shifts >= 60 s",
+        "method": "Welch MSC (64 s segments), mean over consecutive 5-min windows; chance = "
+        "mean over the same windows paired with the clinician's HR from other times (>= 60 s "
+        "away, unwrapped)",
     }
 
 

@@ -163,9 +163,9 @@ def contrasts_table(a: SessionAnalysis) -> Table | None:
         ),
         tuple(rows),
         "Lagged synchrony r of each label: the windowed cross-correlation of the two people's "
-        "slopes, averaged over the label's windows, at its peak within ±5 s (so a clinician "
-        "following a few seconds behind counts); each label's pooled Marci CI is shown beside "
-        "it as a description. p from permuting the labels between whole blocks (each block "
+        "slopes, averaged over the label's windows, at the dyad's own lag (the peak within "
+        "±5 s of both labels together, so a clinician following a few seconds behind counts); "
+        "each label's pooled Marci CI is shown beside it as a description. p from permuting the labels between whole blocks (each block "
         "keeps its data and time structure); the interval inverts the same test, so it "
         "excludes 0 exactly when p < 0.05. "
         "With too few blocks no test is possible and none is made up.",
@@ -182,6 +182,10 @@ def hr_synchrony_table(a: SessionAnalysis) -> Table | None:
     for band in ("lf", "hf"):
         if c is None or not np.isfinite(getattr(c.coherence, band)):
             rows.append((f"coherence {band.upper()}",) + (MISSING,) * 3 + (NOT_ENOUGH_DATA,))
+            continue
+        if not np.isfinite(getattr(c, f"{band}_percentile")):  # measured, but no test possible
+            obs = fmt_value(getattr(c.coherence, band), 2)
+            rows.append((f"coherence {band.upper()}", obs, MISSING, MISSING, NOT_ENOUGH_DATA))
             continue
         rows.append(
             (
@@ -209,8 +213,11 @@ def hr_synchrony_table(a: SessionAnalysis) -> Table | None:
         ("item", "observed", "chance", "bias-corrected", "against chance"),
         tuple(rows),
         "Magnitude-squared coherence of the two HR series is high even for unrelated people "
-        "(shared rhythms, few segments); chance = its mean over circular shifts of the same "
-        "data. When both breathe at the same rate, HR synchrony may reflect breathing.",
+        "(shared rhythms, few segments). It is averaged over consecutive 5-minute windows; "
+        "chance = the same average with each window's patient heart rate paired with the "
+        "clinician's from other times of the session (at least 60 s away, never wrapped "
+        "around). Sessions under about 8 minutes get no test. When both breathe at the same "
+        "rate, HR synchrony may reflect breathing.",
     )
 
 

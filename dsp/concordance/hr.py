@@ -21,6 +21,7 @@ __all__ = [
     "HRSynchrony",
     "analyze_hr_session",
     "hr_coherence",
+    "hr_coherence_session_test",
     "hr_coherence_shift_test",
     "hr_coherence_test",
 ]
@@ -171,9 +172,11 @@ class CoherenceTest:
     """HR magnitude-squared coherence against its chance level on the same data.
 
     Coherence of two unrelated series is biased upward (about ``1 / n_segments`` for white
-    noise, far more for two people breathing at similar rates). The chance level here is the
-    mean coherence of circular-shift surrogates (clinician's HR shifted by >= 60 s, wrapping
-    inside the analysed stretch), which keeps each person's rhythms.
+    noise, far more for two people breathing at similar rates). The chance level is the mean
+    coherence of surrogates that keep each person's rhythms, made by the function that
+    returned it: circular shifts wrapping inside the stretch (:func:`hr_coherence_test`, kept
+    as a peer), or unwrapped clinician stretches from other times of the session
+    (:func:`hr_coherence_shift_test` live, :func:`hr_coherence_session_test` offline).
 
     Attributes
     ----------
@@ -288,22 +291,99 @@ def hr_coherence_shift_test(
     i0, i1 = _gap_free_stretch(a[-nwin:], b[-nwin:])
     start, n = a.size - nwin + i0, i1 - i0
     x = a[start : start + n]
-    bad = np.r_[0, np.cumsum(np.isnan(b))]
-    offsets = np.arange(0, b.size - n + 1)
-    shift = _as_samples(min_shift_s, fs, "min_shift_s")
-    offsets = offsets[(np.abs(offsets - start) >= shift) & (bad[offsets + n] == bad[offsets])]
-    span = _as_samples(min_span_s, fs, "min_span_s")
-    if offsets.size < n_surrogates or offsets[-1] - offsets[0] < span:
-        return untested
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     nper = _as_samples(nperseg_s, fs, "nperseg_s")
-    null = np.array(
-        [_band_means(*_msc(x, b[s : s + n], fs, nper, nper // 2)[:2])
-         for s in rng.choice(offsets, size=n_surrogates, replace=False)]
-    )  # fmt: skip
+    shift = _as_samples(min_shift_s, fs, "min_shift_s")
+    span = _as_samples(min_span_s, fs, "min_span_s")
+    null = _stretch_null(x, b, start, fs, nper, n_surrogates, shift, span, rng)
+    if null is None:
+        return untested
     lt = empirical_test(obs.lf, null[:, 0], "time shift")
     ht = empirical_test(obs.hf, null[:, 1], "time shift")
     lc, hc = float(null[:, 0].mean()), float(null[:, 1].mean())
     return CoherenceTest(
         obs, lc, hc, obs.lf - lc, obs.hf - hc, lt.percentile, ht.percentile, lt.p_value, ht.p_value
+    )
+
+
+def _stretch_null(
+    x: np.ndarray, b: np.ndarray, start: int, fs: float, nper: int, n_surrogates: int,
+    shift: int, span: int, rng: np.random.Generator,
+) -> np.ndarray | None:  # fmt: skip
+    """``(n_surrogates, 2)`` LF/HF coherence of ``x`` (which sits at ``start`` in the session)
+    with gap-free, unwrapped clinician stretches of ``b`` starting at least ``shift`` samples
+    away; None when fewer than ``n_surrogates`` such stretches exist or they span less than
+    ``span`` samples."""
+    n = x.size
+    bad = np.r_[0, np.cumsum(np.isnan(b))]
+    offsets = np.arange(0, b.size - n + 1)
+    offsets = offsets[(np.abs(offsets - start) >= shift) & (bad[offsets + n] == bad[offsets])]
+    if offsets.size < n_surrogates or offsets[-1] - offsets[0] < span:
+        return None
+    return np.array(
+        [_band_means(*_msc(x, b[s : s + n], fs, nper, nper // 2)[:2])
+         for s in rng.choice(offsets, size=n_surrogates, replace=False)]
+    )  # fmt: skip
+
+
+def hr_coherence_session_test(
+    hr_patient: np.ndarray,
+    hr_clinician: np.ndarray,
+    fs: float = 4.0,
+    window_s: float = 300.0,
+    min_s: float = 120.0,
+    nperseg_s: float = 64.0,
+    n_surrogates: int = 50,
+    min_shift_s: float = 60.0,
+    min_span_s: float = 120.0,
+    seed: int | np.random.Generator | None = 0,
+) -> CoherenceTest:
+    """Whole-session HR coherence: the mean over consecutive ``window_s`` windows, against the
+    same windows' patient stretches paired with unwrapped clinician stretches from elsewhere.
+
+    The session is cut into consecutive non-overlapping windows (the last one ending with the
+    session); in each, the longest gap-free stretch of at least ``min_s`` is analysed as in
+    :func:`hr_coherence`. Surrogate ``i`` pairs every window's patient stretch with a clinician
+    stretch of the same length starting at least ``min_shift_s`` away, never wrapping (see
+    :func:`hr_coherence_shift_test` for why), and averages over the windows like the observed
+    value. Windows without ``n_surrogates`` such stretches spread over ``min_span_s`` are left
+    out; with none left (sessions shorter than about 8 minutes) there is no test and the
+    percentiles and p are NaN. The observed :class:`HRCoherence` is the window average (its
+    spectrum the mean spectrum, its duration the analysed seconds).
+    """
+    a, b = _pair(hr_patient, hr_clinician)
+    nwin = min(_as_samples(window_s, fs, "window_s"), a.size)
+    nper = _as_samples(nperseg_s, fs, "nperseg_s")
+    shift, span = (
+        _as_samples(min_shift_s, fs, "min_shift_s"),
+        _as_samples(min_span_s, fs, "min_span_s"),
+    )
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    spectra, obs, nulls, dur, nseg = [], [], [], 0.0, 0
+    for end in range(a.size, nwin - 1, -nwin):
+        i0, i1 = _gap_free_stretch(a[end - nwin : end], b[end - nwin : end])
+        start, n = end - nwin + i0, i1 - i0
+        if n < max(min_s * fs, nper):
+            continue
+        x = a[start : start + n]
+        null = _stretch_null(x, b, start, fs, nper, n_surrogates, shift, span, rng)
+        if null is None:
+            continue
+        f, c, k = _msc(x, b[start : start + n], fs, nper, nper // 2)
+        spectra.append(c)
+        obs.append(_band_means(f, c))
+        nulls.append(null)
+        dur, nseg = dur + n / fs, nseg + int(k)
+    nan = math.nan
+    if not obs:
+        whole = hr_coherence(a, b, fs, a.size / fs, min_s, nperseg_s)
+        return CoherenceTest(whole, nan, nan, nan, nan, nan, nan, nan, nan)
+    lf, hf = np.mean(obs, axis=0)
+    coh = HRCoherence(float(lf), float(hf), f, np.mean(spectra, axis=0), dur, nseg)
+    null = np.mean(nulls, axis=0)  # surrogate i averaged over the windows
+    lt = empirical_test(coh.lf, null[:, 0], "time shift")
+    ht = empirical_test(coh.hf, null[:, 1], "time shift")
+    lc, hc = float(null[:, 0].mean()), float(null[:, 1].mean())
+    return CoherenceTest(
+        coh, lc, hc, coh.lf - lc, coh.hf - hc, lt.percentile, ht.percentile, lt.p_value, ht.p_value
     )
