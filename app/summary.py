@@ -2,23 +2,23 @@
 
 No Qt here. When a recording stops, the console says whether concordance differed between the
 talking (``T``) and listening (``L``) blocks the clinician marked, with the same block
-permutation test as the report (:func:`dsp.concordance.contrast.label_contrast`), from the
-live engine's own EDA slope correlations. Too few blocks: "not enough data for a test".
+permutation test and statistic as the report (:func:`dsp.concordance.contrast.label_contrast`),
+from the live engine's own session EDA. Too few blocks: "not enough data for a test".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from devices.markers import Marker
+from devices.markers import BLOCK_LABELS, Marker
 from dsp.concordance import LiveDyad
-from dsp.concordance.contrast import LabelContrast, block_sums, label_contrast
+from dsp.concordance.contrast import LabelContrast, contrast_blocks, label_contrast
 from dsp.concordance.segments import intervals_from_markers
 
 __all__ = ["LABELS", "session_contrast"]
 
 #: Marker codes of the blocks and their names.
-LABELS = {"L": "listening", "T": "talking"}
+LABELS = BLOCK_LABELS
 
 
 def session_contrast(
@@ -30,7 +30,7 @@ def session_contrast(
     Parameters
     ----------
     dyad : LiveDyad
-        The engine's dyad (its EDA slope correlations, stamped with their newest sample).
+        The engine's dyad (its session EDA on the grid).
     markers : sequence of Marker
         Markers sent in this session; each ``T`` / ``L`` starts a block lasting until the
         next ``T`` / ``L`` (``M`` moments do not end a block).
@@ -41,7 +41,10 @@ def session_contrast(
     if not blocks:
         return None
     iv = intervals_from_markers([m.t for m in blocks], [LABELS[m.code] for m in blocks], t_end)
-    t_r, r = dyad.r_series()
+    t0, p, c = dyad.eda_session()
     cfg = dyad.config
-    span = (cfg.corr_s / cfg.step_s - 1) * cfg.step_s + cfg.slope_s
-    return label_contrast(block_sums(r, t_r - span, t_r, iv), "listening", "talking")
+    blocks = contrast_blocks(
+        p, c, cfg.fs, iv, t0, cfg.slope_s, cfg.corr_s, cfg.step_s, cfg.wcc_win_s,
+        cfg.wcc_lag_s, cfg.lead_inc_s,
+    )  # fmt: skip
+    return label_contrast(blocks, "listening", "talking")

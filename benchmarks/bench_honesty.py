@@ -9,6 +9,10 @@ Usage: ``python benchmarks/bench_honesty.py [--null 200] [--power 50] [--workers
 * **Power**: coupled 20-minute dyads, coupling 0.8 while listening and 0.1 while talking
   (2-minute blocks), the clinician following by 2 s; and coupled 10-minute dyads at a
   constant coupling of 0.6 for the "highlighted within 5 minutes of warm-up" rate.
+* **Coupled, no difference**: 20-minute dyads coupled 0.8 in every block, labelled like the
+  power set: the label contrast must stay at its nominal 5 % when both labels are coupled.
+* **Peer**: the same block permutation on the difference of pooled Marci CIs (the contrast's
+  earlier statistic), printed beside the lagged-synchrony contrast.
 
 The statistics run on the simulated 4 Hz EDA and **ground-truth** HR series
 (:func:`dsp.simstudy.grid_series`), not on detected beats: detecting every beat of ~350
@@ -21,14 +25,16 @@ offline rates from :func:`dsp.concordance.analyze_session` (lead) and
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from dsp.concordance import DyadConfig, LiveDyad, analyze_session
-from dsp.concordance.contrast import block_sums, label_contrast
-from dsp.concordance.indices import slope_concordance, slope_concordance_times
+from dsp.concordance.contrast import block_sums, contrast_blocks, label_contrast
+from dsp.concordance.indices import marci_from_sums, slope_concordance, slope_concordance_times
 from dsp.concordance.lead import Leader
 from dsp.simstudy import GridSeries, grid_series, independent_config, listening_talking
 from dsp.simulate import DyadSimConfig, simulate_dyad
@@ -67,25 +73,46 @@ def _live(g: GridSeries, seed: int, cheap: bool = False) -> dict:
     }
 
 
+def _ci_contrast_p(g: GridSeries, intervals: list) -> tuple[float, float]:
+    """The statistic the label contrast used before: difference of pooled Marci CIs, with the
+    same exact block permutation. Printed beside the lagged-synchrony contrast as a peer."""
+    r = slope_concordance(g.eda_patient, g.eda_clinician, FS)
+    a, b = slope_concordance_times(g.t.size, FS)
+    s = block_sums(r, a, b, intervals)
+    pos, neg = np.array([x[1] for x in s]), np.array([x[2] for x in s])
+    is_l = np.array([x[0] == "listening" for x in s])
+    rows = np.zeros((math.comb(is_l.size, int(is_l.sum())), is_l.size), dtype=bool)
+    for i, comb in enumerate(itertools.combinations(range(is_l.size), int(is_l.sum()))):
+        rows[i, list(comb)] = True
+
+    def diff(m: np.ndarray) -> np.ndarray:
+        return marci_from_sums(m @ pos, m @ neg) - marci_from_sums(~m @ pos, ~m @ neg)
+
+    obs = float(diff(is_l[None, :])[0])
+    return float(np.mean(np.abs(diff(rows)) >= abs(obs) - 1e-12)), obs
+
+
 def _offline(g: GridSeries, intervals: list, seed: int) -> dict:
     eda = analyze_session(g.eda_patient, g.eda_clinician, FS, seed=seed)
     hr = analyze_session(
         g.hr_patient, g.hr_clinician, FS, slope_s=1.0, wcc_win_s=60.0, wcc_inc_s=10.0, seed=seed
     )
-    r = slope_concordance(g.eda_patient, g.eda_clinician, FS)
-    a, b = slope_concordance_times(g.t.size, FS)
-    c = label_contrast(block_sums(r, a, b, intervals), "listening", "talking", seed=seed)
+    blocks = contrast_blocks(g.eda_patient, g.eda_clinician, FS, intervals)
+    c = label_contrast(blocks, "listening", "talking", seed=seed)
+    ci_p, ci_diff = _ci_contrast_p(g, intervals)
     return {
         "eda_leader": eda.lead.leader,
         "eda_lag": eda.lead.lag_s,
         "hr_leader": hr.lead.leader,
         "contrast_p": c.p,
         "contrast_diff": c.difference,
+        "ci_contrast_p": ci_p,
+        "ci_contrast_diff": ci_diff,
     }
 
 
 def _job(job: tuple) -> dict:
-    kind, seed, cheap = job
+    kind, seed, mode = job
     if kind in ("null", "pseudo"):
         cfg = independent_config(seed, 600.0, shared_rhythms=seed % 2 == 0)
         g = grid_series(simulate_dyad(cfg))
@@ -99,12 +126,18 @@ def _job(job: tuple) -> dict:
             duration_s=1200.0, seed=10_000 + seed, coupling=0.1, lag_s=2.0, coupling_schedule=sched
         )
         g = grid_series(simulate_dyad(cfg))
-    else:  # "c06": constant coupling 0.6, 10 minutes
+    elif kind == "const":  # coupled 0.8 throughout: labels carry no difference (offline only)
+        _, iv = listening_talking(1200.0, 120.0)
+        cfg = DyadSimConfig(duration_s=1200.0, seed=30_000 + seed, coupling=0.8, lag_s=2.0)
+        g = grid_series(simulate_dyad(cfg))
+    else:  # "c06": constant coupling 0.6, 10 minutes (live only)
         cfg = DyadSimConfig(duration_s=600.0, seed=20_000 + seed, coupling=0.6, lag_s=2.0)
         g = grid_series(simulate_dyad(cfg))
         iv = []
-    out = {"kind": kind, **_live(g, seed, cheap)}
-    if iv and not cheap:
+    out = {"kind": kind}
+    if mode != "offline" and kind != "const":
+        out.update(_live(g, seed, cheap=mode == "highlight"))
+    if iv and mode != "highlight":
         out.update(_offline(g, iv, seed))
     return out
 
@@ -117,83 +150,101 @@ def _rate(x: list[bool]) -> str:
     return f"{100 * p:.1f} % (± {100 * half:.1f}, n = {n})"
 
 
+def _live_rows(null: list, power: list, c06: list, full: bool) -> list:
+    snaps = sum(r["snaps"] for r in null)
+    lead = [
+        (
+            "null",
+            "live snapshots naming a lead (EDA or HR)",
+            "<= 5 %",
+            f"{100 * sum(r['lead_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots",
+        )
+    ]
+    return (lead if full else []) + [
+        ("null", "live snapshots with HR-synchrony words", "<= 5 %",
+         f"{100 * sum(r['hr_word_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots"),
+        ("null", "sessions ever highlighted above chance (EDA)", "<= 10 %",
+         _rate([not np.isnan(r["first_highlight_s"]) for r in null])),
+        ("power", "highlight shown (EDA, 20 min)", ">= 80 %",
+         _rate([not np.isnan(r["first_highlight_s"]) for r in power])),
+        ("coupling 0.6", "highlighted within 5 min of warm-up (EDA)", ">= 80 %",
+         _rate([r["first_highlight_s"] <= WARMUP_S + 300.0 for r in c06])),
+    ]  # fmt: skip
+
+
+def _offline_rows(null: list, power: list, const: list) -> list:
+    return [
+        ("null", "offline lead statement (EDA or HR)", "<= 5 %",
+         _rate([r["eda_leader"] is not Leader.NONE or r["hr_leader"] is not Leader.NONE
+                for r in null])),
+        ("null", "listening-vs-talking p < 0.05", "<= 6 %",
+         _rate([r["contrast_p"] < 0.05 for r in null])),
+        ("null", "(peer) same test on the Marci CI difference", "",
+         _rate([r["ci_contrast_p"] < 0.05 for r in null])),
+        ("coupled, no difference", "listening-vs-talking p < 0.05 (coupling 0.8 in all blocks)",
+         "<= 5 %", _rate([r["contrast_p"] < 0.05 for r in const])),
+        ("power", "lead named, patient leads, lag within ±1 s of 2 s (EDA)", ">= 90 %",
+         _rate([r["eda_leader"] is Leader.PATIENT and abs(r["eda_lag"] - 2.0) <= 1.0
+                for r in power])),
+        ("power", "listening > talking, p < 0.05", ">= 80 %",
+         _rate([r["contrast_p"] < 0.05 and r["contrast_diff"] > 0 for r in power])),
+        ("power", "(peer) same test on the Marci CI difference", "",
+         _rate([r["ci_contrast_p"] < 0.05 and r["ci_contrast_diff"] > 0 for r in power])),
+    ]  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--null", type=int, default=200, help="independent 10-min dyads")
     ap.add_argument("--pseudo", type=int, default=50, help="cross-session pseudo-dyads")
     ap.add_argument("--power", type=int, default=50, help="coupled 20-min dyads")
     ap.add_argument("--c06", type=int, default=40, help="coupling-0.6 10-min dyads")
-    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
+        "--const", type=int, default=40, help="20-min dyads coupled 0.8 in every block (offline)"
+    )
+    ap.add_argument("--workers", type=int, default=2)
+    only = ap.add_mutually_exclusive_group()
+    only.add_argument(
         "--highlight-only",
         action="store_true",
         help="only the live highlight and HR-word rates (lead tests with 19 surrogates)",
     )
+    only.add_argument(
+        "--offline-only", action="store_true", help="only the offline lead and contrast rates"
+    )
     args = ap.parse_args()
-    ch = args.highlight_only
+    mode = "highlight" if args.highlight_only else "offline" if args.offline_only else "full"
     jobs = (
-        [("null", s, ch) for s in range(args.null)]
-        + [("pseudo", 5000 + s, ch) for s in range(args.pseudo)]
-        + [("power", s, ch) for s in range(args.power)]
-        + [("c06", s, ch) for s in range(args.c06)]
+        [("null", s, mode) for s in range(args.null)]
+        + [("pseudo", 5000 + s, mode) for s in range(args.pseudo)]
+        + [("power", s, mode) for s in range(args.power)]
+        + ([("c06", s, mode) for s in range(args.c06)] if mode != "offline" else [])
+        + ([("const", s, mode) for s in range(args.const)] if mode != "highlight" else [])
     )
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as ex:
         res = list(ex.map(_job, jobs, chunksize=2))
     took = time.perf_counter() - t0
+    by = {k: [r for r in res if r["kind"] == k] for k in ("power", "c06", "const")}
     null = [r for r in res if r["kind"] in ("null", "pseudo")]
-    power = [r for r in res if r["kind"] == "power"]
-    c06 = [r for r in res if r["kind"] == "c06"]
-    snaps = sum(r["snaps"] for r in null)
-    if ch:
-        rows = [
-            ("null", "live snapshots with HR-synchrony words", "<= 5 %",
-             f"{100 * sum(r['hr_word_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots"),
-            ("null", "sessions ever highlighted above chance (EDA)", "<= 10 %",
-             _rate([not np.isnan(r["first_highlight_s"]) for r in null])),
-            ("power", "highlight shown (EDA, 20 min)", ">= 80 %",
-             _rate([not np.isnan(r["first_highlight_s"]) for r in power])),
-            ("coupling 0.6", "highlighted within 5 min of warm-up (EDA)", ">= 80 %",
-             _rate([r["first_highlight_s"] <= WARMUP_S + 300.0 for r in c06])),
-        ]  # fmt: skip
-        _print(rows, args, null, power, c06, took)
-        return
-    rows = [
-        ("null", "offline lead statement (EDA or HR)", "<= 5 %",
-         _rate([r["eda_leader"] is not Leader.NONE or r["hr_leader"] is not Leader.NONE
-                for r in null])),
-        ("null", "live snapshots naming a lead (EDA or HR)", "<= 5 %",
-         f"{100 * sum(r['lead_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots"),
-        ("null", "live snapshots with HR-synchrony words", "<= 5 %",
-         f"{100 * sum(r['hr_word_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots"),
-        ("null", "sessions ever highlighted above chance (EDA)", "<= 10 %",
-         _rate([not np.isnan(r["first_highlight_s"]) for r in null])),
-        ("null", "listening-vs-talking p < 0.05", "<= 6 %",
-         _rate([r["contrast_p"] < 0.05 for r in null])),
-        ("power", "lead named, patient leads, lag within ±1 s of 2 s (EDA)", ">= 90 %",
-         _rate([r["eda_leader"] is Leader.PATIENT and abs(r["eda_lag"] - 2.0) <= 1.0
-                for r in power])),
-        ("power", "listening > talking, p < 0.05", ">= 80 %",
-         _rate([r["contrast_p"] < 0.05 and r["contrast_diff"] > 0 for r in power])),
-        ("power", "highlight shown (EDA, 20 min)", ">= 80 %",
-         _rate([not np.isnan(r["first_highlight_s"]) for r in power])),
-        ("coupling 0.6", "highlighted within 5 min of warm-up (EDA)", ">= 80 %",
-         _rate([r["first_highlight_s"] <= WARMUP_S + 300.0 for r in c06])),
-    ]  # fmt: skip
-    _print(rows, args, null, power, c06, took)
+    rows = []
+    if mode != "offline":
+        rows += _live_rows(null, by["power"], by["c06"], full=mode == "full")
+    if mode != "highlight":
+        rows += _offline_rows(null, by["power"], by["const"])
+    _print(rows, args, null, by, took)
 
 
-def _print(
-    rows: list, args: argparse.Namespace, null: list, power: list, c06: list, took: float
-) -> None:
+def _print(rows: list, args: argparse.Namespace, null: list, by: dict, took: float) -> None:
     print("| set | statement | target | measured (95 % CI) |")
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print(
         f"\n{len(null)} null dyads ({args.null} independent, half sharing breathing and Mayer "
-        f"frequency, {args.pseudo} pseudo-dyads), {len(power)} coupled 20-min dyads, "
-        f"{len(c06)} coupling-0.6 dyads; {took:.0f} s on {args.workers} workers."
+        f"frequency, {args.pseudo} pseudo-dyads), {len(by['power'])} coupled 20-min dyads, "
+        f"{len(by['c06'])} coupling-0.6 dyads, {len(by['const'])} coupled dyads without a "
+        f"difference; {took:.0f} s on {args.workers} workers."
     )
 
 

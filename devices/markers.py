@@ -27,6 +27,20 @@ MARKER_TEXT = {
 }
 
 
+#: Console codes that start a block, and the block's name in reports and statements.
+BLOCK_LABELS = {"T": "talking", "L": "listening"}
+
+
+def block_label(text: str) -> str | None:
+    """The block a recorded marker starts: ``"listening"`` / ``"talking"`` for the console's
+    ``L`` / ``T`` markers, None for a moment (``M ...``: a point in time that neither starts
+    nor ends a block), and the text itself for any other tool's marker."""
+    code, sep, words = text.partition(": ")
+    if sep and code in MARKER_TEXT and words.startswith(MARKER_TEXT[code]):
+        return BLOCK_LABELS.get(code)
+    return text
+
+
 @dataclass(frozen=True)
 class Marker:
     """One published marker.

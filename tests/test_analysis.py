@@ -300,3 +300,29 @@ def test_dropout_gap_is_not_bridged(tmp_path: Path) -> None:
     in_gap = [r for r in rows if t0 + g0 + 1 < float(r[0]) < t0 + g1 - 1]
     assert in_gap and all(r[i] == "" for r in in_gap)
     assert a.dyad is not None and np.isfinite(a.dyad.eda.session.ci)
+
+
+def test_console_markers_make_listening_and_talking_blocks_moments_do_not(sim, tmp_path) -> None:
+    """A console recording carries "L: clinician listening", "T: clinician talking" and
+    "M: moment[: note N]" markers: blocks are named listening / talking (so the contrast, the
+    per-label table and the library's trend find them) and a moment never cuts a block."""
+    from app.analysis import listening_minus_talking, metrics_dict
+    from devices.markers import marker_text
+
+    dyad, _ = sim
+    marks = [(a, marker_text("L" if lab == "listening" else "T")) for a, lab in MARKERS]
+    marks += [(70.0, marker_text("M")), (200.0, marker_text("M", note_id=1))]
+    path = write_simulated_xdf(tmp_path / "console.xdf", dyad, t0=5000.0, markers=marks)
+    a = analyze_file(path)
+    assert [lab for _, _, lab in a.intervals] == ["listening", "talking"] * 2
+    assert [b - t for t, b, _ in a.intervals] == pytest.approx([BLOCK_S] * 4, abs=1.0)
+    listening = a.dyad.eda.segments.by_label("listening")
+    assert listening.n_intervals == 2 and listening.duration_s == pytest.approx(
+        2 * BLOCK_S, abs=1.0
+    )
+    (c,) = a.dyad.eda.contrasts
+    assert (c.label_a, c.label_b) == ("listening", "talking")
+    assert listening_minus_talking(metrics_dict(a)) is not None
+    other = [(0.0, "rest"), (300.0, "task")]  # another tool's markers keep their own names
+    b = analyze_file(write_simulated_xdf(tmp_path / "other.xdf", dyad, markers=other))
+    assert [lab for _, _, lab in b.intervals] == ["rest", "task"]

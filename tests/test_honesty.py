@@ -14,7 +14,7 @@ import pytest
 
 from dsp.concordance import analyze_session
 from dsp.concordance.baselines import susy_test
-from dsp.concordance.contrast import MIN_RELABELLINGS, block_sums, label_contrast
+from dsp.concordance.contrast import MIN_RELABELLINGS, contrast_blocks, label_contrast
 from dsp.concordance.evidence import (
     NOT_ENOUGH_DATA,
     HighlightRule,
@@ -26,7 +26,7 @@ from dsp.concordance.evidence import (
     sustained_highlight,
 )
 from dsp.concordance.hr import hr_coherence_test
-from dsp.concordance.indices import slope_concordance, slope_concordance_times, slope_signal
+from dsp.concordance.indices import slope_signal
 from dsp.concordance.lead import Leader, fill_short_gaps, lag_profiles, lead_test
 from dsp.simstudy import grid_series, independent_config, listening_talking
 from dsp.simulate import DyadSimConfig, simulate_dyad
@@ -115,9 +115,7 @@ def test_short_holes_are_bridged_before_a_lead_test_long_gaps_are_not():
 
 # --------------------------------------------------------------------------- contrasts
 def _blocks(x, y, intervals):
-    r = slope_concordance(x, y, FS)
-    a, b = slope_concordance_times(x.size, FS)
-    return block_sums(r, a, b, intervals)
+    return contrast_blocks(x, y, FS, intervals)
 
 
 def test_label_contrast_detects_a_real_difference():
@@ -131,7 +129,7 @@ def test_label_contrast_detects_a_real_difference():
     c = label_contrast(_blocks(x, y, iv), "listening", "talking")
     assert c.status is StatementStatus.TESTED and c.n_blocks_a == c.n_blocks_b == 5
     assert c.n_permutations == math.comb(10, 5)  # all relabellings, exactly
-    assert c.difference > 0 and c.p < 0.05 and c.ci_low <= c.difference <= c.ci_high
+    assert c.difference > 0 and c.p < 0.05 and c.low <= c.difference <= c.high
     assert c.text == f"more concordance while listening than talking ({p_text(c.p)})"
     flipped = label_contrast(_blocks(x, y, iv), "talking", "listening")
     assert flipped.p == pytest.approx(c.p) and flipped.text == c.text
@@ -152,6 +150,11 @@ def test_label_contrast_too_few_blocks_gives_no_p():
     assert math.isfinite(c.difference)  # the description stays, without a made-up p
     none = label_contrast(_blocks(x, y, iv), "listening", "absent")
     assert none.status is StatementStatus.NOT_ENOUGH_DATA
+    # blocks shorter than one cross-correlation window (+ lags + slope): nothing to test
+    short = [(60.0 * k, 60.0 * k + 40.0, ("listening", "talking")[k % 2]) for k in range(10)]
+    empty = label_contrast(_blocks(x, y, short), "listening", "talking")
+    assert empty.status is StatementStatus.NOT_ENOUGH_DATA and math.isnan(empty.p)
+    assert empty.n_blocks_a == empty.n_blocks_b == 0 and math.isfinite(empty.ci_a)
 
 
 def test_label_contrast_null_rate_on_independent_dyads():
@@ -261,6 +264,12 @@ def test_console_session_summary_tests_listening_vs_talking():
     c = session_contrast(ld, markers + [Marker(700.0, "M", "M moment")], t[-1])
     assert c is not None and c.n_blocks_a == c.n_blocks_b == 5
     assert c.text.startswith("more concordance while listening than talking (p = ")
+    # the report's path on the same data, the last block ending where the console's does
+    iv_live = [*iv[:-1], (iv[-1][0], t[-1] - 500.0, iv[-1][2])]
+    offline = label_contrast(_blocks(x, y, iv_live), "listening", "talking")
+    assert (c.p, c.difference, c.ci_a, c.ci_b) == pytest.approx(
+        (offline.p, offline.difference, offline.ci_a, offline.ci_b), abs=1e-9
+    )
     assert session_contrast(ld, [Marker(600.0, "M", "M")], t[-1]) is None
     few = session_contrast(ld, markers[:3], t[-1])
     assert few.text == "listening vs talking: not enough data for a test"

@@ -29,6 +29,7 @@ from app.analysis.inputs import (
 from app.heartpy_peer import HeartpyEstimate, PeerCheck, heartpy_ppg_estimate, longest_span
 from devices.assign import ROLES, Assignment, Channel, MapError
 from devices.intervals import IntervalBeats
+from devices.markers import block_label
 from devices.xdf_reader import (
     XdfReadError,
     XdfRecording,
@@ -277,8 +278,14 @@ def _persons(
 def _blocks(
     markers: list[tuple[float, str]], t_start: float, t_end: float
 ) -> list[tuple[float, float, str]]:
-    """Blocks ``(t0 s, t1 s, label)`` from the markers, clipped to the session."""
-    inside = [(t, lab) for t, lab in markers if t < t_end]
+    """Blocks ``(t0 s, t1 s, label)`` from the markers, clipped to the session.
+
+    The console's ``L`` / ``T`` markers become "listening" / "talking" blocks and its moments
+    (``M``) are left out, as in the console's own session summary; other markers start a block
+    named by their text.
+    """
+    named = [(t, block_label(lab)) for t, lab in markers]
+    inside = [(t, lab) for t, lab in named if lab is not None and t < t_end]
     if not inside:
         return []
     iv = intervals_from_markers([max(t, t_start) for t, _ in inside], [m for _, m in inside], t_end)

@@ -59,17 +59,23 @@ def lead_dict(lead: LeadTest) -> dict[str, Any]:
 
 
 def contrast_dict(c: LabelContrast) -> dict[str, Any]:
-    """A label contrast: CI difference with its interval, p and words."""
+    """A label contrast: lagged-synchrony difference with its interval, p and words; each
+    label's Marci CI beside it as a description."""
     return {
         "text": c.text,
         "label_a": c.label_a,
         "label_b": c.label_b,
         "tested": c.status.value == "tested",
+        "statistic": "lagged synchrony r: peak over lags (within the lead test's ±lag) of the "
+        "windowed cross-correlation of the slope signals, Fisher-z averaged over the label's "
+        "windows",
+        "synchrony_a": _f(c.sync_a),
+        "synchrony_b": _f(c.sync_b),
+        "difference": _f(c.difference),
+        "interval_95": [_f(c.low), _f(c.high)],
+        "p_value": _f(c.p),
         "ci_a": _f(c.ci_a),
         "ci_b": _f(c.ci_b),
-        "difference": _f(c.difference),
-        "interval_95": [_f(c.ci_low), _f(c.ci_high)],
-        "p_value": _f(c.p),
         "blocks_a": c.n_blocks_a,
         "blocks_b": c.n_blocks_b,
         "permutations": c.n_permutations,

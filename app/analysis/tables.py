@@ -138,10 +138,10 @@ def contrasts_table(a: SessionAnalysis) -> Table | None:
                 (
                     name,
                     f"{c.label_a} vs {c.label_b}",
-                    fmt_value(c.ci_a, 2),
-                    fmt_value(c.ci_b, 2),
+                    f"{fmt_value(c.sync_a, 2)} (CI {fmt_value(c.ci_a, 2)})",
+                    f"{fmt_value(c.sync_b, 2)} (CI {fmt_value(c.ci_b, 2)})",
                     fmt_value(c.difference, 2),
-                    f"{fmt_value(c.ci_low, 2)} to {fmt_value(c.ci_high, 2)}" if tested else MISSING,
+                    f"{fmt_value(c.low, 2)} to {fmt_value(c.high, 2)}" if tested else MISSING,
                     fmt_value(c.p, 3) if tested else MISSING,
                     c.text,
                 )
@@ -154,17 +154,20 @@ def contrasts_table(a: SessionAnalysis) -> Table | None:
         (
             "signal",
             "labels",
-            "CI first",
-            "CI second",
+            "synchrony r first",
+            "synchrony r second",
             "difference",
             "95 % interval",
             "p",
             "in words",
         ),
         tuple(rows),
-        "Difference of the pooled Marci CIs; p from permuting the labels between whole blocks "
-        "(each block keeps its data and time structure); the interval inverts the same test, "
-        "so it excludes 0 exactly when p < 0.05. "
+        "Lagged synchrony r of each label: the windowed cross-correlation of the two people's "
+        "slopes, averaged over the label's windows, at its peak within ±5 s (so a clinician "
+        "following a few seconds behind counts); each label's pooled Marci CI is shown beside "
+        "it as a description. p from permuting the labels between whole blocks (each block "
+        "keeps its data and time structure); the interval inverts the same test, so it "
+        "excludes 0 exactly when p < 0.05. "
         "With too few blocks no test is possible and none is made up.",
     )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsp.concordance.baselines import SessionConcordance, analyze_session, susy_test
-from dsp.concordance.contrast import LabelContrast, block_sums, label_contrast
+from dsp.concordance.contrast import LabelContrast, contrast_blocks, label_contrast
 from dsp.concordance.evidence import (
     HighlightRule,
     breathing_rate,
@@ -210,17 +210,23 @@ def _held_peaks(
 
 
 def _contrasts(
-    r: np.ndarray,
-    r_end: np.ndarray,
-    span_s: float,
+    x: np.ndarray,
+    y: np.ndarray,
+    t0: float,
+    slope_s: float,
+    wcc_win_s: float,
     intervals: Sequence[tuple[float, float, str]],
-    seed: int,
+    cfg: SessionConfig,
 ) -> tuple[LabelContrast, ...]:
-    """Label contrasts for every pair of the first four labels (in order of appearance)."""
+    """Label contrasts for every pair of the first four labels (in order of appearance), with
+    the windows of the signal's lead test."""
     labels = list(dict.fromkeys(str(lab) for _, _, lab in intervals))[:4]
-    blocks = block_sums(r, r_end - span_s, r_end, intervals)
+    blocks = contrast_blocks(
+        x, y, cfg.grid_fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s,
+        cfg.wcc_lag_s, cfg.wcc_inc_s,
+    )  # fmt: skip
     return tuple(
-        label_contrast(blocks, a, b, seed=seed) for a, b in itertools.combinations(labels, 2)
+        label_contrast(blocks, a, b, seed=cfg.seed) for a, b in itertools.combinations(labels, 2)
     )
 
 
@@ -275,8 +281,7 @@ def _dyad_signal(
             x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
             wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
         )  # fmt: skip
-        span = (cfg.corr_s / cfg.step_s - 1) * cfg.step_s + slope_s
-        contrasts = _contrasts(r, r_end, span, intervals, cfg.seed)
+        contrasts = _contrasts(x, y, t0, slope_s, wcc_win_s, intervals, cfg)
     hl = sustained_highlight(pct_t, 1.0, HIGHLIGHT)
     tl = DyadTimeline(t1s, ci_t, pct_t, wr, wl, lo, hi, hl)
     coh, breath = None, (math.nan, math.nan)

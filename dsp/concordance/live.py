@@ -429,6 +429,17 @@ class LiveDyad:
             )
         return self._hist_arrays[1], self._hist_arrays[2]
 
+    def eda_session(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """Both people's EDA on the grid over the session held in memory (up to
+        ``max_session_s``): ``(time of the first sample in s on the LSL clock, patient µS,
+        clinician µS)``, NaN where missing. For the session summary; O(session).
+        """
+        h = self._eda_hist
+        if self._k0 is None or h.count == 0:
+            return math.nan, np.empty(0), np.empty(0)
+        p, c = h.last(h.count)
+        return (self._k0 + h.total - h.count) / self.config.fs, p.copy(), c.copy()
+
     def r_series(self) -> tuple[np.ndarray, np.ndarray]:
         """Session EDA slope correlations held in memory: (end time in s on the LSL clock, r).
 

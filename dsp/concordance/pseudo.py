@@ -19,12 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.concordance.contrast import block_sums
+from dsp.concordance.contrast import contrast_blocks, contrast_statistic
 from dsp.concordance.indices import (
-    marci_from_sums,
     marci_index,
     slope_concordance,
-    slope_concordance_times,
     slope_signal,
 )
 from dsp.concordance.lead import _summaries, lag_profiles
@@ -74,15 +72,7 @@ def _contrast(x: np.ndarray, y: np.ndarray, fs: float, intervals: Sequence) -> f
     labels = list(dict.fromkeys(lab for _, _, lab in intervals))
     if len(labels) < 2:
         return math.nan
-    r = slope_concordance(x, y, fs)
-    a, b = slope_concordance_times(x.size, fs)
-    blocks = block_sums(r, a, b, intervals)
-    sums = {}
-    for lab in labels[:2]:
-        pos = sum(p for la, p, _, c in blocks if la == lab and c)
-        neg = sum(n for la, _, n, c in blocks if la == lab and c)
-        sums[lab] = float(marci_from_sums(pos, neg))
-    return sums[labels[0]] - sums[labels[1]]
+    return contrast_statistic(contrast_blocks(x, y, fs, intervals), labels[0], labels[1])
 
 
 def pair_statistics(patient: DyadSeries, clinician: DyadSeries) -> np.ndarray:
@@ -92,8 +82,9 @@ def pair_statistics(patient: DyadSeries, clinician: DyadSeries) -> np.ndarray:
     -------
     numpy.ndarray
         :data:`STATISTICS` in order: EDA Marci CI, HR Marci CI (1 s HR slopes), the EDA lead
-        asymmetry (:mod:`dsp.concordance.lead`, 30 s windows, ±5 s) and the CI difference of
-        the first two labels of the patient's session (NaN when it has fewer than two).
+        asymmetry (:mod:`dsp.concordance.lead`, 30 s windows, ±5 s) and the EDA lagged-synchrony
+        difference (:func:`dsp.concordance.contrast.contrast_statistic`) of the first two labels
+        of the patient's session (NaN when it has fewer than two).
     """
     fs = patient.fs
     n = min(patient.eda_patient.size, clinician.eda_clinician.size)
