@@ -27,6 +27,7 @@ from dsp.concordance import (
     susy,
     wcc,
 )
+from dsp.concordance.hr import hr_coherence_shift_test, hr_coherence_test
 from dsp.concordance.segments import segment_concordance
 from dsp.grid import make_grid, resample_to_grid
 from dsp.simulate import DyadSimConfig, simulate_dyad
@@ -127,6 +128,10 @@ def bench_offline() -> None:
          lambda: analyze_session(x, y, FS, n_surrogates=200)),
         ("segment_concordance (30 x 2-min blocks)", lambda: segment_concordance(x, y, FS, blocks)),
         ("hr_coherence (last 5 min)", lambda: hr_coherence(hp, hc, FS)),
+        ("hr_coherence_test (last 5 min, 50 wrapped circular shifts)",
+         lambda: hr_coherence_test(hp, hc, FS, n_surrogates=50)),
+        ("hr_coherence_shift_test (last 5 min, 50 time shifts of 60 min)",
+         lambda: hr_coherence_shift_test(hp, hc, FS, n_surrogates=50)),
     ]  # fmt: skip
     print("Offline, simulated 60-minute session at 4 Hz (best of 3)")
     for name, fn in rows:
