@@ -112,7 +112,7 @@ def test_words_claim_coupling_only_when_the_rule_holds():
     assert held.words == "LF: above chance · sustained 70 s (above every shuffled pairing)"
     # the same numbers without the sustained run: the rule's hold is quoted, no claim
     soon = coherence_lines(_snap(**coh, hr_coherence_lf_hold_s=20.0))
-    assert not soon.highlight and "not yet sustained (20 of 60 s)" in soon.words
+    assert not soon.highlight and "not yet sustained (20\u00a0of\u00a060\u00a0s)" in soon.words
     assert not soon.words.startswith("LF: above chance")
     low = coherence_lines(_snap(**(coh | {"hr_coherence_lf_pct": 80.0})))
     assert low.words == "LF: no evidence of above-chance HR coherence · 80th percentile of chance"

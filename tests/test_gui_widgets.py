@@ -87,11 +87,13 @@ def test_concordance_meter_states_are_honest():
                      (100.0, "above every shuffled pairing now")):  # fmt: skip
         short = concordance_state(_dyad(**{**ok, "percentile": pct, "hold_s": 12.0}), 150)
         assert not short.highlight
-        assert short.status == f"{now} · not yet sustained (12 of 30 s)"
+        assert short.status == f"{now} · not yet sustained (12\u00a0of\u00a030\u00a0s)"
         assert "no evidence" not in short.status
     # one step short of the rule never reads "30 of 30 s"
     edge = concordance_state(_dyad(**{**ok, "percentile": 99.9, "hold_s": 30.0}), 150)
-    assert not edge.highlight and edge.status.endswith("not yet sustained (29 of 30 s)")
+    assert not edge.highlight and edge.status.endswith(
+        "not yet sustained (29\u00a0of\u00a030\u00a0s)"
+    )
     inside = concordance_state(_dyad(**{**ok, "ci_rolling": 0.2, "percentile": 52.0}), 150.0)
     assert "no evidence of above-chance" in inside.status and "52nd percentile" in inside.status
     assert not inside.highlight
@@ -114,7 +116,9 @@ def test_hr_sync_meter_states():
     hl = hr_sync_state(_dyad(hr_highlight=True, hr_hold_s=21.0, breathing_note=note, **ok))
     assert hl.highlight and hl.status.startswith("above chance") and hl.note == note
     early = hr_sync_state(_dyad(**{**ok, "hr_percentile": 99.4, "hr_hold_s": 8.0}))
-    assert not early.highlight and early.status.endswith("not yet sustained (8 of 30 s)")
+    assert not early.highlight and early.status.endswith(
+        "not yet sustained (8\u00a0of\u00a030\u00a0s)"
+    )
 
 
 def test_metrics_table_dims_invalid_and_stale_and_shows_change(qtbot):

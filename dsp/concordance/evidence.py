@@ -160,7 +160,8 @@ def chance_statement(
         )
         # the run counts steps; cap so a run one step short never reads "30 of 30 s"
         shown = min(math.floor(held), max(math.ceil(rule.hold_s) - 1, 0))
-        return f"{now} · not yet sustained ({shown} of {rule.hold_s:.0f} s)"
+        # no-break spaces: a wrapped label must never leave "s)" alone on its own line
+        return f"{now} · not yet sustained ({shown}\u00a0of\u00a0{rule.hold_s:.0f}\u00a0s)"
     return f"no evidence of above-chance {what} · {_percentile_words(percentile)}"
 
 
