@@ -47,10 +47,11 @@ WARMUP_S = DyadConfig().warmup_s
 def _live(g: GridSeries, seed: int, cheap: bool = False) -> dict:
     """Run the live engine; per-snapshot statement flags and highlight times.
 
-    ``cheap``: 19 lead-test surrogates and 1 coherence surrogate (the highlight and HR words
-    do not depend on them; only the random draws differ), about 3x faster.
+    ``cheap``: 19 lead-test surrogates (the highlight and HR words do not depend on them; only
+    the random draws differ), about 3x faster. HR words are the HR-synchrony highlight and
+    the HR-coherence claims (LF or HF above chance by their rule).
     """
-    kw = {"lead_surrogates": 19, "coherence_surrogates": 1} if cheap else {}
+    kw = {"lead_surrogates": 19} if cheap else {}
     ld = LiveDyad(DyadConfig(seed=seed, **kw))
     lead_words = hr_words = 0
     snaps = 0
@@ -63,7 +64,7 @@ def _live(g: GridSeries, seed: int, cheap: bool = False) -> dict:
             continue
         snaps += 1
         lead_words += m.lead.leader is not Leader.NONE or m.hr_lead.leader is not Leader.NONE
-        hr_words += bool(m.hr_highlight)
+        hr_words += m.hr_highlight or m.hr_coherence_lf_highlight or m.hr_coherence_hf_highlight
         if m.highlight and np.isnan(first_hl):
             first_hl = m.elapsed_s
     return {
