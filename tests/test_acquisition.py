@@ -91,7 +91,10 @@ def test_no_sample_lost_or_reordered_over_60s_of_4_streams(uid: str) -> None:
     from devices.acquisition import Acquisition
 
     duration = float(os.environ.get("ATTUNE_TEST_LOOPBACK_S", 60.0))
-    proc = _publisher(uid, duration)
+    # the outlets stay up until this test has read everything (it kills them at the end): an
+    # outlet destroyed 2 s after its last push drops what it has not sent yet, and on a loaded
+    # CI machine the last half second once had not left it
+    proc = _publisher(uid, duration, linger=60.0)
     try:
         assert proc.stdout.readline().strip() == "ready"
         found = _resolve(f"T{uid}", 4)
