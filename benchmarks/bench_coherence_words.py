@@ -32,7 +32,7 @@ import numpy as np
 from dsp.concordance import DyadConfig, LiveDyad
 from dsp.concordance.evidence import HighlightTracker
 from dsp.concordance.hr import hr_coherence_test
-from dsp.simstudy import grid_series, independent_config
+from dsp.simstudy import grid_series, independent_config, live_snapshots
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
 FS = 4.0
@@ -50,18 +50,14 @@ def _job(job: tuple) -> dict:
     ld = LiveDyad(dc)
     wrap = {b: HighlightTracker(dc.coherence_rule, dc.surrogate_every_s) for b in ("lf", "hf")}
     snaps = tested = words = wrap_words = 0
-    for k in range(0, g.t.size, 4):
-        s = slice(k, k + 4)
-        ld.push(g.t[s], g.eda_patient[s], g.eda_clinician[s], g.hr_patient[s], g.hr_clinician[s])
-        m = ld.snapshot()
-        if m.warming_up:
-            continue
+    for m in live_snapshots(g, ld):
         snaps += 1
+        end = int(round((m.t - g.t[0]) * FS)) + 1  # samples pushed so far
         tested += bool(np.isfinite(m.hr_coherence_lf_pct))
         words += m.hr_coherence_lf_highlight or m.hr_coherence_hf_highlight
         if wrapped and snaps % round(dc.surrogate_every_s) == 1:  # the live refresh rate
             ct = hr_coherence_test(
-                g.hr_patient[: k + 4], g.hr_clinician[: k + 4], FS, n_surrogates=50, seed=seed
+                g.hr_patient[:end], g.hr_clinician[:end], FS, n_surrogates=50, seed=seed
             )
             wrap["lf"].update(ct.lf_percentile)
             wrap["hf"].update(ct.hf_percentile)

@@ -37,7 +37,13 @@ from dsp.concordance import DyadConfig, LiveDyad, analyze_session
 from dsp.concordance.contrast import block_sums, contrast_blocks, label_contrast
 from dsp.concordance.indices import marci_from_sums, slope_concordance, slope_concordance_times
 from dsp.concordance.lead import Leader
-from dsp.simstudy import GridSeries, grid_series, independent_config, listening_talking
+from dsp.simstudy import (
+    GridSeries,
+    grid_series,
+    independent_config,
+    listening_talking,
+    live_snapshots,
+)
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
 FS = 4.0
@@ -56,12 +62,7 @@ def _live(g: GridSeries, seed: int, cheap: bool = False) -> dict:
     lead_words = hr_words = 0
     snaps = 0
     first_hl = np.nan
-    for k in range(0, g.t.size, 4):
-        s = slice(k, k + 4)
-        ld.push(g.t[s], g.eda_patient[s], g.eda_clinician[s], g.hr_patient[s], g.hr_clinician[s])
-        m = ld.snapshot()
-        if m.warming_up:
-            continue
+    for m in live_snapshots(g, ld):
         snaps += 1
         lead_words += m.lead.leader is not Leader.NONE or m.hr_lead.leader is not Leader.NONE
         hr_words += m.hr_highlight or m.hr_coherence_lf_highlight or m.hr_coherence_hf_highlight

@@ -18,14 +18,16 @@ Times are seconds from the start of the simulation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from dsp.concordance import DyadMetrics, LiveDyad
 from dsp.grid import make_grid, resample_to_grid
 from dsp.simulate import DyadRecording, DyadSimConfig, PersonSimConfig
 
-__all__ = ["GridSeries", "grid_series", "independent_config", "listening_talking"]
+__all__ = ["GridSeries", "grid_series", "independent_config", "listening_talking", "live_snapshots"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,3 +131,15 @@ def independent_config(
         patient=person(resp_p, mayer_p),
         clinician=person(resp_c, mayer_c),
     )
+
+
+def live_snapshots(g: GridSeries, dyad: LiveDyad, every_s: float = 1.0) -> Iterator[DyadMetrics]:
+    """Feed ``g`` to a live dyad ``every_s`` seconds at a time, as the engine does, and yield
+    each snapshot taken after the warm-up (one per push)."""
+    n = max(1, int(round(every_s * g.fs)))
+    for k in range(0, g.t.size, n):
+        s = slice(k, k + n)
+        dyad.push(g.t[s], g.eda_patient[s], g.eda_clinician[s], g.hr_patient[s], g.hr_clinician[s])
+        m = dyad.snapshot()
+        if not m.warming_up:
+            yield m
