@@ -166,11 +166,11 @@ def _empty_timeline(t: np.ndarray) -> DyadTimeline:
 
 def _rolling_timeline(
     x: np.ndarray, y: np.ndarray, t0: float, slope_s: float, cfg: SessionConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """Rolling CI and its percentile among the session's surrogate rolling CIs.
 
-    Returns ``(r, r_end, ci_roll, pct, lo, hi)``: the slope correlations, the absolute time of
-    the newest sample behind each, the trailing CI, its percentile and the chance band.
+    Returns ``(r_end, ci_roll, pct, lo, hi)``: the absolute time of the newest sample behind
+    each slope correlation, the trailing CI, its percentile and the chance band.
     """
     fs = cfg.grid_fs
     m = int(round(cfg.corr_s / cfg.step_s))
@@ -194,7 +194,7 @@ def _rolling_timeline(
     # r[j] ends at t0 + j*step + (m-1)*step + slope_s
     r_end = t0 + np.arange(r.size) * cfg.step_s + (m - 1) * cfg.step_s + slope_s
     pct = np.array([percentile_of(v, null) for v in ci_roll])
-    return r, r_end, ci_roll, pct, lo, hi
+    return r_end, ci_roll, pct, lo, hi
 
 
 def _held_peaks(
@@ -272,7 +272,7 @@ def _dyad_signal(
     clear_lags = np.array([lag for _, lag, ok in peaks if ok])
     fp = float(np.mean(clear_lags > 0.0)) if clear_lags.size else math.nan
     fc = float(np.mean(clear_lags < 0.0)) if clear_lags.size else math.nan
-    r, r_end, ci_roll, pct, lo, hi = _rolling_timeline(x, y, t0, slope_s, cfg)
+    r_end, ci_roll, pct, lo, hi = _rolling_timeline(x, y, t0, slope_s, cfg)
     ci_t = np.full(t1s.shape, np.nan)
     pct_t = np.full(t1s.shape, np.nan)
     pos_idx = np.rint(r_end - t0).astype(int)
