@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from scr_render import scr_pair
 
 from dsp.concordance import analyze_session
 from dsp.concordance.baselines import susy_test
@@ -34,23 +35,6 @@ from dsp.simulate import DyadSimConfig, simulate_dyad
 FS = 4.0
 
 
-def scr_pair(seed: int, n_s: float, lag_s: float = 2.0, coupled: bool = True):
-    """SC pair on the 4 Hz grid: SCRs at shared events, the clinician ``lag_s`` later."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(n_s * FS)) / FS
-
-    def sc(events):
-        x = 5.0 + 0.002 * rng.standard_normal(t.size)
-        for te in events:
-            u = np.clip(t - te, 0, None)
-            x += 0.3 * (np.exp(-u / 4.0) - np.exp(-u / 0.75))
-        return x
-
-    ev = np.sort(rng.uniform(0, n_s, int(n_s / 10)))
-    ev2 = ev + lag_s if coupled else np.sort(rng.uniform(0, n_s, ev.size))
-    return sc(ev), sc(ev2)
-
-
 # --------------------------------------------------------------------------- lead
 def test_lag_profiles_equal_brute_force_pearson():
     rng = np.random.default_rng(0)
@@ -69,7 +53,7 @@ def test_lag_profiles_equal_brute_force_pearson():
 
 
 def test_lead_named_with_sign_lag_iqr_and_p():
-    x, y = scr_pair(1, 600)
+    _, x, y = scr_pair(1, 600)
     sx, sy = slope_signal(x, FS), slope_signal(y, FS)
     res = lead_test(sx, sy, FS)
     assert res.status is StatementStatus.TESTED and res.leader is Leader.PATIENT
@@ -83,7 +67,7 @@ def test_lead_named_with_sign_lag_iqr_and_p():
 def test_no_lead_for_independent_pairs():
     named = 0
     for seed in range(20):
-        x, y = scr_pair(100 + seed, 600, coupled=False)
+        _, x, y = scr_pair(100 + seed, 600, coupled=False)
         res = lead_test(slope_signal(x, FS), slope_signal(y, FS), FS, rng=seed)
         named += res.leader is not Leader.NONE
         if res.leader is Leader.NONE:
@@ -93,7 +77,7 @@ def test_no_lead_for_independent_pairs():
 
 
 def test_short_input_says_not_enough_data_and_no_p():
-    x, y = scr_pair(2, 100)
+    _, x, y = scr_pair(2, 100)
     res = lead_test(slope_signal(x, FS), slope_signal(y, FS), FS)
     assert res.status is StatementStatus.NOT_ENOUGH_DATA and res.leader is Leader.NONE
     assert res.text == NOT_ENOUGH_DATA and math.isnan(res.p)
@@ -120,8 +104,8 @@ def _blocks(x, y, intervals):
 
 def test_label_contrast_detects_a_real_difference():
     _, iv = listening_talking(1200.0, 120.0)
-    x, y = scr_pair(3, 1200)
-    _, y_ind = scr_pair(4, 1200, coupled=False)
+    _, x, y = scr_pair(3, 1200)
+    _, _, y_ind = scr_pair(4, 1200, coupled=False)
     for a, b, lab in iv:  # the clinician follows only while listening
         if lab == "talking":
             m = slice(int(a * FS), int(b * FS))
@@ -136,7 +120,7 @@ def test_label_contrast_detects_a_real_difference():
 
 
 def test_label_contrast_too_few_blocks_gives_no_p():
-    x, y = scr_pair(5, 600)
+    _, x, y = scr_pair(5, 600)
     iv = [
         (0, 150, "listening"),
         (150, 300, "talking"),
@@ -281,8 +265,8 @@ def test_console_session_summary_tests_listening_vs_talking():
 
     dur = 1200.0
     _, iv = listening_talking(dur, 120.0)
-    x, y = scr_pair(21, dur)
-    _, y_ind = scr_pair(22, dur, coupled=False)
+    _, x, y = scr_pair(21, dur)
+    _, _, y_ind = scr_pair(22, dur, coupled=False)
     for a, b, lab in iv:
         if lab == "talking":
             m = slice(int(a * FS), int(b * FS))

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from scr_render import scr_pair
 
 from dsp.concordance import (
     DyadConfig,
@@ -21,23 +22,6 @@ from dsp.grid import make_grid, resample_to_grid
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
 FS = 4.0
-
-
-def scr_pair(seed: int, n_s: float, lag_s: float = 2.0, coupled: bool = True):
-    """Synthetic SC pair on the 4 Hz grid: shared SCR events, clinician ``lag_s`` later."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(n_s * FS)) / FS
-
-    def sc(events):
-        x = 5.0 + 0.002 * t + 0.002 * rng.standard_normal(t.size)
-        for te in events:
-            u = np.clip(t - te, 0, None)
-            x += 0.3 * (np.exp(-u / 4.0) - np.exp(-u / 0.75))
-        return x
-
-    ev = np.sort(rng.uniform(0, n_s, int(n_s / 10)))
-    ev2 = ev + lag_s if coupled else np.sort(rng.uniform(0, n_s, ev.size))
-    return t, sc(ev), sc(ev2)
 
 
 def hr_pair(t: np.ndarray, seed: int):
@@ -58,7 +42,7 @@ def run(ld: LiveDyad, t, x, y, hp, hc, chunk=4, every=None):
 
 
 def test_live_equals_offline_functions():
-    t, x, y = scr_pair(1, 400)
+    t, x, y = scr_pair(1, 400, drift_us_per_s=0.002)
     x[800:812] = np.nan  # 3 s dropout of the patient
     hp, hc = hr_pair(t, 1)
     t = t + 1000.0  # LSL clock
@@ -81,7 +65,7 @@ def test_live_equals_offline_functions():
 
 @pytest.mark.parametrize("chunk", [1, 7, 40, 400])
 def test_chunking_does_not_change_results(chunk):
-    t, x, y = scr_pair(2, 240)
+    t, x, y = scr_pair(2, 240, drift_us_per_s=0.002)
     hp, hc = hr_pair(t, 2)
     a, b = LiveDyad(), LiveDyad()
     run(a, t, x, y, hp, hc, chunk=4)
@@ -100,7 +84,7 @@ def test_chunking_does_not_change_results(chunk):
 
 
 def test_warmup_then_baseline_and_coupled_percentile():
-    t, x, y = scr_pair(3, 420)
+    t, x, y = scr_pair(3, 420, drift_us_per_s=0.002)
     hp, hc = hr_pair(t, 3)
     ld = LiveDyad(DyadConfig())
     snaps = run(ld, t, x, y, hp, hc, every=5)
@@ -127,7 +111,7 @@ def test_warmup_then_baseline_and_coupled_percentile():
 
 
 def test_swapped_roles_give_clinician_leads():
-    t, x, y = scr_pair(4, 240)
+    t, x, y = scr_pair(4, 240, drift_us_per_s=0.002)
     hp, hc = hr_pair(t, 4)
     ld = LiveDyad()
     run(ld, t, y, x, hc, hp)
@@ -138,7 +122,7 @@ def test_swapped_roles_give_clinician_leads():
 
 
 def test_independent_pair_percentile_is_not_extreme():
-    t, x, y = scr_pair(5, 900, coupled=False)
+    t, x, y = scr_pair(5, 900, coupled=False, drift_us_per_s=0.002)
     hp, hc = hr_pair(t, 5)
     ld = LiveDyad()
     snaps = run(ld, t, x, y, hp, hc, every=10)
@@ -149,7 +133,7 @@ def test_independent_pair_percentile_is_not_extreme():
 
 
 def test_missing_data_makes_window_invalid_and_recovers():
-    t, x, y = scr_pair(6, 400)
+    t, x, y = scr_pair(6, 400, drift_us_per_s=0.002)
     hp, hc = hr_pair(t, 6)
     y = y.copy()
     y[4 * 300 : 4 * 305] = np.nan  # clinician sensor off 300-305 s
@@ -165,7 +149,7 @@ def test_missing_data_makes_window_invalid_and_recovers():
 
 
 def test_time_jumps_fill_nan_and_duplicates_are_ignored():
-    t, x, y = scr_pair(7, 200)
+    t, x, y = scr_pair(7, 200, drift_us_per_s=0.002)
     hp, hc = hr_pair(t, 7)
     keep = (t < 100) | (t >= 110)  # 10 s of grid never delivered
     a = LiveDyad()
@@ -186,7 +170,7 @@ def test_time_jumps_fill_nan_and_duplicates_are_ignored():
 
 def test_memory_is_bounded():
     cfg = DyadConfig(max_session_s=200.0, history_points=8, history_every_s=5.0)
-    t, x, y = scr_pair(8, 600)
+    t, x, y = scr_pair(8, 600, drift_us_per_s=0.002)
     hp, hc = hr_pair(t, 8)
     ld = LiveDyad(cfg)
     run(ld, t, x, y, hp, hc, chunk=40)
@@ -203,7 +187,7 @@ def test_memory_is_bounded():
 
 
 def test_snapshot_is_frozen_and_cached():
-    t, x, y = scr_pair(9, 60)
+    t, x, y = scr_pair(9, 60, drift_us_per_s=0.002)
     hp, hc = hr_pair(t, 9)
     ld = LiveDyad()
     m0 = ld.snapshot()
