@@ -51,6 +51,9 @@ class MethodParams:
         EDA windowed cross-correlation window (30 s) and maximum lag (±5 s).
     hr_wcc_win_s : float
         HR WCC window (60 s), lags ±``wcc_lag_s``.
+    hr_coherence_window_s, hr_coherence_min_s : float
+        HR magnitude-squared coherence over windows of 300 s (live: the last one; offline:
+        consecutive ones), each needing at least 120 s without gaps.
     rolling_n : int
         Correlations in the rolling CI (60 = the last minute at a 1 s step).
     min_valid_fraction : float
@@ -80,6 +83,8 @@ class MethodParams:
     wcc_win_s: float = 30.0
     wcc_lag_s: float = 5.0
     hr_wcc_win_s: float = 60.0
+    hr_coherence_window_s: float = 300.0
+    hr_coherence_min_s: float = 120.0
     rolling_n: int = 60
     min_valid_fraction: float = 1.0
     n_surrogates: int = 200
@@ -96,7 +101,7 @@ PERSON_PARAMS = (
 
 DYAD_PARAMS = (
     "slope_s", "corr_s", "step_s", "hr_slope_s", "wcc_win_s", "wcc_lag_s", "hr_wcc_win_s",
-    "rolling_n", "min_valid_fraction", "n_surrogates", "min_shift_s", "chance_lo_pct",
+    "hr_coherence_window_s", "hr_coherence_min_s", "rolling_n", "min_valid_fraction", "n_surrogates", "min_shift_s", "chance_lo_pct",
     "chance_hi_pct",
 )  # fmt: skip
 """The parameters of the concordance (plus ``grid_fs``, which the live dyad calls ``fs``)."""

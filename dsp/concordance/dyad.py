@@ -44,11 +44,12 @@ HIGHLIGHT = HighlightRule()
 #: Circular shifts behind the SUSY and HR-coherence chance levels (each needs a full SUSY or
 #: Welch run per surrogate, so fewer than the CI's 200).
 SUSY_SURROGATES = 100
-#: Offline HR coherence: 5-minute windows, as live. Each window's surrogate stretches must
-#: spread over at least 4 minutes of the session: with less room they are too alike to be a
-#: null (on independent 10-minute dyads sharing the Mayer frequency, 2 minutes gave LF
-#: p < 0.05 in 9 % of sessions, 4 minutes in 3 %; the old whole-session wrap-around null 46 %).
-COHERENCE_WINDOW_S = 300.0
+#: Offline HR coherence (windows of ``hr_coherence_window_s``, as live): each window's
+#: surrogate stretches must spread over at least 4 minutes of the session, more than live
+#: (2 min) because a report's p is read without a rule on top: with less room the stretches
+#: are too alike to be a null (on independent 10-minute dyads sharing the Mayer frequency,
+#: 2 minutes gave LF p < 0.05 in 9 % of sessions, 4 minutes in 3 %; the old whole-session
+#: wrap-around null 46 %).
 COHERENCE_SPAN_S = 240.0
 
 
@@ -293,8 +294,9 @@ def _dyad_signal(
     coh, breath = None, (math.nan, math.nan)
     if name == "hr":
         coh = hr_coherence_session_test(
-            x, y, fs, COHERENCE_WINDOW_S, min_s=120.0, n_surrogates=SUSY_SURROGATES,
-            min_shift_s=cfg.min_shift_s, min_span_s=COHERENCE_SPAN_S, seed=cfg.seed,
+            x, y, fs, cfg.hr_coherence_window_s, cfg.hr_coherence_min_s,
+            n_surrogates=SUSY_SURROGATES, min_shift_s=cfg.min_shift_s,
+            min_span_s=COHERENCE_SPAN_S, seed=cfg.seed,
         )  # fmt: skip
         breath = (breathing_rate(x, fs), breathing_rate(y, fs))
     return DyadSignal(

@@ -35,8 +35,8 @@ class DyadConfig:
     surrogate_every_s : float
         Baseline refresh interval (10 s).
     hr_coherence_window_s, hr_coherence_min_s : float
-        HR coherence (LF/HF) over the last 300 s, needing at least 120 s without gaps
-        (:func:`hr_coherence`); refreshed with the baseline.
+        (From ``method``.) HR coherence (LF/HF) over the last 300 s, needing at least 120 s
+        without gaps (:func:`hr_coherence`); refreshed with the baseline.
     peak_threshold : float
         Minimum WCC peak r for a clear peak / lead statement (0.3).
     max_session_s : float
@@ -80,8 +80,6 @@ class DyadConfig:
 
     warmup_s: float = 150.0
     surrogate_every_s: float = 10
-    hr_coherence_window_s: float = 300.0
-    hr_coherence_min_s: float = 120.0
     peak_threshold: float = PEAK_THRESHOLD
     max_session_s: float = 4 * 3600.0
     history_points: int = 720
