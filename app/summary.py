@@ -8,17 +8,14 @@ from the live engine's own session EDA. Too few blocks: "not enough data for a t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from devices.markers import BLOCK_LABELS, Marker
+from devices.markers import BLOCK_LABELS, Marker, marker_blocks
 from dsp.concordance import LiveDyad
 from dsp.concordance.contrast import LabelContrast, contrast_blocks, label_contrast
-from dsp.concordance.segments import intervals_from_markers
 
-__all__ = ["LABELS", "session_contrast"]
-
-#: Marker codes of the blocks and their names.
-LABELS = BLOCK_LABELS
+__all__ = ["session_contrast"]
 
 
 def session_contrast(
@@ -37,10 +34,9 @@ def session_contrast(
     t_end : float
         End of the last block (s, LSL clock).
     """
-    blocks = [m for m in markers if m.code in LABELS]
-    if not blocks:
+    iv = marker_blocks([(m.t, BLOCK_LABELS.get(m.code)) for m in markers], -math.inf, t_end)
+    if not iv:
         return None
-    iv = intervals_from_markers([m.t for m in blocks], [LABELS[m.code] for m in blocks], t_end)
     t0, p, c = dyad.eda_session()
     cfg = dyad.config
     blocks = contrast_blocks(

@@ -17,8 +17,11 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from dsp.concordance.segments import intervals_from_markers
 
 MARKER_TEXT = {
     "T": "clinician talking",
@@ -39,6 +42,21 @@ def block_label(text: str) -> str | None:
     if sep and code in MARKER_TEXT and words.startswith(MARKER_TEXT[code]):
         return BLOCK_LABELS.get(code)
     return text
+
+
+def marker_blocks(
+    markers: Sequence[tuple[float, str | None]], t_start: float, t_end: float
+) -> list[tuple[float, float, str]]:
+    """Blocks ``(t0 s, t1 s, label)`` from markers ``(t s, block label or None)``, clipped to
+    ``[t_start, t_end]``: each labelled marker starts a block lasting until the next one;
+    a marker labelled None (a moment) neither starts nor ends a block. The console's session
+    summary (labels from the marker codes, :data:`BLOCK_LABELS`) and the offline analysis
+    (labels from the recorded text, :func:`block_label`) both cut a session this way."""
+    inside = [(max(t, t_start), lab) for t, lab in markers if lab is not None and t < t_end]
+    if not inside:
+        return []
+    iv = intervals_from_markers([t for t, _ in inside], [lab for _, lab in inside], t_end)
+    return [(a, b, lab) for a, b, lab in iv if b > a]
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from app.analysis.inputs import (
 from app.heartpy_peer import HeartpyEstimate, PeerCheck, heartpy_ppg_estimate, longest_span
 from devices.assign import ROLES, Assignment, Channel, MapError
 from devices.intervals import IntervalBeats
-from devices.markers import block_label
+from devices.markers import block_label, marker_blocks
 from devices.xdf_reader import (
     XdfReadError,
     XdfRecording,
@@ -38,7 +38,6 @@ from devices.xdf_reader import (
     load_recording,
 )
 from dsp.concordance.dyad import DyadSession, analyze_dyad
-from dsp.concordance.segments import intervals_from_markers
 from dsp.session import (
     PersonInterval,
     PersonSession,
@@ -275,23 +274,6 @@ def _persons(
     return persons
 
 
-def _blocks(
-    markers: list[tuple[float, str]], t_start: float, t_end: float
-) -> list[tuple[float, float, str]]:
-    """Blocks ``(t0 s, t1 s, label)`` from the markers, clipped to the session.
-
-    The console's ``L`` / ``T`` markers become "listening" / "talking" blocks and its moments
-    (``M``) are left out, as in the console's own session summary; other markers start a block
-    named by their text.
-    """
-    named = [(t, block_label(lab)) for t, lab in markers]
-    inside = [(t, lab) for t, lab in named if lab is not None and t < t_end]
-    if not inside:
-        return []
-    iv = intervals_from_markers([max(t, t_start) for t, _ in inside], [m for _, m in inside], t_end)
-    return [(a, b, lab) for a, b, lab in iv if b > a]
-
-
 def _person_segments(
     persons: dict[str, PersonSession],
     intervals: list[tuple[float, float, str]],
@@ -414,7 +396,7 @@ def analyze_file(
     t_end = max(p.t_end for p in persons.values())
     if rec.truncated:
         notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
-    intervals = _blocks(markers, t_start, t_end)
+    intervals = marker_blocks([(t, block_label(x)) for t, x in markers], t_start, t_end)
     dyad = _dyad(persons, intervals, rec, cfg, step, notes, options.surrogate_method)
     step(0.85, "heartpy second opinion")
     peers = _heartpy_peers(signals, persons, cfg)
