@@ -7,9 +7,8 @@ import time
 
 from app.engine import EngineSnapshot, health_line
 from app.formatting import MISSING
-from app.meter_state import coherence_lines
+from app.meter_state import coherence_lines, coupling_words
 from app.preroll import PREROLL_LABEL
-from dsp.concordance.evidence import HighlightRule, chance_statement
 
 
 def _f(v, fmt: str, unit: str = "") -> str:
@@ -55,11 +54,6 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
     return lines
 
 
-def _chance(highlight: bool, pct: float, hold_s: float, what: str) -> str:
-    """The console meter's words (one source: :func:`dsp.concordance.evidence.chance_statement`)."""
-    return chance_statement(HighlightRule(), highlight, pct, hold_s, what)
-
-
 def dyad_lines(d, clock: str) -> list[str]:
     """The dyad's lines: EDA and HR concordance, each with its percentile and tested lead,
     HR coherence against its chance level, and the shared-breathing note."""
@@ -67,9 +61,9 @@ def dyad_lines(d, clock: str) -> list[str]:
         return [f"{clock} dyad      warming up ({_f(d.elapsed_s, '.0f')} s of data)"]
     out = [
         f"{clock} dyad      EDA CI {_f(d.ci_rolling, '+.2f')}  "
-        f"{_chance(d.highlight, d.percentile, d.hold_s, 'concordance')}  lead: {d.lead_text}",
+        f"{coupling_words(d)}  lead: {d.lead_text}",
         f"{clock} dyad      HR  CI {_f(d.hr_ci_rolling, '+.2f')}  "
-        f"{_chance(d.hr_highlight, d.hr_percentile, d.hr_hold_s, 'HR synchrony')}  lead: {d.hr_lead_text}",
+        f"{coupling_words(d, hr=True)}  lead: {d.hr_lead_text}",
     ]
     coh = coherence_lines(d)
     out.append(f"{clock} dyad      {coh.numbers}" + (f"  {coh.words}" if coh.words else ""))

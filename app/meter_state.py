@@ -16,7 +16,14 @@ import numpy as np
 from app.formatting import MISSING
 from app.preroll import PREROLL_LABEL
 from dsp.concordance import CI_CLIP, DyadConfig
-from dsp.concordance.evidence import NOT_ENOUGH_DATA, HighlightRule, chance_statement
+from dsp.concordance.coupling import coupling_statement
+from dsp.concordance.evidence import (
+    NOT_ENOUGH_DATA,
+    HighlightRule,
+    chance_statement,
+    percentile_words,
+)
+from dsp.concordance.lead import NO_LEAD_TEST
 
 __all__ = [
     "DASH",
@@ -26,13 +33,15 @@ __all__ = [
     "coherence_lines",
     "concordance_state",
     "finite",
+    "coupling_words",
     "fmt",
     "hr_sync_state",
     "preroll_state",
 ]
 
-#: The live default rule (the engine's DyadConfig.highlight), for the tooltips.
-HIGHLIGHT_RULE = HighlightRule()
+#: The live defaults (the engine's DyadConfig): the highlight rule and when its test starts.
+LIVE = DyadConfig()
+HIGHLIGHT_RULE = LIVE.highlight
 #: The live default rule on HR coherence (DyadConfig.coherence_rule).
 COHERENCE_RULE = DyadConfig().coherence_rule
 
@@ -119,9 +128,27 @@ def preroll_state(state: MeterState, preroll_s: float) -> MeterState:
     return replace(state, tag=f"{PREROLL_LABEL}, first {preroll_s:.0f} s")
 
 
-def _chance_words(highlight: bool, pct: float, hold_s: float, what: str) -> str:
-    """Status words from the one statement text (:func:`dsp.concordance.evidence.chance_statement`)."""
-    return chance_statement(HIGHLIGHT_RULE, highlight, pct, hold_s, what)
+def coupling_words(dyad, hr: bool = False) -> str:
+    """What the EDA (or HR) coupling test says about a ``DyadMetrics``, then where the last
+    minute's rolling index stands: "above chance over the last 7 min · sustained 20 s
+    (p = 0.005) · last minute: 97th percentile of chance".
+
+    One source for the console meters and the headless view
+    (:func:`dsp.concordance.coupling.coupling_statement`).
+    """
+    pre = "hr_" if hr else ""
+    elapsed = float(dyad.elapsed_s) if finite(dyad.elapsed_s) else 0.0
+    words = coupling_statement(
+        HIGHLIGHT_RULE,
+        bool(getattr(dyad, f"{pre}highlight", False)),
+        getattr(dyad, f"{pre}lead", NO_LEAD_TEST),
+        getattr(dyad, f"{pre}hold_s", 0.0),
+        min(elapsed, LIVE.lead_window_s),
+        "HR synchrony" if hr else "concordance",
+        LIVE.coupling_from_s,
+    )
+    pct = getattr(dyad, f"{pre}percentile", math.nan)
+    return words + (f" · last minute: {percentile_words(pct)}" if finite(pct) else "")
 
 
 def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterState:
@@ -155,7 +182,7 @@ def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterSta
     )
     ci = float(dyad.ci_rolling)
     highlight = bool(getattr(dyad, "highlight", False))
-    status = _chance_words(highlight, dyad.percentile, getattr(dyad, "hold_s", 0.0), "concordance")
+    status = coupling_words(dyad)
     if abs(ci) >= CI_CLIP:  # ln(x/0): every correlation in the window had the same sign
         text = "all together" if ci > 0 else "all apart"
         status = f"every 15 s correlation of the last minute {'positive' if ci > 0 else 'negative'} · {status}"
@@ -193,10 +220,7 @@ def hr_sync_state(dyad, warmup_s: float = 150.0) -> MeterState:
     ci = float(dyad.hr_ci_rolling)
     lo, hi = getattr(dyad, "hr_chance_lo", math.nan), getattr(dyad, "hr_chance_hi", math.nan)
     highlight = bool(getattr(dyad, "hr_highlight", False))
-    status = _chance_words(
-        highlight, getattr(dyad, "hr_percentile", math.nan), getattr(dyad, "hr_hold_s", 0.0),
-        "HR synchrony",
-    )  # fmt: skip
+    status = coupling_words(dyad, hr=True)
     coh = coherence_lines(dyad)
     return MeterState(
         value=ci,

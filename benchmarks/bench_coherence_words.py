@@ -32,6 +32,7 @@ import numpy as np
 from dsp.concordance import DyadConfig, LiveDyad
 from dsp.concordance.evidence import HighlightTracker
 from dsp.concordance.hr import hr_coherence_test
+from dsp.params import MethodParams
 from dsp.simstudy import grid_series, independent_config, live_snapshots
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
@@ -46,7 +47,9 @@ def _job(job: tuple) -> dict:
     else:
         cfg = DyadSimConfig(duration_s=dur, seed=30_000 + seed, coupling=0.8, lag_s=2.0)
     g = grid_series(simulate_dyad(cfg))
-    dc = DyadConfig(seed=seed, lead_surrogates=19)  # the lead test does not enter these words
+    dc = DyadConfig(
+        seed=seed, method=MethodParams(lead_surrogates=19)
+    )  # the lead test does not enter these words
     ld = LiveDyad(dc)
     wrap = {b: HighlightTracker(dc.coherence_rule, dc.surrogate_every_s) for b in ("lf", "hf")}
     snaps = tested = words = wrap_words = 0

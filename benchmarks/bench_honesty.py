@@ -50,15 +50,13 @@ FS = 4.0
 WARMUP_S = DyadConfig().warmup_s
 
 
-def _live(g: GridSeries, seed: int, cheap: bool = False) -> dict:
+def _live(g: GridSeries, seed: int) -> dict:
     """Run the live engine; per-snapshot statement flags and highlight times.
 
-    ``cheap``: 19 lead-test surrogates (the highlight and HR words do not depend on them; only
-    the random draws differ), about 3x faster. HR words are the HR-synchrony highlight and
-    the HR-coherence claims (LF or HF above chance by their rule).
+    HR words are the HR-synchrony highlight and the HR-coherence claims (LF or HF above
+    chance by their rule).
     """
-    kw = {"lead_surrogates": 19} if cheap else {}
-    ld = LiveDyad(DyadConfig(seed=seed, **kw))
+    ld = LiveDyad(DyadConfig(seed=seed))
     lead_words = hr_words = 0
     snaps = 0
     first_hl = np.nan
@@ -153,7 +151,7 @@ def _job(job: tuple) -> dict:
         iv = []
     out = {"kind": kind}
     if mode != "offline" and kind != "const":
-        out.update(_live(g, seed, cheap=mode == "highlight"))
+        out.update(_live(g, seed))
     if iv and mode != "highlight":
         out.update(_offline(g, iv, seed))
     return out
@@ -167,7 +165,7 @@ def _rate(x: list[bool]) -> str:
     return f"{100 * p:.1f} % (± {100 * half:.1f}, n = {n})"
 
 
-def _live_rows(null: list, power: list, c06: list, full: bool) -> list:
+def _live_rows(null: list, power: list, c06: list) -> list:
     snaps = sum(r["snaps"] for r in null)
     lead = [
         (
@@ -177,7 +175,7 @@ def _live_rows(null: list, power: list, c06: list, full: bool) -> list:
             f"{100 * sum(r['lead_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots",
         )
     ]
-    return (lead if full else []) + [
+    return lead + [
         ("null", "live snapshots with HR-synchrony words", "<= 5 %",
          f"{100 * sum(r['hr_word_snaps'] for r in null) / snaps:.2f} % of {snaps} snapshots"),
         ("null", "sessions ever highlighted above chance (EDA)", "<= 10 %",
@@ -228,7 +226,7 @@ def main() -> None:
     only.add_argument(
         "--highlight-only",
         action="store_true",
-        help="only the live highlight and HR-word rates (lead tests with 19 surrogates)",
+        help="only the live rates (highlight, lead and HR words)",
     )
     only.add_argument(
         "--offline-only", action="store_true", help="only the offline lead and contrast rates"
@@ -250,7 +248,7 @@ def main() -> None:
     null = [r for r in res if r["kind"] in ("null", "pseudo")]
     rows = []
     if mode != "offline":
-        rows += _live_rows(null, by["power"], by["c06"], full=mode == "full")
+        rows += _live_rows(null, by["power"], by["c06"])
     if mode != "highlight":
         rows += _offline_rows(null, by["power"], by["const"])
     _print(rows, args, null, by, took)

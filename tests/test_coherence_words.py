@@ -28,6 +28,7 @@ from app.meter_state import COHERENCE_RULE, coherence_lines, hr_sync_state  # no
 from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad  # noqa: E402
 from dsp.concordance.evidence import NOT_ENOUGH_DATA  # noqa: E402
 from dsp.concordance.hr import hr_coherence, hr_coherence_shift_test  # noqa: E402
+from dsp.params import MethodParams
 from dsp.simstudy import grid_series, independent_config  # noqa: E402
 from dsp.simulate import DyadSimConfig, simulate_dyad  # noqa: E402
 
@@ -131,7 +132,9 @@ def test_words_claim_coupling_only_when_the_rule_holds():
 def _live(sim: DyadSimConfig) -> list[DyadMetrics]:
     """LiveDyad fed the simulated dyad one second at a time; the snapshots after warm-up."""
     g = grid_series(simulate_dyad(sim))
-    ld = LiveDyad(DyadConfig(seed=0, lead_surrogates=19))  # the lead test is not under test
+    ld = LiveDyad(
+        DyadConfig(seed=0, method=MethodParams(lead_surrogates=19))
+    )  # the lead test is not under test
     out = []
     for k in range(0, g.t.size, 4):
         s = slice(k, k + 4)

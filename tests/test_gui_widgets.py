@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, fields, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -16,6 +16,8 @@ from app.gui.meters import HealthBar, MetricsTable  # noqa: E402
 from app.meter_state import concordance_state, hr_sync_state  # noqa: E402
 from devices.health import HealthState, StreamHealth  # noqa: E402
 from dsp.concordance import DyadMetrics  # noqa: E402
+from dsp.concordance.evidence import StatementStatus  # noqa: E402
+from dsp.concordance.lead import NO_LEAD_TEST, LeadTest  # noqa: E402
 from dsp.person import PersonConfig, PersonMetrics  # noqa: E402
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING")]
@@ -62,6 +64,11 @@ def _dyad(**kw) -> DyadMetrics:
     return DyadMetrics(**base)
 
 
+def _tested(p: float) -> LeadTest:
+    """A coupling / lead test that ran, with coupling p ``p`` and no lead named."""
+    return replace(NO_LEAD_TEST, status=StatementStatus.TESTED, p_strength=p, p=p)
+
+
 def test_concordance_meter_states_are_honest():
     warm = concordance_state(_dyad(warming_up=True, elapsed_s=60.0, ci_rolling=2.0), 150.0)
     assert warm.text == "warming up" and not warm.active and math.isnan(warm.value)
@@ -69,34 +76,36 @@ def test_concordance_meter_states_are_honest():
     bad = concordance_state(_dyad(valid=False, ci_rolling=1.0), 150.0, "patient EDA flat")
     assert bad.text == "paused" and not bad.active and "patient EDA flat" in bad.status
     ok = dict(valid=True, ci_rolling=1.5, chance_lo=-0.5, chance_hi=1.0, percentile=97.0)
-    # above the band for a moment: a percentile, but no statement and no colour
-    st = concordance_state(_dyad(n_surrogates=200, lead_text="no clear lead (p = 0.40)", **ok), 150)
-    assert st.active and st.text == "+1.50" and not st.highlight
-    assert st.status == "no evidence of above-chance concordance · 97th percentile of chance"
-    assert st.lead == "no clear lead (p = 0.40)"
-    # the session-level rule met: words and colour, the percentile beside them
-    hl = concordance_state(
-        _dyad(**{**ok, "percentile": 99.5, "highlight": True, "hold_s": 25.0}), 150
+    ok.update(elapsed_s=420.0)
+    now = " · last minute: 97th percentile of chance"
+    # before the coupling test can run, it says when it will; the last minute's percentile
+    # is a description beside it, never a statement
+    early = concordance_state(_dyad(**{**ok, "elapsed_s": 200.0}), 150)
+    assert early.status == "no test of concordance yet (from 4:40 into the session)" + now
+    assert early.active and early.text == "+1.50" and not early.highlight
+    # tested, not beyond chance: neutral, with its p
+    st = concordance_state(
+        _dyad(lead=_tested(0.21), lead_text="no clear lead (p = 0.40)", **ok), 150
     )
-    assert (
-        hl.highlight and hl.status == "above chance · sustained 25 s (99.5th percentile of chance)"
-    )
-    # above the 99th percentile now, but the run is shorter than the rule needs: never the
-    # contradictory "no evidence ... above every shuffled pairing", and no colour
-    for pct, now in ((99.5, "above the chance range now (> 99th percentile)"),
-                     (100.0, "above every shuffled pairing now")):  # fmt: skip
-        short = concordance_state(_dyad(**{**ok, "percentile": pct, "hold_s": 12.0}), 150)
-        assert not short.highlight
-        assert short.status == f"{now} · not yet sustained (12\u00a0of\u00a030\u00a0s)"
-        assert "no evidence" not in short.status
-    # one step short of the rule never reads "30 of 30 s"
-    edge = concordance_state(_dyad(**{**ok, "percentile": 99.9, "hold_s": 30.0}), 150)
-    assert not edge.highlight and edge.status.endswith(
-        "not yet sustained (29\u00a0of\u00a030\u00a0s)"
-    )
-    inside = concordance_state(_dyad(**{**ok, "ci_rolling": 0.2, "percentile": 52.0}), 150.0)
-    assert "no evidence of above-chance" in inside.status and "52nd percentile" in inside.status
-    assert not inside.highlight
+    assert not st.highlight and st.lead == "no clear lead (p = 0.40)"
+    span = "over the last 7\u00a0min"
+    assert st.status == f"no evidence of above-chance concordance {span} (p = 0.21)" + now
+    # the session-level rule met: words and colour, the p beside them
+    hl = concordance_state(_dyad(**ok, lead=_tested(0.005), highlight=True, hold_s=20.0), 150)
+    assert hl.highlight
+    assert hl.status == f"above chance {span} · sustained 20\u00a0s (p = 0.005)" + now
+    # beyond chance at this check, but the run is shorter than the rule needs: never the
+    # contradictory "no evidence", and no colour; one check short never reads "20 of 20 s"
+    for held, shown in ((10.0, 10), (20.0, 19)):
+        short = concordance_state(_dyad(**ok, lead=_tested(0.005), hold_s=held), 150)
+        assert not short.highlight and "no evidence" not in short.status
+        assert short.status == (
+            f"above chance {span} now (p = 0.005) · not yet sustained "
+            f"({shown}\u00a0of\u00a020\u00a0s)" + now
+        )
+    # p = 0.015 is not the 99th percentile: no "above chance" words at all
+    near = concordance_state(_dyad(**ok, lead=_tested(0.015)), 150)
+    assert near.status.startswith("no evidence of above-chance concordance")
     clipped = concordance_state(_dyad(**{**ok, "ci_rolling": 10.0}), 150.0)
     assert clipped.text == "all together" and "every 15 s correlation" in clipped.status
     assert concordance_state(None, 150.0).text == "waiting for data"
@@ -105,20 +114,23 @@ def test_concordance_meter_states_are_honest():
 def test_hr_sync_meter_states():
     assert hr_sync_state(_dyad(elapsed_s=20.0, warming_up=True)).text == "warming up"
     assert hr_sync_state(_dyad(elapsed_s=200.0, hr_valid=False)).text == "paused"
-    ok = dict(elapsed_s=200.0, hr_valid=True, hr_ci_rolling=0.8, hr_chance_lo=-0.4)
+    ok = dict(elapsed_s=300.0, hr_valid=True, hr_ci_rolling=0.8, hr_chance_lo=-0.4)
     ok.update(hr_chance_hi=0.6, hr_percentile=96.0)
     # a clear WCC peak is not evidence: neutral unless the HR highlight rule holds
-    st = hr_sync_state(_dyad(hr_wcc_peak_r=0.6, hr_wcc_clear=True, **ok))
+    st = hr_sync_state(_dyad(hr_wcc_peak_r=0.6, hr_wcc_clear=True, hr_lead=_tested(0.3), **ok))
     assert st.active and st.text == "+0.80" and not st.highlight
-    assert st.status == "no evidence of above-chance HR synchrony · 96th percentile of chance"
+    assert st.status == (
+        "no evidence of above-chance HR synchrony over the last 5\u00a0min (p = 0.30)"
+        " · last minute: 96th percentile of chance"
+    )
     assert st.band == (-0.4, 0.6)
     note = "both breathing at ~15/min: HR synchrony may reflect breathing"
-    hl = hr_sync_state(_dyad(hr_highlight=True, hr_hold_s=21.0, breathing_note=note, **ok))
-    assert hl.highlight and hl.status.startswith("above chance") and hl.note == note
-    early = hr_sync_state(_dyad(**{**ok, "hr_percentile": 99.4, "hr_hold_s": 8.0}))
-    assert not early.highlight and early.status.endswith(
-        "not yet sustained (8\u00a0of\u00a030\u00a0s)"
+    hl = hr_sync_state(
+        _dyad(hr_highlight=True, hr_hold_s=30.0, hr_lead=_tested(0.005), breathing_note=note, **ok)
     )
+    assert hl.highlight and hl.status.startswith("above chance") and hl.note == note
+    early = hr_sync_state(_dyad(**ok, hr_lead=_tested(0.005), hr_hold_s=0.0))
+    assert not early.highlight and "not yet sustained (0\u00a0of\u00a020\u00a0s)" in early.status
 
 
 def test_metrics_table_dims_invalid_and_stale_and_shows_change(qtbot):

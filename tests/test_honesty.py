@@ -162,7 +162,7 @@ def test_sustained_rule_live_equals_offline_and_explains_itself():
     np.testing.assert_array_equal(off, live)
     assert not off[:6].any() and off[6] and not off[7:15].any() and off[15] and tr.ever
     text = HighlightRule().explain()
-    assert text.count(".") == 1 and "99 %" in text and "30 s" in text
+    assert text.count(".") == 1 and "99 %" in text and "20 s" in text and "10 minutes" in text
     with pytest.raises(ValueError):
         HighlightRule(100.0, 5.0)
 

@@ -233,7 +233,8 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
         e.append(f'<img alt="concordance" src="data:image/png;base64,{_png(cf)}">')
         e.append(
             '<p class="small">Grey band: the range of rolling CIs expected by chance (5th-95th '
-            "percentile of surrogate pairings). Green: above chance by the session rule ("
+            "percentile of surrogate pairings). Green: where the console would have said "
+            '"above chance", its test replayed at the same 10 s checks ('
             + html.escape(HIGHLIGHT.explain())
             + ") Bottom: lag of each window's clear WCC peak, a description of single windows; "
             "the tested lead is in the table above (positive = the clinician follows).</p>"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dsp.concordance.coupling import recent_lead_test
 from dsp.concordance.indices import (
     _corr_values,
     _nanmean_rows,
@@ -23,7 +24,7 @@ from dsp.concordance.indices import (
     slope_series,
     slope_signal,
 )
-from dsp.concordance.lead import LeadTest, fill_short_gaps, lead_test
+from dsp.concordance.lead import LeadTest
 from dsp.concordance.susy import susy
 from dsp.concordance.wcc import WCCResult, wcc, wcc_peak
 from dsp.surrogates import (
@@ -188,11 +189,14 @@ def analyze_session(
     method: str = "circular",
     min_shift_s: float = 60.0,
     seed: int | np.random.Generator | None = 0,
+    lead_min_span_s: float = 150.0,
 ) -> SessionConcordance:
     """Offline EDA concordance of one session (patient ``x``, clinician ``y``, µS at ``fs``).
 
-    Computes the slope-concordance r series, CI, KSI, mean r, a WCC on the slope signals
-    and a surrogate test of the CI, with the same functions the live engine uses.
+    Computes the slope-concordance r series, CI, KSI, mean r, a WCC on the slope signals,
+    a surrogate test of the CI and the lead test of the whole session
+    (:func:`~dsp.concordance.coupling.recent_lead_test`, whose shifts must spread over
+    ``lead_min_span_s``), with the same functions the live engine uses.
     """
     x, y = _pair(x, y)
     r = slope_concordance(x, y, fs, slope_s, corr_s, step_s)
@@ -210,12 +214,10 @@ def analyze_session(
         slope_s=slope_s, corr_s=corr_s, step_s=step_s, seed=seed,
     )  # fmt: skip
     lead_rng = np.random.default_rng([seed, 1]) if isinstance(seed, int) else seed
-    gap = int(round(2.0 * fs))  # as live (dsp.concordance.live.LEAD_GAP_S)
-    lx = slope_signal(fill_short_gaps(x, gap), fs, slope_s)
-    ly = slope_signal(fill_short_gaps(y, gap), fs, slope_s)
-    lead = lead_test(
-        lx, ly, fs, wcc_win_s, wcc_lag_s, wcc_inc_s, n_surrogates, min_shift_s, rng=lead_rng
-    )
+    lead = recent_lead_test(
+        x, y, fs, slope_s, math.inf, wcc_win_s, wcc_lag_s, wcc_inc_s, n_surrogates, min_shift_s,
+        lead_min_span_s, lead_rng,
+    )  # fmt: skip
     return SessionConcordance(
         r=r,
         r_t_end=t_end,

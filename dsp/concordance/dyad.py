@@ -21,15 +21,12 @@ import numpy as np
 
 from dsp.concordance.baselines import SessionConcordance, analyze_session, susy_test
 from dsp.concordance.contrast import LabelContrast, contrast_blocks, label_contrast
-from dsp.concordance.evidence import (
-    HighlightRule,
-    breathing_rate,
-    shared_breathing_note,
-    sustained_highlight,
-)
+from dsp.concordance.coupling import coupling_timeline
+from dsp.concordance.evidence import breathing_rate, shared_breathing_note
 from dsp.concordance.hr import CoherenceTest, hr_coherence_session_test
 from dsp.concordance.indices import rolling_marci, rolling_pearson, slope_series, slope_signal
 from dsp.concordance.lead import NO_LEAD_TEST, LeadTest
+from dsp.concordance.live_config import DyadConfig
 from dsp.concordance.segments import SegmentReport, segment_concordance
 from dsp.concordance.susy import SUSYResult, susy
 from dsp.concordance.wcc import PEAK_THRESHOLD, wcc_peak
@@ -39,8 +36,11 @@ from dsp.surrogates import SurrogateTest, circular_shift_indices, percentile_of
 
 __all__ = ["HIGHLIGHT", "DyadSession", "DyadSignal", "DyadTimeline", "analyze_dyad"]
 
+#: The live engine's defaults: the review timeline and report replay its coupling tests at
+#: its refresh instants (``warmup_s``, then every ``surrogate_every_s``) with its rule.
+LIVE = DyadConfig()
 #: The "above chance" rule of the review timeline and report (the live default).
-HIGHLIGHT = HighlightRule()
+HIGHLIGHT = LIVE.highlight
 #: Circular shifts behind the SUSY and HR-coherence chance levels (each needs a full SUSY or
 #: Welch run per surrogate, so fewer than the CI's 200).
 SUSY_SURROGATES = 100
@@ -71,8 +71,11 @@ class DyadTimeline:
     chance_lo, chance_hi : float
         Chance band of ``ci_rolling`` (surrogate percentiles).
     highlight : ndarray of bool or None
-        "Above chance" by the session-level rule (:data:`HIGHLIGHT`): ``percentile`` at or
-        above the rule's percentile for its hold time in a row, as live.
+        "Above chance" by the session-level rule (:data:`HIGHLIGHT`) on the coupling test
+        over the last 10 minutes, replayed at the live refresh instants
+        (:func:`~dsp.concordance.coupling.coupling_timeline`); held until the next refresh.
+    coupling_p : ndarray or None
+        p of the newest coupling test at or before ``t`` (NaN before the first test).
     """
 
     t: np.ndarray
@@ -83,6 +86,7 @@ class DyadTimeline:
     chance_lo: float
     chance_hi: float
     highlight: np.ndarray | None = None
+    coupling_p: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,6 +266,7 @@ def _dyad_signal(
     sc = analyze_session(
         x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
         cfg.n_surrogates, surrogates, cfg.min_shift_s, seed=cfg.seed,
+        lead_min_span_s=cfg.lead_min_span_s,
     )  # fmt: skip
     sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
     su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
@@ -289,8 +294,8 @@ def _dyad_signal(
             wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
         )  # fmt: skip
         contrasts = _contrasts(x, y, t0, slope_s, wcc_win_s, intervals, cfg)
-    hl = sustained_highlight(pct_t, 1.0, HIGHLIGHT)
-    tl = DyadTimeline(t1s, ci_t, pct_t, wr, wl, lo, hi, hl)
+    hl, cp = _coupling_held(x, y, t1s - t0, name, cfg)
+    tl = DyadTimeline(t1s, ci_t, pct_t, wr, wl, lo, hi, hl, cp)
     coh, breath = None, (math.nan, math.nan)
     if name == "hr":
         coh = hr_coherence_session_test(
@@ -303,6 +308,26 @@ def _dyad_signal(
         name, sc, su, fp, fc, tl, seg, "", sc.lead, contrasts, su_test, coh, *breath,
         shared_breathing_note(*breath),
     )  # fmt: skip
+
+
+def _coupling_held(
+    x: np.ndarray, y: np.ndarray, t_s: np.ndarray, name: str, cfg: SessionConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """The live coupling test replayed (:func:`coupling_timeline`), held on the 1 Hz timeline
+    ``t_s`` (s after the first grid sample): (highlight, p)."""
+    eda = name == "eda"
+    ct = coupling_timeline(
+        x, y, cfg.grid_fs, cfg.slope_s if eda else cfg.hr_slope_s,
+        cfg.wcc_win_s if eda else cfg.hr_wcc_win_s, LIVE.lead_inc_s if eda else LIVE.hr_lead_inc_s,
+        cfg.method, HIGHLIGHT, LIVE.warmup_s, LIVE.surrogate_every_s, seed=cfg.seed,
+    )  # fmt: skip
+    i = np.searchsorted(ct.t, t_s + 1e-9, side="right") - 1
+    ok = i >= 0
+    hl = np.zeros(t_s.shape, dtype=bool)
+    cp = np.full(t_s.shape, np.nan)
+    hl[ok] = ct.highlight[i[ok]]
+    cp[ok] = ct.p[i[ok]]
+    return hl, cp
 
 
 def analyze_dyad(

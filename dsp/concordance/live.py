@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from dsp.concordance.baselines import stat_rows
+from dsp.concordance.coupling import coupling_percentile, recent_lead_test
 from dsp.concordance.evidence import HighlightTracker, breathing_rate, shared_breathing_note
 from dsp.concordance.hr import hr_coherence_shift_test
 from dsp.concordance.indices import (
@@ -21,16 +22,13 @@ from dsp.concordance.indices import (
     rolling_pearson,
     slope_signal,
 )
-from dsp.concordance.lead import NO_LEAD_TEST, LeadTest, fill_short_gaps, lead_test
+from dsp.concordance.lead import NO_LEAD_TEST, LeadTest
 from dsp.concordance.live_config import DyadConfig, DyadMetrics
 from dsp.concordance.stream import ConcordanceStream, PairBuffer
 from dsp.concordance.wcc import _lagged_block_corr, wcc, wcc_peak
 from dsp.surrogates import percentile_of, random_shifts
 
-__all__ = ["LEAD_GAP_S", "DyadConfig", "DyadMetrics", "LiveDyad"]
-
-#: Holes up to this long (s) are bridged linearly before a lead test, live and offline.
-LEAD_GAP_S = 2.0
+__all__ = ["DyadConfig", "DyadMetrics", "LiveDyad"]
 
 
 class LiveDyad:
@@ -43,10 +41,10 @@ class LiveDyad:
     every ``surrogate_every_s`` after ``warmup_s`` it rebuilds the chance baseline from
     ``n_surrogates`` circular shifts (>= ``min_shift_s``) of the clinician's session slope
     series against the patient's most recent ``rolling_n`` correlation span (EDA and HR),
-    re-runs the lead tests over the last ``lead_window_s``, the HR coherence chance level and
-    the breathing check (the coherence percentiles feed the same highlight rule, one step per
-    refresh). At every step the rolling CI's percentile feeds the session-level
-    highlight rule. A snapshot costs O(window): rolling indices, two single-window WCCs and a
+    re-runs the coupling / lead tests over the last ``lead_window_s``
+    (:mod:`dsp.concordance.coupling`; their percentiles feed the session-level highlight rule,
+    one step per refresh), the HR coherence chance level (its own rule) and the breathing
+    check. A snapshot costs O(window): rolling indices, two single-window WCCs and a
     percentile lookup.
 
     Time of an r value: the grid time of the newest sample it uses. The session starts at
@@ -77,20 +75,15 @@ class LiveDyad:
         self._hr_hist = PairBuffer(cap_session)
         self._hr_null: np.ndarray = np.empty(0)
         self._hr_band = (math.nan, math.nan)
+        # the highlight: the rule on the coupling tests, one step per refresh
         self._track = {
-            "eda": HighlightTracker(cfg.highlight, cfg.step_s),
-            "hr": HighlightTracker(cfg.highlight, cfg.step_s),
+            "eda": HighlightTracker(cfg.highlight, cfg.surrogate_every_s),
+            "hr": HighlightTracker(cfg.highlight, cfg.surrogate_every_s),
         }
-        self._seen = {"eda": 0, "hr": 0}
-        # HR coherence: the same rule, one step per coherence refresh
+        # HR coherence: the same percentile, one step per refresh
         self._coh_track = {
             band: HighlightTracker(cfg.coherence_rule, cfg.surrogate_every_s)
             for band in ("lf", "hf")
-        }
-        # null of the highlight statistic per stream: (sorted surrogate CIs, window in r values)
-        self._hl_null: dict[str, tuple[np.ndarray, int]] = {
-            "eda": (np.empty(0), 0),
-            "hr": (np.empty(0), 0),
         }
         self._lead: LeadTest = NO_LEAD_TEST
         self._hr_lead: LeadTest = NO_LEAD_TEST
@@ -157,7 +150,6 @@ class LiveDyad:
             self._eda.update(self._eda_buf)
             self._hr.update(self._hr_buf)
             self._history()
-            self._track_steps()
         self._k_next += span
         self._maybe_refresh()
         self._cached = None
@@ -178,20 +170,6 @@ class LiveDyad:
                 self._hist_ci = self._hist_ci[1::2]
                 self._hist_every *= 2
             self._hist_next_r += self._hist_every
-
-    def _track_steps(self) -> None:
-        """Feed every new correlation step's percentile to the highlight rule."""
-        cfg = self.config
-        for name, st in (("eda", self._eda), ("hr", self._hr)):
-            tracker = self._track[name]
-            null, n = self._hl_null[name]
-            while self._seen[name] < st.n_made:
-                self._seen[name] += 1
-                i = self._seen[name]
-                pct = math.nan
-                if null.size and st.window_complete(i, n, cfg.highlight_min_valid):
-                    pct = percentile_of(st.rolling_ci_at(i, n), null)
-                tracker.update(pct)
 
     # ------------------------------------------------------------------ baseline
     def _elapsed_s(self) -> float:
@@ -222,22 +200,19 @@ class LiveDyad:
         self._breath = (breathing_rate(p[-nb:], cfg.fs), breathing_rate(c[-nb:], cfg.fs))
 
     def _refresh_leads(self) -> None:
-        """Re-run the EDA and HR lead tests over the last ``lead_window_s``."""
+        """Re-run the EDA and HR coupling / lead tests over the last ``lead_window_s`` and
+        feed their percentiles to the highlight rule."""
         cfg = self.config
-        n = min(int(round(cfg.lead_window_s * cfg.fs)), self._eda_hist.count)
         for name, hist, slope_s, win_s, inc_s in (
             ("eda", self._eda_hist, cfg.slope_s, cfg.wcc_win_s, cfg.lead_inc_s),
             ("hr", self._hr_hist, cfg.hr_slope_s, cfg.hr_wcc_win_s, cfg.hr_lead_inc_s),
         ):
             p, c = hist.last(hist.count)
-            gap = int(round(LEAD_GAP_S * cfg.fs))
-            p, c = fill_short_gaps(p, gap), fill_short_gaps(c, gap)
-            pool = slope_signal(c, cfg.fs, slope_s)
-            x = slope_signal(p[-n:], cfg.fs, slope_s)
-            res = lead_test(
-                x, pool[pool.size - x.size :], cfg.fs, win_s, cfg.wcc_lag_s, inc_s,
-                cfg.lead_surrogates, cfg.min_shift_s, rng=self._rng, y_pool=pool,
+            res = recent_lead_test(
+                p, c, cfg.fs, slope_s, cfg.lead_window_s, win_s, cfg.wcc_lag_s, inc_s,
+                cfg.lead_surrogates, cfg.min_shift_s, cfg.lead_min_span_s, self._rng,
             )  # fmt: skip
+            self._track[name].update(coupling_percentile(res))
             if name == "eda":
                 self._lead = res
             else:
@@ -284,10 +259,6 @@ class LiveDyad:
         self._hr_null = self._baseline(self._hr, cfg.rolling_n)
         if self._hr_null.size:
             self._hr_band = self._band_of(self._hr_null)
-        for name, st, same in (("eda", self._eda, self._null), ("hr", self._hr, self._hr_null)):
-            n = min(cfg.highlight_n, st.n_r)
-            null = same if n == cfg.rolling_n else self._baseline(st, n)
-            self._hl_null[name] = (null, n)
 
     # ------------------------------------------------------------------ output
     def _live_wcc(self, buf: PairBuffer, slope_s: float, n_blk: int) -> tuple[float, float, bool]:
@@ -343,10 +314,10 @@ class LiveDyad:
             n_correlations=int(s.n_finite),
             highlight=te.on,
             highlight_ever=te.ever,
-            hold_s=te.run_steps * cfg.step_s,
+            hold_s=self._run_span(te),
             hr_highlight=th.on,
             hr_highlight_ever=th.ever,
-            hr_hold_s=th.run_steps * cfg.step_s,
+            hr_hold_s=self._run_span(th),
             lead=self._lead,
             hr_lead=self._hr_lead,
             breathing_patient_hz=self._breath[0],
@@ -408,13 +379,16 @@ class LiveDyad:
             **self._coherence_fields(),
         }
 
+    def _run_span(self, tracker: HighlightTracker) -> float:
+        """Time spanned by a per-refresh rule's current run (s; 0 for one refresh or none)."""
+        return float(max(tracker.run_steps - 1, 0) * self.config.surrogate_every_s)
+
     def _coherence_fields(self) -> dict:
         """The highlight rule on each coherence band: on/off and the time its run spans."""
         out = {}
         for band, tr in self._coh_track.items():
             out[f"hr_coherence_{band}_highlight"] = tr.on
-            span = max(tr.run_steps - 1, 0) * self.config.surrogate_every_s
-            out[f"hr_coherence_{band}_hold_s"] = float(span)
+            out[f"hr_coherence_{band}_hold_s"] = self._run_span(tr)
         return out
 
     def _history_arrays(self) -> tuple[np.ndarray, np.ndarray]:

@@ -48,23 +48,15 @@ class DyadConfig:
     seed : int or None
         Seed of the surrogate shifts (None: non-reproducible).
     highlight : HighlightRule
-        When the rolling CI (EDA or HR) is highlighted as above chance: at or above the
-        rule's percentile of the surrogates for ``hold_s`` seconds in a row (evaluated at
-        every step, whatever the snapshot rate).
-    highlight_n : int
-        Correlations behind the highlight statistic: the Marci CI of the last 60 (the rolling
-        CI the meter shows), against circular-shift surrogates of the same length.
-    highlight_min_valid : float
-        Fraction of those correlations that must be finite (0.8).
-    lead_window_s : float
-        The lead test (:func:`dsp.concordance.lead.lead_test`) uses the last 180 s of both
-        slope signals against circular shifts of the clinician's whole session so far;
-        refreshed with the baseline.
+        When EDA / HR coupling is highlighted as above chance: the coupling test over the last
+        ``lead_window_s`` (:func:`~dsp.concordance.coupling.recent_lead_test`, re-run every
+        refresh) at or above the rule's percentile (99: p <= 0.01) at refreshes spanning
+        ``hold_s`` (20 s: three in a row); see :mod:`dsp.concordance.coupling`.
     lead_inc_s, hr_lead_inc_s : float
-        Window increments of the EDA (5 s) and HR (10 s) lead tests; their windows are
-        ``wcc_win_s`` / ``hr_wcc_win_s`` and lags ±``wcc_lag_s``.
-    lead_surrogates : int
-        Circular shifts per lead test (200).
+        Window increments of the EDA (5 s) and HR (10 s) coupling / lead tests; their windows
+        are ``wcc_win_s`` / ``hr_wcc_win_s`` and lags ±``wcc_lag_s``; the last
+        ``lead_window_s`` (``method``) against ``lead_surrogates`` circular shifts of the
+        clinician's session so far, spread over at least ``lead_min_span_s``.
     coherence_surrogates : int
         Time-shifted clinician stretches behind the chance level of HR coherence (50;
         :func:`~dsp.concordance.hr.hr_coherence_shift_test`).
@@ -86,12 +78,8 @@ class DyadConfig:
     history_every_s: float = 10.0
     seed: int | None = 0
     highlight: HighlightRule = HighlightRule()
-    highlight_n: int = 60
-    highlight_min_valid: float = 0.8
-    lead_window_s: float = 180.0
     lead_inc_s: float = 5.0
     hr_lead_inc_s: float = 10.0
-    lead_surrogates: int = 200
     coherence_surrogates: int = 50
     coherence_min_span_s: float = 120.0
     coherence_hold_s: float = 60.0
@@ -112,14 +100,22 @@ class DyadConfig:
         """
         return HighlightRule(self.highlight.percentile, self.coherence_hold_s)
 
+    @property
+    def coupling_from_s(self) -> float:
+        """Session time (s) of the first refresh at which the coupling / lead tests can run:
+        their shifts need ``2 * min_shift_s + lead_min_span_s`` of slope signal (4:40 by
+        default)."""
+        need = 2 * self.min_shift_s + self.lead_min_span_s + max(self.slope_s, self.hr_slope_s)
+        need += 1.0  # one sample of the 1 Hz test series
+        k = max(math.ceil((need - self.warmup_s) / self.surrogate_every_s - 1e-9), 0)
+        return self.warmup_s + k * self.surrogate_every_s
+
     def __post_init__(self) -> None:
         if self.fs <= 0 or self.rolling_n < 2 or self.n_surrogates < 1:
             raise ValueError("fs must be > 0, rolling_n >= 2 and n_surrogates >= 1")
         for name in ("slope_s", "step_s", "hr_slope_s", "wcc_win_s", "wcc_lag_s", "hr_wcc_win_s"):
             _as_samples(getattr(self, name), self.fs, name)
         _corr_values(self.corr_s, self.step_s)
-        if self.highlight_n < 2 or not 0 < self.highlight_min_valid <= 1:
-            raise ValueError("highlight_n must be >= 2 and highlight_min_valid in (0, 1]")
         self.coherence_rule  # noqa: B018 - validates coherence_hold_s
         if self.lead_surrogates < 19 or self.coherence_surrogates < 1:
             raise ValueError("lead_surrogates must be >= 19 and coherence_surrogates >= 1")
@@ -180,13 +176,14 @@ class DyadMetrics:
     n_correlations : int
         Finite EDA slope correlations in the session.
     highlight, hr_highlight : bool
-        EDA / HR rolling CI above chance by the session-level rule
-        (:class:`~dsp.concordance.evidence.HighlightRule`); the only source of "above chance"
-        words or colour.
+        EDA / HR coupling above chance by the session-level rule (``DyadConfig.highlight``
+        on ``lead`` / ``hr_lead``, the coupling test over the last 10 minutes); the only
+        source of "above chance" words or colour.
     highlight_ever, hr_highlight_ever : bool
         Whether the highlight has been on at any time in the session.
     hold_s, hr_hold_s : float
-        How long the current run at or above the rule's percentile has lasted (s).
+        Time spanned by the current run of refreshes at or above the rule's percentile (s;
+        0 for a single refresh or none).
     hr_percentile, hr_chance_lo, hr_chance_hi : float
         As ``percentile`` / ``chance_lo`` / ``chance_hi`` for the HR rolling CI.
     lead, hr_lead : LeadTest
