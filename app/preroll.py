@@ -1,7 +1,8 @@
 """The demo's pre-roll: the simulated dyad's first minutes, computed before the window opens.
 
 The concordance meter needs ``DyadConfig.warmup_s`` (150 s) of both people's data before it
-has a chance baseline. A demo should show a working meter at once, so ``attune demo`` starts
+has a chance baseline, and its "above chance" test needs ``DyadConfig.coupling_from_s``
+(4:40) before it runs. A demo should show a working meter at once, so ``attune demo`` starts
 the engine with the same seeded simulator's first :attr:`Preroll.seconds` already processed:
 :meth:`Preroll.history` renders them in-process (:class:`dsp.simulate.DyadModel`, no LSL)
 with LSL timestamps ending at :attr:`Preroll.end_t`, the engine feeds them through the same
@@ -19,8 +20,9 @@ import numpy as np
 
 from dsp.simulate import DyadModel, DyadSimConfig
 
-PREROLL_S = 170.0
-"""Default pre-roll (s): past the 150 s warm-up with room for the dyad grid's delay."""
+PREROLL_S = 320.0
+"""Default pre-roll (s): past the coupling test's start (280 s) and its 20 s rule, with room
+for the dyad grid's delay."""
 
 PREROLL_LABEL = "pre-rolled (simulated history)"
 

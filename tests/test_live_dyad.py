@@ -105,13 +105,19 @@ def test_warmup_then_baseline_and_coupled_percentile():
     )
     assert all(s.lead.p < 0.05 for s in late[-10:])
     assert all(s.lead_text == "not enough data for a test" for s in early)
+    # the coupling test (lead test's first part) starts at 4:40; three checks later the
+    # coupled pair is highlighted, and every word about it carries its p
+    start = ld.config.coupling_from_s
+    assert all(not s.highlight for s in snaps if s.elapsed_s < start + 20)
+    assert all(s.highlight and s.hold_s >= 20 for s in snaps if s.elapsed_s >= start + 30)
+    assert all(s.lead.p_strength <= 0.01 for s in snaps if s.elapsed_s >= start)
     assert sum(s.wcc_clear for s in late) > 0.7 * len(late)
     lags = np.array([s.wcc_lag_s for s in late if s.wcc_clear])
     assert np.median(lags) == pytest.approx(2.0, abs=0.25)
 
 
 def test_swapped_roles_give_clinician_leads():
-    t, x, y = scr_pair(4, 240, drift_us_per_s=0.002)
+    t, x, y = scr_pair(4, 300, drift_us_per_s=0.002)  # the lead test starts at 4:40
     hp, hc = hr_pair(t, 4)
     ld = LiveDyad()
     run(ld, t, y, x, hc, hp)

@@ -119,19 +119,28 @@ def _coherence_dict(c: CoherenceTest | None) -> dict[str, Any] | None:
     }
 
 
+def _highlight_dict(sig: DyadSignal) -> dict[str, Any]:
+    """Where the console would have said "above chance" (the live test replayed offline)."""
+    tl = sig.timeline
+    hl = tl.highlight if tl.highlight is not None else np.zeros(tl.t.shape, dtype=bool)
+    cp = tl.coupling_p if tl.coupling_p is not None else np.full(tl.t.shape, np.nan)
+    tested = np.isfinite(cp)
+    return {
+        "rule": HIGHLIGHT.explain(),
+        "ever": bool(hl.any()),
+        "seconds": int(np.sum(hl)),
+        "first_s": _f(tl.t[np.argmax(hl)] - tl.t[0]) if hl.any() else None,
+        "last_p_value": _f(cp[tested][-1]) if tested.any() else None,
+    }
+
+
 def statements_dict(sig: DyadSignal) -> dict[str, Any]:
     """Every tested statement about one signal (EDA or HR)."""
-    hl = sig.timeline.highlight
-    ever = bool(hl is not None and np.any(hl))
     out: dict[str, Any] = {
         "lead": lead_dict(sig.lead),
         "contrasts": [contrast_dict(c) for c in sig.contrasts],
         "susy_test": {"name": SUSY_NAME, **_test_dict(sig.susy_test)},
-        "highlight": {
-            "rule": HIGHLIGHT.explain(),
-            "ever": ever,
-            "seconds": int(np.sum(hl)) if hl is not None else 0,
-        },
+        "highlight": _highlight_dict(sig),
     }
     if sig.signal == "hr":
         out["coherence"] = _coherence_dict(sig.coherence)
