@@ -216,7 +216,7 @@ def analyze_session(
     lead_rng = np.random.default_rng([seed, 1]) if isinstance(seed, int) else seed
     lead = recent_lead_test(
         x, y, fs, slope_s, math.inf, wcc_win_s, wcc_lag_s, wcc_inc_s, n_surrogates, min_shift_s,
-        lead_min_span_s, lead_rng,
+        lead_min_span_s, lead_rng, test_fs=fs,
     )  # fmt: skip
     return SessionConcordance(
         r=r,

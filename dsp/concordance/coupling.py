@@ -66,12 +66,12 @@ def recent_lead_test(
     min_shift_s: float,
     min_span_s: float,
     rng: np.random.Generator | int | None,
+    test_fs: float = LEAD_TEST_FS,
 ) -> LeadTest:
     """Coupling and lead test over the last ``window_s`` of two raw series.
 
     Holes up to :data:`~dsp.concordance.lead.LEAD_GAP_S` are bridged, both slope signals
-    (``slope_s``) computed and read at :data:`LEAD_TEST_FS` (counting back from the newest
-    value), and :func:`~dsp.concordance.lead.lead_test` run on the patient's last ``window_s``
+    (``slope_s``) computed and read at ``test_fs`` (counting back from the newest value), and :func:`~dsp.concordance.lead.lead_test` run on the patient's last ``window_s``
     against circular shifts of the clinician's **whole** series (``y_pool``).
 
     Parameters
@@ -88,11 +88,17 @@ def recent_lead_test(
         Circular shifts, their minimum and the spread they need (:func:`lead_test`).
     rng : Generator, int or None
         Random source of the shifts.
+    test_fs : float
+        Rate the slope signals are read at: :data:`LEAD_TEST_FS` for the checks repeated every
+        10 s (live and their offline replay); the grid rate for the one whole-session test
+        of a report (:func:`~dsp.concordance.baselines.analyze_session`), where the cost does
+        not matter and the finer lags found the simulated 2 s lead in 90 % of coupled
+        sessions against 87 % at 1 Hz.
     """
     gap = int(round(LEAD_GAP_S * fs))
     sp = slope_signal(fill_short_gaps(p, gap), fs, slope_s)
     sc = slope_signal(fill_short_gaps(c, gap), fs, slope_s)
-    step = max(1, int(round(fs / LEAD_TEST_FS)))
+    step = max(1, int(round(fs / test_fs)))
     start = (sp.size - 1) % step  # keep the newest value
     sp, sc = sp[start::step], sc[start::step]
     fs_t = fs / step
