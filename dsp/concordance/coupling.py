@@ -27,6 +27,7 @@ Times in seconds; lags positive when the patient leads.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,8 @@ __all__ = [
 
 #: Rate (Hz) at which the coupling / lead test reads the slope signals.
 LEAD_TEST_FS = 1.0
+#: Threads of the offline replay (its checks are independent; numpy releases the GIL).
+_REPLAY_THREADS = 2
 
 
 def recent_lead_test(
@@ -177,26 +180,21 @@ def coupling_timeline(
     """
     p = np.asarray(p, dtype=float)
     c = np.asarray(c, dtype=float)
-    rng = np.random.default_rng(seed)
     n_every = int(round(every_s * fs))
     ends = np.arange(int(round(first_s * fs)), p.size + 1, max(n_every, 1))
-    tests = tuple(
-        recent_lead_test(
-            p[:k],
-            c[:k],
-            fs,
-            slope_s,
-            method.lead_window_s,
-            win_s,
-            method.wcc_lag_s,
-            inc_s,
-            method.lead_surrogates,
-            method.min_shift_s,
-            method.lead_min_span_s,
-            rng,
+    seeds = np.random.SeedSequence(seed).spawn(ends.size)  # one stream per check: any order
+
+    def check(i: int) -> LeadTest:
+        k = int(ends[i])
+        return recent_lead_test(
+            p[:k], c[:k], fs, slope_s, method.lead_window_s, win_s, method.wcc_lag_s, inc_s,
+            method.lead_surrogates, method.min_shift_s, method.lead_min_span_s,
+            np.random.default_rng(seeds[i]),
         )  # fmt: skip
-        for k in ends
-    )
+
+    # numpy releases the GIL in the array work: two threads use two cores
+    with ThreadPoolExecutor(max_workers=_REPLAY_THREADS) as ex:
+        tests = tuple(ex.map(check, range(ends.size)))
     pct = np.array([coupling_percentile(t) for t in tests])
     pv = np.where(np.isfinite(pct), [t.p_strength for t in tests], np.nan)
     return CouplingTimeline(ends / fs, pv, sustained_highlight(pct, every_s, rule), tests)
