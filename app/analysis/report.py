@@ -120,15 +120,19 @@ def concordance_figure(a: SessionAnalysis) -> Figure | None:
             label=f"{name} rolling CI (last {a.config.rolling_n} s)",
         )
         if tl.highlight is not None and tl.highlight.any():
-            hi = np.where(tl.highlight, tl.ci_rolling, np.nan)
-            ax.plot(tm, hi, color="#1a9850", lw=2.2, label="above chance (sustained rule)")
+            # a strip along the top, not a colour on the line: the statement is about the
+            # last 10 minutes' synchrony, not about this minute's CI
+            ax.fill_between(
+                tm, 0.93, 1.0, where=tl.highlight, transform=ax.get_xaxis_transform(),
+                color="#1a9850", lw=0, step="post", label="above chance (console's test and rule)",
+            )  # fmt: skip
         ax.axhline(0, color="0.3", lw=0.5)
         ax.set_ylabel(f"{name} concordance\n(Marci CI)")
         _shade_blocks(ax, a, t0, colors, text=ax is axs[0])
         ax.grid(alpha=0.3)
         if sig.note:
             ax.text(0.5, 0.5, sig.note, transform=ax.transAxes, ha="center", fontsize=9)
-        ax.legend(loc="upper right", fontsize=7)
+        ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.92), fontsize=7)  # below the strip
     sc = a.dyad.eda.session
     if sc is not None:
         w = sc.wcc
@@ -233,8 +237,8 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
         e.append(f'<img alt="concordance" src="data:image/png;base64,{_png(cf)}">')
         e.append(
             '<p class="small">Grey band: the range of rolling CIs expected by chance (5th-95th '
-            "percentile of surrogate pairings). Green: where the console would have said "
-            '"above chance", its test replayed at the same 10 s checks ('
+            "percentile of surrogate pairings). Green strip: where the console would have "
+            'said "above chance", its test replayed at the same 10 s checks ('
             + html.escape(HIGHLIGHT.explain())
             + ") Bottom: lag of each window's clear WCC peak, a description of single windows; "
             "the tested lead is in the table above (positive = the clinician follows).</p>"

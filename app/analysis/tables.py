@@ -113,7 +113,7 @@ def concordance_table(a: SessionAnalysis) -> Table | None:
             "p (surrogates)",
             "KSI",
             SUSY_NAME,
-            "rolling CI above chance (rule below)",
+            "above chance in the console (rule below)",
             "lead (tested)",
         ),  # fmt: skip
         tuple(rows),
