@@ -395,9 +395,11 @@ _DYAD_METRICS = [
     ("hr_wcc_peak_r", "r"),
     ("hr_wcc_lag_s", "s"),
     ("highlight", "bool"),
+    ("coupling_p", "p"),
     ("hr_ci_rolling", "ln ratio"),
     ("hr_percentile", "percent"),
     ("hr_highlight", "bool"),
+    ("hr_coupling_p", "p"),
     ("lead_lag_s", "s"),
     ("lead_p", "p"),
     ("hr_lead_lag_s", "s"),
@@ -440,10 +442,12 @@ def metric_values(snap: EngineSnapshot) -> dict[str, float]:
         d = snap.dyad
         for name, _ in _DYAD_METRICS:
             out[f"dyad_{name}"] = _num(getattr(d, name, None))
-        # the tested leads: a lag only when a leader is named (else NaN), always the p
+        # the tested leads: a lag only when a leader is named (else NaN), always the p; the
+        # coupling p behind the highlight (NaN before its test can run)
         for pre, lead in (("", d.lead), ("hr_", d.hr_lead)):
             out[f"dyad_{pre}lead_lag_s"] = _num(lead.lag_s)
             out[f"dyad_{pre}lead_p"] = _num(lead.p)
+            out[f"dyad_{pre}coupling_p"] = _num(lead.p_strength)
     return out
 
 

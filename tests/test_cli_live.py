@@ -165,6 +165,8 @@ def test_engine_metrics_outlet_carries_values_and_input_times(uid: str) -> None:
             got.append(ch.child_value("label"))
             ch = ch.next_sibling()
         assert got == labels
+        # every highlight flag travels with the p of the test behind it
+        assert {"dyad_coupling_p", "dyad_hr_coupling_p"} <= set(labels)
         rows, stamps = [], []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(rows) < 13:
