@@ -51,6 +51,12 @@ def test_timeline_traces_and_tables(window, session) -> None:
         assert np.isfinite(item.yData).sum() > 100, key
     # whole-session data is in the traces (not only the first zoom)
     assert w._traces["eda_patient"].xData[-1] == pytest.approx(a.duration_s, abs=1.0)
+    # "above chance" exactly where the console would have said it (the replayed checks)
+    hl = a.dyad.eda.timeline.highlight
+    if hl.any():
+        assert np.array_equal(np.isfinite(w._traces["highlight_eda"].yData), hl)
+    else:
+        assert "highlight_eda" not in w._traces
     assert w.markers.count() == 3
     assert w.blocks.columnCount() == 3  # label + listening + talking
     assert w.blocks.horizontalHeaderItem(1).text() == "listening"

@@ -299,6 +299,7 @@ class ReviewWindow(QMainWindow):
                     connect="finite",
                 )
             self.p_ci.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888888")))
+            self._plot_highlight()
         else:
             # one person: no concordance row; the heart-rate plot carries the time axis
             self.glw.removeItem(self.p_ci)
@@ -306,6 +307,21 @@ class ReviewWindow(QMainWindow):
             self.glw.ci.layout.setRowStretchFactor(2, 0)
             self.p_hr.getAxis("bottom").setStyle(showValues=True)
             self.p_hr.setLabel("bottom", "time since session start (m:ss)")
+
+    def _plot_highlight(self) -> None:
+        """A green line above the traces where the console would have said "above chance"
+        for EDA (its coupling test over the last 10 minutes, replayed at the same checks)."""
+        tl = self.a.dyad.eda.timeline
+        if tl.highlight is None or not tl.highlight.any():
+            return
+        vals = [v for v in (tl.ci_rolling, self.a.dyad.hr.timeline.ci_rolling) if v.size]
+        tops = [float(np.nanmax(v)) for v in vals if np.isfinite(v).any()]
+        top = max(tops + [tl.chance_hi if math.isfinite(tl.chance_hi) else 0.0]) + 0.4
+        self._traces["highlight_eda"] = self.p_ci.plot(
+            tl.t - self.t0, np.where(tl.highlight, top, np.nan),
+            pen=pg.mkPen("#1a9850", width=6), connect="finite",
+            name="EDA above chance in the console (last 10 min, rule below)",
+        )  # fmt: skip
 
     def _mark_empty_plots(self) -> None:
         """Say so in a plot that has nothing to show."""
