@@ -116,3 +116,30 @@ def test_recent_window_and_one_hz_reading():
         g.eda_patient, g.eda_clinician, FS, 5.0, math.inf, 30.0, 5.0, 5.0, 50, 60.0, 120.0, 0
     )
     assert whole.n_windows > t.n_windows
+
+
+def test_stopping_early_keeps_every_decision():
+    """The replay's checks stop drawing shifts once p <= 0.05 is out of reach: the same
+    coupled / lead decisions as the full test on the same shifts, a p above 0.05 when stopped,
+    and most checks of an unrelated pair stop after a few dozen shifts."""
+    stopped = 0
+    for seed in range(6):
+        sim = (
+            independent_config(seed, 420.0, seed % 2 == 0)
+            if seed % 3
+            else DyadSimConfig(duration_s=420.0, seed=seed, coupling=0.6)
+        )
+        g = grid_series(simulate_dyad(sim))
+        args = (g.eda_patient, g.eda_clinician, FS, 5.0, 600.0, 30.0, 5.0, 5.0, 200, 60.0, 150.0)
+        full = recent_lead_test(*args, seed)
+        fast = recent_lead_test(*args, seed, stop_early=True)
+        assert fast.strength == full.strength and fast.leader is full.leader
+        assert (fast.p_strength <= 0.01) == (full.p_strength <= 0.01)
+        assert (fast.p < 0.05) == (full.p < 0.05)
+        if fast.n_surrogates < full.n_surrogates:
+            stopped += 1
+            assert fast.p_strength > 0.05 and full.p_strength > 0.05
+            assert fast.n_surrogates >= 25
+        else:
+            assert fast.p_strength == full.p_strength
+    assert stopped >= 2

@@ -70,6 +70,7 @@ def recent_lead_test(
     min_span_s: float,
     rng: np.random.Generator | int | None,
     test_fs: float = LEAD_TEST_FS,
+    stop_early: bool = False,
 ) -> LeadTest:
     """Coupling and lead test over the last ``window_s`` of two raw series.
 
@@ -97,6 +98,9 @@ def recent_lead_test(
         of a report (:func:`~dsp.concordance.baselines.analyze_session`), where the cost does
         not matter and the finer lags found the simulated 2 s lead in 90 % of coupled
         sessions against 87 % at 1 Hz.
+    stop_early : bool
+        Stop drawing shifts once the test cannot reach p <= 0.05 (same decisions; see
+        :func:`~dsp.concordance.lead.lead_tests`): the offline replay, not the live words.
     """
     gap = int(round(LEAD_GAP_S * fs))
     sp = slope_signal(fill_short_gaps(p, gap), fs, slope_s)
@@ -108,7 +112,7 @@ def recent_lead_test(
     n = sp.size if not math.isfinite(window_s) else min(int(round(window_s * fs_t)), sp.size)
     return lead_test(
         sp[sp.size - n :], sc[sc.size - n :], fs_t, win_s, lag_s, inc_s, n_surrogates,
-        min_shift_s, rng=rng, y_pool=sc, min_span_s=min_span_s,
+        min_shift_s, rng=rng, y_pool=sc, min_span_s=min_span_s, stop_early=stop_early,
     )  # fmt: skip
 
 
@@ -163,7 +167,8 @@ def coupling_timeline(
     The live engine re-runs :func:`recent_lead_test` on the session so far at ``first_s``
     (its warm-up) and every ``every_s`` after; this runs the same function on the same
     prefixes, so the review and the report show where the console would have said "above
-    chance". Only the random shifts differ (seeded here).
+    chance". Only the random shifts differ (seeded here), and a check stops drawing them once
+    it cannot reach p <= 0.05 (its decisions unchanged, its p then from fewer shifts).
 
     Parameters
     ----------
@@ -189,7 +194,7 @@ def coupling_timeline(
         return recent_lead_test(
             p[:k], c[:k], fs, slope_s, method.lead_window_s, win_s, method.wcc_lag_s, inc_s,
             method.lead_surrogates, method.min_shift_s, method.lead_min_span_s,
-            np.random.default_rng(seeds[i]),
+            np.random.default_rng(seeds[i]), stop_early=True,
         )  # fmt: skip
 
     # numpy releases the GIL in the array work: two threads use two cores

@@ -50,6 +50,8 @@ LEAD_GAP_S = 2.0
 #: Largest product array (values) of one lag_profiles call in a lead test (5 MB of floats:
 #: about 90 surrogates of 10 minutes at 1 Hz; larger chunks ran slower, out of cache).
 _CHUNK_VALUES = 600_000
+#: Surrogates drawn before a test may stop early (``stop_early``).
+_FIRST_CHUNK = 25
 
 _Z_CLIP = 0.999  # r is clipped before Fisher z so that one perfect window cannot dominate
 
@@ -307,6 +309,7 @@ def lead_tests(
     y_pool: np.ndarray | None = None,
     extent_s: float = 0.0,
     min_span_s: float = 0.0,
+    stop_early: bool = False,
 ) -> dict[str, LeadTest]:
     """:func:`lead_test` for several groups of windows sharing one set of surrogates.
 
@@ -323,6 +326,12 @@ def lead_tests(
         The shifts ``[min_shift_s, len(pool) - min_shift_s]`` must spread over at least this
         long, else NOT_ENOUGH_DATA: shifts from a narrow range are nearly the same pairing
         (on independent simulated dyads, 30 s of spread gave p < 0.05 in 20 % of them).
+    stop_early : bool
+        With one group of every window: stop drawing surrogates once so many reach the
+        observed strength that the full set could not give p <= 0.05 (sequential Monte Carlo,
+        Besag & Clifford 1991). Every decision (coupled, leader) is that of the full test;
+        the p of a stopped test comes from the surrogates drawn (at least 25) and is above
+        0.05. Used where a test is repeated many times and only its decisions are kept.
 
     Other parameters as :func:`lead_test`.
     """
@@ -345,10 +354,10 @@ def lead_tests(
     shifts = random_shifts(pool.size, n_surrogates, min_shift, gen)
     tail = np.arange(pool.size - y.size, pool.size)
     ys = pool[(tail[None, :] - shifts[:, None]) % pool.size]
-    rows = max(1, _CHUNK_VALUES // ((2 * lag + 1) * x.size))  # bounded temporary memory
-    null_prof = np.concatenate(
-        [lag_profiles(x, ys[c : c + rows], win, lag, inc) for c in range(0, n_surrogates, rows)]
-    )
+    stop_at = math.nan
+    if stop_early and all(v is None for v in groups.values()):
+        stop_at = float(_summaries(obs[None], lag)[1][0])
+    null_prof = _null_profiles(x, ys, win, lag, inc, stop_at)
     first = np.arange(obs.shape[0]) * inc / fs  # first x value of each window, minus lag
     last = first + (win + 2 * lag - 1) / fs + extent_s
     out = {}
@@ -361,6 +370,29 @@ def lead_tests(
                 keep |= (first >= a - 1e-9) & (last < b - 1e-9)
         out[name] = _decide(obs[keep], null_prof[:, keep], lag, fs, min_windows)
     return out
+
+
+def _null_profiles(
+    x: np.ndarray, ys: np.ndarray, win: int, lag: int, inc: int, stop_at: float
+) -> np.ndarray:
+    """Lag profiles of the surrogate rows ``ys`` in memory-bounded chunks.
+
+    With a finite ``stop_at`` (the observed strength), a first chunk of 25 rows, and no more
+    chunks once ``(1 + #(strength >= stop_at)) / (1 + len(ys)) > ALPHA``.
+    """
+    n = ys.shape[0]
+    rows = max(1, _CHUNK_VALUES // ((2 * lag + 1) * x.size))  # bounded temporary memory
+    bounds = [0, min(_FIRST_CHUNK, n)] if math.isfinite(stop_at) else [0]
+    while bounds[-1] < n:
+        bounds.append(min(bounds[-1] + rows, n))
+    parts, beat = [], 0
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        parts.append(lag_profiles(x, ys[a:b], win, lag, inc))
+        if math.isfinite(stop_at):
+            beat += int(np.sum(_summaries(parts[-1], lag)[1] >= stop_at))
+            if (1.0 + beat) / (1.0 + n) > ALPHA:
+                break
+    return np.concatenate(parts)
 
 
 def lead_test(
@@ -376,6 +408,7 @@ def lead_test(
     rng: np.random.Generator | int | None = 0,
     y_pool: np.ndarray | None = None,
     min_span_s: float = 0.0,
+    stop_early: bool = False,
 ) -> LeadTest:
     """Test who leads between patient ``x`` and clinician ``y`` (see the module docstring).
 
@@ -397,6 +430,8 @@ def lead_test(
         last ``len(y)`` samples, so a short recent window still gets a full-session null.
     min_span_s : float
         Smallest spread of the possible shifts (s; see :func:`lead_tests`).
+    stop_early : bool
+        Stop drawing shifts once p <= 0.05 is out of reach (see :func:`lead_tests`).
 
     Returns
     -------
@@ -404,5 +439,5 @@ def lead_test(
     """
     return lead_tests(
         x, y, fs, {"": None}, win_s, lag_s, inc_s, n_surrogates, min_shift_s, min_windows,
-        rng, y_pool, min_span_s=min_span_s,
+        rng, y_pool, min_span_s=min_span_s, stop_early=stop_early,
     )[""]  # fmt: skip
