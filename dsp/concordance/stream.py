@@ -16,7 +16,6 @@ from dsp.concordance.indices import (
     _as_samples,
     _corr_values,
     marci_from_sums,
-    marci_index,
     rolling_pearson,
 )
 
@@ -157,19 +156,3 @@ class ConcordanceStream:
             else 0.5 * (self.pos_sorted[k // 2 - 1] + self.pos_sorted[k // 2])
         )
         return float(med * k / self.n_finite)
-
-    def rolling_ci_at(self, made_index: int, n: int) -> float:
-        """Marci CI of the ``n`` correlations ending with correlation number ``made_index``
-        (counted from 1 over the session); NaN when they are no longer held."""
-        idx = made_index - (self.n_made - self.n_r)
-        if idx < 1:
-            return math.nan
-        return marci_index(self.r[max(0, idx - n) : idx])
-
-    def window_complete(self, made_index: int, n: int, min_valid: float) -> bool:
-        """Whether the ``n`` correlations ending with ``made_index`` are finite enough."""
-        idx = made_index - (self.n_made - self.n_r)
-        if idx < 1:
-            return False
-        w = self.r[max(0, idx - n) : idx]
-        return w.size > 0 and float(np.isfinite(w).mean()) >= min_valid
