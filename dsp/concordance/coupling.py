@@ -35,11 +35,13 @@ import numpy as np
 from dsp.concordance.evidence import (
     HighlightRule,
     StatementStatus,
+    not_yet_sustained,
     p_text,
     sustained_highlight,
 )
 from dsp.concordance.indices import slope_signal
 from dsp.concordance.lead import LEAD_GAP_S, LeadTest, fill_short_gaps, lead_test
+from dsp.params import MethodParams
 
 __all__ = [
     "LEAD_TEST_FS",
@@ -75,8 +77,9 @@ def recent_lead_test(
     """Coupling and lead test over the last ``window_s`` of two raw series.
 
     Holes up to :data:`~dsp.concordance.lead.LEAD_GAP_S` are bridged, both slope signals
-    (``slope_s``) computed and read at ``test_fs`` (counting back from the newest value), and :func:`~dsp.concordance.lead.lead_test` run on the patient's last ``window_s``
-    against circular shifts of the clinician's **whole** series (``y_pool``).
+    (``slope_s``) computed and read at ``test_fs`` (counting back from the newest value), and
+    :func:`~dsp.concordance.lead.lead_test` run on the patient's last ``window_s`` against
+    circular shifts of the clinician's **whole** series (``y_pool``).
 
     Parameters
     ----------
@@ -156,7 +159,7 @@ def coupling_timeline(
     slope_s: float,
     win_s: float,
     inc_s: float,
-    method,
+    method: MethodParams,
     rule: HighlightRule,
     first_s: float,
     every_s: float,
@@ -220,7 +223,7 @@ def coupling_statement(
     * the newest test at or above the rule's percentile, the run still short: "above chance
       over the last 7 min now (p = 0.005) · not yet sustained (10 of 20 s)";
     * otherwise: "no evidence of above-chance concordance over the last 7 min (p = 0.21)";
-    * no test yet: "no test of concordance yet (from 4:00 into the session)".
+    * no test yet: "no test of concordance yet (from 4:40 into the session)".
 
     Parameters
     ----------
@@ -249,9 +252,5 @@ def coupling_statement(
     if highlight:
         return f"above chance {span} · sustained {held:.0f}\u00a0s ({pt})"
     if pct >= rule.percentile:
-        shown = min(math.floor(held), max(math.ceil(rule.hold_s) - 1, 0))
-        return (
-            f"above chance {span} now ({pt}) · not yet sustained "
-            f"({shown}\u00a0of\u00a0{rule.hold_s:.0f}\u00a0s)"
-        )
+        return f"above chance {span} now ({pt}) · {not_yet_sustained(held, rule)}"
     return f"no evidence of above-chance {what} {span} ({pt})"

@@ -10,8 +10,9 @@ holds what those tests share:
 * :class:`HighlightRule` / :func:`sustained_highlight` / :class:`HighlightTracker`: the
   session-level "above chance" highlight, calibrated so that unrelated pairs are rarely ever
   highlighted in a whole session (not just in a given moment);
-* :func:`chance_statement`: the one text for "where the rolling index stands against chance"
-  (console meters and headless lines);
+* :func:`chance_statement`: the one text for "where a repeated test stands against chance"
+  (HR coherence, console and headless), and :func:`not_yet_sustained`, the phrase it shares
+  with :func:`dsp.concordance.coupling.coupling_statement`;
 * :func:`breathing_rate` / :func:`shared_breathing_note`: the shared-breathing check beside HR
   synchrony (a shared breathing rhythm is not interpersonal coupling).
 
@@ -35,6 +36,7 @@ __all__ = [
     "StatementStatus",
     "breathing_rate",
     "chance_statement",
+    "not_yet_sustained",
     "p_text",
     "percentile_words",
     "shared_breathing_note",
@@ -162,10 +164,16 @@ def chance_statement(
             else f"above the chance range now (> {rule.percentile:g}th percentile)"
         )
         # the run counts steps; cap so a run one step short never reads "30 of 30 s"
-        shown = min(math.floor(held), max(math.ceil(rule.hold_s) - 1, 0))
-        # no-break spaces: a wrapped label must never leave "s)" alone on its own line
-        return f"{now} · not yet sustained ({shown}\u00a0of\u00a0{rule.hold_s:.0f}\u00a0s)"
+        return f"{now} · {not_yet_sustained(held, rule)}"
     return f"no evidence of above-chance {what} · {percentile_words(percentile)}"
+
+
+def not_yet_sustained(held_s: float, rule: HighlightRule) -> str:
+    """``"not yet sustained (12 of 30 s)"``: a run at or above the rule's percentile that is
+    still shorter than ``rule.hold_s``. The count is capped one short of the hold, so a run
+    one step short never reads "30 of 30 s"; no-break spaces keep "s)" from wrapping alone."""
+    shown = min(math.floor(held_s), max(math.ceil(rule.hold_s) - 1, 0))
+    return f"not yet sustained ({shown}\u00a0of\u00a0{rule.hold_s:.0f}\u00a0s)"
 
 
 def sustained_highlight(percentile: np.ndarray, step_s: float, rule: HighlightRule) -> np.ndarray:
