@@ -1,9 +1,10 @@
 """What the dyad meters say, from one :class:`~dsp.concordance.DyadMetrics` (no Qt here).
 
 The console's meters (:mod:`app.gui.meters`) only paint a :class:`MeterState`; every word and
-number on them is decided here, from the snapshot, with the one statement text of
-:func:`dsp.concordance.evidence.chance_statement`. The headless view prints the same HR
-coherence lines (:func:`coherence_lines`).
+number on them is decided here, from the snapshot: the coupling words of
+:func:`dsp.concordance.coupling.coupling_statement` and the HR-coherence words of
+:func:`dsp.concordance.evidence.chance_statement`. The headless view prints the same lines
+(:func:`coupling_words`, :func:`coherence_lines`).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ __all__ = [
     "MeterState",
     "coherence_lines",
     "concordance_state",
-    "finite",
     "coupling_words",
+    "finite",
     "fmt",
     "hr_sync_state",
     "preroll_state",
@@ -43,14 +44,12 @@ __all__ = [
 LIVE = DyadConfig()
 HIGHLIGHT_RULE = LIVE.highlight
 #: The live default rule on HR coherence (DyadConfig.coherence_rule).
-COHERENCE_RULE = DyadConfig().coherence_rule
+COHERENCE_RULE = LIVE.coherence_rule
 
 #: Minutes of session before HR coherence can be tested: its 5 min window, the 60 s minimum
 #: shift and 2 min of spread for the time-shifted pairings (DyadConfig).
 COHERENCE_MIN_MIN = (
-    DyadConfig().hr_coherence_window_s
-    + DyadConfig().min_shift_s
-    + DyadConfig().coherence_min_span_s
+    LIVE.hr_coherence_window_s + LIVE.min_shift_s + LIVE.coherence_min_span_s
 ) / 60.0
 
 DASH = MISSING
