@@ -280,7 +280,11 @@ def test_patient_screen_shows_only_the_chosen_view(console):
     assert pw is not None and pw.isVisible() and pw.timer.isActive()
     w._patient_actions["pacer"].setChecked(True)
     assert pw.options.pacer and pw.options.concordance and not pw.options.heart_rate
-    bot.waitUntil(lambda: pw.active or w.meter.state.text != "warming up", timeout=10_000)
+    # long enough for the whole warm-up: the test must not rely on running after the others
+    bot.waitUntil(
+        lambda: pw.active or w.meter.state.text != "warming up",
+        timeout=int((WARMUP_S + 20.0) * 1000),
+    )
     img = pw.grab()
     assert not img.isNull()
     assert not pw.findChildren(type(w.session_button))  # no controls on the patient screen
