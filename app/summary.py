@@ -13,7 +13,12 @@ from collections.abc import Sequence
 
 from devices.markers import BLOCK_LABELS, Marker, marker_blocks
 from dsp.concordance import LiveDyad
-from dsp.concordance.contrast import LabelContrast, contrast_blocks, label_contrast
+from dsp.concordance.contrast import (
+    ContrastMeasure,
+    LabelContrast,
+    contrast_blocks,
+    label_contrast,
+)
 
 __all__ = ["session_contrast"]
 
@@ -41,6 +46,6 @@ def session_contrast(
     cfg = dyad.config
     blocks = contrast_blocks(
         p, c, cfg.fs, iv, t0, cfg.slope_s, cfg.corr_s, cfg.step_s, cfg.wcc_win_s,
-        cfg.wcc_lag_s, cfg.lead_inc_s,
+        cfg.wcc_lag_s, cfg.lead_inc_s, measure=ContrastMeasure.SHARED_SCR, method=cfg.method,
     )  # fmt: skip
     return label_contrast(blocks, "listening", "talking")

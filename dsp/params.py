@@ -74,6 +74,10 @@ class MethodParams:
         pairings are too alike to be a null (the test starts 4:40 into a session). On
         simulated unrelated dyads a single check reached p <= 0.01 in 7 % of them at 250-300 s
         (120 s of spread), 3 % after 350 s.
+    scr_match_s : float
+        A patient SCR and a clinician SCR count as shared when their onsets are the dyad's lag
+        apart within ±1.5 s (the EDA label contrast, :mod:`dsp.concordance.contrast`): SCR
+        latency after a stimulus varies by about 1-3 s between responses and people.
     """
 
     max_gap_s: float = 1.0
@@ -104,6 +108,7 @@ class MethodParams:
     lead_window_s: float = 600.0
     lead_surrogates: int = 200
     lead_min_span_s: float = 150.0
+    scr_match_s: float = 1.5
 
 
 PERSON_PARAMS = (
@@ -116,7 +121,7 @@ DYAD_PARAMS = (
     "slope_s", "corr_s", "step_s", "hr_slope_s", "wcc_win_s", "wcc_lag_s", "hr_wcc_win_s",
     "hr_coherence_window_s", "hr_coherence_min_s", "rolling_n", "min_valid_fraction",
     "n_surrogates", "min_shift_s", "chance_lo_pct", "chance_hi_pct", "lead_window_s",
-    "lead_surrogates", "lead_min_span_s",
+    "lead_surrogates", "lead_min_span_s", "scr_match_s",
 )  # fmt: skip
 """The parameters of the concordance (plus ``grid_fs``, which the live dyad calls ``fs``)."""
 

@@ -15,7 +15,13 @@ from scr_render import scr_pair
 
 from dsp.concordance import analyze_session
 from dsp.concordance.baselines import susy_test
-from dsp.concordance.contrast import MIN_RELABELLINGS, contrast_blocks, label_contrast
+from dsp.concordance.contrast import (
+    MIN_RELABELLINGS,
+    MIN_SCR,
+    ContrastMeasure,
+    contrast_blocks,
+    label_contrast,
+)
 from dsp.concordance.evidence import (
     NOT_ENOUGH_DATA,
     HighlightRule,
@@ -98,25 +104,70 @@ def test_short_holes_are_bridged_before_a_lead_test_long_gaps_are_not():
 
 
 # --------------------------------------------------------------------------- contrasts
-def _blocks(x, y, intervals):
-    return contrast_blocks(x, y, FS, intervals)
+def _blocks(x, y, intervals, measure=ContrastMeasure.SHARED_SCR):
+    return contrast_blocks(x, y, FS, intervals, measure=measure)
 
 
-def test_label_contrast_detects_a_real_difference():
-    _, iv = listening_talking(1200.0, 120.0)
-    _, x, y = scr_pair(3, 1200)
-    _, _, y_ind = scr_pair(4, 1200, coupled=False)
-    for a, b, lab in iv:  # the clinician follows only while listening
+def _listening_only(seed: int, dur: float) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    """2-minute listening/talking blocks; the clinician's SCRs follow the patient's by 2 s
+    while listening and fall at their own times while talking."""
+    _, iv = listening_talking(dur, 120.0)
+    _, x, y = scr_pair(seed, dur)
+    _, _, y_ind = scr_pair(seed + 1, dur, coupled=False)
+    for a, b, lab in iv:
         if lab == "talking":
             m = slice(int(a * FS), int(b * FS))
             y[m] = y_ind[m] - y_ind[m][0] + y[m][0]
-    c = label_contrast(_blocks(x, y, iv), "listening", "talking")
+    return iv, x, y, y_ind
+
+
+def test_shared_scrs_count_the_known_pairs():
+    """scr_pair puts one SCR every 10 s on average; coupled, each clinician SCR starts 2 s after
+    the patient's: the SCRs are found (responses < 4 s apart may merge into one) and all are
+    shared at the 2-s lag, almost none at 0 s."""
+    _, x, y = scr_pair(7, 600)
+    blocks = _blocks(x, y, [(0.0, 300.0, "listening"), (300.0, 600.0, "talking")])
+    ev = np.sort(np.random.default_rng(7).uniform(0, 600, 60))  # scr_pair's first draw
+    for blk, (a, b) in zip(blocks, ((0, 300), (300, 600)), strict=True):
+        e = ev[(ev >= a) & (ev < b)]
+        apart = int(np.sum(np.diff(np.r_[-np.inf, e]) >= 4.0))
+        assert blk.measure is ContrastMeasure.SHARED_SCR
+        assert apart <= blk.scr_patient <= e.size and apart <= blk.scr_clinician <= e.size
+        at = dict(zip(np.round(blk.lags_s, 2), blk.scr_pairs, strict=True))
+        assert at[2.0] >= blk.scr_patient - 1 and at[0.0] <= 0.2 * blk.scr_patient
+    # the lagged-synchrony measure carries no SCR counts
+    sync = _blocks(x, y, [(0.0, 600.0, "a")], ContrastMeasure.LAGGED_SYNCHRONY)[0]
+    assert sync.scr_pairs.size == 0 and sync.scr_patient == 0
+
+
+@pytest.mark.parametrize("measure", list(ContrastMeasure))
+def test_label_contrast_detects_a_real_difference(measure):
+    iv, x, y, _ = _listening_only(3, 1200.0)
+    c = label_contrast(_blocks(x, y, iv, measure), "listening", "talking")
     assert c.status is StatementStatus.TESTED and c.n_blocks_a == c.n_blocks_b == 5
+    assert c.measure is measure and c.lag_s == pytest.approx(2.0, abs=0.5)
     assert c.n_permutations == math.comb(10, 5)  # all relabellings, exactly
     assert c.difference > 0 and c.p < 0.05 and c.low <= c.difference <= c.high
     assert c.text == f"more concordance while listening than talking ({p_text(c.p)})"
-    flipped = label_contrast(_blocks(x, y, iv), "talking", "listening")
+    if measure is ContrastMeasure.SHARED_SCR:  # all shared while listening, chance while talking
+        assert c.value_a > 0.8 and c.value_b == pytest.approx(c.chance_b, abs=0.15)
+        assert c.chance_a < 0.4 and c.chance_b < 0.4
+    else:
+        assert math.isnan(c.chance_a) and math.isnan(c.chance_b)
+    flipped = label_contrast(_blocks(x, y, iv, measure), "talking", "listening")
     assert flipped.p == pytest.approx(c.p) and flipped.text == c.text
+
+
+def test_shared_scr_contrast_needs_scrs_in_both_labels():
+    """A clinician without SCRs while talking (flat EDA) leaves nothing to compare there."""
+    iv, x, y, _ = _listening_only(9, 1200.0)
+    for a, b, lab in iv:
+        if lab == "talking":
+            y[int(a * FS) : int(b * FS)] = y[int(a * FS)]
+    c = label_contrast(_blocks(x, y, iv), "listening", "talking")
+    assert sum(b.scr_clinician for b in _blocks(x, y, iv) if b.label == "talking") < MIN_SCR
+    assert c.status is StatementStatus.NOT_ENOUGH_DATA and math.isnan(c.p)
+    assert c.text == "listening vs talking: not enough data for a test"
 
 
 def test_label_contrast_too_few_blocks_gives_no_p():
@@ -264,13 +315,7 @@ def test_console_session_summary_tests_listening_vs_talking():
     from dsp.concordance import LiveDyad
 
     dur = 1200.0
-    _, iv = listening_talking(dur, 120.0)
-    _, x, y = scr_pair(21, dur)
-    _, _, y_ind = scr_pair(22, dur, coupled=False)
-    for a, b, lab in iv:
-        if lab == "talking":
-            m = slice(int(a * FS), int(b * FS))
-            y[m] = y_ind[m] - y_ind[m][0] + y[m][0]
+    iv, x, y, _ = _listening_only(21, dur)
     t = 500.0 + np.arange(x.size) / FS  # LSL clock
     ld = LiveDyad()
     hr = np.full(x.size, np.nan)

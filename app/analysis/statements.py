@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from dsp.concordance.contrast import LabelContrast
+from dsp.concordance.contrast import ContrastMeasure, LabelContrast
 from dsp.concordance.dyad import HIGHLIGHT, DyadSignal
 from dsp.concordance.hr import CoherenceTest
 from dsp.concordance.lead import LeadTest
+from dsp.params import MethodParams
 from dsp.surrogates import SurrogateTest
 
 __all__ = [
@@ -59,18 +60,20 @@ def lead_dict(lead: LeadTest) -> dict[str, Any]:
 
 
 def contrast_dict(c: LabelContrast) -> dict[str, Any]:
-    """A label contrast: lagged-synchrony difference with its interval, p and words; each
-    label's Marci CI beside it as a description."""
+    """A label contrast: the difference of the tested value (EDA shared SCRs, HR lagged
+    synchrony) with its interval, p and words; each label's Marci CI beside it as a
+    description."""
     return {
         "text": c.text,
         "label_a": c.label_a,
         "label_b": c.label_b,
         "tested": c.status.value == "tested",
-        "statistic": "lagged synchrony r: windowed cross-correlation of the slope signals, "
-        "Fisher-z averaged over the label's windows, at the dyad's lag (the peak of both "
-        "labels' blocks together, within the lead test's ±lag)",
-        "synchrony_a": _f(c.sync_a),
-        "synchrony_b": _f(c.sync_b),
+        "measure": c.measure.value,
+        "statistic": _CONTRAST_STATISTIC[c.measure],
+        "value_a": _f(c.value_a),
+        "value_b": _f(c.value_b),
+        "chance_a": _f(c.chance_a),
+        "chance_b": _f(c.chance_b),
         "lag_s": _f(c.lag_s),
         "difference": _f(c.difference),
         "interval_95": [_f(c.low), _f(c.high)],
@@ -82,6 +85,16 @@ def contrast_dict(c: LabelContrast) -> dict[str, Any]:
         "permutations": c.n_permutations,
         "method": "labels permuted between blocks; interval inverts the permutation test",
     }
+
+
+_CONTRAST_STATISTIC = {
+    ContrastMeasure.SHARED_SCR: "shared SCRs: patient SCRs with a clinician SCR starting the "
+    f"dyad's lag later (±{MethodParams().scr_match_s:g} s), divided by sqrt(patient SCRs x clinician SCRs) in the label's "
+    "blocks (0-1); the dyad's lag is the lagged-synchrony peak of both labels' blocks together",
+    ContrastMeasure.LAGGED_SYNCHRONY: "lagged synchrony r: windowed cross-correlation of the "
+    "slope signals, Fisher-z averaged over the label's windows, at the dyad's lag (the peak of "
+    "both labels' blocks together, within the lead test's ±lag)",
+}
 
 
 def _test_dict(t: SurrogateTest | None) -> dict[str, Any]:

@@ -126,6 +126,12 @@ def concordance_table(a: SessionAnalysis) -> Table | None:
     )
 
 
+def _contrast_value(value: float, chance: float, ci: float) -> str:
+    """``0.78 (chance 0.20; Marci CI 0.76)``; no chance part for lagged synchrony."""
+    by_chance = f"chance {fmt_value(chance, 2)}; " if np.isfinite(chance) else ""
+    return f"{fmt_value(value, 2)} ({by_chance}Marci CI {fmt_value(ci, 2)})"
+
+
 def contrasts_table(a: SessionAnalysis) -> Table | None:
     """Label contrasts (e.g. listening vs talking) with interval and p (None without any)."""
     if a.dyad is None:
@@ -138,8 +144,9 @@ def contrasts_table(a: SessionAnalysis) -> Table | None:
                 (
                     name,
                     f"{c.label_a} vs {c.label_b}",
-                    f"{fmt_value(c.sync_a, 2)} (CI {fmt_value(c.ci_a, 2)})",
-                    f"{fmt_value(c.sync_b, 2)} (CI {fmt_value(c.ci_b, 2)})",
+                    c.measure.value,
+                    _contrast_value(c.value_a, c.chance_a, c.ci_a),
+                    _contrast_value(c.value_b, c.chance_b, c.ci_b),
                     fmt_value(c.difference, 2),
                     f"{fmt_value(c.low, 2)} to {fmt_value(c.high, 2)}" if tested else MISSING,
                     fmt_value(c.p, 3) if tested else MISSING,
@@ -154,20 +161,24 @@ def contrasts_table(a: SessionAnalysis) -> Table | None:
         (
             "signal",
             "labels",
-            "synchrony r first",
-            "synchrony r second",
+            "compared",
+            "first label",
+            "second label",
             "difference",
             "95 % interval",
             "p",
             "in words",
         ),
         tuple(rows),
-        "Lagged synchrony r of each label: the windowed cross-correlation of the two people's "
-        "slopes, averaged over the label's windows, at the dyad's own lag (the peak within "
-        "±5 s of both labels together, so a clinician following a few seconds behind counts); "
-        "each label's pooled Marci CI is shown beside it as a description. p from permuting the labels between whole blocks (each block "
-        "keeps its data and time structure); the interval inverts the same test, so it "
-        "excludes 0 exactly when p < 0.05. "
+        "EDA compares shared SCRs: the share of skin-conductance responses that have a "
+        "partner in the other person at the dyad's own lag (±1.5 s), from 0 (none) to 1 (all), "
+        "beside the share expected by chance from each label's SCR counts; "
+        "the lag is the peak within ±5 s of both labels together, so a clinician following a "
+        "few seconds behind counts. HR compares lagged synchrony r (the windowed "
+        "cross-correlation of the two people's slopes at that lag). Each label's pooled Marci "
+        "CI is shown beside it as a description. p from permuting the labels between whole "
+        "blocks (each block keeps its data and time structure); the interval inverts the same "
+        "test, so it excludes 0 exactly when p < 0.05. "
         "With too few blocks no test is possible and none is made up.",
     )
 

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsp.concordance.baselines import SessionConcordance, analyze_session, susy_test
-from dsp.concordance.contrast import LabelContrast, contrast_blocks, label_contrast
+from dsp.concordance.contrast import (
+    ContrastMeasure,
+    LabelContrast,
+    contrast_blocks,
+    label_contrast,
+)
 from dsp.concordance.coupling import coupling_timeline
 from dsp.concordance.evidence import breathing_rate, shared_breathing_note
 from dsp.concordance.hr import CoherenceTest, hr_coherence_session_test
@@ -228,13 +233,14 @@ def _contrasts(
     wcc_win_s: float,
     intervals: Sequence[tuple[float, float, str]],
     cfg: SessionConfig,
+    measure: ContrastMeasure,
 ) -> tuple[LabelContrast, ...]:
     """Label contrasts for every pair of the first four labels (in order of appearance), with
     the windows of the signal's lead test."""
     labels = list(dict.fromkeys(str(lab) for _, _, lab in intervals))[:4]
     blocks = contrast_blocks(
         x, y, cfg.grid_fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s,
-        cfg.wcc_lag_s, cfg.wcc_inc_s,
+        cfg.wcc_lag_s, cfg.wcc_inc_s, measure=measure, method=cfg.method,
     )  # fmt: skip
     return tuple(
         label_contrast(blocks, a, b, seed=cfg.seed) for a, b in itertools.combinations(labels, 2)
@@ -293,7 +299,8 @@ def _dyad_signal(
             x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
             wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
         )  # fmt: skip
-        contrasts = _contrasts(x, y, t0, slope_s, wcc_win_s, intervals, cfg)
+        measure = ContrastMeasure.SHARED_SCR if name == "eda" else ContrastMeasure.LAGGED_SYNCHRONY
+        contrasts = _contrasts(x, y, t0, slope_s, wcc_win_s, intervals, cfg, measure)
     hl, cp = _coupling_held(x, y, t1s - t0, name, cfg)
     tl = DyadTimeline(t1s, ci_t, pct_t, wr, wl, lo, hi, hl, cp)
     coh, breath = None, (math.nan, math.nan)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.concordance.contrast import contrast_blocks, contrast_statistic
+from dsp.concordance.contrast import ContrastMeasure, contrast_blocks, contrast_statistic
 from dsp.concordance.indices import (
     marci_index,
     slope_concordance,
@@ -72,7 +72,8 @@ def _contrast(x: np.ndarray, y: np.ndarray, fs: float, intervals: Sequence) -> f
     labels = list(dict.fromkeys(lab for _, _, lab in intervals))
     if len(labels) < 2:
         return math.nan
-    return contrast_statistic(contrast_blocks(x, y, fs, intervals), labels[0], labels[1])
+    blocks = contrast_blocks(x, y, fs, intervals, measure=ContrastMeasure.SHARED_SCR)
+    return contrast_statistic(blocks, labels[0], labels[1])
 
 
 def pair_statistics(patient: DyadSeries, clinician: DyadSeries) -> np.ndarray:
@@ -82,7 +83,7 @@ def pair_statistics(patient: DyadSeries, clinician: DyadSeries) -> np.ndarray:
     -------
     numpy.ndarray
         :data:`STATISTICS` in order: EDA Marci CI, HR Marci CI (1 s HR slopes), the EDA lead
-        asymmetry (:mod:`dsp.concordance.lead`, 30 s windows, ±5 s) and the EDA lagged-synchrony
+        asymmetry (:mod:`dsp.concordance.lead`, 30 s windows, ±5 s) and the EDA shared-SCR
         difference (:func:`dsp.concordance.contrast.contrast_statistic`) of the first two labels
         of the patient's session (NaN when it has fewer than two).
     """
