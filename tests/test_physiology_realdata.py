@@ -172,3 +172,28 @@ def test_heartpy_data3_startup_counts_pulses_not_diastolic_waves() -> None:
         assert abs(np.median(w) / late - 1.0) < 0.15, t0
     first = ibi[pk[1:] < 60.0]
     assert np.mean(first < 0.6 * late) < 0.02
+
+
+def test_shared_scrs_on_real_gsr(shared_xdf: Path) -> None:
+    """The EDA label contrast's SCRs on the 4 Hz dyad grid: the real NPLab GSR (read as nS)
+    gives about the SCRs found at its own 100 Hz, at the same times; paired with itself 2 s
+    later every SCR is shared at the 2-s lag and hardly any at 0 s."""
+    from dsp.concordance.contrast import ContrastMeasure, contrast_blocks, scr_onsets
+
+    streams = _load(shared_xdf / "NPLab__000.xdf")
+    s = next(st for st in streams if st["info"]["name"][0] == "BrainVision RDA")
+    fs = float(s["info"]["nominal_srate"][0])
+    us = np.asarray(s["time_series"], dtype=float)[:, 2] / 1000.0
+    t = np.arange(us.size) / fs
+    grid = np.arange(0.0, t[-1], 0.25)
+    x4 = np.interp(grid, t, us)
+    raw = eda_scr(us, fs, min_amplitude_us=0.01).onsets
+    on4 = scr_onsets(x4, 4.0)
+    assert 0.7 * raw.size <= on4.size <= raw.size
+    near = np.abs(on4[:, None] - raw[None, :]).min(axis=1)
+    assert np.mean(near <= 0.5) >= 0.8
+    later = np.interp(grid - 2.0, t, us)  # the same person 2 s later: a perfectly coupled pair
+    (blk,) = contrast_blocks(x4, later, 4.0, [(10.0, grid[-1], "all")],
+                             measure=ContrastMeasure.SHARED_SCR)  # fmt: skip
+    at = dict(zip(np.round(blk.lags_s, 2), blk.scr_pairs, strict=True))
+    assert blk.scr_patient >= 5 and at[2.0] >= blk.scr_patient - 1 and at[0.0] <= 2
