@@ -334,3 +334,16 @@ def test_console_session_summary_tests_listening_vs_talking():
     assert session_contrast(ld, [Marker(600.0, "M", "M")], t[-1]) is None
     few = session_contrast(ld, markers[:3], t[-1])
     assert few.text == "listening vs talking: not enough data for a test"
+
+
+def test_shared_scr_contrast_with_gaps_and_an_empty_block():
+    """Two markers at the same instant (an empty block) and a 100-s hole in the patient's EDA:
+    the hole's block drops out, the rest is tested; an all-missing patient gives no test."""
+    iv, x, y, _ = _listening_only(13, 1200.0)
+    x[1000:1400] = np.nan
+    blocks = _blocks(x, y, [(0.0, 0.0, "listening"), *iv])
+    c = label_contrast(blocks, "listening", "talking")
+    assert c.status is StatementStatus.TESTED and (c.n_blocks_a, c.n_blocks_b) == (4, 5)
+    assert blocks[0].scr_patient == 0 and blocks[0].scr_chance == 0.0
+    none = label_contrast(_blocks(np.full(x.size, np.nan), y, iv), "listening", "talking")
+    assert none.status is StatementStatus.NOT_ENOUGH_DATA and math.isnan(none.p)

@@ -320,7 +320,8 @@ def contrast_blocks(
         p_in = on_p[(on_p >= a) & (on_p < b)]
         pairs = _scr_pairs(p_in, on_c, lags_s, method.scr_match_s) if scr else np.zeros(0)
         n_c = int(np.sum((on_c >= a) & (on_c < b)))
-        chance = p_in.size * -np.expm1(-n_c * 2.0 * method.scr_match_s / (b - a)) if scr else 0.0
+        rate_c = n_c / (b - a) if b > a else 0.0  # clinician SCRs per s in the block
+        chance = p_in.size * -np.expm1(-rate_c * 2.0 * method.scr_match_s) if scr else 0.0
         out.append(
             ContrastBlock(
                 lab,
