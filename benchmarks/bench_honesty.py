@@ -11,6 +11,9 @@ Usage: ``python benchmarks/bench_honesty.py [--null 200] [--power 50] [--workers
   constant coupling of 0.6 for the "highlighted within 5 minutes of warm-up" rate.
 * **Coupled, no difference**: 20-minute dyads coupled 0.8 in every block, labelled like the
   power set: the label contrast must stay at its nominal 5 % when both labels are coupled.
+* **Arousal, no coupling**: independent 20-minute dyads labelled like the power set, both
+  people with three times the arousal events (SCRs) while talking: more SCRs make more chance
+  coincidences, which must not read as "more concordance while talking".
 * **Peers**: the same block permutation on the difference of pooled Marci CIs (the contrast's
   first statistic) and on lagged synchrony at the dyad's lag (its second; HR still uses it),
   printed beside the EDA contrast the app uses (shared SCRs at the dyad's lag).
@@ -30,6 +33,7 @@ import itertools
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
@@ -145,6 +149,11 @@ def _job(job: tuple) -> dict:
             duration_s=1200.0, seed=10_000 + seed, coupling=0.1, lag_s=2.0, coupling_schedule=sched
         )
         g = grid_series(simulate_dyad(cfg))
+    elif kind == "arousal":  # unrelated, 3x the events while talking (offline only)
+        _, iv = listening_talking(1200.0, 120.0)
+        more = [(a, b, 3.0) for a, b, lab in iv if lab == "talking"]
+        cfg = replace(independent_config(40_000 + seed, 1200.0), arousal_schedule=more)
+        g = grid_series(simulate_dyad(cfg))
     elif kind == "const":  # coupled 0.8 throughout: labels carry no difference (offline only)
         _, iv = listening_talking(1200.0, 120.0)
         cfg = DyadSimConfig(duration_s=1200.0, seed=30_000 + seed, coupling=0.8, lag_s=2.0)
@@ -154,7 +163,7 @@ def _job(job: tuple) -> dict:
         g = grid_series(simulate_dyad(cfg))
         iv = []
     out = {"kind": kind}
-    if mode != "offline" and kind != "const":
+    if mode != "offline" and kind not in ("const", "arousal"):
         out.update(_live(g, seed))
     if iv and mode != "highlight":
         out.update(_offline(g, iv, seed))
@@ -191,7 +200,7 @@ def _live_rows(null: list, power: list, c06: list) -> list:
     ]  # fmt: skip
 
 
-def _offline_rows(null: list, power: list, const: list) -> list:
+def _offline_rows(null: list, power: list, const: list, arousal: list) -> list:
     return [
         ("null", "offline lead statement (EDA or HR)", "<= 5 %",
          _rate([r["eda_leader"] is not Leader.NONE or r["hr_leader"] is not Leader.NONE
@@ -204,6 +213,10 @@ def _offline_rows(null: list, power: list, const: list) -> list:
          _rate([r["sync_contrast_p"] < 0.05 for r in null])),
         ("coupled, no difference", "listening-vs-talking p < 0.05 (coupling 0.8 in all blocks)",
          "<= 5 %", _rate([r["contrast_p"] < 0.05 for r in const])),
+        ("arousal, no coupling",
+         "listening-vs-talking p < 0.05 (3x the arousal events while talking)", "5 % nominal", _rate([r["contrast_p"] < 0.05 for r in arousal])),
+        ("arousal, no coupling", "(peer) same test on lagged synchrony at the dyad's lag", "",
+         _rate([r["sync_contrast_p"] < 0.05 for r in arousal])),
         ("power", "lead named, patient leads, lag within ±1 s of 2 s (EDA)", ">= 90 %",
          _rate([r["eda_leader"] is Leader.PATIENT and abs(r["eda_lag"] - 2.0) <= 1.0
                 for r in power])),
@@ -225,6 +238,10 @@ def main() -> None:
     ap.add_argument(
         "--const", type=int, default=40, help="20-min dyads coupled 0.8 in every block (offline)"
     )
+    ap.add_argument(
+        "--arousal", type=int, default=40,
+        help="unrelated 20-min dyads with 3x the SCRs while talking (offline)",
+    )  # fmt: skip
     ap.add_argument("--workers", type=int, default=2)
     only = ap.add_mutually_exclusive_group()
     only.add_argument(
@@ -243,18 +260,19 @@ def main() -> None:
         + [("power", s, mode) for s in range(args.power)]
         + ([("c06", s, mode) for s in range(args.c06)] if mode != "offline" else [])
         + ([("const", s, mode) for s in range(args.const)] if mode != "highlight" else [])
+        + ([("arousal", s, mode) for s in range(args.arousal)] if mode != "highlight" else [])
     )
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as ex:
         res = list(ex.map(_job, jobs, chunksize=2))
     took = time.perf_counter() - t0
-    by = {k: [r for r in res if r["kind"] == k] for k in ("power", "c06", "const")}
+    by = {k: [r for r in res if r["kind"] == k] for k in ("power", "c06", "const", "arousal")}
     null = [r for r in res if r["kind"] in ("null", "pseudo")]
     rows = []
     if mode != "offline":
         rows += _live_rows(null, by["power"], by["c06"])
     if mode != "highlight":
-        rows += _offline_rows(null, by["power"], by["const"])
+        rows += _offline_rows(null, by["power"], by["const"], by["arousal"])
     _print(rows, args, null, by, took)
 
 
@@ -267,7 +285,8 @@ def _print(rows: list, args: argparse.Namespace, null: list, by: dict, took: flo
         f"\n{len(null)} null dyads ({args.null} independent, half sharing breathing and Mayer "
         f"frequency, {args.pseudo} pseudo-dyads), {len(by['power'])} coupled 20-min dyads, "
         f"{len(by['c06'])} coupling-0.6 dyads, {len(by['const'])} coupled dyads without a "
-        f"difference; {took:.0f} s on {args.workers} workers."
+        f"difference, {len(by['arousal'])} unrelated dyads with 3x the SCRs while talking; "
+        f"{took:.0f} s on {args.workers} workers."
     )
 
 

@@ -146,6 +146,10 @@ class DyadSimConfig:
         intervals ``coupling`` applies.
     shared_rate_per_min : float
         Shared arousal events per minute.
+    arousal_schedule : sequence of (t0, t1, factor), optional
+        Piecewise multiplier of every arousal-event rate (shared, the clinician's own and
+        both people's private events) over time, applied per 30-s stretch of the timeline by
+        its start (e.g. three times the SCRs while talking, whatever the coupling).
     ppg_fs, eda_fs : float
         Sampling rates (Hz).
     ecg_fs : float or None
@@ -162,6 +166,7 @@ class DyadSimConfig:
     lag_s: float = 2.0
     coupling_schedule: Sequence[tuple[float, float, float]] | None = None
     shared_rate_per_min: float = 3.0
+    arousal_schedule: Sequence[tuple[float, float, float]] | None = None
     ppg_fs: float = 128.0
     eda_fs: float = 32.0
     ecg_fs: float | None = None
@@ -176,6 +181,8 @@ class DyadSimConfig:
             raise ValueError(f"coupling must be in 0..1, got {self.coupling}")
         if self.lag_s < 0:
             raise ValueError(f"lag_s must be >= 0 (clinician follows), got {self.lag_s}")
+        if any(f < 0 for _, _, f in self.arousal_schedule or ()):
+            raise ValueError("arousal_schedule factors must be >= 0")
         for name in ("ppg_fs", "eda_fs"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -188,6 +195,13 @@ class DyadSimConfig:
             if t0 <= t < t1:
                 return float(c)
         return float(self.coupling)
+
+    def arousal_at(self, t: float) -> float:
+        """Event-rate multiplier in force at time ``t`` (s); 1 outside the schedule."""
+        for t0, t1, f in self.arousal_schedule or ():
+            if t0 <= t < t1:
+                return float(f)
+        return 1.0
 
 
 @dataclass(frozen=True)
@@ -419,7 +433,8 @@ class DyadModel:
         cfg = self.config
         while self._events_until < until:
             t0, t1 = self._events_until, self._events_until + _BLOCK_S
-            rate = cfg.shared_rate_per_min / 60.0
+            arousal = cfg.arousal_at(t0)
+            rate = cfg.shared_rate_per_min / 60.0 * arousal
             n = self._rng.poisson(rate * _BLOCK_S)
             shared = np.sort(self._rng.uniform(t0, t1, n))
             pat, cli = self.people["patient"], self.people["clinician"]
@@ -438,7 +453,7 @@ class DyadModel:
                 if self._rng.uniform() >= cfg.coupling_at(float(te)):
                     events.append((float(te), "clinician", float(self._rng.uniform(0.6, 1.4))))
             for role, person in (("patient", pat), ("clinician", cli)):
-                k = self._rng.poisson(person.cfg.private_rate_per_min / 60.0 * _BLOCK_S)
+                k = self._rng.poisson(person.cfg.private_rate_per_min / 60.0 * arousal * _BLOCK_S)
                 for te in self._rng.uniform(t0, t1, k):
                     events.append((float(te), role, float(self._rng.uniform(0.6, 1.4))))
             for te, role, strength in sorted(events):

@@ -77,3 +77,19 @@ def test_bad_config_is_rejected() -> None:
         DyadSimConfig(lag_s=-1)
     with pytest.raises(ValueError, match="ppg_fs"):
         DyadSimConfig(ppg_fs=0)
+    with pytest.raises(ValueError, match="arousal"):
+        DyadSimConfig(arousal_schedule=[(0.0, 60.0, -1.0)])
+
+
+def test_arousal_schedule_scales_every_event_rate() -> None:
+    """Three times the events in the second half, for both people; a factor of 1 changes
+    nothing (the same seed gives the same signals)."""
+    more = simulate_dyad(duration_s=1200, seed=3, coupling=0.5, arousal_schedule=[(600, 1200, 3)])
+    for person in (more.patient, more.clinician):
+        on = person.truth.scr_onsets
+        first, second = np.sum(on < 600), np.sum(on >= 600)
+        assert 2.2 < second / first < 4.0
+    same = simulate_dyad(duration_s=300, seed=3, arousal_schedule=[(0, 300, 1.0)])
+    plain = simulate_dyad(duration_s=300, seed=3)
+    assert np.array_equal(same.patient.eda, plain.patient.eda)
+    assert np.array_equal(same.clinician.ppg, plain.clinician.ppg)

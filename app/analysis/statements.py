@@ -88,9 +88,12 @@ def contrast_dict(c: LabelContrast) -> dict[str, Any]:
 
 
 _CONTRAST_STATISTIC = {
-    ContrastMeasure.SHARED_SCR: "shared SCRs: patient SCRs with a clinician SCR starting the "
-    f"dyad's lag later (±{MethodParams().scr_match_s:g} s), divided by sqrt(patient SCRs x clinician SCRs) in the label's "
-    "blocks (0-1); the dyad's lag is the lagged-synchrony peak of both labels' blocks together",
+    ContrastMeasure.SHARED_SCR: "shared SCRs above chance: per block, patient SCRs with a "
+    f"clinician SCR starting the dyad's lag later (±{MethodParams().scr_match_s:g} s), divided "
+    "by sqrt(patient SCRs x clinician SCRs), minus the same share with the clinician's SCRs "
+    "rotated around the block (chance); averaged over the label's blocks (chance_a/chance_b: "
+    "the chance share; value + chance = the share seen). The dyad's lag is the "
+    "lagged-synchrony peak of both labels' blocks together",
     ContrastMeasure.LAGGED_SYNCHRONY: "lagged synchrony r: windowed cross-correlation of the "
     "slope signals, Fisher-z averaged over the label's windows, at the dyad's lag (the peak of "
     "both labels' blocks together, within the lead test's ±lag)",

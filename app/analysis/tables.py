@@ -127,9 +127,12 @@ def concordance_table(a: SessionAnalysis) -> Table | None:
 
 
 def _contrast_value(value: float, chance: float, ci: float) -> str:
-    """``0.78 (chance 0.20; Marci CI 0.76)``; no chance part for lagged synchrony."""
-    by_chance = f"chance {fmt_value(chance, 2)}; " if np.isfinite(chance) else ""
-    return f"{fmt_value(value, 2)} ({by_chance}Marci CI {fmt_value(ci, 2)})"
+    """``0.55 (0.71 seen, 0.16 by chance; Marci CI 0.76)``; lagged synchrony: ``0.12 (Marci CI
+    0.40)``."""
+    if not np.isfinite(chance):
+        return f"{fmt_value(value, 2)} (Marci CI {fmt_value(ci, 2)})"
+    seen = fmt_value(value + chance, 2)
+    return f"{fmt_value(value, 2)} ({seen} seen, {fmt_value(chance, 2)} by chance; Marci CI {fmt_value(ci, 2)})"
 
 
 def contrasts_table(a: SessionAnalysis) -> Table | None:
@@ -170,9 +173,10 @@ def contrasts_table(a: SessionAnalysis) -> Table | None:
             "in words",
         ),
         tuple(rows),
-        "EDA compares shared SCRs: the share of skin-conductance responses that have a "
-        "partner in the other person at the dyad's own lag (±1.5 s), from 0 (none) to 1 (all), "
-        "beside the share expected by chance from each label's SCR counts; "
+        "EDA compares shared SCRs above chance: the share of skin-conductance responses that "
+        "have a partner in the other person at the dyad's own lag (±1.5 s; 0 none, 1 all) "
+        "minus the share expected by chance from each block's own SCRs (more arousal, more "
+        "chance coincidences), averaged over the label's blocks; "
         "the lag is the peak within ±5 s of both labels together, so a clinician following a "
         "few seconds behind counts. HR compares lagged synchrony r (the windowed "
         "cross-correlation of the two people's slopes at that lag). Each label's pooled Marci "
