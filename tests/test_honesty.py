@@ -367,3 +367,19 @@ def test_shared_scr_contrast_with_gaps_and_an_empty_block():
     assert blocks[0].scr_patient == 0 and blocks[0].scr_chance == 0.0
     none = label_contrast(_blocks(np.full(x.size, np.nan), y, iv), "listening", "talking")
     assert none.status is StatementStatus.NOT_ENOUGH_DATA and math.isnan(none.p)
+
+
+def test_scr_chance_count_is_exact_for_regular_onsets():
+    """Clinician SCRs every 10 s: rotated uniformly, a patient SCR has one within ±1.5 s for
+    3 s of every 10 s, so the chance count is exactly 0.3 per patient SCR, whatever their
+    times, in long blocks too; and 0 without SCRs."""
+    from dsp.concordance.contrast import _rotation_chance
+
+    c = np.arange(0.0, 600.0, 10.0)
+    p = np.sort(np.random.default_rng(1).uniform(0.0, 600.0, 37))
+    assert _rotation_chance(p, c, 0.0, 600.0, 1.5) == pytest.approx(0.3 * 37, rel=1e-9)
+    many = np.sort(np.random.default_rng(2).uniform(0.0, 3600.0, 400))
+    assert _rotation_chance(many, np.arange(0.0, 3600.0, 10.0), 0.0, 3600.0, 1.5) == (
+        pytest.approx(0.3 * 400, rel=1e-9)
+    )
+    assert _rotation_chance(p, np.zeros(0), 0.0, 600.0, 1.5) == 0.0

@@ -15,8 +15,8 @@ What is compared (:class:`ContrastMeasure`):
   starts the dyad's lag later within ±``scr_match_s`` (1.5 s). Per block, shared / sqrt(patient
   SCRs x clinician SCRs) (the normalisation of event synchronization, Quian Quiroga, Kreuz &
   Grassberger 2002; 0 = none shared, 1 = every SCR of both people has its partner) **minus the
-  same share expected by chance** (the clinician's SCRs of the block rotated around it, 200
-  rotations); a label's value is the mean over its blocks. SCRs come from
+  same share expected by chance** (the clinician's SCRs of the block rotated around it, over
+  all rotations, exactly); a label's value is the mean over its blocks. SCRs come from
   :func:`dsp.eda.eda_scr` with each person's noise threshold (the person panels' rule for
   counting them), on the whole session once; a patient SCR belongs to the block its onset is in.
   Why counts: the size of each person's SCR to a shared event varies (log-normal), and one
@@ -121,7 +121,7 @@ class ContrastBlock:
         SCRs of each person starting inside the block (0 for LAGGED_SYNCHRONY).
     scr_chance : float
         SHARED_SCR: the patient SCRs expected to find a partner by chance: the mean count
-        over 200 rotations of the clinician's SCRs around the block (each keeps the
+        over all rotations of the clinician's SCRs around the block (each keeps the
         clinician's own SCR rate and spacing in that block).
     """
 
@@ -264,23 +264,24 @@ def _scr_pairs(
 
 
 def _rotation_chance(
-    p_in: np.ndarray, c_in: np.ndarray, a: float, b: float, match_s: float, n_rot: int = 200
+    p_in: np.ndarray, c_in: np.ndarray, a: float, b: float, match_s: float
 ) -> float:
     """Patient SCRs of block ``[a, b)`` expected to have a clinician SCR within ``match_s``
-    when the block's clinician SCRs are rotated (circularly shifted) uniformly around it.
+    when the block's clinician SCRs are rotated (circularly shifted) by a uniform random
+    amount around it.
 
     A rotation keeps the clinician's SCR rate and spacing in the block, so a block where both
     people simply have more SCRs (more arousal) gets a higher chance count; a Poisson formula
-    instead under-counts chance for responses that cannot overlap.
+    would under-count chance for responses that cannot overlap. Exact, not sampled: a patient
+    SCR is hit for a total rotation of ``sum over the circular gaps g between consecutive
+    clinician SCRs of min(g, 2 match_s)``, the same for every patient SCR.
     """
     length = b - a
     if not (p_in.size and c_in.size) or length <= 0:
         return 0.0
-    shift = (np.arange(n_rot) + 0.5) * length / n_rot
-    c = a + np.mod(c_in[None, :] - a + shift[:, None], length)  # (rotations, clinician)
-    d = np.abs(c[:, None, :] - p_in[None, :, None])  # (rotations, patient, clinician)
-    d = np.minimum(d, length - d)
-    return float((d <= match_s + 1e-9).any(axis=2).sum(axis=1).mean())
+    c = np.sort(c_in)
+    gaps = np.diff(np.append(c, c[0] + length))  # circular gaps, summing to ``length``
+    return float(p_in.size * np.minimum(gaps, 2.0 * match_s).sum() / length)
 
 
 def contrast_blocks(
