@@ -131,8 +131,8 @@ def _contrast_value(value: float, chance: float, ci: float) -> str:
     0.40)``."""
     if not np.isfinite(chance):
         return f"{fmt_value(value, 2)} (Marci CI {fmt_value(ci, 2)})"
-    seen = fmt_value(value + chance, 2)
-    return f"{fmt_value(value, 2)} ({seen} seen, {fmt_value(chance, 2)} by chance; Marci CI {fmt_value(ci, 2)})"
+    seen, by_chance, marci = (fmt_value(v, 2) for v in (value + chance, chance, ci))
+    return f"{fmt_value(value, 2)} ({seen} seen, {by_chance} by chance; Marci CI {marci})"
 
 
 def contrasts_table(a: SessionAnalysis) -> Table | None:

@@ -235,7 +235,11 @@ def block_sums(
     return out
 
 
-def scr_onsets(x: np.ndarray, fs: float, method: MethodParams = MethodParams()) -> np.ndarray:  # noqa: B008
+def scr_onsets(
+    x: np.ndarray,
+    fs: float,
+    method: MethodParams = MethodParams(),  # noqa: B008 - frozen
+) -> np.ndarray:
     """SCR onset times of one person's EDA (s from ``x[0]``).
 
     :func:`dsp.eda.eda_scr` on the (zero-phase cleaned) signal with the person's noise

@@ -83,9 +83,10 @@ def pair_statistics(patient: DyadSeries, clinician: DyadSeries) -> np.ndarray:
     -------
     numpy.ndarray
         :data:`STATISTICS` in order: EDA Marci CI, HR Marci CI (1 s HR slopes), the EDA lead
-        asymmetry (:mod:`dsp.concordance.lead`, 30 s windows, ±5 s) and the EDA shared-SCR
-        difference (:func:`dsp.concordance.contrast.contrast_statistic`) of the first two labels
-        of the patient's session (NaN when it has fewer than two).
+        asymmetry (:mod:`dsp.concordance.lead`, 30 s windows, ±5 s) and the EDA label contrast
+        (the difference of shared SCRs above chance,
+        :func:`dsp.concordance.contrast.contrast_statistic`) of the first two labels of the
+        patient's session (NaN when it has fewer than two).
     """
     fs = patient.fs
     n = min(patient.eda_patient.size, clinician.eda_clinician.size)
