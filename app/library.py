@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.analysis import AnalysisOptions, analyze_to_folder, listening_minus_talking
-from app.formatting import fmt_mmss, fmt_value
+from app.analysis import AnalysisOptions, analyze_to_folder, tested_contrast
+from app.formatting import MISSING, fmt_mmss, fmt_value
 from app.sessionfolder import SessionFolder
+from dsp.concordance.evidence import p_text
 
 
 def default_sessions_dir() -> Path:
@@ -78,8 +79,12 @@ class SessionEntry:
         Clinician's baseline ln RMSSD (ln ms).
     baseline_source : str
         Where that baseline comes from.
-    listening_minus_talking : float
-        EDA CI while listening minus while talking (NaN without both labels).
+    listening_vs_talking, listening_vs_talking_p : float
+        The session's tested EDA contrast: shared SCRs above chance while listening minus
+        while talking (:mod:`dsp.concordance.contrast`) and its block-permutation p (NaN
+        without both labels; p NaN when the session allowed no test).
+    listening_vs_talking_text : str
+        That contrast in words ("" without one).
     notes : str
     """
 
@@ -99,7 +104,9 @@ class SessionEntry:
     clinician_rmssd_ms: float
     clinician_baseline_ln_rmssd: float
     baseline_source: str
-    listening_minus_talking: float
+    listening_vs_talking: float
+    listening_vs_talking_p: float
+    listening_vs_talking_text: str
     notes: str
 
     @property
@@ -176,7 +183,8 @@ def read_session(folder: str | Path) -> SessionEntry | None:
     if not math.isfinite(base):
         base = _float((cli.get("baseline") or {}).get("ln_rmssd"))
         src = (cli.get("baseline") or {}).get("source", "") if math.isfinite(base) else ""
-    lmt = listening_minus_talking(m) if m else None
+    lvt = tested_contrast(m) if m else None
+    lvt_d, lvt_p, lvt_text = lvt if lvt is not None else (math.nan, math.nan, "")
     return SessionEntry(
         folder=folder,
         recording=rec,
@@ -194,7 +202,9 @@ def read_session(folder: str | Path) -> SessionEntry | None:
         clinician_rmssd_ms=_float(cli.get("rmssd_ms")),
         clinician_baseline_ln_rmssd=base,
         baseline_source=src,
-        listening_minus_talking=_float(lmt),
+        listening_vs_talking=lvt_d,
+        listening_vs_talking_p=lvt_p,
+        listening_vs_talking_text=lvt_text,
         notes=str(s.get("notes") or ""),
     )
 
@@ -229,15 +239,18 @@ class ClinicianTrend:
     ----------
     clinician : str
     sessions : tuple of SessionEntry
-    baseline_ln_rmssd, session_ci, listening_minus_talking : tuple of float
-        Clinician's baseline ln RMSSD, session EDA CI, EDA CI listening minus talking.
+    baseline_ln_rmssd, session_ci : tuple of float
+        Clinician's baseline ln RMSSD, session EDA CI.
+    listening_vs_talking, listening_vs_talking_p : tuple of float
+        The tested EDA listening-minus-talking contrast and its p (see :class:`SessionEntry`).
     """
 
     clinician: str
     sessions: tuple[SessionEntry, ...]
     baseline_ln_rmssd: tuple[float, ...]
     session_ci: tuple[float, ...]
-    listening_minus_talking: tuple[float, ...]
+    listening_vs_talking: tuple[float, ...]
+    listening_vs_talking_p: tuple[float, ...]
 
 
 def clinician_trend(entries: Sequence[SessionEntry], clinician: str) -> ClinicianTrend:
@@ -248,7 +261,8 @@ def clinician_trend(entries: Sequence[SessionEntry], clinician: str) -> Clinicia
         sessions=mine,
         baseline_ln_rmssd=tuple(e.clinician_baseline_ln_rmssd for e in mine),
         session_ci=tuple(e.eda_ci for e in mine),
-        listening_minus_talking=tuple(e.listening_minus_talking for e in mine),
+        listening_vs_talking=tuple(e.listening_vs_talking for e in mine),
+        listening_vs_talking_p=tuple(e.listening_vs_talking_p for e in mine),
     )
 
 
@@ -257,11 +271,19 @@ def clinicians(entries: Sequence[SessionEntry]) -> list[str]:
     return list(dict.fromkeys(e.clinician for e in entries if e.clinician))
 
 
+def contrast_cell(e: SessionEntry) -> str:
+    """``0.51 (p = 0.008)``, ``0.05 (p = 0.62)``, ``0.30 (no test)`` or ``–``."""
+    if not math.isfinite(e.listening_vs_talking):
+        return MISSING
+    why = p_text(e.listening_vs_talking_p) or "no test"
+    return f"{fmt_value(e.listening_vs_talking, 2)} ({why})"
+
+
 def format_table(entries: Sequence[SessionEntry]) -> list[str]:
     """Plain-text lines of the library list."""
     head = (
         f"{'date':<16}  {'patient':<8}  {'clinician':<9}  {'duration':>8}  {'EDA CI':>6}  "
-        f"{'p':>5}  {'HR CI':>6}  {'C base lnRMSSD':>14}  {'listen-talk':>11}  folder"
+        f"{'p':>5}  {'HR CI':>6}  {'C base lnRMSSD':>14}  {'listen-talk (tested)':>22}  folder"
     )
     lines = [head]
     for e in entries:
@@ -269,7 +291,7 @@ def format_table(entries: Sequence[SessionEntry]) -> list[str]:
         lines.append(
             f"{e.date_text:<16}  {e.patient or '?':<8}  {e.clinician or '?':<9}  {dur:>8}  "
             f"{fmt_value(e.eda_ci):>6}  {fmt_value(e.eda_p, 3):>5}  {fmt_value(e.hr_ci):>6}  "
-            f"{fmt_value(e.clinician_baseline_ln_rmssd):>14}  {fmt_value(e.listening_minus_talking):>11}  "
+            f"{fmt_value(e.clinician_baseline_ln_rmssd):>14}  {contrast_cell(e):>22}  "
             f"{e.folder.name}{'' if e.analysed else '  (not analysed: attune library --analyze)'}"
         )
     return lines
@@ -304,8 +326,7 @@ def format_trend(entries: Sequence[SessionEntry], clinician: str) -> list[str]:
     """Plain-text lines of one clinician's sessions over time (``attune library --list``)."""
     tr = clinician_trend(entries, clinician)
     lines = [f"clinician {clinician}: {len(tr.sessions)} session(s)"]
-    for e, b, c, d in zip(tr.sessions, tr.baseline_ln_rmssd, tr.session_ci,
-                          tr.listening_minus_talking, strict=True):  # fmt: skip
+    for e, b, c in zip(tr.sessions, tr.baseline_ln_rmssd, tr.session_ci, strict=True):
         lines.append(f"  {e.date_text}  baseline ln RMSSD {fmt_value(b)}  session CI "
-                     f"{fmt_value(c)}  listening - talking {fmt_value(d)}")  # fmt: skip
+                     f"{fmt_value(c)}  listening - talking {contrast_cell(e)}")  # fmt: skip
     return lines

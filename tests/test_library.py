@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from xdf_sim import write_simulated_xdf
 
-from app.library import clinician_trend, clinicians, read_session, scan_sessions
+from app.library import clinician_trend, clinicians, contrast_cell, read_session, scan_sessions
 from devices.recorder import create_session_folder, write_private_json
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
@@ -63,12 +63,31 @@ def test_list_and_trend(library: Path) -> None:
     # trend values are each session's own analysed numbers
     import json
 
-    for e, ci, lmt in zip(tr.sessions, tr.session_ci, tr.listening_minus_talking, strict=True):
+    for e, ci, d, p in zip(tr.sessions, tr.session_ci, tr.listening_vs_talking,
+                           tr.listening_vs_talking_p, strict=True):  # fmt: skip
         m = json.loads((e.folder / "metrics.json").read_text(encoding="utf-8"))
         assert ci == pytest.approx(m["concordance"]["eda"]["marci_ci"])
-        by = {r["label"]: r["eda_concordance"]["ci"] for r in m["segments"]["per_label"]}
-        assert lmt == pytest.approx(by["listening"] - by["talking"])
+        (c,) = m["concordance"]["eda"]["statements"]["contrasts"]
+        sign = 1.0 if c["label_a"] == "listening" else -1.0
+        assert d == pytest.approx(sign * c["difference"])
+        # one listening and one talking block: no test, so no p and no claim
+        assert math.isnan(p) and not c["tested"] and contrast_cell(e).endswith("(no test)")
+        assert e.listening_vs_talking_text == "listening vs talking: not enough data for a test"
     assert all(3.0 < b < 5.5 for b in tr.baseline_ln_rmssd)
+
+
+def test_tested_contrast_orientation_and_cell() -> None:
+    """The library reads the session's tested contrast, oriented listening - talking whatever
+    order the analysis used, with its p; no contrast: a dash."""
+    from app.analysis import tested_contrast
+
+    text = "more concordance while listening than talking (p = 0.008)"
+    m = {"concordance": {"eda": {"statements": {"contrasts": [
+        {"label_a": "talking", "label_b": "listening", "difference": -0.4, "p_value": 0.008,
+         "text": text}]}}}}  # fmt: skip
+    assert tested_contrast(m) == (pytest.approx(0.4), 0.008, text)
+    assert tested_contrast({}) is None
+    assert tested_contrast(m, "moment", "talking") is None
 
 
 def test_session_json_baseline_wins(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from app.analysis.export import (
 )
 from app.analysis.inputs import FORMATS, AnalysisError, AnalysisOptions, InputChannel
 from app.analysis.pipeline import SessionAnalysis, analyze_file
+from app.analysis.statements import tested_contrast
 
 __all__ = [
     "FORMATS",
@@ -56,6 +57,7 @@ __all__ = [
     "metrics_dict",
     "output_dirs",
     "summary_row",
+    "tested_contrast",
     "timeseries_rows",
     "write_outputs",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "contrast_dict",
     "lead_dict",
     "statement_columns",
+    "tested_contrast",
     "statements_dict",
 ]
 
@@ -184,6 +185,27 @@ STATEMENT_FIELDS = [
     "hr_highlight_ever",
     "shared_breathing",
 ]
+
+
+def tested_contrast(
+    m: dict[str, Any], label_a: str = "listening", label_b: str = "talking", signal: str = "eda"
+) -> tuple[float, float, str] | None:
+    """The tested contrast of two labels from a metrics dict: ``(difference a - b, p, words)``.
+
+    The difference is the one the test is about (EDA: shared SCRs above chance), oriented
+    ``a - b`` whichever order the analysis used; p is NaN when no test was possible. None
+    when the session has no contrast of those labels.
+    """
+    st = ((m.get("concordance") or {}).get(signal) or {}).get("statements") or {}
+    for c in st.get("contrasts") or ():
+        pair = (str(c["label_a"]).lower(), str(c["label_b"]).lower())
+        if set(pair) != {label_a, label_b}:
+            continue
+        d = c.get("difference")
+        d = math.nan if d is None else float(d) * (1.0 if pair[0] == label_a else -1.0)
+        p = math.nan if c.get("p_value") is None else float(c["p_value"])
+        return d, p, str(c["text"])
+    return None
 
 
 def statement_columns(m: dict[str, Any]) -> dict[str, str]:

@@ -30,12 +30,19 @@ from PySide6.QtWidgets import (
 from app.analysis import AnalysisError
 from app.formatting import fmt_mmss, fmt_value
 from app.gui.qtapp import dispose, make_app, save_screenshot
-from app.library import SessionEntry, clinician_trend, clinicians, scan_sessions
+from app.library import (
+    SessionEntry,
+    clinician_trend,
+    clinicians,
+    contrast_cell,
+    scan_sessions,
+)
 from app.review.launch import open_review
+from dsp.concordance.evidence import ALPHA
 
 COLUMNS = [
     "date", "patient", "clinician", "duration", "EDA CI", "p", "HR CI",
-    "clinician baseline ln RMSSD", "CI listening − talking", "folder",
+    "clinician baseline ln RMSSD", "listening − talking (EDA, tested)", "folder",
 ]  # fmt: skip
 
 
@@ -85,7 +92,8 @@ class LibraryWindow(QMainWindow):
         self.setCentralWidget(central)
         self.statusBar().showMessage(
             "Double-click a session to review it. Trends: one point per analysed session of the "
-            "chosen clinician, oldest left."
+            "chosen clinician, oldest left. Listening − talking: the session's tested contrast "
+            "(block permutation), filled where p < 0.05."
         )
         self.show_trend(self.combo.currentText())
 
@@ -100,7 +108,7 @@ class LibraryWindow(QMainWindow):
             cells = [
                 e.date_text, e.patient or "?", e.clinician or "?", dur, fmt_value(e.eda_ci),
                 fmt_value(e.eda_p, 3), fmt_value(e.hr_ci), fmt_value(e.clinician_baseline_ln_rmssd),
-                fmt_value(e.listening_minus_talking),
+                contrast_cell(e),
                 e.folder.name + ("" if e.analysed else "  (not analysed)"),
             ]  # fmt: skip
             for j, c in enumerate(cells):
@@ -125,13 +133,15 @@ class LibraryWindow(QMainWindow):
             self.glw.addLabel("No sessions with a clinician code yet.")
             return
         x = np.array([e.started.timestamp() if e.started else math.nan for e in tr.sessions])
+        tested = np.asarray(tr.listening_vs_talking_p, dtype=float) < ALPHA  # NaN: no test
         series = [
             ("Clinician's baseline ln RMSSD (higher = more vagal HRV at rest)",
-             "ln RMSSD", tr.baseline_ln_rmssd, "#d95f02", None),
+             "ln RMSSD", tr.baseline_ln_rmssd, "#d95f02", None, None),
             ("Session skin-conductance concordance (Marci CI; > 0 = moving together)",
-             "CI", tr.session_ci, "#222222", 0.0),
-            ("Concordance while listening minus while talking",
-             "Δ CI", tr.listening_minus_talking, "#1f6fb4", 0.0),
+             "CI", tr.session_ci, "#222222", 0.0, None),
+            ("Listening − talking: shared SCRs above chance (● p &lt; 0.05, ○ no reliable "
+             "difference or no test)",
+             "Δ shared", tr.listening_vs_talking, "#1f6fb4", 0.0, tested),
         ]  # fmt: skip
         self.glw.addLabel(
             f"<b>Clinician {code}</b>: {len(tr.sessions)} session(s), "
@@ -139,16 +149,19 @@ class LibraryWindow(QMainWindow):
             row=0, col=0,
         )  # fmt: skip
         first = None
-        for k, (title, name, vals, color, ref) in enumerate(series):
+        for k, (title, name, vals, color, ref, filled) in enumerate(series):
             p = self.glw.addPlot(row=k + 1, col=0, axisItems={"bottom": DayAxis()})
             p.setTitle(title, size="10pt")
             p.setLabel("left", name)
             p.getAxis("left").setWidth(70)
+            p.getAxis("left").enableAutoSIPrefix(False)  # "0.8", not "800 (x0.001)"
             p.showGrid(x=True, y=True, alpha=0.2)
             y = np.asarray(vals, dtype=float)
             ok = np.isfinite(y) & np.isfinite(x)
+            fill = np.ones(y.shape, dtype=bool) if filled is None else filled
             p.plot(x[ok], y[ok], pen=pg.mkPen(color, width=1.5), symbol="o", symbolSize=8,
-                   symbolBrush=color, symbolPen=None)  # fmt: skip
+                   symbolBrush=[pg.mkBrush(color if f else "w") for f in fill[ok]],
+                   symbolPen=pg.mkPen(color, width=1.5))  # fmt: skip
             if ref is not None:
                 p.addItem(
                     pg.InfiniteLine(
