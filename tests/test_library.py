@@ -162,7 +162,13 @@ def test_double_click_opens_the_sessions_review(qtbot, library: Path, tmp_path, 
     row = 1
     rect = w.table.visualItemRect(w.table.item(row, 0))
     _double_click(qtbot, w.table, rect.center())
+    # analysed in a worker thread: the library says so and keeps answering meanwhile
+    assert w.statusBar().currentMessage().startswith("analysing ")
+    assert w._reviews == []
+    w.combo.setCurrentText("C02")
+    assert len(w.trend.sessions) == 1
     qtbot.waitUntil(lambda: len(w._reviews) == 1, timeout=30_000)
+    assert w.statusBar().currentMessage().startswith("opened ")
     review = w._reviews[0]
     assert isinstance(review, ReviewWindow) and review.isVisible()
     assert review.a.path == w.entries[row].recording
@@ -182,5 +188,16 @@ def test_double_click_opens_the_sessions_review(qtbot, library: Path, tmp_path, 
         assert len(w._reviews) == 1
     finally:
         moved.rename(gone)
+    # a recording that is not XDF: one status line from the worker, no window
+    bad = w.entries[3].recording
+    saved = bad.read_bytes()
+    bad.write_bytes(b"not an xdf file")
+    try:
+        rect = w.table.visualItemRect(w.table.item(3, 0))
+        _double_click(qtbot, w.table, rect.center())
+        qtbot.waitUntil(lambda: not w._analysing, timeout=30_000)
+        assert "recording.xdf" in w.statusBar().currentMessage() and len(w._reviews) == 1
+    finally:
+        bad.write_bytes(saved)
     for r in w._reviews:
         dispose(r)

@@ -57,24 +57,6 @@ def load_analysis(
     return a, False
 
 
-def open_review(path: str | Path, options: AnalysisOptions | None = None) -> ReviewWindow:
-    """Analyse ``path`` (or load its cached analysis) and show its review window.
-
-    Needs a running QApplication (:func:`app.gui.qtapp.make_app`); the window is returned so
-    the caller keeps it alive.
-
-    Raises
-    ------
-    AnalysisError
-        As :func:`app.analysis.analyze_file`.
-    """
-    a, _ = load_analysis(path, options or AnalysisOptions())
-    win = ReviewWindow(a)
-    win.resize(1400, 900)
-    win.show()
-    return win
-
-
 def run_review(args: argparse.Namespace, options: AnalysisOptions) -> int:
     """Entry of ``attune review`` (exit status)."""
     why = prepare_display(bool(args.screenshot))

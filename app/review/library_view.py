@@ -1,19 +1,22 @@
 """Session library window: the list of sessions and one clinician's trends across sessions.
 
-Double-click a session to open it in the review window.
+Double-click a session to open it in the review window. A session not analysed yet is
+analysed in a worker thread (about 15 s for an hour) while the library stays usable; the
+review opens when it is ready, and an error is shown in the status bar.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -37,7 +40,8 @@ from app.library import (
     contrast_cell,
     scan_sessions,
 )
-from app.review.launch import open_review
+from app.review.launch import load_analysis
+from app.review.window import ReviewWindow
 from dsp.concordance.evidence import ALPHA
 
 COLUMNS = [
@@ -58,12 +62,17 @@ class DayAxis(pg.DateAxisItem):
 class LibraryWindow(QMainWindow):
     """The sessions folder as a table plus trend plots for one clinician code."""
 
+    #: (recording path, SessionAnalysis or the exception that stopped it), from the worker
+    analysed = Signal(object, object)
+
     def __init__(self, root: Path, entries: Sequence[SessionEntry] | None = None,
                  clinician: str | None = None) -> None:  # fmt: skip
         super().__init__()
         self.root = Path(root)
         self.entries = list(entries) if entries is not None else scan_sessions(self.root)
         self._reviews: list[QMainWindow] = []
+        self._analysing: set[Path] = set()
+        self.analysed.connect(self._show_review)
         self.setWindowTitle(f"Attunement session library – {self.root}")
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -185,10 +194,43 @@ class LibraryWindow(QMainWindow):
         if e.recording is None:
             self.statusBar().showMessage(f"{e.folder.name}: no recording.xdf to review", 8000)
             return
+        if e.recording in self._analysing:
+            self.statusBar().showMessage(f"{e.folder.name}: still being analysed…")
+            return
+        self._analysing.add(e.recording)
+        self.statusBar().showMessage(
+            f"analysing {e.folder.name}… (the first open takes about 15 s for an hour of "
+            "recording; the review opens when it is ready)"
+        )
+        threading.Thread(
+            target=self._analyse, args=(e.recording,), name="attune-review-analysis", daemon=True
+        ).start()
+
+    def _analyse(self, path: Path) -> None:
+        """Worker thread: the (cached) analysis of ``path``, handed to the GUI thread."""
         try:
-            self._reviews.append(open_review(e.recording))
-        except AnalysisError as exc:
-            self.statusBar().showMessage(str(exc), 10000)
+            result: object = load_analysis(path)[0]
+        except Exception as exc:  # every failure reaches the user in the status bar
+            result = exc
+        try:
+            self.analysed.emit(path, result)
+        except RuntimeError:  # the library window was closed meanwhile
+            pass
+
+    def _show_review(self, path: Path, result: object) -> None:
+        self._analysing.discard(path)
+        if isinstance(result, AnalysisError):
+            self.statusBar().showMessage(str(result), 10000)
+            return
+        if isinstance(result, Exception):
+            why = f"{type(result).__name__}: {result}"
+            self.statusBar().showMessage(f"{path.parent.name}: analysis failed: {why}", 10000)
+            return
+        win = ReviewWindow(result)
+        win.resize(1400, 900)
+        win.show()
+        self._reviews.append(win)
+        self.statusBar().showMessage(f"opened {path.parent.name}", 5000)
 
 
 def run_library_window(root: Path, entries: Sequence[SessionEntry], clinician: str | None,
