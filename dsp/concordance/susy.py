@@ -85,9 +85,11 @@ class SUSYResult:
 
 
 def _sd(a: np.ndarray) -> float:
-    """Sample SD (R ``sd``); NaN for fewer than 2 values."""
+    """Sample SD (R ``sd``); NaN for fewer than 2 values or an infinite one (as R, silently:
+    a window of identical stretches has Fisher z = inf)."""
     a = np.asarray(a, dtype=float)
-    return float(np.std(a, ddof=1)) if a.size >= 2 else math.nan
+    with np.errstate(invalid="ignore"):
+        return float(np.std(a, ddof=1)) if a.size >= 2 else math.nan
 
 
 def _mean(a: np.ndarray) -> float:
