@@ -109,7 +109,7 @@ def _blocks(x, y, intervals, measure=ContrastMeasure.SHARED_SCR):
     return contrast_blocks(x, y, FS, intervals, measure=measure)
 
 
-def _listening_only(seed: int, dur: float) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+def _listening_only(seed: int, dur: float) -> tuple[list, np.ndarray, np.ndarray]:
     """2-minute listening/talking blocks; the clinician's SCRs follow the patient's by 2 s
     while listening and fall at their own times while talking."""
     _, iv = listening_talking(dur, 120.0)
@@ -119,7 +119,7 @@ def _listening_only(seed: int, dur: float) -> tuple[list, np.ndarray, np.ndarray
         if lab == "talking":
             m = slice(int(a * FS), int(b * FS))
             y[m] = y_ind[m] - y_ind[m][0] + y[m][0]
-    return iv, x, y, y_ind
+    return iv, x, y
 
 
 def test_shared_scrs_count_the_known_pairs():
@@ -143,7 +143,7 @@ def test_shared_scrs_count_the_known_pairs():
 
 @pytest.mark.parametrize("measure", list(ContrastMeasure))
 def test_label_contrast_detects_a_real_difference(measure):
-    iv, x, y, _ = _listening_only(3, 1200.0)
+    iv, x, y = _listening_only(3, 1200.0)
     c = label_contrast(_blocks(x, y, iv, measure), "listening", "talking")
     assert c.status is StatementStatus.TESTED and c.n_blocks_a == c.n_blocks_b == 5
     assert c.measure is measure and c.lag_s == pytest.approx(2.0, abs=0.5)
@@ -161,7 +161,7 @@ def test_label_contrast_detects_a_real_difference(measure):
 
 def test_shared_scr_contrast_needs_scrs_in_both_labels():
     """A clinician without SCRs while talking (flat EDA) leaves nothing to compare there."""
-    iv, x, y, _ = _listening_only(9, 1200.0)
+    iv, x, y = _listening_only(9, 1200.0)
     for a, b, lab in iv:
         if lab == "talking":
             y[int(a * FS) : int(b * FS)] = y[int(a * FS)]
@@ -335,7 +335,7 @@ def test_console_session_summary_tests_listening_vs_talking():
     from dsp.concordance import LiveDyad
 
     dur = 1200.0
-    iv, x, y, _ = _listening_only(21, dur)
+    iv, x, y = _listening_only(21, dur)
     t = 500.0 + np.arange(x.size) / FS  # LSL clock
     ld = LiveDyad()
     hr = np.full(x.size, np.nan)
@@ -359,7 +359,7 @@ def test_console_session_summary_tests_listening_vs_talking():
 def test_shared_scr_contrast_with_gaps_and_an_empty_block():
     """Two markers at the same instant (an empty block) and a 100-s hole in the patient's EDA:
     the hole's block drops out, the rest is tested; an all-missing patient gives no test."""
-    iv, x, y, _ = _listening_only(13, 1200.0)
+    iv, x, y = _listening_only(13, 1200.0)
     x[1000:1400] = np.nan
     blocks = _blocks(x, y, [(0.0, 0.0, "listening"), *iv])
     c = label_contrast(blocks, "listening", "talking")
