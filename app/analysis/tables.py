@@ -18,6 +18,7 @@ from app.analysis.statements import SUSY_NAME
 from app.formatting import MISSING, fmt_mmss, fmt_value
 from dsp.concordance.dyad import HIGHLIGHT, DyadSignal
 from dsp.concordance.evidence import NOT_ENOUGH_DATA
+from dsp.params import MethodParams
 from dsp.session import PersonInterval
 
 CORRECTED = ("ectopic", "missed", "extra", "longshort")
@@ -174,7 +175,8 @@ def contrasts_table(a: SessionAnalysis) -> Table | None:
         ),
         tuple(rows),
         "EDA compares shared SCRs above chance: the share of skin-conductance responses that "
-        "have a partner in the other person at the dyad's own lag (±1.5 s; 0 none, 1 all) "
+        f"have a partner in the other person at the dyad's own lag (±{MethodParams().scr_match_s:g} s; "
+        "0 none, 1 all) "
         "minus the share expected by chance from each block's own SCRs (more arousal, more "
         "chance coincidences), averaged over the label's blocks; "
         "the lag is the peak within ±5 s of both labels together, so a clinician following a "
