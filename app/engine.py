@@ -25,6 +25,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from app.dyad_grid import GridGaps, rolling_span_s, samples_ready
 from app.preroll import Preroll
 from devices.acquisition import Acquisition
 from devices.assign import ROLES, Assignment
@@ -94,6 +95,10 @@ class EngineSnapshot:
         Problems met in this tick (one line each).
     preroll_s : float
         Seconds of simulated history (demo pre-roll) behind these numbers; 0 for none.
+    dyad_missing_s : mapping "role/eda" or "role/hr" -> float
+        Seconds each person's EDA / heart rate was missing (or excluded as poor) on the dyad
+        grid within the span behind the rolling CI (:func:`app.dyad_grid.rolling_span_s`);
+        what a paused meter names. Empty before any grid data.
     """
 
     t: float
@@ -105,6 +110,7 @@ class EngineSnapshot:
     tick_cost_s: float
     errors: tuple[str, ...] = ()
     preroll_s: float = 0.0
+    dyad_missing_s: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,8 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._grid_next: float | None = None
+        dc = self.config.dyad
+        self._gaps = GridGaps(GRID_FS, max(rolling_span_s(dc, "eda"), rolling_span_s(dc, "hr")))
         self._seq = 0
         self._last_snapshot: EngineSnapshot | None = None
         self._outlet = None
@@ -271,6 +279,7 @@ class Engine:
             tick_cost_s=time.thread_time() - c0,
             errors=tuple(errors),
             preroll_s=pre.seconds if pre is not None and self._primed else 0.0,
+            dyad_missing_s=MappingProxyType(self._missing()),
         )
         self._seq += 1
         self._last_snapshot = snap
@@ -366,12 +375,25 @@ class Engine:
         n = int(np.floor((end - self._grid_next) * GRID_FS)) + 1
         if n > 0:
             tg = self._grid_next + np.arange(n) / GRID_FS
-            self._grid_next = float(tg[-1] + 1.0 / GRID_FS)
             p, c = self.persons["patient"], self.persons["clinician"]
-            self.dyad.push(
-                tg, p.eda_on_grid(tg), c.eda_on_grid(tg), p.hr_on_grid(tg), c.hr_on_grid(tg)
-            )
+            hr = (p.hr_on_grid(tg), c.hr_on_grid(tg))
+            c_last = tuple(persons[r].cardiac_last_t for r in ("patient", "clinician"))
+            n = samples_ready(tg, hr, c_last, end)  # wait for beats not committed yet
+            if n > 0:
+                tg = tg[:n]
+                cols = (p.eda_on_grid(tg), c.eda_on_grid(tg), hr[0][:n], hr[1][:n])
+                self._grid_next = float(tg[-1] + 1.0 / GRID_FS)
+                self.dyad.push(tg, *cols)
+                self._gaps.add(tg, cols)
         return self.dyad.snapshot()
+
+    def _missing(self) -> dict[str, float]:
+        """Seconds missing per person and signal behind each rolling CI (EngineSnapshot)."""
+        out = {}
+        for sig in ("eda", "hr"):
+            gone = self._gaps.missing_s(rolling_span_s(self.config.dyad, sig))
+            out |= {k: v for k, v in gone.items() if k.endswith("/" + sig)}
+        return out
 
 
 # ----------------------------------------------------------------------- metrics channels

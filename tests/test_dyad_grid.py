@@ -1,0 +1,101 @@
+"""The live dyad grid waits for committed beats, and remembers who was missing (issue 18).
+
+The HR meter said "paused - heart rate missing or poor" while both heart rates were good:
+the grid read a person's heart rate before the beat closing that interval was committed, and
+that NaN stayed. Here the real PPG beat detector (:class:`dsp.person.LivePerson`) runs on the
+simulator's PPG in 1 s chunks, as the engine's ticks feed it, with the grid 1.5 s behind.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from app.dyad_grid import HR_WAIT_S, SIGNALS, GridGaps, rolling_span_s, samples_ready
+from dsp.concordance import DyadConfig
+from dsp.person import LivePerson
+from dsp.simulate import DyadModel, DyadSimConfig, PersonSimConfig
+
+GRID_FS = 4.0
+
+
+def _live_grid_hr(hr_bpm: float, wait: bool, seconds: float = 200.0) -> tuple[np.ndarray, ...]:
+    """(grid times, HR pushed live, HR on the same grid from all data) for one person."""
+    base = DyadSimConfig(seed=2)
+    sim = DyadSimConfig(
+        seed=2, duration_s=seconds + 10,
+        patient=PersonSimConfig(**{**base.patient.__dict__, "hr_bpm": hr_bpm}),
+    )  # fmt: skip
+    model, person = DyadModel(sim), LivePerson()
+    grid_next, ts, hs = 0.0, [], []
+    for k in range(int(seconds)):
+        for mod, fs in (("eda", sim.eda_fs), ("ppg", sim.ppg_fs)):
+            i0, i1 = int(round(k * fs)), int(round((k + 1) * fs))
+            x, t = model.render("patient", mod, i0, i1 - i0), np.arange(i0, i1) / fs
+            person.push_eda(t, x, fs) if mod == "eda" else person.push_cardiac(t, x, fs, "ppg")
+        end = k + 1.0 - 1.5
+        n = int(np.floor((end - grid_next) * GRID_FS)) + 1
+        if n <= 0:
+            continue
+        tg = grid_next + np.arange(n) / GRID_FS
+        h = person.hr_on_grid(tg)
+        if wait:
+            n = samples_ready(tg, (h,), (k + 1.0,), end)
+        if n > 0:
+            ts.append(tg[:n])
+            hs.append(h[:n])
+            grid_next = float(tg[n - 1] + 1 / GRID_FS)
+    tg = np.concatenate(ts)
+    return tg, np.concatenate(hs), person.hr_on_grid(tg)
+
+
+@pytest.mark.parametrize("hr_bpm", [50.0, 120.0])
+def test_the_grid_waits_for_the_beat_closing_each_interval(hr_bpm: float) -> None:
+    tg, live, settled = _live_grid_hr(hr_bpm, wait=True)
+    ok = tg > 10.0
+    assert np.isfinite(settled[ok]).all()  # a clean heart: every grid HR is known in the end
+    assert np.isfinite(live[ok]).all()  # ... and was known when the dyad received it
+    assert np.all(np.diff(tg) == pytest.approx(1 / GRID_FS))  # consecutive, nothing skipped
+    assert tg[-1] > 200.0 - 1.5 - HR_WAIT_S - 0.5  # at most HR_WAIT_S more behind
+
+
+def test_without_waiting_the_grid_loses_good_heart_rate() -> None:
+    """The bug itself: the same data pushed as soon as the EDA allows carry NaN HR."""
+    tg, live, settled = _live_grid_hr(50.0, wait=False)
+    ok = tg > 10.0
+    assert np.isfinite(settled[ok]).all()
+    assert np.isnan(live[ok]).sum() >= 5
+
+
+def test_a_stopped_heart_signal_does_not_hold_the_grid() -> None:
+    tg = 100.0 + np.arange(12) / GRID_FS
+    hr = np.r_[np.full(4, 70.0), np.full(8, np.nan)]
+    end = float(tg[-1])
+    # cardiac data stopped 30 s ago: nothing to wait for, all pushed (the NaN are real gaps)
+    assert samples_ready(tg, (hr, np.full(12, 60.0)), (end - 30.0, end + 1.0), end) == 12
+    # still arriving: the NaN tail within HR_WAIT_S of the end waits
+    ready = samples_ready(tg, (hr, np.full(12, 60.0)), (end + 1.0, end + 1.0), end)
+    assert ready == int(np.searchsorted(tg, end - HR_WAIT_S, side="right"))
+    # an unknown cardiac time (no cardiac stream at all) never holds
+    assert samples_ready(tg, (hr, hr), (math.nan, math.nan), end) == 12
+
+
+def test_grid_gaps_count_each_persons_missing_seconds() -> None:
+    cfg = DyadConfig()
+    assert rolling_span_s(cfg, "eda") == pytest.approx(59 + 15 + 5)
+    assert rolling_span_s(cfg, "hr") == pytest.approx(59 + 15 + 1)
+    gaps = GridGaps(GRID_FS, 80.0)
+    assert gaps.missing_s(75.0) == {}
+    t = np.arange(0, 120, 1 / GRID_FS)
+    good = np.ones(t.size)
+    hole = np.where((t >= 100) & (t < 106), np.nan, 1.0)  # 6 s missing, 14 s before the end
+    for i in range(0, t.size, 7):  # pushed in uneven pieces, as the ticks do
+        sl = slice(i, i + 7)
+        gaps.add(t[sl], (good[sl], good[sl], good[sl], hole[sl]))
+    got = gaps.missing_s(75.0)
+    assert list(got) == list(SIGNALS)
+    assert got["clinician/hr"] == pytest.approx(6.0)
+    assert got["patient/hr"] == got["patient/eda"] == got["clinician/eda"] == 0.0
+    assert gaps.missing_s(10.0)["clinician/hr"] == 0.0  # the hole is older than 10 s
