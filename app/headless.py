@@ -7,7 +7,13 @@ import time
 
 from app.engine import EngineSnapshot, health_line
 from app.formatting import MISSING
-from app.meter_state import coherence_lines, coupling_words
+from app.meter_state import (
+    LIVE,
+    coherence_lines,
+    concordance_state,
+    hr_sync_state,
+    meter_states,
+)
 from app.preroll import PREROLL_LABEL
 
 
@@ -43,7 +49,7 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
         )
     d = snap.dyad
     if d is not None:
-        lines += dyad_lines(d, clock)
+        lines += dyad_lines(d, clock, snap)
     if snap.preroll_s > 0:
         lines.append(
             f"{clock} dyad      {PREROLL_LABEL}: the first {snap.preroll_s:.0f} s were "
@@ -54,17 +60,22 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
     return lines
 
 
-def dyad_lines(d, clock: str) -> list[str]:
-    """The dyad's lines: EDA and HR concordance, each with its percentile and tested lead,
-    HR coherence against its chance level, and the shared-breathing note."""
+def dyad_lines(d, clock: str, snap: EngineSnapshot | None = None) -> list[str]:
+    """The dyad's lines, in the console meters' words: per meter its verdict (the live rule,
+    its p and threshold, or "paused" naming whose signal is missing), then the last minute
+    as a description with the tested lead; HR coherence against its chance level, and the
+    shared-breathing note. ``snap`` supplies who is missing when a meter is paused."""
     if d.warming_up:
         return [f"{clock} dyad      warming up ({_f(d.elapsed_s, '.0f')} s of data)"]
-    out = [
-        f"{clock} dyad      EDA CI {_f(d.ci_rolling, '+.2f')}  "
-        f"{coupling_words(d)}  lead: {d.lead_text}",
-        f"{clock} dyad      HR  CI {_f(d.hr_ci_rolling, '+.2f')}  "
-        f"{coupling_words(d, hr=True)}  lead: {d.hr_lead_text}",
-    ]
+    if snap is not None:
+        eda, hr = meter_states(snap, LIVE.warmup_s)
+    else:
+        eda, hr = concordance_state(d, LIVE.warmup_s), hr_sync_state(d, LIVE.warmup_s)
+    out = []
+    for name, st, lead in (("EDA", eda, f"lead: {d.lead_text}"), ("HR ", hr, hr.lead)):
+        out.append(f"{clock} dyad      {name} {st.verdict}")
+        if st.active:
+            out.append(f"{clock} dyad      {name} {st.status}  {lead}")
     coh = coherence_lines(d)
     out.append(f"{clock} dyad      {coh.numbers}" + (f"  {coh.words}" if coh.words else ""))
     if d.breathing_note:

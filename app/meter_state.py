@@ -1,10 +1,15 @@
 """What the dyad meters say, from one :class:`~dsp.concordance.DyadMetrics` (no Qt here).
 
 The console's meters (:mod:`app.gui.meters`) only paint a :class:`MeterState`; every word and
-number on them is decided here, from the snapshot: the coupling words of
-:func:`dsp.concordance.coupling.coupling_statement` and the HR-coherence words of
-:func:`dsp.concordance.evidence.chance_statement`. The headless view prints the same lines
-(:func:`coupling_words`, :func:`coherence_lines`).
+number on them is decided here, from the snapshot. Each meter has **one verdict**: the live
+rule's decision with its p and its threshold
+(:func:`dsp.concordance.coupling.coupling_statement`), or why there is none yet, or
+"paused" naming whose signal is missing (:func:`pause_words`). Under it, visibly a
+description, the last minute's rolling CI and where it stands among the shuffled pairings
+(:func:`description_words`); the big number, the bar and its grey band show the same
+minute. HR coherence has its own verdict line
+(:func:`dsp.concordance.evidence.chance_statement`). :func:`meter_states` builds both
+meters from an engine snapshot; the headless view prints the same words.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from app.dyad_grid import rolling_span_s
 from app.formatting import MISSING
 from app.preroll import PREROLL_LABEL
+from devices.health import HealthState
 from dsp.concordance import CI_CLIP, DyadConfig
 from dsp.concordance.coupling import coupling_statement
 from dsp.concordance.evidence import (
@@ -34,9 +41,12 @@ __all__ = [
     "coherence_lines",
     "concordance_state",
     "coupling_words",
+    "description_words",
     "finite",
     "fmt",
     "hr_sync_state",
+    "meter_states",
+    "pause_words",
     "preroll_state",
 ]
 
@@ -78,8 +88,12 @@ class MeterState:
         The number on the bar (NaN: nothing drawn).
     text : str
         The big text (value or state words).
+    verdict : str
+        The meter's one verdict, shown first: the live rule's decision with its p and
+        threshold, why there is none yet, or "paused" with whose signal is missing.
     status : str
-        Line under the bar (chance relation, percentile or why it is greyed).
+        The description of the last minute under the verdict ("last minute, descriptive:
+        CI +4.62, above all 200 shuffled pairings"), '' for none.
     lead : str
         Leader/follower words.
     band : tuple of float or None
@@ -107,6 +121,7 @@ class MeterState:
 
     value: float = float("nan")
     text: str = "waiting for data"
+    verdict: str = ""
     status: str = ""
     lead: str = ""
     band: tuple[float, float] | None = None
@@ -128,51 +143,131 @@ def preroll_state(state: MeterState, preroll_s: float) -> MeterState:
 
 
 def coupling_words(dyad, hr: bool = False) -> str:
-    """What the EDA (or HR) coupling test says about a ``DyadMetrics``, then where the last
-    minute's rolling index stands: "above chance over the last 7 min · sustained 20 s
-    (p = 0.005) · last minute: 97th percentile of chance".
-
-    One source for the console meters and the headless view
-    (:func:`dsp.concordance.coupling.coupling_statement`).
-    """
+    """The meter's verdict from the coupling test of a ``DyadMetrics``: "not above chance by
+    the live rule (p = 0.045 over the last 6 min; the rule needs p <= 0.01 at every 10-s
+    check for 20 s, see README)" (:func:`~dsp.concordance.coupling.coupling_statement`,
+    the rule and its numbers read from the live :class:`~dsp.concordance.DyadConfig`)."""
     pre = "hr_" if hr else ""
     elapsed = float(dyad.elapsed_s) if finite(dyad.elapsed_s) else 0.0
-    words = coupling_statement(
+    return coupling_statement(
         HIGHLIGHT_RULE,
         bool(getattr(dyad, f"{pre}highlight", False)),
         getattr(dyad, f"{pre}lead", NO_LEAD_TEST),
         getattr(dyad, f"{pre}hold_s", 0.0),
         min(elapsed, LIVE.lead_window_s),
-        "HR synchrony" if hr else "concordance",
         LIVE.coupling_from_s,
+        elapsed,
+        LIVE.surrogate_every_s,
     )
+
+
+def description_words(dyad, hr: bool = False) -> str:
+    """The last minute described, never judged: "last minute, descriptive: CI +4.62, above
+    all 200 shuffled pairings"; a clipped CI reads "every 15 s slope correlation positive
+    (CI +10, the cap)". '' when the CI is unknown."""
+    pre = "hr_" if hr else ""
+    ci = float(getattr(dyad, f"{pre}ci_rolling", math.nan))
+    if not finite(ci):
+        return ""
+    name = "HR CI" if hr else "CI"
+    if abs(ci) >= CI_CLIP:  # ln(x/0): every correlation in the window had the same sign
+        sign = "positive" if ci > 0 else "negative"
+        value = f"every {LIVE.corr_s:g} s slope correlation {sign} ({name} {ci:+.0f}, the cap)"
+    else:
+        value = f"{name} {ci:+.2f}"
     pct = getattr(dyad, f"{pre}percentile", math.nan)
-    return words + (f" · last minute: {percentile_words(pct)}" if finite(pct) else "")
+    n = 0 if hr else int(getattr(dyad, "n_surrogates", 0) or 0)
+    where = percentile_words(pct, n) if finite(pct) else "no shuffled pairings yet"
+    return f"last minute, descriptive: {value}, {where}"
 
 
-def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterState:
+def pause_words(snap, signal: str) -> str:
+    """Why a meter is paused, naming each person and signal: "paused - clinician's heart rate
+    missing for 6 s of the last 75 s"; a stream that stopped or a signal judged poor is named
+    as such. ``signal``: 'eda' or 'hr'. From the snapshot's ``dyad_missing_s`` (what the
+    dyad grid received), the people's quality verdicts and stream health."""
+    span = rolling_span_s(LIVE, signal)
+    label = "EDA" if signal == "eda" else "heart rate"
+    stale = _stale_roles(snap)
+    parts = []
+    for role in ("patient", "clinician"):
+        pm = (getattr(snap, "persons", None) or {}).get(role)
+        who = f"{role}'s {label}"
+        quality = getattr(pm, "eda_quality" if signal == "eda" else "cardiac_quality", "none")
+        reason = getattr(
+            pm, "eda_quality_reason" if signal == "eda" else "cardiac_quality_reason", ""
+        )
+        gone = float((getattr(snap, "dyad_missing_s", None) or {}).get(f"{role}/{signal}", 0.0))
+        if ("eda" if signal == "eda" else "cardiac") in stale.get(role, ()):
+            parts.append(f"{who} stream not delivering")
+        elif pm is not None and quality == "bad":
+            parts.append(f"{who} poor ({reason})" if reason else f"{who} poor")
+        elif gone > 0:
+            parts.append(f"{who} missing for {max(gone, 1.0):.0f} s of the last {span:.0f} s")
+    if parts:
+        return "paused \u2013 " + "; ".join(parts)
+    return (
+        f"paused \u2013 too few usable {LIVE.corr_s:g} s correlations of the two {label} "
+        f"signals in the last {span:.0f} s (a flat signal has none)"
+    )
+
+
+def _stale_roles(snap) -> dict[str, set[str]]:
+    """role -> {'eda', 'cardiac'} whose assigned stream is not connected now."""
+    stale: dict[str, set[str]] = {}
+    health = getattr(snap, "health", None) or {}
+    for rm, key in (getattr(snap, "channels", None) or {}).items():
+        role, mod = rm.split("/")
+        h = health.get(key)
+        if h is None or h.state is not HealthState.CONNECTED:
+            stale.setdefault(role, set()).add("eda" if mod == "eda" else "cardiac")
+    return stale
+
+
+def meter_states(snap, warmup_s: float) -> tuple[MeterState, MeterState]:
+    """Both meters' states (EDA concordance, HR synchrony) from an engine snapshot, with the
+    words a paused meter shows and the demo's pre-roll tag; the console and the headless
+    view both use this."""
+    d = snap.dyad
+    eda = concordance_state(d, warmup_s, pause_words(snap, "eda"))
+    hr = hr_sync_state(d, warmup_s, pause_words(snap, "hr"))
+    if getattr(snap, "preroll_s", 0.0) > 0:
+        eda, hr = preroll_state(eda, snap.preroll_s), preroll_state(hr, snap.preroll_s)
+    return eda, hr
+
+
+def concordance_state(dyad, warmup_s: float, paused: str = "") -> MeterState:
     """The EDA concordance meter's state for a ``DyadMetrics`` (or None).
 
-    Colour and "above chance" only when ``dyad.highlight`` (the session-level rule); the
-    percentile among shuffled pairings is shown beside it either way.
+    The verdict is the live rule's (colour only when ``dyad.highlight``); the last minute's
+    CI and percentile are a description under it. ``paused``: the words when the rolling
+    CI is invalid (:func:`pause_words`).
     """
     if dyad is None:
-        return MeterState(text="waiting for data", status="both people's EDA is needed")
+        return MeterState(
+            text="waiting for data", verdict="no verdict: both people's EDA is needed"
+        )
     hist_t, hist_v = np.asarray(dyad.eda_history_t), np.asarray(dyad.eda_history_ci)
     if dyad.warming_up:
         left = max(warmup_s - float(dyad.elapsed_s), 0.0) if finite(dyad.elapsed_s) else warmup_s
         m, s = divmod(int(round(left)), 60)
         return MeterState(
             text="warming up",
-            status=f"chance baseline in {m}:{s:02d}" if left > 0 else "building chance baseline",
+            verdict=(
+                f"no verdict yet: chance baseline in {m}:{s:02d}"
+                if left > 0
+                else "no verdict yet: building the chance baseline"
+            ),
             history_t=hist_t,
             history_v=hist_v,
             progress=1.0 - left / warmup_s if warmup_s > 0 else 1.0,
         )
     if not dyad.valid or not finite(dyad.ci_rolling):
-        why = quality_note or "EDA missing or poor in the last minute"
         return MeterState(
-            text="paused", status=f"signal quality: {why}", history_t=hist_t, history_v=hist_v
+            text="paused",
+            verdict=paused or "paused \u2013 EDA missing or poor in the last minute",
+            history_t=hist_t,
+            history_v=hist_v,
         )
     band = (
         (float(dyad.chance_lo), float(dyad.chance_hi))
@@ -180,18 +275,12 @@ def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterSta
         else None
     )
     ci = float(dyad.ci_rolling)
-    highlight = bool(getattr(dyad, "highlight", False))
-    status = coupling_words(dyad)
-    if abs(ci) >= CI_CLIP:  # ln(x/0): every correlation in the window had the same sign
-        text = "all together" if ci > 0 else "all apart"
-        status = f"every 15 s correlation of the last minute {'positive' if ci > 0 else 'negative'} · {status}"
-    else:
-        text = f"{ci:+.2f}"
     return MeterState(
         value=ci,
-        text=text,
-        highlight=highlight,
-        status=status,
+        text=_big_text(ci),
+        verdict=coupling_words(dyad),
+        highlight=bool(getattr(dyad, "highlight", False)),
+        status=description_words(dyad),
         lead=dyad.lead_text,
         band=band,
         active=True,
@@ -200,32 +289,44 @@ def concordance_state(dyad, warmup_s: float, quality_note: str = "") -> MeterSta
     )
 
 
-def hr_sync_state(dyad, warmup_s: float = 150.0) -> MeterState:
-    """The HR synchrony meter's state for a ``DyadMetrics`` (or None): the rolling HR CI with
-    its chance band, the same highlight rule as EDA, the tested HR lead and the shared-breathing
-    check."""
+def _big_text(ci: float) -> str:
+    """The big number; a clipped CI (every correlation of one sign) in words."""
+    if abs(ci) < CI_CLIP:
+        return f"{ci:+.2f}"
+    return "all together" if ci > 0 else "all apart"
+
+
+def hr_sync_state(dyad, warmup_s: float = 150.0, paused: str = "") -> MeterState:
+    """The HR synchrony meter's state for a ``DyadMetrics`` (or None): the verdict of the HR
+    coupling test by the same live rule as EDA, the rolling HR CI with its chance band as a
+    description, the tested HR lead, HR coherence and the shared-breathing check. A clipped
+    HR CI (every correlation of one sign) reads "all together" / "all apart", as on the EDA
+    meter; ``paused`` only when the rolling HR CI is invalid (:func:`pause_words`)."""
     if dyad is None:
-        return MeterState(text=DASH, status="both people's heart rate is needed")
+        return MeterState(text=DASH, verdict="no verdict: both people's heart rate is needed")
     elapsed = float(dyad.elapsed_s) if finite(dyad.elapsed_s) else 0.0
-    if dyad.warming_up or not finite(getattr(dyad, "hr_chance_lo", math.nan)):
-        if elapsed < warmup_s:
-            return MeterState(
-                text="warming up",
-                status=f"chance baseline after {warmup_s:g} s of both heart rates",
-                progress=min(elapsed / warmup_s, 1.0),
-            )
+    if (dyad.warming_up or not finite(getattr(dyad, "hr_chance_lo", math.nan))) and (
+        elapsed < warmup_s
+    ):
+        return MeterState(
+            text="warming up",
+            verdict=f"no verdict yet: chance baseline after {warmup_s:g} s of both heart rates",
+            progress=min(elapsed / warmup_s, 1.0),
+        )
     if not dyad.hr_valid or not finite(dyad.hr_ci_rolling):
-        return MeterState(text="paused", status="heart rate missing or poor in the last minute")
+        return MeterState(
+            text="paused",
+            verdict=paused or "paused \u2013 heart rate missing or poor in the last minute",
+        )
     ci = float(dyad.hr_ci_rolling)
     lo, hi = getattr(dyad, "hr_chance_lo", math.nan), getattr(dyad, "hr_chance_hi", math.nan)
-    highlight = bool(getattr(dyad, "hr_highlight", False))
-    status = coupling_words(dyad, hr=True)
     coh = coherence_lines(dyad)
     return MeterState(
         value=ci,
-        text=f"{ci:+.2f}" if abs(ci) < CI_CLIP else ("all together" if ci > 0 else "all apart"),
-        status=status,
-        highlight=highlight,
+        text=_big_text(ci),
+        verdict=coupling_words(dyad, hr=True),
+        status=description_words(dyad, hr=True),
+        highlight=bool(getattr(dyad, "hr_highlight", False)),
         lead=f"HR lead: {dyad.hr_lead_text}",
         note=getattr(dyad, "breathing_note", ""),
         band=(float(lo), float(hi)) if finite(lo) and finite(hi) else None,
@@ -249,8 +350,9 @@ class CoherenceLines:
     words : str
         What that means against chance, from
         :func:`~dsp.concordance.evidence.chance_statement` for the deciding band (the one
-        the rule holds for, else the one with the higher percentile), e.g. ``"LF: no
-        evidence of above-chance HR coherence · 80th percentile of chance"``;
+        the rule holds for, else the one with the higher percentile), e.g. ``"HR coherence
+        (LF) not above chance by the live rule (80th percentile of shifted pairings; the rule
+        needs the 99th percentile or more at every 10-s check for 60 s)"``;
         ``"HR coherence: not enough data for a test yet (needs ~8 min)"`` while the session
         is too short for the surrogates.
     highlight : bool
@@ -309,6 +411,8 @@ def coherence_lines(dyad, rule: HighlightRule = COHERENCE_RULE) -> CoherenceLine
     # the deciding band: one the rule holds for, else the highest percentile (LF on ties)
     band = on[0] if on else max(tested, key=lambda b: bands[b][2])
     _, _, pct, highlight, hold = bands[band]
-    words = chance_statement(rule, highlight, pct, hold, "HR coherence")
     name = " and ".join(b.upper() for b in on) if len(on) > 1 else band.upper()
-    return CoherenceLines(numbers, f"{name}: {words}", bool(on))
+    words = chance_statement(
+        rule, highlight, pct, hold, f"HR coherence ({name})", LIVE.surrogate_every_s
+    )
+    return CoherenceLines(numbers, words, bool(on))

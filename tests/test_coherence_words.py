@@ -110,13 +110,20 @@ def test_words_claim_coupling_only_when_the_rule_holds():
     assert held.numbers == (
         "HR coherence LF 0.41 (chance 0.22, percentile 100) · HF 0.18 (chance 0.17, percentile 55)"
     )
-    assert held.words == "LF: above chance · sustained 70 s (above every shuffled pairing)"
+    needs = "the rule needs the 99th percentile or more at every 10-s check for 60\u00a0s"
+    assert held.words == (
+        f"HR coherence (LF) above chance by the live rule (above all shifted pairings, "
+        f"held 70\u00a0s; {needs})"
+    )
     # the same numbers without the sustained run: the rule's hold is quoted, no claim
     soon = coherence_lines(_snap(**coh, hr_coherence_lf_hold_s=20.0))
-    assert not soon.highlight and "not yet sustained (20\u00a0of\u00a060\u00a0s)" in soon.words
-    assert not soon.words.startswith("LF: above chance")
+    assert not soon.highlight and "held 20\u00a0of\u00a060\u00a0s" in soon.words
+    assert soon.words.startswith("HR coherence (LF) not yet above chance by the live rule")
     low = coherence_lines(_snap(**(coh | {"hr_coherence_lf_pct": 80.0})))
-    assert low.words == "LF: no evidence of above-chance HR coherence · 80th percentile of chance"
+    assert low.words == (
+        "HR coherence (LF) not above chance by the live rule (80th percentile of shifted "
+        f"pairings; {needs})"
+    )
     untested = coherence_lines(
         _snap(hr_coherence_lf=0.3, hr_coherence_hf=0.2)  # chance NaN: too short for a test
     )
@@ -183,9 +190,9 @@ def test_independent_dyad_sharing_rhythms_never_gets_the_words(qtbot, independen
         st = hr_sync_state(m)
         assert not st.detail_highlight
         # a moment above every pairing may say so ("... now · not yet sustained"), never more
-        assert "above chance ·" not in st.detail_status
+        assert ") above chance by" not in st.detail_status
     last = hr_sync_state(independent[-1])
-    assert last.detail_status.startswith(("LF: no evidence", "HF: no evidence"))
+    assert last.detail_status.startswith(("HR coherence (LF) not", "HR coherence (HF) not"))
     assert "both breathing at" in last.note  # the shared-breathing note stays beside it
     assert dyad_colour not in _painted(qtbot, _neutral(last))
     assert any("HR coherence LF" in line for line in dyad_lines(independent[-1], "t"))
@@ -202,12 +209,12 @@ def test_meter_shows_the_snapshots_numbers_and_colours_only_a_held_rule(qtbot, c
         chance = getattr(m, f"hr_coherence_{band}_chance")
         pct = getattr(m, f"hr_coherence_{band}_pct")
         assert f"{band.upper()} {v:.2f} (chance {chance:.2f}, percentile {pct:.0f})" in st.detail
-    assert st.detail_highlight and "above chance · sustained" in st.detail_status
+    assert st.detail_highlight and ") above chance by the live rule" in st.detail_status
     assert dyad_colour in _painted(qtbot, _neutral(st))
     # the same snapshot one refresh earlier in the run: numbers, no claim, no colour
     before = coupled[coupled.index(m) - 11]
     sb = hr_sync_state(before)
-    assert not sb.detail_highlight and "above chance ·" not in sb.detail_status
+    assert not sb.detail_highlight and ") above chance by" not in sb.detail_status
     assert dyad_colour not in _painted(qtbot, _neutral(sb))
 
 

@@ -266,7 +266,7 @@ def test_streams_dialog_simulated_dyad_is_prerolled_and_labelled(qtbot, uid, tmp
         label = f"{PREROLL_LABEL}, first {PREROLL_S:.0f} s"
         assert w.meter.state.tag == label and w.hr_meter.state.tag == label
         assert w.controller.choice.preroll is not None  # the session's own history
-        assert "percentile of chance" in w.meter.state.status  # tested on that history
+        assert "shuffled pairings" in w.meter.state.status  # tested on that history
         hr = w.hr_meter.state
         assert hr.detail.startswith("HR coherence LF ") and "not enough data" in hr.detail_status
         assert not hr.detail_highlight

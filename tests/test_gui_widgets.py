@@ -72,42 +72,52 @@ def _tested(p: float) -> LeadTest:
 def test_concordance_meter_states_are_honest():
     warm = concordance_state(_dyad(warming_up=True, elapsed_s=60.0, ci_rolling=2.0), 150.0)
     assert warm.text == "warming up" and not warm.active and math.isnan(warm.value)
-    assert warm.status == "chance baseline in 1:30" and warm.progress == pytest.approx(0.4)
-    bad = concordance_state(_dyad(valid=False, ci_rolling=1.0), 150.0, "patient EDA flat")
-    assert bad.text == "paused" and not bad.active and "patient EDA flat" in bad.status
+    assert warm.verdict == "no verdict yet: chance baseline in 1:30"
+    assert warm.progress == pytest.approx(0.4)
+    why = "paused \u2013 patient's EDA poor (flat)"
+    bad = concordance_state(_dyad(valid=False, ci_rolling=1.0), 150.0, why)
+    assert bad.text == "paused" and not bad.active and bad.verdict == why and not bad.status
     ok = dict(valid=True, ci_rolling=1.5, chance_lo=-0.5, chance_hi=1.0, percentile=97.0)
-    ok.update(elapsed_s=420.0)
-    now = " · last minute: 97th percentile of chance"
-    # before the coupling test can run, it says when it will; the last minute's percentile
-    # is a description beside it, never a statement
+    ok.update(elapsed_s=420.0, n_surrogates=200)
+    now = "last minute, descriptive: CI +1.50, 97th percentile of 200 shuffled pairings"
+    needs = "the rule needs p \u2264 0.01 at every 10-s check for 20\u00a0s, see README"
+    # before the coupling test can run, it says when it will; the last minute is a
+    # description under it, never a statement
     early = concordance_state(_dyad(**{**ok, "elapsed_s": 200.0}), 150)
-    assert early.status == "no test of concordance yet (from 4:40 into the session)" + now
-    assert early.active and early.text == "+1.50" and not early.highlight
-    # tested, not beyond chance: neutral, with its p
+    assert early.verdict == (
+        "no verdict yet: the live rule's test starts 4:40 into the session (see README)"
+    )
+    assert early.status == now and early.active and early.text == "+1.50"
+    assert not early.highlight
+    # tested, not beyond chance: neutral, with its p and the rule's threshold
     st = concordance_state(
         _dyad(lead=_tested(0.21), lead_text="no clear lead (p = 0.40)", **ok), 150
     )
     assert not st.highlight and st.lead == "no clear lead (p = 0.40)"
     span = "over the last 7\u00a0min"
-    assert st.status == f"no evidence of above-chance concordance {span} (p = 0.21)" + now
+    assert st.verdict == f"not above chance by the live rule (p = 0.21 {span}; {needs})"
+    assert st.status == now
     # the session-level rule met: words and colour, the p beside them
     hl = concordance_state(_dyad(**ok, lead=_tested(0.005), highlight=True, hold_s=20.0), 150)
     assert hl.highlight
-    assert hl.status == f"above chance {span} · sustained 20\u00a0s (p = 0.005)" + now
-    # beyond chance at this check, but the run is shorter than the rule needs: never the
-    # contradictory "no evidence", and no colour; one check short never reads "20 of 20 s"
+    assert hl.verdict == (
+        f"above chance by the live rule (p = 0.005 {span}, held 20\u00a0s; {needs})"
+    )
+    # beyond chance at this check, but the run is shorter than the rule needs: "not yet",
+    # no colour; one check short never reads "20 of 20 s"
     for held, shown in ((10.0, 10), (20.0, 19)):
         short = concordance_state(_dyad(**ok, lead=_tested(0.005), hold_s=held), 150)
-        assert not short.highlight and "no evidence" not in short.status
-        assert short.status == (
-            f"above chance {span} now (p = 0.005) · not yet sustained "
-            f"({shown}\u00a0of\u00a020\u00a0s)" + now
+        assert not short.highlight
+        assert short.verdict == (
+            f"not yet above chance by the live rule (p = 0.005 {span}, "
+            f"held {shown}\u00a0of\u00a020\u00a0s; {needs})"
         )
-    # p = 0.015 is not the 99th percentile: no "above chance" words at all
+    # p = 0.015 is not the 99th percentile: "not above chance", its p quoted
     near = concordance_state(_dyad(**ok, lead=_tested(0.015)), 150)
-    assert near.status.startswith("no evidence of above-chance concordance")
+    assert near.verdict.startswith("not above chance by the live rule (p = 0.015")
     clipped = concordance_state(_dyad(**{**ok, "ci_rolling": 10.0}), 150.0)
-    assert clipped.text == "all together" and "every 15 s correlation" in clipped.status
+    assert clipped.text == "all together"
+    assert "every 15 s slope correlation positive" in clipped.status
     assert concordance_state(None, 150.0).text == "waiting for data"
 
 
@@ -119,18 +129,24 @@ def test_hr_sync_meter_states():
     # a clear WCC peak is not evidence: neutral unless the HR highlight rule holds
     st = hr_sync_state(_dyad(hr_wcc_peak_r=0.6, hr_wcc_clear=True, hr_lead=_tested(0.3), **ok))
     assert st.active and st.text == "+0.80" and not st.highlight
-    assert st.status == (
-        "no evidence of above-chance HR synchrony over the last 5\u00a0min (p = 0.30)"
-        " · last minute: 96th percentile of chance"
+    assert st.verdict.startswith(
+        "not above chance by the live rule (p = 0.30 over the last 5\u00a0min; the rule needs"
+    )
+    assert (
+        st.status == "last minute, descriptive: HR CI +0.80, 96th percentile of shuffled pairings"
     )
     assert st.band == (-0.4, 0.6)
     note = "both breathing at ~15/min: HR synchrony may reflect breathing"
     hl = hr_sync_state(
         _dyad(hr_highlight=True, hr_hold_s=30.0, hr_lead=_tested(0.005), breathing_note=note, **ok)
     )
-    assert hl.highlight and hl.status.startswith("above chance") and hl.note == note
+    assert hl.highlight and hl.verdict.startswith("above chance by") and hl.note == note
     early = hr_sync_state(_dyad(**ok, hr_lead=_tested(0.005), hr_hold_s=0.0))
-    assert not early.highlight and "not yet sustained (0\u00a0of\u00a020\u00a0s)" in early.status
+    assert not early.highlight and "held 0\u00a0of\u00a020\u00a0s" in early.verdict
+    # every slope correlation of one sign is the strongest HR synchrony, never "paused"
+    for ci, words in ((10.0, "all together"), (-10.0, "all apart")):
+        clipped = hr_sync_state(_dyad(**{**ok, "hr_ci_rolling": ci}))
+        assert clipped.text == words and clipped.active
 
 
 def test_metrics_table_dims_invalid_and_stale_and_shows_change(qtbot):

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.dialogs import AssignmentDialog, BaselineDialog
-from app.gui.meters import CONCORDANCE_TIP, HR_SYNC_TIP, HealthBar, Meter, MetricsTable
+from app.gui.meters import HealthBar, MetricsTable, concordance_meter, hr_sync_meter
 from app.gui.patient import PatientViewOptions, PatientWindow
 from app.gui.session import SessionController
 from app.gui.theme import (
@@ -49,7 +49,7 @@ from app.gui.theme import (
 )
 from app.gui.traces import TracePanel
 from app.library import default_sessions_dir
-from app.meter_state import MeterState, concordance_state, hr_sync_state, preroll_state
+from app.meter_state import MeterState, meter_states
 from app.sources import SourceChoice, source_for
 from app.summary import session_contrast
 from devices.health import HealthState
@@ -122,22 +122,8 @@ class MainWindow(QMainWindow):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.setSpacing(6)
-        self.meter = Meter(
-            "EDA concordance",
-            scale=(-3.0, 3.0),
-            ticks=(-2, -1, 0, 1, 2),
-            captions=("← moving apart", "moving together →"),
-            large=True,
-            tooltip=CONCORDANCE_TIP,
-        )
-        self.hr_meter = Meter(
-            "HR synchrony",
-            scale=(-3.0, 3.0),
-            ticks=(-2, 0, 2),
-            captions=("", ""),
-            large=False,
-            tooltip=HR_SYNC_TIP,
-        )
+        self.meter = concordance_meter()
+        self.hr_meter = hr_sync_meter()
         self.table = MetricsTable(self.controller.config.person)
         rl.addWidget(self.meter, 5)
         rl.addWidget(self.hr_meter, 2)
@@ -386,19 +372,8 @@ class MainWindow(QMainWindow):
                 stale[role].add(kind)
             self.traces.set_active(role, kind, ok)
         self.traces.set_events(snap.persons)
-        notes = []
-        for role in ("patient", "clinician"):
-            pm = snap.persons.get(role)
-            if pm is not None and pm.eda_quality == "bad":
-                notes.append(f"{role} EDA {pm.eda_quality_reason or 'poor'}")
-            if "eda" in stale[role]:
-                notes.append(f"{role} EDA stream not delivering")
-        warmup = self.controller.config.dyad.warmup_s
-        state = concordance_state(snap.dyad, warmup, "; ".join(notes))
-        hr_state = hr_sync_state(snap.dyad, warmup)
-        if snap.preroll_s > 0:  # the demo: say which part of the session is simulated history
-            state = preroll_state(state, snap.preroll_s)
-            hr_state = preroll_state(hr_state, snap.preroll_s)
+        # one verdict per meter; paused names whose signal is missing; the demo's pre-roll tag
+        state, hr_state = meter_states(snap, self.controller.config.dyad.warmup_s)
         self.meter.set_state(state)
         self.hr_meter.set_state(hr_state)
         self.table.update_persons(snap.persons, stale, self.baseline)
@@ -419,8 +394,8 @@ class MainWindow(QMainWindow):
             return
         self._stalled = True
         why = "the metrics stopped updating; see the message below"
-        self.meter.set_state(MeterState(text="no new data", status=why))
-        self.hr_meter.set_state(MeterState(text="no new data", status=why))
+        self.meter.set_state(MeterState(text="no new data", verdict=why))
+        self.hr_meter.set_state(MeterState(text="no new data", verdict=why))
         self.table.update_persons({}, {}, {})
 
     # -- session and markers --------------------------------------------------------------

@@ -86,6 +86,9 @@ class Meter(QWidget):
         self.threshold = threshold
         self.state = MeterState()
         self.theme: Theme = THEMES["light"]
+        #: (top y in px, text) of every word line of the last paint, top to bottom
+        self.painted: list[tuple[float, str]] = []
+        self._record = False
         self.setToolTip(tooltip)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._min_height = 260 if large else 120
@@ -132,22 +135,34 @@ class Meter(QWidget):
         w, h = float(self.width()), float(self.height())
         p.fillRect(self.rect(), QColor(self.theme.panel))
         pad = 14.0
-        y = self._paint_fixed(p, w)
+        self.painted, self._record = [], True
+        try:
+            y = self._paint_fixed(p, w)
+        finally:
+            self._record = False
         if self.large and h - y - pad > 30:
             st = self.state
             small = QFont(self.font())
             small.setPointSizeF(small.pointSizeF() * 0.9)
             rect = QRectF(pad, y, w - 2 * pad, h - y - pad)
+            # a description of the session: neutral, the dyad colour is the verdict's
             paint_sparkline(
-                p, rect, small, self.theme, self.scale, st.history_t, st.history_v, st.active
-            )
+                p, rect, small, self.theme, self.scale, st.history_t, st.history_v, st.active,
+                self.theme.text,
+            )  # fmt: skip
         p.end()
 
     def _paint_fixed(self, p: QPainter, w: float) -> float:
-        """Everything above the sparkline, on a ``w``-pixel-wide device; returns the next y."""
+        """Everything above the sparkline, on a ``w``-pixel-wide device; returns the next y.
+
+        Top to bottom: title, the one verdict, then visibly under it the description of the
+        last minute (its words, the big number, the bar with its chance band), then the lead
+        and the notes.
+        """
         pad = 14.0
         base = QFont(self.font())
         y = self._paint_title(p, base, QRectF(pad, pad * 0.6, w - 2 * pad, 0.0))
+        y = self._paint_verdict(p, base, QRectF(pad, y + 2, w - 2 * pad, 0.0))
         y = self._paint_text(p, base, QRectF(pad, y, w - 2 * pad, 0.0))
         bar = QRectF(pad, y, w - 2 * pad, 26.0 if self.large else 16.0)
         self._paint_bar(p, bar)
@@ -155,6 +170,26 @@ class Meter(QWidget):
         small.setPointSizeF(base.pointSizeF() * 0.9)
         y = self._paint_scale(p, bar, small)
         return self._paint_words(p, base, QRectF(pad, y, w - 2 * pad, 0.0)) + 4
+
+    def _paint_verdict(self, p: QPainter, base: QFont, row: QRectF) -> float:
+        """The verdict (bold; the dyad colour only when the rule holds), then the muted
+        description line that the number and bar below illustrate; returns the next y."""
+        th, st = self.theme, self.state
+        f = QFont(base)
+        f.setPointSizeF(base.pointSizeF() * (1.1 if self.large else 0.95))
+        f.setBold(True)
+        colour = DYAD_COLOUR if st.active and st.highlight else th.text
+        y = row.top()
+        if st.verdict:
+            y += self._wrapped(
+                p, f, QColor(colour), QRectF(row.left(), y, row.width(), 0.0), st.verdict
+            )
+        if st.status:
+            fd = QFont(base)
+            fd.setPointSizeF(base.pointSizeF() * (1.0 if self.large else 0.9))
+            box = QRectF(row.left(), y + 2, row.width(), 0.0)
+            y += 2 + self._wrapped(p, fd, QColor(th.muted), box, st.status)
+        return y + 2
 
     def _paint_title(self, p: QPainter, base: QFont, row: QRectF) -> float:
         """The bold title and, right-aligned on its line, the muted tag; returns the next y."""
@@ -185,6 +220,7 @@ class Meter(QWidget):
         p.setFont(f)
         p.setPen(accent if st.active else text_c)
         big_h = p.fontMetrics().height()
+        self._note(row.top(), st.text)
         p.drawText(
             QRectF(row.left(), row.top(), row.width(), big_h), Qt.AlignmentFlag.AlignLeft, st.text
         )
@@ -248,19 +284,11 @@ class Meter(QWidget):
         return ty + th_h + 6
 
     def _paint_words(self, p: QPainter, base: QFont, row: QRectF) -> float:
-        """The status line (wrapped), the lead and the note; returns the next y."""
+        """The lead, the second measure (HR coherence) and the note; returns the next y."""
         th, st = self.theme, self.state
         x, y, width = row.left(), row.top(), row.width()
         f4 = QFont(base)
         f4.setPointSizeF(base.pointSizeF() * (1.1 if self.large else 0.95))
-        p.setFont(f4)
-        p.setPen(QColor(th.text) if st.active else QColor(th.muted))
-        # wrapped, never cut: the percentile words after "no evidence ..." must stay readable
-        wrap = int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWordWrap)
-        box = QRectF(x, y, width, 3 * p.fontMetrics().height())
-        s_h = p.boundingRect(box, wrap, st.status).height() if st.status else 0.0
-        p.drawText(QRectF(x, y, width, s_h), wrap, st.status)
-        y += s_h + 4
         if st.lead and st.active:
             f2 = QFont(base)
             f2.setPointSizeF(base.pointSizeF() * (1.35 if self.large else 1.0))
@@ -268,9 +296,10 @@ class Meter(QWidget):
             p.setFont(f2)
             p.setPen(QColor(th.text))
             l_h = p.fontMetrics().height()
+            self._note(y, st.lead)
             p.drawText(QRectF(x, y, width, l_h), Qt.AlignmentFlag.AlignLeft, st.lead)
             y += l_h + 4
-        if st.active:  # a second measure (HR coherence): numbers, then its own chance words
+        if st.active:  # a second measure (HR coherence): numbers, then its own verdict
             for text, colour in (
                 (st.detail, th.muted),
                 (st.detail_status, DYAD_COLOUR if st.detail_highlight else th.text),
@@ -278,23 +307,48 @@ class Meter(QWidget):
                 if text:
                     y += self._wrapped(p, f4, QColor(colour), QRectF(x, y, width, 0.0), text)
         if st.note and st.active:
-            p.setFont(f4)
-            p.setPen(QColor(th.muted))
-            n_h = p.fontMetrics().height()
-            p.drawText(QRectF(x, y, width, n_h), Qt.AlignmentFlag.AlignLeft, st.note)
-            y += n_h + 4
+            y += self._wrapped(p, f4, QColor(th.muted), QRectF(x, y, width, 0.0), st.note)
         return y
 
-    @staticmethod
-    def _wrapped(p: QPainter, font: QFont, colour: QColor, row: QRectF, text: str) -> float:
+    def _note(self, y: float, text: str) -> None:
+        """Remember a painted line (``painted``), only while painting the widget itself."""
+        if self._record and text:
+            self.painted.append((y, text))
+
+    def _wrapped(self, p: QPainter, font: QFont, colour: QColor, row: QRectF, text: str) -> float:
         """``text`` word-wrapped (never cut) from the top of ``row``; returns the height used."""
+        self._note(row.top(), text)
         p.setFont(font)
         p.setPen(colour)
         wrap = int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWordWrap)
-        box = QRectF(row.left(), row.top(), row.width(), 3 * p.fontMetrics().height())
+        box = QRectF(row.left(), row.top(), row.width(), 8 * p.fontMetrics().height())
         h = p.boundingRect(box, wrap, text).height()
         p.drawText(QRectF(row.left(), row.top(), row.width(), h), wrap, text)
         return h + 2
+
+
+def concordance_meter() -> Meter:
+    """The console's EDA concordance meter (large, with the sparkline)."""
+    return Meter(
+        "EDA concordance",
+        scale=(-3.0, 3.0),
+        ticks=(-2, -1, 0, 1, 2),
+        captions=("\u2190 moving apart", "moving together \u2192"),
+        large=True,
+        tooltip=CONCORDANCE_TIP,
+    )
+
+
+def hr_sync_meter() -> Meter:
+    """The console's HR synchrony meter (small, with HR coherence and the breathing note)."""
+    return Meter(
+        "HR synchrony",
+        scale=(-3.0, 3.0),
+        ticks=(-2, 0, 2),
+        captions=("", ""),
+        large=False,
+        tooltip=HR_SYNC_TIP,
+    )
 
 
 # ----------------------------------------------------------------------------- metric table

@@ -22,6 +22,7 @@ def paint_sparkline(
     t: np.ndarray,
     v: np.ndarray,
     active: bool,
+    colour: str = DYAD_COLOUR,
 ) -> None:
     """Paint the "session" sparkline of ``v`` against ``t`` into ``rect``.
 
@@ -42,6 +43,9 @@ def paint_sparkline(
         Non-finite points are skipped; fewer than two finite points draw no line.
     active : bool
         False draws the line muted (meter greyed).
+    colour : str
+        The line's colour when ``active``; the console's meter passes a neutral one, since
+        the dyad colour there means "above chance by the live rule".
     """
     p.setFont(font)
     p.setPen(QColor(theme.muted))
@@ -69,7 +73,7 @@ def paint_sparkline(
             path.moveTo(pt)
         else:
             path.lineTo(pt)
-    p.setPen(QPen(QColor(DYAD_COLOUR if active else theme.muted), 2))
+    p.setPen(QPen(QColor(colour if active else theme.muted), 2))
     p.setBrush(Qt.BrushStyle.NoBrush)
     p.drawPath(path)
     span_text = f"{span:.0f} s" if span < 120 else f"{span / 60:.0f} min"

@@ -37,6 +37,7 @@ from dsp.concordance.evidence import (
     StatementStatus,
     not_yet_sustained,
     p_text,
+    rule_needs,
     sustained_highlight,
 )
 from dsp.concordance.indices import slope_signal
@@ -214,21 +215,28 @@ def coupling_statement(
     test: LeadTest,
     hold_s: float,
     tested_s: float,
-    what: str,
     starts_s: float,
+    elapsed_s: float,
+    every_s: float,
 ) -> str:
-    """What the coupling test says, in words that never contradict the colour.
+    """The meter's one verdict from the coupling test, naming the live rule and its threshold
+    so that a p beside "not above chance" never reads as a contradiction.
 
-    * the rule met: "above chance over the last 7 min · sustained 20 s (p = 0.005)";
-    * the newest test at or above the rule's percentile, the run still short: "above chance
-      over the last 7 min now (p = 0.005) · not yet sustained (10 of 20 s)";
-    * otherwise: "no evidence of above-chance concordance over the last 7 min (p = 0.21)";
-    * no test yet: "no test of concordance yet (from 4:40 into the session)".
+    * the rule met: "above chance by the live rule (p = 0.005 over the last 7 min, held 20 s;
+      the rule needs p <= 0.01 at every 10-s check for 20 s, see README)";
+    * the newest test passes, the run is still short: "not yet above chance by the live rule
+      (p = 0.005 over the last 7 min, held 10 of 20 s; the rule needs ..., see README)";
+    * otherwise: "not above chance by the live rule (p = 0.045 over the last 6 min; the rule
+      needs ..., see README)";
+    * no test yet: "no verdict yet: the live rule's test starts 4:40 into the session (see
+      README)"; no test later (too little good data): "no verdict: too little good data over
+      the last 10 min for the live rule's test (see README)".
 
     Parameters
     ----------
     rule : HighlightRule
-        The rule behind ``highlight`` (its percentile and hold time are quoted).
+        The rule behind ``highlight`` (its percentile, as p <= 1 - percentile / 100, and its
+        hold time are quoted).
     highlight : bool
         Whether the rule holds now.
     test : LeadTest
@@ -237,20 +245,28 @@ def coupling_statement(
         Time spanned by the current run of refreshes at or above the percentile (s).
     tested_s : float
         Seconds the test covers (the session so far, at most ``lead_window_s``).
-    what : str
-        ``"concordance"`` or ``"HR synchrony"``.
     starts_s : float
-        Session time from which the test can run (s).
+        Session time from which the test can run (s; ``DyadConfig.coupling_from_s``).
+    elapsed_s : float
+        Session time now (s).
+    every_s : float
+        Seconds between the checks (``DyadConfig.surrogate_every_s``).
     """
     pct = coupling_percentile(test)
-    if not math.isfinite(pct):
-        m, s = divmod(int(round(starts_s)), 60)
-        return f"no test of {what} yet (from {m}:{s:02d} into the session)"
     span = f"over the last {max(tested_s, 0.0) / 60:.0f}\u00a0min"
+    if not math.isfinite(pct):
+        if elapsed_s < starts_s:
+            m, s = divmod(int(round(starts_s)), 60)
+            return f"no verdict yet: the live rule's test starts {m}:{s:02d} into the session (see README)"
+        return f"no verdict: too little good data {span} for the live rule's test (see README)"
     pt = p_text(test.p_strength)
+    needs = rule_needs(rule, every_s)
     held = float(hold_s) if math.isfinite(hold_s) else 0.0
     if highlight:
-        return f"above chance {span} · sustained {held:.0f}\u00a0s ({pt})"
+        return f"above chance by the live rule ({pt} {span}, held {held:.0f}\u00a0s; {needs}, see README)"
     if pct >= rule.percentile:
-        return f"above chance {span} now ({pt}) · {not_yet_sustained(held, rule)}"
-    return f"no evidence of above-chance {what} {span} ({pt})"
+        return (
+            f"not yet above chance by the live rule ({pt} {span}, "
+            f"{not_yet_sustained(held, rule)}; {needs}, see README)"
+        )
+    return f"not above chance by the live rule ({pt} {span}; {needs}, see README)"

@@ -10,9 +10,10 @@ holds what those tests share:
 * :class:`HighlightRule` / :func:`sustained_highlight` / :class:`HighlightTracker`: the
   session-level "above chance" highlight, calibrated so that unrelated pairs are rarely ever
   highlighted in a whole session (not just in a given moment);
-* :func:`chance_statement`: the one text for "where a repeated test stands against chance"
-  (HR coherence, console and headless), and :func:`not_yet_sustained`, the phrase it shares
-  with :func:`dsp.concordance.coupling.coupling_statement`;
+* :func:`chance_statement`: the verdict of a repeated test against chance (HR coherence,
+  console and headless), naming the live rule (:func:`rule_needs`), and
+  :func:`not_yet_sustained` / :func:`percentile_words`, the phrases it shares with
+  :func:`dsp.concordance.coupling.coupling_statement` and the meters' descriptions;
 * :func:`breathing_rate` / :func:`shared_breathing_note`: the shared-breathing check beside HR
   synchrony (a shared breathing rhythm is not interpersonal coupling).
 
@@ -39,6 +40,7 @@ __all__ = [
     "not_yet_sustained",
     "p_text",
     "percentile_words",
+    "rule_needs",
     "shared_breathing_note",
     "sustained_highlight",
 ]
@@ -108,72 +110,94 @@ class HighlightRule:
         )
 
 
-def percentile_words(pct: float) -> str:
-    """``99.5`` -> ``"99.5th percentile of chance"``; the top reads "above every shuffled
-    pairing"."""
+def percentile_words(pct: float, n: int = 0, of: str = "shuffled pairings") -> str:
+    """Where a value stands among ``n`` surrogate pairings, as a description (never a
+    verdict): ``"97th percentile of 200 shuffled pairings"``, ``"99.5th percentile of ..."``,
+    ``"above all 200 shuffled pairings"``, ``"below all ..."``. ``n`` 0: no count shown."""
+    count = f"{n} " if n > 0 else ""
     if pct >= 99.95:
-        return "above every shuffled pairing"
+        return f"above all {count}{of}"
+    if pct <= 0.05:
+        return f"below all {count}{of}"
     if pct >= 99.0:
-        return f"{pct:.1f}th percentile of chance"
-    n = int(round(pct))
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix} percentile of chance"
+        return f"{pct:.1f}th percentile of {count}{of}"
+    k = int(round(pct))
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix} percentile of {count}{of}"
+
+
+def rule_needs(rule: HighlightRule, every_s: float, p_based: bool = True) -> str:
+    """What ``rule`` requires, in the words every verdict quotes: ``"the rule needs
+    p <= 0.01 at every 10-s check for 20 s"`` (``p_based``), or ``"the rule needs the 99th
+    percentile or more at every 10-s check for 60 s"``. Read from the rule
+    itself (``p <= 1 - percentile / 100``), never written by hand."""
+    if p_based:
+        bar = f"p \u2264 {1.0 - rule.percentile / 100.0:.4g}"
+    else:
+        bar = f"the {rule.percentile:g}th percentile or more"
+    return f"the rule needs {bar} at every {every_s:g}-s check for {rule.hold_s:g}\u00a0s"
 
 
 def chance_statement(
-    rule: HighlightRule, highlight: bool, percentile: float, hold_s: float, what: str
+    rule: HighlightRule,
+    highlight: bool,
+    percentile: float,
+    hold_s: float,
+    what: str,
+    every_s: float = 10.0,
+    of: str = "shifted pairings",
 ) -> str:
-    """Where a rolling coupling index stands against chance, in words that never contradict.
+    """The verdict of a rolling index tested against chance at every refresh, in words that
+    name the live rule and so never read as a second verdict.
 
-    Three cases, decided only by the inputs (the rule itself is applied elsewhere):
+    Four cases, decided only by the inputs (the rule itself is applied elsewhere):
 
-    * ``highlight`` (the session-level rule met): "above chance · sustained 38 s (99.5th
-      percentile of chance)";
-    * at or above ``rule.percentile`` but the run is still shorter than ``rule.hold_s``:
-      "above the chance range now (> 99th percentile) · not yet sustained (12 of 30 s)";
-    * below it: "no evidence of above-chance <what> · 97th percentile of chance".
+    * ``highlight`` (the rule met): "HR coherence above chance by the live rule (above all
+      shifted pairings, held 70 s; the rule needs the 99th percentile or more ...)";
+    * at or above ``rule.percentile``, the run still short: "... not yet above chance by the
+      live rule (99.5th percentile of shifted pairings, held 20 of 60 s; the rule needs ...)";
+    * below it: "... not above chance by the live rule (80th percentile of shifted pairings;
+      the rule needs ...)";
+    * no percentile: "<what>: no test".
 
     Parameters
     ----------
     rule : HighlightRule
-        The rule the caller's ``highlight`` came from (its percentile and hold time are quoted).
+        The rule the caller's ``highlight`` came from (quoted).
     highlight : bool
         Whether the rule holds now.
     percentile : float
-        Percentile (0-100) of the current index among the shuffled pairings; NaN if unknown.
+        Percentile (0-100) of the current index among the pairings; NaN if unknown.
     hold_s : float
         Length of the current run at or above ``rule.percentile`` (s).
     what : str
-        The index's name, e.g. ``"concordance"`` or ``"HR synchrony"``.
-
-    Returns
-    -------
-    str
-        One line; the caller shows it in a neutral colour unless ``highlight``.
+        The index's name, e.g. ``"HR coherence"``.
+    every_s : float
+        Seconds between the checks (``DyadConfig.surrogate_every_s``).
+    of : str
+        What the pairings are called.
     """
     held = float(hold_s) if math.isfinite(hold_s) else 0.0
-    if highlight:
-        where = percentile_words(percentile) if math.isfinite(percentile) else "no percentile"
-        return f"above chance · sustained {held:.0f} s ({where})"
     if not math.isfinite(percentile):
-        return f"no evidence of above-chance {what} · no chance percentile"
+        return f"{what}: no test"
+    where = percentile_words(percentile, of=of)
+    needs = rule_needs(rule, every_s, p_based=False)
+    if highlight:
+        return f"{what} above chance by the live rule ({where}, held {held:.0f}\u00a0s; {needs})"
     if percentile >= rule.percentile:
-        now = (
-            "above every shuffled pairing now"
-            if percentile >= 99.95
-            else f"above the chance range now (> {rule.percentile:g}th percentile)"
+        return (
+            f"{what} not yet above chance by the live rule ({where}, "
+            f"{not_yet_sustained(held, rule)}; {needs})"
         )
-        # the run counts steps; cap so a run one step short never reads "30 of 30 s"
-        return f"{now} · {not_yet_sustained(held, rule)}"
-    return f"no evidence of above-chance {what} · {percentile_words(percentile)}"
+    return f"{what} not above chance by the live rule ({where}; {needs})"
 
 
 def not_yet_sustained(held_s: float, rule: HighlightRule) -> str:
-    """``"not yet sustained (12 of 30 s)"``: a run at or above the rule's percentile that is
-    still shorter than ``rule.hold_s``. The count is capped one short of the hold, so a run
-    one step short never reads "30 of 30 s"; no-break spaces keep "s)" from wrapping alone."""
+    """``"held 12 of 30 s"``: a run at or above the rule's percentile that is still shorter
+    than ``rule.hold_s``. The count is capped one short of the hold, so a run one step short
+    never reads "30 of 30 s"; no-break spaces keep "s" from wrapping alone."""
     shown = min(math.floor(held_s), max(math.ceil(rule.hold_s) - 1, 0))
-    return f"not yet sustained ({shown}\u00a0of\u00a0{rule.hold_s:.0f}\u00a0s)"
+    return f"held {shown}\u00a0of\u00a0{rule.hold_s:.0f}\u00a0s"
 
 
 def sustained_highlight(percentile: np.ndarray, step_s: float, rule: HighlightRule) -> np.ndarray:
