@@ -167,12 +167,12 @@ def description_words(dyad, hr: bool = False) -> str:
     (CI +10, the cap)". '' when the CI is unknown."""
     pre = "hr_" if hr else ""
     ci = float(getattr(dyad, f"{pre}ci_rolling", math.nan))
-    if not finite(ci):
+    if math.isnan(ci):
         return ""
     name = "HR CI" if hr else "CI"
     if abs(ci) >= CI_CLIP:  # ln(x/0): every correlation in the window had the same sign
         sign = "positive" if ci > 0 else "negative"
-        value = f"every {LIVE.corr_s:g} s slope correlation {sign} ({name} {ci:+.0f}, the cap)"
+        value = f"every {LIVE.corr_s:g} s slope correlation {sign} ({name} {math.copysign(CI_CLIP, ci):+.0f}, the cap)"
     else:
         value = f"{name} {ci:+.2f}"
     pct = getattr(dyad, f"{pre}percentile", math.nan)
@@ -262,7 +262,7 @@ def concordance_state(dyad, warmup_s: float, paused: str = "") -> MeterState:
             history_v=hist_v,
             progress=1.0 - left / warmup_s if warmup_s > 0 else 1.0,
         )
-    if not dyad.valid or not finite(dyad.ci_rolling):
+    if not dyad.valid or _unknown(dyad.ci_rolling):
         return MeterState(
             text="paused",
             verdict=paused or "paused \u2013 EDA missing or poor in the last minute",
@@ -289,6 +289,15 @@ def concordance_state(dyad, warmup_s: float, paused: str = "") -> MeterState:
     )
 
 
+def _unknown(ci) -> bool:
+    """True when a CI is missing (NaN or not a number); +-inf (every correlation of one
+    sign, unclipped) is the strongest value there is, never missing data."""
+    try:
+        return math.isnan(float(ci))
+    except (TypeError, ValueError):
+        return True
+
+
 def _big_text(ci: float) -> str:
     """The big number; a clipped CI (every correlation of one sign) in words."""
     if abs(ci) < CI_CLIP:
@@ -313,7 +322,7 @@ def hr_sync_state(dyad, warmup_s: float = 150.0, paused: str = "") -> MeterState
             verdict=f"no verdict yet: chance baseline after {warmup_s:g} s of both heart rates",
             progress=min(elapsed / warmup_s, 1.0),
         )
-    if not dyad.hr_valid or not finite(dyad.hr_ci_rolling):
+    if not dyad.hr_valid or _unknown(dyad.hr_ci_rolling):
         return MeterState(
             text="paused",
             verdict=paused or "paused \u2013 heart rate missing or poor in the last minute",

@@ -114,7 +114,7 @@ VERDICTS = [
     ),
 ]
 PERCENTILES = [math.nan, 0.0, 62.0, 99.5, 100.0]
-CIS = [0.35, CI_CLIP, -CI_CLIP]
+CIS = [0.35, CI_CLIP, -CI_CLIP, math.inf, -math.inf]  # +-inf: an unclipped CI
 
 
 def _valid(ci: float, pct: float, **kw) -> DyadMetrics:
@@ -176,6 +176,8 @@ def test_every_valid_state_has_one_verdict_over_a_description(meters, name, kw, 
             assert desc.startswith("last minute, descriptive: ") and ys[desc] > ys[verdict]
             assert ys[state.text] > ys[desc]
             assert not any(w in desc for w in VERDICT_WORDS), desc
+            if abs(ci) >= CI_CLIP:
+                assert "slope correlation" in desc and ("+10, the cap" in desc) == (ci > 0)
             if math.isnan(pct):
                 assert desc.endswith("no shuffled pairings yet")
             elif pct == 100.0:
@@ -184,7 +186,9 @@ def test_every_valid_state_has_one_verdict_over_a_description(meters, name, kw, 
             elif pct == 0.0:
                 assert "below all" in desc
             # a clipped CI is the strongest value there is, in words, on both meters
-            big = {CI_CLIP: "all together", -CI_CLIP: "all apart"}.get(ci, f"{ci:+.2f}")
+            big = {CI_CLIP: "all together", -CI_CLIP: "all apart"}
+            big = big | {math.inf: "all together", -math.inf: "all apart"}
+            big = big.get(ci, f"{ci:+.2f}")
             assert state.text == big and state.active
             assert "paused" not in " ".join(t for _, t in lines)
             # the dyad colour (verdict, number, bar) only when the rule holds
