@@ -283,3 +283,17 @@ def test_waiting_and_warming_have_no_verdict_and_no_pause(meters):
             assert "paused" not in " ".join(t for _, t in lines)
             assert DYAD_COLOUR.lower() not in colours
     assert states[1][0].verdict == "no verdict yet: chance baseline in 1:30"
+
+
+def test_patient_screen_says_moving_together_only_with_the_consoles_verdict(qtbot):
+    """The calm patient screen follows the same verdict: one minute far above the chance
+    band (a description on the console) is not enough for its words."""
+    from app.gui.patient import PatientWindow
+
+    w = PatientWindow()
+    qtbot.addWidget(w)
+    high = _valid(4.62, 100.0, lead=_test(0.045))  # the issue's screen: +4.62, p = 0.045
+    w.on_snapshot(_snap(high))
+    assert w.active and not w.beyond_chance
+    w.on_snapshot(_snap(replace(high, lead=_test(0.005), highlight=True, hold_s=20.0)))
+    assert w.beyond_chance

@@ -77,10 +77,9 @@ class PatientWindow(QWidget):
         d = snap.dyad
         self.active = bool(d is not None and not d.warming_up and d.valid and finite(d.ci_rolling))
         self.ci = float(d.ci_rolling) if self.active else float("nan")
-        # words only when the coupling is beyond what shuffled pairings show
-        self.beyond_chance = bool(
-            self.active and finite(d.chance_hi) and self.ci > float(d.chance_hi)
-        )
+        # words only when the console's verdict says so: the live rule (DyadConfig.highlight),
+        # never one minute above the chance band, which the console shows as a description
+        self.beyond_chance = bool(self.active and d.highlight)
         pm = snap.persons.get("patient")
         self.hr = float(pm.hr_bpm) if pm is not None and pm.hr_valid else float("nan")
 
