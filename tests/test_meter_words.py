@@ -228,6 +228,13 @@ MISSING_CASES = [
         {"eda": "patient's EDA poor (flat signal)"},
     ),
     (
+        "poor heart signal",
+        dict(
+            persons={"clinician": _person(cardiac_quality="bad", cardiac_quality_reason="motion")}
+        ),
+        {"hr": "clinician's heart rate poor (motion)"},
+    ),
+    (
         "stream lost",
         dict(lost=("clinician/ppg", "clinician/eda")),
         {"eda": "clinician's EDA stream not delivering", "hr": "clinician's heart rate stream"},
