@@ -46,11 +46,11 @@ def samples_ready(
 ) -> int:
     """How many of the grid samples ``tg`` (oldest first, the newest at ``end``) to push now.
 
-    A person's trailing run of NaN heart rate is held back where it lies within
-    :data:`HR_WAIT_S` of ``end`` and their cardiac data reach that far
-    (``cardiac_last_t > end - HR_WAIT_S``: samples, or beats from a device, still arriving),
-    since the beat closing it may not have been committed yet. Anything older, or a person
-    whose cardiac signal stopped, is pushed as it is (missing stays missing).
+    From a person's first NaN heart rate within :data:`HR_WAIT_S` of ``end`` on, the grid
+    waits while their cardiac data reach that far (``cardiac_last_t > end - HR_WAIT_S``:
+    samples, or beats from a device, still arriving): the beat closing that interval may not
+    be committed yet, or the newest intervals' correction not settled. Anything older, or a
+    person whose cardiac signal stopped, is pushed as it is (missing stays missing).
 
     Parameters
     ----------
@@ -68,10 +68,10 @@ def samples_ready(
     for h, last in zip(hr, cardiac_last_t, strict=True):
         if not (math.isfinite(last) and last > end - HR_WAIT_S):
             continue
-        fin = np.flatnonzero(np.isfinite(h))
-        first_trailing = int(fin[-1]) + 1 if fin.size else 0
         recent = int(np.searchsorted(tg, end - HR_WAIT_S, side="right"))
-        keep = min(keep, max(first_trailing, recent))
+        gaps = np.flatnonzero(~np.isfinite(h[recent:]))
+        if gaps.size:  # the first unknown value this recent waits, with all after it
+            keep = min(keep, recent + int(gaps[0]))
     return keep
 
 

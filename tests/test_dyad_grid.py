@@ -78,6 +78,11 @@ def test_a_stopped_heart_signal_does_not_hold_the_grid() -> None:
     # still arriving: the NaN tail within HR_WAIT_S of the end waits
     ready = samples_ready(tg, (hr, np.full(12, 60.0)), (end + 1.0, end + 1.0), end)
     assert ready == int(np.searchsorted(tg, end - HR_WAIT_S, side="right"))
+    # a recent NaN followed by known values (an interval still being corrected) waits too
+    dip = np.r_[np.full(9, 70.0), np.nan, 70.0, 70.0]
+    assert samples_ready(tg, (dip,), (end + 1.0,), end) == 9
+    old_dip = np.r_[70.0, np.nan, np.full(10, 70.0)]  # older than HR_WAIT_S: pushed as is
+    assert samples_ready(tg, (old_dip,), (end + 1.0,), end) == 12
     # an unknown cardiac time (no cardiac stream at all) never holds
     assert samples_ready(tg, (hr, hr), (math.nan, math.nan), end) == 12
 
