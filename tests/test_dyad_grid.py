@@ -104,3 +104,52 @@ def test_grid_gaps_count_each_persons_missing_seconds() -> None:
     assert got["clinician/hr"] == pytest.approx(6.0)
     assert got["patient/hr"] == got["patient/eda"] == got["clinician/eda"] == 0.0
     assert gaps.missing_s(10.0)["clinician/hr"] == 0.0  # the hole is older than 10 s
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_live_engine_keeps_a_slow_heart_on_the_grid(uid: str) -> None:
+    """Real LSL, the real engine: a 50 bpm patient streamed live after a pre-rolled history.
+    Every grid HR value the dyad receives is known, the HR meter is never paused, and the
+    snapshot's record of missing data says so."""
+    import time
+
+    from app.controller import LiveController
+    from app.engine import EngineConfig
+    from app.meter_state import meter_states
+    from app.preroll import Preroll
+    from app.sources import SourceChoice, SourceKind, role_globs
+    from devices.lsl import local_clock
+    from devices.source import SimulatorSource
+
+    base = DyadSimConfig(seed=2)
+    sim = DyadSimConfig(
+        seed=2, patient=PersonSimConfig(**{**base.patient.__dict__, "hr_bpm": 50.0})
+    )
+    pre = Preroll(sim, 240.0, local_clock() + 3.0)
+    prefix = f"Grid{uid}"
+    control = LiveController(EngineConfig(tick_s=1.0, metrics_source_id=f"metrics-{uid}"))
+    source = SimulatorSource(sim, prefix=prefix, start_s=pre.seconds, t0=pre.end_t)
+    choice = SourceChoice(
+        kind=SourceKind.SIMULATED, roles=role_globs(prefix), wait_s=20.0, preroll=pre
+    )
+    control.connect(choice, source)
+    try:
+        t_end, seen = time.monotonic() + 45.0, []
+        while time.monotonic() < t_end:
+            time.sleep(1.0)
+            snap = control.session.engine.last_snapshot
+            if snap is not None and snap.dyad is not None and snap.preroll_s > 0:
+                seen.append(snap)
+        live = [s for s in seen if s.dyad.elapsed_s > pre.seconds + 30]
+        assert len(live) >= 5, "the live part never reached 30 s"
+        for snap in live:
+            assert snap.dyad_missing_s["patient/hr"] == 0.0
+            assert snap.dyad.hr_valid
+            assert meter_states(snap, 150.0)[1].text != "paused"
+        hr = control.session.engine.persons["patient"].hr_on_grid(
+            np.array([live[-1].dyad.t - 10.0])
+        )
+        assert 40.0 < float(hr[0]) < 65.0  # it is the slow heart
+    finally:
+        control.shutdown()
