@@ -50,6 +50,7 @@ from app.analysis.tables import (
 )
 from app.formatting import fmt_mmss, fmt_value
 from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
+from app.review.layout import fit_width, legend_above
 from app.sessionfolder import SessionFolder
 from devices.assign import ROLES
 from dsp.concordance.dyad import HIGHLIGHT
@@ -92,28 +93,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     t.setAlternatingRowColors(True)
     return t
-
-
-def _fit_width(t: QTableWidget) -> None:
-    """Fit ``t`` to its width: the label column as wide as its words, the value columns
-    sharing the rest, long values wrapped onto more lines (no horizontal scrolling)."""
-    head = t.horizontalHeader()
-    head.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-    head.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-    t.setWordWrap(True)
-    t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-
-
-def _legend_above(plot: pg.PlotItem, columns: int) -> pg.LegendItem:
-    """A legend in ``plot``'s title row, above its data area, so it never covers a curve;
-    curves plotted with a ``name`` join it (as with ``PlotItem.addLegend``)."""
-    legend = pg.LegendItem(colCount=columns, horSpacing=18, frame=False, labelTextSize="8pt")
-    plot.layout.removeItem(plot.titleLabel)  # these plots have no title: its row holds the legend
-    plot.titleLabel.hide()
-    plot.layout.addItem(legend, 0, 1)
-    plot.legend = legend
-    return legend
 
 
 class ReviewWindow(QMainWindow):
@@ -230,7 +209,7 @@ class ReviewWindow(QMainWindow):
             p.setMouseEnabled(x=True, y=False)
         self.p_ov.setMouseEnabled(x=False, y=False)
         self.p_ov.hideButtons()
-        _legend_above(self.p_eda, 2)
+        legend_above(self.p_eda, 2)
         self._traces: dict[str, Any] = {}
         self._plot_people()
         self._plot_concordance()
@@ -290,7 +269,7 @@ class ReviewWindow(QMainWindow):
     def _plot_concordance(self) -> None:
         """Rolling CI of EDA and HR with the EDA chance band (or no row for one person)."""
         a, t0 = self.a, self.t0
-        self._ci_legend = _legend_above(self.p_ci, 2)
+        self._ci_legend = legend_above(self.p_ci, 2)
         if a.dyad is not None:
             for sig, style, name in (
                 (a.dyad.eda, Qt.PenStyle.SolidLine, "EDA rolling CI (last 60 s)"),
@@ -525,7 +504,7 @@ class ReviewWindow(QMainWindow):
             return _table(["blocks"], [["No markers: no blocks to compare."]])
         w = _view(t.transposed())
         w.setToolTip(t.note)
-        _fit_width(w)
+        fit_width(w)
         return w
 
     def _tests_table(self) -> QWidget:
