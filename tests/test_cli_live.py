@@ -128,10 +128,24 @@ def test_run_headless_prints_per_person_lines_and_exits_at_duration(uid: str) ->
 
 
 def test_run_headless_says_what_is_missing(uid: str) -> None:
-    out = attune("run", "--headless", "--wait", "1", "--role", f"patient=Nothing{uid}*")
+    # no --role for the clinician: no stream can ever complete it, so no waiting (at once)
+    t0 = time.monotonic()
+    out = attune("run", "--headless", "--role", f"patient=Nothing{uid}*")
+    assert out.returncode == 2 and time.monotonic() - t0 < 20
+    assert out.stderr.strip() == (
+        "attune: error: cannot connect the clinician's EDA and PPG/ECG: "
+        "no --role clinician=GLOB was given"
+    )
+    # a scripted limit: after --wait S the run gives up, naming per person what it waited for
+    roles = ("--role", f"patient=Nothing{uid}*", "--role", f"clinician=Nil{uid}*")
+    out = attune("run", "--headless", "--wait", "1", *roles)
     assert out.returncode == 2
-    assert "no stream name or source_id matches" in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+    (err,) = out.stderr.strip().splitlines()
+    assert err.startswith("attune: error: stream assignment incomplete after 1 s: ")
+    assert f"waiting for the patient's EDA: Nothing{uid}*" in err
+    assert f"waiting for the clinician's PPG/ECG: Nil{uid}*" in err
+    # meanwhile the per-second lines say it too
+    assert f"patient   waiting for the patient's EDA: Nothing{uid}*" in out.stdout
 
 
 def test_engine_metrics_outlet_carries_values_and_input_times(uid: str) -> None:
