@@ -47,7 +47,7 @@ from app.gui.theme import (
     qsettings,
     save_settings,
 )
-from app.gui.traces import TracePanel
+from app.gui.traces import ROWS, TracePanel
 from app.library import default_sessions_dir
 from app.meter_state import MeterState, concordance_state, hr_sync_state, preroll_state
 from app.sources import SourceChoice, source_for
@@ -84,6 +84,9 @@ class MainWindow(QMainWindow):
         self.session_t0: float | None = None
         self._last_snap_mono: float | None = None
         self._stalled = False
+        self._channels_shown: set[str] = set()
+        self._problems_shown: tuple[str, ...] = ()
+        self._was_waiting = False
         self.patient_window: PatientWindow | None = None
         self.patient_options = PatientViewOptions()
         self.assign_dialog: AssignmentDialog | None = None
@@ -336,6 +339,7 @@ class MainWindow(QMainWindow):
         """Connect to ``choice`` (starting ``source`` first, if any) without blocking."""
         self.snapshot = None
         self._last_snap_mono = None
+        self._problems_shown = ()
         self.clear_error()
         self.controller.start(choice, source)
 
@@ -386,6 +390,7 @@ class MainWindow(QMainWindow):
                 stale[role].add(kind)
             self.traces.set_active(role, kind, ok)
         self.traces.set_events(snap.persons)
+        self._show_waiting(snap)
         notes = []
         for role in ("patient", "clinician"):
             pm = snap.persons.get(role)
@@ -409,6 +414,30 @@ class MainWindow(QMainWindow):
             self.baseline_dialog.on_snapshot(snap)
         if self.patient_window is not None:
             self.patient_window.on_snapshot(snap)
+
+    def _show_waiting(self, snap) -> None:
+        """Per row, what is not connected yet; a problem (two streams fit one signal, an
+        unusable stream) once in the message line, short: the Streams dialog lists them all."""
+        channels = set(snap.channels)
+        if channels != self._channels_shown:  # a signal joined: ECG or PPG row label
+            self._channels_shown = channels
+            self.traces.set_modalities(channels)
+        waits = {(w.role, w.signal): w for w in snap.waiting}
+        for role, kind in ROWS:
+            w = waits.get((role, kind))
+            text = "" if w is None else w.text + (" in Streams… (F2)" if w.problem else "")
+            self.traces.set_waiting(role, kind, text)
+        problems = tuple(w.text for w in snap.waiting if w.problem)
+        for text in problems:
+            if text not in self._problems_shown:
+                self.show_error(f"{text} in Streams… (F2)")
+        self._problems_shown = problems
+        if snap.waiting:
+            n = len(snap.waiting)
+            self.status.setText(f"waiting for {n} signal{'s' if n > 1 else ''} (see the traces)")
+        elif self._was_waiting:
+            self.status.setText("every signal connected")
+        self._was_waiting = bool(snap.waiting)
 
     def _check_stalled(self) -> None:
         """No snapshot for 3 ticks (engine dead or stuck): withdraw the numbers, say so."""
