@@ -46,6 +46,8 @@ class Wanted:
         What is looked for: the ``--role`` or map glob, or the role words.
     problem : str
         Why a visible stream is not used ('' while simply not there yet).
+    brief : str
+        The problem in a few words ('3 streams fit'), for a narrow place.
     impossible : bool
         No stream can ever fill this slot with these options (one ``--role`` only, a map
         without this signal); ``what`` then says which option is missing.
@@ -56,6 +58,7 @@ class Wanted:
     label: str
     what: str
     problem: str = ""
+    brief: str = ""
     impossible: bool = False
 
     @property
@@ -133,12 +136,19 @@ def wanted_signals(
 
 def _short_problem(kind: ProblemKind, detail: str, candidates: Sequence[str]) -> str:
     if kind is ProblemKind.AMBIGUOUS:
-        names = list(dict.fromkeys(candidates))
+        names = sorted(set(candidates))
         shown = ", ".join(names[:_SHOWN_CANDIDATES])
         more = f" and {len(names) - _SHOWN_CANDIDATES} more" if len(names) > 3 else ""
         n = len(names) if len(names) > 1 else "several"
         return f"{n} streams fit ({shown}{more}); which one is theirs must be chosen"
     return detail
+
+
+def _brief(kind: ProblemKind, candidates: Sequence[str]) -> str:
+    if kind is ProblemKind.AMBIGUOUS:
+        n = len(set(candidates))
+        return f"{n if n > 1 else 'several'} streams fit"
+    return "its stream cannot be used"
 
 
 def still_wanted(
@@ -159,7 +169,7 @@ def still_wanted(
     for w in wanted:
         if (w.role, w.signal) in connected:
             continue
-        problem = ""
+        problem = brief = ""
         if latest is not None and not w.impossible:
             mine = [
                 p
@@ -170,7 +180,8 @@ def still_wanted(
             if mine:  # every stream that fits, when several problems name some of them
                 names = [n for p in mine if p.kind is mine[0].kind for n in p.candidates]
                 problem = _short_problem(mine[0].kind, mine[0].detail, names)
-        out.append(replace(w, problem=problem))
+                brief = _brief(mine[0].kind, names)
+        out.append(replace(w, problem=problem, brief=brief))
     return tuple(out)
 
 

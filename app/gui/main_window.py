@@ -425,7 +425,9 @@ class MainWindow(QMainWindow):
         waits = {(w.role, w.signal): w for w in snap.waiting}
         for role, kind in ROWS:
             w = waits.get((role, kind))
-            text = "" if w is None else w.text + (" in Streams… (F2)" if w.problem else "")
+            text = "" if w is None else w.text
+            if w is not None and w.problem:  # the row is narrow: the line below says more
+                text = f"{w.whose}: {w.brief}; choose in Streams… (F2)"
             self.traces.set_waiting(role, kind, text)
         problems = tuple(w.text for w in snap.waiting if w.problem)
         for text in problems:
