@@ -180,7 +180,9 @@ class LiveController:
             assignment, found = choice.assignment, list(choice.found)
             if not assignment.complete:
                 raise MapError(explain(assignment, [d for d, _ in found]))
-            return start_session(assignment, found, config, extra, on_error)
+            return start_session(
+                assignment, found, config, extra_streams=extra, on_error=on_error
+            )
         roles = choice.roles or None
         mapping = load_map(choice.map_path) if choice.map_path and not roles else None
         return open_waiting(
