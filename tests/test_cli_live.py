@@ -201,3 +201,37 @@ def test_engine_metrics_outlet_carries_values_and_input_times(uid: str) -> None:
         if session is not None:
             session.stop()
         src.stop()
+
+
+@pytest.mark.slow
+def test_run_headless_started_12_s_before_the_simulator_waits_and_connects(uid: str) -> None:
+    """The issue's case: `attune run --headless --role ...` 12 s before `attune simulate`
+    publishes those streams. It waits, saying per person and signal what for, and shows
+    both people's numbers once the streams are there (exit 0 at --duration)."""
+    prefix = f"W{uid}"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run", "--headless", "--duration", "30",
+         "--role", f"patient={prefix}-patient-*", "--role", f"clinician={prefix}-clinician-*"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    time.sleep(12.0)
+    sim = start_sim(prefix, "--duration", "25")
+    try:
+        assert run.poll() is None, run.communicate()  # still running: it did not give up
+        out, err = run.communicate(timeout=60)
+    finally:
+        stop(sim)
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, err
+    assert "Traceback" not in err and "error" not in err
+    lines = out.splitlines()
+    first = [line for line in lines if "waiting for" in line]
+    assert any(f"waiting for the patient's EDA: {prefix}-patient-*" in x for x in first)
+    assert any(f"waiting for the clinician's PPG/ECG: {prefix}-clinician-*" in x for x in first)
+    assert len(first) >= 4 * 6  # 4 waiting lines a second for most of the 12 s (start-up ~3 s)
+    pat = [x for x in lines if " patient " in x and "HR" in x]
+    assert pat and "eda:connected" in pat[-1] and "ppg:connected" in pat[-1]
+    hr = float(pat[-1].split("HR")[1].split("bpm")[0])
+    assert 55 < hr < 95  # simulator patient rests at 72 bpm
+    assert "waiting for" not in "\n".join(lines[-6:])  # nothing is waited for at the end
