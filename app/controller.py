@@ -180,9 +180,7 @@ class LiveController:
             assignment, found = choice.assignment, list(choice.found)
             if not assignment.complete:
                 raise MapError(explain(assignment, [d for d, _ in found]))
-            return start_session(
-                assignment, found, config, extra_streams=extra, on_error=on_error
-            )
+            return start_session(assignment, found, config, extra_streams=extra, on_error=on_error)
         roles = choice.roles or None
         mapping = load_map(choice.map_path) if choice.map_path and not roles else None
         return open_waiting(
@@ -357,8 +355,9 @@ class LiveController:
             s.name for s in self.session.acquisition.slots
             if s.channel is not None and s.health().state is not HealthState.CONNECTED
         ]  # fmt: skip
-        if waiting:
-            self.on_status(f"recording; waiting for {', '.join(sorted(set(waiting)))}")
+        later = [w.whose for w in self.session.waiting]  # signals not connected yet
+        if waiting or later:
+            self.on_status(f"recording; waiting for {', '.join([*sorted(set(waiting)), *later])}")
         return folder.recording
 
     @property
@@ -381,7 +380,11 @@ class LiveController:
             return summary
         try:
             sessionfile.finish(
-                self.folder.path, baseline=baseline, notes=notes, recording_summary=summary
+                self.folder.path,
+                baseline=baseline,
+                notes=notes,
+                recording_summary=summary,
+                assignment=self.session.assignment if self.session is not None else None,
             )
         except Exception as exc:  # the recording itself is safe; say what failed
             self.report("session.json", exc)

@@ -317,3 +317,40 @@ def test_one_role_only_fails_at_once_in_one_line(uid) -> None:
         )
     finally:
         control.shutdown()
+
+
+@pytest.mark.lsl
+def test_recording_started_before_the_streams_holds_them_and_their_map(uid, tmp_path) -> None:
+    """Start pressed before the wearables are on: the recording gets every signal from the
+    moment it is connected, and session.json lists the streams connected by the end."""
+    import json
+
+    import pyxdf
+
+    prefix = f"Rec{uid}"
+    control, errors = _controller(uid)
+    statuses: list[str] = []
+    control.on_status = statuses.append
+    source = SimulatorSource(DyadSimConfig(seed=6), prefix=prefix)
+    try:
+        control.connect(SourceChoice(roles=role_globs(prefix), look_every_s=0.25))
+        path = control.start_recording(tmp_path, "P1", "C1")
+        assert statuses[-1].startswith("recording; waiting for the patient's EDA, ")
+        source.start()
+        assert _wait(lambda: control.session.complete, 20.0)
+        time.sleep(4.0)
+        control.stop_recording()
+    finally:
+        control.shutdown()
+        source.stop()
+    assert not errors, errors
+    record = json.loads((path.parent / "session.json").read_text())
+    assert {(s["role"], s["modality"]) for s in record["streams"]} == {
+        (r, m) for r in ("patient", "clinician") for m in ("eda", "ppg")
+    }
+    assert f"{prefix}-clinician-ppg" in record["stream_map_toml"]
+    streams, _ = pyxdf.load_xdf(str(path))
+    counts = {s["info"]["name"][0]: len(s["time_stamps"]) for s in streams}
+    for r in ("patient", "clinician"):
+        assert counts.get(f"{prefix}-{r}-EDA", 0) > 32 * 2  # seconds of EDA at 32 Hz
+        assert counts.get(f"{prefix}-{r}-PPG", 0) > 128 * 2
