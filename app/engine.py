@@ -169,6 +169,7 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._grid_next: float | None = None
+        self._grid_pushed = False  # the dyad has had grid samples
         self._seq = 0
         self._last_snapshot: EngineSnapshot | None = None
         self._outlet = None
@@ -290,7 +291,8 @@ class Engine:
             channels=MappingProxyType({f"{r}/{m}": k for (r, m), k in self.slot_keys.items()}),
             tick_cost_s=time.thread_time() - c0,
             errors=tuple(errors),
-            preroll_s=pre.seconds if pre is not None and self._primed else 0.0,
+            # the history is behind the numbers once a signal carries it
+            preroll_s=pre.seconds if pre is not None and self._primed and self.slot_keys else 0.0,
             waiting=self.waiting,
         )
         self._seq += 1
@@ -400,7 +402,7 @@ class Engine:
     def _dyad_tick(self, persons: dict[str, PersonMetrics | None]) -> DyadMetrics | None:
         lasts = [p.eda_last_t for p in persons.values() if p is not None]
         if len(lasts) < 2 or not all(np.isfinite(lasts)):
-            return self.dyad.snapshot() if self._grid_next is not None else None
+            return self.dyad.snapshot() if self._grid_pushed else None
         end = min(lasts) - GRID_DELAY_S
         if self._grid_next is None:
             # a whole second of the clock, as offline: the 1 s slope steps fall on the same instants
@@ -413,6 +415,7 @@ class Engine:
             self.dyad.push(
                 tg, p.eda_on_grid(tg), c.eda_on_grid(tg), p.hr_on_grid(tg), c.hr_on_grid(tg)
             )
+            self._grid_pushed = True
         return self.dyad.snapshot()
 
 

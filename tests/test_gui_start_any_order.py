@@ -68,7 +68,10 @@ def test_console_waits_per_row_and_fills_when_streams_appear(qtbot, uid, tmp_pat
     w.show()
     source = SimulatorSource(DyadSimConfig(seed=7), prefix=prefix)
     try:
-        w.start_source(SourceChoice(roles=role_globs(prefix), look_every_s=0.25))
+        choice = SourceChoice(
+            roles=role_globs(prefix), look_every_s=0.25, description="LSL streams"
+        )
+        w.start_source(choice)
         qtbot.waitUntil(lambda: w.snapshot is not None, timeout=10_000)
         qtbot.wait(1500)  # the 40 other streams have been seen by now
         assert w.traces.waiting == {
@@ -94,7 +97,7 @@ def test_console_waits_per_row_and_fills_when_streams_appear(qtbot, uid, tmp_pat
         assert took < 15.0
         assert all(not text for text in w.traces.waiting.values())
         assert not any(w.traces._waiting_items[r].isVisible() for r in ROWS)
-        assert w.status.text() == "every signal connected"
+        assert w.status.text() == "live: LSL streams · every signal connected"
         assert w.message.text() == "" and not w.errors
         qtbot.wait(3000)
         _shot(w, "connected.png", tmp_path)

@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self._channels_shown: set[str] = set()
         self._problems_shown: tuple[str, ...] = ()
         self._was_waiting = False
+        self._status_text = ""
         self.patient_window: PatientWindow | None = None
         self.patient_options = PatientViewOptions()
         self.assign_dialog: AssignmentDialog | None = None
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
         bridge.snapshot.connect(self.on_snapshot)
         bridge.error.connect(self.show_error)
         controller.failed.connect(self._on_failed)
-        controller.status.connect(self.status.setText)
+        controller.status.connect(self._on_status)
         controller.started.connect(self._on_started)
         self.render_timer = QTimer(self)
         self.render_timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -347,6 +348,10 @@ class MainWindow(QMainWindow):
         self.health.reset()
         self.traces.set_modalities({f"{c.role}/{c.modality}" for c in session.assignment.channels})
 
+    def _on_status(self, text: str) -> None:
+        self._status_text = text
+        self.status.setText(text)
+
     def _on_failed(self, text: str) -> None:
         self.status.setText("not connected")
         self.show_error(text)
@@ -438,7 +443,7 @@ class MainWindow(QMainWindow):
             n = len(snap.waiting)
             self.status.setText(f"waiting for {n} signal{'s' if n > 1 else ''} (see the traces)")
         elif self._was_waiting:
-            self.status.setText("every signal connected")
+            self.status.setText(f"{self._status_text} · every signal connected".lstrip(" ·"))
         self._was_waiting = bool(snap.waiting)
 
     def _check_stalled(self) -> None:
