@@ -118,6 +118,7 @@ class LiveController:
         self._marker_source_id = marker_source_id
         self._worker: threading.Thread | None = None
         self._workers: list[threading.Thread] = []
+        self._finders: list[Any] = []  # stream finders of stopped sessions (joined at shutdown)
         self._generation = 0
         self._lock = threading.Lock()
         self._produced: LiveSession | None = None
@@ -408,6 +409,9 @@ class LiveController:
         if orphan is not None:
             orphan.stop()
         session, self.session = self.session, None
+        for stopped in (orphan, session):
+            if stopped is not None and stopped.finder is not None:
+                self._finders.append(stopped.finder)  # its last look ends by itself
         if session is not None:
             session.stop()
         src, self.source = self.source, None
@@ -421,6 +425,9 @@ class LiveController:
         for worker in self._workers:
             worker.join(max(deadline - time.monotonic(), 0.1))
         self._workers = [w for w in self._workers if w.is_alive()]
+        for finder in self._finders:
+            finder.stop(max(deadline - time.monotonic(), 0.1))
+        self._finders = []
         if self.markers is not None:
             self.markers.close()
             self.markers = None

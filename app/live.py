@@ -80,7 +80,7 @@ class LiveSession:
 
     def stop(self) -> None:
         if self.finder is not None:
-            self.finder.stop()
+            self.finder.stop(timeout=0.0)  # never waits on a look (the GUI thread stops too)
         self.engine.stop()
         self.acquisition.stop()
 
@@ -310,6 +310,8 @@ class StreamFinder:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop looking; waits up to ``timeout`` s for a look in progress (it connects
+        nothing once stopped)."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
@@ -350,6 +352,8 @@ class StreamFinder:
                 continue
             if blocked(result, ch.role, ch.modality) or ch.stream.uid in pending:
                 continue  # several streams fit, or its labels are not in yet
+            if self._stop.is_set():
+                return  # the session stopped during this look
             self.session.attach(ch, infos.get(ch.stream.uid))
             self.connected.add(sig)
         self.visible = len(descs)
