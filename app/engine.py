@@ -98,6 +98,8 @@ class EngineSnapshot:
     waiting : tuple of Wanted
         The people's signals not connected yet, each saying what it waits for
         (:mod:`app.waiting`); empty once every signal is connected.
+    notes : tuple of str
+        Standing facts about the connected signals (another stream fits one of them too).
     """
 
     t: float
@@ -110,6 +112,7 @@ class EngineSnapshot:
     errors: tuple[str, ...] = ()
     preroll_s: float = 0.0
     waiting: tuple[Wanted, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ class Engine:
         self._primed = False
         #: What the session still waits for (set by :class:`app.live.StreamFinder`).
         self.waiting: tuple[Wanted, ...] = ()
+        self.notes: tuple[str, ...] = ()
         self._attach_lock = threading.Lock()
         self._to_attach: list[tuple[Channel, str]] = []
 
@@ -294,6 +298,7 @@ class Engine:
             # the history is behind the numbers once a signal carries it
             preroll_s=pre.seconds if pre is not None and self._primed and self.slot_keys else 0.0,
             waiting=self.waiting,
+            notes=self.notes,
         )
         self._seq += 1
         self._last_snapshot = snap

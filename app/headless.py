@@ -54,7 +54,7 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
             f"{clock} dyad      {PREROLL_LABEL}: the first {snap.preroll_s:.0f} s were "
             "computed at start (demo)"
         )
-    for e in snap.errors:
+    for e in (*snap.notes, *snap.errors):
         lines.append(f"{clock} ! {e}")
     return lines
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from app.engine import Engine, EngineConfig
 from app.waiting import (
     Wanted,
+    also_fit,
     blocked,
     impossible_line,
     signal_of,
@@ -271,6 +272,9 @@ class StreamFinder:
         ``--role`` globs, or a loaded map file (else role words in the stream names).
     every_s : float
         Pause between looks (s).
+    recheck_s : float
+        Pause between looks once every signal is connected (s): a stream appearing later
+        that fits a connected signal too is noted (the engine's ``notes``), never switched to.
     limit_s : float or None
         Give up after this many seconds without every signal (scripted runs: ``--wait``);
         None waits as long as the session runs.
@@ -286,11 +290,13 @@ class StreamFinder:
         every_s: float = 0.5,
         limit_s: float | None = None,
         on_give_up: Callable[[str], None] | None = None,
+        recheck_s: float = 5.0,
     ) -> None:
         self.session = session
         self.roles = roles or None
         self.mapping = mapping if not roles else None
         self.every_s = every_s
+        self.recheck_s = recheck_s
         self.limit_s = limit_s
         self.on_give_up = on_give_up
         self.wanted = wanted_signals(self.roles, self.mapping)
@@ -323,10 +329,11 @@ class StreamFinder:
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set() and not self.done:
+            while not self._stop.is_set():
                 self.look()
                 if self.done:
-                    break
+                    self._stop.wait(self.recheck_s)
+                    continue
                 if self.limit_s is not None and time.monotonic() - self._t0 >= self.limit_s:
                     self.gave_up = self.incomplete_line(self.limit_s)
                     if self.on_give_up is not None:
@@ -359,6 +366,7 @@ class StreamFinder:
         self.visible = len(descs)
         self.latest = result
         self._publish()
+        self.session.engine.notes = also_fit(result, self.session.engine.assignment)
 
     def _publish(self) -> None:
         self.session.engine.waiting = still_wanted(self.wanted, self.connected, self.latest)

@@ -202,6 +202,29 @@ def waiting_line(wanted: Sequence[Wanted]) -> str:
     return "; ".join(w.text for w in wanted)
 
 
+def also_fit(latest: Assignment, connected: Assignment) -> tuple[str, ...]:
+    """Notes for connected signals that more streams fit now than when they were connected:
+    'the patient's EDA: Wrist-2 also fits; still using Wrist-1'. The connected stream is
+    kept (never switched silently); the note says so."""
+    out = []
+    for c in connected.channels:
+        names = {
+            n
+            for p in latest.problems
+            if p.kind is ProblemKind.AMBIGUOUS and p.concerns(c.role, signal_of(c.modality))
+            for n in p.candidates
+        } - {c.stream.name}
+        if names:
+            shown = sorted(names)
+            verb = "also fits" if len(shown) == 1 else "also fit"
+            out.append(
+                f"the {c.role}'s {_NAMES[c.modality]}: {', '.join(shown[:_SHOWN_CANDIDATES])}"
+                f"{' and more' if len(shown) > _SHOWN_CANDIDATES else ''} {verb}; "
+                f"still using {c.stream.name}"
+            )
+    return tuple(out)
+
+
 def impossible_line(wanted: Sequence[Wanted]) -> str:
     """The slots no stream can fill, one clause per person and reason ('' when none)."""
     groups: dict[tuple[str, str], list[str]] = {}

@@ -354,3 +354,27 @@ def test_recording_started_before_the_streams_holds_them_and_their_map(uid, tmp_
     for r in ("patient", "clinician"):
         assert counts.get(f"{prefix}-{r}-EDA", 0) > 32 * 2  # seconds of EDA at 32 Hz
         assert counts.get(f"{prefix}-{r}-PPG", 0) > 128 * 2
+
+
+@pytest.mark.lsl
+def test_a_stream_that_also_fits_a_connected_signal_is_noted_never_switched(uid) -> None:
+    pusher = _Pusher()
+    control, errors = _controller(uid)
+    try:
+        session = control.connect(
+            SourceChoice(
+                roles={"patient": f"Wrist{uid}-*", "clinician": f"Cli{uid}-*"}, look_every_s=0.25
+            )
+        )
+        pusher.add(f"Wrist{uid}-1", "EDA", 32.0)
+        snap = lambda: session.engine.last_snapshot  # noqa: E731
+        assert _wait(lambda: snap() is not None and "patient/eda" in snap().channels, 15)
+        assert session.engine.last_snapshot.notes == ()
+        pusher.add(f"Wrist{uid}-2", "EDA", 32.0)
+        note = f"the patient's EDA: Wrist{uid}-2 also fits; still using Wrist{uid}-1"
+        assert _wait(lambda: session.engine.last_snapshot.notes == (note,), 15)
+        assert session.assignment.get("patient", "eda").stream.name == f"Wrist{uid}-1"
+        assert not errors, errors
+    finally:
+        control.shutdown()
+        pusher.close()

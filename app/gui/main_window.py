@@ -434,10 +434,11 @@ class MainWindow(QMainWindow):
             if w is not None and w.problem:  # the row is narrow: the line below says more
                 text = f"{w.whose}: {w.brief}; choose in Streams… (F2)"
             self.traces.set_waiting(role, kind, text)
-        problems = tuple(w.text for w in snap.waiting if w.problem)
+        problems = tuple(f"{w.text} in Streams… (F2)" for w in snap.waiting if w.problem)
+        problems += snap.notes  # another stream fits a connected signal too
         for text in problems:
             if text not in self._problems_shown:
-                self.show_error(f"{text} in Streams… (F2)")
+                self.show_error(text)
         self._problems_shown = problems
         if snap.waiting:
             n = len(snap.waiting)
