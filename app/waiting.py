@@ -235,3 +235,19 @@ def impossible_line(wanted: Sequence[Wanted]) -> str:
         f"cannot connect the {role}'s {' and '.join(labels)}: {what}"
         for (role, what), labels in groups.items()
     )
+
+
+def row_words(wanted: Sequence[Wanted], where: str) -> dict[tuple[str, str], str]:
+    """Words for each (role, signal) row not connected yet; a problem in a few words
+    ('the patient's EDA: 3 streams fit; choose in <where>'), the line below says more."""
+    out = {}
+    for w in wanted:
+        text = f"{w.whose}: {w.brief}; choose in {where}" if w.problem else w.text
+        out[(w.role, w.signal)] = text
+    return out
+
+
+def problem_lines(wanted: Sequence[Wanted], notes: Sequence[str], where: str) -> tuple[str, ...]:
+    """One short line per problem (several streams fit, an unusable stream) and per note
+    (another stream fits a connected signal too); never the list of every stream."""
+    return (*(f"{w.text} in {where}" for w in wanted if w.problem), *notes)

@@ -18,7 +18,13 @@ from app.controller import LiveController
 from app.engine import EngineConfig
 from app.live import AssignmentError
 from app.sources import SourceChoice, SourceKind, demo_preroll, role_globs
-from app.waiting import impossible_line, still_wanted, wanted_signals
+from app.waiting import (
+    impossible_line,
+    problem_lines,
+    row_words,
+    still_wanted,
+    wanted_signals,
+)
 from devices.assign import assign
 from devices.health import HealthState
 from devices.lsl import StreamDescription, make_outlet
@@ -93,6 +99,10 @@ def test_ambiguity_is_one_short_line_among_forty_streams() -> None:
     assert by[("patient", "cardiac")].text == "waiting for the patient's PPG/ECG: Wrist-*"
     assert not by[("clinician", "eda")].problem  # assignable: no problem, only not connected
     assert all("Other" not in w.text for w in left)
+    # the console: a few words on the row, one line below, nothing about the other streams
+    rows = row_words(left, "Streams… (F2)")
+    assert rows[("patient", "eda")] == "the patient's EDA: 6 streams fit; choose in Streams… (F2)"
+    assert problem_lines(left, (), "Streams… (F2)") == (f"{eda.text} in Streams… (F2)",)
 
 
 # --------------------------------------------------------------------- live, real LSL

@@ -52,11 +52,13 @@ from app.library import default_sessions_dir
 from app.meter_state import MeterState, concordance_state, hr_sync_state, preroll_state
 from app.sources import SourceChoice, source_for
 from app.summary import session_contrast
+from app.waiting import problem_lines, row_words
 from devices.health import HealthState
 from devices.lsl import lsl_scope
 from devices.markers import MARKER_TEXT
 
 RENDER_HZ = 30.0
+CHOOSE = "Streams… (F2)"  # where the console's user picks streams by hand
 
 
 class MainWindow(QMainWindow):
@@ -427,15 +429,10 @@ class MainWindow(QMainWindow):
         if channels != self._channels_shown:  # a signal joined: ECG or PPG row label
             self._channels_shown = channels
             self.traces.set_modalities(channels)
-        waits = {(w.role, w.signal): w for w in snap.waiting}
+        rows = row_words(snap.waiting, CHOOSE)
         for role, kind in ROWS:
-            w = waits.get((role, kind))
-            text = "" if w is None else w.text
-            if w is not None and w.problem:  # the row is narrow: the line below says more
-                text = f"{w.whose}: {w.brief}; choose in Streams… (F2)"
-            self.traces.set_waiting(role, kind, text)
-        problems = tuple(f"{w.text} in Streams… (F2)" for w in snap.waiting if w.problem)
-        problems += snap.notes  # another stream fits a connected signal too
+            self.traces.set_waiting(role, kind, rows.get((role, kind), ""))
+        problems = problem_lines(snap.waiting, snap.notes, CHOOSE)
         for text in problems:
             if text not in self._problems_shown:
                 self.show_error(text)
