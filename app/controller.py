@@ -25,7 +25,7 @@ from typing import Any
 
 from app import sessionfile
 from app.engine import EngineConfig, metric_channels
-from app.live import LiveSession, assign_visible, start_session
+from app.live import LiveSession, open_waiting, start_session
 from app.sessionfolder import SessionFolder
 from app.sources import SourceChoice
 from devices.assign import MapError, explain, load_map
@@ -118,6 +118,7 @@ class LiveController:
         self._marker_source_id = marker_source_id
         self._worker: threading.Thread | None = None
         self._workers: list[threading.Thread] = []
+        self._finders: list[Any] = []  # stream finders of stopped sessions (joined at shutdown)
         self._generation = 0
         self._lock = threading.Lock()
         self._produced: LiveSession | None = None
@@ -161,31 +162,37 @@ class LiveController:
         With ``own_streams`` the app's own Markers and Metrics outlets are followed too, so
         a recording holds them (the console records; the headless view does not).
 
+        Without an explicit assignment the session starts at once and waits for the
+        streams its roles name, connecting each signal when its stream appears (start in
+        any order); ``choice.wait_s`` (scripted runs) turns that wait into a limit, after
+        which one line goes to :attr:`on_error`.
+
         Raises
         ------
         AssignmentError, MapError, OSError, RuntimeError
-            Nothing assignable, a broken map, or LSL failing (the message is one line).
+            An assignment no stream can complete, a broken map, or LSL failing (one line).
         """
         if source is not None:
             source.start()
+        config = replace(self.config, preroll=choice.preroll)  # history only for its source
+        extra = [(d, None) for d in self._own_streams()] if own_streams else None
+        on_error = lambda exc: self.report("a worker thread", exc)  # noqa: E731
         if choice.assignment is not None:
             assignment, found = choice.assignment, list(choice.found)
             if not assignment.complete:
                 raise MapError(explain(assignment, [d for d, _ in found]))
-        else:
-            roles = choice.roles or None
-            map_path = choice.map_path or None
-            if map_path and not roles:
-                load_map(map_path)  # a broken map file fails now, in one line
-            assignment, found = assign_visible(
-                roles, map_path, choice.wait_s, require_complete=True
-            )
-        return start_session(
-            assignment,
-            found,
-            replace(self.config, preroll=choice.preroll),  # history only for its own source
-            extra_streams=[(d, None) for d in self._own_streams()] if own_streams else None,
-            on_error=lambda exc: self.report("a worker thread", exc),
+            return start_session(assignment, found, config, extra_streams=extra, on_error=on_error)
+        roles = choice.roles or None
+        mapping = load_map(choice.map_path) if choice.map_path and not roles else None
+        return open_waiting(
+            roles,
+            mapping,
+            config,
+            extra_streams=extra,
+            on_error=on_error,
+            every_s=choice.look_every_s,
+            limit_s=choice.wait_s,
+            on_give_up=self.on_error,
         )
 
     def connect(self, choice: SourceChoice, source: Any = None) -> LiveSession:
@@ -349,8 +356,9 @@ class LiveController:
             s.name for s in self.session.acquisition.slots
             if s.channel is not None and s.health().state is not HealthState.CONNECTED
         ]  # fmt: skip
-        if waiting:
-            self.on_status(f"recording; waiting for {', '.join(sorted(set(waiting)))}")
+        later = [w.whose for w in self.session.waiting]  # signals not connected yet
+        if waiting or later:
+            self.on_status(f"recording; waiting for {', '.join([*sorted(set(waiting)), *later])}")
         return folder.recording
 
     @property
@@ -373,7 +381,11 @@ class LiveController:
             return summary
         try:
             sessionfile.finish(
-                self.folder.path, baseline=baseline, notes=notes, recording_summary=summary
+                self.folder.path,
+                baseline=baseline,
+                notes=notes,
+                recording_summary=summary,
+                assignment=self.session.assignment if self.session is not None else None,
             )
         except Exception as exc:  # the recording itself is safe; say what failed
             self.report("session.json", exc)
@@ -397,6 +409,9 @@ class LiveController:
         if orphan is not None:
             orphan.stop()
         session, self.session = self.session, None
+        for stopped in (orphan, session):
+            if stopped is not None and stopped.finder is not None:
+                self._finders.append(stopped.finder)  # its last look ends by itself
         if session is not None:
             session.stop()
         src, self.source = self.source, None
@@ -410,6 +425,9 @@ class LiveController:
         for worker in self._workers:
             worker.join(max(deadline - time.monotonic(), 0.1))
         self._workers = [w for w in self._workers if w.is_alive()]
+        for finder in self._finders:
+            finder.stop(max(deadline - time.monotonic(), 0.1))
+        self._finders = []
         if self.markers is not None:
             self.markers.close()
             self.markers = None

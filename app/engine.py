@@ -27,8 +27,9 @@ import numpy as np
 
 from app.dyad_grid import GridGaps, rolling_span_s, samples_ready
 from app.preroll import Preroll
+from app.waiting import Wanted
 from devices.acquisition import Acquisition
-from devices.assign import ROLES, Assignment
+from devices.assign import ROLES, Assignment, Channel
 from devices.health import StreamHealth
 from devices.intervals import IntervalBeats
 from devices.lsl import local_clock
@@ -99,6 +100,11 @@ class EngineSnapshot:
         Seconds each person's EDA / heart rate was missing (or excluded as poor) on the dyad
         grid within the span behind the rolling CI (:func:`app.dyad_grid.rolling_span_s`);
         what a paused meter names. Empty before any grid data.
+    waiting : tuple of Wanted
+        The people's signals not connected yet, each saying what it waits for
+        (:mod:`app.waiting`); empty once every signal is connected.
+    notes : tuple of str
+        Standing facts about the connected signals (another stream fits one of them too).
     """
 
     t: float
@@ -111,6 +117,8 @@ class EngineSnapshot:
     errors: tuple[str, ...] = ()
     preroll_s: float = 0.0
     dyad_missing_s: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    waiting: tuple[Wanted, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,16 +180,32 @@ class Engine:
         self._grid_next: float | None = None
         dc = self.config.dyad
         self._gaps = GridGaps(GRID_FS, max(rolling_span_s(dc, "eda"), rolling_span_s(dc, "hr")))
+        self._grid_pushed = False  # the dyad has had grid samples
         self._seq = 0
         self._last_snapshot: EngineSnapshot | None = None
         self._outlet = None
         self._metric_labels: list[tuple[str, str]] = []
         self._primed = False
+        #: What the session still waits for (set by :class:`app.live.StreamFinder`).
+        self.waiting: tuple[Wanted, ...] = ()
+        self.notes: tuple[str, ...] = ()
+        self._attach_lock = threading.Lock()
+        self._to_attach: list[tuple[Channel, str]] = []
 
     # -- public ---------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[EngineSnapshot], None]) -> None:
         """Call ``callback(snapshot)`` from the engine thread after every tick."""
         self._subscribers.append(callback)
+
+    def attach(self, channel: Channel, key: str) -> None:
+        """Feed ``channel`` from the acquisition slot ``key`` from the next tick on (any thread).
+
+        A signal whose stream appeared after the session started (start in any order); a
+        (role, modality) already fed is left as it is. With a demo pre-roll already fed, the
+        signal's simulated history is fed first.
+        """
+        with self._attach_lock:
+            self._to_attach.append((channel, key))
 
     @property
     def last_snapshot(self) -> EngineSnapshot | None:
@@ -250,6 +274,7 @@ class Engine:
         """Run one DSP tick now (the thread calls this; tests and benchmarks may too)."""
         c0 = time.thread_time()
         errors: list[str] = []
+        self._take_attached(errors)
         pre = self.config.preroll
         if pre is not None and not self._primed and local_clock() >= pre.end_t:
             self._prime(pre, errors)
@@ -278,14 +303,33 @@ class Engine:
             channels=MappingProxyType({f"{r}/{m}": k for (r, m), k in self.slot_keys.items()}),
             tick_cost_s=time.thread_time() - c0,
             errors=tuple(errors),
-            preroll_s=pre.seconds if pre is not None and self._primed else 0.0,
+            # the history is behind the numbers once a signal carries it
+            preroll_s=pre.seconds if pre is not None and self._primed and self.slot_keys else 0.0,
             dyad_missing_s=MappingProxyType(self._missing()),
+            waiting=self.waiting,
+            notes=self.notes,
         )
         self._seq += 1
         self._last_snapshot = snap
         if self._outlet is not None:
             self._outlet.push(metric_values(snap), local_clock())
         return snap
+
+    def _take_attached(self, errors: list[str]) -> None:
+        """Signals attached since the last tick join the assignment (DSP thread only)."""
+        with self._attach_lock:
+            new, self._to_attach = self._to_attach, []
+        for channel, key in new:
+            rm = (channel.role, channel.modality)
+            if rm in self.slot_keys:
+                continue
+            # replaced, never mutated: other threads iterate the old objects safely
+            self.assignment = Assignment((*self.assignment.channels, channel))
+            self.slot_keys = {**self.slot_keys, rm: key}
+            self._counters[rm] = 0
+            pre = self.config.preroll
+            if self._primed and pre is not None and pre.rate(channel.modality) is not None:
+                self._prime_signal(pre, DyadModel(pre.sim), *rm, errors)
 
     def _feed(self, role: str, mod: str, key: str, errors: list[str]) -> None:
         """Push what arrived on one assigned stream into its person."""
@@ -351,23 +395,28 @@ class Engine:
 
     def _prime_role(self, pre: Preroll, model: DyadModel, role: str, errors: list[str]) -> None:
         for r, mod in self.slot_keys:
-            if r != role or pre.rate(mod) is None:
-                continue
-            t, x, fs = pre.history(model, role, mod)
-            c = self.assignment.get(role, mod)
-            x = c.conversion.apply(x) if c is not None else x
-            try:
-                if mod == "eda":
-                    self.persons[role].push_eda(t, x, fs)
-                else:
-                    self.persons[role].push_cardiac(t, x, fs, mod)
-            except Exception as exc:
-                errors.append(f"{role} {mod} pre-roll: {type(exc).__name__}: {exc}")
+            if r == role and pre.rate(mod) is not None:
+                self._prime_signal(pre, model, role, mod, errors)
+
+    def _prime_signal(
+        self, pre: Preroll, model: DyadModel, role: str, mod: str, errors: list[str]
+    ) -> None:
+        """Feed one signal's simulated history (before any of its live samples)."""
+        t, x, fs = pre.history(model, role, mod)
+        c = self.assignment.get(role, mod)
+        x = c.conversion.apply(x) if c is not None else x
+        try:
+            if mod == "eda":
+                self.persons[role].push_eda(t, x, fs)
+            else:
+                self.persons[role].push_cardiac(t, x, fs, mod)
+        except Exception as exc:
+            errors.append(f"{role} {mod} pre-roll: {type(exc).__name__}: {exc}")
 
     def _dyad_tick(self, persons: dict[str, PersonMetrics | None]) -> DyadMetrics | None:
         lasts = [p.eda_last_t for p in persons.values() if p is not None]
         if len(lasts) < 2 or not all(np.isfinite(lasts)):
-            return self.dyad.snapshot() if self._grid_next is not None else None
+            return self.dyad.snapshot() if self._grid_pushed else None
         end = min(lasts) - GRID_DELAY_S
         if self._grid_next is None:
             # a whole second of the clock, as offline: the 1 s slope steps fall on the same instants
@@ -385,6 +434,7 @@ class Engine:
                 self._grid_next = float(tg[-1] + 1.0 / GRID_FS)
                 self.dyad.push(tg, *cols)
                 self._gaps.add(tg, cols)
+                self._grid_pushed = True
         return self.dyad.snapshot()
 
     def _missing(self) -> dict[str, float]:

@@ -33,6 +33,11 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
     for role in ("patient", "clinician"):
         pm = snap.persons.get(role)
         mine = sorted(rm for rm in snap.channels if rm.startswith(role + "/"))
+        waits = [w for w in snap.waiting if w.role == role]
+        # what is not connected yet, per signal ("waiting for the patient's EDA: X*")
+        lines += [f"{clock} {role:<9} {w.text}" for w in waits]
+        if waits and not mine:
+            continue  # nothing of this person is connected: no numbers to show
         health = " ".join(
             f"{rm.split('/')[1]}:{health_line(snap.health[snap.channels[rm]])}"
             for rm in mine
@@ -55,7 +60,7 @@ def format_snapshot(snap: EngineSnapshot) -> list[str]:
             f"{clock} dyad      {PREROLL_LABEL}: the first {snap.preroll_s:.0f} s were "
             "computed at start (demo)"
         )
-    for e in snap.errors:
+    for e in (*snap.notes, *snap.errors):
         lines.append(f"{clock} ! {e}")
     return lines
 

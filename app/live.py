@@ -1,15 +1,35 @@
-"""Composition of a live session: discover streams, assign roles, start acquisition + engine."""
+"""Composition of a live session: discover streams, assign roles, start acquisition + engine.
+
+A session can start before its streams exist (:func:`open_waiting`): acquisition and engine
+run at once, and a :class:`StreamFinder` thread keeps looking and connects each person's EDA
+and cardiac signal the moment its stream appears, each on its own. Until then the engine's
+snapshots say what is still waited for (:mod:`app.waiting`).
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from app.engine import Engine, EngineConfig
+from app.waiting import (
+    Wanted,
+    also_fit,
+    blocked,
+    impossible_line,
+    signal_of,
+    still_wanted,
+    waiting_line,
+    wanted_signals,
+)
 from devices.acquisition import Acquisition
-from devices.assign import Assignment, assign, explain, load_map
+from devices.assign import Assignment, Channel, assign, explain, load_map
 from devices.lsl import StreamDescription, full_info, resolve_streams
+
+log = logging.getLogger(__name__)
 
 
 class AssignmentError(RuntimeError):
@@ -18,13 +38,50 @@ class AssignmentError(RuntimeError):
 
 @dataclass
 class LiveSession:
-    """A running acquisition + engine over an assignment."""
+    """A running acquisition + engine; signals may join later (:meth:`attach`)."""
 
     acquisition: Acquisition
     engine: Engine
-    assignment: Assignment
+    finder: StreamFinder | None = None
+    _keys: dict[str, str] = field(default_factory=dict)  # stream uid/identity -> slot key
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def assignment(self) -> Assignment:
+        """The signals connected so far (grows while streams appear)."""
+        return self.engine.assignment
+
+    @property
+    def waiting(self) -> tuple[Wanted, ...]:
+        """The signals not connected yet, each saying what it waits for."""
+        return self.engine.waiting
+
+    @property
+    def complete(self) -> bool:
+        """Both people's EDA and cardiac signal are connected."""
+        return not self.engine.waiting and self.engine.assignment.complete
+
+    def attach(self, channel: Channel, info: object) -> None:
+        """Connect one signal: follow its stream (once, however many signals it carries) and
+        feed the engine from it."""
+        desc = channel.stream
+        sid = desc.uid or str(desc.identity)
+        with self._lock:
+            key = self._keys.get(sid)
+            if key is None:
+                same = [s for s in self.acquisition.slots if desc.uid and s.desc.uid == desc.uid]
+                if same:  # followed already (a recording of every stream): read that slot
+                    key = same[0].key
+                    if same[0].channel is None:
+                        same[0].channel = channel.channel
+                else:
+                    key = self.acquisition.add(desc, info, channel=channel.channel).key
+                self._keys[sid] = key
+        self.engine.attach(channel, key)
 
     def stop(self) -> None:
+        if self.finder is not None:
+            self.finder.stop(timeout=0.0)  # never waits on a look (the GUI thread stops too)
         self.engine.stop()
         self.acquisition.stop()
 
@@ -193,4 +250,161 @@ def start_session(
             by_stream[sid] = acq.add(desc, info).key
     acq.start()
     engine = Engine(acq, assignment, keys, config, on_error=on_error).start()
-    return LiveSession(acq, engine, assignment)
+    return LiveSession(acq, engine, _keys=by_stream)
+
+
+class StreamFinder:
+    """Looks for the streams a session's roles name, for as long as it runs, and connects
+    each person's signal the moment its stream is there.
+
+    Every ``every_s`` seconds the visible streams are assigned again
+    (:func:`devices.assign.assign`, same rules as a complete start). A signal is connected
+    when its stream is assigned without doubt (no other stream fits the same slot) and the
+    stream's full description is in (its channel labels can change the channel); from then
+    on it stays with that stream (a stream that drops out is looked for again by the
+    acquisition). The engine's ``waiting`` says what is still missing, per person and signal.
+
+    Parameters
+    ----------
+    session : LiveSession
+        The running session to attach signals to.
+    roles, mapping
+        ``--role`` globs, or a loaded map file (else role words in the stream names).
+    every_s : float
+        Pause between looks (s).
+    recheck_s : float
+        Pause between looks once every signal is connected (s): a stream appearing later
+        that fits a connected signal too is noted (the engine's ``notes``), never switched to.
+    limit_s : float or None
+        Give up after this many seconds without every signal (scripted runs: ``--wait``);
+        None waits as long as the session runs.
+    on_give_up : callable(str), optional
+        Called once with one line when ``limit_s`` passed with signals still missing.
+    """
+
+    def __init__(
+        self,
+        session: LiveSession,
+        roles: dict[str, str] | None,
+        mapping: dict | None,
+        every_s: float = 0.5,
+        limit_s: float | None = None,
+        on_give_up: Callable[[str], None] | None = None,
+        recheck_s: float = 5.0,
+    ) -> None:
+        self.session = session
+        self.roles = roles or None
+        self.mapping = mapping if not roles else None
+        self.every_s = every_s
+        self.recheck_s = recheck_s
+        self.limit_s = limit_s
+        self.on_give_up = on_give_up
+        self.wanted = wanted_signals(self.roles, self.mapping)
+        self.connected: set[tuple[str, str]] = set()
+        self.visible = 0  # streams visible at the last look
+        self.latest: Assignment | None = None
+        self.gave_up = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = time.monotonic()
+        self._publish()
+
+    def start(self) -> StreamFinder:
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="attune-finder", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop looking; waits up to ``timeout`` s for a look in progress (it connects
+        nothing once stopped)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def done(self) -> bool:
+        """Every wanted signal is connected."""
+        return not self.session.engine.waiting
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self.look()
+                if self.done:
+                    self._stop.wait(self.recheck_s)
+                    continue
+                if self.limit_s is not None and time.monotonic() - self._t0 >= self.limit_s:
+                    self.gave_up = self.incomplete_line(self.limit_s)
+                    if self.on_give_up is not None:
+                        self.on_give_up(self.gave_up)
+                    break
+                self._stop.wait(self.every_s)
+        except Exception as exc:  # never a silent dead finder
+            log.exception("stream finder failed")
+            self.gave_up = f"looking for streams stopped: {type(exc).__name__}: {exc}"
+            if self.on_give_up is not None:
+                self.on_give_up(self.gave_up)
+
+    def look(self) -> None:
+        """One look: assign the visible streams, connect what is certain, update the words."""
+        found, pending = _discover(min(1.0, self.every_s), min(2.0, self.every_s + 0.5))
+        descs = [d for d, _ in found]
+        result = assign(descs, roles=self.roles, mapping=self.mapping)
+        infos = {d.uid: i for d, i in found if d.uid}
+        wanted = {(w.role, w.signal) for w in self.wanted if not w.impossible}
+        for ch in result.channels:
+            sig = (ch.role, signal_of(ch.modality))
+            if sig in self.connected or sig not in wanted:
+                continue
+            if blocked(result, ch.role, ch.modality) or ch.stream.uid in pending:
+                continue  # several streams fit, or its labels are not in yet
+            if self._stop.is_set():
+                return  # the session stopped during this look
+            self.session.attach(ch, infos.get(ch.stream.uid))
+            self.connected.add(sig)
+        self.visible = len(descs)
+        self.latest = result
+        self._publish()
+        self.session.engine.notes = also_fit(result, self.session.engine.assignment)
+
+    def _publish(self) -> None:
+        self.session.engine.waiting = still_wanted(self.wanted, self.connected, self.latest)
+
+    def incomplete_line(self, waited_s: float) -> str:
+        """One line for giving up after ``waited_s`` seconds."""
+        return (
+            f"stream assignment incomplete after {waited_s:g} s: "
+            f"{waiting_line(self.session.engine.waiting)} ({self.visible} streams visible; "
+            "'attune streams' lists them). Map them with --role patient=GLOB "
+            "--role clinician=GLOB or --map FILE.toml"
+        )
+
+
+def open_waiting(
+    roles: dict[str, str] | None,
+    mapping: dict | None,
+    config: EngineConfig | None = None,
+    extra_streams: list[tuple[StreamDescription, object]] | None = None,
+    on_error=None,
+    every_s: float = 0.5,
+    limit_s: float | None = None,
+    on_give_up: Callable[[str], None] | None = None,
+) -> LiveSession:
+    """Start acquisition and engine now, and connect the people's signals as they appear.
+
+    Raises
+    ------
+    AssignmentError
+        When the options can never give someone EDA and a cardiac signal (one line).
+    """
+    impossible = impossible_line(wanted_signals(roles or None, mapping if not roles else None))
+    if impossible:
+        raise AssignmentError(impossible)
+    session = start_session(
+        Assignment(()), [], config, extra_streams=extra_streams, on_error=on_error
+    )
+    session.finder = StreamFinder(
+        session, roles, mapping, every_s=every_s, limit_s=limit_s, on_give_up=on_give_up
+    ).start()
+    return session

@@ -62,21 +62,6 @@ def start_record(
 ) -> dict[str, Any]:
     """The ``session.json`` content at session start."""
     started = (started_at or _dt.datetime.now().astimezone()).isoformat(timespec="seconds")
-    streams = []
-    if assignment is not None:
-        for c in assignment.channels:
-            streams.append(
-                {
-                    "role": c.role,
-                    "modality": c.modality,
-                    "stream": c.stream.name,
-                    "type": c.stream.type,
-                    "source_id": c.stream.source_id,
-                    "channel": c.channel,
-                    "channel_label": c.label,
-                    "nominal_srate": c.stream.nominal_srate,
-                }
-            )
     return {
         "schema_version": SCHEMA_VERSION,
         "app": "Attunement",
@@ -86,13 +71,32 @@ def start_record(
         "started_at": started,
         "ended_at": None,
         "source": source,
-        "streams": streams,
-        "stream_map_toml": dump_map(assignment) if assignment is not None else "",
+        **_streams(assignment),
         "dsp_parameters": _params(engine_config),
         "baseline": baseline or {},
         "notes": notes,
         "recording": RECORDING,
     }
+
+
+def _streams(assignment: Assignment | None) -> dict[str, Any]:
+    """``streams`` and ``stream_map_toml`` of session.json from an assignment."""
+    streams = []
+    for c in assignment.channels if assignment is not None else ():
+        streams.append(
+            {
+                "role": c.role,
+                "modality": c.modality,
+                "stream": c.stream.name,
+                "type": c.stream.type,
+                "source_id": c.stream.source_id,
+                "channel": c.channel,
+                "channel_label": c.label,
+                "nominal_srate": c.stream.nominal_srate,
+            }
+        )
+    toml = dump_map(assignment) if assignment is not None else ""
+    return {"streams": streams, "stream_map_toml": toml}
 
 
 def write(folder: str | Path, record: dict[str, Any]) -> Path:
@@ -116,9 +120,16 @@ def finish(
     notes: str | None = None,
     recording_summary: Any = None,
     ended_at: _dt.datetime | None = None,
+    assignment: Assignment | None = None,
 ) -> Path:
-    """Complete ``session.json`` when the session stops (end time, baseline, notes, counts)."""
+    """Complete ``session.json`` when the session stops (end time, baseline, notes, counts).
+
+    ``assignment``: the signals connected by the end (a session started before the
+    wearables connects them as they appear), replacing the streams listed at the start.
+    """
     record = read(folder)
+    if assignment is not None:
+        record.update(_streams(assignment))
     record["ended_at"] = (ended_at or _dt.datetime.now().astimezone()).isoformat(timespec="seconds")
     if baseline:
         record["baseline"] = baseline

@@ -50,8 +50,12 @@ class SourceChoice:
         An explicit assignment from the dialog (then ``found`` lists the streams).
     found : tuple
         ``(StreamDescription, pylsl.StreamInfo)`` pairs behind ``assignment``.
-    wait_s : float
-        How long to wait for the assigned streams (s).
+    wait_s : float or None
+        A limit (s) on the wait for the streams the roles name (scripted runs: ``--wait``);
+        None (the default) waits for as long as the session runs, connecting each signal
+        when its stream appears.
+    look_every_s : float
+        Pause (s) between looks for streams not there yet.
     description : str
         Words for the status line.
     preroll : Preroll or None
@@ -66,7 +70,8 @@ class SourceChoice:
     replay_path: str = ""
     assignment: Assignment | None = None
     found: tuple = field(default=())
-    wait_s: float = 8.0
+    wait_s: float | None = None
+    look_every_s: float = 0.5
     description: str = ""
     preroll: Preroll | None = None
 
@@ -136,7 +141,7 @@ def simulated_dyad(
     lag_s: float = 2.0,
     artifacts: bool = False,
     preroll: bool = True,
-    wait_s: float = 15.0,
+    wait_s: float | None = None,
 ) -> tuple[ProcessSource, SourceChoice]:
     """The simulated dyad as a live source: ``attune demo`` and the Streams dialog's
     "Simulated dyad" both start it this way.
@@ -146,7 +151,8 @@ def simulated_dyad(
     there on, so the meters are past their warm-up when the window opens; the choice carries
     that :class:`~app.preroll.Preroll` to the session's engine, whose snapshots then say
     "pre-rolled (simulated history)". Returns the child process and the choice assigning
-    its streams (roles matching ``prefix``).
+    its streams (roles matching ``prefix``), waited for as long as the session runs (a
+    child started late on a loaded machine is connected when it appears).
     """
     pre = demo_preroll(seed, coupling, lag_s, artifacts) if preroll else None
     source = demo_source(prefix, seed, coupling, lag_s, artifacts, pre)
@@ -176,5 +182,5 @@ def source_for(
         source = ProcessSource(
             attune_command(["replay", choice.replay_path, "--loop"]), choice.description
         )
-        return source, replace(choice, map_path=choice.map_path or map_file, wait_s=15.0)
+        return source, replace(choice, map_path=choice.map_path or map_file)
     return None, choice

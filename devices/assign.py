@@ -85,12 +85,15 @@ class AssignmentProblem:
         '' when the problem concerns the whole role (a --role glob that matches nothing).
     detail : str
         The user-facing explanation after the ``role modality:`` prefix.
+    candidates : tuple of str
+        For ``AMBIGUOUS``: the names of the streams that fit the slot (else empty).
     """
 
     kind: ProblemKind
     role: str
     modality: str
     detail: str
+    candidates: tuple[str, ...] = ()
 
     @property
     def blocks_assigned(self) -> bool:
@@ -299,8 +302,10 @@ class _Builder:
         self.problems: list[AssignmentProblem] = []
         self.uses = {id(s): _uses(s, self.streams) for s in self.streams}
 
-    def problem(self, kind: ProblemKind, role: str, modality: str, detail: str) -> None:
-        self.problems.append(AssignmentProblem(kind, role, modality, detail))
+    def problem(
+        self, kind: ProblemKind, role: str, modality: str, detail: str, candidates=()
+    ) -> None:
+        self.problems.append(AssignmentProblem(kind, role, modality, detail, tuple(candidates)))
 
     def modalities(self, s: StreamDescription) -> list[str]:
         return list(dict.fromkeys(u.modality for u in self.uses[id(s)][1]))
@@ -337,7 +342,7 @@ class _Builder:
             if len(ss) > 1:
                 names = ", ".join(_who(s) for s in ss)
                 detail = f"{len(ss)} streams match {glob!r}: {names}"
-                self.problem(ProblemKind.AMBIGUOUS, role, m, detail)
+                self.problem(ProblemKind.AMBIGUOUS, role, m, detail, [s.name for s in ss])
             else:
                 self.add(role, m, ss[0], None, f"--role {role}={glob}")
 
@@ -355,7 +360,7 @@ class _Builder:
         elif len(hits) > 1:
             names = ", ".join(_who(s) for s in hits)
             detail = f"{len(hits)} streams match {glob!r}: {names}"
-            self.problem(ProblemKind.AMBIGUOUS, role, m, detail)
+            self.problem(ProblemKind.AMBIGUOUS, role, m, detail, [s.name for s in hits])
         else:
             self.add(role, m, hits[0], spec.get("channel"), f"map file [{role}] {m}")
 
@@ -365,12 +370,14 @@ class _Builder:
             if role is None:
                 continue
             for m in self.modalities(s):
-                if any(c.role == role and c.modality == m for c in self.chans):
+                first = next((c for c in self.chans if c.role == role and c.modality == m), None)
+                if first is not None:
                     detail = (
                         f"more than one stream looks like it ({s.name!r} and others); "
                         "pick one with --role or a map file"
                     )
-                    self.problem(ProblemKind.AMBIGUOUS, role, m, detail)
+                    both = (first.stream.name, s.name)
+                    self.problem(ProblemKind.AMBIGUOUS, role, m, detail, both)
                     continue
                 self.add(role, m, s, None, "name contains a role word")
 

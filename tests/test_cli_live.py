@@ -128,10 +128,24 @@ def test_run_headless_prints_per_person_lines_and_exits_at_duration(uid: str) ->
 
 
 def test_run_headless_says_what_is_missing(uid: str) -> None:
-    out = attune("run", "--headless", "--wait", "1", "--role", f"patient=Nothing{uid}*")
+    # no --role for the clinician: no stream can ever complete it, so no waiting (at once)
+    t0 = time.monotonic()
+    out = attune("run", "--headless", "--role", f"patient=Nothing{uid}*")
+    assert out.returncode == 2 and time.monotonic() - t0 < 20
+    assert out.stderr.strip() == (
+        "attune: error: cannot connect the clinician's EDA and PPG/ECG: "
+        "no --role clinician=GLOB was given"
+    )
+    # a scripted limit: after --wait S the run gives up, naming per person what it waited for
+    roles = ("--role", f"patient=Nothing{uid}*", "--role", f"clinician=Nil{uid}*")
+    out = attune("run", "--headless", "--wait", "1", *roles)
     assert out.returncode == 2
-    assert "no stream name or source_id matches" in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+    (err,) = out.stderr.strip().splitlines()
+    assert err.startswith("attune: error: stream assignment incomplete after 1 s: ")
+    assert f"waiting for the patient's EDA: Nothing{uid}*" in err
+    assert f"waiting for the clinician's PPG/ECG: Nil{uid}*" in err
+    # meanwhile the per-second lines say it too
+    assert f"patient   waiting for the patient's EDA: Nothing{uid}*" in out.stdout
 
 
 def test_engine_metrics_outlet_carries_values_and_input_times(uid: str) -> None:
@@ -187,3 +201,37 @@ def test_engine_metrics_outlet_carries_values_and_input_times(uid: str) -> None:
         if session is not None:
             session.stop()
         src.stop()
+
+
+@pytest.mark.slow
+def test_run_headless_started_12_s_before_the_simulator_waits_and_connects(uid: str) -> None:
+    """The issue's case: `attune run --headless --role ...` 12 s before `attune simulate`
+    publishes those streams. It waits, saying per person and signal what for, and shows
+    both people's numbers once the streams are there (exit 0 at --duration)."""
+    prefix = f"W{uid}"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run", "--headless", "--duration", "30",
+         "--role", f"patient={prefix}-patient-*", "--role", f"clinician={prefix}-clinician-*"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    time.sleep(12.0)
+    sim = start_sim(prefix, "--duration", "25")
+    try:
+        assert run.poll() is None, run.communicate()  # still running: it did not give up
+        out, err = run.communicate(timeout=60)
+    finally:
+        stop(sim)
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, err
+    assert "Traceback" not in err and "error" not in err
+    lines = out.splitlines()
+    first = [line for line in lines if "waiting for" in line]
+    assert any(f"waiting for the patient's EDA: {prefix}-patient-*" in x for x in first)
+    assert any(f"waiting for the clinician's PPG/ECG: {prefix}-clinician-*" in x for x in first)
+    assert len(first) >= 4 * 6  # 4 waiting lines a second for most of the 12 s (start-up ~3 s)
+    pat = [x for x in lines if " patient " in x and "HR" in x]
+    assert pat and "eda:connected" in pat[-1] and "ppg:connected" in pat[-1]
+    hr = float(pat[-1].split("HR")[1].split("bpm")[0])
+    assert 55 < hr < 95  # simulator patient rests at 72 bpm
+    assert "waiting for" not in "\n".join(lines[-6:])  # nothing is waited for at the end

@@ -73,13 +73,21 @@ def test_connect_fails_in_one_line_and_a_broken_source_is_reported(uid) -> None:
     control = LiveController(EngineConfig(metrics_source_id=f"metrics-{uid}"))
     errors: list[str] = []
     control.on_error = errors.append
-    with pytest.raises(AssignmentError, match=f"Nope{uid}"):
-        control.connect(SourceChoice(roles={"patient": f"Nope{uid}*",
-                                            "clinician": f"Nada{uid}*"}, wait_s=0.5))  # fmt: skip
+    # a scripted limit (--wait): the session waits, then gives up in one line per signal
+    session = control.connect(SourceChoice(roles={"patient": f"Nope{uid}*",
+                                                  "clinician": f"Nada{uid}*"}, wait_s=0.5))  # fmt: skip
+    assert _wait(lambda: errors, 10.0)
+    (line,) = errors
+    assert line.startswith("stream assignment incomplete after 0.5 s: ")
+    assert f"waiting for the patient's EDA: Nope{uid}*" in line
+    assert f"waiting for the clinician's PPG/ECG: Nada{uid}*" in line
+    assert "'attune streams' lists them" in line and not session.complete
+    errors.clear()
 
+    # no --role for the clinician: nothing can ever complete it, so it fails at once
     broken = ProcessSource(attune_command(["simulate", "--coupling", "7"]), "broken simulator")
-    with pytest.raises(AssignmentError):
-        control.connect(SourceChoice(roles={"patient": f"X{uid}*"}, wait_s=0.2), broken)
+    with pytest.raises(AssignmentError, match="no --role clinician=GLOB was given"):
+        control.connect(SourceChoice(roles={"patient": f"X{uid}*"}), broken)
     assert _wait(lambda: broken.poll_error() is not None, 30.0)
     msg = control.check_source()
     assert msg and "coupling" in msg

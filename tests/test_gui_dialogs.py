@@ -158,16 +158,29 @@ def test_unassignable_streams_and_failed_source_are_shown(qtbot, uid, tmp_path):
 
     w = _window(qtbot, uid, tmp_path)
     try:
-        # a child source that fails at once (bad option) and roles that match nothing
+        # a child source that fails at once (bad option) and roles that match nothing yet:
+        # the rows say what they wait for, the failed source is one line
         src = ProcessSource(attune_command(["simulate", "--coupling", "7"]), "broken simulator")
         w.start_source(
-            SourceChoice(roles={"patient": f"Nope{uid}*", "clinician": f"Nada{uid}*"}, wait_s=1.0),
-            src,
+            SourceChoice(roles={"patient": f"Nope{uid}*", "clinician": f"Nada{uid}*"}), src
         )
-        qtbot.waitUntil(lambda: any(f"Nope{uid}" in e for e in w.errors), timeout=15_000)
         qtbot.waitUntil(
             lambda: any("broken simulator stopped" in e for e in w.errors), timeout=15_000
         )
+        qtbot.waitUntil(lambda: w.snapshot is not None, timeout=15_000)
+        assert w.traces.waiting[("patient", "eda")] == (
+            f"waiting for the patient's EDA: Nope{uid}*"
+        )
+        assert not any(f"Nope{uid}" in e for e in w.errors)  # waiting is not an error
+        # with a limit (a scripted run: --wait) the wait ends in one line
+        w.start_source(
+            SourceChoice(roles={"patient": f"Nope{uid}*", "clinician": f"Nada{uid}*"}, wait_s=1.0)
+        )
+        qtbot.waitUntil(lambda: any(f"Nope{uid}" in e for e in w.errors), timeout=15_000)
+        assert "stream assignment incomplete after 1 s" in w.message.text()
+        # no --role for the clinician: no stream can ever complete it (at once, one line)
+        w.start_source(SourceChoice(roles={"patient": f"Nope{uid}*"}))
+        qtbot.waitUntil(lambda: "no --role clinician" in w.message.text(), timeout=10_000)
         assert w.controller.session is None
         assert w.status.text() == "not connected"
         # a broken map file is one line, not a crash

@@ -45,9 +45,11 @@ def _add_role_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--wait",
         type=float,
-        default=5.0,
+        default=None,
         metavar="S",
-        help="seconds to wait for the assigned streams to appear (default 5)",
+        help="for scripts: give up (exit status 2) when the streams the roles name are not "
+        "all there after S seconds (default: wait for them as long as it runs, connecting "
+        "each person's signal when its stream appears)",
     )
 
 
@@ -315,12 +317,14 @@ def _run_headless(choice, duration: float | None, tick_s: float, source=None) ->
 
     control = LiveController(EngineConfig(tick_s=tick_s))
     control.on_error = on_error
+    control.on_started = lambda session: session.engine.subscribe(
+        lambda snap: print("\n".join(format_snapshot(snap)), flush=True)
+    )
     try:
         try:
             session = control.connect(choice, source)
         except (AssignmentError, MapError) as exc:
             raise CliError(str(exc)) from None
-        session.engine.subscribe(lambda snap: print("\n".join(format_snapshot(snap)), flush=True))
         t_end = None if duration is None else time.monotonic() + duration
         while not stop.is_set():
             if t_end is not None and time.monotonic() >= t_end:
@@ -329,10 +333,14 @@ def _run_headless(choice, duration: float | None, tick_s: float, source=None) ->
             if err:
                 raise CliError(f"the source stopped: {err}")
             stop.wait(0.1)
+        waiting = session.waiting
     finally:
         control.stop()
     if errors:
         raise CliError(errors[0])
+    if waiting:  # ended (--duration, Ctrl-C) before every signal was there: say so
+        lines = "; ".join(w.text for w in waiting)
+        print(f"attune: warning: ended while {lines}", file=sys.stderr, flush=True)
     return 0
 
 
@@ -371,7 +379,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
               flush=True)  # fmt: skip
     source, choice = simulated_dyad(
         f"AttuneDemo{os.getpid()}", args.seed, args.coupling, args.lag, args.artifacts,
-        preroll=not args.no_preroll, wait_s=10.0,
+        preroll=not args.no_preroll,
     )  # fmt: skip
     return _run_headless(choice, args.duration, 1.0, source=source)
 

@@ -72,7 +72,7 @@ def run_live(args: argparse.Namespace) -> int:
         kind=SourceKind.LSL,
         roles=roles,
         map_path=map_path,
-        wait_s=float(getattr(args, "wait", 5.0) or 5.0),
+        wait_s=getattr(args, "wait", None),  # None: wait as long as the window is open
         description="LSL streams" + (f" mapped by {Path(map_path).name}" if map_path else ""),
     )
     config = EngineConfig(tick_s=float(getattr(args, "tick", 1.0) or 1.0))

@@ -47,16 +47,18 @@ from app.gui.theme import (
     qsettings,
     save_settings,
 )
-from app.gui.traces import TracePanel
+from app.gui.traces import ROWS, TracePanel
 from app.library import default_sessions_dir
 from app.meter_state import MeterState, meter_states
 from app.sources import SourceChoice, source_for
 from app.summary import session_contrast
+from app.waiting import problem_lines, row_words
 from devices.health import HealthState
 from devices.lsl import lsl_scope
 from devices.markers import MARKER_TEXT
 
 RENDER_HZ = 30.0
+CHOOSE = "Streams… (F2)"  # where the console's user picks streams by hand
 
 
 class MainWindow(QMainWindow):
@@ -84,6 +86,10 @@ class MainWindow(QMainWindow):
         self.session_t0: float | None = None
         self._last_snap_mono: float | None = None
         self._stalled = False
+        self._channels_shown: set[str] = set()
+        self._problems_shown: tuple[str, ...] = ()
+        self._was_waiting = False
+        self._status_text = ""
         self.patient_window: PatientWindow | None = None
         self.patient_options = PatientViewOptions()
         self.assign_dialog: AssignmentDialog | None = None
@@ -94,7 +100,7 @@ class MainWindow(QMainWindow):
         bridge.snapshot.connect(self.on_snapshot)
         bridge.error.connect(self.show_error)
         controller.failed.connect(self._on_failed)
-        controller.status.connect(self.status.setText)
+        controller.status.connect(self._on_status)
         controller.started.connect(self._on_started)
         self.render_timer = QTimer(self)
         self.render_timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -322,12 +328,17 @@ class MainWindow(QMainWindow):
         """Connect to ``choice`` (starting ``source`` first, if any) without blocking."""
         self.snapshot = None
         self._last_snap_mono = None
+        self._problems_shown = ()
         self.clear_error()
         self.controller.start(choice, source)
 
     def _on_started(self, session) -> None:
         self.health.reset()
         self.traces.set_modalities({f"{c.role}/{c.modality}" for c in session.assignment.channels})
+
+    def _on_status(self, text: str) -> None:
+        self._status_text = text
+        self.status.setText(text)
 
     def _on_failed(self, text: str) -> None:
         self.status.setText("not connected")
@@ -372,6 +383,7 @@ class MainWindow(QMainWindow):
                 stale[role].add(kind)
             self.traces.set_active(role, kind, ok)
         self.traces.set_events(snap.persons)
+        self._show_waiting(snap)
         # one verdict per meter; paused names whose signal is missing; the demo's pre-roll tag
         state, hr_state = meter_states(snap, self.controller.config.dyad.warmup_s)
         self.meter.set_state(state)
@@ -384,6 +396,28 @@ class MainWindow(QMainWindow):
             self.baseline_dialog.on_snapshot(snap)
         if self.patient_window is not None:
             self.patient_window.on_snapshot(snap)
+
+    def _show_waiting(self, snap) -> None:
+        """Per row, what is not connected yet; a problem (two streams fit one signal, an
+        unusable stream) once in the message line, short: the Streams dialog lists them all."""
+        channels = set(snap.channels)
+        if channels != self._channels_shown:  # a signal joined: ECG or PPG row label
+            self._channels_shown = channels
+            self.traces.set_modalities(channels)
+        rows = row_words(snap.waiting, CHOOSE)
+        for role, kind in ROWS:
+            self.traces.set_waiting(role, kind, rows.get((role, kind), ""))
+        problems = problem_lines(snap.waiting, snap.notes, CHOOSE)
+        for text in problems:
+            if text not in self._problems_shown:
+                self.show_error(text)
+        self._problems_shown = problems
+        if snap.waiting:
+            n = len(snap.waiting)
+            self.status.setText(f"waiting for {n} signal{'s' if n > 1 else ''} (see the traces)")
+        elif self._was_waiting:
+            self.status.setText(f"{self._status_text} · every signal connected".lstrip(" ·"))
+        self._was_waiting = bool(snap.waiting)
 
     def _check_stalled(self) -> None:
         """No snapshot for 3 ticks (engine dead or stuck): withdraw the numbers, say so."""

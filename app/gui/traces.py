@@ -44,6 +44,9 @@ class TracePanel(pg.GraphicsLayoutWidget):
         self._t_ref: float | None = None  # marks live in (t - t_ref); moved with setPos
         self._last_rescale = -np.inf
         self._markers: list[tuple[float, str, str, list[pg.InfiniteLine]]] = []
+        #: Per row, what it waits for (a stream not connected yet), shown across the row.
+        self.waiting: dict[tuple[str, str], str] = {}
+        self._waiting_items: dict[tuple[str, str], pg.LabelItem] = {}
         #: Durations (s) of the latest paints of this view (GUI thread), for the benchmark.
         self.paint_times: deque[float] = deque(maxlen=100_000)
         self.ci.layout.setSpacing(2)
@@ -145,6 +148,20 @@ class TracePanel(pg.GraphicsLayoutWidget):
         colour = ROLE_COLOURS[role] if active else self.theme.muted
         self.curves[(role, kind)].setPen(pg.mkPen(colour, width=1))
         self._relabel()
+
+    def set_waiting(self, role: str, kind: str, text: str) -> None:
+        """Say across a row what it waits for ('' when its stream is connected)."""
+        if self.waiting.get((role, kind), "") == text:
+            return
+        self.waiting[(role, kind)] = text
+        item = self._waiting_items.get((role, kind))
+        if item is None:
+            item = pg.LabelItem("", size="11pt")
+            item.setParentItem(self.plots[(role, kind)].vb)
+            item.anchor(itemPos=(0.5, 0.5), parentPos=(0.5, 0.5))
+            self._waiting_items[(role, kind)] = item
+        item.setText(text, color=self.theme.muted)
+        item.setVisible(bool(text))
 
     # -- data -----------------------------------------------------------------------------
     def set_events(self, persons) -> None:
