@@ -72,10 +72,15 @@ class DelayProxy:
             return
         up.settimeout(None)
         self._socks += [client, up]
-        for src, dst, d, name in ((client, up, self.up_delay_s, "up"), (up, client, self.down_delay_s, "down")):
+        for src, dst, d, name in (
+            (client, up, self.up_delay_s, "up"),
+            (up, client, self.down_delay_s, "down"),
+        ):
             q: deque = deque()
             cv = threading.Condition()
-            threading.Thread(target=self._read, args=(src, dst, q, cv, d, name), daemon=True).start()
+            threading.Thread(
+                target=self._read, args=(src, dst, q, cv, d, name), daemon=True
+            ).start()
             threading.Thread(target=self._write, args=(src, dst, q, cv), daemon=True).start()
 
     def _read(self, src, dst, q, cv, delay, name) -> None:

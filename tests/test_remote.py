@@ -126,7 +126,7 @@ def test_invite_file_is_private_and_round_trips(tmp_path):
     back = Invite.read(path)
     assert back == inv and "BEGIN CERTIFICATE" in back.cert_pem
     assert store.load(inv.session_id).relay == inv.relay
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=3)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)
     with pytest.raises(InviteError, match="expired"):
         back.check_not_expired(later)
     store.revoke(inv.session_id)
@@ -245,3 +245,81 @@ def test_a_six_second_blackhole_is_refilled_without_loss(site):
         share.stop()
         rx.stop()
         proxy.close()
+
+
+def _site_cfg(tmp_path, name: str) -> str:
+    """An LSL config for one 'site': this machine only, its own LSL session id, so the two
+    sites' streams never see each other (as on two machines)."""
+    from tests.conftest import ROOT
+
+    text = (ROOT / "resources" / "lsl_local.cfg").read_text()
+    text = text.replace("[lab]\n", f"[lab]\nSessionID = {name}\n")
+    path = tmp_path / f"{name}.cfg"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.slow
+def test_cli_two_sites_end_to_end(tmp_path, uid):
+    """relay, invite, share (patient site, skewed clock) and record (clinic site) as commands;
+    the recording holds the patient's stream on the clinic clock and the offsets applied."""
+    import os
+    import subprocess
+    import sys
+
+    import pyxdf
+
+    from tests.conftest import ROOT
+
+    env = dict(os.environ, ATTUNE_REMOTE_DIR=str(tmp_path / "clinic"), PYTHONPATH=str(ROOT))
+    patient_env = dict(env, LSLAPICFG=_site_cfg(tmp_path, f"patient{uid}"))
+    attune = [sys.executable, "-m", "app.cli"]
+    port = _free_port()
+    relay = f"tls/127.0.0.1:{port}"
+    procs = []
+
+    def start(args, e):
+        p = subprocess.Popen(
+            attune + args, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        procs.append(p)
+        return p
+
+    try:
+        start(["relay", "--listen", relay, "--duration", "60"], env)
+        inv = tmp_path / "p.invite"
+        out = subprocess.run(attune + ["invite", "--relay", relay, "-o", str(inv), "--hours", "1"],
+                             env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        start(["simulate", "--name-prefix", uid, "--duration", "60"], patient_env)
+        share = start(["share", str(inv), "--streams", f"{uid}-patient-*", "--clock-offset", "7.5",
+                       "--duration", "40"], patient_env)  # fmt: skip
+        start(["simulate", "--name-prefix", f"{uid}c", "--duration", "60"], env)  # the clinician
+        run = start(["run", "--remote", str(inv), "--headless", "--duration", "25", "--wait", "20",
+                     "--role", f"patient={uid}-patient-*", "--role", f"clinician={uid}c-clinician-*"],
+                    env)  # fmt: skip
+        xdf = tmp_path / "clinic.xdf"
+        rec = subprocess.run(attune + ["record", str(xdf), "--streams", f"{uid}-patient-*",
+                                       "--streams", "AttuneRemoteClock*", "--duration", "12",
+                                       "--wait", "20"], env=env, capture_output=True, text=True,
+                             timeout=90)  # fmt: skip
+        assert rec.returncode == 0, rec.stdout + rec.stderr
+        streams, _ = pyxdf.load_xdf(str(xdf))
+        by_type = {s["info"]["type"][0]: s for s in streams}
+        assert {"EDA", "PPG", "ClockOffsets"} <= set(by_type), set(by_type)
+        offsets = by_type["ClockOffsets"]["time_series"][:, 0]
+        assert np.all(np.abs(offsets - 7.5) < by_type["ClockOffsets"]["time_series"][:, 2] + 0.002)
+        eda = by_type["EDA"]
+        assert eda["info"]["desc"][0]["remote"][0]["session"][0]
+        ts = eda["time_stamps"]
+        assert len(ts) > 2 * 32 and np.max(np.diff(ts)) < 0.2  # 32 Hz, no gap
+        run_out, _ = run.communicate(timeout=60)
+        assert run.returncode == 0, run_out
+        assert "remote: connected" in run_out
+        share_out, _ = share.communicate(timeout=60)
+        assert "with the clinic" in share_out
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)

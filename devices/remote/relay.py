@@ -19,7 +19,9 @@ def relay_hosts(listen: str, names: tuple[str, ...] = ()) -> tuple[str, ...]:
     if names:
         return names
     host = listen.partition("/")[2].rpartition(":")[0].strip("[]")
-    out = [h for h in (host, "localhost", "127.0.0.1", socket.gethostname()) if h and h != "0.0.0.0"]
+    out = [
+        h for h in (host, "localhost", "127.0.0.1", socket.gethostname()) if h and h != "0.0.0.0"
+    ]
     return tuple(dict.fromkeys(out))
 
 
