@@ -31,12 +31,10 @@ LOST_AFTER_S = 2.0  # no probe answer and no data for this long: "remote link lo
 
 @dataclass
 class StreamHealth:
-    """Per-stream counters: samples pushed, chunks refilled (out of order), chunks skipped."""
+    """Per-stream counters: samples pushed, and of those pushed > 1 s after their time."""
 
     delivered: int = 0
-    refilled: int = 0
-    skipped: int = 0
-    late: int = 0  # samples pushed more than 1 s after their time
+    late: int = 0
 
 
 @dataclass
@@ -49,6 +47,8 @@ class LinkHealth:
     streams: dict[str, StreamHealth] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    refilled: int = 0  # messages that arrived after a later one (from the patient's cache)
+    skipped: int = 0  # messages given up on after hold_s (a gap in every stream)
 
     def line(self) -> str:
         c = self.clock
@@ -58,36 +58,41 @@ class LinkHealth:
             else "clock not yet estimated"
         )
         n = sum(s.delivered for s in self.streams.values())
-        refill = sum(s.refilled for s in self.streams.values())
         late = sum(s.late for s in self.streams.values())
-        return f"remote: {self.state}; {clock}; {n} samples ({late} late, {refill} chunks refilled)"
+        return (
+            f"remote: {self.state}; {clock}; {n} samples delivered ({late} late, "
+            f"{self.refilled} messages refilled, {self.skipped} lost)"
+        )
 
 
 class _Ordered:
-    """In-order release of one stream's chunks.
+    """In-order release of the share's numbered messages.
 
-    The first chunk seen may not be number 0 (a clinic that joins late gets the patient's cache
-    from some chunk on, in any order), so the start is the smallest number seen within
-    ``settle_s`` of the first arrival.
+    The first message seen may not be number 0 (a clinic that joins late gets the patient's
+    cache from some message on, in any order), so the start is the smallest number seen within
+    ``settle_s`` of the first arrival. A missing message is waited for ``hold_s``, then skipped.
     """
 
     def __init__(self, hold_s: float, settle_s: float = 0.5) -> None:
         self.next: int | None = None
         self.first_at: float | None = None
-        self.held: dict[int, tuple[float, wire.Chunk]] = {}
+        self.held: dict[int, tuple[float, object]] = {}
         self.hold_s = hold_s
         self.settle_s = settle_s
 
-    def add(self, chunk: wire.Chunk | None, now: float, health: StreamHealth) -> list[wire.Chunk]:
-        """Add ``chunk`` (or None to only release what waited long enough); return what is due."""
-        if chunk is not None:
-            if self.first_at is None:
-                self.first_at = now
-            if self.next is not None and chunk.seq < self.next:
-                return []  # a duplicate, or older than a gap we gave up on
-            if self.held and chunk.seq < max(self.held):
-                health.refilled += 1
-            self.held.setdefault(chunk.seq, (now, chunk))
+    def put(self, seq: int, item: object, now: float, health: LinkHealth) -> bool:
+        """Keep ``item`` until it is due; False for a duplicate or one already given up on."""
+        if self.first_at is None:
+            self.first_at = now
+        if (self.next is not None and seq < self.next) or seq in self.held:
+            return False
+        if self.held and seq < max(self.held):
+            health.refilled += 1
+        self.held[seq] = (now, item)
+        return True
+
+    def due(self, now: float, health: LinkHealth) -> list:
+        """The items now due, in order."""
         if self.next is None:
             if not self.held or now - self.first_at < self.settle_s:
                 return []
@@ -135,7 +140,8 @@ class ClinicReceiver:
         self._session = None
         self._patient = ""
         self._outlets: dict[int, object] = {}
-        self._order: dict[int, _Ordered] = {}
+        self._order = _Ordered(hold_s)
+        self._unknown: set[int] = set()  # stream numbers seen in messages, not yet described
         self._names: dict[int, str] = {}
         self._clock_outlet = None
         self.error = ""
@@ -212,7 +218,7 @@ class ClinicReceiver:
                 if patient and not subscribed:
                     ext.declare_advanced_subscriber(
                         self._session,
-                        wire.key(self.session_id, "data", patient, "*"),
+                        wire.key(self.session_id, "data", patient),
                         self._on_data,
                         history=ext.HistoryConfig(detect_late_publishers=True, max_age=120.0),
                         recovery=ext.RecoveryConfig(periodic_queries=None, heartbeat=True),
@@ -229,12 +235,11 @@ class ClinicReceiver:
                     elif not lost and time.monotonic() - last_ok > LOST_AFTER_S:
                         lost = True
                         self._event("remote link lost")
-                    if t - last_discover > 2.0:
+                    if not self._outlets or (self._unknown and t - last_discover > 1.0):
                         last_discover = t
                         self._discover(patient)
                     with self._lock:
-                        for index in list(self._order):
-                            self._release(index, None)
+                        self._release()
                 self._stop.wait(max(0.0, self.probe_s - (time.monotonic() - t)))
         except Exception as exc:
             self.error = f"remote link stopped: {exc}"
@@ -280,7 +285,7 @@ class ClinicReceiver:
                     outlet = self._make_outlet(s)
                     with self._lock:
                         self._outlets[s.index] = outlet
-                        self._order.setdefault(s.index, _Ordered(self.hold_s))
+                        self._unknown.discard(s.index)
                         self._names[s.index] = s.name
                         self.health.streams.setdefault(s.name, StreamHealth())
 
@@ -326,29 +331,28 @@ class ClinicReceiver:
 
     def _on_data(self, sample) -> None:
         try:
-            parts = str(sample.key_expr).split("/")
-            index = int(parts[-1])
-            chunk = wire.chunk_decode(sample.payload.to_bytes())
-        except (ValueError, IndexError):
+            seq, chunks = wire.bundle_decode(sample.payload.to_bytes())
+        except ValueError:
             return
         with self._lock:
-            if index not in self._order:
-                self._order[index] = _Ordered(self.hold_s)
-            self._release(index, chunk)
+            if self._order.put(seq, chunks, time.monotonic(), self.health):
+                self._unknown |= {i for i, _ in chunks} - set(self._outlets)
+            self._release()
 
-    def _release(self, index: int, chunk: wire.Chunk | None) -> None:
-        """Push what is due of stream ``index`` (called with the lock held)."""
-        est, outlet, order = self.health.clock, self._outlets.get(index), self._order[index]
-        if outlet is None or est is None:
-            # not yet described, or no clock yet: keep it until both are there
-            if chunk is not None:
-                order.held.setdefault(chunk.seq, (time.monotonic(), chunk))
-                order.first_at = order.first_at or time.monotonic()
+    def _release(self) -> None:
+        """Push every message now due (called with the lock held).
+
+        Nothing is released before the clock is estimated and every stream in the held messages
+        is described (its outlet exists): until then the messages wait, in order.
+        """
+        est = self.health.clock
+        if est is None or self._unknown:
             return
-        health = self.health.streams[self._names[index]]
         now = local_clock()
-        for c in order.add(chunk, time.monotonic(), health):
-            ts = est.to_clinic(c.timestamps)
-            outlet.push_chunk(c.values.tolist(), ts.tolist())
-            health.delivered += len(ts)
-            health.late += int(np.sum(now - ts > 1.0))
+        for chunks in self._order.due(time.monotonic(), self.health):
+            for index, c in chunks:
+                ts = est.to_clinic(c.timestamps)
+                self._outlets[index].push_chunk(c.values.tolist(), ts.tolist())
+                health = self.health.streams[self._names[index]]
+                health.delivered += len(ts)
+                health.late += int(np.sum(now - ts > 1.0))

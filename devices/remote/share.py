@@ -2,7 +2,8 @@
 
 Only the streams chosen (those the device profiles recognise as physiology, or the ones named)
 leave the machine, as ~100 ms chunks with their timestamps; no markers, notes, audio or video.
-Each stream has its own zenoh publisher with a cache of ``cache_s`` seconds, so a clinic that
+All streams go out in one message per tick from one zenoh publisher with a cache of ``cache_s``
+seconds, so a clinic that
 lost the link gets the missed chunks back when it returns. The clinic's probes are answered with
 this laptop's LSL clock. The share first asks the clinic to admit it: an invite admits one
 patient link once; a revoked, used or expired invite stops the share with the clinic's reason.
@@ -113,18 +114,13 @@ class PatientShare:
         sid, me = inv.session_id, self.link_id
         self._session.declare_queryable(wire.key(sid, "clock", me), self._on_clock)
         self._session.declare_queryable(wire.key(sid, "streams", me), self._on_streams)
-        self._publishers = [
-            ext.declare_advanced_publisher(
-                self._session,
-                wire.key(sid, "data", me, str(n)),
-                cache=ext.CacheConfig(self.cache_samples),
-                sample_miss_detection=ext.MissDetectionConfig(
-                    heartbeat=0.5, sporadic_heartbeat=None
-                ),
-                publisher_detection=True,
-            )
-            for n in range(len(self.streams))
-        ]
+        self._publisher = ext.declare_advanced_publisher(
+            self._session,
+            wire.key(sid, "data", me),
+            cache=ext.CacheConfig(self.cache_samples),
+            sample_miss_detection=ext.MissDetectionConfig(heartbeat=1.0, sporadic_heartbeat=None),
+            publisher_detection=True,
+        )
         import pylsl
 
         self._inlets = [pylsl.StreamInlet(i, max_buflen=120, recover=True) for _, i in self.streams]
@@ -196,7 +192,7 @@ class PatientShare:
         return value
 
     def _run(self) -> None:
-        seqs = [0] * len(self.streams)
+        seq = 0
         last_ask = -1e9
         try:
             while not self._stop.is_set():
@@ -209,14 +205,18 @@ class PatientShare:
                         return
                 self.status.connected = bool(list(self._session.info.routers_zid()))
                 skew = self._skew()
+                chunks = []
                 for n, inlet in enumerate(self._inlets):
                     values, stamps = inlet.pull_chunk(timeout=0.0, max_samples=4096)
                     if not stamps:
                         continue
                     ts = np.asarray(stamps) + self._correction(n) + skew
-                    self._publishers[n].put(wire.chunk_encode(seqs[n], ts, np.asarray(values)))
-                    seqs[n] += 1
+                    wide = self.streams[n][0].channel_format in ("double64", "int64", "int32")
+                    chunks.append((n, wire.chunk_encode(seq, ts, np.asarray(values), wide)))
                     self.status.samples[self.streams[n][0].name] += len(stamps)
+                if chunks:
+                    self._publisher.put(wire.bundle_encode(seq, chunks))
+                    seq += 1
                 self._stop.wait(max(0.0, self.chunk_s - (time.monotonic() - t)))
         except Exception as exc:  # reaches the user through .error
             self.error = f"sharing stopped: {exc}"
