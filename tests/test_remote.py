@@ -323,3 +323,39 @@ def test_cli_two_sites_end_to_end(tmp_path, uid):
             if p.poll() is None:
                 p.terminate()
                 p.wait(10)
+
+
+def test_a_stream_the_clinic_did_not_ask_for_is_refused(site, uid):
+    """A share that sends a non-physiological stream (here EEG) gets it refused in one line;
+    the EDA still arrives. Without --streams, `attune share` picks only profiled physiology."""
+    from app.cli.remote import _local_streams
+
+    store, port, patient, _ = site
+    eeg = pylsl.StreamOutlet(pylsl.StreamInfo(f"{uid}-EEG", "EEG", 4, 128, "float32", f"{uid}-e"))
+    found = []
+    for _ in range(50):
+        found = pylsl.resolve_byprop("name", f"{uid}-EEG", 1, 0.2)
+        if found:
+            break
+    eeg_pair = (full_info(found[0])[0], found[0])
+    picked = {d.name for d, _ in _local_streams([], 1.0)}
+    assert patient.name in picked and f"{uid}-EEG" not in picked
+    inv = store.create(f"tls/127.0.0.1:{port}", hours=1)
+    share = PatientShare(inv, [(patient.desc, patient.info), eeg_pair])
+    share.start()
+    rx = ClinicReceiver(store, inv.session_id)
+    rx.start()
+    try:
+        for _ in range(40):
+            eeg.push_chunk([[0.0] * 4] * 13)
+            time.sleep(0.1)
+        _, ts = _pull(_remote_inlet(patient.name, inv.session_id), 2.0)
+        assert len(ts) > 32
+        assert any("EEG" in r and "refused" in r for r in rx.health.refused)
+        assert all(
+            not pylsl.StreamInlet(i).info(2.0).desc().child("remote").child_value("session")
+            for i in pylsl.resolve_byprop("name", f"{uid}-EEG", 0, 1.0)
+        )
+    finally:
+        share.stop()
+        rx.stop()

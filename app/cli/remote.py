@@ -180,7 +180,7 @@ def _local_streams(patterns: list[str], wait_s: float):
             continue
         full, xml = full_info(info)
         prof = identify(full, descs, xml)
-        if {u.modality for u in prof.uses} & PHYSIO:
+        if set(prof.modalities) & PHYSIO:
             out.append((full, info))
     return out
 

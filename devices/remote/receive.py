@@ -20,12 +20,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from devices.lsl import local_clock
+from devices.lsl import StreamDescription, local_clock
+from devices.profiles import identify
 from devices.remote import wire
 from devices.remote.clock import ClockEstimate, ClockTracker
 from devices.remote.invite import ClinicStore, InviteError
 from devices.remote.zconfig import TlsMaterial, client_config
 
+PHYSIO = {"eda", "ppg", "ecg", "ibi"}
 LOST_AFTER_S = 2.0  # no probe answer and no data for this long: "remote link lost"
 
 
@@ -63,6 +65,17 @@ class LinkHealth:
             f"remote: {self.state}; {clock}; {n} samples delivered ({late} late, "
             f"{self.refilled} messages refilled, {self.skipped} lost)"
         )
+
+
+def is_physiology(s: wire.SharedStream) -> bool:
+    """Whether a device profile knows the shared stream as EDA, PPG, ECG or beat intervals."""
+    desc = StreamDescription(
+        s.name, s.type, s.source_id, s.hostname, s.nominal_srate, s.channel_count,
+        s.channel_format, labels=tuple(s.labels), units=tuple(s.units),
+    )  # fmt: skip
+    if s.type.lower() in ("markers", "metrics", "clockoffsets") or not desc.is_numeric:
+        return False
+    return bool(set(identify(desc).modalities) & PHYSIO)
 
 
 class _Ordered:
@@ -141,7 +154,10 @@ class ClinicReceiver:
         self._patient = ""
         self._outlets: dict[int, object] = {}
         self._order = _Ordered(hold_s)
-        self._unknown: set[int] = set()  # stream numbers seen in messages, not yet described
+        self._unknown: set[int] = set()
+        self._refused_streams: set[int] = (
+            set()
+        )  # stream numbers seen in messages, not yet described
         self._names: dict[int, str] = {}
         self._clock_outlet = None
         self.error = ""
@@ -281,6 +297,14 @@ class ClinicReceiver:
             if reply.ok is None:
                 continue
             for s in wire.streams_from_json(reply.ok.payload.to_bytes()):
+                if s.index in self._refused_streams:
+                    continue
+                if not is_physiology(s):
+                    self._refused_streams.add(s.index)
+                    msg = (f"refused the patient's stream {s.name!r} (type {s.type}): not an "
+                           "EDA, PPG, ECG or beat-interval signal")  # fmt: skip
+                    self.health.refused.append(msg)
+                    continue
                 if s.index not in self._outlets:
                     outlet = self._make_outlet(s)
                     with self._lock:
@@ -346,11 +370,13 @@ class ClinicReceiver:
         is described (its outlet exists): until then the messages wait, in order.
         """
         est = self.health.clock
-        if est is None or self._unknown:
+        if est is None or self._unknown - self._refused_streams:
             return
         now = local_clock()
         for chunks in self._order.due(time.monotonic(), self.health):
             for index, c in chunks:
+                if index in self._refused_streams:
+                    continue  # never re-published here
                 ts = est.to_clinic(c.timestamps)
                 self._outlets[index].push_chunk(c.values.tolist(), ts.tolist())
                 health = self.health.streams[self._names[index]]
