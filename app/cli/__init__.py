@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from app import __version__
-from app.cli import analysis, sessions
+from app.cli import analysis, remote, sessions
 from app.display import has_display, missing_qt_libraries, missing_qt_line
 
 
@@ -153,6 +153,11 @@ def _add_run_parser(sub: Any) -> None:
         "--screenshot", metavar="FILE.png", help="save a window screenshot at the end (window)"
     )
     p.add_argument("--tick", type=float, default=1.0, metavar="S", help="DSP tick (default 1 s)")
+    p.add_argument(
+        "--remote",
+        metavar="INVITE",
+        help="receive the remote patient of this invite (file or session id) over its relay",
+    )
     _add_role_options(p)
 
 
@@ -197,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_parser(sub)
     sessions.register(sub)
     analysis.register(sub)
+    remote.register(sub)
     return parser
 
 
@@ -345,6 +351,39 @@ def _run_headless(choice, duration: float | None, tick_s: float, source=None) ->
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if getattr(args, "remote", None):
+        return _run_remote(args)
+    return _cmd_run(args)
+
+
+def _run_remote(args: argparse.Namespace) -> int:
+    """``run --remote``: the patient's streams re-published here, then the usual run."""
+    from devices.remote.invite import InviteError
+
+    try:
+        rx = remote.start_remote(args.remote)
+    except InviteError as exc:
+        raise CliError(str(exc)) from None
+    print(f"remote session {rx.session_id[:8]}: waiting for the patient's streams", flush=True)
+    stop = threading.Event()
+
+    def report() -> None:
+        seen, refused = 0, 0
+        while not stop.wait(5.0):
+            for line in rx.health.events[seen:] + rx.health.refused[refused:]:
+                print(line, flush=True)
+            seen, refused = len(rx.health.events), len(rx.health.refused)
+            print(rx.health.line(), flush=True)
+
+    threading.Thread(target=report, daemon=True).start()
+    try:
+        return _cmd_run(args)
+    finally:
+        stop.set()
+        rx.stop()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     from devices.assign import parse_role_options
 
     roles = parse_role_options(args.role) if args.role else None

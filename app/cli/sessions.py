@@ -24,7 +24,8 @@ PROG = "attune"
 RECORD_EPILOG = """\
 which streams:
   default      the streams assigned to patient/clinician (by --role, --map, or role words in
-               their names), plus every stream of type Markers and the engine's Metrics stream
+               their names), plus every stream of type Markers, the engine's Metrics stream and
+               a remote patient's ClockOffsets (the clock offsets applied to its samples)
   --all        every stream visible on the network
   --streams    streams whose name, type or source_id matches any GLOB
 
@@ -208,7 +209,7 @@ def select_for_recording(
         (d, i)
         for d, i in found
         if d.identity in wanted
-        or d.type.lower() == "markers"
+        or d.type.lower() in ("markers", "clockoffsets")
         or (d.type.lower() == "metrics" and d.name.lower().startswith("attunement"))
     ]
     warning = explain(result, descs) if result.problems else ""

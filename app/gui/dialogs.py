@@ -58,6 +58,7 @@ class AssignmentDialog(QDialog):
     """
 
     discovered = Signal(object)
+    remote_link_started = Signal(object)
 
     def __init__(self, map_file: str = "", wait_s: float = 2.0, parent=None) -> None:
         super().__init__(parent)
@@ -99,7 +100,10 @@ class AssignmentDialog(QDialog):
         rep = QPushButton("Replay a recording…")
         rep.setToolTip("Publish an XDF recording's streams live (looped) and use them")
         rep.clicked.connect(self._ask_replay)
-        for b in (self.refresh_button, load, save, sim, rep):
+        remote = QPushButton("Remote patient…")
+        remote.setToolTip("Invite a patient at another site (telehealth) to share their wearable")
+        remote.clicked.connect(self.open_remote)
+        for b in (self.refresh_button, load, save, sim, rep, remote):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
@@ -319,6 +323,16 @@ class AssignmentDialog(QDialog):
             description=f"replay of {Path(path).name}",
         )
         self.accept()
+
+    def open_remote(self):
+        """The "Remote patient…" dialog; its link is passed on by :attr:`remote_link_started`."""
+        from app.gui.remote_dialog import RemotePatientDialog
+
+        dlg = RemotePatientDialog(parent=self)
+        dlg.link_started.connect(self.remote_link_started.emit)
+        dlg.link_started.connect(lambda _link: self.refresh())
+        dlg.open()
+        return dlg
 
     def _ask_replay(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Replay a recording", "", "XDF (*.xdf *.xdfz)")

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.patient_window: PatientWindow | None = None
         self.patient_options = PatientViewOptions()
         self.assign_dialog: AssignmentDialog | None = None
+        self.remote_links: list = []  # app.remote.RemoteLink, stopped when the window closes
         self.baseline_dialog: BaselineDialog | None = None
         self._build()
         self.set_theme(self.settings.theme)
@@ -313,6 +314,9 @@ class MainWindow(QMainWindow):
         for dlg in (self.assign_dialog, self.baseline_dialog):
             if dlg is not None:
                 dlg.reject()
+        for link in self.remote_links:
+            link.stop()
+        self.remote_links.clear()
         if self.patient_window is not None:
             self.patient_window.close()
             self.patient_window.deleteLater()
@@ -515,11 +519,19 @@ class MainWindow(QMainWindow):
             return self.assign_dialog
         dlg = AssignmentDialog(self.settings.last_map_file, parent=self)
         dlg.accepted.connect(lambda: self._stream_choice(dlg))
+        dlg.remote_link_started.connect(self.adopt_remote)
         dlg.finished.connect(lambda _r: setattr(self, "assign_dialog", None))
         self.assign_dialog = dlg
         dlg.open()
         dlg.refresh()
         return dlg
+
+    def adopt_remote(self, link) -> None:
+        """Keep a remote patient's link for the window's life; show its health line."""
+        from app.gui.remote_dialog import RemoteStatus
+
+        self.remote_links.append(link)
+        self.centralWidget().layout().addWidget(RemoteStatus(link))
 
     def _stream_choice(self, dlg: AssignmentDialog) -> None:
         choice = dlg.choice

@@ -1,0 +1,361 @@
+"""Two sites on one machine: real zenoh relay, real mutual TLS, real LSL outlets on both sides.
+
+The patient's stream carries its own LSL timestamp as its value, so every sample re-published at
+the clinic can be checked against the truth: mapped time = original time (the patient's laptop
+plays a second machine through a skewed clock: offset and drift injected on its side).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+
+import numpy as np
+import pylsl
+import pytest
+
+from devices.lsl import full_info
+from devices.remote.clock import ClockTracker
+from devices.remote.invite import ClinicStore, Invite, InviteError
+from devices.remote.receive import ClinicReceiver
+from devices.remote.relay import relay_open
+from devices.remote.share import PatientShare, ShareError
+from devices.remote.zconfig import EndpointError, check_endpoint
+from tests.netproxy import DelayProxy
+
+pytestmark = pytest.mark.lsl
+RATE = 32.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Patient:
+    """A 32 Hz stream whose value is its own LSL timestamp, pushed by a thread."""
+
+    def __init__(self, uid: str) -> None:
+        self.name = f"{uid}-patient-EDA"
+        info = pylsl.StreamInfo(self.name, "EDA", 1, RATE, "double64", f"{uid}-src")
+        self.outlet = pylsl.StreamOutlet(info)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        found = []
+        for _ in range(50):
+            found = pylsl.resolve_byprop("name", self.name, 1, 0.2)
+            if found:
+                break
+        self.desc = full_info(found[0])[0]
+        self.info = found[0]
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            t = pylsl.local_clock()
+            self.outlet.push_sample([t], t)
+            time.sleep(1 / RATE)
+
+
+def _remote_inlet(name: str, session_id: str) -> pylsl.StreamInlet:
+    for _ in range(40):
+        for info in pylsl.resolve_byprop("name", name, 0, 0.5):
+            inlet = pylsl.StreamInlet(info)
+            if inlet.info(2.0).desc().child("remote").child_value("session") == session_id:
+                return inlet
+    raise AssertionError("the re-published stream never appeared")
+
+
+def _pull(inlet: pylsl.StreamInlet, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    vals, ts = [], []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        v, t = inlet.pull_chunk(timeout=0.2)
+        vals += [x[0] for x in v]
+        ts += t
+    return np.asarray(vals), np.asarray(ts)
+
+
+@pytest.fixture
+def site(tmp_path, uid):
+    port = _free_port()
+    store = ClinicStore(tmp_path / "clinic")
+    relay = relay_open(f"tls/127.0.0.1:{port}", store)
+    patient = Patient(uid)
+    yield store, port, patient, relay
+    patient.stop.set()
+    relay.close()
+
+
+def test_clock_tracker_recovers_offset_and_drift_within_its_bound():
+    rng = np.random.default_rng(3)
+    off0, drift = 5.25, 40e-6
+    tr = ClockTracker()
+    t = 1000.0
+    for _ in range(400):
+        up = 0.030 + rng.uniform(0, 0.010)  # one-way 30 ms + jitter, 40 ms asymmetric below
+        down = 0.070 + rng.uniform(0, 0.010)
+        tp = t + up + off0 + drift * (t + up - 1000.0)
+        est = tr.add(t, tp, t + up + down)
+        t += 0.5
+    truth = off0 + drift * (est.at_s - 1000.0)
+    assert abs(est.offset_at(est.at_s) - truth) <= est.uncertainty_s
+    assert est.uncertainty_s < 0.06
+    assert abs(est.drift - drift) < 20e-6
+
+
+def test_clock_tracker_reports_a_step():
+    tr = ClockTracker()
+    for k in range(20):
+        tr.add(k, k + 0.01 + 3.0, k + 0.02)
+    for k in range(20, 25):
+        tr.add(k, k + 0.01 + 3.5, k + 0.02)
+    assert tr.steps and abs(tr.steps[0] - 0.5) < 1e-6
+    assert abs(tr.estimate.offset_s - 3.5) < 0.011
+
+
+def test_invite_file_is_private_and_round_trips(tmp_path):
+    store = ClinicStore(tmp_path / "c")
+    inv = store.create("tls/relay.example.org:7447", hours=2)
+    path = tmp_path / "patient.invite"
+    inv.write(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    back = Invite.read(path)
+    assert back == inv and "BEGIN CERTIFICATE" in back.cert_pem
+    assert store.load(inv.session_id).relay == inv.relay
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)
+    with pytest.raises(InviteError, match="expired"):
+        back.check_not_expired(later)
+    store.revoke(inv.session_id)
+    with pytest.raises(InviteError, match="revoked"):
+        store.check_usable(inv.session_id)
+    (tmp_path / "junk").write_bytes(b"\xff\xfe not json")
+    with pytest.raises(InviteError, match="not an Attunement invite"):
+        Invite.read(tmp_path / "junk")
+
+
+def test_endpoint_rules():
+    assert check_endpoint("tls/relay:7447", False)
+    with pytest.raises(EndpointError, match="insecure-lan"):
+        check_endpoint("tcp/relay:7447", False)
+    with pytest.raises(EndpointError, match="PROTO/HOST:PORT"):
+        check_endpoint("relay", False)
+
+
+def test_patient_samples_arrive_on_the_clinic_clock(site):
+    store, port, patient, _ = site
+    inv = store.create(f"tls/127.0.0.1:{port}", hours=1)
+    base = pylsl.local_clock()
+    offset, drift = 123.456, 50e-6
+    share = PatientShare(inv, [(patient.desc, patient.info)],
+                         clock=lambda: pylsl.local_clock() + offset + drift * (pylsl.local_clock() - base))  # fmt: skip
+    share.start()
+    rx = ClinicReceiver(store, inv.session_id)
+    rx.start()
+    try:
+        inlet = _remote_inlet(patient.name, inv.session_id)
+        vals, ts = _pull(inlet, 6.0)
+        assert len(ts) > 0.8 * 6 * RATE
+        est = rx.health.clock
+        err = ts - vals  # mapped time minus the original LSL time of each sample
+        assert np.max(np.abs(err)) <= est.uncertainty_s + 0.002
+        assert np.all(np.diff(ts) > 0)
+        assert share.status.admitted and rx.health.state == "connected"
+        desc = inlet.info(2.0).desc().child("remote")
+        assert desc.child_value("session") == inv.session_id
+    finally:
+        share.stop()
+        rx.stop()
+    assert store.load(inv.session_id).used
+
+
+def test_second_patient_and_used_invite_are_refused(site):
+    store, port, patient, _ = site
+    inv = store.create(f"tls/127.0.0.1:{port}", hours=1)
+    rx = ClinicReceiver(store, inv.session_id)
+    rx.start()
+    one = PatientShare(inv, [(patient.desc, patient.info)])
+    one.start()
+    two = PatientShare(inv, [(patient.desc, patient.info)])
+    two.start()
+    try:
+        for _ in range(60):
+            if one.status.admitted and two.status.refused:
+                break
+            time.sleep(0.1)
+        assert one.status.admitted
+        assert "another patient" in two.status.refused and not two.running
+        assert rx.health.refused
+        _pull(_remote_inlet(patient.name, inv.session_id), 1.0)
+    finally:
+        one.stop()
+        two.stop()
+        rx.stop()
+    with pytest.raises(InviteError, match="already used"):
+        ClinicReceiver(store, inv.session_id)
+
+
+def test_a_certificate_from_another_clinic_is_refused(site, tmp_path):
+    store, port, patient, _ = site
+    other = ClinicStore(tmp_path / "other-clinic").create(f"tls/127.0.0.1:{port}", hours=1)
+    share = PatientShare(other, [(patient.desc, patient.info)])
+    with pytest.raises(ShareError, match="cannot reach the relay"):
+        share.start(connect_timeout_s=2.0)
+
+
+def test_unreachable_relay_is_one_line(tmp_path, uid):
+    store = ClinicStore(tmp_path / "c")
+    inv = store.create(f"tls/127.0.0.1:{_free_port()}", hours=1)
+    with pytest.raises(InviteError, match="cannot reach the relay"):
+        ClinicReceiver(store, inv.session_id).start(connect_timeout_s=1.0)
+
+
+@pytest.mark.slow
+def test_a_six_second_blackhole_is_refilled_without_loss(site):
+    store, port, patient, _ = site
+    proxy = DelayProxy(("127.0.0.1", port), 0.030, 0.030, 0.010)
+    inv = store.create(f"tls/localhost:{proxy.port}", hours=1)
+    share = PatientShare(inv, [(patient.desc, patient.info)])
+    share.start()
+    rx = ClinicReceiver(store, inv.session_id)
+    rx.start()
+    try:
+        inlet = _remote_inlet(patient.name, inv.session_id)
+        _pull(inlet, 3.0)
+        proxy.blackhole(True)
+        t_cut = pylsl.local_clock()
+        lost_seen = None
+        while pylsl.local_clock() - t_cut < 6.0:
+            if lost_seen is None and rx.health.state == "link lost":
+                lost_seen = pylsl.local_clock() - t_cut
+            time.sleep(0.1)
+        proxy.blackhole(False)
+        t_back = pylsl.local_clock()
+        vals, ts = _pull(inlet, 12.0)
+        assert lost_seen is not None and lost_seen <= 3.0
+        first_new = ts[vals > t_back][0] if np.any(vals > t_back) else np.inf
+        assert first_new - t_back <= 4.0  # data resumes (allowing the proxy's own delay)
+        gaps = np.diff(vals)
+        covered = (vals[0] < t_cut + 0.2) and (vals[-1] > t_back + 2)
+        assert covered and gaps.max() < 3 / RATE, f"largest gap {gaps.max():.2f} s"
+    finally:
+        share.stop()
+        rx.stop()
+        proxy.close()
+
+
+def _site_cfg(tmp_path, name: str) -> str:
+    """An LSL config for one 'site': this machine only, its own LSL session id, so the two
+    sites' streams never see each other (as on two machines)."""
+    from tests.conftest import ROOT
+
+    text = (ROOT / "resources" / "lsl_local.cfg").read_text()
+    text = text.replace("[lab]\n", f"[lab]\nSessionID = {name}\n")
+    path = tmp_path / f"{name}.cfg"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.slow
+def test_cli_two_sites_end_to_end(tmp_path, uid):
+    """relay, invite, share (patient site, skewed clock) and record (clinic site) as commands;
+    the recording holds the patient's stream on the clinic clock and the offsets applied."""
+    import os
+    import subprocess
+    import sys
+
+    import pyxdf
+
+    from tests.conftest import ROOT
+
+    env = dict(os.environ, ATTUNE_REMOTE_DIR=str(tmp_path / "clinic"), PYTHONPATH=str(ROOT))
+    patient_env = dict(env, LSLAPICFG=_site_cfg(tmp_path, f"patient{uid}"))
+    attune = [sys.executable, "-m", "app.cli"]
+    port = _free_port()
+    relay = f"tls/127.0.0.1:{port}"
+    procs = []
+
+    def start(args, e):
+        p = subprocess.Popen(
+            attune + args, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        procs.append(p)
+        return p
+
+    try:
+        start(["relay", "--listen", relay, "--duration", "60"], env)
+        inv = tmp_path / "p.invite"
+        out = subprocess.run(attune + ["invite", "--relay", relay, "-o", str(inv), "--hours", "1"],
+                             env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        start(["simulate", "--name-prefix", uid, "--duration", "60"], patient_env)
+        share = start(["share", str(inv), "--streams", f"{uid}-patient-*", "--clock-offset", "7.5",
+                       "--duration", "40"], patient_env)  # fmt: skip
+        start(["simulate", "--name-prefix", f"{uid}c", "--duration", "60"], env)  # the clinician
+        run = start(["run", "--remote", str(inv), "--headless", "--duration", "25", "--wait", "20",
+                     "--role", f"patient={uid}-patient-*", "--role", f"clinician={uid}c-clinician-*"],
+                    env)  # fmt: skip
+        xdf = tmp_path / "clinic.xdf"
+        rec = subprocess.run(attune + ["record", str(xdf), "--streams", f"{uid}-patient-*",
+                                       "--streams", "AttuneRemoteClock*", "--duration", "12",
+                                       "--wait", "20"], env=env, capture_output=True, text=True,
+                             timeout=90)  # fmt: skip
+        assert rec.returncode == 0, rec.stdout + rec.stderr
+        streams, _ = pyxdf.load_xdf(str(xdf))
+        by_type = {s["info"]["type"][0]: s for s in streams}
+        assert {"EDA", "PPG", "ClockOffsets"} <= set(by_type), set(by_type)
+        offsets = by_type["ClockOffsets"]["time_series"][:, 0]
+        assert np.all(np.abs(offsets - 7.5) < by_type["ClockOffsets"]["time_series"][:, 2] + 0.002)
+        eda = by_type["EDA"]
+        assert eda["info"]["desc"][0]["remote"][0]["session"][0]
+        ts = eda["time_stamps"]
+        assert len(ts) > 2 * 32 and np.max(np.diff(ts)) < 0.2  # 32 Hz, no gap
+        run_out, _ = run.communicate(timeout=60)
+        assert run.returncode == 0, run_out
+        assert "remote: connected" in run_out
+        share_out, _ = share.communicate(timeout=60)
+        assert "with the clinic" in share_out
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)
+
+
+def test_a_stream_the_clinic_did_not_ask_for_is_refused(site, uid):
+    """A share that sends a non-physiological stream (here EEG) gets it refused in one line;
+    the EDA still arrives. Without --streams, `attune share` picks only profiled physiology."""
+    from app.cli.remote import _local_streams
+
+    store, port, patient, _ = site
+    eeg = pylsl.StreamOutlet(pylsl.StreamInfo(f"{uid}-EEG", "EEG", 4, 128, "float32", f"{uid}-e"))
+    found = []
+    for _ in range(50):
+        found = pylsl.resolve_byprop("name", f"{uid}-EEG", 1, 0.2)
+        if found:
+            break
+    eeg_pair = (full_info(found[0])[0], found[0])
+    picked = {d.name for d, _ in _local_streams([], 1.0)}
+    assert patient.name in picked and f"{uid}-EEG" not in picked
+    inv = store.create(f"tls/127.0.0.1:{port}", hours=1)
+    share = PatientShare(inv, [(patient.desc, patient.info), eeg_pair])
+    share.start()
+    rx = ClinicReceiver(store, inv.session_id)
+    rx.start()
+    try:
+        for _ in range(40):
+            eeg.push_chunk([[0.0] * 4] * 13)
+            time.sleep(0.1)
+        _, ts = _pull(_remote_inlet(patient.name, inv.session_id), 2.0)
+        assert len(ts) > 32
+        assert any("EEG" in r and "refused" in r for r in rx.health.refused)
+        assert all(
+            not pylsl.StreamInlet(i).info(2.0).desc().child("remote").child_value("session")
+            for i in pylsl.resolve_byprop("name", f"{uid}-EEG", 0, 1.0)
+        )
+    finally:
+        share.stop()
+        rx.stop()
