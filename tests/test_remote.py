@@ -69,10 +69,12 @@ def _remote_inlet(name: str, session_id: str) -> pylsl.StreamInlet:
     raise AssertionError("the re-published stream never appeared")
 
 
-def _pull(inlet: pylsl.StreamInlet, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+def _pull(inlet: pylsl.StreamInlet, seconds: float, during=None) -> tuple[np.ndarray, np.ndarray]:
     vals, ts = [], []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
+        if during is not None:
+            during()
         v, t = inlet.pull_chunk(timeout=0.2)
         vals += [x[0] for x in v]
         ts += t
@@ -157,11 +159,12 @@ def test_patient_samples_arrive_on_the_clinic_clock(site):
     rx.start()
     try:
         inlet = _remote_inlet(patient.name, inv.session_id)
-        vals, ts = _pull(inlet, 6.0)
+        bounds = [rx.health.clock.uncertainty_s]
+        vals, ts = _pull(inlet, 6.0, lambda: bounds.append(rx.health.clock.uncertainty_s))
         assert len(ts) > 0.8 * 6 * RATE
-        est = rx.health.clock
         err = ts - vals  # mapped time minus the original LSL time of each sample
-        assert np.max(np.abs(err)) <= est.uncertainty_s + 0.002
+        # each sample was mapped with the estimate of its moment: within the widest bound stated
+        assert np.max(np.abs(err)) <= max(bounds) + 0.002
         assert np.all(np.diff(ts) > 0)
         assert share.status.admitted and rx.health.state == "connected"
         desc = inlet.info(2.0).desc().child("remote")
