@@ -26,8 +26,8 @@ artifact explains it and sinus rhythm does not. A correction only edits the beat
   detected beats; a shorter flagged "missed" interval is a real long interval and kept;
 * *ectopic* and *long/short* intervals are misplaced beats: each flagged interval is paired
   with the neighbouring interval that deviates most in the opposite direction from the local
-  median; premature beats the adaptive thresholds miss are added (:func:`_flag_misplaced`).
-  Of these, only a beat whose misplacement (:func:`_misplacement_z`) is at least
+  median; premature beats the adaptive thresholds miss are added (:func:`dsp.ibi_artifacts.ibi_misplaced`).
+  Of these, only a beat whose misplacement (:func:`dsp.ibi_artifacts.ibi_misplacement_z`) is at least
   :data:`MISPLACED_MIN_Z` local units, whose two intervals keep their sum and straddle their
   neighbours (one shorter, one longer than both) moves, to where the clean intervals around it
   put it (the two intervals keep their total duration). A flagged interval without such a
@@ -47,8 +47,18 @@ from enum import StrEnum
 
 import numpy as np
 
-from dsp.filters import nan_segments
-from dsp.ibi_artifacts import ARTIFACT_CLASSES, _rolling_quantiles, ibi_classify
+from dsp.filters import nan_segments, true_runs
+from dsp.ibi_artifacts import (
+    ARTIFACT_CLASSES,
+    MISPLACED_MIN_Z,
+    MISSED_MIN_RATIO,
+    SINUS_MIN_RATIO,
+    Gates,
+    IbiCorrection,
+    ibi_classify,
+    ibi_misplaced,
+    ibi_misplacement_z,
+)
 
 __all__ = [
     "DEVICE_BEAT_CLOCK_HZ",
@@ -57,6 +67,7 @@ __all__ = [
     "beat_series",
     "device_beat_series",
     "finite_runs",
+    "ibi_correct",
     "ibi_exclusion",
 ]
 
@@ -155,24 +166,6 @@ class BeatSeries:
         return out
 
 
-def _partner(rr: np.ndarray, med: np.ndarray, i: int, blocked: np.ndarray) -> int | None:
-    """Neighbour of interval ``i`` deviating most in the opposite direction, or None.
-
-    A misplaced beat lengthens one interval and shortens the next by the same amount; a
-    neighbour deviating by less than a third of that is no partner (the long or short
-    interval is then real, e.g. several missed beats, and is excluded rather than moved).
-    """
-    dev_i = abs(rr[i] - med[i])
-    sign = 1.0 if rr[i] >= med[i] else -1.0
-    best, best_dev = None, dev_i / 3.0
-    for j in (i - 1, i + 1):
-        if 0 <= j < rr.size and not blocked[j]:
-            dev = -sign * (rr[j] - med[j])
-            if dev >= best_dev:
-                best, best_dev = j, dev
-    return best
-
-
 @dataclass
 class _RunEdit:
     """Edits of one run in local beat indices (beat k closes interval k - 1)."""
@@ -183,122 +176,14 @@ class _RunEdit:
     dropped: set[int]  # intervals excluded as uncorrectable
 
 
-MISSED_MIN_RATIO = 1.5
-"""A flagged long interval is a *missed* beat (or a pause of several) only from this many local
-medians on. Lipponen & Tarvainen accept any interval whose half lies within their adaptive
-threshold of the median: about 1.4 medians in a heart with large respiratory variation, where
-such intervals are real (a vagal pause), and splitting them invents two short beats."""
-
-SINUS_MIN_RATIO = 0.7
-"""A flagged interval with no compensating neighbour is a real (sinus) interval and kept as it
-is between ``SINUS_MIN_RATIO`` and :data:`MISSED_MIN_RATIO` local medians; outside that range
-it is excluded (a premature beat that reset the rhythm, or a pause of missed beats)."""
-
-MISPLACED_MIN_Z = 5.5
-"""A beat is moved (ectopic, long/short pair) only when its misplacement is at least this many
-local median misplacements (:func:`_misplacement_z`). With the straddle test, 0-0.26 % of the
-beats of artifact-free real NN series rendered as PPG (pyhrv, systole's 25-min ECG) are moved;
-a 10 % premature beat is found where the heart's own beat-to-beat changes are small against
-10 % of an interval (17 of 20 in systole's ECG, 8 of 20 in pyhrv's, 0 of 20 in pyhrv's short
-series, RMSSD 101 ms: there no timing rule can tell it from sinus rhythm)."""
-
-
-def _misplacement_z(rr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Misplacement of each beat in local units: ``(z, zs)``, one per beat (0 at the ends).
-
-    Beat ``k`` closes ``rr[k-1]`` and opens ``rr[k]``. Against the straight line through its
-    neighbours ``rr[k-2]`` and ``rr[k+1]``, the antisymmetric part of its two intervals,
-    ``d = ((rr[k-1] - rr[k]) - (rr[k-2] - rr[k+1]) / 3) / 2`` (ms; negative: early), is what
-    moving the beat changes; the symmetric part ``((rr[k-1] + rr[k]) - (rr[k-2] + rr[k+1])) / 2``
-    is what it keeps. Both are divided by the centred 91-beat median of ``|d|`` (the window of
-    the Lipponen-Tarvainen thresholds, so live re-correction needs no more context).
-    """
-    n = rr.size
-    z, zs = np.zeros(n + 1), np.zeros(n + 1)
-    if n < 2:
-        return z, zs
-    p = np.concatenate([[rr[0]], rr, [rr[-1]]])
-    a, b, pv, nx = p[1:n], p[2 : n + 1], p[0 : n - 1], p[3 : n + 2]
-    d = ((a - b) - (pv - nx) / 3.0) / 2.0
-    sc = _rolling_quantiles(np.abs(d), 91, (0.5,))[0]
-    np.divide(d, sc, out=z[1:n], where=sc > 0)
-    np.divide(((a + b) - (pv + nx)) / 2.0, sc, out=zs[1:n], where=sc > 0)
-    return z, zs
-
-
-def _flag_misplaced(
-    rr: np.ndarray, fl, blocked: np.ndarray, zd: np.ndarray, zs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, set[int]]:
-    """Intervals to re-space (True around each beat to move), class per interval, exclusions.
-
-    Lipponen-Tarvainen ectopic and long/short intervals pair with the neighbour that deviates
-    the other way (:func:`_partner`); an unpartnered one is a real interval unless outside
-    ``[SINUS_MIN_RATIO, MISSED_MIN_RATIO]`` medians. Early beats the adaptive thresholds miss
-    (large beat-to-beat changes widen them) are added: ``z <= -MISPLACED_MIN_Z``. Of a run of
-    such intervals only the beats misplaced by at least ``MISPLACED_MIN_Z`` that pass
-    :func:`_straddles` move (with the two intervals around each).
-    """
-    n = rr.size
-    med = fl.median_ms
-    z = np.abs(zd)
-    bad = np.zeros(n, dtype=bool)
-    cls = np.full(n, "", dtype=object)
-    drop: set[int] = set()
-    for name in ("longshort", "ectopic"):  # ectopic wins where both touch
-        for i in getattr(fl, name):
-            bad[i] = True
-            cls[i] = name
-    for i in np.flatnonzero(bad):
-        if blocked[i] or (i > 0 and bad[i - 1]) or (i + 1 < n and bad[i + 1]):
-            continue
-        j = _partner(rr, med, int(i), blocked | bad)
-        if j is not None:
-            bad[j] = True
-            cls[j] = cls[i]
-            continue
-        bad[i] = False
-        if not SINUS_MIN_RATIO * med[i] <= rr[i] < MISSED_MIN_RATIO * med[i]:
-            drop.add(int(i))
-    prem = zd[1:n] <= -MISPLACED_MIN_Z
-    for k in (np.flatnonzero(prem) + 1).tolist():
-        if not (bad[k - 1] or bad[k] or blocked[k - 1] or blocked[k]):
-            bad[k - 1] = bad[k] = True
-            cls[k - 1] = cls[k] = "ectopic"
-    bad &= ~blocked
-    # only a beat misplaced by MISPLACED_MIN_Z moves (with both its intervals); the rest of a
-    # flagged run is a healthy heart's own short-long pattern and stays as detected
-    keep = np.zeros(n, dtype=bool)
-    for a, b in finite_runs(np.where(bad, 1.0, np.nan)):
-        for k in range(a + 1, b):
-            if z[k] >= MISPLACED_MIN_Z and _straddles(rr, k, zs[k] / z[k]):
-                keep[k - 1] = keep[k] = True
-    return keep, cls, drop
-
-
-STRADDLE_MARGIN = 0.3
-"""Tolerance of the straddle test (:func:`_straddles`), as a fraction of ``|rr[k-1] - rr[k]|``:
-on a steep respiratory slope a premature beat's long interval may fall just short of the
-longer neighbour."""
-
-
-def _straddles(rr: np.ndarray, k: int, sym_ratio: float) -> bool:
-    """Beat ``k`` looks misplaced: its two intervals keep their sum (``|zs / z| <= 1/2``) and
-    one is shorter, the other longer, than both neighbours ``rr[k-2]`` and ``rr[k+1]`` (a
-    step in rate or a single long interval does not)."""
-    if abs(sym_ratio) > 0.5:
-        return False
-    lo = min(rr[max(k - 2, 0)], rr[min(k + 1, rr.size - 1)])
-    hi = max(rr[max(k - 2, 0)], rr[min(k + 1, rr.size - 1)])
-    a, b = rr[k - 1], rr[k]
-    m = STRADDLE_MARGIN * abs(a - b)
-    return bool((a < lo + m and b > hi - m) or (a > hi - m and b < lo + m))
-
-
-def _edit_run(s: np.ndarray) -> _RunEdit:
-    """Anchored correction of one run of beat positions ``s`` (s; len >= 2)."""
+def _edit_run(s: np.ndarray, classify: dict | None = None, gates: Gates | None = None) -> _RunEdit:
+    """Anchored correction of one run of beat positions ``s`` (s; len >= 2); ``classify``:
+    keyword arguments of :func:`dsp.hrv.ibi_classify` (its defaults when None); ``gates``:
+    the module's gates when None."""
+    g = gates or Gates()
     rr = np.diff(s) * 1000.0
     edit = _RunEdit({}, {}, set(), set())
-    fl = ibi_classify(rr)
+    fl = ibi_classify(rr, **(classify or {}))
     med = fl.median_ms
     n = rr.size
     blocked = np.zeros(n, dtype=bool)
@@ -308,12 +193,12 @@ def _edit_run(s: np.ndarray) -> _RunEdit:
         if j + 1 < n:
             blocked[j + 1] = True
     for j in fl.missed:
-        if rr[j] < MISSED_MIN_RATIO * med[j]:
+        if rr[j] < g.missed_min_ratio * med[j]:
             continue  # a real long interval (vagal pause), not two beats
         k = max(2, int(round(rr[j] / med[j]))) if med[j] > 0 else 2
         edit.inserted[int(j)] = [s[j] + (s[j + 1] - s[j]) * q / k for q in range(1, k)]
         blocked[j] = True
-    bad, cls, drop = _flag_misplaced(rr, fl, blocked, *_misplacement_z(rr))
+    bad, cls, drop = ibi_misplaced(rr, fl, blocked, g, *ibi_misplacement_z(rr))
     edit.dropped.update(drop)
     clean = np.flatnonzero(~bad & ~blocked)
     for a, b in finite_runs(np.where(bad, 1.0, np.nan)):
@@ -464,6 +349,91 @@ def beat_series(
         excluded_ms=np.array([e[1] for e in ex], dtype=float),
         excluded_reason=tuple(e[2] for e in ex),
         changed_t={k: np.asarray(sorted(v), dtype=float) for k, v in changed.items()},
+    )
+
+
+def _run_flags(edit: _RunEdit, a: int, out: dict[str, list[int]]) -> None:
+    """Input indices (run offset ``a``) of the intervals an edit changed, per class."""
+    for k, (_, name) in edit.moved.items():
+        out[name] += [a + k - 1, a + k]
+    out["missed"] += [a + j for j in edit.inserted]
+    out["extra"] += [a + k - 1 for k in edit.removed]
+    out["longshort"] += [a + i for i in edit.dropped]
+
+
+def ibi_correct(
+    ibi_ms: np.ndarray,
+    alpha: float = 5.2,
+    c1: float = 0.13,
+    c2: float = 0.17,
+    window_beats: int = 91,
+    median_beats: int = 11,
+    missed_min_ratio: float = MISSED_MIN_RATIO,
+    sinus_min_ratio: float = SINUS_MIN_RATIO,
+    misplaced_min_z: float = MISPLACED_MIN_Z,
+) -> IbiCorrection:
+    """Correct an IBI series exactly as :func:`beat_series` corrects beats (module docstring).
+
+    Parameters
+    ----------
+    ibi_ms : ndarray
+        Interbeat intervals in ms; NaN entries split the series into runs processed
+        independently (and are kept, as NaN, in the output).
+    alpha, c1, c2, window_beats, median_beats
+        Lipponen-Tarvainen classification (:func:`dsp.hrv.ibi_classify`).
+    missed_min_ratio, sinus_min_ratio, misplaced_min_z
+        The gates of this module (:data:`MISSED_MIN_RATIO`, :data:`SINUS_MIN_RATIO`,
+        :data:`MISPLACED_MIN_Z`); stated here so that exports record them. The live and
+        offline pipelines use the module values.
+
+    Returns
+    -------
+    IbiCorrection
+        Corrected IBIs (a moved beat changes its two intervals and keeps their sum; a missed
+        beat splits one interval; an extra beat merges two; an uncorrectable interval becomes
+        NaN) and the input indices of the intervals each class changed (excluded intervals
+        under ``longshort``). Runs shorter than 4 intervals are passed through unchanged.
+
+    Raises
+    ------
+    ValueError
+        If the input is not 1-D or contains non-positive finite values.
+    """
+    x = np.asarray(ibi_ms, dtype=float)
+    if x.ndim != 1:
+        raise ValueError("ibi_ms must be 1-D")
+    finite = np.isfinite(x)
+    if np.any(x[finite] <= 0):
+        raise ValueError("IBIs must be positive (ms)")
+    classify = {"alpha": alpha, "c1": c1, "c2": c2, "window_beats": window_beats}
+    classify["median_beats"] = median_beats
+    flags: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
+    pieces: list[np.ndarray] = []
+    pos = 0
+    gates = Gates(missed_min_ratio, sinus_min_ratio, misplaced_min_z)
+    for a, b in true_runs(finite):
+        pieces.append(np.full(a - pos, np.nan))
+        rr = x[a:b]
+        edit = None
+        if rr.size >= 4:
+            sr = np.concatenate([[0.0], np.cumsum(rr)]) / 1000.0
+            edit = _edit_run(sr, classify, gates)
+        if edit is None or not (edit.moved or edit.inserted or edit.removed or edit.dropped):
+            pieces.append(rr.copy())
+        else:
+            rows, _ = _run_rows(sr, sr, edit, {k: [] for k in ARTIFACT_CLASSES}, [])
+            pieces.append(np.array([r[1] for r in rows], dtype=float))
+            _run_flags(edit, a, flags)
+        pos = b
+    pieces.append(np.full(x.size - pos, np.nan))
+    arr = {k: np.asarray(sorted(set(v)), dtype=int) for k, v in flags.items()}
+    return IbiCorrection(
+        ibi_ms=np.concatenate(pieces),
+        ectopic=arr["ectopic"],
+        missed=arr["missed"],
+        extra=arr["extra"],
+        longshort=arr["longshort"],
+        n_input=int(x.size),
     )
 
 
