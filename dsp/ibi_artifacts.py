@@ -425,6 +425,8 @@ def ibi_misplaced(
     keep = np.zeros(n, dtype=bool)
     for a, b in true_runs(bad):
         for k in range(a + 1, b):
+            if k - 1 in drop or k in drop:
+                continue  # an excluded interval is not re-spaced as well
             if z[k] >= g.misplaced_min_z and _straddles(rr, k, zs[k] / z[k]):
                 keep[k - 1] = keep[k] = True
     return keep, cls, drop
