@@ -26,14 +26,15 @@ artifact explains it and sinus rhythm does not. A correction only edits the beat
   detected beats; a shorter flagged "missed" interval is a real long interval and kept;
 * *ectopic* and *long/short* intervals are misplaced beats: each flagged interval is paired
   with the neighbouring interval that deviates most in the opposite direction from the local
-  median; premature beats the adaptive thresholds miss are added (:func:`dsp.ibi_artifacts.ibi_misplaced`).
-  Of these, only a beat whose misplacement (:func:`dsp.ibi_artifacts.ibi_misplacement_z`) is at least
-  :data:`MISPLACED_MIN_Z` local units, whose two intervals keep their sum and straddle their
-  neighbours (one shorter, one longer than both) moves, to where the clean intervals around it
-  put it (the two intervals keep their total duration). A flagged interval without such a
-  partner is real and kept, unless it is outside ``[SINUS_MIN_RATIO, MISSED_MIN_RATIO]``
-  local medians (a premature beat that reset the rhythm, a pause of several missed beats):
-  then it is excluded (NaN), never made up.
+  median; premature beats the adaptive thresholds miss are added
+  (:func:`dsp.ibi_artifacts.ibi_misplaced`). Of these, only a beat whose misplacement
+  (:func:`dsp.ibi_artifacts.ibi_misplacement_z`) is at least :data:`MISPLACED_MIN_Z` local
+  units, whose two intervals keep their sum and straddle their neighbours (the early one
+  shorter than the one before it, the late one longer than the one after it) moves, to where
+  the clean intervals around it put it (the two intervals keep their total duration). A
+  flagged interval without such a partner is real and kept, unless it is outside
+  ``[SINUS_MIN_RATIO, MISSED_MIN_RATIO]`` local medians (a premature beat that reset the
+  rhythm, a pause of several missed beats): then it is excluded (NaN), never made up.
 
 Every other beat keeps its detected time exactly, and ``corrected`` marks exactly the moved
 and inserted beats (removed beats are reported with their detected IBI as excluded,
@@ -53,6 +54,7 @@ from dsp.ibi_artifacts import (
     MISPLACED_MIN_Z,
     MISSED_MIN_RATIO,
     SINUS_MIN_RATIO,
+    SUM_KEPT_MAX,
     Gates,
     IbiCorrection,
     ibi_classify,
@@ -371,6 +373,7 @@ def ibi_correct(
     missed_min_ratio: float = MISSED_MIN_RATIO,
     sinus_min_ratio: float = SINUS_MIN_RATIO,
     misplaced_min_z: float = MISPLACED_MIN_Z,
+    sum_kept_max: float = SUM_KEPT_MAX,
 ) -> IbiCorrection:
     """Correct an IBI series exactly as :func:`beat_series` corrects beats (module docstring).
 
@@ -381,9 +384,10 @@ def ibi_correct(
         independently (and are kept, as NaN, in the output).
     alpha, c1, c2, window_beats, median_beats
         Lipponen-Tarvainen classification (:func:`dsp.hrv.ibi_classify`).
-    missed_min_ratio, sinus_min_ratio, misplaced_min_z
-        The gates of this module (:data:`MISSED_MIN_RATIO`, :data:`SINUS_MIN_RATIO`,
-        :data:`MISPLACED_MIN_Z`); stated here so that exports record them. The live and
+    missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max
+        The gates (:class:`dsp.ibi_artifacts.Gates`; defaults :data:`MISSED_MIN_RATIO`,
+        :data:`SINUS_MIN_RATIO`, :data:`MISPLACED_MIN_Z`, :data:`SUM_KEPT_MAX`), stated here so
+        that exports record them. The live and
         offline pipelines use the module values.
 
     Returns
@@ -410,7 +414,7 @@ def ibi_correct(
     flags: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
     pieces: list[np.ndarray] = []
     pos = 0
-    gates = Gates(missed_min_ratio, sinus_min_ratio, misplaced_min_z)
+    gates = Gates(missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max)
     for a, b in true_runs(finite):
         pieces.append(np.full(a - pos, np.nan))
         rr = x[a:b]

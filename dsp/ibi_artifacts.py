@@ -43,6 +43,7 @@ __all__ = [
     "MISPLACED_MIN_Z",
     "MISSED_MIN_RATIO",
     "SINUS_MIN_RATIO",
+    "SUM_KEPT_MAX",
     "Gates",
     "IbiCorrection",
     "IbiFlags",
@@ -285,7 +286,7 @@ def ibi_classify(
 # --------------------------------------------------------------------------- time domain
 
 
-# --------------------------------------------------------------------------- which flags are artifacts
+# ------------------------------------------------------------------- which flags are artifacts
 
 
 def _partner(rr: np.ndarray, med: np.ndarray, i: int, blocked: np.ndarray) -> int | None:
@@ -327,6 +328,11 @@ an interval: 17 of 20 in systole's ECG, 10 of 20 in pyhrv's 20 min, 0 of 20 in p
 series (RMSSD 101 ms, where no timing rule tells it from sinus rhythm)."""
 
 
+SUM_KEPT_MAX = 0.75
+"""A misplaced beat keeps the sum of its two intervals: their symmetric part (``zs`` of
+:func:`ibi_misplacement_z`) must stay within this fraction of the antisymmetric one."""
+
+
 @dataclass(frozen=True)
 class Gates:
     """When a Lipponen-Tarvainen flag is acted on (defaults: the module constants)."""
@@ -334,6 +340,7 @@ class Gates:
     missed_min_ratio: float = MISSED_MIN_RATIO
     sinus_min_ratio: float = SINUS_MIN_RATIO
     misplaced_min_z: float = MISPLACED_MIN_Z
+    sum_kept_max: float = SUM_KEPT_MAX
 
 
 def ibi_misplacement_z(rr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -427,22 +434,17 @@ def ibi_misplaced(
         for k in range(a + 1, b):
             if k - 1 in drop or k in drop:
                 continue  # an excluded interval is not re-spaced as well
-            if z[k] >= g.misplaced_min_z and _straddles(rr, k, zs[k] / z[k]):
+            if z[k] >= g.misplaced_min_z and _straddles(rr, k, zs[k] / z[k], g.sum_kept_max):
                 keep[k - 1] = keep[k] = True
     return keep, cls, drop
 
 
-SUM_KEPT_MAX = 0.75
-"""A misplaced beat keeps the sum of its two intervals: their symmetric part (``zs`` of
-:func:`ibi_misplacement_z`) must stay within this fraction of the antisymmetric one."""
-
-
-def _straddles(rr: np.ndarray, k: int, sym_ratio: float) -> bool:
+def _straddles(rr: np.ndarray, k: int, sym_ratio: float, sum_kept_max: float) -> bool:
     """Beat ``k`` looks misplaced: its two intervals keep their sum (``|zs / z|`` at most
-    :data:`SUM_KEPT_MAX`) and the early one is shorter than the interval before it, the late one
+    ``sum_kept_max``) and the early one is shorter than the interval before it, the late one
     longer than the one after it (an early beat; mirrored for a late one). A step in rate
     (short, long, long) or a single long interval does not."""
-    if abs(sym_ratio) > SUM_KEPT_MAX:
+    if abs(sym_ratio) > sum_kept_max:
         return False
     pv, nx = rr[max(k - 2, 0)], rr[min(k + 1, rr.size - 1)]
     a, b = rr[k - 1], rr[k]

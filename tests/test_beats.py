@@ -114,6 +114,9 @@ def test_real_nn_series_keep_their_variability() -> None:
         assert bs.beat_corrected.mean() <= 0.003, name
         assert bs.excluded_t.size == 0, name
         assert hrv_time(bs.ibi_ms).rmssd_ms == pytest.approx(hrv_time(rr).rmssd_ms, rel=0.015)
+        # the gates are real parameters: looser ones move more of this heart's own beats
+        loose = ibi_correct(rr, misplaced_min_z=3.0, sum_kept_max=2.0)
+        assert loose.n_artifacts > ibi_correct(rr).n_artifacts, name
 
 
 def _nk2_kubios_rmssd(x: np.ndarray, fs: float) -> float:
