@@ -152,9 +152,10 @@ def test_real_nn_as_ppg_rmssd_within_3_percent(fs: float) -> None:
 
 
 def test_premature_beats_in_a_real_series_found_and_rmssd_kept() -> None:
-    """20 beats of pyhrv's 20-min series made 10 % premature, rendered as 64 Hz PPG: at least
-    9 are moved back to within 40 ms of their true time (as many as before the gates; NeuroKit2
-    flags 1), and RMSSD is within 3 % of the clean series', closer than NeuroKit2's kubios."""
+    """20 beats of pyhrv's 20-min series made 10 % premature, rendered as 64 Hz PPG with 5 noise
+    seeds: at least 41 of the 100 are moved back to within 40 ms of their true time (the
+    correction before issue 18 found 40; NeuroKit2 flags 0-1 per seed), and RMSSD is within 3 %
+    of the clean series' every time, on average closer than NeuroKit2's kubios correction."""
     series = real_nn_series()
     if "pyhrv 20 min" not in series:
         pytest.skip("pyhrv absent")
@@ -162,18 +163,19 @@ def test_premature_beats_in_a_real_series_found_and_rmssd_kept() -> None:
     truth = 2.0 + _beats(rr)
     idx = premature_beats(truth.size)
     det = inject_beats(truth, list(idx), [], [], premature=0.1)
-    fs = 64.0
-    x = ppg_from_beats(det, fs, truth[-1] + 3.0, seed=4)
-    p = analyze_person(x, np.arange(x.size) / fs, fs, "ppg")
-    moved = p.ibi_t[p.ibi_corrected]
-    found = sum(bool(np.min(np.abs(moved - truth[i])) < 0.04) for i in idx)
-    assert found >= 9
     rt = hrv_time(rr).rmssd_ms
-    raw = hrv_time(np.diff(det) * 1000.0).rmssd_ms
-    assert raw / rt - 1.0 > 0.06  # the premature beats matter
-    err = abs(p.rmssd_ms / rt - 1.0)
-    assert err < 0.03
-    assert err < abs(_nk2_kubios_rmssd(x, fs) / rt - 1.0)
+    assert hrv_time(np.diff(det) * 1000.0).rmssd_ms / rt - 1.0 > 0.06  # the beats matter
+    fs, found, ours, kubios = 64.0, 0, [], []
+    for seed in range(5):
+        x = ppg_from_beats(det, fs, truth[-1] + 3.0, seed=seed)
+        p = analyze_person(x, np.arange(x.size) / fs, fs, "ppg")
+        moved = p.ibi_t[p.ibi_corrected]
+        found += sum(bool(np.min(np.abs(moved - truth[i])) < 0.04) for i in idx)
+        ours.append(abs(p.rmssd_ms / rt - 1.0))
+        kubios.append(abs(_nk2_kubios_rmssd(x, fs) / rt - 1.0))
+    assert found >= 41
+    assert max(ours) < 0.03
+    assert np.mean(ours) < np.mean(kubios)
 
 
 def test_exclusion_and_bad_input() -> None:
