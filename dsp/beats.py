@@ -53,6 +53,7 @@ from dsp.ibi_artifacts import (
     ARTIFACT_CLASSES,
     MISPLACED_MIN_Z,
     MISSED_MIN_RATIO,
+    SINUS_MAX_SD,
     SINUS_MIN_RATIO,
     SUM_KEPT_MAX,
     Gates,
@@ -374,6 +375,7 @@ def ibi_correct(
     sinus_min_ratio: float = SINUS_MIN_RATIO,
     misplaced_min_z: float = MISPLACED_MIN_Z,
     sum_kept_max: float = SUM_KEPT_MAX,
+    sinus_max_sd: float = SINUS_MAX_SD,
 ) -> IbiCorrection:
     """Correct an IBI series exactly as :func:`beat_series` corrects beats (module docstring).
 
@@ -384,11 +386,9 @@ def ibi_correct(
         independently (and are kept, as NaN, in the output).
     alpha, c1, c2, window_beats, median_beats
         Lipponen-Tarvainen classification (:func:`dsp.hrv.ibi_classify`).
-    missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max
-        The gates (:class:`dsp.ibi_artifacts.Gates`; defaults :data:`MISSED_MIN_RATIO`,
-        :data:`SINUS_MIN_RATIO`, :data:`MISPLACED_MIN_Z`, :data:`SUM_KEPT_MAX`), stated here so
-        that exports record them. The live and
-        offline pipelines use the module values.
+    missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max, sinus_max_sd
+        The gates (:class:`dsp.ibi_artifacts.Gates`, defaults its module constants), stated
+        here so that exports record them. The live and offline pipelines use the defaults.
 
     Returns
     -------
@@ -414,7 +414,7 @@ def ibi_correct(
     flags: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
     pieces: list[np.ndarray] = []
     pos = 0
-    gates = Gates(missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max)
+    gates = Gates(missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max, sinus_max_sd)
     for a, b in true_runs(finite):
         pieces.append(np.full(a - pos, np.nan))
         rr = x[a:b]

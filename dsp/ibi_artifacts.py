@@ -343,7 +343,21 @@ SUM_KEPT_MAX = 0.75
 
 @dataclass(frozen=True)
 class Gates:
-    """When a Lipponen-Tarvainen flag is acted on (defaults: the module constants)."""
+    """When a Lipponen-Tarvainen flag is acted on (defaults: the module constants).
+
+    Attributes
+    ----------
+    missed_min_ratio : float
+        :data:`MISSED_MIN_RATIO` (local medians).
+    sinus_min_ratio : float
+        :data:`SINUS_MIN_RATIO` (local medians).
+    misplaced_min_z : float
+        :data:`MISPLACED_MIN_Z` (local median misplacements).
+    sum_kept_max : float
+        :data:`SUM_KEPT_MAX` (fraction).
+    sinus_max_sd : float
+        :data:`SINUS_MAX_SD` (local robust SDs).
+    """
 
     missed_min_ratio: float = MISSED_MIN_RATIO
     sinus_min_ratio: float = SINUS_MIN_RATIO
