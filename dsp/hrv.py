@@ -3,8 +3,8 @@
 Units: IBIs in ms, frequencies in Hz, powers in ms^2, HR in bpm. An IBI series is a 1-D array
 ``ibi_ms[i] = t[i+1] - t[i]`` of successive beats; NaN entries mark intervals that cross a gap
 in the recording (they split the series into independent runs and are never interpolated
-over). Artifact detection and correction (Lipponen & Tarvainen 2019) are in
-:mod:`dsp.ibi_artifacts` and re-exported here.
+over). Artifact classification (Lipponen & Tarvainen 2019, :mod:`dsp.ibi_artifacts`) and
+correction (:mod:`dsp.beats`) are re-exported here.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from scipy import interpolate, signal, sparse
 from scipy.linalg import solveh_banded
 from scipy.sparse import linalg as splinalg
 
+from dsp.beats import ibi_correct
 from dsp.ibi_artifacts import (
     ARTIFACT_CLASSES,
     IbiCorrection,
     IbiFlags,
     ibi_classify,
-    ibi_correct,
 )
 
 __all__ = [

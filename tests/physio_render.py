@@ -108,3 +108,38 @@ def inject_beats(
     keep = np.ones(b.size, dtype=bool)
     keep[missed] = False
     return np.sort(np.concatenate([b[keep], ins]))
+
+
+def real_nn_series() -> dict[str, np.ndarray]:
+    """Real NN / RR series (ms) shipped in installed wheels; absent packages are left out.
+
+    * ``pyhrv 20 min``: the first 20 min of pyhrv's 1-hour NN series (young healthy heart,
+      RMSSD ~63 ms, large respiratory changes);
+    * ``pyhrv short``: pyhrv's 5.6-min NN series (RMSSD ~101 ms);
+    * ``systole ECG``: R-R intervals of systole's 25-min 1 kHz ECG (``Task1_ECG.npy``), R-peaks
+      by :func:`dsp.ecg.ecg_peaks` (RMSSD ~26 ms).
+    """
+    import importlib.util
+
+    out: dict[str, np.ndarray] = {}
+    spec = importlib.util.find_spec("pyhrv")
+    if spec is not None and spec.submodule_search_locations:
+        base = Path(list(spec.submodule_search_locations)[0]) / "files"
+        if (base / "SampleNNISeriesLong.npy").is_file():
+            rr = np.load(base / "SampleNNISeriesLong.npy").astype(float)
+            out["pyhrv 20 min"] = rr[np.cumsum(rr) < 1_200_000.0]
+        if (base / "SampleNNISeriesShort.npy").is_file():
+            out["pyhrv short"] = np.load(base / "SampleNNISeriesShort.npy").astype(float)
+    spec = importlib.util.find_spec("systole")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "Task1_ECG.npy"
+        if path.is_file():
+            from dsp.ecg import ecg_peaks
+
+            out["systole ECG"] = np.diff(ecg_peaks(np.load(path), 1000.0)).astype(float)
+    return out
+
+
+def premature_beats(n_beats: int, count: int = 20, margin: int = 60) -> np.ndarray:
+    """Indices of ``count`` beats spread evenly over ``n_beats`` (``margin`` from each end)."""
+    return np.linspace(margin, n_beats - margin, count).astype(int)

@@ -54,10 +54,16 @@ class Patient:
         self.info = found[0]
 
     def _run(self) -> None:
+        # samples on a fixed 32 Hz grid (a late wake-up pushes the ones due), so a gap in the
+        # values received is a loss on the link, never this thread sleeping long under load
+        t0, sent = pylsl.local_clock(), 0
         while not self.stop.is_set():
-            t = pylsl.local_clock()
-            self.outlet.push_sample([t], t)
-            time.sleep(1 / RATE)
+            due = int((pylsl.local_clock() - t0) * RATE)
+            for i in range(sent, due):
+                t = t0 + i / RATE
+                self.outlet.push_sample([t], t)
+            sent = max(sent, due)
+            time.sleep(0.005)
 
 
 def _remote_inlet(name: str, session_id: str) -> pylsl.StreamInlet:
