@@ -295,22 +295,22 @@ def test_cli_two_sites_end_to_end(tmp_path, uid):
         return p
 
     try:
-        start(["relay", "--listen", relay, "--duration", "60"], env)
+        start(["relay", "--listen", relay, "--duration", "120"], env)
         inv = tmp_path / "p.invite"
         out = subprocess.run(attune + ["invite", "--relay", relay, "-o", str(inv), "--hours", "1"],
                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
         assert out.returncode == 0, out.stderr
-        start(["simulate", "--name-prefix", uid, "--duration", "60"], patient_env)
+        start(["simulate", "--name-prefix", uid, "--duration", "90"], patient_env)
         share = start(["share", str(inv), "--streams", f"{uid}-patient-*", "--clock-offset", "7.5",
-                       "--duration", "40"], patient_env)  # fmt: skip
-        start(["simulate", "--name-prefix", f"{uid}c", "--duration", "60"], env)  # the clinician
-        run = start(["run", "--remote", str(inv), "--headless", "--duration", "25", "--wait", "20",
+                       "--duration", "80"], patient_env)  # fmt: skip
+        start(["simulate", "--name-prefix", f"{uid}c", "--duration", "90"], env)  # the clinician
+        run = start(["run", "--remote", str(inv), "--headless", "--duration", "120",
                      "--role", f"patient={uid}-patient-*", "--role", f"clinician={uid}c-clinician-*"],
                     env)  # fmt: skip
         xdf = tmp_path / "clinic.xdf"
         rec = subprocess.run(attune + ["record", str(xdf), "--streams", f"{uid}-patient-*",
                                        "--streams", "AttuneRemoteClock*", "--duration", "12",
-                                       "--wait", "20"], env=env, capture_output=True, text=True,
+                                       "--wait", "60"], env=env, capture_output=True, text=True,
                              timeout=90)  # fmt: skip
         assert rec.returncode == 0, rec.stdout + rec.stderr
         streams, _ = pyxdf.load_xdf(str(xdf))
@@ -322,10 +322,12 @@ def test_cli_two_sites_end_to_end(tmp_path, uid):
         assert eda["info"]["desc"][0]["remote"][0]["session"][0]
         ts = eda["time_stamps"]
         assert len(ts) > 2 * 32 and np.max(np.diff(ts)) < 0.2  # 32 Hz, no gap
+        run.terminate()  # as Ctrl-C: the run ends cleanly, the link with it
         run_out, _ = run.communicate(timeout=60)
         assert run.returncode == 0, run_out
         assert "remote: connected" in run_out
-        share_out, _ = share.communicate(timeout=60)
+        share.terminate()  # Ctrl-C/TERM ends the share cleanly
+        share_out, _ = share.communicate(timeout=30)
         assert "with the clinic" in share_out
     finally:
         for p in procs:
