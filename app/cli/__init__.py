@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from app import __version__
-from app.cli import analysis, sessions
+from app.cli import analysis, importing, sessions
 from app.display import has_display, missing_qt_libraries, missing_qt_line
 
 
@@ -195,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_parser(sub)
     sessions.register(sub)
     analysis.register(sub)
+    importing.register(sub)
     return parser
 
 
