@@ -28,7 +28,6 @@ from devices.files.base import (
     Modality,
     Signal,
     check_rate,
-    numeric_rows,
     read_text,
 )
 
@@ -75,6 +74,24 @@ def _start_from_name(base: str) -> float | None:
     return _dt.datetime(*g, tzinfo=_dt.UTC).timestamp() + frac
 
 
+def _rows(path: Path, lines: list[str], n: int) -> np.ndarray:
+    """Columns LocalTimestamp, EmotiBitTimestamp and the value (0, 1, 7) of each row."""
+    out = np.empty((len(lines), 8))
+    k = 0
+    for i, ln in enumerate(lines, 2):
+        if not ln.strip():
+            continue
+        cells = ln.split(",")
+        if len(cells) != n:
+            raise DeviceFileError(path, f"line {i}: {len(cells)} columns, expected {n}")
+        try:
+            out[k, 0], out[k, 1], out[k, 7] = float(cells[0]), float(cells[1]), float(cells[7])
+        except ValueError:
+            raise DeviceFileError(path, f"line {i}: a timestamp or value is not a number") from None
+        k += 1
+    return out[:k]
+
+
 def _one(path: Path, tag: str, synced: bool, t0_name: float | None, e0: list) -> Signal:
     lines = read_text(path).splitlines()
     want = [*COLUMNS, tag]
@@ -83,7 +100,7 @@ def _one(path: Path, tag: str, synced: bool, t0_name: float | None, e0: list) ->
     head = [h.strip() for h in lines[0].split(",")]
     if head != want:
         raise DeviceFileError(path, f"unknown columns {head}; expected {want}")
-    data = numeric_rows(path, lines[1:], ",", len(want), 2) if len(lines) > 1 else np.zeros((0, 8))
+    data = _rows(path, lines[1:], len(want))
     if data.shape[0] < 2:
         raise DeviceFileError(path, "fewer than 2 samples")
     if synced:
