@@ -89,7 +89,9 @@ def assign_roles(files: Sequence[str], roles: Sequence[str]) -> list[tuple[str, 
     out: list[tuple[str, Path]] = []
     words = {"patient": ("patient", "client"), "clinician": ("clinician", "therapist")}
     for p in paths:
-        hit = [r for r, pat in pairs if fnmatch.fnmatch(str(p), pat) or fnmatch.fnmatch(p.name, pat)]
+        hit = [
+            r for r, pat in pairs if fnmatch.fnmatch(str(p), pat) or fnmatch.fnmatch(p.name, pat)
+        ]
         if not hit:
             low = p.name.lower()
             hit = [r for r, ws in words.items() if any(w in low for w in ws)]
@@ -112,7 +114,7 @@ def _sync_shifts(
 ) -> tuple[list[float], list[str]]:
     """Shift per recording so that the first marker matching ``pattern`` coincides."""
     events = []
-    for role, r in recs:
+    for _role, r in recs:
         t = next((t for t, lab in r.markers if fnmatch.fnmatch(lab.lower(), pattern.lower())), None)
         if t is None:
             labels = ", ".join(dict.fromkeys(lab for _, lab in r.markers)) or "none"
@@ -239,7 +241,9 @@ def _write_folder(target: Path, placed: list[Placed], lines: list[str], align: d
         os.rename(tmp, target)
     except (OSError, XdfWriteError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ImportError_(f"cannot write {target}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise ImportError_(
+            f"cannot write {target}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

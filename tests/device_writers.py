@@ -45,7 +45,8 @@ def e4_zip(path: str | Path, person, start: float = T0, tags: tuple[float, ...] 
         )
         z.writestr(
             "IBI.csv",
-            f"{start:.6f}, IBI\n" + "".join(f"{o:.6f},{i:.6f}\n" for o, i in zip(offs, ibi, strict=True)),
+            f"{start:.6f}, IBI\n"
+            + "".join(f"{o:.6f},{i:.6f}\n" for o, i in zip(offs, ibi, strict=True)),
         )
         z.writestr("tags.csv", "".join(f"{start + t:.2f}\n" for t in tags))
         z.writestr("info.txt", "written by Attunement's tests from simulated signals\n")
@@ -113,7 +114,9 @@ def shimmer_csv(path: str | Path, person, start: float = T0, rate: float = 51.2,
     names = [f"Shimmer_{dev}_Timestamp_Unix_CAL", f"Shimmer_{dev}_GSR_Skin_Resistance_CAL",
              f"Shimmer_{dev}_PPG_A13_CAL"]  # fmt: skip
     with open(path, "w", encoding="utf-8") as f:
-        f.write('"sep=\t"\n' + "\t".join(names) + "\t\n" + "CAL\tCAL\tCAL\t\n" + "ms\tkOhms\tmV\t\n")
+        f.write(
+            '"sep=\t"\n' + "\t".join(names) + "\t\n" + "CAL\tCAL\tCAL\t\n" + "ms\tkOhms\tmV\t\n"
+        )
         body = np.column_stack([t_ms, 1000.0 / eda[:n], 1000.0 + 200.0 * ppg[:n]])
         np.savetxt(f, body, fmt=["%.3f", "%.6f", "%.4f"], delimiter="\t", newline="\t\n")
     return Path(path)
@@ -122,7 +125,9 @@ def shimmer_csv(path: str | Path, person, start: float = T0, rate: float = 51.2,
 def _iso(t: float) -> str:
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(t, dt.UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+    return (
+        dt.datetime.fromtimestamp(t, dt.UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+    )
 
 
 def polar_rr(path: str | Path, person, start: float = T0, batch_s: float = 1.0,
@@ -149,7 +154,9 @@ def polar_ecg(path: str | Path, person, start: float = T0, rate: float = 130.0) 
     with open(path, "w", encoding="utf-8") as f:
         f.write("Phone timestamp;sensor timestamp [ns];timestamp [ms];ecg [uV]\n")
         for i in range(n):
-            f.write(f"{_iso(arrival[i])};{int(ns[i])};{rel[i] * 1000:.3f};{int(round(ecg[i] * 1000))}\n")
+            f.write(
+                f"{_iso(arrival[i])};{int(ns[i])};{rel[i] * 1000:.3f};{int(round(ecg[i] * 1000))}\n"
+            )
     return Path(path)
 
 
@@ -166,9 +173,14 @@ def emotibit_csvs(folder: str | Path, person, start: float = T0, synced: bool = 
         with open(folder / f"{base}_{tag}.csv", "w", encoding="utf-8") as f:
             f.write(head + tag + "\n")
             for i, (ti, xi) in enumerate(zip(t, x, strict=True)):
-                f.write(f"{start + ti:.6f},{123456.0 + ti * 1000:.3f},{i // 3},3,{tag},1,100,{xi:.6f}\n")
+                f.write(
+                    f"{start + ti:.6f},{123456.0 + ti * 1000:.3f},{i // 3},3,{tag},1,100,{xi:.6f}\n"
+                )
 
-    for tag, sig, fs, rate in (("EA", person.eda, person.eda_fs, 15.0), ("PG", person.ppg, person.ppg_fs, 25.0)):
+    for tag, sig, fs, rate in (
+        ("EA", person.eda, person.eda_fs, 15.0),
+        ("PG", person.ppg, person.ppg_fs, 25.0),
+    ):
         x = _at_rate(sig, fs, rate)
         write(tag, np.arange(x.size) / rate, x if tag == "EA" else 5000 + 800 * x)
     beats = np.asarray(person.truth.beat_times, dtype=float)
@@ -239,7 +251,9 @@ def csv_with_toml(path: str | Path, person, start: float = T0, rate: float = 32.
     n = min(eda.size, ppg.size)
     with open(path, "w", encoding="utf-8") as f:
         f.write("time,eda,ppg\n")
-        np.savetxt(f, np.column_stack([np.arange(n) / rate, eda[:n], ppg[:n]]), fmt="%.6f", delimiter=",")
+        np.savetxt(
+            f, np.column_stack([np.arange(n) / rate, eda[:n], ppg[:n]]), fmt="%.6f", delimiter=","
+        )
     import datetime as dt
 
     iso = dt.datetime.fromtimestamp(start, dt.UTC).isoformat()

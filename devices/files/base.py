@@ -200,7 +200,9 @@ def parse_float(path: str | Path, text: str, what: str) -> float:
     return v
 
 
-def numeric_rows(path: str | Path, lines: list[str], sep: str, n_cols: int, first_line: int) -> np.ndarray:
+def numeric_rows(
+    path: str | Path, lines: list[str], sep: str, n_cols: int, first_line: int
+) -> np.ndarray:
     """Parse ``lines`` of ``n_cols`` numbers separated by ``sep`` (empty cells = NaN).
 
     Raises :class:`DeviceFileError` naming the first line that does not parse (``first_line``
@@ -219,7 +221,11 @@ def numeric_rows(path: str | Path, lines: list[str], sep: str, n_cols: int, firs
         arr = None
     if arr is None or arr.shape[1] != n_cols:
         for k, ln in enumerate(body):
-            cells = re.split(r"\s+", ln.strip()) if sep in (" ", "\t") else ln.rstrip().rstrip(sep).split(sep)
+            cells = (
+                re.split(r"\s+", ln.strip())
+                if sep in (" ", "\t")
+                else ln.rstrip().rstrip(sep).split(sep)
+            )
             if len(cells) != n_cols:
                 raise DeviceFileError(
                     path, f"line {first_line + k}: {len(cells)} columns, expected {n_cols}"
@@ -251,6 +257,7 @@ def require_columns(path: str | Path, have: list[str], want: dict[str, str]) -> 
             missing.append(f"{name} ({what})")
     if missing:
         raise DeviceFileError(
-            path, f"missing column(s) {', '.join(missing)}; columns found: {', '.join(have) or 'none'}"
+            path,
+            f"missing column(s) {', '.join(missing)}; columns found: {', '.join(have) or 'none'}",
         )
     return out

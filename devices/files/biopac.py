@@ -29,6 +29,8 @@ def sniff(path: Path) -> bool:
 
 def _modality(name: str, unit: str) -> Modality:
     low = name.lower()
+    if any(w in low for w in ("differentiat", "derivative", "filtered")):
+        return Modality.OTHER  # a channel AcqKnowledge computed from another
     if unit.strip().lower() in _US:
         return Modality.EDA
     for words, mod in _MODS:
@@ -42,11 +44,15 @@ def read(path: Path, spec) -> DeviceRecording:
     try:
         import bioread
     except ImportError:
-        raise DeviceFileError(path, "reading .acq needs bioread: pip install 'attunement[acq]'") from None
+        raise DeviceFileError(
+            path, "reading .acq needs bioread: pip install 'attunement[acq]'"
+        ) from None
     try:
         data = bioread.read_file(str(path))
     except Exception as exc:  # bioread raises many types on damaged files  # noqa: BLE001
-        raise DeviceFileError(path, f"not a readable AcqKnowledge file ({type(exc).__name__}: {exc})") from None
+        raise DeviceFileError(
+            path, f"not a readable AcqKnowledge file ({type(exc).__name__}: {exc})"
+        ) from None
     start, notes = None, []
     for m in getattr(data, "event_markers", []) or []:
         created = getattr(m, "date_created_utc", None)

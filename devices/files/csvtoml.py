@@ -60,7 +60,9 @@ def sniff(path: Path) -> bool:
 def _desc(path: Path) -> tuple[Path, dict]:
     d = description(path)
     if d is None:
-        raise DeviceFileError(path, f"no description {path.name}.toml beside it (see attune import --help)")
+        raise DeviceFileError(
+            path, f"no description {path.name}.toml beside it (see attune import --help)"
+        )
     try:
         return d, tomllib.loads(read_text(d))
     except tomllib.TOMLDecodeError as exc:
@@ -71,7 +73,12 @@ def read(path: Path, spec) -> DeviceRecording:
     """Read a described CSV (see the module docstring)."""
     dpath, desc = _desc(path)
     tdesc, sigs = desc.get("time"), desc.get("signal")
-    if not isinstance(tdesc, dict) or "column" not in tdesc or not isinstance(sigs, list) or not sigs:
+    if (
+        not isinstance(tdesc, dict)
+        or "column" not in tdesc
+        or not isinstance(sigs, list)
+        or not sigs
+    ):
         raise DeviceFileError(dpath, "needs [time] column = ... and at least one [[signal]]")
     sep = str(desc.get("separator", ","))
     lines = read_text(path).splitlines()
@@ -83,7 +90,9 @@ def read(path: Path, spec) -> DeviceRecording:
     data = numeric_rows(path, lines[1:], sep, len(names), 2)
     if data.shape[0] < 2:
         raise DeviceFileError(path, "fewer than 2 rows of data")
-    t = data[:, idx[tdesc["column"]]] * {"s": 1.0, "ms": 1e-3}.get(str(tdesc.get("unit", "s")), math.nan)
+    t = data[:, idx[tdesc["column"]]] * {"s": 1.0, "ms": 1e-3}.get(
+        str(tdesc.get("unit", "s")), math.nan
+    )
     if not np.all(np.isfinite(t)):
         raise DeviceFileError(dpath, "time.unit must be s or ms, and every time must be a number")
     if "start" in tdesc:
@@ -100,14 +109,18 @@ def read(path: Path, spec) -> DeviceRecording:
         try:
             mod = Modality(str(s.get("modality", "")))
         except ValueError:
-            raise DeviceFileError(dpath, f"signal {s.get('column')!r}: unknown modality {s.get('modality')!r}") from None
+            raise DeviceFileError(
+                dpath, f"signal {s.get('column')!r}: unknown modality {s.get('modality')!r}"
+            ) from None
         x, unit, conv = data[:, idx[s["column"]]], str(s.get("unit", "")), ""
         if mod is Modality.EDA and unit.lower() in _KOHM:
             with np.errstate(divide="ignore", invalid="ignore"):
                 x = np.where(x > 0, 1000.0 / np.where(x > 0, x, 1.0), np.nan)
             unit, conv = "microsiemens", "µS = 1000 / kΩ"
         elif mod is Modality.EDA and unit.lower() not in _US:
-            raise DeviceFileError(dpath, f"signal {s['column']!r}: EDA unit {unit!r} is not µS or kΩ")
+            raise DeviceFileError(
+                dpath, f"signal {s['column']!r}: EDA unit {unit!r} is not µS or kΩ"
+            )
         ev = mod in (Modality.IBI, Modality.HR)
         out.append(Signal(mod, str(s["column"]), unit, x, t, 0.0 if ev else rate, conv,
                           float(s.get("resolution", 0.0))))  # fmt: skip

@@ -153,4 +153,3 @@ def read(path: Path, spec) -> DeviceRecording:
         clock=ClockInfo(spec.clock, spec.clock_uncertainty_s), files=tuple(files),
         notes=() if signals else ("the zip holds no samples",),
     )  # fmt: skip
-

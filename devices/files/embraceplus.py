@@ -39,7 +39,9 @@ def _wave(path: Path, recs: list[dict], key: str, mod: Modality, unit: str) -> S
         vals = d.get("values") or []
         if not vals:
             continue
-        fs = check_rate(path, float(d.get("samplingFrequency") or 0.0), f"rawData.{key}.samplingFrequency")
+        fs = check_rate(
+            path, float(d.get("samplingFrequency") or 0.0), f"rawData.{key}.samplingFrequency"
+        )
         rate = rate or fs
         t0 = float(d.get("timestampStart", 0)) / 1e6
         parts.append((t0 + np.arange(len(vals)) / fs, np.asarray(vals, dtype=float)))
@@ -59,7 +61,9 @@ def read(path: Path, spec) -> DeviceRecording:
         with open(path, "rb") as f:
             recs = list(fastavro.reader(f))
     except (ValueError, EOFError, OSError, TypeError, StopIteration) as exc:
-        raise DeviceFileError(path, f"not a readable Avro file ({type(exc).__name__}: {exc})") from None
+        raise DeviceFileError(
+            path, f"not a readable Avro file ({type(exc).__name__}: {exc})"
+        ) from None
     if not recs or not any(isinstance(r, dict) and r.get("rawData") for r in recs):
         raise DeviceFileError(path, "an Avro file without rawData: not EmbracePlus raw data")
     signals = [s for s in (

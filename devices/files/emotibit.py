@@ -122,9 +122,13 @@ def read(path: Path, spec) -> DeviceRecording:
     """Read the parsed CSVs of one EmotiBit recording (see the module docstring)."""
     base = _base(path)
     if base is None:
-        raise DeviceFileError(path, "not an EmotiBit parsed file (<base>_<TAG>.csv or <base>_info.json)")
+        raise DeviceFileError(
+            path, "not an EmotiBit parsed file (<base>_<TAG>.csv or <base>_info.json)"
+        )
     folder = path.parent
-    present = {t: folder / f"{base}_{t}.csv" for t in _TAGS if (folder / f"{base}_{t}.csv").is_file()}
+    present = {
+        t: folder / f"{base}_{t}.csv" for t in _TAGS if (folder / f"{base}_{t}.csv").is_file()
+    }
     if "EA" not in present and "PG" not in present:
         raise DeviceFileError(path, f"no {base}_EA.csv or {base}_PG.csv beside it")
     info_p = folder / f"{base}_info.json"
@@ -151,7 +155,11 @@ def read(path: Path, spec) -> DeviceRecording:
         )
     e0: list = []
     signals = tuple(_one(p, tag, synced, t0, e0) for tag, p in present.items())
-    unc = spec.clock_uncertainty_s if synced else float(spec.extra.get("unsynced_uncertainty_s", 60.0))
+    unc = (
+        spec.clock_uncertainty_s
+        if synced
+        else float(spec.extra.get("unsynced_uncertainty_s", 60.0))
+    )
     return DeviceRecording(
         path=str(path), reader="emotibit", device=spec.family, model=model, serial=serial,
         signals=signals, clock=ClockInfo(spec.clock if synced else "EmotiBit clock from the file name's start (no time sync)", unc),

@@ -49,14 +49,21 @@ def _header(path: Path, lines: list[str]) -> tuple[dict, int]:
     end = next((i for i, ln in enumerate(lines[:50]) if ln.strip() == "# EndOfHeader"), None)
     if end is None:
         raise DeviceFileError(path, "missing '# EndOfHeader' line (header incomplete)")
-    js = next((ln.lstrip("#").strip() for ln in lines[1:end] if ln.lstrip("#").strip().startswith("{")), None)
+    js = next(
+        (ln.lstrip("#").strip() for ln in lines[1:end] if ln.lstrip("#").strip().startswith("{")),
+        None,
+    )
     if js is None:
         raise DeviceFileError(path, "missing the JSON header line after '#'")
     try:
         head = json.loads(js)
     except ValueError as exc:
         raise DeviceFileError(path, f"header JSON does not parse ({exc})") from None
-    if not isinstance(head, dict) or not head or not all(isinstance(v, dict) for v in head.values()):
+    if (
+        not isinstance(head, dict)
+        or not head
+        or not all(isinstance(v, dict) for v in head.values())
+    ):
         raise DeviceFileError(path, "header JSON is not {device: {...}}")
     return head, end + 1
 
@@ -75,7 +82,8 @@ def _start(dev: dict) -> float | None:
 def _transfer(spec, sensor: str, device: str) -> dict | None:
     for tr in spec.extra.get("transfer", []):
         if any(fnmatch.fnmatchcase(sensor.upper(), g.upper()) for g in tr["sensor"]) and any(
-            fnmatch.fnmatchcase(device.lower(), g.lower()) or fnmatch.fnmatchcase(sensor.upper(), g.upper())
+            fnmatch.fnmatchcase(device.lower(), g.lower())
+            or fnmatch.fnmatchcase(sensor.upper(), g.upper())
             for g in tr["device"]
         ):
             return tr
@@ -109,7 +117,9 @@ def read(path: Path, spec) -> DeviceRecording:
     if data.shape[0] < 2:
         raise DeviceFileError(path, "no samples after the header")
     start = _start(dev)
-    model = str(dev.get("device", "")) or ("bitalino" if any(s.endswith("BIT") for s in sensors) else "plux")
+    model = str(dev.get("device", "")) or (
+        "bitalino" if any(s.endswith("BIT") for s in sensors) else "plux"
+    )
     notes, signals = [], []
     t = regular_times(start if start is not None else 0.0, data.shape[0], rate)
     if "nSeq" in cols:
@@ -117,7 +127,9 @@ def read(path: Path, spec) -> DeviceRecording:
         period = 16 if model.lower().startswith("bitalino") else 65536 if seq.max() > 15 else 16
         lost = int(np.sum((np.diff(seq) % period) != 1)) if seq.max() > 0 else 0
         if lost:
-            notes.append(f"{lost} break(s) in the sequence numbers: samples were lost in transmission")
+            notes.append(
+                f"{lost} break(s) in the sequence numbers: samples were lost in transmission"
+            )
     for col, sensor in zip(analog, sensors, strict=True):
         k = cols.index(col)
         x = data[:, k]
@@ -128,14 +140,18 @@ def read(path: Path, spec) -> DeviceRecording:
         conv, unit, step = "", "ADC" if integer else "", 0.0
         if tr and integer:
             if not n_bits:
-                raise DeviceFileError(path, f"column {col}: no resolution in the header to convert {sensor}")
+                raise DeviceFileError(
+                    path, f"column {col}: no resolution in the header to convert {sensor}"
+                )
             full = float(2**n_bits)
             x = (x / full - tr["offset"]) * tr["vcc"] / tr["gain"] * tr["scale"]
             conv, unit = tr["text"].replace("{n}", str(n_bits)), tr["unit"]
             step = tr["vcc"] / tr["gain"] * tr["scale"] / full
         elif tr:
             unit = "as exported"
-            notes.append(f"{col} ({sensor}) holds converted values, not ADC codes: kept as exported")
+            notes.append(
+                f"{col} ({sensor}) holds converted values, not ADC codes: kept as exported"
+            )
         label = f"{col} {sensor}" if sensor and sensor != "RAW" else col
         signals.append(Signal(mod, label.replace(" ", "_"), unit, x, t, rate, conv, step))
     if start is None:

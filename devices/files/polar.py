@@ -43,7 +43,9 @@ def _stamp(path: Path, k: int, text: str) -> float:
     try:
         d = _dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise DeviceFileError(path, f"line {k}: phone timestamp {text.strip()[:30]!r} is not ISO time") from None
+        raise DeviceFileError(
+            path, f"line {k}: phone timestamp {text.strip()[:30]!r} is not ISO time"
+        ) from None
     if d.tzinfo is None:
         d = d.replace(tzinfo=_dt.UTC)
     return d.timestamp()
@@ -70,7 +72,9 @@ def _num(path: Path, rows: list[list[str]], col: int) -> np.ndarray:
         return np.array([float(r[col]) for r in rows])
     except ValueError:
         bad = next(k for k, r in enumerate(rows, 2) if not _isnum(r[col]))
-        raise DeviceFileError(path, f"line {bad}: {rows[bad - 2][col].strip()[:30]!r} is not a number") from None
+        raise DeviceFileError(
+            path, f"line {bad}: {rows[bad - 2][col].strip()[:30]!r} is not a number"
+        ) from None
 
 
 def _isnum(s: str) -> bool:
@@ -94,7 +98,9 @@ def read(path: Path, spec) -> DeviceRecording:
         delay = arrival - cum
         t = cum + float(np.min(delay))
         spread = float(np.percentile(delay, 95) - np.min(delay))
-        sig = Signal(Modality.IBI, "RR", "ms", rr, t, 0.0, "beat times = first arrival + cumulative RR")
+        sig = Signal(
+            Modality.IBI, "RR", "ms", rr, t, 0.0, "beat times = first arrival + cumulative RR"
+        )
         note = f"beat times rebuilt from cumulative RR (phone stamps arrive batched, 95 % within {spread:.2f} s)"
     elif "ecg [uv]" in h:
         head, rows = _rows(path, 4)

@@ -66,7 +66,12 @@ def read(path: Path, spec) -> DeviceRecording:
         raise DeviceFileError(path, "missing header rows (names, units)")
     names = [c.strip().strip('"') for c in lines[1].rstrip(sep).split(sep)]
     k = 2
-    if {c.strip().strip('"').upper() for c in lines[2].rstrip(sep).split(sep)} <= {"CAL", "RAW", "UNCAL", ""}:
+    if {c.strip().strip('"').upper() for c in lines[2].rstrip(sep).split(sep)} <= {
+        "CAL",
+        "RAW",
+        "UNCAL",
+        "",
+    }:
         k = 3
     if len(lines) <= k:
         raise DeviceFileError(path, "missing the units row")
@@ -80,7 +85,9 @@ def read(path: Path, spec) -> DeviceRecording:
     data = numeric_rows(path, lines[k + 1 :], sep, len(names), k + 2)
     ti = next(i for i, n in enumerate(names) if fnmatch.fnmatch(n, "*Timestamp_Unix*"))
     if units[ti].lower() != "ms":
-        raise DeviceFileError(path, f"timestamp unit {units[ti]!r}, expected ms (Unix milliseconds)")
+        raise DeviceFileError(
+            path, f"timestamp unit {units[ti]!r}, expected ms (Unix milliseconds)"
+        )
     t = data[:, ti] / 1000.0
     if t.size < 2 or not np.all(np.diff(t) > 0):
         raise DeviceFileError(path, "timestamps are not increasing")
@@ -100,7 +107,9 @@ def read(path: Path, spec) -> DeviceRecording:
             signals.append(Signal(mod, n.split("_", 2)[-1], unit, x, t, rate, conv))
             break
     if not signals:
-        raise DeviceFileError(path, f"unknown columns: no GSR, PPG or ECG column in {', '.join(names)}")
+        raise DeviceFileError(
+            path, f"unknown columns: no GSR, PPG or ECG column in {', '.join(names)}"
+        )
     m = re.match(r"Shimmer_([A-Za-z0-9]+)_", names[ti])
     return DeviceRecording(
         path=str(path), reader="shimmer", device=spec.family, model="Shimmer3 (Consensys)",
