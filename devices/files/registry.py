@@ -147,5 +147,20 @@ def detect(path: str | Path) -> FileSpec:
 
 def read_device_file(path: str | Path, reader: str | None = None) -> DeviceRecording:
     """Read one device file with its reader (detected unless ``reader`` is given)."""
-    spec = spec_for(reader) if reader else detect(path)
-    return spec.module().read(Path(path), spec)
+    if reader:
+        try:
+            spec = spec_for(reader)
+        except KeyError:
+            known = ", ".join(s.reader for s in file_specs())
+            raise DeviceFileError(path, f"no reader {reader!r} (readers: {known})") from None
+    else:
+        spec = detect(path)
+    try:
+        return spec.module().read(Path(path), spec)
+    except DeviceFileError:
+        raise
+    except (ValueError, KeyError, IndexError, TypeError, OSError, UnicodeError) as exc:
+        # a layout the reader did not foresee: still one line naming the file
+        raise DeviceFileError(
+            path, f"cannot read it as {spec.title} ({type(exc).__name__}: {exc})"
+        ) from None
