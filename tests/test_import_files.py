@@ -81,7 +81,10 @@ def test_real_acq_files_read_through_bioread():
     pytest.importorskip("bioread")
     r = read_device_file(ACQ / "r42_test.acq")
     mods = [(s.modality, s.label) for s in r.signals]
-    assert (Modality.ECG, "ECG (.05 - 150 Hz)") in mods and (Modality.EDA, "EDA (0 - 35 Hz)") in mods
+    assert (Modality.ECG, "ECG (.05 - 150 Hz)") in mods and (
+        Modality.EDA,
+        "EDA (0 - 35 Hz)",
+    ) in mods
     assert [lab for _, lab in r.markers] == ["Segment 1", "Segment 2"]
     r2 = read_device_file(ACQ / "physio-3.8.1-c.acq")
     eda = [s for s in r2.signals if s.modality is Modality.EDA]
