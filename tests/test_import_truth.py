@@ -58,7 +58,7 @@ def test_format_against_truth(fmt, dyad, tmp_path):
     assert all(c.origin for c in a.channels)  # every stream says where it came from
     if fmt in ("e4", "embraceplus"):
         t_rel = {lab: t - W.T0 for t, lab in a.markers}
-        assert set(t_rel) == {"patient: tag 1", "clinician: tag 1"}
+        assert set(t_rel) == {"M: moment: patient tag 1", "M: moment: clinician tag 1"}
         for t in t_rel.values():  # ±1 sample of the 4 Hz EDA
             assert abs(t - TAG_S) <= 1.0 / eda_fs
     if fmt == "opensignals":

@@ -21,6 +21,8 @@ The stream description carries where the stream came from::
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from devices.files.base import STREAM_TYPE, DeviceRecording, Signal
+from devices.markers import MARKER_TEXT
 from devices.xdf_writer import XdfWriter
 
 CHUNK = 20000  # samples per Samples chunk
@@ -87,6 +90,15 @@ def header_xml(p: Placed, name: str, stype: str, fmt: str, labels: Sequence[str]
     )
 
 
+def marker_text(role: str, label: str) -> str:
+    """The text written for a device marker: an unnamed button press (``tag N``) is a moment
+    (``M: moment: <role> tag N``, as the console's M key: it starts no block); a named event
+    marker (AcqKnowledge's "Baseline", ...) starts a block, ``<role>: <label>``."""
+    if re.fullmatch(r"tag \d+", label):
+        return f"M: {MARKER_TEXT['M']}: {role} {label}"
+    return f"{role}: {label}"
+
+
 def stream_name(role: str, rec: DeviceRecording, label: str) -> str:
     return f"{role}-{rec.device}-{label.split(',')[0].split(' ')[0]}"
 
@@ -99,7 +111,11 @@ def write_dyad_xdf(path: str | Path, placed: Sequence[Placed],
     samples), for ``session.json``.
     """
     out: list[dict] = []
-    with XdfWriter(path, header_fields=dict(header_fields or {}), flush_interval=1e9) as w:
+    fields = dict(header_fields or {})
+    t0 = min((p.recording.t_first + p.shift_s for p in placed), default=float("nan"))
+    if t0 == t0 and t0 > 0:  # the recording's start, not the import's (review shows it)
+        fields.setdefault("datetime", _dt.datetime.fromtimestamp(t0, _dt.UTC).isoformat())
+    with XdfWriter(path, header_fields=fields, flush_interval=1e9) as w:
         for p in placed:
             rec = p.recording
             for sig in rec.signals:
@@ -123,7 +139,7 @@ def write_dyad_xdf(path: str | Path, placed: Sequence[Placed],
                 hdr = header_xml(p, name, "Markers", "string", ["label"], "", 0.0, 0.0, "")
                 sid = w.add_stream(hdr)
                 mt = np.array([t for t, _ in rec.markers]) + p.shift_s
-                w.write_samples(sid, [[f"{p.role}: {lab}"] for _, lab in rec.markers], mt)
+                w.write_samples(sid, [[marker_text(p.role, lab)] for _, lab in rec.markers], mt)
                 out.append(_entry(p, name, "Markers", "", len(mt), ""))
     return out
 
