@@ -5,6 +5,7 @@ reader beside its LSL streams::
 
     [files]
     reader = "e4"                       # module devices.files.<reader>
+    device = "..."                      # optional: the device's name if not the family's
     title = "Empatica E4 session zip"
     names = ["*.zip"]                   # file-name globs the format uses
     clock = "E4 clock, set from the phone or PC at each sync"
@@ -78,9 +79,9 @@ def _spec(family: str, d: object, where: str) -> FileSpec:
     names = d.get("names", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ProfileError(f"{where}: files.names must be a list of strings")
-    known = {"reader", "title", "names", "clock", "clock_uncertainty_s"}
+    known = {"reader", "title", "names", "clock", "clock_uncertainty_s", "device"}
     return FileSpec(
-        family=family,
+        family=str(d.get("device", family)),
         reader=str(reader),
         title=str(d.get("title", reader)),
         names=tuple(names),
