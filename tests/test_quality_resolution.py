@@ -80,3 +80,25 @@ def test_written_bitalino_files_scl_within_1_percent(tmp_path):
         old = analyze_person(eda=eda.values, eda_t=eda.times, eda_fs=eda.rate)
         old_err.append(abs(old.scl_us / truth - 1))
     assert max(old_err) > 0.01, old_err  # the bias the step removes
+
+
+def test_live_mask_equals_offline_with_the_step():
+    """Live (1 s chunks, incremental mask) and offline judge the flat runs alike."""
+    from dsp.person import LivePerson
+    from dsp.person_metrics import PersonConfig
+
+    fs = 32.0
+    t = np.arange(int(400 * fs)) / fs
+    x = np.round((5.0 + 0.0008 * t) / STEP10) * STEP10  # one code per 30 s
+    x[int(200 * fs) : int(230 * fs)] = 0.01  # electrode off for 30 s
+    live = LivePerson(PersonConfig())
+    live.eda_step_us = STEP10
+    for a in range(0, x.size, int(fs)):
+        live.push_eda(1000.0 + t[a : a + int(fs)], x[a : a + int(fs)], fs)
+        live._eda_mask()  # noqa: SLF001 - evaluated every tick, as the engine's snapshot does
+    offline = eda_valid_mask(x, fs, quant_step_us=STEP10)
+    kept = live._eda_mask()  # noqa: SLF001 - the live buffer holds the last ~5 min
+    assert kept.size > 240 * fs and np.array_equal(kept, offline[-kept.size :])
+    # the run before the electrode came off ends in a jump: it goes too, with its margin
+    assert offline[: int(160 * fs)].all() and not offline[int(200 * fs) : int(230 * fs)].any()
+    assert offline[int(245 * fs) :].all()

@@ -10,8 +10,10 @@ file and the problem.
 
 from __future__ import annotations
 
+import io
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -200,45 +202,88 @@ def parse_float(path: str | Path, text: str, what: str) -> float:
     return v
 
 
+def split_head(text: str, n: int) -> tuple[list[str], str]:
+    """The first ``n`` lines of ``text`` and the rest (one string, not split: fast to parse)."""
+    parts = text.split("\n", n)
+    head = [p.rstrip("\r") for p in parts[:n]]
+    return head, parts[n] if len(parts) > n else ""
+
+
 def numeric_rows(
+    path: str | Path,
+    body: str | list[str],
+    sep: str,
+    n_cols: int,
+    first_line: int,
+    usecols: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Parse rows of ``n_cols`` numbers separated by ``sep`` (empty cells = NaN).
+
+    ``body`` is the text after the header (or its lines); ``first_line`` the 1-based line
+    number of its first line in the file. Returns the columns ``usecols`` (default all).
+    Well-formed rows go through numpy's C parser; otherwise the rows are checked one by one
+    and :class:`DeviceFileError` names the first line that does not parse. A trailing
+    separator is allowed.
+    """
+    text = body if isinstance(body, str) else "\n".join(body)
+    cols = tuple(range(n_cols)) if usecols is None else tuple(usecols)
+    if not text.strip():
+        return np.zeros((0, len(cols)))
+    ws = sep in (" ", "\t")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arr = np.loadtxt(io.StringIO(text), delimiter=None if ws else sep, usecols=cols,
+                             ndmin=2, dtype=float)  # fmt: skip
+        if _width_ok(text, sep, n_cols):
+            return arr
+    except ValueError:
+        pass
+    return _slow_rows(path, text.splitlines(), sep, n_cols, first_line)[:, list(cols)]
+
+
+def _cells(line: str, sep: str) -> list[str]:
+    if sep in (" ", "\t"):
+        return re.split(r"\s+", line.strip())
+    return line.rstrip().rstrip(sep).split(sep)
+
+
+def _width_ok(text: str, sep: str, n_cols: int) -> bool:
+    """Whether the first and last rows have ``n_cols`` cells (the C parser ignores extras)."""
+    first = text[:4000].lstrip("\r\n").split("\n", 1)[0]
+    last = text[-4000:].rstrip().rsplit("\n", 1)[-1]
+    return all(len(_cells(ln, sep)) == n_cols for ln in (first, last) if ln.strip())
+
+
+def _slow_rows(
     path: str | Path, lines: list[str], sep: str, n_cols: int, first_line: int
 ) -> np.ndarray:
-    """Parse ``lines`` of ``n_cols`` numbers separated by ``sep`` (empty cells = NaN).
-
-    Raises :class:`DeviceFileError` naming the first line that does not parse (``first_line``
-    is the 1-based line number of ``lines[0]`` in the file). A trailing separator is allowed.
-    """
-    body = [ln for ln in lines if ln.strip()]
-    if not body:
-        return np.zeros((0, n_cols))
-    text = "\n".join(ln.rstrip().rstrip(sep) if sep != " " else ln.strip() for ln in body)
-    try:
-        arr = np.loadtxt(
-            text.splitlines(), delimiter=None if sep in (" ", "\t") else sep, ndmin=2,
-            dtype=float,
-        )  # fmt: skip
-    except ValueError:
-        arr = None
-    if arr is None or arr.shape[1] != n_cols:
-        for k, ln in enumerate(body):
-            cells = (
-                re.split(r"\s+", ln.strip())
-                if sep in (" ", "\t")
-                else ln.rstrip().rstrip(sep).split(sep)
+    """Row by row, naming the first bad line; empty cells become NaN."""
+    out = []
+    for k, ln in enumerate(lines):
+        if not ln.strip():
+            continue
+        cells = _cells(ln, sep)
+        if len(cells) != n_cols:
+            raise DeviceFileError(
+                path, f"line {first_line + k}: {len(cells)} columns, expected {n_cols}"
             )
-            if len(cells) != n_cols:
-                raise DeviceFileError(
-                    path, f"line {first_line + k}: {len(cells)} columns, expected {n_cols}"
-                )
-            for c in cells:
-                try:
-                    float(c) if c.strip() else math.nan
-                except ValueError:
-                    raise DeviceFileError(
-                        path, f"line {first_line + k}: {c.strip()[:30]!r} is not a number"
-                    ) from None
-        raise DeviceFileError(path, "rows of unequal length")
-    return arr
+        try:
+            out.append([float(c) if c.strip() else math.nan for c in cells])
+        except ValueError:
+            bad = next(c for c in cells if c.strip() and not _is_number(c))
+            raise DeviceFileError(
+                path, f"line {first_line + k}: {bad.strip()[:30]!r} is not a number"
+            ) from None
+    return np.array(out, dtype=float).reshape(-1, n_cols)
+
+
+def _is_number(c: str) -> bool:
+    try:
+        float(c)
+    except ValueError:
+        return False
+    return True
 
 
 def regular_times(start: float, n: int, rate: float) -> np.ndarray:

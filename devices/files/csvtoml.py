@@ -39,6 +39,7 @@ from devices.files.base import (
     numeric_rows,
     read_text,
     require_columns,
+    split_head,
 )
 
 _US = {"microsiemens", "us", "µs", "μs"}
@@ -81,13 +82,13 @@ def read(path: Path, spec) -> DeviceRecording:
     ):
         raise DeviceFileError(dpath, "needs [time] column = ... and at least one [[signal]]")
     sep = str(desc.get("separator", ","))
-    lines = read_text(path).splitlines()
-    if not lines:
+    lines, rest = split_head(read_text(path), 1)
+    if not lines or not lines[0].strip():
         raise DeviceFileError(path, "empty file (missing header row)")
     names = [c.strip().strip('"') for c in lines[0].split(sep)]
     want = {tdesc["column"]: "time"} | {s.get("column", "?"): s.get("modality", "?") for s in sigs}
     idx = require_columns(path, names, want)
-    data = numeric_rows(path, lines[1:], sep, len(names), 2)
+    data = numeric_rows(path, rest, sep, len(names), 2)
     if data.shape[0] < 2:
         raise DeviceFileError(path, "fewer than 2 rows of data")
     t = data[:, idx[tdesc["column"]]] * {"s": 1.0, "ms": 1e-3}.get(

@@ -26,6 +26,7 @@ from devices.files.base import (
     numeric_rows,
     parse_float,
     regular_times,
+    split_head,
 )
 
 _SIGNALS = {
@@ -66,7 +67,7 @@ def _start(where: str, cell: str) -> float:
 
 def _signal(where: str, text: str, spec: tuple) -> Signal:
     modality, label, unit = spec
-    lines = text.splitlines()
+    lines, rest = split_head(text, 2)
     if len(lines) < 2:
         raise DeviceFileError(where, "missing header rows (row 1 start time, row 2 sample rate)")
     head = [c for c in lines[0].split(",") if c.strip()]
@@ -75,7 +76,7 @@ def _signal(where: str, text: str, spec: tuple) -> Signal:
     start = _start(where, head[0])
     rate = check_rate(where, parse_float(where, lines[1].split(",")[0], "row 2 (sample rate)"))
     n_cols = len(head)
-    data = numeric_rows(where, lines[2:], ",", n_cols, 3)
+    data = numeric_rows(where, rest, ",", n_cols, 3)
     values = data if n_cols > 1 else data[:, 0]
     labels = ("x", "y", "z")[:n_cols] if n_cols == 3 else ()
     return Signal(
@@ -85,11 +86,11 @@ def _signal(where: str, text: str, spec: tuple) -> Signal:
 
 
 def _ibi(where: str, text: str) -> Signal:
-    lines = text.splitlines()
+    lines, rest = split_head(text, 1)
     if not lines or not lines[0].strip():
         raise DeviceFileError(where, "missing header row (start time, IBI)")
     start = _start(where, lines[0].split(",")[0])
-    data = numeric_rows(where, lines[1:], ",", 2, 2)
+    data = numeric_rows(where, rest, ",", 2, 2)
     return Signal(
         Modality.IBI, "IBI", "ms", data[:, 1] * 1000.0, start + data[:, 0], 0.0,
         conversion="ms = s x 1000",

@@ -30,6 +30,7 @@ from devices.files.base import (
     numeric_rows,
     read_text,
     regular_times,
+    split_head,
 )
 
 MAGIC = "# OpenSignals Text File Format"
@@ -95,8 +96,8 @@ _MOD = {"eda": Modality.EDA, "ecg": Modality.ECG, "ppg": Modality.PPG}
 
 def read(path: Path, spec) -> DeviceRecording:
     """Read one OpenSignals text file (the first device of a multi-device file)."""
-    lines = read_text(path).splitlines()
-    head, first = _header(path, lines)
+    text = read_text(path)
+    head, first = _header(path, split_head(text, 50)[0])
     mac, dev = next(iter(head.items()))
     sensors = [str(s) for s in dev.get("sensor", [])]
     chans = list(dev.get("channels", []))
@@ -113,7 +114,10 @@ def read(path: Path, spec) -> DeviceRecording:
             path, f"unknown columns: {len(analog)} analog column(s) {analog} for "
             f"{len(sensors)} sensor(s) {sensors} in the header",
         )  # fmt: skip
-    data = numeric_rows(path, lines[first:], "\t", len(cols), first + 1)
+    keep = tuple(i for i, c in enumerate(cols) if c.lower() not in known - {"nseq"})
+    part = numeric_rows(path, split_head(text, first)[1], "\t", len(cols), first + 1, keep)
+    data = np.full((part.shape[0], len(cols)), np.nan)
+    data[:, list(keep)] = part
     if data.shape[0] < 2:
         raise DeviceFileError(path, "no samples after the header")
     start = _start(dev)

@@ -11,6 +11,9 @@ the sensor's own nanosecond clock gives the sample spacing, anchored the same wa
 from __future__ import annotations
 
 import datetime as _dt
+import io
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +26,7 @@ from devices.files.base import (
     Signal,
     check_rate,
     read_text,
+    split_head,
 )
 
 
@@ -51,6 +55,43 @@ def _stamp(path: Path, k: int, text: str) -> float:
     return d.timestamp()
 
 
+def _stamps(path: Path, rows: list[list[str]]) -> np.ndarray:
+    """Phone stamps (ISO, no zone: read as UTC) as Unix s, parsed by numpy in one go."""
+    try:
+        d = np.array([r[0].strip() for r in rows], dtype="datetime64[us]")
+    except ValueError:
+        return np.array([_stamp(path, k, r[0]) for k, r in enumerate(rows, 2)])
+    return d.astype("int64") / 1e6
+
+
+def _fast(path: Path, want: int, cols: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(phone stamps Unix s, numeric columns ``cols``) through numpy's C parsers; None when the
+    file needs the row-by-row reading (which names the bad line)."""
+    text = read_text(path)
+    head, rest = split_head(text, 1)
+    if not head or len(head[0].split(";")) != want:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = np.loadtxt(io.StringIO(rest), delimiter=";", usecols=cols, ndmin=2)
+        stamps = re.findall(r"^([^;\r\n]+);", rest, re.M)
+        if len(stamps) != data.shape[0] or data.shape[0] < 2:
+            return None
+        # packets share one phone stamp: parse each distinct stamp once
+        last = {x: i for i, x in enumerate(stamps)}
+        idx = np.fromiter(last.values(), dtype=np.int64, count=len(last))
+        uniq = np.array([x.strip() for x in last], dtype="datetime64[us]").astype("int64") / 1e6
+    except ValueError:
+        return None
+    t = np.empty(len(stamps))
+    t[idx] = uniq
+    # every sample takes its packet's stamp (the stamp of the packet's last sample)
+    order = np.sort(idx)
+    t = np.repeat(t[order], np.diff(np.concatenate([[-1], order])))
+    return t, data
+
+
 def _rows(path: Path, want: int) -> tuple[list[str], list[list[str]]]:
     lines = read_text(path).splitlines()
     if not lines or not lines[0].lower().startswith("phone timestamp;"):
@@ -69,7 +110,7 @@ def _rows(path: Path, want: int) -> tuple[list[str], list[list[str]]]:
 
 def _num(path: Path, rows: list[list[str]], col: int) -> np.ndarray:
     try:
-        return np.array([float(r[col]) for r in rows])
+        return np.array([r[col] for r in rows], dtype=float)
     except ValueError:
         bad = next(k for k, r in enumerate(rows, 2) if not _isnum(r[col]))
         raise DeviceFileError(
@@ -89,9 +130,12 @@ def read(path: Path, spec) -> DeviceRecording:
     """Read an RR or ECG file of Polar Sensor Logger (see the module docstring)."""
     h = _head(path)
     if "rr-interval" in h:
-        head, rows = _rows(path, 2)
-        arrival = np.array([_stamp(path, k, r[0]) for k, r in enumerate(rows, 2)])
-        rr = _num(path, rows, 1)
+        fast = _fast(path, 2, (1,))
+        if fast is not None:
+            arrival, rr = fast[0], fast[1][:, 0]
+        else:
+            _, rows = _rows(path, 2)
+            arrival, rr = _stamps(path, rows), _num(path, rows, 1)
         if np.any(rr <= 0):
             raise DeviceFileError(path, "an RR interval is 0 or negative")
         cum = np.cumsum(rr) / 1000.0
@@ -103,10 +147,13 @@ def read(path: Path, spec) -> DeviceRecording:
         )
         note = f"beat times rebuilt from cumulative RR (phone stamps arrive batched, 95 % within {spread:.2f} s)"
     elif "ecg [uv]" in h:
-        head, rows = _rows(path, 4)
-        arrival = np.array([_stamp(path, k, r[0]) for k, r in enumerate(rows, 2)])
-        ns = _num(path, rows, 1)
-        ecg = _num(path, rows, 3) / 1000.0
+        fast = _fast(path, 4, (1, 3))
+        if fast is not None:
+            arrival, ns, ecg = fast[0], fast[1][:, 0], fast[1][:, 1] / 1000.0
+        else:
+            _, rows = _rows(path, 4)
+            arrival = _stamps(path, rows)
+            ns, ecg = _num(path, rows, 1), _num(path, rows, 3) / 1000.0
         if not np.all(np.diff(ns) > 0):
             raise DeviceFileError(path, "sensor timestamps are not increasing")
         rel = (ns - ns[0]) / 1e9

@@ -24,6 +24,7 @@ from devices.files.base import (
     check_rate,
     numeric_rows,
     read_text,
+    split_head,
 )
 
 _RULES = (  # (name glob, modality, accepted units -> (unit written, conversion))
@@ -57,7 +58,8 @@ def sniff(path: Path) -> bool:
 
 def read(path: Path, spec) -> DeviceRecording:
     """Read a Consensys CSV (see the module docstring)."""
-    lines = read_text(path).splitlines()
+    text = read_text(path)
+    lines = split_head(text, 4)[0]
     if not lines or not lines[0].strip().strip('"').lower().startswith("sep="):
         raise DeviceFileError(path, "missing the 'sep=' line of a Consensys export")
     sep = lines[0].strip().strip('"')[4:] or "\t"
@@ -82,7 +84,7 @@ def read(path: Path, spec) -> DeviceRecording:
             f"({', '.join(names[:6])})" if len(units) == len(names) else
             f"names row has {len(names)} columns, units row {len(units)}",
         )  # fmt: skip
-    data = numeric_rows(path, lines[k + 1 :], sep, len(names), k + 2)
+    data = numeric_rows(path, split_head(text, k + 1)[1], sep, len(names), k + 2)
     ti = next(i for i, n in enumerate(names) if fnmatch.fnmatch(n, "*Timestamp_Unix*"))
     if units[ti].lower() != "ms":
         raise DeviceFileError(
