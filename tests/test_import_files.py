@@ -190,3 +190,19 @@ def test_opensignals_header_without_end(tmp_path, person):
     f = W.opensignals_txt(tmp_path / "os.txt", person)
     f.write_text(f.read_text().replace("# EndOfHeader\n", ""))
     _bad(tmp_path, f, "missing '# EndOfHeader'")
+
+
+def test_emotibit_without_time_sync_says_so(tmp_path, person):
+    """Without _timeSyncMap.csv the EmotiBit's own clock is used from the file name's start,
+    the recording says so and its clock uncertainty is the profile's unsynced one."""
+    f = W.emotibit_csvs(tmp_path / "a", person, start=W.T0 + 3.0, synced=False)
+    r = read_device_file(f)
+    assert any("time sync was off" in n for n in r.notes)
+    assert r.clock.uncertainty_s == 60.0
+    eda = r.signal(Modality.EDA)
+    assert eda.times[0] == pytest.approx(W.T0)  # the name's 10:00:00, not LocalTimestamp
+    g = W.emotibit_csvs(tmp_path / "b", person, start=W.T0 + 3.0, synced=True)
+    r2 = read_device_file(g.with_name(g.name.replace("_EA.csv", "_info.json")))
+    assert r2.serial == "MD-V5-0000123" and r2.model == "EmotiBit V05c"
+    assert r2.signal(Modality.EDA).times[0] == pytest.approx(W.T0 + 3.0)
+    assert r2.clock.uncertainty_s == 0.1
