@@ -33,7 +33,7 @@ from devices.recorder import write_private_json
 from devices.xdf_writer import XdfWriteError
 
 
-class ImportError_(ValueError):  # noqa: N801 - ImportError is a builtin
+class ImportFilesError(ValueError):
     """The files cannot be imported (one line; exit status 2)."""
 
 
@@ -74,10 +74,10 @@ def assign_roles(files: Sequence[str], roles: Sequence[str]) -> list[tuple[str, 
     for item in roles:
         name, sep, pat = item.partition("=")
         if not sep or not name.strip() or not pat.strip():
-            raise ImportError_(f"--role {item!r}: use --role NAME=FILE-or-GLOB")
+            raise ImportFilesError(f"--role {item!r}: use --role NAME=FILE-or-GLOB")
         name = name.strip().lower()
         if name not in ROLES:
-            raise ImportError_(f"--role {item!r}: the role must be one of {', '.join(ROLES)}")
+            raise ImportFilesError(f"--role {item!r}: the role must be one of {', '.join(ROLES)}")
         pairs.append((name, pat.strip()))
     paths = [Path(f) for f in files]
     for role, pat in pairs:
@@ -85,7 +85,7 @@ def assign_roles(files: Sequence[str], roles: Sequence[str]) -> list[tuple[str, 
             if Path(pat).exists():
                 paths.append(Path(pat))
             else:
-                raise ImportError_(f"--role {role}={pat}: no such file among the inputs")
+                raise ImportFilesError(f"--role {role}={pat}: no such file among the inputs")
     out: list[tuple[str, Path]] = []
     words = {"patient": ("patient", "client"), "clinician": ("clinician", "therapist")}
     for p in paths:
@@ -96,12 +96,12 @@ def assign_roles(files: Sequence[str], roles: Sequence[str]) -> list[tuple[str, 
             low = p.name.lower()
             hit = [r for r, ws in words.items() if any(w in low for w in ws)]
         if len(set(hit)) > 1:
-            raise ImportError_(f"{p}: given to both {' and '.join(sorted(set(hit)))}")
+            raise ImportFilesError(f"{p}: given to both {' and '.join(sorted(set(hit)))}")
         if not hit:
             if len(paths) == 1:
                 hit = ["patient"]
             else:
-                raise ImportError_(
+                raise ImportFilesError(
                     f"{p}: whose file is it? Name the people with --role patient=FILE "
                     "--role clinician=FILE"
                 )
@@ -118,7 +118,7 @@ def _sync_shifts(
         t = next((t for t, lab in r.markers if fnmatch.fnmatch(lab.lower(), pattern.lower())), None)
         if t is None:
             labels = ", ".join(dict.fromkeys(lab for _, lab in r.markers)) or "none"
-            raise ImportError_(
+            raise ImportFilesError(
                 f"{r.path}: no marker matches --sync-event {pattern!r} (its markers: {labels})"
             )
         events.append(t)
@@ -136,13 +136,13 @@ def _check_overlap(placed: list[Placed]) -> None:
     for p in placed:
         a, b = p.recording.t_first + p.shift_s, p.recording.t_last + p.shift_s
         if not (math.isfinite(a) and math.isfinite(b)):
-            raise ImportError_(f"{p.recording.path}: holds no samples")
+            raise ImportFilesError(f"{p.recording.path}: holds no samples")
         lo, hi, names = spans.get(p.role, (a, b, []))
         spans[p.role] = (min(lo, a), max(hi, b), [*names, Path(p.recording.path).name])
     if len(spans) == 2:
         (r1, (a1, b1, n1)), (r2, (a2, b2, n2)) = spans.items()
         if min(b1, b2) <= max(a1, a2):
-            raise ImportError_(
+            raise ImportFilesError(
                 f"the files do not overlap in time: {r1} ({', '.join(n1)}) {_utc(a1)} to "
                 f"{_utc(b1)}, {r2} ({', '.join(n2)}) {_utc(a2)} to {_utc(b2)}"
             )
@@ -185,16 +185,16 @@ def import_files(
 
     Raises
     ------
-    ImportError_
+    ImportFilesError
         Unreadable files, unclear roles, no overlap, an existing target (one line).
     """
     target = Path(out)
     if target.exists():
-        raise ImportError_(f"{target} already exists; choose a new session folder")
+        raise ImportFilesError(f"{target} already exists; choose a new session folder")
     try:
         recs = [(role, read_device_file(p, reader)) for role, p in assign_roles(files, roles)]
     except DeviceFileError as exc:
-        raise ImportError_(str(exc)) from None
+        raise ImportFilesError(str(exc)) from None
     recs.sort(key=lambda rr: ROLES.index(rr[0]))
     shifts, sync_lines = _sync_shifts(recs, sync_event) if sync_event else ([0.0] * len(recs), [])
     placed = [Placed(role, r, s) for (role, r), s in zip(recs, shifts, strict=True)]
@@ -241,7 +241,7 @@ def _write_folder(target: Path, placed: list[Placed], lines: list[str], align: d
         os.rename(tmp, target)
     except (OSError, XdfWriteError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ImportError_(
+        raise ImportFilesError(
             f"cannot write {target}: {getattr(exc, 'strerror', None) or exc}"
         ) from None
     except BaseException:

@@ -7,6 +7,8 @@ instead of XDF recordings (:func:`device_inputs`, :func:`import_to_temp`).
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -56,7 +58,7 @@ def _fail(msg: str) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """``attune import``."""
-    from app.importer import ImportError_, import_files
+    from app.importer import ImportFilesError, import_files
     from app.sessionfile import SessionFileError, check_code
 
     if not args.files and not args.role:
@@ -66,7 +68,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         clinician = check_code(args.clinician, "clinician")
         res = import_files(args.files, args.out, args.role, args.sync_event, patient,
                            clinician, args.reader)  # fmt: skip
-    except (ImportError_, SessionFileError) as exc:
+    except (ImportFilesError, SessionFileError) as exc:
         return _fail(str(exc))
     for line in res.lines:
         print(line)
@@ -85,11 +87,14 @@ def import_to_temp(args: argparse.Namespace, files: list[str]) -> str:
     """Import device files into a temporary session folder; returns its recording.
 
     ``args.role`` (``ROLE=FILE``) names whose file is whose and is then cleared, since the
-    imported streams carry the role in their names. Raises ``ValueError`` (one line).
+    imported streams carry the role in their names. The temporary folder is removed when the
+    command ends. Raises ``ValueError`` (one line).
     """
     from app.importer import import_files
 
     tmp = Path(tempfile.mkdtemp(prefix="attune-import-"))
+    # health data: the temporary session goes when the command ends (the outputs stay)
+    atexit.register(shutil.rmtree, tmp, True)
     res = import_files(files, tmp / "session", list(getattr(args, "role", []) or []),
                        getattr(args, "sync_event", None))  # fmt: skip
     args.role = []
