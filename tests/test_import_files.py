@@ -206,3 +206,16 @@ def test_emotibit_without_time_sync_says_so(tmp_path, person):
     assert r2.serial == "MD-V5-0000123" and r2.model == "EmotiBit V05c"
     assert r2.signal(Modality.EDA).times[0] == pytest.approx(W.T0 + 3.0)
     assert r2.clock.uncertainty_s == 0.1
+
+
+def test_a_bad_row_is_named_by_its_line(tmp_path, person):
+    f = W.emotibit_csvs(tmp_path, person)
+    lines = f.read_text().splitlines()
+    lines[41] = lines[41].rsplit(",", 1)[0] + ",n/a"
+    f.write_text("\n".join(lines) + "\n")
+    _bad(tmp_path, f, "line 42: a timestamp or value is not a number")
+    g = W.shimmer_csv(tmp_path / "s.csv", person)
+    rows = g.read_text().splitlines()
+    rows[10] = rows[10].replace("\t", "\tx", 1)
+    g.write_text("\n".join(rows) + "\n")
+    _bad(tmp_path, g, "line 11: 'x")
