@@ -102,3 +102,21 @@ def test_live_mask_equals_offline_with_the_step():
     # the run before the electrode came off ends in a jump: it goes too, with its margin
     assert offline[: int(160 * fs)].all() and not offline[int(200 * fs) : int(230 * fs)].any()
     assert offline[int(245 * fs) :].all()
+
+
+def test_the_engine_gives_live_eda_the_profile_step():
+    """A BITalino stream (10-bit ADC codes, converted by its profile) gives the live EDA of
+    its person the profile's step; a person without one keeps 0 (the old rule)."""
+    from app.engine import Engine, EngineConfig
+    from devices.acquisition import Acquisition
+    from devices.assign import assign
+    from devices.lsl import StreamDescription
+
+    labels = ("A1", "A2", "A3", "A4", "A5", "A6")
+    sd = StreamDescription("BITalino", "EEG", "bit-1", "h", 100.0, 6, "float32", "u1", labels,
+                           ("microvolts",) * 6)  # fmt: skip
+    a = assign([sd], roles={"patient": "BITalino*"})
+    assert a.get("patient", "eda") is not None
+    e = Engine(Acquisition(), a, {}, EngineConfig(publish_metrics=False))
+    assert e.persons["patient"].eda_step_us == pytest.approx(STEP10)
+    assert e.persons["clinician"].eda_step_us == 0.0
