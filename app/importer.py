@@ -59,6 +59,10 @@ class ImportResult:
     lines: tuple[str, ...]
 
 
+def _iso(t: float) -> str:
+    return _dt.datetime.fromtimestamp(t, _dt.UTC).astimezone().isoformat(timespec="seconds")
+
+
 def _utc(t: float) -> str:
     return _dt.datetime.fromtimestamp(t, _dt.UTC).isoformat(timespec="seconds")
 
@@ -131,7 +135,21 @@ def _sync_shifts(
     return shifts, lines
 
 
-def _check_overlap(placed: list[Placed]) -> None:
+def _span(r: DeviceRecording, shift: float) -> str:
+    if not math.isfinite(r.clock.uncertainty_s):
+        return f"{r.t_last - r.t_first:.1f} s, absolute time unknown"
+    return f"{_utc(r.t_first + shift)} to {_utc(r.t_last + shift)}"
+
+
+def _check_overlap(placed: list[Placed], synced: bool) -> None:
+    roles = {p.role for p in placed}
+    unknown = [p for p in placed if not math.isfinite(p.recording.clock.uncertainty_s)]
+    if len(roles) == 2 and unknown and not synced:
+        raise ImportFilesError(
+            f"{unknown[0].recording.path}: its absolute time is unknown, so it cannot be "
+            "aligned with the other person's file; give --sync-event GLOB with an event "
+            "both files mark"
+        )
     spans: dict[str, tuple[float, float, list[str]]] = {}
     for p in placed:
         a, b = p.recording.t_first + p.shift_s, p.recording.t_last + p.shift_s
@@ -156,7 +174,7 @@ def _alignment_lines(placed: list[Placed], synced: bool) -> tuple[list[str], dic
         unc[p.role] = max(unc.get(p.role, 0.0), r.clock.uncertainty_s)
         lines.append(
             f"{p.role}: {Path(r.path).name} ({r.model}{', serial ' + r.serial if r.serial else ''}) "
-            f"{_utc(r.t_first + p.shift_s)} to {_utc(r.t_last + p.shift_s)}, "
+            f"{_span(r, p.shift_s)}, "
             f"{len(r.signals)} signal(s), {len(r.markers)} marker(s); clock: {r.clock.source} "
             f"(±{r.clock.uncertainty_s:g} s)"
         )
@@ -198,7 +216,7 @@ def import_files(
     recs.sort(key=lambda rr: ROLES.index(rr[0]))
     shifts, sync_lines = _sync_shifts(recs, sync_event) if sync_event else ([0.0] * len(recs), [])
     placed = [Placed(role, r, s) for (role, r), s in zip(recs, shifts, strict=True)]
-    _check_overlap(placed)
+    _check_overlap(placed, bool(sync_event))
     lines, align = _alignment_lines(placed, bool(sync_event))
     lines.extend(sync_lines)
     return _write_folder(target, placed, lines, align, patient, clinician)
@@ -215,13 +233,14 @@ def _write_folder(target: Path, placed: list[Placed], lines: list[str], align: d
             folder.recording, placed,
             {"recorder": f"attune import {__version__}", "source": "device files"},
         )  # fmt: skip
+        known = all(math.isfinite(p.recording.clock.uncertainty_s) for p in placed)
         t0 = min(p.recording.t_first + p.shift_s for p in placed)
         t1 = max(p.recording.t_last + p.shift_s for p in placed)
         record = {
             "schema_version": 1, "app": "Attunement", "app_version": __version__,
             "patient": patient, "clinician": clinician,
-            "started_at": _dt.datetime.fromtimestamp(t0, _dt.UTC).astimezone().isoformat(timespec="seconds"),
-            "ended_at": _dt.datetime.fromtimestamp(t1, _dt.UTC).astimezone().isoformat(timespec="seconds"),
+            "started_at": _iso(t0) if known else None,
+            "ended_at": _iso(t1) if known else None,
             "source": "import", "streams": streams, "stream_map_toml": "",
             "dsp_parameters": {}, "baseline": {}, "notes": "", "recording": RECORDING,
             "imported": {

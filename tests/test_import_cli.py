@@ -122,3 +122,19 @@ def test_analyze_and_review_take_device_files_directly(tmp_path, dyad):
                 "--screenshot", str(shot))  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert shot.stat().st_size > 10000
+
+
+def test_a_file_without_absolute_time_is_not_aligned_by_guess(tmp_path, dyad):
+    p, _ = _pair(tmp_path, dyad)
+    c = W.opensignals_txt(tmp_path / "clinician_os.txt", dyad.clinician)
+    c.write_text(c.read_text().replace('"date": "2026-1-1"', '"date": ""'))
+    r = run_cli("import", str(p), str(c), "--role", f"patient={p}", "--role", f"clinician={c}",
+                "-o", str(tmp_path / "S"))  # fmt: skip
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "clinician_os.txt: its absolute time is unknown" in r.stderr
+    assert "--sync-event" in r.stderr and not (tmp_path / "S").exists()
+    # alone, the same file imports, saying the time is unknown
+    r = run_cli("import", str(c), "-o", str(tmp_path / "T"))
+    assert r.returncode == 0, r.stderr
+    assert "absolute time unknown" in r.stdout
+    assert json.loads((tmp_path / "T" / "session.json").read_text())["started_at"] is None
