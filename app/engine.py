@@ -34,6 +34,7 @@ from devices.health import StreamHealth
 from devices.intervals import IntervalBeats
 from devices.lsl import local_clock
 from devices.metrics_outlet import MetricsOutlet
+from devices.profiles import ConversionKind
 from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad
 from dsp.person import LivePerson, PersonConfig, PersonMetrics
 from dsp.simulate import DyadModel
@@ -169,7 +170,7 @@ class Engine:
         self.config = config or EngineConfig()
         self.on_error = on_error
         self.error: BaseException | None = None
-        self.persons = {r: LivePerson(self.config.person) for r in ROLES}
+        self.persons = {r: self._person(r) for r in ROLES}
         self.dyad = LiveDyad(self.config.dyad)
         self._counters = dict.fromkeys(self.slot_keys, 0)
         self._fs_used: dict[tuple[str, str], float] = {}
@@ -374,9 +375,19 @@ class Engine:
         except Exception as exc:
             errors.append(f"{role} ibi: {type(exc).__name__}: {exc}")
 
+    def _person(self, role: str) -> LivePerson:
+        """A new LivePerson; its EDA flat-line rule knows the sensor's quantisation step
+        when the device profile converts ADC codes (as ``attune analyze`` does)."""
+        p = LivePerson(self.config.person)
+        c = self.assignment.get(role, "eda")
+        conv = c.conversion if c is not None else None
+        if conv is not None and conv.kind is ConversionKind.ADC_TO_US:
+            p.eda_step_us = float(conv.vcc / conv.gain / 2**conv.bits)
+        return p
+
     def _restart(self, role: str) -> None:
         """A new LivePerson for ``role``, re-fed from the oldest buffered samples."""
-        self.persons[role] = LivePerson(self.config.person)
+        self.persons[role] = self._person(role)
         self._chains.pop(role, None)
         for r, m in self._counters:
             if r == role:

@@ -18,7 +18,7 @@ from dsp.eda import eda_noise_us, eda_scr, scr_threshold_us
 from dsp.filters import CausalSos, butter_sos
 from dsp.live_clock import SMALL_GRID, StreamClock, split_at_gaps, validate_push
 from dsp.person_metrics import PersonConfig
-from dsp.quality import eda_quality_reason, eda_valid_mask
+from dsp.quality import MIN_SCL_DRIFT_US_S, eda_quality_reason, eda_valid_mask
 
 __all__ = ["LiveEda"]
 
@@ -27,6 +27,10 @@ class LiveEda:
     """EDA stream state and metrics of one person (see the module docstring)."""
 
     cfg: PersonConfig
+    #: The EDA sensor's quantisation step (µS per code; 0 = unknown), set by the caller from
+    #: the device profile: flat runs are judged against it as offline
+    #: (:func:`dsp.quality.eda_valid_mask`).
+    eda_step_us: float = 0.0
 
     def _init_eda(self) -> None:
         """(Re)start the EDA stream state (also after a backward clock jump)."""
@@ -128,10 +132,14 @@ class LiveEda:
         if self._e_mask_valid >= n and self._e_mask.size == n:
             return self._e_mask
         fs = self._e_fs_kept
-        ctx = int(12.0 * fs) + 1
+        step = float(self.eda_step_us)
+        # a run the step may explain lasts up to step / MIN_SCL_DRIFT_US_S: keep it in context
+        ctx_s = 12.0 if step <= 0 else max(12.0, step / MIN_SCL_DRIFT_US_S + 12.0)
+        ctx = int(ctx_s * fs) + 1
         r0 = max(0, min(self._e_mask_valid, self._e_mask.size) - ctx)
         c0 = max(0, r0 - ctx)
-        part = eda_valid_mask(self._e_raw[c0:], fs) & np.isfinite(self._e_x[c0:])
+        part = eda_valid_mask(self._e_raw[c0:], fs, quant_step_us=step)
+        part &= np.isfinite(self._e_x[c0:])
         m = np.empty(n, dtype=bool)
         m[:r0] = self._e_mask[:r0]
         m[r0:] = part[r0 - c0 :]

@@ -175,6 +175,11 @@ def ppg_quality(
     )
 
 
+#: Slowest skin-conductance drift taken as physiological (µS/s, = 0.03 µS/min): how long a
+#: flat run may last before a quantisation step can no longer explain it.
+MIN_SCL_DRIFT_US_S = 0.0005
+
+
 @dataclass(frozen=True)
 class EdaQuality:
     """Quality of one EDA window; ``reason`` is '' when good."""
@@ -194,8 +199,23 @@ def eda_valid_mask(
     flat_tol_us: float = 1e-6,
     saturation_us: float | None = None,
     margin_s: float = 5.0,
+    quant_step_us: float = 0.0,
+    min_drift_us_s: float = MIN_SCL_DRIFT_US_S,
 ) -> np.ndarray:
     """Per-sample validity of EDA by the Kleckner (2018) rules (see module docstring).
+
+    Parameters
+    ----------
+    quant_step_us : float
+        The sensor's quantisation step (µS per ADC code, from its device profile; 0 = not
+        known). A flat run is then *resolution*, not a lost contact, and stays valid, when it
+        lasts no longer than one step takes at the slowest drift taken as physiological
+        (``quant_step_us / min_drift_us_s`` s) and the signal enters and leaves it by at most
+        1.5 steps (single codes, not a jump to a rail). A 10-bit BITalino EDA channel
+        (0.024 µS per code) may so sit on one code for up to 49 s; a 16-bit channel's step
+        allows less than ``flat_s`` and changes nothing.
+    min_drift_us_s : float
+        Slowest SCL drift taken as physiological (µS/s; 0.0005 = 0.03 µS/min).
 
     Returns a boolean array, True where the sample is valid. NaN samples are invalid.
     """
@@ -220,13 +240,26 @@ def eda_valid_mask(
             same[1:] = adx <= flat_tol_us
         n_flat = max(2, int(round(flat_s * fs)))
         if same.any():
+            max_res_s = quant_step_us / min_drift_us_s if quant_step_us > 0 else 0.0
             for a, b in true_runs(same):
-                if b - a + 1 >= n_flat:
+                if b - a + 1 >= n_flat and not (
+                    (b - a + 1) / fs <= max_res_s and _stepped_run(x, a, b, quant_step_us)
+                ):
                     ok[max(a - 1, 0) : b] = False
     m = int(round(margin_s * fs))
     if m > 0 and not ok.all():
         ok = ~ndimage.binary_dilation(~ok, iterations=m)
     return ok
+
+
+def _stepped_run(x: np.ndarray, a: int, b: int, step: float) -> bool:
+    """True when the flat samples ``x[a-1:b]`` are entered and left by at most 1.5 ``step``
+    (the file's edge counts as either side, but not as both)."""
+    level = x[b - 1]
+    sides = [x[a - 2] if a >= 2 else None, x[b] if b < x.size else None]
+    if all(v is None for v in sides):
+        return False
+    return all(v is None or (np.isfinite(v) and 0 < abs(v - level) <= 1.5 * step) for v in sides)
 
 
 def eda_quality(signal: np.ndarray, fs: float, min_valid: float = 0.9, **rules) -> EdaQuality:

@@ -206,10 +206,13 @@ class EdaResult:
         return cls(e, e, nan, nan, nan, nan, e, e, e, 0.0, nan, nan)
 
 
-def _eda(xr: np.ndarray, tr: np.ndarray, fs: float, cfg: SessionConfig) -> EdaResult:
-    """EDA of one person: Kleckner mask, zero-phase cleaning, noise floor, SCRs."""
+def _eda(
+    xr: np.ndarray, tr: np.ndarray, fs: float, cfg: SessionConfig, step_us: float = 0.0
+) -> EdaResult:
+    """EDA of one person: Kleckner mask (flat runs judged against the sensor's quantisation
+    step ``step_us``, µS), zero-phase cleaning, noise floor, SCRs."""
     pieces = [(a, b) for a, b in split_on_gaps(tr, cfg.max_gap_s) if b - a >= 4]
-    masks = {(a, b): eda_valid_mask(xr[a:b], fs) for a, b in pieces}
+    masks = {(a, b): eda_valid_mask(xr[a:b], fs, quant_step_us=step_us) for a, b in pieces}
     raw_valid = np.full(xr.shape, np.nan)
     for (a, b), m in masks.items():
         raw_valid[a:b] = np.where(m, xr[a:b], np.nan)
@@ -284,6 +287,7 @@ def analyze_person(
     eda_t: np.ndarray | None = None,
     eda_fs: float = math.nan,
     config: SessionConfig = SessionConfig(),  # noqa: B008
+    eda_step_us: float = 0.0,
 ) -> PersonSession:
     """Whole-session metrics of one person (see the module docstring).
 
@@ -302,6 +306,9 @@ def analyze_person(
     eda_fs : float
         EDA sampling rate (Hz).
     config : SessionConfig
+    eda_step_us : float
+        The EDA sensor's quantisation step (µS per code; 0 = unknown), for the flat-line rule
+        (:func:`dsp.quality.eda_valid_mask`).
 
     Returns
     -------
@@ -332,7 +339,7 @@ def analyze_person(
         xr, tr = _checked_signal(eda, eda_t, eda_fs, "EDA")
         starts.append(float(tr[0]))
         ends.append(float(tr[-1]))
-        ed = _eda(xr, tr, float(eda_fs), cfg)
+        ed = _eda(xr, tr, float(eda_fs), cfg, float(eda_step_us))
     return PersonSession(
         cardiac_kind=kind,
         cardiac_fs=float(cardiac_fs) if kind in ("ppg", "ecg") else nan,

@@ -10,8 +10,10 @@ or the one chosen by ``--segments-from``) give the session's blocks.
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -81,6 +83,11 @@ class InputChannel:
         First and last timestamp (s, LSL clock).
     why : str
         How the assignment was made.
+    resolution : float
+        Quantisation step of the values used, in their unit (µS for EDA; 0 = not known):
+        from the device profile's ADC conversion or the imported stream's ``<resolution>``.
+    origin : str
+        Where an imported stream came from (file, device, serial, conversion; '' otherwise).
     """
 
     role: str
@@ -97,6 +104,8 @@ class InputChannel:
     t_first: float
     t_last: float
     why: str
+    resolution: float = 0.0
+    origin: str = ""
 
 
 def describe_stream(s: XdfStream) -> StreamDescription:
@@ -244,3 +253,44 @@ def channel_signal(rec_stream: XdfStream, channel: int) -> tuple[np.ndarray, np.
         idx = np.argsort(t, kind="stable")
         x, t = x[idx], t[idx]
     return x, t, _srate(rec_stream)
+
+
+def _import_desc(s: XdfStream) -> ET.Element | None:
+    try:
+        root = ET.fromstring(s.header_xml.encode("utf-8"))
+    except ET.ParseError:
+        return None
+    return root.find("desc")
+
+
+def channel_resolution(s: XdfStream, channel: int) -> float:
+    """The ``<resolution>`` (quantisation step, channel unit) an imported stream states; 0."""
+    desc = _import_desc(s) if s.header_xml else None
+    chans = desc.findall("channels/channel") if desc is not None else []
+    if channel < len(chans):
+        try:
+            v = float(chans[channel].findtext("resolution") or 0.0)
+        except ValueError:
+            return 0.0
+        return v if math.isfinite(v) and v > 0 else 0.0
+    return 0.0
+
+
+def stream_origin(s: XdfStream) -> str:
+    """One line on where an imported stream came from ('' for streams recorded live)."""
+    desc = _import_desc(s) if s.header_xml else None
+    imp = desc.find("attunement_import") if desc is not None else None
+    if imp is None:
+        return ""
+    acq = desc.find("acquisition") if desc is not None else None
+    model = (acq.findtext("model") or "").strip() if acq is not None else ""
+    serial = (acq.findtext("serial_number") or "").strip() if acq is not None else ""
+    parts = [Path(imp.findtext("file") or "?").name, model or imp.findtext("device") or ""]
+    if serial:
+        parts.append(f"serial {serial}")
+    conv = (imp.findtext("conversion") or "").strip()
+    parts.append(conv or "as stored")
+    shift = float(imp.findtext("time_shift_s") or 0.0)
+    if shift:
+        parts.append(f"shifted {shift:+.3f} s")
+    return "; ".join(p for p in parts if p)

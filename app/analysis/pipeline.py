@@ -21,15 +21,18 @@ from app.analysis.inputs import (
     AnalysisError,
     AnalysisOptions,
     InputChannel,
+    channel_resolution,
     channel_signal,
     choose_streams,
     read_markers,
+    stream_origin,
     streams_summary,
 )
 from app.heartpy_peer import HeartpyEstimate, PeerCheck, heartpy_ppg_estimate, longest_span
 from devices.assign import ROLES, Assignment, Channel, MapError
 from devices.intervals import IntervalBeats
 from devices.markers import block_label, marker_blocks
+from devices.profiles import ConversionKind
 from devices.xdf_reader import (
     XdfReadError,
     XdfRecording,
@@ -211,10 +214,22 @@ def _signals(
                 source_id=s.source_id, channel=ch.channel, label=ch.label, unit=unit,
                 nominal_srate=float(s.nominal_srate), srate_used=fs, n_samples=int(x.size),
                 t_first=float(t[0]), t_last=float(t[-1]), why=ch.why,
+                resolution=_resolution(ch, s), origin=stream_origin(s),
             )
         )  # fmt: skip
         signals.setdefault(ch.role, {})[ch.modality] = (x, t, fs, unit)
     return channels, signals
+
+
+def _resolution(ch: Channel, s: XdfStream) -> float:
+    """Quantisation step of a channel in the unit analysed: one ADC code through the device
+    profile's ADC conversion, else the ``<resolution>`` an imported stream states."""
+    conv = ch.conversion
+    if ch.use is not None and conv.kind is ConversionKind.ADC_TO_US:
+        return float(conv.vcc / conv.gain / 2**conv.bits)
+    if conv.kind in (ConversionKind.IDENTITY, ConversionKind.NONE) or ch.use is None:
+        return channel_resolution(s, ch.channel)
+    return 0.0
 
 
 def _intervals(
@@ -241,13 +256,18 @@ def _intervals(
             source_id=s.source_id, channel=ch.channel, label=ch.label, unit="ms",
             nominal_srate=float(s.nominal_srate), srate_used=float(rate), n_samples=int(x.size),
             t_first=float(beats[0]), t_last=float(beats[-1]), why=ch.why,
+            origin=stream_origin(s),
         )
     )  # fmt: skip
     signals.setdefault(ch.role, {})["ibi"] = (beats, beats, math.nan, "ms")
 
 
 def _persons(
-    signals: Signals, cfg: SessionConfig, step: Progress, warn: list[str]
+    signals: Signals,
+    cfg: SessionConfig,
+    step: Progress,
+    warn: list[str],
+    eda_steps: dict[str, float] | None = None,
 ) -> dict[str, PersonSession]:
     """Each role's beats, HRV and EDA (ECG preferred over PPG when both exist)."""
     persons: dict[str, PersonSession] = {}
@@ -267,6 +287,7 @@ def _persons(
             eda_t=eda[1] if eda else None,
             eda_fs=eda[2] if eda else math.nan,
             config=cfg,
+            eda_step_us=(eda_steps or {}).get(role, 0.0),
         )
         p = persons[role]
         if p.has_cardiac and p.n_beats == 0:
@@ -391,7 +412,8 @@ def analyze_file(
             f"{path}: no usable EDA/PPG/ECG signal; "
             + " | ".join(warn[-3:] or [str(p) for p in assignment.problems])
         )
-    persons = _persons(signals, cfg, step, warn)
+    eda_steps = {c.role: c.resolution for c in channels if c.modality == "eda"}
+    persons = _persons(signals, cfg, step, warn, eda_steps)
     t_start = min(p.t_start for p in persons.values())
     t_end = max(p.t_end for p in persons.values())
     if rec.truncated:

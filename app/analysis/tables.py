@@ -415,7 +415,9 @@ def quality_table(a: SessionAnalysis) -> Table:
 
 
 def inputs_table(a: SessionAnalysis) -> Table:
-    """The streams and channels the analysis used, and why."""
+    """The streams and channels the analysis used, and why; for streams imported from device
+    files also where they came from (file, device, serial, conversion applied)."""
+    imported = any(getattr(c, "origin", "") for c in a.channels)
     rows = tuple(
         (
             c.role,
@@ -427,14 +429,13 @@ def inputs_table(a: SessionAnalysis) -> Table:
             fmt_value(c.srate_used, 1),
             str(c.n_samples),
             c.why,
-        )  # fmt: skip
+        )
+        + ((c.origin or MISSING,) if imported else ())  # fmt: skip
         for c in a.channels
     )
+    head = ("role", "signal", "stream", "type", "channel", "unit", "Hz", "samples", "assigned by")
     return Table(
-        "inputs",
-        "Input streams",
-        ("role", "signal", "stream", "type", "channel", "unit", "Hz", "samples", "assigned by"),
-        rows,
+        "inputs", "Input streams", head + (("from device file",) if imported else ()), rows
     )
 
 

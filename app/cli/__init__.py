@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from app import __version__
-from app.cli import analysis, remote, sessions
+from app.cli import analysis, importing, remote, sessions
 from app.display import has_display, missing_qt_libraries, missing_qt_line
 
 
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.register(sub)
     analysis.register(sub)
     remote.register(sub)
+    importing.register(sub)
     return parser
 
 

@@ -148,6 +148,7 @@ def _register_review(subparsers: Any) -> None:
         "chance band, markers, block table, HRV table, notes and export.",
     )
     p.add_argument("file", metavar="FILE.xdf", help="recording (or a session folder)")
+    p.add_argument("more", nargs="*", metavar="FILE", help="more device files (see attune import)")
     sel = p.add_mutually_exclusive_group()
     sel.add_argument("--role", action="append", default=[], metavar="ROLE=GLOB")
     sel.add_argument("--map", metavar="FILE.toml")
@@ -234,7 +235,13 @@ def _options(args: argparse.Namespace) -> Any:
 def cmd_analyze(args: argparse.Namespace) -> int:
     """``attune analyze``."""
     from app.analysis import AnalysisError, analyze_paths
+    from app.cli.importing import device_inputs, import_to_temp
 
+    if device_inputs(args.files):  # the wearables' own files: imported first
+        try:
+            args.files = [import_to_temp(args, args.files)]
+        except ValueError as exc:
+            return _fail(str(exc))
     try:
         opts = _options(args)
     except UsageError as exc:
@@ -265,8 +272,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """``attune review``."""
+    from app.cli.importing import device_inputs, import_to_temp
     from app.review.launch import run_review
 
+    if device_inputs([args.file, *getattr(args, "more", [])]):
+        try:
+            args.file = import_to_temp(args, [args.file, *getattr(args, "more", [])])
+        except ValueError as exc:
+            return _fail(str(exc))
     try:
         opts = _options(args)
     except UsageError as exc:

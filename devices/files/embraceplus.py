@@ -1,0 +1,93 @@
+"""Empatica EmbracePlus raw data (Avro files of the Empatica data bucket).
+
+Each ``.avro`` file holds records with ``rawData``: ``eda`` and ``bvp`` (``timestampStart``
+in µs since the Unix epoch, ``samplingFrequency`` Hz, ``values``), ``systolicPeaks``
+(``peaksTimeNanos``), ``tags`` (``tagsTimeMicros``, button presses); the enrolment part names
+the device (``deviceSn``). Read with fastavro.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from devices.files.base import (
+    ClockInfo,
+    DeviceFileError,
+    DeviceRecording,
+    Modality,
+    Signal,
+    check_rate,
+)
+
+AVRO_MAGIC = b"Obj\x01"
+
+
+def sniff(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == AVRO_MAGIC and b"rawData" in f.read(65536)
+    except OSError:
+        return False
+
+
+def _wave(path: Path, recs: list[dict], key: str, mod: Modality, unit: str) -> Signal | None:
+    parts, rate = [], None
+    for r in recs:
+        d = (r.get("rawData") or {}).get(key) or {}
+        vals = d.get("values") or []
+        if not vals:
+            continue
+        fs = check_rate(
+            path, float(d.get("samplingFrequency") or 0.0), f"rawData.{key}.samplingFrequency"
+        )
+        rate = rate or fs
+        t0 = float(d.get("timestampStart", 0)) / 1e6
+        parts.append((t0 + np.arange(len(vals)) / fs, np.asarray(vals, dtype=float)))
+    if not parts:
+        return None
+    t = np.concatenate([p[0] for p in parts])
+    x = np.concatenate([p[1] for p in parts])
+    order = np.argsort(t, kind="stable")
+    return Signal(mod, key.upper(), unit, x[order], t[order], float(rate))
+
+
+def read(path: Path, spec) -> DeviceRecording:
+    """Read one EmbracePlus Avro file (see the module docstring)."""
+    import fastavro
+
+    try:
+        with open(path, "rb") as f:
+            recs = list(fastavro.reader(f))
+    except Exception as exc:  # fastavro raises KeyError, ValueError, EOFError ...  # noqa: BLE001
+        raise DeviceFileError(
+            path, f"not a readable Avro file ({type(exc).__name__}: {exc})"
+        ) from None
+    if not recs or not any(isinstance(r, dict) and r.get("rawData") for r in recs):
+        raise DeviceFileError(path, "an Avro file without rawData: not EmbracePlus raw data")
+    signals = [s for s in (
+        _wave(path, recs, "eda", Modality.EDA, "microsiemens"),
+        _wave(path, recs, "bvp", Modality.PPG, "nW"),
+    ) if s is not None]  # fmt: skip
+    peaks = np.sort(np.concatenate([
+        np.asarray(((r.get("rawData") or {}).get("systolicPeaks") or {}).get("peaksTimeNanos") or [], dtype=float)
+        for r in recs
+    ])) / 1e9  # fmt: skip
+    if peaks.size >= 2:
+        signals.append(Signal(Modality.IBI, "systolicPeaks", "ms", np.diff(peaks) * 1000.0,
+                              peaks[1:], 0.0, "ms = difference of successive systolic peaks"))  # fmt: skip
+    tags = sorted(
+        float(t) / 1e6 for r in recs
+        for t in (((r.get("rawData") or {}).get("tags") or {}).get("tagsTimeMicros") or [])
+    )  # fmt: skip
+    if not signals:
+        raise DeviceFileError(path, "rawData holds no eda, bvp or systolicPeaks samples")
+    sn = next((str(r.get("enrollment", {}).get("deviceSn") or r.get("deviceSn") or "")
+               for r in recs if isinstance(r, dict)), "")  # fmt: skip
+    return DeviceRecording(
+        path=str(path), reader="embraceplus", device=spec.family, model="Empatica EmbracePlus",
+        serial=sn, signals=tuple(signals),
+        markers=tuple((t, f"tag {i + 1}") for i, t in enumerate(tags)),
+        clock=ClockInfo(spec.clock, spec.clock_uncertainty_s), files=(str(path),),
+    )  # fmt: skip

@@ -1,0 +1,120 @@
+"""Shimmer Consensys CSV export.
+
+Layout: ``"sep=<c>"`` (the separator, often a tab), a names row
+(``Shimmer_<ID>_Timestamp_Unix_CAL``, ``Shimmer_<ID>_GSR_Skin_Conductance_CAL`` /
+``..._GSR_Skin_Resistance_CAL``, ``..._PPG_A13_CAL``, ``..._ECG_LL-RA_24BIT_CAL`` ...), an
+optional ``CAL``/``RAW`` row, a units row (``ms``, ``uS`` or ``kOhms``, ``mV``), then samples.
+Timestamps are Unix milliseconds from the Shimmer's clock, set from the PC at docking.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+
+import numpy as np
+
+from devices.files.base import (
+    ClockInfo,
+    DeviceFileError,
+    DeviceRecording,
+    Modality,
+    Signal,
+    check_rate,
+    numeric_rows,
+    read_text,
+    split_head,
+)
+
+_RULES = (  # (name glob, modality, accepted units -> (unit written, conversion))
+    ("*Timestamp_Unix*", None, {}),
+    ("*GSR_Skin_Conductance*", Modality.EDA, {"us": ("microsiemens", "")}),
+    ("*GSR_Skin_Resistance*", Modality.EDA, {"kohms": ("microsiemens", "µS = 1000 / kΩ"),
+                                              "kohm": ("microsiemens", "µS = 1000 / kΩ")}),
+    ("*PPG*", Modality.PPG, {"mv": ("mV", "")}),
+    ("*ECG_LL-RA*", Modality.ECG, {"mv": ("mV", "")}),
+)  # fmt: skip
+
+
+def _first_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.readline(64).decode("utf-8", "replace").strip().strip('"')
+    except OSError:
+        return ""
+
+
+def sniff(path: Path) -> bool:
+    if not _first_line(path).lower().startswith("sep="):
+        return False
+    try:
+        with open(path, "rb") as f:
+            f.readline()
+            return b"Shimmer" in f.readline(4096) or b"Timestamp_Unix" in f.readline(4096)
+    except OSError:
+        return False
+
+
+def read(path: Path, spec) -> DeviceRecording:
+    """Read a Consensys CSV (see the module docstring)."""
+    text = read_text(path)
+    lines = split_head(text, 4)[0]
+    if not lines or not lines[0].strip().strip('"').lower().startswith("sep="):
+        raise DeviceFileError(path, "missing the 'sep=' line of a Consensys export")
+    sep = lines[0].strip().strip('"')[4:] or "\t"
+    sep = "\t" if sep in ("\\t", "\t") else sep[0]
+    if len(lines) < 3:
+        raise DeviceFileError(path, "missing header rows (names, units)")
+    names = [c.strip().strip('"') for c in lines[1].rstrip(sep).split(sep)]
+    k = 2
+    if {c.strip().strip('"').upper() for c in lines[2].rstrip(sep).split(sep)} <= {
+        "CAL",
+        "RAW",
+        "UNCAL",
+        "",
+    }:
+        k = 3
+    if len(lines) <= k:
+        raise DeviceFileError(path, "missing the units row")
+    units = [c.strip().strip('"') for c in lines[k].rstrip(sep).split(sep)]
+    if len(units) != len(names) or not any(fnmatch.fnmatch(n, "*Timestamp_Unix*") for n in names):
+        raise DeviceFileError(
+            path, "missing header row: no Timestamp_Unix column in the names row "
+            f"({', '.join(names[:6])})" if len(units) == len(names) else
+            f"names row has {len(names)} columns, units row {len(units)}",
+        )  # fmt: skip
+    data = numeric_rows(path, split_head(text, k + 1)[1], sep, len(names), k + 2)
+    ti = next(i for i, n in enumerate(names) if fnmatch.fnmatch(n, "*Timestamp_Unix*"))
+    if units[ti].lower() != "ms":
+        raise DeviceFileError(
+            path, f"timestamp unit {units[ti]!r}, expected ms (Unix milliseconds)"
+        )
+    t = data[:, ti] / 1000.0
+    if t.size < 2 or not np.all(np.diff(t) > 0):
+        raise DeviceFileError(path, "timestamps are not increasing")
+    rate = check_rate(path, float(1.0 / np.median(np.diff(t))), "sample rate (from the timestamps)")
+    signals = []
+    for i, (n, u) in enumerate(zip(names, units, strict=True)):
+        for glob, mod, ok in _RULES:
+            if mod is None or not fnmatch.fnmatch(n, glob):
+                continue
+            if u.lower() not in ok:
+                raise DeviceFileError(path, f"column {n}: unit {u!r} not one of {', '.join(ok)}")
+            unit, conv = ok[u.lower()]
+            x = data[:, i]
+            if conv:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    x = np.where(x > 0, 1000.0 / np.where(x > 0, x, 1.0), np.nan)
+            signals.append(Signal(mod, n.split("_", 2)[-1], unit, x, t, rate, conv))
+            break
+    if not signals:
+        raise DeviceFileError(
+            path, f"unknown columns: no GSR, PPG or ECG column in {', '.join(names)}"
+        )
+    m = re.match(r"Shimmer_([A-Za-z0-9]+)_", names[ti])
+    return DeviceRecording(
+        path=str(path), reader="shimmer", device=spec.family, model="Shimmer3 (Consensys)",
+        serial=m.group(1) if m else "", signals=tuple(signals),
+        clock=ClockInfo(spec.clock, spec.clock_uncertainty_s), files=(str(path),),
+    )  # fmt: skip
