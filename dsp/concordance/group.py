@@ -20,11 +20,17 @@ What is computed, and why
      with one pair coupled 0.8, 10 minutes: CI p < 0.0167 in 4 of 8 sessions, the coupling
      test in 8 of 8), so the mark comes from the coupling test.
 
+   The coupling test reads the slopes at 1 Hz (:data:`~dsp.concordance.coupling.LEAD_TEST_FS`,
+   as the live checks; the dyad's whole-session test reads them at 4 Hz, 16 times the cost).
+
    The pairs are one family: a pair is **coupled** only when its Holm-adjusted coupling p is
    below ``alpha`` (Holm 1979; valid under any dependence between the pairs, which share
    people). Holm needs p-values that can be small: with ``P`` pairs the smallest raw p must
    reach ``alpha / P``, so each coupling test draws ``max(n_surrogates, ceil(2 P / alpha))``
-   shifts (200 for 2-4 people, 1120 for 8). With 2 people the cell is the dyad's number.
+   shifts (200 for 2-3 people, 240 for 4, 1120 for 8), but never more than the session has
+   distinct shifts (476 in 10 minutes): a 10-minute session of 8 people cannot show a pair
+   after the correction, and :attr:`GroupConcordance.note` says so. With 2 people the CI
+   cell is the dyad's number.
 2. **Group index.** The mean pairwise CI over the pairs with data, tested against surrogate
    groups in which **every member** is circularly shifted on their own, by shifts at least
    ``min_shift_s`` apart around the circle for every two members (so no surrogate pair keeps
