@@ -210,6 +210,12 @@ class GroupModel(DyadModel):
             name: _Person(config.person_config(i), s_people[i], config.artifacts, 0.0)
             for i, name in enumerate(config.people)
         }
+        for i, person in enumerate(self.people.values()):
+            # each person's own tonic drift periods: with the dyad model's fixed 600 / 230 s
+            # every two people shared two slow rhythms, which circular shifts do not keep
+            # (a phase jump at the wrap), and independent groups were claimed coupled
+            r = np.random.default_rng([config.seed, 15485863, i])
+            person.drift_s = (float(r.uniform(400.0, 900.0)), float(r.uniform(150.0, 350.0)))
         self.shared = []
         self.pair_events: dict[tuple[str, str], list[float]] = {
             (pc.leader, pc.follower): [] for pc in config.couplings
