@@ -47,10 +47,12 @@ What is computed, and why
    (``max(p_strength, p_asymmetry) < 0.05``, as for a dyad): positive lag means ``B``
    follows ``A``.
 
-Cost (measured by ``benchmarks/bench_groups.py`` on this machine): pairs x surrogates x the
-session's slope correlations, vectorised over surrogates (each cell) and over pairs and
-surrogates (group index); about 0.3 s for 3 people and 10-minute sessions, a few seconds
-for 8 people (28 pairs, 1120 surrogates per cell).
+Cost (``benchmarks/bench_groups.py``, 10-minute sessions on this shared 2-core machine):
+per pair one CI test (``n_surrogates`` shifts, vectorised over the shifts) and one coupling
+test (vectorised over its shifts); the group null is vectorised over pairs and surrogate
+groups. About 1 s for 3 people, 2 s for 4, 10 s for 8 (28 pairs, 476 shifts each): fine
+for a report, too slow for a 1-s live tick with 8 people (a live version would test every
+10 s, as the dyad's coupling checks do).
 """
 
 from __future__ import annotations
