@@ -27,8 +27,8 @@ What is computed, and why
    below ``alpha`` (Holm 1979; valid under any dependence between the pairs, which share
    people) **and** its own CI test is below ``alpha`` too (an intersection-union rule: never
    more claims than Holm alone; the mark and the colour then agree). Why both: the
-   circular-shift coupling test is right at 0.05 but its far tail is about twice too heavy
-   (288 independent simulated pairs: p < 0.05 in 4.9 %, p <= 0.0083 in 1.7 % against
+   circular-shift coupling test is right at 0.05 but its small p-values come about twice as
+   often as they should (288 independent simulated pairs: p < 0.05 in 4.9 %, p <= 0.0083 in 1.7 % against
    0.83 %), and Holm acts in that tail: alone it claimed a pair in 8 % of independent
    triads (n = 25) and 12.5 % of independent groups of four (n = 24). Holm needs p-values that can be small: with ``P`` pairs the smallest raw p must
    reach ``alpha / P``, so each coupling test draws ``max(n_surrogates, ceil(2 P / alpha))``
