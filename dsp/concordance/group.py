@@ -18,7 +18,7 @@ What is computed, and why
      over +-``wcc_lag_s`` against circular shifts), the project's source of "above chance".
      A lag-0 CI misses a coupling at a 2-s lag that the lag profile finds (on simulated triads
      with one pair coupled 0.8, 10 minutes: CI p < 0.0167 in 4 of 8 sessions, the coupling
-     test in 8 of 8), so the mark comes from the coupling test.
+     test in 8 of 8), so the coupling test carries the evidence.
 
    The coupling test reads the slopes at 1 Hz (:data:`~dsp.concordance.coupling.LEAD_TEST_FS`,
    as the live checks; the dyad's whole-session test reads them at 4 Hz, 16 times the cost).
@@ -28,14 +28,17 @@ What is computed, and why
    people) **and** its own CI test is below ``alpha`` too (an intersection-union rule: never
    more claims than Holm alone; the mark and the colour then agree). Why both: the
    circular-shift coupling test is right at 0.05 but its small p-values come about twice as
-   often as they should (288 independent simulated pairs: p < 0.05 in 4.9 %, p <= 0.0083 in 1.7 % against
-   0.83 %), and Holm acts in that tail: alone it claimed a pair in 8 % of independent
-   triads (n = 25) and 12.5 % of independent groups of four (n = 24). Holm needs p-values that can be small: with ``P`` pairs the smallest raw p must
-   reach ``alpha / P``, so each coupling test draws ``max(n_surrogates, ceil(2 P / alpha))``
-   shifts (200 for 2-3 people, 240 for 4, 1120 for 8), but never more than the session has
-   distinct shifts (476 in 10 minutes): a 10-minute session of 8 people cannot show a pair
-   after the correction, and :attr:`GroupConcordance.note` says so. With 2 people the CI
-   cell is the dyad's number.
+   often as they should (288 independent simulated pairs: p < 0.05 in 4.9 %, p <= 0.0083 in
+   1.7 % against 0.83 %), and Holm acts in that tail: alone it claimed a pair in 17 % of 100
+   independent groups of four, with the CI condition in 6 % (coupled pair of a triad found
+   in 90 %, its independent pairs in 0 %; ``benchmarks/bench_groups.py``, README).
+
+   Holm needs p-values that can be small: with ``P`` pairs the smallest raw p must reach
+   ``alpha / P``, so each coupling test draws ``max(n_surrogates, ceil(2 P / alpha))`` shifts
+   (200 for 2-3 people, 240 for 4, 1120 for 8), but never more than the session has distinct
+   shifts (476 in 10 minutes): a 10-minute session of 8 people cannot show a pair after the
+   correction, and :attr:`GroupConcordance.note` says so. With 2 people the CI cell is the
+   dyad's number.
 2. **Group index.** The mean pairwise CI over the pairs with data, tested against surrogate
    groups in which **every member** is circularly shifted on their own, by shifts at least
    ``min_shift_s`` apart around the circle for every two members (so no surrogate pair keeps
@@ -55,7 +58,7 @@ What is computed, and why
 Cost (``benchmarks/bench_groups.py``, 10-minute sessions on this shared 2-core machine):
 per pair one CI test (``n_surrogates`` shifts, vectorised over the shifts) and one coupling
 test (vectorised over its shifts); the group null is vectorised over pairs and surrogate
-groups. About 1 s for 3 people, 2 s for 4, 10 s for 8 (28 pairs, 476 shifts each): fine
+groups. About 1 s for 3 people, 2 s for 4, 10-46 s for 8 (28 pairs, 476 shifts each): fine
 for a report, too slow for a 1-s live tick with 8 people (a live version would test every
 10 s, as the dyad's coupling checks do).
 """
