@@ -257,6 +257,10 @@ def _scr(u: np.ndarray) -> np.ndarray:
 class _Person:
     """One person's lazily extended timeline (events, beats, SCRs, artifacts)."""
 
+    #: Periods (s) of the two slow tonic EDA drifts (the group simulator draws its own per
+    #: person: identical periods are a rhythm every person shares)
+    drift_s: tuple[float, float] = (600.0, 230.0)
+
     def __init__(
         self, cfg: PersonSimConfig, seed: np.random.SeedSequence, artifacts: bool, lag: float
     ) -> None:
@@ -363,8 +367,8 @@ class _Person:
         c, p = self.cfg, self.phase
         x = (
             c.scl_us
-            + 0.6 * np.sin(2 * np.pi * t / 600.0 + p[5])
-            + 0.25 * np.sin(2 * np.pi * t / 230.0 + p[2])
+            + 0.6 * np.sin(2 * np.pi * t / self.drift_s[0] + p[5])
+            + 0.25 * np.sin(2 * np.pi * t / self.drift_s[1] + p[2])
             - 0.6 * np.sin(p[5])
             - 0.25 * np.sin(p[2])
         )

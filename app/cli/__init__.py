@@ -110,6 +110,9 @@ def _add_simulate_parser(sub: Any) -> None:
         "(bvp/gsr), e4b = Empatica<ID>PPG/EDA/IBI style",
     )
     _add_sim_options(p)
+    from app.cli.group_sim import add_group_options  # --people / --couple (N people)
+
+    add_group_options(p)
     p.add_argument(
         "--start-s",
         type=float,
@@ -222,6 +225,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from devices.source import SimulatorSource, parent_gone
     from dsp.simulate import DyadSimConfig, PersonSimConfig
 
+    if args.people is not None:  # a group of N people: app.cli.group_sim
+        from app.cli.group_sim import simulate_group_cmd
+
+        stop = threading.Event()
+        _install_sigint(stop)
+        try:
+            return simulate_group_cmd(args, stop)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
     base = DyadSimConfig()
     try:
         cfg = DyadSimConfig(
