@@ -23,6 +23,7 @@ Time in seconds on the clock of the loaded stamps (pyxdf's synchronised stamps).
 
 from __future__ import annotations
 
+import bisect
 import logging
 from typing import Any
 
@@ -60,7 +61,8 @@ def dropouts(t: np.ndarray, srate: float, breaks: np.ndarray | None = None) -> n
     A jump ``t[i + 1] - t[i] > DROPOUT_MIN_S`` is a dropout when the stamps of up to 10 s of
     samples on either side (within the same segment), fitted by one line with a step at the
     jump, step by more than half the jump: after a dropout the samples stay displaced by the
-    time lost; after a late burst they return to the line.
+    time lost; after a late burst they return to the line. Longer jumps are judged first, and
+    a dropout found bounds the fits of the others.
 
     Parameters
     ----------
@@ -80,17 +82,20 @@ def dropouts(t: np.ndarray, srate: float, breaks: np.ndarray | None = None) -> n
         cand = cand[~breaks[cand]]
     if cand.size == 0:
         return cand
-    cut = np.flatnonzero(breaks) + 1 if breaks is not None else np.zeros(0, dtype=np.int64)
+    cuts = (np.flatnonzero(breaks) + 1).tolist() if breaks is not None else []
     m = max(2, int(round(_SIDE_S * srate)))
     out = []
-    for i in cand.tolist():
-        k = int(np.searchsorted(cut, i, side="right"))  # segment [cut[k-1], cut[k])
-        lo = int(cut[k - 1]) if k > 0 else 0
-        hi = int(cut[k]) if k < cut.size else t.size
+    # longest jumps first: a dropout found bounds the fits of the jumps next to it, so that
+    # the burst boundaries around a dropout are not taken for dropouts themselves
+    for i in cand[np.argsort(-d[cand], kind="stable")].tolist():
+        k = bisect.bisect_right(cuts, i)  # the fits stay within [cuts[k-1], cuts[k])
+        lo = cuts[k - 1] if k > 0 else 0
+        hi = cuts[k] if k < len(cuts) else t.size
         step = _step_at(t, max(lo, i + 1 - m), i, min(hi, i + 1 + m), srate)
         if not step <= 0.5 * d[i]:  # NaN counts as a dropout
             out.append(i)
-    return np.asarray(out, dtype=np.int64)
+            bisect.insort(cuts, i + 1)
+    return np.asarray(sorted(out), dtype=np.int64)
 
 
 def _can_drop_samples(header: dict[str, Any]) -> bool:
