@@ -24,7 +24,8 @@ other file goes through :func:`pyxdf.load_xdf` unchanged.
 
 Time conventions: ``timestamps`` are seconds on the recording machine's LSL clock (raw stamps
 plus the recorded clock offsets when ``sync_clocks``; jitter removed per segment when
-``dejitter``); ``raw_timestamps`` are exactly what the file holds (sender's clock, s).
+``dejitter``, by pyxdf's rule except that a dropout ends a segment, so that the samples after
+it keep their time: :mod:`devices.xdf_dejitter`); ``raw_timestamps`` are exactly what the file holds (sender's clock, s).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from typing import Any
 import numpy as np
 import pyxdf
 
+from devices.xdf_dejitter import dejitter_streams
 from devices.xdf_fast import FAST_PATH_AVAILABLE as FAST_PATH_AVAILABLE
 from devices.xdf_fast import _Collect, _Scan, _try_fast
 from devices.xdf_writer import (
@@ -426,20 +428,26 @@ def _parse_streams(
     raw: dict[int, list[np.ndarray]] = {}
     sync_failed = False
     try:
-        fast = _try_fast(scan, sync_clocks, dejitter, collect)
+        # pyxdf's dejitter closes dropouts shorter than 500 samples: ours keeps them
+        fast = _try_fast(scan, sync_clocks, False, collect)
         if fast is not None:
             loaded, file_header, raw, fast_notes = fast
             notes.extend(fast_notes)
             sync_failed = bool(fast_notes)  # its only note is the sync fallback
         else:
             try:
-                loaded, file_header = _pyxdf_load(source, sync_clocks, dejitter, raw)
+                loaded, file_header = _pyxdf_load(source, sync_clocks, False, raw)
             except (ValueError, np.linalg.LinAlgError, IndexError, ZeroDivisionError) as exc:
-                if not (sync_clocks or dejitter):
+                if not sync_clocks:
                     raise
                 notes.append(f"clock synchronisation/dejitter failed ({exc}); using raw timestamps")
                 sync_failed = True
                 loaded, file_header = _pyxdf_load(source, False, False, raw)
+        if dejitter and not sync_failed:
+            try:
+                _dejitter(loaded, sync_clocks, collect)
+            except (ValueError, np.linalg.LinAlgError, IndexError, ZeroDivisionError) as exc:
+                notes.append(f"dejitter failed ({exc}); using the synchronised timestamps")
     except XdfReadError:
         raise
     except Exception as exc:  # pyxdf raises assorted types on damaged content
@@ -451,6 +459,21 @@ def _parse_streams(
         logger.propagate = old_propagate
     notes.extend(collect.messages)
     return loaded, file_header, raw, sync_failed
+
+
+def _dejitter(loaded: list[dict[str, Any]], sync: bool, collect: _Collect) -> None:
+    """:func:`devices.xdf_dejitter.dejitter_streams` on the loaded streams, with pyxdf's
+    "Segments and clock-segments differ" warnings said about its segments (not the single
+    segment pyxdf compared without its own dejitter)."""
+    collect.messages[:] = [m for m in collect.messages if "Segments and clock-segments" not in m]
+    dejitter_streams(loaded)
+    if sync:
+        for s in loaded:
+            info = s["info"]
+            if info.get("segments") != info.get("clock_segments"):
+                logging.getLogger("pyxdf.pyxdf").warning(
+                    f"Stream {info['stream_id']}: Segments and clock-segments differ"
+                )
 
 
 def _stream_values(s: dict[str, Any], fmt: str, nch: int) -> np.ndarray:
@@ -517,7 +540,8 @@ def load_recording(
     sync_clocks : bool
         Apply the recorded clock offsets (pyxdf, with clock-reset handling).
     dejitter : bool
-        Remove timestamp jitter of regular-rate streams (pyxdf, per segment).
+        Remove timestamp jitter of regular-rate streams (pyxdf's line per segment; a dropout
+        starts a new segment: :func:`devices.xdf_dejitter.dejitter_streams`).
     streams : sequence of str, optional
         Globs on name, type or source_id; only matching streams are returned.
 

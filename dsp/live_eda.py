@@ -23,6 +23,27 @@ from dsp.quality import MIN_SCL_DRIFT_US_S, eda_quality_reason, eda_valid_mask
 __all__ = ["LiveEda"]
 
 
+def _mask_between_gaps(
+    raw: np.ndarray, fs: float, gap_n: int, quant_step_us: float = 0.0
+) -> np.ndarray:
+    """:func:`eda_valid_mask` of each stretch of ``raw`` between NaN runs longer than ``gap_n``
+    samples (gaps), as :func:`dsp.session.analyze_person` masks each gap-free piece."""
+    nan = np.isnan(raw)
+    if not nan.any():
+        return eda_valid_mask(raw, fs, quant_step_us=quant_step_us)
+    edges = np.flatnonzero(np.diff(np.r_[0, nan.astype(np.int8), 0]))
+    out = np.zeros(raw.size, dtype=bool)
+    a = 0
+    for r0, r1 in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if r1 - r0 > gap_n:
+            if r0 > a:
+                out[a:r0] = eda_valid_mask(raw[a:r0], fs, quant_step_us=quant_step_us)
+            a = r1
+    if a < raw.size:
+        out[a:] = eda_valid_mask(raw[a:], fs, quant_step_us=quant_step_us)
+    return out
+
+
 class LiveEda:
     """EDA stream state and metrics of one person (see the module docstring)."""
 
@@ -126,7 +147,9 @@ class LiveEda:
 
         The rules are local (range, slope, flat runs >= 5 s, 5 s margins), so only the new
         samples and the 12 s before them are re-evaluated, with 12 s more of left context
-        (longer than a flat run plus its margin).
+        (longer than a flat run plus its margin). A gap (the NaN run the stream clock filled
+        in) separates two stretches masked on their own, as offline, rather than costing
+        them 5 s margins.
         """
         n = self._e_raw.size
         if self._e_mask_valid >= n and self._e_mask.size == n:
@@ -138,7 +161,8 @@ class LiveEda:
         ctx = int(ctx_s * fs) + 1
         r0 = max(0, min(self._e_mask_valid, self._e_mask.size) - ctx)
         c0 = max(0, r0 - ctx)
-        part = eda_valid_mask(self._e_raw[c0:], fs, quant_step_us=step)
+        gap_n = int(self.cfg.max_gap_s * fs)
+        part = _mask_between_gaps(self._e_raw[c0:], fs, gap_n, quant_step_us=step)
         part &= np.isfinite(self._e_x[c0:])
         m = np.empty(n, dtype=bool)
         m[:r0] = self._e_mask[:r0]

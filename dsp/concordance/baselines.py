@@ -24,7 +24,7 @@ from dsp.concordance.indices import (
     slope_series,
     slope_signal,
 )
-from dsp.concordance.lead import LeadTest
+from dsp.concordance.lead import LEAD_GAP_S, LeadTest
 from dsp.concordance.susy import susy
 from dsp.concordance.wcc import WCCResult, wcc, wcc_peak
 from dsp.surrogates import (
@@ -190,13 +190,16 @@ def analyze_session(
     min_shift_s: float = 60.0,
     seed: int | np.random.Generator | None = 0,
     lead_min_span_s: float = 150.0,
+    lead_bridge_s: float = LEAD_GAP_S,
 ) -> SessionConcordance:
     """Offline EDA concordance of one session (patient ``x``, clinician ``y``, µS at ``fs``).
 
     Computes the slope-concordance r series, CI, KSI, mean r, a WCC on the slope signals,
     a surrogate test of the CI and the lead test of the whole session
     (:func:`~dsp.concordance.coupling.recent_lead_test`, whose shifts must spread over
-    ``lead_min_span_s``), with the same functions the live engine uses.
+    ``lead_min_span_s``, and which bridges holes up to ``lead_bridge_s``: the HR default;
+    :data:`~dsp.concordance.lead.EDA_BRIDGE_S` for EDA), with the same functions the live
+    engine uses.
     """
     x, y = _pair(x, y)
     r = slope_concordance(x, y, fs, slope_s, corr_s, step_s)
@@ -216,7 +219,7 @@ def analyze_session(
     lead_rng = np.random.default_rng([seed, 1]) if isinstance(seed, int) else seed
     lead = recent_lead_test(
         x, y, fs, slope_s, math.inf, wcc_win_s, wcc_lag_s, wcc_inc_s, n_surrogates, min_shift_s,
-        lead_min_span_s, lead_rng, test_fs=fs,
+        lead_min_span_s, lead_rng, test_fs=fs, bridge_s=lead_bridge_s,
     )  # fmt: skip
     return SessionConcordance(
         r=r,

@@ -74,10 +74,11 @@ def recent_lead_test(
     rng: np.random.Generator | int | None,
     test_fs: float = LEAD_TEST_FS,
     stop_early: bool = False,
+    bridge_s: float = LEAD_GAP_S,
 ) -> LeadTest:
     """Coupling and lead test over the last ``window_s`` of two raw series.
 
-    Holes up to :data:`~dsp.concordance.lead.LEAD_GAP_S` are bridged, both slope signals
+    Holes up to ``bridge_s`` are bridged, both slope signals
     (``slope_s``) computed and read at ``test_fs`` (counting back from the newest value), and
     :func:`~dsp.concordance.lead.lead_test` run on the patient's last ``window_s`` against
     circular shifts of the clinician's **whole** series (``y_pool``).
@@ -105,8 +106,12 @@ def recent_lead_test(
     stop_early : bool
         Stop drawing shifts once the test cannot reach p <= 0.05 (same decisions; see
         :func:`~dsp.concordance.lead.lead_tests`): the offline replay, not the live words.
+    bridge_s : float
+        Longest hole (s) bridged linearly: :data:`~dsp.concordance.lead.LEAD_GAP_S` for HR,
+        :data:`~dsp.concordance.lead.EDA_BRIDGE_S` (none) for EDA. Longer holes stay NaN and
+        every window touching one is left out.
     """
-    gap = int(round(LEAD_GAP_S * fs))
+    gap = int(round(bridge_s * fs))
     sp = slope_signal(fill_short_gaps(p, gap), fs, slope_s)
     sc = slope_signal(fill_short_gaps(c, gap), fs, slope_s)
     step = max(1, int(round(fs / test_fs)))
@@ -165,6 +170,7 @@ def coupling_timeline(
     first_s: float,
     every_s: float,
     seed: int | None = 0,
+    bridge_s: float = LEAD_GAP_S,
 ) -> CouplingTimeline:
     """Replay the live coupling test of a whole recording at the live refresh instants.
 
@@ -186,6 +192,8 @@ def coupling_timeline(
     rule : HighlightRule
         The live rule (``DyadConfig.highlight``); ``first_s`` / ``every_s``: the live
         ``warmup_s`` / ``surrogate_every_s``.
+    bridge_s : float
+        Longest hole bridged (s; :func:`recent_lead_test`).
     """
     p = np.asarray(p, dtype=float)
     c = np.asarray(c, dtype=float)
@@ -198,7 +206,7 @@ def coupling_timeline(
         return recent_lead_test(
             p[:k], c[:k], fs, slope_s, method.lead_window_s, win_s, method.wcc_lag_s, inc_s,
             method.lead_surrogates, method.min_shift_s, method.lead_min_span_s,
-            np.random.default_rng(seeds[i]), stop_early=True,
+            np.random.default_rng(seeds[i]), stop_early=True, bridge_s=bridge_s,
         )  # fmt: skip
 
     # numpy releases the GIL in the array work: two threads use two cores

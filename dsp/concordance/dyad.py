@@ -30,7 +30,7 @@ from dsp.concordance.coupling import coupling_timeline
 from dsp.concordance.evidence import breathing_rate, shared_breathing_note
 from dsp.concordance.hr import CoherenceTest, hr_coherence_session_test
 from dsp.concordance.indices import rolling_marci, rolling_pearson, slope_series, slope_signal
-from dsp.concordance.lead import NO_LEAD_TEST, LeadTest
+from dsp.concordance.lead import EDA_BRIDGE_S, LEAD_GAP_S, NO_LEAD_TEST, LeadTest
 from dsp.concordance.live_config import DyadConfig
 from dsp.concordance.segments import SegmentReport, segment_concordance
 from dsp.concordance.susy import SUSYResult, susy
@@ -272,7 +272,7 @@ def _dyad_signal(
     sc = analyze_session(
         x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
         cfg.n_surrogates, surrogates, cfg.min_shift_s, seed=cfg.seed,
-        lead_min_span_s=cfg.lead_min_span_s,
+        lead_min_span_s=cfg.lead_min_span_s, lead_bridge_s=_bridge_s(name),
     )  # fmt: skip
     sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
     su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
@@ -317,6 +317,11 @@ def _dyad_signal(
     )  # fmt: skip
 
 
+def _bridge_s(name: str) -> float:
+    """Longest hole (s) a lead / coupling test bridges: none in EDA, a beat or so in HR."""
+    return EDA_BRIDGE_S if name == "eda" else LEAD_GAP_S
+
+
 def _coupling_held(
     x: np.ndarray, y: np.ndarray, t_s: np.ndarray, name: str, cfg: SessionConfig
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -327,6 +332,7 @@ def _coupling_held(
         x, y, cfg.grid_fs, cfg.slope_s if eda else cfg.hr_slope_s,
         cfg.wcc_win_s if eda else cfg.hr_wcc_win_s, LIVE.lead_inc_s if eda else LIVE.hr_lead_inc_s,
         cfg.method, HIGHLIGHT, LIVE.warmup_s, LIVE.surrogate_every_s, seed=cfg.seed,
+        bridge_s=_bridge_s(name),
     )  # fmt: skip
     i = np.searchsorted(ct.t, t_s + 1e-9, side="right") - 1
     ok = i >= 0

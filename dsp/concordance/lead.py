@@ -34,6 +34,7 @@ from dsp.concordance.wcc import PEAK_THRESHOLD
 from dsp.surrogates import random_shifts
 
 __all__ = [
+    "EDA_BRIDGE_S",
     "LEAD_GAP_S",
     "NO_LEAD_TEST",
     "Leader",
@@ -44,8 +45,13 @@ __all__ = [
     "lead_tests",
 ]
 
-#: Holes up to this long (s) are bridged linearly before a lead test, live and offline.
+#: Holes up to this long (s) in the HR grid are bridged linearly before a lead test, live and
+#: offline (the live HR grid has holes of a beat or so at its newest edge). A dropout of the
+#: PPG leaves a longer hole (its length plus the beat interval that crossed it).
 LEAD_GAP_S = 2.0
+#: Holes bridged in the EDA grid (s): none. An EDA hole is a dropout longer than the grid's
+#: ``max_gap_s`` or an excluded stretch, and a gap excludes the windows it touches (issue 18).
+EDA_BRIDGE_S = 0.0
 
 #: Largest product array (values) of one lag_profiles call in a lead test (5 MB of floats:
 #: about 90 surrogates of 10 minutes at 1 Hz; larger chunks ran slower, out of cache).

@@ -22,7 +22,7 @@ from dsp.concordance.indices import (
     rolling_pearson,
     slope_signal,
 )
-from dsp.concordance.lead import NO_LEAD_TEST, LeadTest
+from dsp.concordance.lead import EDA_BRIDGE_S, LEAD_GAP_S, NO_LEAD_TEST, LeadTest
 from dsp.concordance.live_config import DyadConfig, DyadMetrics
 from dsp.concordance.stream import ConcordanceStream, PairBuffer
 from dsp.concordance.wcc import _lagged_block_corr, wcc, wcc_peak
@@ -203,14 +203,15 @@ class LiveDyad:
         """Re-run the EDA and HR coupling / lead tests over the last ``lead_window_s`` and
         feed their percentiles to the highlight rule."""
         cfg = self.config
-        for name, hist, slope_s, win_s, inc_s in (
-            ("eda", self._eda_hist, cfg.slope_s, cfg.wcc_win_s, cfg.lead_inc_s),
-            ("hr", self._hr_hist, cfg.hr_slope_s, cfg.hr_wcc_win_s, cfg.hr_lead_inc_s),
+        for name, hist, slope_s, win_s, inc_s, bridge_s in (
+            ("eda", self._eda_hist, cfg.slope_s, cfg.wcc_win_s, cfg.lead_inc_s, EDA_BRIDGE_S),
+            ("hr", self._hr_hist, cfg.hr_slope_s, cfg.hr_wcc_win_s, cfg.hr_lead_inc_s, LEAD_GAP_S),
         ):
             p, c = hist.last(hist.count)
             res = recent_lead_test(
                 p, c, cfg.fs, slope_s, cfg.lead_window_s, win_s, cfg.wcc_lag_s, inc_s,
                 cfg.lead_surrogates, cfg.min_shift_s, cfg.lead_min_span_s, self._rng,
+                bridge_s=bridge_s,
             )  # fmt: skip
             self._track[name].update(coupling_percentile(res))
             if name == "eda":
