@@ -426,6 +426,10 @@ class MediaCapture:
         self._outlets.clear()
         return self.stats
 
+    def outlets(self) -> list[Any]:
+        """The stamp outlets (``pylsl.StreamOutlet``), for a recorder to follow."""
+        return list(self._outlets.values())
+
     @property
     def running(self) -> bool:
         return any(t.is_alive() for t in self._threads)

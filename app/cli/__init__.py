@@ -21,6 +21,7 @@ from typing import Any
 
 from app import __version__
 from app.cli import analysis, sessions
+from app.cli import video as video_cli
 from app.display import has_display, missing_qt_libraries, missing_qt_line
 
 
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_parser(sub)
     sessions.register(sub)
     analysis.register(sub)
+    video_cli.register(sub)
     return parser
 
 

@@ -154,7 +154,7 @@ def cmd_devices(args: argparse.Namespace) -> int:  # noqa: ARG001
 
 def cmd_add(args: argparse.Namespace) -> int:
     from app.cli import CliError
-    from app.video import VideoAttachError, attach_video
+    from app.video_sync import VideoAttachError, attach_video
 
     try:
         result = attach_video(args.session, args.video, offset_s=args.offset)
