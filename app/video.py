@@ -75,6 +75,8 @@ def start_session_capture(
     VideoError
         A device name is wrong, a device is missing or busy, the file cannot be created.
     """
+    import pylsl
+
     from devices.lsl import describe
     from devices.recorder import follow_new
 
@@ -86,8 +88,9 @@ def start_session_capture(
         wait_consumers_s=wait_s,
         on_error=on_error,
     ).start()
-    found = [(describe(o.info()), o.info()) for o in cap.outlets()]
-    follow_new(acquisition, found)
+    infos = pylsl.resolve_bypred(f"starts-with(source_id,'{cap.source_id}')",
+                                 minimum=len(cap.outlets()), timeout=3.0)  # fmt: skip
+    follow_new(acquisition, [(describe(i), i) for i in infos])
     return cap
 
 

@@ -421,9 +421,8 @@ class MediaCapture:
                 self._closed = True
                 self._finish_output()
         self._close_inputs()
-        for outlet in self._outlets.values():
-            del outlet
-        self._outlets.clear()
+        # the stamp outlets live as long as this object: samples pushed just before stop()
+        # still reach the recorder's inlet (an outlet destroyed at once may drop them)
         return self.stats
 
     def outlets(self) -> list[Any]:

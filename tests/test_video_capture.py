@@ -178,3 +178,55 @@ def test_full_disk_stops_the_video_not_the_recording(tmp_path: Path, uid: str) -
     streams, _ = pyxdf.load_xdf(str(tmp_path / "s.xdf"), dejitter_timestamps=False)
     eda = [s for s in streams if s["info"]["type"][0] == "EDA"]
     assert eda and all(s["time_stamps"][-1] - s["time_stamps"][0] > 5.0 for s in eda)
+
+
+def test_console_session_records_the_chosen_camera(uid: str, tmp_path: Path) -> None:
+    """The console's Start session (LiveController) with a camera and microphone chosen:
+    recording.mp4 beside recording.xdf, every frame stamped in the XDF; a second session
+    with a missing camera reports it in one line and still records the physiology."""
+    import pyxdf
+
+    from app.controller import LiveController
+    from app.engine import EngineConfig
+    from app.sources import SourceChoice, SourceKind, role_globs
+    from app.video import MediaChoice, find_session_video
+    from devices.source import SimulatorSource
+    from dsp.simulate import DyadSimConfig
+
+    prefix = f"VidC{uid}"
+    control = LiveController(
+        EngineConfig(tick_s=0.5, metrics_source_id=f"metrics-{uid}"),
+        marker_name=f"Markers-{uid}",
+        marker_source_id=f"markers-{uid}",
+    )
+    errors: list[str] = []
+    control.on_error = errors.append
+    source = SimulatorSource(DyadSimConfig(seed=2), prefix=prefix)
+    try:
+        control.start(SourceChoice(kind=SourceKind.SIMULATED, roles=role_globs(prefix),
+                                   wait_s=30.0, description="test dyad"), source)  # fmt: skip
+        t_end = time.monotonic() + 40
+        while control.session is None and time.monotonic() < t_end:
+            time.sleep(0.05)
+        control.media = MediaChoice(COUNTER_CAM, SINE_MIC)
+        path = control.start_recording(tmp_path / "sessions", "P1", "C1")
+        time.sleep(3.0)
+        control.stop_recording()
+        control.media = MediaChoice("alsa:nosuchcard", "")
+        path2 = control.start_recording(tmp_path / "sessions2", "P1", "C1")
+        time.sleep(2.0)
+        control.stop_recording()
+    finally:
+        control.shutdown()
+    streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+    vf = stream_of(streams, "VideoFrames")
+    with av.open(str(path.with_suffix(".mp4"))) as c:
+        n_frames = sum(1 for _ in c.decode(video=0))
+    assert n_frames == len(vf["time_stamps"]) >= 60
+    sv = find_session_video(path)
+    assert sv is not None and sv.how == "recorded"
+    assert abs(sv.to_session(sv.to_file(vf["time_stamps"][30])) - vf["time_stamps"][30]) < 1e-6
+    assert len(errors) == 1 and "alsa:nosuchcard" in errors[0], errors
+    streams2, _ = pyxdf.load_xdf(str(path2))
+    assert any(s["info"]["type"][0] == "EDA" and len(s["time_stamps"]) for s in streams2)
+    assert not path2.with_suffix(".mp4").exists()

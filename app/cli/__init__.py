@@ -153,6 +153,7 @@ def _add_run_parser(sub: Any) -> None:
     )
     p.add_argument("--tick", type=float, default=1.0, metavar="S", help="DSP tick (default 1 s)")
     _add_role_options(p)
+    video_cli.add_capture_options(p)  # recorded with each session started in the console
 
 
 def _add_demo_parser(sub: Any) -> None:
@@ -342,6 +343,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from devices.assign import parse_role_options
 
     roles = parse_role_options(args.role) if args.role else None
+    video_cli.check_devices(args)
     missing = [] if args.headless else missing_qt_libraries()
     if missing:
         print(missing_qt_line(missing), flush=True)

@@ -37,6 +37,23 @@ def add_capture_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", metavar="DEVICE", help="also record this microphone (FORMAT:DEVICE)")
 
 
+def check_devices(args: argparse.Namespace) -> None:
+    """``attune run --video/--audio``: the names are checked now (one line, exit 2); the
+    console records them with each session. The headless view records nothing."""
+    from app.cli import CliError
+    from devices.video_capture import VideoError, parse_device
+
+    names = [n for n in (getattr(args, "video", None), getattr(args, "audio", None)) if n]
+    if names and getattr(args, "headless", False):
+        raise CliError("--video/--audio record with the console's sessions; the headless view "
+                       "records nothing (use attune record OUT.xdf --video DEVICE)")  # fmt: skip
+    try:
+        for n in names:
+            parse_device(n)
+    except VideoError as exc:
+        raise CliError(str(exc)) from None
+
+
 def video_path_for(recording: str | Path) -> Path:
     """Where the video of ``recording`` goes: the same name with ``.mp4``."""
     return Path(recording).with_suffix(".mp4")
