@@ -31,6 +31,7 @@ from app.analysis.statements import (
     statement_columns,
     statements_dict,
 )
+from app.moments import moments_json
 from app.sessionfolder import METRICS_JSON, REPORT_HTML, TIMESERIES_CSV, beats_csv
 from devices.assign import ROLES
 from dsp.concordance.dyad import DyadSignal
@@ -201,6 +202,8 @@ def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
         "persons": {},
         "concordance": None,
         "segments": {"per_label": [], "per_interval": []},
+        # high / low concordance moments, marked moments, blocks (app.moments; video review)
+        "moments": moments_json(a),
     }
     for role, p in a.persons.items():
         d = person_dict(p)

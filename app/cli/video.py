@@ -159,6 +159,20 @@ def register(subparsers: Any) -> None:
     a.add_argument("video", metavar="VIDEO", help="the video file")
     a.add_argument("--offset", type=float, metavar="S", help="set the offset by hand (s)")
     a.set_defaults(func=cmd_add)
+    c = sub.add_parser(
+        "clips",
+        help="export the session's moments as short clips with a text of their numbers",
+        description="Export the highest and lowest concordance moments (EDA and HR, by the "
+        "review's evidence rules), the marked moments and the blocks of SESSION's video as "
+        "clips (stream copy) with a sidecar .txt each, for supervision.",
+    )
+    c.add_argument("session", metavar="SESSION", help="session folder or its recording.xdf")
+    c.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
+    c.add_argument("--top", type=int, default=3, metavar="N",
+                   help="high and low moments per signal (default 3)")  # fmt: skip
+    c.add_argument("--pad", type=float, default=5.0, metavar="S",
+                   help="seconds added before and after each moment (default 5)")  # fmt: skip
+    c.set_defaults(func=cmd_clips)
 
 
 def cmd_devices(args: argparse.Namespace) -> int:  # noqa: ARG001
@@ -178,4 +192,38 @@ def cmd_add(args: argparse.Namespace) -> int:
     except VideoAttachError as exc:
         raise CliError(str(exc)) from None
     print(result.text(), flush=True)
+    return 0
+
+
+def cmd_clips(args: argparse.Namespace) -> int:
+    from app.analysis import AnalysisError, AnalysisOptions, analyze_file, cache_load, cache_store
+    from app.cli import CliError
+    from app.sessionfolder import resolve_recording
+    from app.video import find_session_video
+    from app.video_clips import export_clips
+    from devices.video_capture import VideoError as VideoErrorAlias
+
+    rec = resolve_recording(args.session)
+    if not rec.is_file():
+        raise CliError(f"{args.session}: no recording found")
+    try:
+        video = find_session_video(rec)
+    except VideoErrorAlias as exc:
+        raise CliError(str(exc)) from None
+    if video is None:
+        raise CliError(f"{args.session}: the session has no video (record with --video, or "
+                       "attune video add SESSION VIDEO)")  # fmt: skip
+    opts = AnalysisOptions()
+    try:
+        a = cache_load(rec, opts)
+        if a is None:
+            a = analyze_file(rec, opts)
+            cache_store(rec, opts, a)
+    except AnalysisError as exc:
+        raise CliError(str(exc)) from None
+    results = export_clips(a, video, args.out, top=args.top, pad_s=args.pad)
+    for r in results:
+        where = r.path.name if r.path else r.note
+        print(f"{r.moment.kind.value:18} {r.moment.signal:3}  {where}: {r.moment.caption}")
+    print(f"{sum(r.path is not None for r in results)} clips in {args.out}", flush=True)
     return 0
