@@ -128,3 +128,24 @@ def store_back(path, a) -> None:
     from app.video import store_video_offset
 
     store_video_offset(path, path.parent / "camera.mp4", a.t_start + VIDEO_START, "manual")
+
+
+def test_moments_tab_lists_and_plays(qtbot, review_session, tmp_path) -> None:
+    from app.gui.compat import pin_none
+    from app.review.window import ReviewWindow
+
+    pin_none()
+    path, a = review_session
+    w = ReviewWindow(a, notes_path=tmp_path / "notes.txt")
+    qtbot.addWidget(w)
+    w.resize(1500, 900)
+    w.show()
+    lst = w.video.moments
+    texts = [lst.item(i).text() for i in range(lst.count())]
+    assert any("talking block" in t for t in texts) and any("listening block" in t for t in texts)
+    talk = next(lst.item(i) for i in range(lst.count()) if "talking block" in lst.item(i).text())
+    qtbot.waitUntil(lambda: not talk.icon().isNull(), timeout=5000)  # thumbnail decoded
+    lst.itemClicked.emit(talk)
+    assert w.video.playing and abs(w.video.cursor_t - 98.0) < 0.5
+    w.video.toggle_play()
+    w.grab().save(str(tmp_path / "moments.png"))

@@ -24,11 +24,21 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.formatting import fmt_mmss
+from app.moments import session_moments
 from app.video import SessionVideo, find_session_video, store_video_offset
 from devices.video_capture import VideoError
 from devices.video_file import FrameReader
@@ -269,6 +279,71 @@ class VideoController(QObject):
         self.panel.worker.close()
 
 
+class Thumbnails(QObject):
+    """Decodes one small picture per moment in a worker thread."""
+
+    ready = Signal(int, object)
+
+    def __init__(self, path: Any, file_times: list[float]) -> None:
+        super().__init__()
+        self._path, self._times = path, file_times
+        self._thread = threading.Thread(target=self._run, name="attune-video-thumbs", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            reader = FrameReader(self._path, width=160)
+        except VideoError:
+            return
+        try:
+            for i, t in enumerate(self._times):
+                got = reader.frame_at(max(t, 0.0))
+                if got is not None:
+                    self.ready.emit(i, np.ascontiguousarray(got[0]))
+        except Exception:  # a thumbnail is decoration: the list works without it
+            return
+        finally:
+            reader.close()
+
+
+def _moments_tab(window: Any, ctl: VideoController) -> QListWidget:
+    """The Moments tab: thumbnail, time and caption per moment; a click plays from it."""
+    moments = session_moments(window.a, top=3)
+    lst = QListWidget()
+    lst.setIconSize(QSize(120, 68))
+    lst.setWordWrap(True)
+    for m in moments:
+        rel = m.t0 - window.t0
+        item = QListWidgetItem(f"{fmt_mmss(rel)}  {m.kind.value}" + (f" ({m.signal})" if m.signal
+                               else "") + f"\n{m.caption}")  # fmt: skip
+        item.setData(Qt.ItemDataRole.UserRole, float(rel))
+        item.setToolTip(m.caption)
+        lst.addItem(item)
+    if not moments:
+        lst.addItem("No moments: no marked moments, blocks, or stretches above or below chance.")
+
+    def clicked(item: QListWidgetItem) -> None:
+        t = item.data(Qt.ItemDataRole.UserRole)
+        if t is None:
+            return
+        ctl.set_cursor(max(float(t) - 2.0, 0.0))  # a little before, then play
+        if not ctl.playing:
+            ctl.toggle_play()
+
+    lst.itemClicked.connect(clicked)
+
+    def thumb(i: int, img: np.ndarray) -> None:
+        h, w, _ = img.shape
+        q = QImage(img.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        lst.item(i).setIcon(QIcon(QPixmap.fromImage(q)))
+
+    times = [ctl.video.to_file(m.t0) for m in moments]
+    ctl.thumbs = Thumbnails(ctl.video.path, times)
+    ctl.thumbs.ready.connect(thumb)
+    window.tabs.insertTab(0, lst, f"Moments ({len(moments)})")
+    return lst
+
+
 def install_video(window: Any) -> VideoController | None:
     """Add the session's video to a review window (None when it has none or it is unreadable;
     an unreadable video is reported in the status bar)."""
@@ -295,4 +370,6 @@ def install_video(window: Any) -> VideoController | None:
         side.addWidget(ctl.panel)
         side.addWidget(tabs)
         side.setSizes([330, 470])
+    ctl.moments = _moments_tab(window, ctl)
+    window.tabs.setCurrentWidget(ctl.moments)
     return ctl
