@@ -196,6 +196,53 @@ def make_long(out: str, minutes: int) -> None:
                 off = last
 
 
+def demo_session(folder: str, minutes: float) -> None:
+    """A simulated coupled dyad with a virtual-camera video (testsrc2, 640x360, sound of the
+    simulated room) attached: ``attune review FOLDER --screenshot docs/review_video.png``."""
+    import av
+
+    from app.video import store_video_offset
+    from devices.xdf_reader import load_recording
+    from dsp.simulate import DyadSimConfig, simulate_dyad
+    from tests.video_sim import RATE, speech
+    from tests.xdf_sim import write_simulated_xdf
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    dyad = simulate_dyad(DyadSimConfig(duration_s=minutes * 60, seed=3, coupling=0.8, lag_s=2.0))
+    rec = out / "recording.xdf"
+    marks = [(30.0, "L: clinician listening"), (150.0, "T: clinician talking"),
+             (270.0, "L: clinician listening"), (400.0, "M: moment")]  # fmt: skip
+    write_simulated_xdf(rec, dyad, t0=100.0, markers=marks)
+    secs = int(minutes * 60)
+    inp = av.open(f"testsrc2=size=640x360:rate=15:duration={secs}", format="lavfi")
+    audio = speech(secs, seed=1)
+    from fractions import Fraction
+
+    with av.open(str(out / "camera.mp4"), "w", format="mp4") as o:
+        vs = o.add_stream("libx264", rate=15, options={"preset": "ultrafast", "g": "15"})
+        vs.width, vs.height, vs.pix_fmt = 640, 360, "yuv420p"
+        aus = o.add_stream("aac", rate=RATE, layout="mono")
+        per = RATE // 15
+        for i, f in enumerate(inp.decode(video=0)):
+            f = f.reformat(format="yuv420p")
+            f.pts, f.time_base = i, Fraction(1, 15)
+            for p in vs.encode(f):
+                o.mux(p)
+            chunk = np.ascontiguousarray(audio[i * per : (i + 1) * per].reshape(1, -1))
+            if chunk.size:
+                af = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+                af.sample_rate, af.pts, af.time_base = RATE, i * per, Fraction(1, RATE)
+                for p in aus.encode(af):
+                    o.mux(p)
+        for st in (vs, aus):
+            for p in st.encode(None):
+                o.mux(p)
+    start = load_recording(rec).start
+    store_video_offset(rec, out / "camera.mp4", start + 20.0, "manual")
+    print(f"demo session in {out}: attune review {out} --screenshot docs/review_video.png")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,7 +253,10 @@ def main() -> None:
     ap.add_argument("--seeks", type=int, default=200)
     ap.add_argument("--make-long", metavar="OUT")
     ap.add_argument("--minutes", type=int, default=60)
+    ap.add_argument("--demo-session", metavar="DIR", help="write a demo session with video")
     a = ap.parse_args()
+    if a.demo_session:
+        demo_session(a.demo_session, min(a.minutes, 10))
     if a.make_long:
         make_long(a.make_long, a.minutes)
     if a.capture:

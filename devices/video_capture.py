@@ -525,7 +525,6 @@ class MediaCapture:
             desc = info.desc()
             desc.append_child_value("manufacturer", "Attunement")
             desc.append_child_value("file", self.path.name)
-            desc.append_child_value("device", dev.text)
             for k, v in extra.items():
                 desc.append_child_value(k, str(v))
             ch = desc.append_child("channels").append_child("channel")

@@ -177,6 +177,7 @@ def _add_demo_parser(sub: Any) -> None:
         help="start with the full 150 s warm-up (default: the simulator's first 170 s are "
         "computed at start, labelled 'pre-rolled (simulated history)')",
     )
+    video_cli.add_capture_options(p)  # e.g. --video virtual --audio virtual
 
 
 def build_parser() -> argparse.ArgumentParser:

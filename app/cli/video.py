@@ -28,13 +28,24 @@ times are published on LSL; pictures and sound never leave this machine.
 """
 
 
+#: ``--video virtual`` / ``--audio virtual``: the virtual sources of tests and the demo.
+VIRTUAL = {
+    "video": "lavfi:testsrc2=size=640x360:rate=30",
+    "audio": "lavfi:anoisesrc=color=pink:amplitude=0.05:sample_rate=48000",
+}
+
+
 def add_capture_options(p: argparse.ArgumentParser) -> None:
-    """``--video DEVICE --audio DEVICE`` (no camera unless chosen)."""
+    """``--video DEVICE --audio DEVICE`` (no camera unless chosen; ``virtual`` = lavfi)."""
     p.add_argument(
-        "--video", metavar="DEVICE", help="also record this camera (FORMAT:DEVICE, see "
-        "`attune video devices`); none unless chosen",
+        "--video", metavar="DEVICE", type=lambda s: VIRTUAL["video"] if s == "virtual" else s,
+        help="also record this camera (FORMAT:DEVICE, see `attune video devices`; 'virtual' "
+        "= a test pattern); none unless chosen",
     )  # fmt: skip
-    p.add_argument("--audio", metavar="DEVICE", help="also record this microphone (FORMAT:DEVICE)")
+    p.add_argument(
+        "--audio", metavar="DEVICE", type=lambda s: VIRTUAL["audio"] if s == "virtual" else s,
+        help="also record this microphone (FORMAT:DEVICE; 'virtual' = pink noise)",
+    )  # fmt: skip
 
 
 def check_devices(args: argparse.Namespace) -> None:

@@ -133,6 +133,7 @@ class VideoPanel(QWidget):
         self.shown_file_t = float("nan")
         self.asked_file_t = float("nan")
         self.last_picture: np.ndarray | None = None
+        self.session_text = ""  # the cursor's time, m:ss since the session start
 
     def _show(self, img: np.ndarray, t_frame: float, t_asked: float) -> None:
         img = np.ascontiguousarray(img)  # PyAV pads rows
@@ -147,7 +148,8 @@ class VideoPanel(QWidget):
         how = {"recorded": "recorded with the session (frame times from the recording)",
                "audio": f"aligned by sound (peak {self.video.confidence:.0f} SD)",
                "manual": "synced by hand"}.get(self.video.how, self.video.how)  # fmt: skip
-        self.caption.setText(f"video {fmt_mmss(t_frame)}.{int(t_frame * 1000) % 1000:03d} · {how}")
+        self.caption.setText(f"video {fmt_mmss(t_frame)}.{int(t_frame * 1000) % 1000:03d} at "
+                             f"session {self.session_text} · {how}")  # fmt: skip
 
 
 class VideoController(QObject):
@@ -209,6 +211,7 @@ class VideoController(QObject):
         if follow and not a0 <= t_rel <= a1:
             w = a1 - a0
             self.w.set_zoom(t_rel - 0.1 * w, t_rel + 0.9 * w)
+        self.panel.session_text = fmt_mmss(t_rel)
         self.panel.worker.request(self.file_time(t_rel))
 
     def _line_dragged(self, line: Any) -> None:
@@ -364,8 +367,8 @@ def install_video(window: Any) -> VideoController | None:
     outer = tabs.parentWidget()
     if isinstance(outer, QSplitter):
         idx = outer.indexOf(tabs)
-        side = QSplitter(Qt.Orientation.Vertical, outer)  # owned by the window's splitter
-        outer.replaceWidget(idx, side)
+        side = QSplitter(Qt.Orientation.Vertical)
+        outer.replaceWidget(idx, side)  # the window's splitter owns it; ctl keeps it too
         ctl.side = side
         side.addWidget(ctl.panel)
         side.addWidget(tabs)
