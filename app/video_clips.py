@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.analysis.moments import Moment, session_moments
 from app.formatting import fmt_mmss
-from app.moments import Moment, session_moments
 from app.video import SessionVideo
 from devices.video_file import video_export_clip, video_probe
 

@@ -16,7 +16,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from app.moments import LOW_PERCENTILE, MomentKind, _runs, session_moments  # noqa: E402
+from app.analysis.moments import LOW_PERCENTILE, MomentKind, _runs, session_moments  # noqa: E402
 
 FPS = 10
 
@@ -115,3 +115,14 @@ def test_clips_cut_the_moments(coupled, tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "app.cli", "video", "clips", str(bare), "-o",
                           str(tmp_path / "x")], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert out.returncode == 2 and "has no video" in out.stderr
+
+
+def test_report_shows_the_moments_table_without_pictures(coupled, tmp_path: Path) -> None:
+    from app.analysis import write_outputs
+
+    _, a = coupled
+    write_outputs(a, tmp_path, ("html",))
+    html = (tmp_path / "report.html").read_text()
+    assert "Moments (for review with video)" in html and "patient laughs" in html
+    assert "high concordance" in html
+    assert "camera.mp4" not in html  # no frames of the video in the report

@@ -23,6 +23,7 @@ import numpy as np
 
 from app import __version__
 from app.analysis.inputs import FORMATS
+from app.analysis.moments import moments_json
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.report import write_report
 from app.analysis.statements import (
@@ -31,7 +32,6 @@ from app.analysis.statements import (
     statement_columns,
     statements_dict,
 )
-from app.moments import moments_json
 from app.sessionfolder import METRICS_JSON, REPORT_HTML, TIMESERIES_CSV, beats_csv
 from devices.assign import ROLES
 from dsp.concordance.dyad import DyadSignal
@@ -202,7 +202,7 @@ def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
         "persons": {},
         "concordance": None,
         "segments": {"per_label": [], "per_interval": []},
-        # high / low concordance moments, marked moments, blocks (app.moments; video review)
+        # high / low concordance moments, marked moments, blocks (app.analysis.moments; video review)
         "moments": moments_json(a),
     }
     for role, p in a.persons.items():

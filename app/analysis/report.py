@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from app.analysis.moments import moments_table
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.tables import (
     Table,
@@ -255,6 +256,7 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
         e.append('<p class="note">Markers were found but formed no block inside the signals.</p>')
     else:
         e.append('<p class="note">No markers in this file: no talking/listening table.</p>')
+    e += _section(moments_table(a))  # the session's moments (video review), no thumbnails
     for t in (physiology_table(a), heartpy_table(a), quality_table(a), inputs_table(a)):
         e += _section(t)
     if a.marker_stream:

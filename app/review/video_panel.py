@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.analysis.moments import session_moments
 from app.formatting import fmt_mmss
-from app.moments import session_moments
 from app.video import SessionVideo, find_session_video, store_video_offset
 from devices.video_capture import VideoError
 from devices.video_file import FrameReader

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from app.analysis.tables import Table
 from app.formatting import fmt_mmss
 from dsp.concordance.dyad import HIGHLIGHT
 
@@ -175,3 +176,26 @@ def session_moments(analysis: Any, top: int | None = None) -> list[Moment]:
 def moments_json(analysis: Any) -> list[dict[str, Any]]:
     """The moments for ``metrics.json`` (times also in s from the session start)."""
     return [m.as_json(analysis.t_start) for m in session_moments(analysis)]
+
+
+def moments_table(analysis: Any, top: int = 3) -> Table | None:
+    """The moments as the report's and review's table (None when there are none)."""
+    ms = session_moments(analysis, top=top)
+    if not ms:
+        return None
+    rows = []
+    for m in ms:
+        ev = f"p = {m.p:.3f}" if not math.isnan(m.p) else (
+            f"{m.percentile:.1f}th percentile" if not math.isnan(m.percentile) else "")  # fmt: skip
+        rows.append((fmt_mmss(m.t0 - analysis.t_start), fmt_mmss(m.t1 - m.t0), m.kind.value,
+                     m.signal or "", m.caption, ev or "–"))  # fmt: skip
+    return Table(
+        "moments",
+        "Moments (for review with video)",
+        ("start (m:ss)", "length", "moment", "signal", "what was measured", "evidence"),
+        tuple(rows),
+        "High: the 'above chance' highlight held (smallest p of its coupling tests). Low: the "
+        "last-minute CI at or below the 1st percentile of chance for 20 s or more (a "
+        "description; its session-level false-alarm rate is not calibrated). Thumbnails of "
+        "the video are left out of the report: faces are private.",
+    )
