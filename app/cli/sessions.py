@@ -345,6 +345,8 @@ def cmd_record(args: argparse.Namespace) -> int:
             writing.set()
             capture.stop()
             media.report_capture(capture)
+    if summary is None and capture is not None:  # nothing recorded: no video either
+        capture.path.unlink(missing_ok=True)
     if summary is None:
         if stop.is_set():
             return _fail("stopped while waiting for the required streams; nothing recorded")
