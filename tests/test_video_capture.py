@@ -230,3 +230,10 @@ def test_console_session_records_the_chosen_camera(uid: str, tmp_path: Path) -> 
     streams2, _ = pyxdf.load_xdf(str(path2))
     assert any(s["info"]["type"][0] == "EDA" and len(s["time_stamps"]) for s in streams2)
     assert not path2.with_suffix(".mp4").exists()
+
+
+def test_nothing_recorded_leaves_no_video(tmp_path: Path, uid: str) -> None:
+    out = attune("record", str(tmp_path / "n.xdf"), "--streams", f"Nope{uid}*", "--video",
+                 COUNTER_CAM, "--wait", "2", "--duration", "1")  # fmt: skip
+    assert out.returncode == 2 and "did not appear" in out.stderr
+    assert not (tmp_path / "n.xdf").exists() and not (tmp_path / "n.mp4").exists()
