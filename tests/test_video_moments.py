@@ -126,3 +126,30 @@ def test_report_shows_the_moments_table_without_pictures(coupled, tmp_path: Path
     assert "Moments (for review with video)" in html and "patient laughs" in html
     assert "high concordance" in html
     assert "camera.mp4" not in html  # no frames of the video in the report
+
+
+def test_report_thumbnails_only_when_asked(coupled, tmp_path: Path) -> None:
+    from app.analysis import write_outputs
+    from tests.video_sim import read_code
+
+    _, a = coupled
+    write_outputs(a, tmp_path / "with", ("html",), thumbnails=True)
+    html = (tmp_path / "with" / "report.html").read_text()
+    assert "Moments: video frames" in html
+    import base64
+    import io
+    import re
+
+    from matplotlib import image as mpimg
+
+    frames = html.split("Moments: video frames")[1]
+    pics = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([^"]+)"', frames)
+    moments = [m for m in session_moments(a, top=3)]
+    assert len(pics) == len(moments)
+    for (_, b64), m in zip(pics, moments, strict=True):  # each frame is the moment's start
+        img = (mpimg.imread(io.BytesIO(base64.b64decode(b64)))[..., :3] * 255).astype(np.uint8)
+        assert abs(read_code(img) - (m.t0 - a.t_start) * FPS) <= 1
+    write_outputs(a, tmp_path / "without", ("html",))
+    without = (tmp_path / "without" / "report.html").read_text()
+    assert "Moments (for review with video)" in without and "Moments: video frames" not in without
+    assert without.count("data:image/png") == html.count("data:image/png") - len(pics)

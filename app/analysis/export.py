@@ -336,9 +336,13 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 
 
 def write_outputs(
-    a: SessionAnalysis, outdir: str | Path, formats: Sequence[str] = FORMATS
+    a: SessionAnalysis,
+    outdir: str | Path,
+    formats: Sequence[str] = FORMATS,
+    thumbnails: bool = False,
 ) -> list[Path]:
-    """Write the requested files of one session into ``outdir`` (created if needed)."""
+    """Write the requested files of one session into ``outdir`` (created if needed);
+    ``thumbnails``: the report shows a video frame per moment."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -356,7 +360,7 @@ def write_outputs(
         h, rows = timeseries_rows(a)
         written.append(_write_csv(out / TIMESERIES_CSV, h, rows))
     if "html" in formats:
-        written.append(write_report(a, out / REPORT_HTML, metrics=m))
+        written.append(write_report(a, out / REPORT_HTML, metrics=m, thumbnails=thumbnails))
     return written
 
 

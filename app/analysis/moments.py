@@ -19,6 +19,9 @@ Times are LSL seconds, as in :class:`app.analysis.SessionAnalysis`.
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -27,9 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib import image as mpimg
 
 from app.analysis.tables import Table
 from app.formatting import fmt_mmss
+from app.video import find_session_video
+from devices.video_capture import VideoError
+from devices.video_file import FrameReader
 from dsp.concordance.dyad import HIGHLIGHT
 
 #: Rolling-CI percentile at or below which a low moment is counted (mirrors HIGHLIGHT).
@@ -199,3 +206,33 @@ def moments_table(analysis: Any, top: int = 3) -> Table | None:
         "description; its session-level false-alarm rate is not calibrated). Thumbnails of "
         "the video are left out of the report: faces are private.",
     )
+
+
+def moments_thumbnails_html(analysis: Any, top: int = 3, width: int = 240) -> list[str]:
+    """HTML: one frame of the session's video per moment (embedded PNG), or a line saying
+    why there is none. Only for ``attune analyze --thumbnails``."""
+    out = ["<h2>Moments: video frames</h2>"]
+    try:
+        video = find_session_video(analysis.path)
+    except (VideoError, OSError, ValueError) as exc:
+        return out + [f'<p class="note">No frames: {html.escape(str(exc))}</p>']
+    if video is None:
+        return out + ['<p class="note">No frames: the session has no video.</p>']
+    cells = []
+    reader = FrameReader(video.path, width=width)
+    try:
+        for m in session_moments(analysis, top=top):
+            f = video.to_file(m.t0)
+            got = reader.frame_at(f) if f >= 0 else None
+            if got is None:
+                continue
+            buf = io.BytesIO()
+            mpimg.imsave(buf, np.ascontiguousarray(got[0]), format="png")
+            src = base64.b64encode(buf.getvalue()).decode("ascii")
+            cap = html.escape(f"{fmt_mmss(m.t0 - analysis.t_start)} {m.kind.value} {m.signal}")
+            cells.append(f'<figure style="display:inline-block;margin:4px"><img alt="{cap}" '
+                         f'src="data:image/png;base64,{src}"><figcaption class="small">{cap}'
+                         "</figcaption></figure>")  # fmt: skip
+    finally:
+        reader.close()
+    return out + ["<div>" + "".join(cells) + "</div>"]
