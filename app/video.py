@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from devices.video_capture import MediaCapture, VideoError, parse_device
+from devices.media_devices import VideoError, parse_device
+from devices.video_capture import MediaCapture
 
 #: session.json key of an attached or hand-synced video.
 SESSION_KEY = "video"

@@ -18,7 +18,7 @@ import numpy as np
 
 from app.sessionfolder import resolve_recording
 from app.video import store_video_offset, video_for_recording
-from devices.video_capture import VideoError
+from devices.media_devices import VideoError
 from devices.video_file import video_probe, video_read_audio
 from dsp.audio_align import MIN_RATIO, MIN_Z, AudioAlignment, audio_align
 

@@ -45,7 +45,8 @@ def _cpu_of(fn, seconds: float) -> float:
 
 
 def bench_capture(seconds: float) -> None:
-    from devices.video_capture import MediaCapture, MediaKind, open_input, parse_device
+    from devices.media_devices import MediaKind, open_input, parse_device
+    from devices.video_capture import MediaCapture
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-video-"))
     cam, mic = parse_device(CAMERA), parse_device(MIC)

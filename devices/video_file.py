@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from devices.video_capture import VideoError, _why
+from devices.media_devices import VideoError, _why
 
 
 @dataclass(frozen=True)

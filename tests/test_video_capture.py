@@ -19,7 +19,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from devices.video_capture import VideoError, parse_device  # noqa: E402
+from devices.media_devices import VideoError, parse_device  # noqa: E402
 
 pytestmark = pytest.mark.lsl
 
@@ -123,7 +123,8 @@ def test_missing_devices_fail_in_one_line(tmp_path: Path) -> None:
 CAPTURE_CHILD = textwrap.dedent(
     """
     import sys, time
-    from devices.video_capture import MediaCapture, parse_device
+    from devices.media_devices import parse_device
+    from devices.video_capture import MediaCapture
     cap = MediaCapture(sys.argv[1], parse_device(sys.argv[2]), parse_device(sys.argv[3]),
                        wait_consumers_s=0.0).start()
     print("started", flush=True)

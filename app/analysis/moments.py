@@ -35,7 +35,7 @@ from matplotlib import image as mpimg
 from app.analysis.tables import Table
 from app.formatting import fmt_mmss
 from app.video import find_session_video
-from devices.video_capture import VideoError
+from devices.media_devices import VideoError
 from devices.video_file import FrameReader
 from dsp.concordance.dyad import HIGHLIGHT
 

@@ -52,7 +52,7 @@ def check_devices(args: argparse.Namespace) -> None:
     """``attune run --video/--audio``: the names are checked now (one line, exit 2); the
     console records them with each session. The headless view records nothing."""
     from app.cli import CliError
-    from devices.video_capture import VideoError, parse_device
+    from devices.media_devices import VideoError, parse_device
 
     names = [n for n in (getattr(args, "video", None), getattr(args, "audio", None)) if n]
     if names and getattr(args, "headless", False):
@@ -79,7 +79,8 @@ def start_capture(args: argparse.Namespace, recording: Path, on_error=None) -> A
         Bad device name, device missing or busy, video file exists.
     """
     from app.cli import CliError
-    from devices.video_capture import MediaCapture, VideoError, parse_device
+    from devices.media_devices import VideoError, parse_device
+    from devices.video_capture import MediaCapture
 
     if not (getattr(args, "video", None) or getattr(args, "audio", None)):
         return None
@@ -187,7 +188,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:  # noqa: ARG001
-    from devices.video_capture import list_devices
+    from devices.media_devices import list_devices
 
     for d in list_devices():
         print(f"{d.kind.value:5}  {d.device.text:60}  {d.label}")
@@ -212,7 +213,7 @@ def cmd_clips(args: argparse.Namespace) -> int:
     from app.sessionfolder import resolve_recording
     from app.video import find_session_video
     from app.video_clips import export_clips
-    from devices.video_capture import VideoError as VideoErrorAlias
+    from devices.media_devices import VideoError as VideoErrorAlias
 
     rec = resolve_recording(args.session)
     if not rec.is_file():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel
 
 from app.video import MediaChoice
-from devices.video_capture import MediaKind, VideoError, list_devices
+from devices.media_devices import MediaKind, VideoError, list_devices
 
 NONE = "none"
 

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from app.analysis.moments import session_moments
 from app.formatting import fmt_mmss
 from app.video import SessionVideo, find_session_video, store_video_offset
-from devices.video_capture import VideoError
+from devices.media_devices import VideoError
 from devices.video_file import FrameReader
 
 #: Width frames are scaled to for display (px).
