@@ -29,11 +29,10 @@ COUNTER_CAM = "lavfi:color=c=black:size=320x240:rate=30,geq=lum=16+mod(4*N\\,200
 SINE_MIC = "lavfi:sine=frequency=440:sample_rate=48000"
 
 
-def attune(*args: str, timeout: float = 60.0, preexec=None) -> subprocess.CompletedProcess:
+def attune(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "--local-only", *args],
         capture_output=True, text=True, timeout=timeout, env=dict(os.environ),
-        preexec_fn=preexec,
     )  # fmt: skip
 
 
@@ -155,19 +154,18 @@ def test_kill_9_keeps_all_but_the_last_seconds(tmp_path: Path) -> None:
 
 
 def test_full_disk_stops_the_video_not_the_recording(tmp_path: Path, uid: str) -> None:
-    """A per-file size limit (RLIMIT_FSIZE) makes every write past 400 kB fail as on a full
-    disk: the video stops with one warning, the XDF (far smaller) is recorded to the end."""
-    import resource
-
-    def limit() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
-
+    """A per-file size limit (``ulimit -f``, SIGXFSZ ignored) makes every write past 400 kB
+    fail as on a full disk: the video stops with one warning, the XDF (far smaller) is
+    recorded to the end. (A shell sets the limit: a preexec_fn in this multi-threaded test
+    process could deadlock the forked child.)"""
     sim = start_sim(f"Full{uid}")
+    cmd = [sys.executable, "-m", "app.cli", "--local-only", "record", str(tmp_path / "s.xdf"),
+           "--streams", f"Full{uid}*", "--video", "lavfi:testsrc=size=640x360:rate=30",
+           "--duration", "6", "--wait", "10"]  # fmt: skip
+    script = "trap '' XFSZ; ulimit -f 400; exec \"$@\""
     try:
-        out = attune("record", str(tmp_path / "s.xdf"), "--streams", f"Full{uid}*",
-                     "--video", "lavfi:testsrc=size=640x360:rate=30", "--duration", "6",
-                     "--wait", "10", preexec=limit)  # fmt: skip
+        out = subprocess.run(["bash", "-c", script, "bash", *cmd], capture_output=True,
+                             text=True, timeout=60, env=dict(os.environ))  # fmt: skip
     finally:
         sim.kill()
         sim.wait()
