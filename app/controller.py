@@ -28,11 +28,13 @@ from app.engine import EngineConfig, metric_channels
 from app.live import LiveSession, open_waiting, start_session
 from app.sessionfolder import SessionFolder
 from app.sources import SourceChoice
+from app.video import MediaChoice, start_session_capture
 from devices.assign import MapError, explain, load_map
 from devices.health import HealthState
 from devices.lsl import StreamDescription, resolve_streams
 from devices.markers import Marker, MarkerOutlet, Note, NoteLog
 from devices.recorder import Recorder, RecordingSummary, StreamWatcher
+from devices.video_capture import MediaCapture, VideoError
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,9 @@ class LiveController:
         self.recorder: Recorder | None = None
         self.watcher: StreamWatcher | None = None
         self.folder: SessionFolder | None = None
+        #: Camera and microphone recorded with each session (none unless chosen).
+        self.media = MediaChoice()
+        self.capture: MediaCapture | None = None
         self.on_started: Callable[[LiveSession], None] = _ignore
         self.on_failed: Callable[[str], None] = _ignore
         self.on_status: Callable[[str], None] = _ignore
@@ -352,6 +357,14 @@ class LiveController:
                 on_error=lambda msg: self.report("recording", msg),
             ).start()
         self.folder = folder
+        if self.media.any:  # a camera that fails is reported; the physiology records on
+            try:
+                self.capture = start_session_capture(
+                    self.media, folder.recording, self.session.acquisition,
+                    on_error=lambda msg: self.report("video", msg),
+                )  # fmt: skip
+            except VideoError as exc:
+                self.report("video", str(exc))
         waiting = [
             s.name for s in self.session.acquisition.slots
             if s.channel is not None and s.health().state is not HealthState.CONNECTED
@@ -373,6 +386,10 @@ class LiveController:
         watcher, self.watcher = self.watcher, None
         if watcher is not None:
             watcher.stop()
+        cap, self.capture = self.capture, None
+        if cap is not None:  # the camera stops first, so its last stamps reach the XDF
+            cap.stop()
+            time.sleep(0.8)
         rec, self.recorder = self.recorder, None
         if rec is None:
             return None

@@ -50,7 +50,7 @@ def analyze_to_folder(path: str, outdir: str, options: AnalysisOptions) -> FileO
     """Worker: analyse one file, write its outputs into ``outdir`` and cache the analysis."""
     try:
         a = analyze_file(path, options)
-        write_outputs(a, outdir, options.formats)
+        write_outputs(a, outdir, options.formats, thumbnails=options.thumbnails)
         cache_store(path, options, a)
         row = summary_row(metrics_dict(a), str(outdir))
         return FileOutcome(True, row, "", a.warnings, dyad_series(a))
@@ -128,7 +128,7 @@ def analyze_paths(
         try:
             a = analyze_file(paths[0], options, progress=bar)
             bar(0.95, "writing report")
-            write_outputs(a, dirs[0], options.formats)
+            write_outputs(a, dirs[0], options.formats, thumbnails=options.thumbnails)
             cache_store(paths[0], options, a)
             bar(1.0, "done")
         finally:

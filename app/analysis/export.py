@@ -23,6 +23,7 @@ import numpy as np
 
 from app import __version__
 from app.analysis.inputs import FORMATS
+from app.analysis.moments import moments_json
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.report import write_report
 from app.analysis.statements import (
@@ -201,6 +202,8 @@ def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
         "persons": {},
         "concordance": None,
         "segments": {"per_label": [], "per_interval": []},
+        # high / low concordance moments, marked moments, blocks (app.analysis.moments; video review)
+        "moments": moments_json(a),
     }
     for role, p in a.persons.items():
         d = person_dict(p)
@@ -333,9 +336,13 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 
 
 def write_outputs(
-    a: SessionAnalysis, outdir: str | Path, formats: Sequence[str] = FORMATS
+    a: SessionAnalysis,
+    outdir: str | Path,
+    formats: Sequence[str] = FORMATS,
+    thumbnails: bool = False,
 ) -> list[Path]:
-    """Write the requested files of one session into ``outdir`` (created if needed)."""
+    """Write the requested files of one session into ``outdir`` (created if needed);
+    ``thumbnails``: the report shows a video frame per moment."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -353,7 +360,7 @@ def write_outputs(
         h, rows = timeseries_rows(a)
         written.append(_write_csv(out / TIMESERIES_CSV, h, rows))
     if "html" in formats:
-        written.append(write_report(a, out / REPORT_HTML, metrics=m))
+        written.append(write_report(a, out / REPORT_HTML, metrics=m, thumbnails=thumbnails))
     return written
 
 

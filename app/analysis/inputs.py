@@ -52,6 +52,9 @@ class AnalysisOptions:
         DSP parameters.
     surrogate_method : str
         'circular' or 'segment': surrogates of the session CI test (``--surrogates``).
+    thumbnails : bool
+        The HTML report shows a video frame per moment (``--thumbnails``; off: faces are
+        private).
     """
 
     roles: dict = field(default_factory=dict)
@@ -61,6 +64,7 @@ class AnalysisOptions:
     config: SessionConfig = SessionConfig()  # noqa: RUF009
     eda_scale: float | None = None
     surrogate_method: str = "circular"
+    thumbnails: bool = False
 
 
 @dataclass(frozen=True)

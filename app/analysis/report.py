@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from app.analysis.moments import moments_table, moments_thumbnails_html
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.tables import (
     Table,
@@ -210,7 +211,7 @@ def _parameters(m: dict[str, Any]) -> list[str]:
     return out
 
 
-def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
+def render_report(a: SessionAnalysis, metrics: dict[str, Any], thumbnails: bool = False) -> str:
     """The report as one HTML string (plots embedded as base64 PNG).
 
     The tables are :func:`app.analysis.tables.session_tables` (the review window shows the
@@ -255,6 +256,9 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
         e.append('<p class="note">Markers were found but formed no block inside the signals.</p>')
     else:
         e.append('<p class="note">No markers in this file: no talking/listening table.</p>')
+    e += _section(moments_table(a))  # the session's moments (video review)
+    if thumbnails:  # pictures of faces only when asked for (--thumbnails)
+        e += moments_thumbnails_html(a)
     for t in (physiology_table(a), heartpy_table(a), quality_table(a), inputs_table(a)):
         e += _section(t)
     if a.marker_stream:
@@ -275,8 +279,10 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any]) -> str:
     )
 
 
-def write_report(a: SessionAnalysis, path: str | Path, metrics: dict[str, Any]) -> Path:
+def write_report(
+    a: SessionAnalysis, path: str | Path, metrics: dict[str, Any], thumbnails: bool = False
+) -> Path:
     """Write ``report.html`` for ``a``; ``metrics`` is its :func:`app.analysis.metrics_dict`."""
     p = Path(path)
-    p.write_text(render_report(a, metrics), encoding="utf-8")
+    p.write_text(render_report(a, metrics, thumbnails), encoding="utf-8")
     return p

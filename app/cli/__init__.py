@@ -21,6 +21,7 @@ from typing import Any
 
 from app import __version__
 from app.cli import analysis, importing, remote, sessions
+from app.cli import video as video_cli
 from app.display import has_display, missing_qt_libraries, missing_qt_line
 
 
@@ -162,6 +163,7 @@ def _add_run_parser(sub: Any) -> None:
         help="receive the remote patient of this invite (file or session id) over its relay",
     )
     _add_role_options(p)
+    video_cli.add_capture_options(p)  # recorded with each session started in the console
 
 
 def _add_demo_parser(sub: Any) -> None:
@@ -185,6 +187,7 @@ def _add_demo_parser(sub: Any) -> None:
         help="start with the full 150 s warm-up (default: the simulator's first 170 s are "
         "computed at start, labelled 'pre-rolled (simulated history)')",
     )
+    video_cli.add_capture_options(p)  # e.g. --video virtual --audio virtual
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     analysis.register(sub)
     remote.register(sub)
     importing.register(sub)
+    video_cli.register(sub)
     return parser
 
 
@@ -400,6 +404,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from devices.assign import parse_role_options
 
     roles = parse_role_options(args.role) if args.role else None
+    video_cli.check_devices(args)
     missing = [] if args.headless else missing_qt_libraries()
     if missing:
         print(missing_qt_line(missing), flush=True)

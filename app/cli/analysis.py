@@ -97,6 +97,12 @@ def _register_analyze(subparsers: Any) -> None:
         metavar="LIST",
         help="comma list of json, csv, html (default: all)",
     )
+    p.add_argument(
+        "--thumbnails",
+        action="store_true",
+        help="the report shows a frame of the session's video per moment (off by default: "
+        "faces are private)",
+    )
     _add_method_options(p)
     p.set_defaults(func=cmd_analyze)
 
@@ -229,6 +235,7 @@ def _options(args: argparse.Namespace) -> Any:
         formats=tuple(getattr(args, "format", ("json", "csv", "html"))),
         config=cfg,
         surrogate_method=sur,
+        thumbnails=bool(getattr(args, "thumbnails", False)),
     )
 
 

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.cli import video as media
+
 PROG = "attune"
 
 RECORD_EPILOG = """\
@@ -120,6 +122,7 @@ def _register_record(subparsers: Any) -> None:
         action="store_true",
         help="force data to the disk at every write (power-loss safe)",
     )
+    media.add_capture_options(p)
     p.set_defaults(func=cmd_record)
 
 
@@ -284,8 +287,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         select_for_recording(args, [])  # bad --role/--map fail here, before any waiting
     except MapError as exc:
         return _fail(str(exc))
+    capture = media.start_capture(args, out)  # a missing camera fails here, in one line
     found = resolve_streams(min(args.wait, 1.0))
-    chosen, _ = select_for_recording(args, found)
+    chosen = media.with_media(select_for_recording(args, found)[0], found, capture)
 
     literal = _literal_names(args)
 
@@ -296,9 +300,16 @@ def cmd_record(args: argparse.Namespace) -> int:
         # targeted query is answered even when a busy machine drops broadcast replies
         for name in literal - seen:
             found.extend(resolve_named(name, 0.2))
-        return select_for_recording(args, found)[0]
+        return media.with_media(select_for_recording(args, found)[0], found, capture)
+
+    writing = threading.Event()
+    rec_stop = stop
+    if capture is not None:  # the camera stops first, so its last stamps reach the file
+        rec_stop = threading.Event()
+        media.stop_after(capture, stop, rec_stop, writing, args.duration)
 
     def started(descs: list) -> None:
+        writing.set()
         what = ", ".join(f"{d.name} [{d.type}]" for d in descs) or "no stream yet"
         more = " (and any stream that appears)" if args.all else ""
         print(f"recording {len(descs)} stream(s) to {out}{more}: {what}", flush=True)
@@ -317,8 +328,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         summary = record_streams(
             out,
             chosen,
-            duration=args.duration,
-            stop_event=stop,
+            duration=args.duration if capture is None else None,
+            stop_event=rec_stop,
             overwrite=args.overwrite,
             fsync=args.fsync,
             header_fields={"recorder": f"attunement {__version__}"},
@@ -330,6 +341,13 @@ def cmd_record(args: argparse.Namespace) -> int:
         )
     except XdfWriteError as exc:
         return _fail(str(exc))
+    finally:
+        if capture is not None:
+            writing.set()
+            capture.stop()
+            media.report_capture(capture)
+    if summary is None and capture is not None:  # nothing recorded: no video either
+        capture.path.unlink(missing_ok=True)
     if summary is None:
         if stop.is_set():
             return _fail("stopped while waiting for the required streams; nothing recorded")

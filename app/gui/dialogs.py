@@ -26,10 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.baseline import Baseline
+from app.gui.media_picker import MediaPicker
 from app.gui.theme import DYAD_COLOUR, ROLE_COLOURS, ROLE_NAMES, THEMES, Theme
 from app.live import discover
 from app.meter_state import DASH, finite, fmt
 from app.sources import SourceChoice, SourceKind
+from app.video import MediaChoice
 from devices.assign import (
     MODALITIES,
     ROLES,
@@ -60,7 +62,9 @@ class AssignmentDialog(QDialog):
     discovered = Signal(object)
     remote_link_started = Signal(object)
 
-    def __init__(self, map_file: str = "", wait_s: float = 2.0, parent=None) -> None:
+    def __init__(
+        self, map_file: str = "", wait_s: float = 2.0, parent=None, media: MediaChoice | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Streams")
         self.resize(1000, 440)
@@ -107,6 +111,8 @@ class AssignmentDialog(QDialog):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
+        self.media = MediaPicker(media)
+        lay.addWidget(self.media)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

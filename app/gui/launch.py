@@ -42,6 +42,7 @@ def _open(choice, source, args, config: EngineConfig, ask_on_failure: bool = Fal
     app = make_app()
     settings = load_settings()
     controller = SessionController(config)
+    controller.live.media = _media(args)
     window = MainWindow(controller, settings)
     window.show()
     if ask_on_failure:  # nothing assignable: offer the Streams dialog straight away
@@ -77,3 +78,10 @@ def run_live(args: argparse.Namespace) -> int:
     )
     config = EngineConfig(tick_s=float(getattr(args, "tick", 1.0) or 1.0))
     return _open(choice, None, args, config, ask_on_failure=True)
+
+
+def _media(args: argparse.Namespace):
+    """``--video/--audio``: the camera and microphone recorded with each session."""
+    from app.video import MediaChoice
+
+    return MediaChoice(getattr(args, "video", None) or "", getattr(args, "audio", None) or "")

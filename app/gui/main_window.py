@@ -517,7 +517,8 @@ class MainWindow(QMainWindow):
         if self.assign_dialog is not None:
             self.assign_dialog.raise_()
             return self.assign_dialog
-        dlg = AssignmentDialog(self.settings.last_map_file, parent=self)
+        dlg = AssignmentDialog(self.settings.last_map_file, parent=self,
+                               media=self.controller.live.media)  # fmt: skip
         dlg.accepted.connect(lambda: self._stream_choice(dlg))
         dlg.remote_link_started.connect(self.adopt_remote)
         dlg.finished.connect(lambda _r: setattr(self, "assign_dialog", None))
@@ -534,6 +535,7 @@ class MainWindow(QMainWindow):
         self.centralWidget().layout().addWidget(RemoteStatus(link))
 
     def _stream_choice(self, dlg: AssignmentDialog) -> None:
+        self.controller.live.media = dlg.media.choice()  # recorded from the next Start
         choice = dlg.choice
         if dlg.map_file and dlg.map_file != self.settings.last_map_file:
             self.settings = ConsoleSettings(

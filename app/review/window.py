@@ -51,6 +51,7 @@ from app.analysis.tables import (
 from app.formatting import fmt_mmss, fmt_value
 from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
 from app.review.layout import fit_width, legend_above
+from app.review.video_panel import install_video
 from app.sessionfolder import SessionFolder
 from devices.assign import ROLES
 from dsp.concordance.dyad import HIGHLIGHT
@@ -141,6 +142,7 @@ class ReviewWindow(QMainWindow):
         )
         first = min(self.duration, 300.0)
         self.set_zoom(0.0, first)
+        self.video = install_video(self)  # the session's video beside the traces, if any
 
     # ------------------------------------------------------------------ header
     def _header_html(self) -> str:
