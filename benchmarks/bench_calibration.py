@@ -30,6 +30,7 @@ often each test finds them, so that a fix of the null is not paid for in power.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import beta
 
-from dsp.concordance.baselines import analyze_session, susy_test
+from dsp.concordance.baselines import analyze_session, concordance_surrogate_test, susy_test
 from dsp.concordance.contrast import ContrastMeasure, contrast_blocks, label_contrast
 from dsp.concordance.dyad import COHERENCE_SPAN_S, SUSY_SURROGATES
 from dsp.concordance.hr import hr_coherence_session_test
@@ -56,42 +57,61 @@ TESTS = (
 )  # fmt: skip
 
 
-def session_ps(g: GridSeries, seed: int, cfg: SessionConfig = SessionConfig()) -> dict:  # noqa: B008
+FAMILIES = ("ci", "susy", "lead", "contrast", "coh")
+
+
+def session_ps(
+    g: GridSeries,
+    seed: int,
+    cfg: SessionConfig = SessionConfig(),  # noqa: B008
+    families: tuple[str, ...] = FAMILIES,
+) -> dict:
     """Every session-level p of one dyad (NaN where the test cannot run), as the offline
-    analysis (:func:`dsp.concordance.dyad.analyze_dyad`) computes them."""
+    analysis (:func:`dsp.concordance.dyad.analyze_dyad`) computes them; ``families`` picks
+    which (the CI p is the same with or without the lead test: same seed, same surrogates)."""
     out: dict = {}
     dur = g.t.size / g.fs
     for name, x, y, slope_s, win_s in (
         ("eda", g.eda_patient, g.eda_clinician, cfg.slope_s, cfg.wcc_win_s),
         ("hr", g.hr_patient, g.hr_clinician, cfg.hr_slope_s, cfg.hr_wcc_win_s),
     ):
-        sc = analyze_session(
-            x, y, FS, slope_s, cfg.corr_s, cfg.step_s, win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
-            cfg.n_surrogates, "circular", cfg.min_shift_s, seed=seed,
-            lead_min_span_s=cfg.lead_min_span_s,
+        if "lead" in families:
+            sc = analyze_session(
+                x, y, FS, slope_s, cfg.corr_s, cfg.step_s, win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
+                cfg.n_surrogates, "circular", cfg.min_shift_s, seed=seed,
+                lead_min_span_s=cfg.lead_min_span_s,
+            )  # fmt: skip
+            out[f"{name}_ci"] = sc.surrogate.p_value
+            out[f"{name}_lead"] = 0.0 if sc.lead.leader is not Leader.NONE else 1.0
+        elif "ci" in families:
+            out[f"{name}_ci"] = concordance_surrogate_test(
+                x, y, FS, cfg.n_surrogates, "circular", cfg.min_shift_s, statistic="ci",
+                slope_s=slope_s, corr_s=cfg.corr_s, step_s=cfg.step_s, seed=seed,
+            ).p_value  # fmt: skip
+        if "susy" in families:
+            sx, sy = slope_signal(x, FS, slope_s), slope_signal(y, FS, slope_s)
+            out[f"{name}_susy"] = susy_test(
+                sx, sy, FS, cfg.susy_segment_s, cfg.susy_max_lag_s, SUSY_SURROGATES,
+                cfg.min_shift_s, seed=seed,
+            ).p_value  # fmt: skip
+        if "contrast" in families:
+            measure = (
+                ContrastMeasure.SHARED_SCR if name == "eda" else ContrastMeasure.LAGGED_SYNCHRONY
+            )
+            # blocks long enough for the signal's lagged-synchrony windows (HR: 60 s +- 5 s)
+            _, iv = listening_talking(dur, 60.0 if name == "eda" else 75.0)
+            blocks = contrast_blocks(
+                x, y, FS, iv, 0.0, slope_s, cfg.corr_s, cfg.step_s, win_s, cfg.wcc_lag_s,
+                cfg.wcc_inc_s, measure=measure, method=cfg.method,
+            )  # fmt: skip
+            out[f"{name}_contrast"] = label_contrast(blocks, "listening", "talking", seed=seed).p
+    if "coh" in families:
+        coh = hr_coherence_session_test(
+            g.hr_patient, g.hr_clinician, FS, cfg.hr_coherence_window_s, cfg.hr_coherence_min_s,
+            n_surrogates=SUSY_SURROGATES, min_shift_s=cfg.min_shift_s,
+            min_span_s=COHERENCE_SPAN_S, seed=seed,
         )  # fmt: skip
-        out[f"{name}_ci"] = sc.surrogate.p_value
-        out[f"{name}_lead"] = 0.0 if sc.lead.leader is not Leader.NONE else 1.0
-        sx, sy = slope_signal(x, FS, slope_s), slope_signal(y, FS, slope_s)
-        st = susy_test(
-            sx, sy, FS, cfg.susy_segment_s, cfg.susy_max_lag_s, SUSY_SURROGATES,
-            cfg.min_shift_s, seed=seed,
-        )  # fmt: skip
-        out[f"{name}_susy"] = st.p_value
-        measure = ContrastMeasure.SHARED_SCR if name == "eda" else ContrastMeasure.LAGGED_SYNCHRONY
-        # blocks long enough for the signal's lagged-synchrony windows (HR: 60 s +- 5 s)
-        _, iv = listening_talking(dur, 60.0 if name == "eda" else 75.0)
-        blocks = contrast_blocks(
-            x, y, FS, iv, 0.0, slope_s, cfg.corr_s, cfg.step_s, win_s, cfg.wcc_lag_s,
-            cfg.wcc_inc_s, measure=measure, method=cfg.method,
-        )  # fmt: skip
-        out[f"{name}_contrast"] = label_contrast(blocks, "listening", "talking", seed=seed).p
-    coh = hr_coherence_session_test(
-        g.hr_patient, g.hr_clinician, FS, cfg.hr_coherence_window_s, cfg.hr_coherence_min_s,
-        n_surrogates=SUSY_SURROGATES, min_shift_s=cfg.min_shift_s, min_span_s=COHERENCE_SPAN_S,
-        seed=seed,
-    )  # fmt: skip
-    out["hr_coh_lf"], out["hr_coh_hf"] = coh.lf_p, coh.hf_p
+        out["hr_coh_lf"], out["hr_coh_hf"] = coh.lf_p, coh.hf_p
     return out
 
 
@@ -189,11 +209,11 @@ _REAL: tuple | None = None
 
 def _job(job: tuple) -> tuple[str, dict | None]:
     global _REAL  # noqa: PLW0603 - loaded once per worker
-    gen, k, minutes = job
+    gen, k, minutes, families = job
     if gen == "real" and _REAL is None:
         _REAL = real_people()
     g = make_dyad(gen, k, minutes, _REAL)
-    return gen, (session_ps(g, seed=k) if g is not None else None)
+    return gen, (session_ps(g, k, families=families) if g is not None else None)
 
 
 def binom_ci(k: int, n: int) -> tuple[float, float]:
@@ -210,7 +230,7 @@ def table(res: dict[str, list[dict]], alpha: float = 0.05) -> list[str]:
     for test in TESTS:
         cells = []
         for gen in gens:
-            ps = np.array([r[test] for r in res[gen] if r is not None], dtype=float)
+            ps = np.array([r.get(test, np.nan) for r in res[gen] if r is not None], dtype=float)
             ps = ps[np.isfinite(ps)]
             if not ps.size:
                 cells.append("no test")
@@ -234,18 +254,36 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--generators", default="sim,poisson,spectra,real")
     ap.add_argument("--seed0", type=int, default=0, help="first dyad number")
+    ap.add_argument("--tests", default=",".join(FAMILIES), help="families: " + ",".join(FAMILIES))
+    ap.add_argument("--save", help="append each dyad's p-values to this JSON-lines file")
+    ap.add_argument("--load", help="only print the table of a --save file")
     args = ap.parse_args()
+    if args.load:
+        res: dict[str, list] = {}
+        with open(args.load, encoding="utf-8") as fh:
+            for line in fh:
+                d = json.loads(line)
+                res.setdefault(d.pop("gen"), []).append(d)
+        print("\n".join(table({g: v for g, v in res.items() if g != "power"})))
+        if "power" in res:
+            print("\n".join(table({"power": res["power"]})))
+        return
     gens = args.generators.split(",")
+    fam = tuple(args.tests.split(","))
     jobs = [
-        (g, args.seed0 + k, args.minutes)
+        (g, args.seed0 + k, args.minutes, fam)
+        for k in range(max(args.n, args.n_real))  # interleaved: a partial run covers all
         for g in gens
-        for k in range(args.n_real if g == "real" else args.n)
-    ] + [("power", args.seed0 + k, args.minutes) for k in range(args.power)]
+        if k < (args.n_real if g == "real" else args.n)
+    ] + [("power", args.seed0 + k, args.minutes, fam) for k in range(args.power)]
     t0 = time.perf_counter()
     res: dict[str, list] = {g: [] for g in gens + (["power"] if args.power else [])}
     with ProcessPoolExecutor(args.workers) as ex:
         for gen, r in ex.map(_job, jobs, chunksize=1):
             res[gen].append(r)
+            if args.save and r is not None:
+                with open(args.save, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps({"gen": gen, **r}) + "\n")
     took = time.perf_counter() - t0
     null = {g: v for g, v in res.items() if g != "power"}
     print("False-positive rate (p <= 0.05) per generator: rate (k/n; Clopper-Pearson 95 %)")

@@ -105,7 +105,7 @@ def _figure(values: np.ndarray, names: Sequence[str], c: StudyComparison, short:
     ax2.set_yticks(np.r_[y, 0])
     ax2.set_yticklabels([*[str(s)[:22] for s in names], "study: real mean (95 % CI)"], fontsize=7)
     ax2.set_ylim(-0.8, n + 0.8)
-    ax2.set_xlabel(f"{short}: real dyad (dot) and its pseudo-dyads (bar: middle 95 %)")
+    ax2.set_xlabel(f"{short}: real dyad (dot), its pseudo-dyads (bar: middle 95 %)", fontsize=8)
     fig.tight_layout()
     return fig
 
