@@ -175,7 +175,7 @@ def real_dyad(k: int, hrs: list[np.ndarray], eda: np.ndarray | None) -> GridSeri
     pairs = [(i, j) for i in range(len(hrs)) for j in range(len(hrs)) if i != j]
     i, j = pairs[k % len(pairs)]
     n = min(hrs[i].size, hrs[j].size, eda.size if eda is not None else 10**9)
-    off = (k // len(pairs)) * int(10 * FS)
+    off = ((k // len(pairs)) % 8) * int(10 * FS)  # eight crops, 10 s apart
     a, b = hrs[i][-n:], hrs[j][-n:]
     n = n - off
     if n / FS < 200:

@@ -25,6 +25,9 @@ from dsp.simstudy import GridSeries
 __all__ = ["bateman_kernel", "poisson_dyad", "power_law_noise", "spectra_dyad"]
 
 FS = 4.0
+#: Seconds generated before the dyad and dropped, so that nothing starts from rest at t = 0
+#: (the SCR tails and HR bumps of earlier events are already there, in both people alike).
+BURN_IN_S = 60.0
 
 
 def bateman_kernel(fs: float, tau_rise_s: float = 0.75, tau_decay_s: float = 3.0) -> np.ndarray:
@@ -108,9 +111,10 @@ def poisson_dyad(seed: int, duration_s: float = 600.0) -> GridSeries:
     See the module docstring. Nothing is shared: each person has their own random generator.
     """
     n = int(round(duration_s * FS))
-    ep, hp = _poisson_person(n, np.random.default_rng([seed, 1, 101]))
-    ec, hc = _poisson_person(n, np.random.default_rng([seed, 2, 101]))
-    return GridSeries(np.arange(n) / FS, FS, ep, ec, hp, hc)
+    b = int(BURN_IN_S * FS)
+    ep, hp = _poisson_person(n + b, np.random.default_rng([seed, 1, 101]))
+    ec, hc = _poisson_person(n + b, np.random.default_rng([seed, 2, 101]))
+    return GridSeries(np.arange(n) / FS, FS, ep[b:], ec[b:], hp[b:], hc[b:])
 
 
 def _spectra_person(n: int, paced: bool, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +142,8 @@ def spectra_dyad(seed: int, duration_s: float = 600.0) -> GridSeries:
     """Two independent people with power-law HR spectra, drifting (or paced) breathing and
     Cox-process SCRs (see the module docstring); one dyad in four breathes at 6/min."""
     n = int(round(duration_s * FS))
+    b = int(BURN_IN_S * FS)
     paced = seed % 4 == 0
-    ep, hp = _spectra_person(n, paced, np.random.default_rng([seed, 1, 202]))
-    ec, hc = _spectra_person(n, paced, np.random.default_rng([seed, 2, 202]))
-    return GridSeries(np.arange(n) / FS, FS, ep, ec, hp, hc)
+    ep, hp = _spectra_person(n + b, paced, np.random.default_rng([seed, 1, 202]))
+    ec, hc = _spectra_person(n + b, paced, np.random.default_rng([seed, 2, 202]))
+    return GridSeries(np.arange(n) / FS, FS, ep[b:], ec[b:], hp[b:], hc[b:])
