@@ -277,7 +277,7 @@ def main() -> None:
         if k < (args.n_real if g == "real" else args.n)
     ] + [("power", args.seed0 + k, args.minutes, fam) for k in range(args.power)]
     t0 = time.perf_counter()
-    res: dict[str, list] = {g: [] for g in gens + (["power"] if args.power else [])}
+    res: dict[str, list] = {g: [] for g in [*gens, "power"]}
     with ProcessPoolExecutor(args.workers) as ex:
         for gen, r in ex.map(_job, jobs, chunksize=1):
             res[gen].append(r)
@@ -288,7 +288,7 @@ def main() -> None:
     null = {g: v for g, v in res.items() if g != "power"}
     print("False-positive rate (p <= 0.05) per generator: rate (k/n; Clopper-Pearson 95 %)")
     print("\n".join(table(null)))
-    if args.power:
+    if res.get("power"):
         print("\nPower on coupled simulated dyads (coupling 0.6, clinician 2 s behind)")
         print("\n".join(table({"power": res["power"]})))
     print(f"\n{len(jobs)} dyads of {args.minutes:g} min; {took:.0f} s on {args.workers} workers")

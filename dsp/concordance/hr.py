@@ -326,6 +326,21 @@ def _stretch_null(
     )  # fmt: skip
 
 
+def _circular_null(
+    x: np.ndarray, b: np.ndarray, start: int, fs: float, nper: int, shifts: np.ndarray
+) -> np.ndarray:
+    """``(len(shifts), 2)`` LF/HF coherence of ``x`` (at ``start`` in the session) with the
+    same samples of the clinician's series ``b`` circularly shifted by each shift (NaN where
+    the shifted stretch holds a gap)."""
+    idx = start + np.arange(x.size)
+    out = np.full((shifts.size, 2), np.nan)
+    for i, d in enumerate(shifts):
+        y = b[(idx - int(d)) % b.size]
+        if np.isfinite(y).all():
+            out[i] = _band_means(*_msc(x, y, fs, nper, nper // 2)[:2])
+    return out
+
+
 def hr_coherence_session_test(
     hr_patient: np.ndarray,
     hr_clinician: np.ndarray,
@@ -339,16 +354,23 @@ def hr_coherence_session_test(
     seed: int | np.random.Generator | None = 0,
 ) -> CoherenceTest:
     """Whole-session HR coherence: the mean over consecutive ``window_s`` windows, against the
-    same windows' patient stretches paired with unwrapped clinician stretches from elsewhere.
+    same windows with the clinician's whole-session series circularly shifted.
 
     The session is cut into consecutive non-overlapping windows (the last one ending with the
     session); in each, the longest gap-free stretch of at least ``min_s`` is analysed as in
-    :func:`hr_coherence`. Surrogate ``i`` pairs every window's patient stretch with a clinician
-    stretch of the same length starting at least ``min_shift_s`` away, never wrapping (see
-    :func:`hr_coherence_shift_test` for why), and averages over the windows like the observed
-    value. Windows without ``n_surrogates`` such stretches spread over ``min_span_s`` are left
-    out; with none left (sessions shorter than about 8 minutes) there is no test and the
-    percentiles and p are NaN. The observed :class:`HRCoherence` is the window average (its
+    :func:`hr_coherence`. Surrogate ``i`` shifts the clinician's whole series circularly by
+    ``d_i`` (at least ``min_shift_s`` either way; one shift for all windows), pairs every
+    window's patient stretch with the shifted clinician over the same samples and averages
+    over the windows like the observed value (windows whose shifted stretch holds a gap are
+    left out of that surrogate). The shifts form a circle, so the real pairing is one of the
+    pairings compared (exchangeable with them). The earlier null (unwrapped clinician
+    stretches from elsewhere, as :func:`hr_coherence_shift_test` live) was optimistic
+    offline: in a 10-minute session those stretches overlap each other far more than they
+    overlap the real one, so their spread is too narrow (independent dyads of
+    ``benchmarks/bench_calibration.py``: HF p <= 0.05 in 9-12 %). The wrap puts one junction
+    into the circle; it falls inside a window for some shifts only. Sessions whose shifts
+    cannot spread over ``min_span_s`` (``duration - 2 min_shift_s < min_span_s``) have no test
+    (percentiles and p NaN). The observed :class:`HRCoherence` is the window average (its
     spectrum the mean spectrum, its duration the analysed seconds).
     """
     a, b = _pair(hr_patient, hr_clinician)
@@ -359,6 +381,8 @@ def hr_coherence_session_test(
         _as_samples(min_span_s, fs, "min_span_s"),
     )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    testable = a.size - 2 * shift >= max(span, 1)
+    shifts = random_shifts(a.size, n_surrogates, shift, rng) if testable else np.zeros(0, int)
     spectra, obs, nulls, dur, nseg = [], [], [], 0.0, 0
     for end in range(a.size, nwin - 1, -nwin):
         i0, i1 = _gap_free_stretch(a[end - nwin : end], b[end - nwin : end])
@@ -366,13 +390,10 @@ def hr_coherence_session_test(
         if n < max(min_s * fs, nper):
             continue
         x = a[start : start + n]
-        null = _stretch_null(x, b, start, fs, nper, n_surrogates, shift, span, rng)
-        if null is None:
-            continue
         f, c, k = _msc(x, b[start : start + n], fs, nper, nper // 2)
         spectra.append(c)
         obs.append(_band_means(f, c))
-        nulls.append(null)
+        nulls.append(_circular_null(x, b, start, fs, nper, shifts))
         dur, nseg = dur + n / fs, nseg + int(k)
     nan = math.nan
     if not obs:
@@ -380,9 +401,13 @@ def hr_coherence_session_test(
         return CoherenceTest(whole, nan, nan, nan, nan, nan, nan, nan, nan)
     lf, hf = np.mean(obs, axis=0)
     coh = HRCoherence(float(lf), float(hf), f, np.mean(spectra, axis=0), dur, nseg)
-    null = np.mean(nulls, axis=0)  # surrogate i averaged over the windows
-    lt = empirical_test(coh.lf, null[:, 0], "time shift")
-    ht = empirical_test(coh.hf, null[:, 1], "time shift")
+    if not testable:
+        return CoherenceTest(coh, nan, nan, nan, nan, nan, nan, nan, nan)
+    stack = np.array(nulls)  # (windows, surrogates, 2); surrogate i averaged over its windows
+    cnt = np.isfinite(stack).sum(axis=0)
+    null = np.where(cnt > 0, np.nansum(stack, axis=0) / np.maximum(cnt, 1), np.nan)
+    lt = empirical_test(coh.lf, null[:, 0], "circular")
+    ht = empirical_test(coh.hf, null[:, 1], "circular")
     lc, hc = float(null[:, 0].mean()), float(null[:, 1].mean())
     return CoherenceTest(
         coh, lc, hc, coh.lf - lc, coh.hf - hc, lt.percentile, ht.percentile, lt.p_value, ht.p_value
