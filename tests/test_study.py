@@ -82,6 +82,12 @@ def test_analyze_several_files_writes_pseudo_dyad_columns_and_batch_page(tmp_pat
     page = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
     assert "role-keeping pseudo-dyads" in page and "sess0.xdf" in page
     assert "not enough data for a test (4 pseudo-dyads)" in page
+    assert "Are real dyads more concordant than pseudo-dyads?" in page
+    assert "too few sessions for a permutation test" in page  # 3 sessions: 6 permutations
+    with open(tmp_path / "out" / "study.csv", encoding="utf-8") as fh:
+        study = list(csv.DictReader(fh))
+    assert [r["statistic"] for r in study] == [s for s, _ in STATISTICS]
+    assert all(r["real_dyads"] == "3" and r["p_permutation"] == "" for r in study)
     assert (tmp_path / "out" / "pseudo_dyads.csv").is_file()
 
 
@@ -137,3 +143,31 @@ def test_study_permutation_p_is_exact_on_a_matrix_without_real_dyad_effect():
     assert np.isnan(study_comparison(m[:3, :3]).p)  # 3! = 6 permutations: no p made up
     with pytest.raises(ValueError):
         study_comparison(np.zeros((3, 4)))
+
+
+def test_summary_page_answers_per_index_with_plots_and_links(tmp_path: Path):
+    from app.analysis.study import PseudoStudy, write_summary_html
+    from dsp.concordance.study import study_comparison
+
+    rng = np.random.default_rng(5)
+    n = 8
+    vals = rng.standard_normal((n, n, len(STATISTICS))) + 2.0 * np.eye(n)[:, :, None]
+    vals[:, :, 3] = np.nan  # no labels anywhere: no contrast
+    names = tuple(f"s{i}.xdf" for i in range(n))
+    answers = {name: study_comparison(vals[:, :, k], two, seed=0)
+               for k, (name, two) in enumerate(STATISTICS)}  # fmt: skip
+    rows = []
+    for i, name in enumerate(names):
+        out = tmp_path / f"s{i}"
+        out.mkdir()
+        if i != 3:  # one session without a report: no link
+            (out / "report.html").write_text("<html></html>", encoding="utf-8")
+        rows.append({"file": name, "output": str(out), "status": "ok"})
+    study = PseudoStudy(names, vals, {}, answers)
+    page = write_summary_html(rows, tmp_path / "summary.html", study).read_text(encoding="utf-8")
+    assert page.count('<img alt="') == len(STATISTICS)
+    assert page.count('<a href="s') == n - 1 and '<a href="s0/report.html">s0.xdf</a>' in page
+    assert "<td>s3.xdf</td>" in page
+    assert "EDA CI: real dyads higher than pseudo-dyads (permutation p = " in page
+    assert "label contrast: not enough data for a test." in page
+    assert answers["eda_ci"].p < 0.01 and answers["eda_ci"].ci_low > 0

@@ -87,7 +87,10 @@ def _run_pairs(
                 "--scheduler needs Dask distributed: pip install 'attunement[dask]'"
             ) from None
         with Client(scheduler, timeout="20s") as client:
-            log(f"attune: Dask dashboard: {client.dashboard_link or 'none (scheduler has none)'}")
+            has = client.scheduler_info().get("services", {}).get("dashboard")
+            log(
+                f"attune: Dask dashboard: {client.dashboard_link if has else 'none (the scheduler runs none)'}"
+            )
             futs = client.map(_pair, tasks, pure=False)
             index = {f.key: i for i, f in enumerate(futs)}
             for k, fut in enumerate(as_completed(futs), 1):

@@ -83,7 +83,10 @@ def _figure(values: np.ndarray, names: Sequence[str], c: StudyComparison, short:
         ax1.axvline(c.mean_real, color=ROLE_COLOURS["clinician"], lw=2.0, label="real mean")
     ax1.set_xlabel(short)
     ax1.set_ylabel("pseudo-dyads")
-    ax1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.18), ncol=2, frameon=False)
+    if not (pseudo.size or np.isfinite(real).any()):
+        ax1.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax1.transAxes)
+    else:
+        ax1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.18), ncol=2, frameon=False)
     y = np.arange(n)[::-1] + 1
     for i in range(n):
         own = np.r_[np.delete(values[i], i), np.delete(values[:, i], i)]
