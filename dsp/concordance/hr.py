@@ -326,19 +326,49 @@ def _stretch_null(
     )  # fmt: skip
 
 
+def _segment_spectra(segs: np.ndarray) -> np.ndarray:
+    """Per-segment spectra as :func:`_msc` makes them (linear detrend, periodic Hann)."""
+    nper = segs.shape[1]
+    t = np.arange(nper, dtype=float)
+    u1 = np.full(nper, 1.0 / math.sqrt(nper))
+    tc = t - t.mean()
+    u2 = tc / np.sqrt(tc @ tc)
+    segs = segs - np.outer(segs @ u1, u1) - np.outer(segs @ u2, u2)
+    return np.fft.rfft(segs * _signal.get_window("hann", nper), axis=1)
+
+
+def _bands_of(fa: np.ndarray, fb: np.ndarray, f: np.ndarray) -> tuple[float, float]:
+    pxy = (np.conj(fa) * fb).mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.abs(pxy) ** 2 / ((np.abs(fa) ** 2).mean(axis=0) * (np.abs(fb) ** 2).mean(axis=0))
+    return _band_means(f, c)
+
+
 def _circular_null(
     x: np.ndarray, b: np.ndarray, start: int, fs: float, nper: int, shifts: np.ndarray
-) -> np.ndarray:
-    """``(len(shifts), 2)`` LF/HF coherence of ``x`` (at ``start`` in the session) with the
-    same samples of the clinician's series ``b`` circularly shifted by each shift (NaN where
-    the shifted stretch holds a gap)."""
-    idx = start + np.arange(x.size)
-    out = np.full((shifts.size, 2), np.nan)
+) -> tuple[np.ndarray, np.ndarray]:
+    """LF/HF coherence of ``x`` (at ``start`` in the session) with the clinician's series
+    ``b`` circularly shifted by each shift, on the Welch segments (of :func:`_msc`) that do not
+    straddle the wrap or a gap, and the observed coherence on the same segments: two
+    ``(len(shifts), 2)`` arrays (NaN with fewer than two such segments)."""
+    step = nper - nper // 2
+    fa = _segment_spectra(sliding_window_view(x, nper)[::step])
+    pos = start + np.arange(fa.shape[0]) * step
+    fb0 = _segment_spectra(sliding_window_view(b[start : start + x.size], nper)[::step])
+    f = np.fft.rfftfreq(nper, 1.0 / fs)
+    sur = np.full((shifts.size, 2), np.nan)
+    obs = np.full((shifts.size, 2), np.nan)
     for i, d in enumerate(shifts):
-        y = b[(idx - int(d)) % b.size]
-        if np.isfinite(y).all():
-            out[i] = _band_means(*_msc(x, y, fs, nper, nper // 2)[:2])
-    return out
+        q = (pos - int(d)) % b.size
+        ok = q + nper <= b.size
+        segs = b[q[ok][:, None] + np.arange(nper)]
+        fin = np.isfinite(segs).all(axis=1)
+        if fin.sum() < 2:
+            continue
+        use = np.flatnonzero(ok)[fin]
+        sur[i] = _bands_of(fa[use], _segment_spectra(segs[fin]), f)
+        obs[i] = _bands_of(fa[use], fb0[use], f)
+    return sur, obs
 
 
 def hr_coherence_session_test(
@@ -350,7 +380,7 @@ def hr_coherence_session_test(
     nperseg_s: float = 64.0,
     n_surrogates: int = 50,
     min_shift_s: float = 60.0,
-    min_span_s: float = 120.0,
+    min_span_s: float = 240.0,
     seed: int | np.random.Generator | None = 0,
 ) -> CoherenceTest:
     """Whole-session HR coherence: the mean over consecutive ``window_s`` windows, against the
@@ -403,12 +433,20 @@ def hr_coherence_session_test(
     coh = HRCoherence(float(lf), float(hf), f, np.mean(spectra, axis=0), dur, nseg)
     if not testable:
         return CoherenceTest(coh, nan, nan, nan, nan, nan, nan, nan, nan)
-    stack = np.array(nulls)  # (windows, surrogates, 2); surrogate i averaged over its windows
-    cnt = np.isfinite(stack).sum(axis=0)
-    null = np.where(cnt > 0, np.nansum(stack, axis=0) / np.maximum(cnt, 1), np.nan)
-    lt = empirical_test(coh.lf, null[:, 0], "circular")
-    ht = empirical_test(coh.hf, null[:, 1], "circular")
+    # (windows, surrogates, 2), each surrogate averaged over its windows, and the observed
+    # coherence on the same segments (so both carry the same small-sample bias)
+    sur, ref = np.array([n[0] for n in nulls]), np.array([n[1] for n in nulls])
+    cnt = np.isfinite(sur).sum(axis=0)
+    null = np.where(cnt > 0, np.nansum(sur, axis=0) / np.maximum(cnt, 1), np.nan)
+    same = np.where(cnt > 0, np.nansum(ref, axis=0) / np.maximum(cnt, 1), np.nan)
+    keep = np.isfinite(null[:, 0])
+    if not keep.any():
+        return CoherenceTest(coh, nan, nan, nan, nan, nan, nan, nan, nan)
+    null, same = null[keep], same[keep]
+    p = (1.0 + (null >= same - 1e-12).sum(axis=0)) / (1.0 + keep.sum())
+    pct = 100.0 * ((null < same).sum(axis=0) + 0.5 * (null == same).sum(axis=0)) / keep.sum()
     lc, hc = float(null[:, 0].mean()), float(null[:, 1].mean())
     return CoherenceTest(
-        coh, lc, hc, coh.lf - lc, coh.hf - hc, lt.percentile, ht.percentile, lt.p_value, ht.p_value
-    )
+        coh, lc, hc, coh.lf - lc, coh.hf - hc, float(pct[0]), float(pct[1]), float(p[0]),
+        float(p[1]),
+    )  # fmt: skip
