@@ -344,13 +344,29 @@ def _bands_of(fa: np.ndarray, fb: np.ndarray, f: np.ndarray) -> tuple[float, flo
     return _band_means(f, c)
 
 
+def _longest_run(cont: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Indices of the longest run of usable segments (``ok``) in which each follows the
+    previous one in the clinician's series (``cont``: contiguous with its predecessor)."""
+    best, cur = np.zeros(0, int), []
+    for k in range(ok.size):
+        if not ok[k]:
+            cur = []
+            continue
+        cur = [*cur, k] if cur and cont[k] else [k]
+        if len(cur) > best.size:
+            best = np.array(cur)
+    return best
+
+
 def _circular_null(
     x: np.ndarray, b: np.ndarray, start: int, fs: float, nper: int, shifts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """LF/HF coherence of ``x`` (at ``start`` in the session) with the clinician's series
-    ``b`` circularly shifted by each shift, on the Welch segments (of :func:`_msc`) that do not
-    straddle the wrap or a gap, and the observed coherence on the same segments: two
-    ``(len(shifts), 2)`` arrays (NaN with fewer than two such segments)."""
+    ``b`` circularly shifted by each shift, and the observed coherence on the same Welch
+    segments (of :func:`_msc`): two ``(len(shifts), 2)`` arrays. Only the longest run of
+    segments that neither straddle nor cross the wrap (nor a gap) is used, so every surrogate
+    keeps the clinician's rhythms continuous, as the real pairing does (NaN with fewer than two
+    such segments)."""
     step = nper - nper // 2
     fa = _segment_spectra(sliding_window_view(x, nper)[::step])
     pos = start + np.arange(fa.shape[0]) * step
@@ -361,12 +377,12 @@ def _circular_null(
     for i, d in enumerate(shifts):
         q = (pos - int(d)) % b.size
         ok = q + nper <= b.size
-        segs = b[q[ok][:, None] + np.arange(nper)]
-        fin = np.isfinite(segs).all(axis=1)
-        if fin.sum() < 2:
+        ok[ok] = np.isfinite(b[q[ok][:, None] + np.arange(nper)]).all(axis=1)
+        use = _longest_run(ok & np.r_[True, np.diff(q) == step], ok)
+        if use.size < 2:
             continue
-        use = np.flatnonzero(ok)[fin]
-        sur[i] = _bands_of(fa[use], _segment_spectra(segs[fin]), f)
+        segs = b[q[use][:, None] + np.arange(nper)]
+        sur[i] = _bands_of(fa[use], _segment_spectra(segs), f)
         obs[i] = _bands_of(fa[use], fb0[use], f)
     return sur, obs
 
