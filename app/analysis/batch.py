@@ -166,14 +166,21 @@ def analyze_paths(
     Path(outdir).mkdir(parents=True, exist_ok=True)
     have = [i for i, s in enumerate(series) if s is not None]
     names = [series[i].name for i in have]
+    study = None
     if len(have) >= 2 and len(set(names)) == len(names):
-        cmp = pseudo_study([series[i] for i in have], outdir, jobs, scheduler, log)
+        bar = ProgressBar("pseudo-dyads")
+        try:
+            study = pseudo_study(
+                [series[i] for i in have], outdir, jobs, scheduler, log, progress=bar
+            )
+        finally:
+            bar.close()
         for i in have:
-            rows[i].update(cmp[series[i].name])
+            rows[i].update(study.rows[series[i].name])
     elif len(have) < 2:
         log("attune: fewer than two dyads: no pseudo-dyad comparison (not enough data for a test)")
     fields = SUMMARY_FIELDS + PSEUDO_FIELDS
-    write_summary_html([r for r in rows if r is not None], Path(outdir) / "summary.html")
+    write_summary_html([r for r in rows if r is not None], Path(outdir) / "summary.html", study)
     with open(Path(outdir) / "summary.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=fields, restval="")
         w.writeheader()

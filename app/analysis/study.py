@@ -14,14 +14,19 @@ from __future__ import annotations
 import csv
 import html
 import math
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed as cf_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.analysis.pipeline import SessionAnalysis
+from app.analysis.study_page import answer_section
+from app.sessionfolder import REPORT_HTML
 from dsp.concordance.pseudo import (
     MIN_PSEUDO,
     STATISTICS,
@@ -29,8 +34,17 @@ from dsp.concordance.pseudo import (
     compare_to_pseudo,
     pair_statistics,
 )
+from dsp.concordance.study import StudyComparison, study_comparison
 
-__all__ = ["PSEUDO_FIELDS", "dyad_series", "pseudo_study", "write_summary_html"]
+__all__ = [
+    "PSEUDO_FIELDS",
+    "STUDY_CSV",
+    "PseudoStudy",
+    "dyad_series",
+    "pseudo_study",
+    "write_study_csv",
+    "write_summary_html",
+]
 
 #: summary.csv columns added by the study.
 PSEUDO_FIELDS = [f"{name}_pseudo_{k}" for name, _ in STATISTICS for k in ("percentile", "p")] + [
@@ -54,23 +68,68 @@ def _pair(args: tuple[DyadSeries, DyadSeries]) -> np.ndarray:
     return pair_statistics(*args)
 
 
+Progress = Callable[[float, str], None]
+
+
 def _run_pairs(
-    tasks: list[tuple[DyadSeries, DyadSeries]], jobs: int | None, scheduler: str | None
+    tasks: list[tuple[DyadSeries, DyadSeries]],
+    jobs: int | None,
+    scheduler: str | None,
+    log: Callable[[str], None],
+    progress: Progress,
 ) -> list[np.ndarray]:
+    out: list[Any] = [None] * len(tasks)
     if scheduler:
         try:
-            from dask.distributed import Client
+            from dask.distributed import Client, as_completed
         except ImportError:
             raise RuntimeError(
                 "--scheduler needs Dask distributed: pip install 'attunement[dask]'"
             ) from None
         with Client(scheduler, timeout="20s") as client:
+            has = client.scheduler_info().get("services", {}).get("dashboard")
+            log(
+                f"attune: Dask dashboard: {client.dashboard_link if has else 'none (the scheduler runs none)'}"
+            )
             futs = client.map(_pair, tasks, pure=False)
-            return client.gather(futs)
+            index = {f.key: i for i, f in enumerate(futs)}
+            for k, fut in enumerate(as_completed(futs), 1):
+                out[index[fut.key]] = fut.result()
+                progress(k / len(tasks), f"pseudo-dyads {k}/{len(tasks)}")
+            return out
     if jobs == 1 or len(tasks) < 4:
-        return [_pair(t) for t in tasks]
+        for k, t in enumerate(tasks, 1):
+            out[k - 1] = _pair(t)
+            progress(k / len(tasks), f"pseudo-dyads {k}/{len(tasks)}")
+        return out
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_pair, tasks, chunksize=max(1, len(tasks) // 16)))
+        futs = {pool.submit(_pair, t): i for i, t in enumerate(tasks)}
+        for k, fut in enumerate(cf_completed(futs), 1):
+            out[futs[fut]] = fut.result()
+            progress(k / len(tasks), f"pseudo-dyads {k}/{len(tasks)}")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class PseudoStudy:
+    """The pseudo-dyad study of a batch.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Session names, in matrix order.
+    values : numpy.ndarray
+        ``(n, n, len(STATISTICS))``: patient of session i with the clinician of session j.
+    rows : dict
+        ``{session name: {PSEUDO_FIELDS column: text}}`` for summary.csv.
+    answers : dict
+        ``{statistic name: StudyComparison}``: real dyads against pseudo-dyads over the study.
+    """
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    rows: dict[str, dict[str, str]]
+    answers: dict[str, StudyComparison]
 
 
 def pseudo_study(
@@ -79,18 +138,18 @@ def pseudo_study(
     jobs: int | None = None,
     scheduler: str | None = None,
     log: Callable[[str], None] = print,
-) -> dict[str, dict[str, str]]:
-    """Compare every real dyad with its pseudo-dyads; write ``pseudo_dyads.csv``.
-
-    Returns
-    -------
-    dict
-        ``{session name: {PSEUDO_FIELDS column: text}}`` for summary.csv.
+    progress: Progress = lambda frac, stage: None,
+    seed: int = 0,
+) -> PseudoStudy:
+    """Compare every real dyad with its pseudo-dyads, and the real dyads as a group with the
+    pseudo-dyads (:func:`dsp.concordance.study.study_comparison`); write ``pseudo_dyads.csv``
+    and ``study.csv``. ``progress(fraction, stage)`` is called as pairings finish.
     """
     n = len(series)
     tasks = [(series[i], series[j]) for i in range(n) for j in range(n)]
     log(f"attune: {n} real dyads and {n * (n - 1)} role-keeping pseudo-dyads")
-    vals = np.array(_run_pairs(tasks, jobs, scheduler)).reshape(n, n, len(STATISTICS))
+    vals = np.array(_run_pairs(tasks, jobs, scheduler, log, progress))
+    vals = vals.reshape(n, n, len(STATISTICS))
     out_dir = Path(outdir)
     with open(out_dir / "pseudo_dyads.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -110,7 +169,38 @@ def pseudo_study(
             )
             row[f"{name}_pseudo_p"] = "" if math.isnan(c.p) else f"{c.p:.4f}"
         rows[series[i].name] = row
-    return rows
+    answers = {
+        name: study_comparison(vals[:, :, k], two, seed=seed)
+        for k, (name, two) in enumerate(STATISTICS)
+    }
+    write_study_csv(answers, out_dir / STUDY_CSV)
+    return PseudoStudy(tuple(s.name for s in series), vals, rows, answers)
+
+
+#: The study-level answer, one row per statistic.
+STUDY_CSV = "study.csv"
+STUDY_FIELDS = [
+    "statistic", "test", "real_dyads", "pseudo_dyads", "mean_real", "mean_pseudo",
+    "difference", "ci95_low", "ci95_high", "p_permutation", "permutations",
+]  # fmt: skip
+
+
+def _f(v: float, nd: int = 4) -> str:
+    return "" if not math.isfinite(v) else f"{v:.{nd}f}"
+
+
+def write_study_csv(answers: dict[str, StudyComparison], path: Path) -> Path:
+    """``study.csv``: per statistic, real minus pseudo with its interval and permutation p."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(STUDY_FIELDS)
+        for name, c in answers.items():
+            w.writerow([
+                name, "two-sided" if c.two_sided else "one-sided (real > pseudo)", c.n_real,
+                c.n_pseudo, _f(c.mean_real), _f(c.mean_pseudo), _f(c.difference),
+                _f(c.ci_low), _f(c.ci_high), _f(c.p), c.n_perm,
+            ])  # fmt: skip
+    return path
 
 
 _COLUMNS = [
@@ -128,31 +218,64 @@ _COLUMNS = [
 ]
 
 
-def write_summary_html(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """The batch page: one row per session, each statistic beside its pseudo-dyad test."""
+def _session_cell(r: dict[str, Any], base: Path) -> str:
+    """The session name, linked to its report when one was written."""
+    name = html.escape(str(r.get("file", "")))
+    out = r.get("output")
+    if out and (Path(out) / REPORT_HTML).is_file():
+        rel = os.path.relpath(Path(out) / REPORT_HTML, base)
+        return f'<td><a href="{html.escape(Path(rel).as_posix())}">{name}</a></td>'
+    return f"<td>{name}</td>"
+
+
+def write_summary_html(
+    rows: Sequence[dict[str, Any]], path: str | Path, study: PseudoStudy | None = None
+) -> Path:
+    """The batch page: the study-level answer per index (words, interval, permutation p,
+    plots), then one row per session (linked to its report), each statistic beside its
+    pseudo-dyad test."""
+    p = Path(path)
     head = "".join(f"<th>{html.escape(t)}</th>" for _, t in _COLUMNS)
 
     def cell(r: dict[str, Any], k: str) -> str:
+        if k == "file":
+            return _session_cell(r, p.parent)
         v = str(r.get(k, ""))
         if k.endswith("_pseudo_p") and not v and r.get("pseudo_dyads"):
             v = f"not enough data for a test ({r['pseudo_dyads']} pseudo-dyads)"
         return f"<td>{html.escape(v)}</td>"
 
     body = "".join("<tr>" + "".join(cell(r, k) for k, _ in _COLUMNS) + "</tr>" for r in rows)
+    if study is not None:
+        answers = "".join(
+            answer_section(name, study.values[:, :, k], study.names, study.answers[name])
+            for k, (name, _) in enumerate(STATISTICS)
+        )
+        answers = (
+            "<h2>Are real dyads more concordant than pseudo-dyads?</h2><p>Per index: the mean "
+            "of the real dyads minus the mean of the pseudo-dyads (every patient with every "
+            "other session's clinician), its 95 % bootstrap interval over sessions, and a "
+            "permutation p over sessions: the clinicians are reassigned to patients at "
+            "random and the difference recomputed (one-sided for the CIs, two-sided for lead "
+            f"asymmetry and label contrast). Also in {STUDY_CSV}.</p>" + answers
+        )
+    else:
+        answers = "<p>Fewer than two dyads: no study-level comparison (not enough data).</p>"
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Study summary</title>'
         "<style>body{font-family:Helvetica,Arial,sans-serif;font-size:13px;margin:1em}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 7px}"
-        "th{background:#f0f0f0}</style></head><body><h1>Study summary</h1>"
+        "th{background:#f0f0f0}img{max-width:100%}h2{font-size:16px;margin-top:1.4em}"
+        "</style></head><body><h1>Study summary</h1>"
+        f"{answers}<h2>Sessions</h2>"
         "<p>Each real dyad against role-keeping pseudo-dyads: the same patient with every other "
         "session's clinician and every other patient with the same clinician (people who never "
         "met, in the same situation). p: share of pseudo-dyads at least as extreme (one-sided "
         "for CIs, two-sided for lead asymmetry and label contrast). The within-session columns "
         "are each session's own tests against circular-shift surrogates. A p needs at least "
         f"{MIN_PSEUDO} pseudo-dyads per dyad (11 sessions); with fewer only the percentile is "
-        "given.</p>"
+        "given. Session names link to their reports.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>\n"
     )
-    p = Path(path)
     p.write_text(page, encoding="utf-8")
     return p

@@ -49,12 +49,9 @@ HIGHLIGHT = LIVE.highlight
 #: Circular shifts behind the SUSY and HR-coherence chance levels (each needs a full SUSY or
 #: Welch run per surrogate, so fewer than the CI's 200).
 SUSY_SURROGATES = 100
-#: Offline HR coherence (windows of ``hr_coherence_window_s``, as live): each window's
-#: surrogate stretches must spread over at least 4 minutes of the session, more than live
-#: (2 min) because a report's p is read without a rule on top: with less room the stretches
-#: are too alike to be a null (on independent 10-minute dyads sharing the Mayer frequency,
-#: 2 minutes gave LF p < 0.05 in 9 % of sessions, 4 minutes in 3 %; the old whole-session
-#: wrap-around null 46 %).
+#: Offline HR coherence (windows of ``hr_coherence_window_s``, as live): the circular shifts
+#: of the clinician's whole series must spread over at least 4 minutes (sessions of 6 minutes
+#: or more with shifts >= 60 s), so that the pairings compared are not all alike.
 COHERENCE_SPAN_S = 240.0
 
 
