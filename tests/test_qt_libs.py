@@ -68,9 +68,10 @@ def test_run_without_qt_libraries_takes_the_headless_path(monkeypatch, uid: str)
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
     env["DISPLAY"] = ":97"
     out = subprocess.run(
-        [sys.executable, "-m", "app.cli", "run", "--role", f"patient=None-{uid}", "--wait", "1"],
+        [sys.executable, "-m", "app.cli", "run", "--role", f"patient=None-{uid}",
+         "--role", f"clinician=None-{uid}", "--wait", "1"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert out.stdout.splitlines()[0] == missing_qt_line(missing)
     errors = [line for line in out.stderr.splitlines() if "attune: error" in line]
-    assert out.returncode == 2 and len(errors) == 1 and "no stream" in errors[0]
+    assert out.returncode == 2 and len(errors) == 1 and "incomplete after 1 s" in errors[0]
