@@ -45,3 +45,22 @@ def test_table_refuses_windows_it_does_not_cover() -> None:
     table = ShiftTable(x, x[::-1].copy(), 20, 10, 5, 4)
     with pytest.raises(ValueError):
         table.zsums(0, 20, 5, 200, np.array([50]))
+
+
+def test_circular_profiles_match_lag_profiles() -> None:
+    """All shifts at once (FFT) = one rolled clinician series at a time, with holes and a
+    constant stretch."""
+    from dsp.concordance.lead import circular_lag_profiles
+
+    rng = np.random.default_rng(9)
+    n = 900
+    x = np.cumsum(rng.normal(size=n)) * 0.01 + rng.normal(size=n) * 0.05
+    y = np.roll(x, 3) + rng.normal(size=n) * 0.05
+    x[50:53] = np.nan
+    y[400:410] = np.nan
+    y[600:650] = -0.1
+    shifts = np.array([60, 61, 200, 449, 700, 840])
+    got = circular_lag_profiles(x, y, 30, 5, 5, shifts)
+    want = lag_profiles(x, np.stack([np.roll(y, d) for d in shifts]), 30, 5, 5)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
