@@ -43,10 +43,29 @@ def rss_mb() -> float:
     return float("nan")
 
 
+_SNAP: list = []
+
+
+def _trace(k: int) -> None:
+    """With --trace: the allocations that grew most since the 15-min mark (tracemalloc)."""
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(5)
+    snap = tracemalloc.take_snapshot()
+    if not _SNAP:
+        _SNAP.append(snap)
+        return
+    print(f"-- growth since 15 min, at {k / 60:.0f} min:")
+    for st in snap.compare_to(_SNAP[0], "traceback")[:6]:
+        print(f"   {st.size_diff / 1e6:+.2f} MB  {st.traceback.format()[-1].strip()}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hours", type=float, default=8.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     import numpy as np
@@ -118,6 +137,8 @@ def main() -> int:
         cpu.append(time.thread_time() - c0)
         if (k + 1) % 900 == 0:
             rss.append(((k + 1) / 3600.0, rss_mb()))
+            if args.trace:
+                _trace(k + 1)
         if (k + 1) % 3600 == 0:
             h = (k + 1) // 3600
             a = np.asarray(cpu[-3600:]) * 1000
