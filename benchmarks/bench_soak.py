@@ -5,7 +5,8 @@ thread and wall clock): 1 s of PPG (128 Hz) and EDA (32 Hz) per person into
 :class:`dsp.person.LivePerson`, both snapshots, the new 4 Hz grid samples into
 :class:`dsp.concordance.LiveDyad` and its snapshot, an :class:`app.engine.EngineSnapshot`
 published through a real LSL :class:`devices.metrics_outlet.MetricsOutlet`, and the chunk
-written to an XDF file by the recorder's :class:`devices.xdf_writer.XdfWriter`. The signals are
+written to an XDF file by the recorder's :class:`devices.xdf_writer.XdfWriter` (flushed as the
+recorder flushes after each poll). The signals are
 one simulated hour (seeded) played again and again with continuous timestamps, so the source
 itself does not grow.
 
@@ -134,6 +135,7 @@ def main() -> int:
             tick_cost_s=0.0, errors=(), preroll_s=0.0,
         )  # fmt: skip
         outlet.push(metric_values(snap), now)
+        writer.maybe_flush()  # as the recorder does after each poll
         cpu.append(time.thread_time() - c0)
         if (k + 1) % 900 == 0:
             rss.append(((k + 1) / 3600.0, rss_mb()))
