@@ -144,6 +144,11 @@ def _add_method_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="parallel processes (default: cores)"
     )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="print where the time went (seconds per stage, imports included) on stderr",
+    )
 
 
 def _register_review(subparsers: Any) -> None:
@@ -239,8 +244,61 @@ def _options(args: argparse.Namespace) -> Any:
     )
 
 
+#: Stages ``attune analyze --profile`` reports: (function name, file ending, label).
+PROFILE_STAGES = (
+    ("_load", "pipeline.py", "read the XDF file"),
+    ("analyze_person", "session.py", "per person: beats, HRV, EDA"),
+    ("analyze_dyad", "dyad.py", "dyad (all concordance below)"),
+    ("analyze_session", "baselines.py", "  session CI test + session lead test"),
+    ("susy_test", "baselines.py", "  SUSY and its shifted pairings"),
+    ("coupling_timeline", "coupling.py", "  coupling replay at every 10 s check"),
+    ("_rolling_timeline", "dyad.py", "  rolling CI and its chance band"),
+    ("segment_concordance", "segments.py", "  per-block tables and lead tests"),
+    ("_contrasts", "dyad.py", "  label contrasts"),
+    ("hr_coherence_session_test", "hr.py", "  HR coherence test"),
+    ("_heartpy_peers", "pipeline.py", "heartpy second opinion"),
+    ("write_outputs", "export.py", "metrics.json, CSVs, report.html"),
+)
+
+
+def _print_profile(prof: Any, wall_s: float, cpu_s: float, import_s: float) -> None:
+    """Where the time of ``attune analyze`` went (CPU seconds per stage), to stderr."""
+    import pstats
+
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    cum: dict[tuple[str, str], float] = {}
+    for (file, _, name), (_, _, _, ct, _) in stats.items():
+        key = (name, Path(file).name)
+        cum[key] = max(cum.get(key, 0.0), ct)
+    lines = [f"where the time went: {wall_s:.2f} s wall in the command after interpreter start "
+             f"(of which imports {import_s:.2f} s), {cpu_s:.2f} s CPU in the analysis; "
+             "CPU seconds per stage (the profiler adds some):"]  # fmt: skip
+    for name, file, label in PROFILE_STAGES:
+        if (name, file) in cum:
+            lines.append(f"  {label:<44} {cum[(name, file)]:6.2f} s")
+    print("\n".join(lines), file=sys.stderr)
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """``attune analyze``."""
+    """``attune analyze`` (with ``--profile``: then where the time went, on stderr)."""
+    if not getattr(args, "profile", False):
+        return _analyze(args)
+    import cProfile
+    import time
+
+    t0 = time.perf_counter()
+    import app.analysis  # noqa: F401  (timed on its own: imports are a stage)
+
+    t1 = time.perf_counter()
+    c0 = time.process_time()
+    prof = cProfile.Profile(time.process_time)  # CPU seconds: a busy machine barely moves them
+    try:
+        return prof.runcall(_analyze, args)
+    finally:
+        _print_profile(prof, time.perf_counter() - t0, time.process_time() - c0, t1 - t0)
+
+
+def _analyze(args: argparse.Namespace) -> int:
     from app.analysis import AnalysisError, analyze_paths
     from app.cli.importing import device_inputs, import_to_temp
 

@@ -27,6 +27,8 @@ Modules
 * :mod:`~dsp.concordance.hr`: HR synchrony and HR magnitude-squared coherence.
 * :mod:`~dsp.concordance.segments`: indices per marker label and per interval.
 * :mod:`~dsp.concordance.live`: :class:`LiveDyad`, the rolling engine of the DSP thread.
+* :mod:`~dsp.concordance.shifts`: :class:`~dsp.concordance.shifts.ShiftTable`, the windowed r
+  of every patient window against every clinician window, shared by the replayed coupling checks.
 * :mod:`~dsp.concordance.dyad`: offline dyad analysis of a recorded session
   (:func:`~dsp.concordance.dyad.analyze_dyad`; imported from its module, because it builds on
   the per-person analysis of :mod:`dsp.session`).

@@ -25,7 +25,7 @@ from dsp.concordance.indices import (
     slope_signal,
 )
 from dsp.concordance.lead import LEAD_GAP_S, LeadTest
-from dsp.concordance.susy import susy
+from dsp.concordance.susy import susy, susy_es
 from dsp.concordance.wcc import WCCResult, wcc, wcc_peak
 from dsp.surrogates import (
     SurrogateTest,
@@ -269,7 +269,7 @@ def susy_test(
     null = []
     for d in random_shifts(x.size, n_surrogates, shift, rng):
         try:
-            null.append(susy(x, np.roll(y, int(d)), fs, segment_s, max_lag_s).es)
+            null.append(susy_es(x, np.roll(y, int(d)), fs, segment_s, max_lag_s))
         except ValueError:  # too few complete segments after the shift moved the gaps
             continue
     return empirical_test(obs, np.array(null), "circular")

@@ -27,7 +27,7 @@ Times in seconds; lags positive when the patient leads.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +42,7 @@ from dsp.concordance.evidence import (
 )
 from dsp.concordance.indices import slope_signal
 from dsp.concordance.lead import LEAD_GAP_S, LeadTest, fill_short_gaps, lead_test
+from dsp.concordance.shifts import ShiftTable
 from dsp.params import MethodParams
 
 __all__ = [
@@ -55,8 +56,8 @@ __all__ = [
 
 #: Rate (Hz) at which the coupling / lead test reads the slope signals.
 LEAD_TEST_FS = 1.0
-#: Threads of the offline replay (its checks are independent; numpy releases the GIL).
-_REPLAY_THREADS = 2
+#: Largest table of windowed r (values) the offline replay keeps (32 MB of floats).
+_TABLE_VALUES = 4_000_000
 
 
 def recent_lead_test(
@@ -175,10 +176,15 @@ def coupling_timeline(
     """Replay the live coupling test of a whole recording at the live refresh instants.
 
     The live engine re-runs :func:`recent_lead_test` on the session so far at ``first_s``
-    (its warm-up) and every ``every_s`` after; this runs the same function on the same
-    prefixes, so the review and the report show where the console would have said "above
-    chance". Only the random shifts differ (seeded here), and a check stops drawing them once
-    it cannot reach p <= 0.05 (its decisions unchanged, its p then from fewer shifts).
+    (its warm-up) and every ``every_s`` after; this runs the same test on the same prefixes,
+    so the review and the report show where the console would have said "above chance".
+    Only the random shifts differ (seeded here), and a check stops drawing them once it
+    cannot reach p <= 0.05 (its decisions unchanged, its p then from fewer shifts).
+
+    The checks share their work: a prefix's gap-bridged slope signals are the first values
+    of the whole recording's (unless the prefix ends inside a hole, then that check runs on
+    its own), and every surrogate window is gathered from one table of windowed r
+    (:class:`~dsp.concordance.shifts.ShiftTable`), built once per block of checks.
 
     Parameters
     ----------
@@ -200,21 +206,97 @@ def coupling_timeline(
     n_every = int(round(every_s * fs))
     ends = np.arange(int(round(first_s * fs)), p.size + 1, max(n_every, 1))
     seeds = np.random.SeedSequence(seed).spawn(ends.size)  # one stream per check: any order
+    tests: list[LeadTest | None] = [None] * ends.size
+    args = (win_s, method.wcc_lag_s, inc_s, method.lead_surrogates, method.min_shift_s)
+    gap = int(round(bridge_s * fs))
+    sp = slope_signal(fill_short_gaps(p, gap), fs, slope_s)
+    sc = slope_signal(fill_short_gaps(c, gap), fs, slope_s)
+    step = max(1, int(round(fs / LEAD_TEST_FS)))
+    fs_t = fs / step
+    n_test = int(round(method.lead_window_s * fs_t))
+    plan: dict[int, list[tuple[int, int]]] = {}
+    for i, k in enumerate(int(v) for v in ends):
+        size = k - (p.size - sp.size)  # slope values of the prefix p[:k]
+        if size < 1 or np.isnan(p[k - 1]) or np.isnan(c[k - 1]):  # a hole not yet bridged
+            tests[i] = recent_lead_test(
+                p[:k], c[:k], fs, slope_s, method.lead_window_s, *args,
+                method.lead_min_span_s, np.random.default_rng(seeds[i]), stop_early=True,
+                bridge_s=bridge_s,
+            )  # fmt: skip
+            continue
+        phase = (size - 1) % step
+        plan.setdefault(phase, []).append((i, (size - 1 - phase) // step + 1))
+    lag, win, inc = (int(round(v * fs_t)) for v in (method.wcc_lag_s, win_s, inc_s))
+    for phase, checks in plan.items():
+        x1, y1 = sp[phase::step], sc[phase::step]
+        for block in _table_blocks(checks, n_test, win, lag, inc, y1.size):
+            table = None
+            if block.n_a > 0:
+                table = ShiftTable(x1, y1, win, block.a0, inc, block.n_a)
+            for i, pool in block.checks:
+                t0 = pool - min(n_test, pool)
+                src = None if table is None else _table_source(table, t0, lag, inc, win, pool)
+                tests[i] = lead_test(
+                    x1[t0:pool], y1[t0:pool], fs_t, *args, rng=np.random.default_rng(seeds[i]),
+                    y_pool=y1[:pool], min_span_s=method.lead_min_span_s, stop_early=True,
+                    null_source=src,
+                )  # fmt: skip
+    done = tuple(t for t in tests if t is not None)
+    pct = np.array([coupling_percentile(t) for t in done])
+    pv = np.where(np.isfinite(pct), [t.p_strength for t in done], np.nan)
+    return CouplingTimeline(ends / fs, pv, sustained_highlight(pct, every_s, rule), done)
 
-    def check(i: int) -> LeadTest:
-        k = int(ends[i])
-        return recent_lead_test(
-            p[:k], c[:k], fs, slope_s, method.lead_window_s, win_s, method.wcc_lag_s, inc_s,
-            method.lead_surrogates, method.min_shift_s, method.lead_min_span_s,
-            np.random.default_rng(seeds[i]), stop_early=True, bridge_s=bridge_s,
-        )  # fmt: skip
 
-    # numpy releases the GIL in the array work: two threads use two cores
-    with ThreadPoolExecutor(max_workers=_REPLAY_THREADS) as ex:
-        tests = tuple(ex.map(check, range(ends.size)))
-    pct = np.array([coupling_percentile(t) for t in tests])
-    pv = np.where(np.isfinite(pct), [t.p_strength for t in tests], np.nan)
-    return CouplingTimeline(ends / fs, pv, sustained_highlight(pct, every_s, rule), tests)
+@dataclass(frozen=True)
+class _Block:
+    """Checks sharing one table: patient windows start at ``a0 + inc * i``, ``i < n_a``."""
+
+    checks: list[tuple[int, int]]  # (check index, pool length)
+    a0: int
+    n_a: int
+
+
+def _first_window(pool: int, n_test: int, win: int, lag: int, inc: int) -> tuple[int, int]:
+    """First patient window start and number of windows of the check with this pool."""
+    n = min(n_test, pool)
+    n_win = (n - 2 * lag - win) // inc + 1 if n >= 2 * lag + win else 0
+    return pool - n + lag, max(n_win, 0)
+
+
+def _table_blocks(
+    checks: list[tuple[int, int]], n_test: int, win: int, lag: int, inc: int, n_y: int
+) -> list[_Block]:
+    """Consecutive checks whose windows share a phase (mod ``inc``), grouped so that each
+    block's tables stay near :data:`_TABLE_VALUES` (at least one check per block)."""
+    cap = max(1, _TABLE_VALUES // (2 * n_y + 1))
+    blocks: list[_Block] = []
+    cur: list[tuple[int, int]] = []
+    lo = hi = 0
+    for i, pool in checks:
+        a, nw = _first_window(pool, n_test, win, lag, inc)
+        if cur and nw and ((a - lo) % inc or (max(hi, a + inc * nw) - min(lo, a)) // inc > cap):
+            blocks.append(_Block(cur, lo, (hi - lo) // inc))
+            cur = []
+        if not cur or (hi == lo):
+            lo, hi = a, a + inc * nw
+        elif nw:
+            lo, hi = min(lo, a), max(hi, a + inc * nw)
+        cur.append((i, pool))
+    if cur:
+        blocks.append(_Block(cur, lo, (hi - lo) // inc))
+    return blocks
+
+
+def _table_source(
+    table: ShiftTable, t0: int, lag: int, inc: int, win: int, pool: int
+) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    n = pool - t0
+    n_win = (n - 2 * lag - win) // inc + 1 if n >= 2 * lag + win else 0
+
+    def source(shifts: np.ndarray, first_row: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        return table.zsums(t0, n_win, lag, pool, shifts)
+
+    return source
 
 
 def coupling_statement(

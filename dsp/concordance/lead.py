@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -45,6 +47,11 @@ __all__ = [
     "lead_tests",
 ]
 
+#: ``source(shifts, first_row) -> (zsum, count)``, each ``(len(shifts), n_lags)``: the sum of
+#: the Fisher z of the complete windows of shifted surrogates, and their number (see
+#: :func:`lead_tests`).
+NullSource = Callable[..., np.ndarray]
+
 #: Holes up to this long (s) in the HR grid are bridged linearly before a lead test, live and
 #: offline (the live HR grid has holes of a beat or so at its newest edge). A dropout of the
 #: PPG leaves a longer hole (its length plus the beat interval that crossed it).
@@ -56,6 +63,9 @@ EDA_BRIDGE_S = 0.0
 #: Largest product array (values) of one lag_profiles call in a lead test (5 MB of floats:
 #: about 90 surrogates of 10 minutes at 1 Hz; larger chunks ran slower, out of cache).
 _CHUNK_VALUES = 600_000
+#: Series at least this long (samples) whose pool is the series itself get their surrogate
+#: profiles from :func:`circular_lag_profiles` (whole-session tests of a report).
+_FFT_MIN = 2000
 #: Surrogates drawn before a test may stop early (``stop_early``).
 _FIRST_CHUNK = 25
 
@@ -165,6 +175,13 @@ def _csum0(a: np.ndarray) -> np.ndarray:
     return np.concatenate([z, np.cumsum(a, axis=-1)], axis=-1)
 
 
+def constant_windows(a: np.ndarray, starts: np.ndarray, win: int) -> np.ndarray:
+    """Whether each window ``a[..., s : s + win]`` holds one value only (exactly), for the
+    windows starting at ``starts`` (any shape); along the last axis of ``a``."""
+    changes = _csum0((np.diff(a, axis=-1) != 0).astype(float))
+    return changes[..., starts + win - 1] - changes[..., starts] == 0
+
+
 def lag_profiles(x: np.ndarray, ys: np.ndarray, win: int, lag: int, inc: int) -> np.ndarray:
     """Windowed lagged Pearson r of ``x`` with every row of ``ys`` (all in samples).
 
@@ -181,7 +198,8 @@ def lag_profiles(x: np.ndarray, ys: np.ndarray, win: int, lag: int, inc: int) ->
     -------
     numpy.ndarray
         ``(n_rows, n_windows, 2 * lag + 1)``; lags ascending from ``-lag``. NaN for a window
-        with a missing sample or a constant series. Sums by running totals: O(lags * n) per
+        with a missing sample or a constant series (all values identical, or a sum of squares
+        below 1e-18 per sample). Sums by running totals: O(lags * n) per
         row, independent of the window length.
     """
     x = np.asarray(x, dtype=float)
@@ -219,20 +237,87 @@ def lag_profiles(x: np.ndarray, ys: np.ndarray, win: int, lag: int, inc: int) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (sxy - sx * sy / win) / np.sqrt(vx * vy)
     bad = badx | bady | (vx <= 1e-18 * win) | (vy <= 1e-18 * win)
+    bad |= constant_windows(x, starts, win)[None, None, :] | constant_windows(ys, at, win)
     out = np.where(bad, np.nan, np.clip(r, -1.0, 1.0))
     return np.ascontiguousarray(out.transpose(0, 2, 1))
 
 
-def _summaries(prof: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Average Fisher-z profile, its peak and its asymmetry per row of ``(rows, win, lags)``."""
+def circular_lag_profiles(
+    x: np.ndarray, y: np.ndarray, win: int, lag: int, inc: int, shifts: np.ndarray
+) -> np.ndarray:
+    """:func:`lag_profiles` of ``x`` against ``np.roll(y, d)`` for every ``d`` in ``shifts``,
+    all shifts at once.
+
+    Each patient window's circular cross-correlation with the whole clinician series comes
+    from one FFT product (every shift at once), the clinician windows' sums from running
+    totals over the series wrapped around; the surrogates then read them. Same statistic
+    (r of complete windows, NaN for a missing sample or a constant window), rounding apart
+    (about 1e-15 of the windows' scale).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(shifts), n_windows, 2 * lag + 1)``, as :func:`lag_profiles`.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.size
+    n_win = (n - 2 * lag - win) // inc + 1 if n >= 2 * lag + win else 0
+    d = np.asarray(shifts, dtype=np.int64)
+    out = np.full((d.size, max(n_win, 0), 2 * lag + 1), np.nan)
+    if n_win <= 0:
+        return out
+    starts = lag + inc * np.arange(n_win)
+    ks = np.arange(-lag, lag + 1)
+    yb = np.isnan(y)
+    yz = np.where(yb, 0.0, y - (np.mean(y[~yb]) if (~yb).any() else 0.0))
+    wrap = np.r_[np.arange(n), np.arange(win - 1)]  # every window of the series wrapped around
+    cy, cyy, cny = _csum0(yz[wrap]), _csum0(yz[wrap] ** 2), _csum0(yb[wrap].astype(float))
+    e = np.arange(n)
+    sy = cy[e + win] - cy[e]
+    vy = cyy[e + win] - cyy[e] - sy * sy / win
+    bady = (cny[e + win] - cny[e] > 0) | (vy <= 1e-18 * win) | constant_windows(y[wrap], e, win)
+    xw = x[starts[:, None] + np.arange(win)[None, :]]
+    with np.errstate(invalid="ignore"):
+        xc = xw - xw.mean(axis=1, keepdims=True)
+        vx = (xc * xc).sum(axis=1)
+    badx = ~np.isfinite(vx) | (vx <= 1e-18 * win) | constant_windows(x, starts, win)
+    xc[badx] = 0.0
+    fy = np.fft.rfft(yz)
+    chunk = max(1, 2_000_000 // n)
+    for c0 in range(0, n_win, chunk):
+        js = np.arange(c0, min(c0 + chunk, n_win))
+        pad = np.zeros((js.size, n))
+        pad[:, :win] = xc[js]
+        cc = np.fft.irfft(np.conj(np.fft.rfft(pad, axis=1)) * fy[None, :], n, axis=1)
+        at = (starts[js][None, :, None] + ks[None, None, :] - d[:, None, None]) % n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = cc[np.arange(js.size)[None, :, None], at] / np.sqrt(vx[js][None, :, None] * vy[at])
+        bad = badx[js][None, :, None] | bady[at]
+        out[:, js, :] = np.where(bad, np.nan, np.clip(r, -1.0, 1.0))
+    return out
+
+
+def _zsums(prof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of the Fisher z over the complete windows, and their number, per row and lag of
+    ``(rows, windows, lags)`` profiles."""
     z = np.arctanh(np.clip(prof, -_Z_CLIP, _Z_CLIP))
     ok = np.isfinite(z)
-    cnt = ok.sum(axis=1)
+    return np.where(ok, z, 0.0).sum(axis=1), ok.sum(axis=1)
+
+
+def _stats(zsum: np.ndarray, cnt: np.ndarray, lag: int) -> tuple[np.ndarray, ...]:
+    """Average Fisher-z profile, its peak and its asymmetry from :func:`_zsums`."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        zbar = np.where(ok, z, 0.0).sum(axis=1) / cnt
+        zbar = zsum / cnt
     strength = np.max(zbar, axis=1)
     asym = zbar[:, lag + 1 :].mean(axis=1) - zbar[:, :lag].mean(axis=1)
     return zbar, strength, asym
+
+
+def _summaries(prof: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Average Fisher-z profile, its peak and its asymmetry per row of ``(rows, win, lags)``."""
+    return _stats(*_zsums(prof), lag)
 
 
 def _peak_lag(zbar: np.ndarray, lags_s: np.ndarray) -> float:
@@ -257,16 +342,20 @@ def _window_lags(prof: np.ndarray, lags_s: np.ndarray) -> np.ndarray:
 
 
 def _decide(
-    obs: np.ndarray, null_prof: np.ndarray, lag: int, fs: float, min_windows: int
+    obs: np.ndarray,
+    null: tuple[np.ndarray, np.ndarray],
+    lag: int,
+    fs: float,
+    min_windows: int,
 ) -> LeadTest:
-    """The lead statement from observed ``(windows, lags)`` and null ``(rows, windows, lags)``
-    profiles restricted to the same windows."""
+    """The lead statement from observed ``(windows, lags)`` profiles and the null's
+    :func:`_zsums` over the same windows."""
     n_ok = int(np.isfinite(obs).all(axis=1).sum())
     if n_ok < min_windows:
         return _not_enough(n_ok)
     lags_s = np.arange(-lag, lag + 1) / fs
     zo, so, ao = _summaries(obs[None], lag)
-    _, sn, an = _summaries(null_prof, lag)
+    _, sn, an = _stats(*null, lag)
     sn, an = sn[np.isfinite(sn)], an[np.isfinite(an)]
     s_obs, a_obs = float(so[0]), float(ao[0])
     if sn.size < 19 or an.size < 19 or not (math.isfinite(s_obs) and math.isfinite(a_obs)):
@@ -316,6 +405,7 @@ def lead_tests(
     extent_s: float = 0.0,
     min_span_s: float = 0.0,
     stop_early: bool = False,
+    null_source: NullSource | None = None,
 ) -> dict[str, LeadTest]:
     """:func:`lead_test` for several groups of windows sharing one set of surrogates.
 
@@ -338,6 +428,13 @@ def lead_tests(
         Besag & Clifford 1991). Every decision (coupled, leader) is that of the full test;
         the p of a stopped test comes from the surrogates drawn (at least 25) and is above
         0.05. Used where a test is repeated many times and only its decisions are kept.
+    null_source : callable, optional
+        With one group of every window: ``null_source(shifts, first_row) -> (zsum, count)``,
+        each ``(len(shifts), 2 * lag + 1)``: per lag, the sum of the Fisher z (r clipped to
+        ±0.999) over the complete windows of ``x`` against the pool shifted by ``shifts``
+        (samples; ``pool[(tail - shift) % len(pool)]`` as here), and their number, from sums
+        computed once for many tests (:class:`dsp.concordance.shifts.ShiftTable`). The same
+        shifts are drawn either way.
 
     Other parameters as :func:`lead_test`.
     """
@@ -358,12 +455,28 @@ def lead_tests(
         return {g: _not_enough(int(np.isfinite(obs).all(axis=1).sum())) for g in groups}
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     shifts = random_shifts(pool.size, n_surrogates, min_shift, gen)
-    tail = np.arange(pool.size - y.size, pool.size)
-    ys = pool[(tail[None, :] - shifts[:, None]) % pool.size]
     stop_at = math.nan
     if stop_early and all(v is None for v in groups.values()):
         stop_at = float(_summaries(obs[None], lag)[1][0])
-    null_prof = _null_profiles(x, ys, win, lag, inc, stop_at)
+    if null_source is not None:
+        if any(v is not None for v in groups.values()):
+            raise ValueError("null_source serves tests of every window only")
+        null = _null_profiles(null_source, shifts, x.size, lag, stop_at)
+        return {g: _decide(obs, null, lag, fs, min_windows) for g in groups}
+    if pool.size == y.size and x.size >= _FFT_MIN and not math.isfinite(stop_at):
+        every = circular_lag_profiles(x, pool, win, lag, inc, shifts)  # the pool is y itself
+
+        def rows(d: np.ndarray, a: int = 0) -> np.ndarray:
+            return every[a : a + d.size]
+
+    else:
+        tail = np.arange(pool.size - y.size, pool.size)
+        ys = pool[(tail[None, :] - shifts[:, None]) % pool.size]
+
+        def rows(d: np.ndarray, a: int = 0) -> np.ndarray:
+            return lag_profiles(x, ys[a : a + d.size], win, lag, inc)
+
+    null_prof = _null_profiles(rows, shifts, x.size, lag, stop_at)
     first = np.arange(obs.shape[0]) * inc / fs  # first x value of each window, minus lag
     last = first + (win + 2 * lag - 1) / fs + extent_s
     out = {}
@@ -374,30 +487,34 @@ def lead_tests(
             keep = np.zeros(first.size, dtype=bool)
             for a, b in spans:
                 keep |= (first >= a - 1e-9) & (last < b - 1e-9)
-        out[name] = _decide(obs[keep], null_prof[:, keep], lag, fs, min_windows)
+        out[name] = _decide(obs[keep], _zsums(null_prof[:, keep]), lag, fs, min_windows)
     return out
 
 
-def _null_profiles(
-    x: np.ndarray, ys: np.ndarray, win: int, lag: int, inc: int, stop_at: float
-) -> np.ndarray:
-    """Lag profiles of the surrogate rows ``ys`` in memory-bounded chunks.
+def _null_profiles(source: Callable[..., Any], shifts: np.ndarray, n_x: int, lag: int,
+                   stop_at: float) -> Any:  # fmt: skip
+    """The surrogates' lag profiles (``source(shifts[a:b], a)``) in memory-bounded chunks.
 
     With a finite ``stop_at`` (the observed strength), a first chunk of 25 rows, and no more
-    chunks once ``(1 + #(strength >= stop_at)) / (1 + len(ys)) > ALPHA``.
+    chunks once ``(1 + #(strength >= stop_at)) / (1 + len(shifts)) > ALPHA``. ``n_x``: length
+    of the patient series (sets the chunk size). A source gives ``(rows, windows, lags)``
+    profiles, or (a :data:`NullSource`) their :func:`_zsums`; the chunks are joined alike.
     """
-    n = ys.shape[0]
-    rows = max(1, _CHUNK_VALUES // ((2 * lag + 1) * x.size))  # bounded temporary memory
+    n = shifts.size
+    rows = max(1, _CHUNK_VALUES // ((2 * lag + 1) * n_x))  # bounded temporary memory
     bounds = [0, min(_FIRST_CHUNK, n)] if math.isfinite(stop_at) else [0]
     while bounds[-1] < n:
         bounds.append(min(bounds[-1] + rows, n))
     parts, beat = [], 0
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        parts.append(lag_profiles(x, ys[a:b], win, lag, inc))
+        parts.append(source(shifts[a:b], a))
         if math.isfinite(stop_at):
-            beat += int(np.sum(_summaries(parts[-1], lag)[1] >= stop_at))
+            sums = parts[-1] if isinstance(parts[-1], tuple) else _zsums(parts[-1])
+            beat += int(np.sum(_stats(*sums, lag)[1] >= stop_at))
             if (1.0 + beat) / (1.0 + n) > ALPHA:
                 break
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
     return np.concatenate(parts)
 
 
@@ -415,6 +532,7 @@ def lead_test(
     y_pool: np.ndarray | None = None,
     min_span_s: float = 0.0,
     stop_early: bool = False,
+    null_source: NullSource | None = None,
 ) -> LeadTest:
     """Test who leads between patient ``x`` and clinician ``y`` (see the module docstring).
 
@@ -438,6 +556,8 @@ def lead_test(
         Smallest spread of the possible shifts (s; see :func:`lead_tests`).
     stop_early : bool
         Stop drawing shifts once p <= 0.05 is out of reach (see :func:`lead_tests`).
+    null_source : callable, optional
+        Precomputed surrogate profiles (see :func:`lead_tests`).
 
     Returns
     -------
@@ -445,5 +565,5 @@ def lead_test(
     """
     return lead_tests(
         x, y, fs, {"": None}, win_s, lag_s, inc_s, n_surrogates, min_shift_s, min_windows,
-        rng, y_pool, min_span_s=min_span_s, stop_early=stop_early,
+        rng, y_pool, min_span_s=min_span_s, stop_early=stop_early, null_source=null_source,
     )[""]  # fmt: skip

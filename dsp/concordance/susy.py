@@ -13,7 +13,7 @@ import numpy as np
 
 from dsp.concordance.indices import _as_samples, _pair
 
-__all__ = ["SUSYResult", "susy"]
+__all__ = ["SUSYResult", "susy", "susy_es"]
 
 
 @dataclass(frozen=True)
@@ -110,18 +110,18 @@ def _segment_pair_ccf(
     B = b[: n_seg * rng_].reshape(n_seg, rng_)
     A = A - A.mean(axis=1, keepdims=True)
     B = B - B.mean(axis=1, keepdims=True)
-    sa = np.sqrt((A * A).sum(axis=1) / rng_)
-    sb = np.sqrt((B * B).sum(axis=1) / rng_)
+    with np.errstate(invalid="ignore", divide="ignore"):  # scaled once, not per pair
+        A = A / (np.sqrt((A * A).sum(axis=1) / rng_) * rng_)[:, None]
+        B = B / np.sqrt((B * B).sum(axis=1) / rng_)[:, None]
     C = np.empty((lags.size, n_seg, n_seg))
     for j, k in enumerate(lags):
         if k >= 0:
-            C[j] = A[:, k:] @ B[:, : rng_ - k].T
+            np.matmul(A[:, k:], B[:, : rng_ - k].T, out=C[j])
         else:
-            C[j] = A[:, : rng_ + k] @ B[:, -k:].T
+            np.matmul(A[:, : rng_ + k], B[:, -k:].T, out=C[j])
+    np.clip(C, -1.0, 1.0, out=C)
     with np.errstate(invalid="ignore", divide="ignore"):
-        C = C / rng_ / (sa[:, None] * sb[None, :])
-        C = np.clip(C, -1.0, 1.0)
-        Z = 0.5 * np.log((1.0 + C) / (1.0 - C))
+        Z = np.arctanh(C)
     return C, Z
 
 
@@ -129,20 +129,48 @@ def _lag_profiles(C: np.ndarray, Z: np.ndarray, n_seg: int) -> tuple[np.ndarray,
     """Per-lag means over real (``i == h``) and surrogate (``i != h``) pairs.
 
     Returns ``(real |z|, real z, real |r|, pseudo |z|, pseudo z, pseudo |r|)``. A pair whose
-    first ccf value is NaN adds nothing but still counts in the denominators (as SUSY).
+    first ccf value is NaN adds nothing but still counts in the denominators (as SUSY). The
+    surrogate sums are the sums over all pairs minus the real ones.
     """
+    out = [_real_pseudo(v, C, n_seg) for v in (np.abs(Z), Z, np.abs(C))]
+    return tuple(p[0] for p in out) + tuple(p[1] for p in out)
+
+
+def _real_pseudo(v: np.ndarray, C: np.ndarray, n_seg: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-lag mean of ``v`` over the real pairs and over the surrogate pairs (the sum over
+    all pairs minus the real ones); pairs whose first ccf value is NaN add nothing."""
     valid = ~np.isnan(C[0])  # SUSY skips a pair when its first ccf value is NaN
-    Zv = np.where(valid[None], Z, 0.0)
-    Cv = np.where(valid[None], C, 0.0)
-    eye = np.eye(n_seg, dtype=bool)[None]
-    n_pseudo = n_seg * (n_seg - 1)
-    real_z = np.where(eye, np.abs(Zv), 0.0).sum(axis=(1, 2)) / n_seg
-    real_zs = np.where(eye, Zv, 0.0).sum(axis=(1, 2)) / n_seg
-    real_r = np.where(eye, np.abs(Cv), 0.0).sum(axis=(1, 2)) / n_seg
-    ps_z = np.where(~eye, np.abs(Zv), 0.0).sum(axis=(1, 2)) / n_pseudo
-    ps_zs = np.where(~eye, Zv, 0.0).sum(axis=(1, 2)) / n_pseudo
-    ps_r = np.where(~eye, np.abs(Cv), 0.0).sum(axis=(1, 2)) / n_pseudo
-    return real_z, real_zs, real_r, ps_z, ps_zs, ps_r
+    if not valid.all():
+        v = np.where(valid[None], v, 0.0)
+    diag = np.einsum("jii->j", v)
+    return diag / n_seg, (v.sum(axis=(1, 2)) - diag) / (n_seg * (n_seg - 1))
+
+
+def _pairs(
+    x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: float
+) -> tuple[np.ndarray, np.ndarray, int, int, int]:
+    """Complete cases, segments and every segment pair's ccf and Fisher z (see :func:`susy`):
+    ``(C, Z, n_segments, n_samples, max_lag in samples)``."""
+    x, y = _pair(x, y)
+    rng_ = _as_samples(segment_s, fs, "segment_s")
+    ml = _as_samples(max_lag_s, fs, "max_lag_s")
+    if rng_ < 2 * ml or rng_ < 2:
+        raise ValueError("segment_s must be at least 2 * max_lag_s")
+    cc = ~(np.isnan(x) | np.isnan(y))
+    a, b = x[cc], y[cc]
+    n_seg = int(np.round(a.size / rng_ - 0.499999))
+    if n_seg < 2:
+        raise ValueError("SUSY needs at least 2 complete segments")
+    C, Z = _segment_pair_ccf(a, b, n_seg, rng_, np.arange(-ml, ml + 1))
+    return C, Z, n_seg, int(a.size), ml
+
+
+def susy_es(x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: float) -> float:
+    """SUSY's effect size ``ES`` alone, as :func:`susy` computes it (for surrogate tests)."""
+    C, Z, n_seg, _, _ = _pairs(x, y, fs, segment_s, max_lag_s)
+    real_z, ps_z = _real_pseudo(np.abs(Z), C, n_seg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float((_mean(real_z) - _mean(ps_z)) / _sd(ps_z))
 
 
 def susy(x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: float) -> SUSYResult:
@@ -172,19 +200,8 @@ def susy(x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: f
     -------
     SUSYResult
     """
-    x, y = _pair(x, y)
-    rng_ = _as_samples(segment_s, fs, "segment_s")
-    ml = _as_samples(max_lag_s, fs, "max_lag_s")
-    if rng_ < 2 * ml or rng_ < 2:
-        raise ValueError("segment_s must be at least 2 * max_lag_s")
-    cc = ~(np.isnan(x) | np.isnan(y))
-    a, b = x[cc], y[cc]
-    size = a.size
-    n_seg = int(np.round(size / rng_ - 0.499999))
-    if n_seg < 2:
-        raise ValueError("SUSY needs at least 2 complete segments")
+    C, Z, n_seg, size, ml = _pairs(x, y, fs, segment_s, max_lag_s)
     lags = np.arange(-ml, ml + 1)
-    C, Z = _segment_pair_ccf(a, b, n_seg, rng_, lags)
     real_z, real_zs, real_r, ps_z, ps_zs, ps_r = _lag_profiles(C, Z, n_seg)
     lead1 = slice(0, ml)
     lead2 = slice(ml + 1, 2 * ml + 1)

@@ -1,0 +1,159 @@
+"""Circular-shift lag profiles of many coupling tests from sums computed once.
+
+The coupling test is replayed at every refresh instant of a recording
+(:func:`~dsp.concordance.coupling.coupling_timeline`): each check correlates the patient's
+last minutes, window by window and lag by lag, with up to 200 circular shifts of the
+clinician's session so far (:func:`~dsp.concordance.lead.lead_tests`). Every surrogate
+window is a window of the clinician's series, except the few that straddle the point where a
+shift wraps around the end of the check's pool. So the windowed Pearson r of each patient
+window against **every** clinician window is computed once, as one matrix product of the
+patient windows with the sliding windows of the clinician series (:class:`ShiftTable`), and
+each check gathers its surrogates from that table; straddling windows are computed directly.
+
+The statistic is that of :func:`~dsp.concordance.lead.lag_profiles` (Pearson r of complete
+windows, NaN for a window with a missing sample or a constant series, clipped to [-1, 1]);
+only the rounding differs (about 1e-15).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from dsp.concordance.lead import _Z_CLIP, constant_windows
+
+__all__ = ["ShiftTable"]
+
+_CONST = 1e-18  # a window whose sum of squares is below this x its length is constant
+
+
+class ShiftTable:
+    """Fisher z of patient windows against every clinician window, summed along the lags.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Patient and clinician series of the whole session at the test rate (the slope
+        signals a test reads; NaN where missing), oldest first, of equal length ``N``.
+    win : int
+        Window (samples).
+    a0, inc, n_a : int
+        The patient windows covered start at ``a0 + inc * i``, ``i < n_a``.
+
+    Notes
+    -----
+    ``r[i, b]`` (the windowed Pearson r of ``x[a_i : a_i + win]`` with ``y[b : b + win]``) is
+    computed for every clinician window ``b`` by one matrix product, and its Fisher z (r
+    clipped to ±0.999; 0 and not counted where r is NaN) accumulated over ``i`` along each
+    offset ``b - a_i``: a test's sum over its windows at one lag and shift is then the
+    difference of two entries. Memory: two ``(n_a + 1, 2 N + 1)`` tables; callers cover
+    long recordings in blocks of checks.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, win: int, a0: int, inc: int, n_a: int):
+        self.x = x = np.asarray(x, dtype=float)
+        self.y = y = np.asarray(y, dtype=float)
+        self.win, self.a0, self.inc = win, a0, inc
+        n = y.size
+        a = a0 + inc * np.arange(n_a)
+        r = _table_r(x, y, win, a)
+        z = np.arctanh(np.clip(r, -_Z_CLIP, _Z_CLIP))
+        ok = np.isfinite(z)
+        cols = n - a[:, None] + np.arange(r.shape[1])[None, :]  # offset b - a_i, plus N
+        rows = np.broadcast_to(np.arange(n_a)[:, None], cols.shape)
+        cz = np.zeros((n_a + 1, 2 * n + 1))
+        cn = np.zeros((n_a + 1, 2 * n + 1), dtype=np.int32)
+        cz[rows + 1, cols] = np.where(ok, z, 0.0)
+        cn[rows + 1, cols] = ok
+        self.cz = np.cumsum(cz, axis=0, out=cz)
+        self.cn = np.cumsum(cn, axis=0, out=cn)
+        self._straddle_key: tuple[int, int, int] | None = None
+        self._straddle_z = np.zeros((0, 0))
+
+    def zsums(
+        self, t0: int, n_win: int, lag: int, pool_size: int, shifts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per shift and lag: the Fisher-z sum over the complete windows and their number.
+
+        The test: patient ``x[t0 : pool_size]``, window ``j`` starting at
+        ``t0 + lag + j * inc``, against the pool ``y[:pool_size]`` circularly shifted by each
+        of ``shifts`` (row ``i`` of a shifted series is ``pool[(t0 + i - shift) % pool_size]``,
+        as :func:`~dsp.concordance.lead.lead_tests` builds its surrogates).
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            ``(len(shifts), 2 * lag + 1)`` sums and counts, lags ascending from ``-lag``.
+        """
+        win, inc, n = self.win, self.inc, self.y.size
+        aj0 = t0 + lag
+        i0 = (aj0 - self.a0) // inc
+        if (aj0 - self.a0) % inc or i0 < 0 or i0 + n_win > self.cz.shape[0] - 1:
+            raise ValueError("the table does not cover these patient windows")
+        dk = np.asarray(shifts, dtype=np.int64)[:, None] - np.arange(-lag, lag + 1)[None, :]
+        # windows j >= j1 read y[a_j - dk:] unwrapped; j < j2 wrapped whole; between: straddle
+        j1 = np.clip(-((aj0 - dk) // inc), 0, n_win)
+        j2 = np.clip((dk - win - aj0) // inc + 1, 0, j1)
+        c1 = n - dk
+        c2 = c1 + pool_size
+        e = i0 + n_win
+        zs = self.cz[e, c1] - self.cz[i0 + j1, c1] + self.cz[i0 + j2, c2] - self.cz[i0, c2]
+        cnt = self.cn[e, c1] - self.cn[i0 + j1, c1] + self.cn[i0 + j2, c2] - self.cn[i0, c2]
+        m = j1 - j2
+        if m.any():
+            self._add_straddles(zs, cnt, m, j2, dk, aj0, n_win, pool_size)
+        return zs, cnt
+
+    def _add_straddles(self, zs, cnt, m, j2, dk, aj0, n_win, pool_size) -> None:  # noqa: ANN001
+        """Add the windows that straddle the wrap point of the pool.
+
+        Only ``win - 1`` clinician windows straddle it (the last ``k`` samples of the pool
+        followed by its first ``win - k``); their r with every patient window of the test is
+        one small table, from which each straddling window is read.
+        """
+        win, inc = self.win, self.inc
+        key = (aj0, n_win, pool_size)
+        if self._straddle_key != key:
+            ext = self.y[np.arange(pool_size - win + 1, pool_size + win - 1) % pool_size]
+            r = _table_r(self.x, ext, win, aj0 + inc * np.arange(n_win))
+            z = np.arctanh(np.clip(r, -_Z_CLIP, _Z_CLIP))
+            self._straddle_key, self._straddle_z = key, z
+        z = self._straddle_z
+        flat = np.repeat(np.arange(m.size), m.ravel())
+        first = np.cumsum(m.ravel()) - m.ravel()
+        j = j2.ravel()[flat] + (np.arange(flat.size) - first[flat])
+        s = aj0 + inc * j - dk.ravel()[flat] + win - 1  # index among the straddling windows
+        zz = z[j, s]
+        ok = np.isfinite(zz)
+        zs += np.bincount(flat, np.where(ok, zz, 0.0), m.size).reshape(zs.shape)
+        cnt += np.bincount(flat, ok, m.size).astype(cnt.dtype).reshape(cnt.shape)
+
+
+def _table_r(x: np.ndarray, y: np.ndarray, win: int, a: np.ndarray) -> np.ndarray:
+    """``r[i, b]``: Pearson r of ``x[a_i : a_i + win]`` with ``y[b : b + win]``, every ``b``;
+    NaN as :func:`~dsp.concordance.lead.lag_profiles`."""
+    yb = np.isnan(y)
+    ym = float(np.mean(y[~yb])) if (~yb).any() else 0.0
+    yz = np.where(yb, 0.0, y - ym)
+    cy = np.concatenate([[0.0], np.cumsum(yz)])
+    cyy = np.concatenate([[0.0], np.cumsum(yz * yz)])
+    cny = np.concatenate([[0], np.cumsum(yb)])
+    sy = cy[win:] - cy[:-win]
+    vy = cyy[win:] - cyy[:-win] - sy * sy / win
+    nb = y.size - win + 1
+    bady = (cny[win:] - cny[:-win] > 0) | (vy <= _CONST * win)
+    bady |= constant_windows(y, np.arange(nb), win)
+    xw = x[a[:, None] + np.arange(win)[None, :]]
+    with np.errstate(invalid="ignore"):
+        xc = xw - xw.mean(axis=1, keepdims=True)
+        vx = (xc * xc).sum(axis=1)
+    badx = ~np.isfinite(vx) | (vx <= _CONST * win) | constant_windows(x, a, win)
+    xc[badx] = 0.0
+    # sum over the window of (x - its mean) * y: y's own mean cancels
+    sxy = xc @ sliding_window_view(yz, win).T  # (patient windows, clinician windows)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = sxy / np.sqrt(vx[:, None] * vy[None, :])
+    np.clip(r, -1.0, 1.0, out=r)
+    r[badx] = np.nan
+    r[:, bady] = np.nan
+    return r

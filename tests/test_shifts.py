@@ -1,0 +1,66 @@
+"""The shared shift table gives the lead test's surrogate sums as the direct computation does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dsp.concordance.lead import _zsums, lag_profiles
+from dsp.concordance.shifts import ShiftTable
+
+
+def _direct(x, y, pool, t0, win, lag, inc, shifts):
+    n = pool - t0
+    tail = np.arange(pool - n, pool)
+    ys = y[:pool][(tail[None, :] - shifts[:, None]) % pool]
+    return _zsums(lag_profiles(x[t0:pool], ys, win, lag, inc))
+
+
+@pytest.mark.parametrize("win,lag,inc", [(30, 5, 5), (60, 5, 10), (12, 3, 4)])
+def test_table_matches_lag_profiles(win: int, lag: int, inc: int) -> None:
+    """Every shift (wrapped, unwrapped and straddling the pool's end), pools shorter than the
+    series, holes in both people, a constant stretch: same sums and counts."""
+    rng = np.random.default_rng(4)
+    n = 700
+    x = np.cumsum(rng.normal(size=n)) * 0.01 + rng.normal(size=n) * 0.05
+    y = np.roll(x, 2) + rng.normal(size=n) * 0.05
+    x[100:104] = np.nan
+    y[300:340] = np.nan
+    y[500:560] = 0.25  # constant: its windows have no r
+    for pool, n_test in ((700, 300), (520, 300), (260, 300), (431, 120)):
+        t0 = pool - min(n_test, pool)
+        a0 = t0 + lag
+        n_win = (pool - t0 - 2 * lag - win) // inc + 1
+        table = ShiftTable(x, y, win, a0, inc, n_win)
+        shifts = np.arange(20, pool - 20, 3)
+        zs, cnt = table.zsums(t0, n_win, lag, pool, shifts)
+        zd, cd = _direct(x, y, pool, t0, win, lag, inc, shifts)
+        np.testing.assert_array_equal(cnt, cd)
+        np.testing.assert_allclose(zs, zd, rtol=0, atol=1e-11)
+        assert (cd < n_win).any() and (cd > 0).any()  # the holes and the constant stretch count
+
+
+def test_table_refuses_windows_it_does_not_cover() -> None:
+    x = np.random.default_rng(1).normal(size=200)
+    table = ShiftTable(x, x[::-1].copy(), 20, 10, 5, 4)
+    with pytest.raises(ValueError):
+        table.zsums(0, 20, 5, 200, np.array([50]))
+
+
+def test_circular_profiles_match_lag_profiles() -> None:
+    """All shifts at once (FFT) = one rolled clinician series at a time, with holes and a
+    constant stretch."""
+    from dsp.concordance.lead import circular_lag_profiles
+
+    rng = np.random.default_rng(9)
+    n = 900
+    x = np.cumsum(rng.normal(size=n)) * 0.01 + rng.normal(size=n) * 0.05
+    y = np.roll(x, 3) + rng.normal(size=n) * 0.05
+    x[50:53] = np.nan
+    y[400:410] = np.nan
+    y[600:650] = -0.1
+    shifts = np.array([60, 61, 200, 449, 700, 840])
+    got = circular_lag_profiles(x, y, 30, 5, 5, shifts)
+    want = lag_profiles(x, np.stack([np.roll(y, d) for d in shifts]), 30, 5, 5)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
