@@ -22,7 +22,6 @@ import datetime as _dt
 import json
 import math
 import os
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -32,26 +31,14 @@ from typing import Any
 from app.analysis import AnalysisOptions, analyze_to_folder, tested_contrast
 from app.formatting import MISSING, fmt_mmss, fmt_value
 from app.sessionfolder import SessionFolder
+from devices.datadir import app_data_dir
 from dsp.concordance.evidence import p_text
 
 
 def default_sessions_dir() -> Path:
-    """The platform data folder's ``sessions`` (as Qt's AppDataLocation for "Attunement").
-
-    ``$ATTUNE_SESSIONS_DIR`` overrides it. Linux: ``$XDG_DATA_HOME/attunement/sessions`` (default
-    ``~/.local/share``); macOS: ``~/Library/Application Support/Attunement/sessions``; Windows:
-    ``%APPDATA%/Attunement/sessions``.
-    """
-    env = os.environ.get("ATTUNE_SESSIONS_DIR")
-    if env:
-        return Path(env)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-        return base / "Attunement" / "sessions"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "Attunement" / "sessions"
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "attunement" / "sessions"
+    """The platform data folder's ``sessions`` (:func:`devices.datadir.app_data_dir`);
+    ``$ATTUNE_SESSIONS_DIR`` overrides it."""
+    return app_data_dir("sessions", "ATTUNE_SESSIONS_DIR")
 
 
 @dataclass(frozen=True)

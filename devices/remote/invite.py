@@ -13,10 +13,10 @@ import datetime as dt
 import json
 import os
 import secrets
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from devices.datadir import app_data_dir
 from devices.remote.pki import CertPair, issue, load_pair, make_ca, write_private
 
 FORMAT = "attunement-invite/1"
@@ -27,20 +27,9 @@ class InviteError(ValueError):
 
 
 def default_remote_dir() -> Path:
-    """The clinic's folder for remote sessions (``$ATTUNE_REMOTE_DIR`` overrides it).
-
-    Beside the session library: Linux ``$XDG_DATA_HOME/attunement/remote``, macOS
-    ``~/Library/Application Support/Attunement/remote``, Windows ``%APPDATA%/Attunement/remote``.
-    """
-    env = os.environ.get("ATTUNE_REMOTE_DIR")
-    if env:
-        return Path(env)
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or Path.home()) / "Attunement" / "remote"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "Attunement" / "remote"
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "attunement" / "remote"
+    """The clinic's folder for remote sessions, beside the session library
+    (:func:`devices.datadir.app_data_dir`); ``$ATTUNE_REMOTE_DIR`` overrides it."""
+    return app_data_dir("remote", "ATTUNE_REMOTE_DIR")
 
 
 @dataclass(frozen=True)
