@@ -190,6 +190,9 @@ class ClinicReceiver:
         if self._session is not None:
             self._session.close()
             self._session = None
+        with self._lock:  # the re-published streams end with the link
+            self._outlets.clear()
+            self._clock_outlet = None
         if self.health.streams and any(s.delivered for s in self.health.streams.values()):
             self.store.save(replace(self.store.load(self.session_id), used=True))
 
