@@ -25,7 +25,7 @@ from app.gui.session import SessionController  # noqa: E402
 from app.gui.theme import ConsoleSettings  # noqa: E402
 from app.gui.traces import ROWS  # noqa: E402
 from app.sources import SourceChoice, role_globs  # noqa: E402
-from devices.lsl import make_outlet  # noqa: E402
+from devices.lsl import make_outlet, resolve_streams  # noqa: E402
 from devices.source import SimulatorSource  # noqa: E402
 from dsp.simulate import DyadSimConfig  # noqa: E402
 
@@ -124,6 +124,10 @@ def test_several_streams_fitting_one_signal_is_one_short_line(qtbot, uid, tmp_pa
     w.resize(1280, 800)
     w.show()
     try:
+        # all three known to the process's resolver before the first look (under load one may
+        # be found first: then it is taken and the others are noted, a different test's case)
+        wrists = {f"Wrist{uid}-{k}" for k in range(3)}
+        qtbot.waitUntil(lambda: wrists <= {d.name for d, _ in resolve_streams(0.0)}, timeout=15_000)
         roles = {"patient": f"Wrist{uid}-*", "clinician": f"Cli{uid}-*"}
         w.start_source(SourceChoice(roles=roles, look_every_s=0.25))
         qtbot.waitUntil(lambda: bool(w.errors), timeout=15_000)
