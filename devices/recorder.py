@@ -285,6 +285,7 @@ def follow_new(acquisition: Any, found: Sequence[tuple[Any, Any]]) -> list[str]:
     """
     slots = list(acquisition.slots)
     uids = {s.desc.uid for s in slots if s.desc.uid}
+    followed = {s.key for s in slots}  # a slot whose description changed keeps its key
     claimed = {s.identity for s in slots if s.searching}
     keys = []
     for desc, info in found:
@@ -294,6 +295,8 @@ def follow_new(acquisition: Any, found: Sequence[tuple[Any, Any]]) -> list[str]:
             continue
         uids.add(desc.uid)
         key = f"{desc.name}|{desc.type}|{desc.source_id}|{desc.uid}"
+        if key in followed:
+            continue
         keys.append(acquisition.add(desc, info, key=key).key)
     return keys
 

@@ -145,6 +145,14 @@ class ReviewWindow(QMainWindow):
         self.video = install_video(self)  # the session's video beside the traces, if any
 
     # ------------------------------------------------------------------ header
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        """Stop the video's decoding thread with the window."""
+        if self.video is not None:
+            self.video.close()
+            self.video = None
+        super().closeEvent(event)
+
     def _header_html(self) -> str:
         a = self.a
         rec = (a.recorded_at or "")[:16].replace("T", " ")
