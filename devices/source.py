@@ -161,6 +161,17 @@ def parent_gone() -> bool:
     return bool(want) and str(os.getppid()) != want
 
 
+def serve_until_stopped(src, stop) -> str | None:
+    """Run an in-process simulator source (already started) until ``stop`` is set, its thread
+    ends or the parent app is gone (:func:`parent_gone`); stop it; return its error or None."""
+    while not stop.is_set() and src._thread is not None and src._thread.is_alive():
+        if parent_gone():
+            break
+        stop.wait(0.2)
+    src.stop()
+    return src.error
+
+
 class ProcessSource:
     """Runs a publishing command (e.g. ``attune simulate`` / ``attune replay``) as a child process.
 

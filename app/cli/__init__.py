@@ -226,7 +226,7 @@ def _install_sigint(stop: threading.Event) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from devices.source import SimulatorSource, parent_gone
+    from devices.source import SimulatorSource, serve_until_stopped
     from dsp.simulate import DyadSimConfig, PersonSimConfig
 
     if args.people is not None:  # a group of N people: app.cli.group_sim
@@ -271,13 +271,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"(coupling {cfg.coupling}, clinician lag {cfg.lag_s} s); Ctrl-C to stop",
         flush=True,
     )
-    while not stop.is_set() and src._thread is not None and src._thread.is_alive():
-        if parent_gone():
-            break
-        stop.wait(0.2)
-    src.stop()
-    if src.error is not None:
-        raise CliError(f"simulator failed: {src.error}")
+    error = serve_until_stopped(src, stop)
+    if error is not None:
+        raise CliError(f"simulator failed: {error}")
     return 0
 
 

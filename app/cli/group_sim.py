@@ -47,7 +47,7 @@ def _people(text: str) -> tuple[str, ...]:
 def simulate_group_cmd(args: argparse.Namespace, stop: threading.Event) -> int:
     """Publish the group until ``--duration`` or ``stop``; ValueError (one line) on bad input."""
     from devices.group_source import GroupSimulatorSource, group_stream_names
-    from devices.source import parent_gone
+    from devices.source import serve_until_stopped
     from dsp.simulate_group import GroupSimConfig, coupling_parse
 
     if args.device:
@@ -66,11 +66,7 @@ def simulate_group_cmd(args: argparse.Namespace, stop: threading.Event) -> int:
     names = group_stream_names(cfg.people, args.name_prefix)
     streams = ", ".join(names[(p, "eda")][0].removesuffix("-EDA") + "-EDA/PPG" for p in cfg.people)
     print(f"simulating {src.description}: {streams}; Ctrl-C to stop", flush=True)
-    while not stop.is_set() and src._thread is not None and src._thread.is_alive():
-        if parent_gone():
-            break
-        stop.wait(0.2)
-    src.stop()
-    if src.error is not None:
-        raise ValueError(f"simulator failed: {src.error}")
+    error = serve_until_stopped(src, stop)
+    if error is not None:
+        raise ValueError(f"simulator failed: {error}")
     return 0
