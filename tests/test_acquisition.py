@@ -86,11 +86,12 @@ def _wait(cond, timeout: float, step: float = 0.05) -> bool:
     return cond()
 
 
-@pytest.mark.slow
-def test_no_sample_lost_or_reordered_over_60s_of_4_streams(uid: str) -> None:
+def test_no_sample_lost_or_reordered_over_20s_of_4_streams(uid: str) -> None:
+    """20 s by default (four clock-offset probes, 12 800 samples); ATTUNE_TEST_LOOPBACK_S=3600
+    runs the same check for an hour."""
     from devices.acquisition import Acquisition
 
-    duration = float(os.environ.get("ATTUNE_TEST_LOOPBACK_S", 60.0))
+    duration = float(os.environ.get("ATTUNE_TEST_LOOPBACK_S", 20.0))
     # the outlets stay up until this test has read everything (it kills them at the end): an
     # outlet destroyed 2 s after its last push drops what it has not sent yet, and on a loaded
     # CI machine the last half second once had not left it
