@@ -34,7 +34,7 @@ _SIGNALS = {
     "BVP.csv": (Modality.PPG, "BVP", "a.u."),
     "HR.csv": (Modality.HR, "HR", "bpm"),
     "TEMP.csv": (Modality.OTHER, "TEMP", "degC"),
-    "ACC.csv": (Modality.OTHER, "ACC", "1/64 g"),
+    "ACC.csv": (Modality.ACC, "ACC", "1/64 g"),
 }
 _UNIX_MIN, _UNIX_MAX = 946684800.0, 4102444800.0  # 2000-01-01 .. 2100-01-01
 
@@ -82,6 +82,7 @@ def _signal(where: str, text: str, spec: tuple) -> Signal:
     return Signal(
         modality, label if not labels else ",".join(f"{label} {a}" for a in labels), unit,
         values, regular_times(start, data.shape[0], rate), rate,
+        step=1.0 if modality is Modality.ACC else 0.0,
     )  # fmt: skip
 
 

@@ -42,6 +42,9 @@ _TAGS = {
     "HR": (Modality.HR, "bpm"),
     "BI": (Modality.IBI, "ms"),
     "T1": (Modality.OTHER, "degC"),
+    "AX": (Modality.ACC, "g"),
+    "AY": (Modality.ACC, "g"),
+    "AZ": (Modality.ACC, "g"),
 }
 _NAME = re.compile(r"^(?P<base>.+)_(?P<tag>[A-Z][A-Z0-9])\.csv$|^(?P<base2>.+)_info\.json$")
 
@@ -131,6 +134,19 @@ def _one(path: Path, tag: str, synced: bool, t0_name: float | None, e0: list) ->
     return Signal(mod, tag, unit, data[:, 7], t, rate)
 
 
+def _merge_acc(signals: list[Signal]) -> tuple[Signal, ...]:
+    """AX, AY and AZ as one (n, 3) signal on AX's times (the axes share packets; a
+    differing length is cut to the shortest)."""
+    acc = {s.label: s for s in signals if s.modality is Modality.ACC}
+    rest = [s for s in signals if s.modality is not Modality.ACC]
+    if set(acc) != {"AX", "AY", "AZ"}:
+        return tuple(rest)
+    n = min(s.values.size for s in acc.values())
+    xyz = np.column_stack([acc[k].values[:n] for k in ("AX", "AY", "AZ")])
+    ax = acc["AX"]
+    return (*rest, Signal(Modality.ACC, "AX,AY,AZ", "g", xyz, ax.times[:n], ax.rate))
+
+
 def read(path: Path, spec) -> DeviceRecording:
     """Read the parsed CSVs of one EmotiBit recording (see the module docstring)."""
     base = _base(path)
@@ -167,7 +183,7 @@ def read(path: Path, spec) -> DeviceRecording:
             "EmotiBit's own clock, not LocalTimestamp"
         )
     e0: list = []
-    signals = tuple(_one(p, tag, synced, t0, e0) for tag, p in present.items())
+    signals = _merge_acc([_one(p, tag, synced, t0, e0) for tag, p in present.items()])
     unc = (
         spec.clock_uncertainty_s
         if synced

@@ -56,6 +56,26 @@ def sniff(path: Path) -> bool:
         return False
 
 
+_ACC_GLOBS = ("*Accel_LN_{}*", "*Accel_WR_{}*", "*Low_Noise_Accelerometer_{}*",
+              "*Wide_Range_Accelerometer_{}*")  # fmt: skip
+
+
+def _accel(path: Path, names: list[str], units: list[str], data: np.ndarray, t: np.ndarray,
+           rate: float) -> tuple[Signal, ...]:  # fmt: skip
+    """The first complete accelerometer (low-noise before wide-range) as one (n, 3) signal."""
+    for glob in _ACC_GLOBS:
+        idx = [next((i for i, n in enumerate(names) if fnmatch.fnmatch(n, glob.format(a))), -1)
+               for a in "XYZ"]  # fmt: skip
+        if min(idx) < 0:
+            continue
+        unit = units[idx[0]]
+        if unit.replace(" ", "").lower() not in ("m/(s^2)", "m/s^2", "m/s2", "g"):
+            raise DeviceFileError(path, f"column {names[idx[0]]}: unit {unit!r}, expected m/(s^2)")
+        label = ",".join(names[i].split("_", 2)[-1] for i in idx)
+        return (Signal(Modality.ACC, label, unit, data[:, idx], t, rate),)
+    return ()
+
+
 def read(path: Path, spec) -> DeviceRecording:
     """Read a Consensys CSV (see the module docstring)."""
     text = read_text(path)
@@ -108,6 +128,7 @@ def read(path: Path, spec) -> DeviceRecording:
                     x = np.where(x > 0, 1000.0 / np.where(x > 0, x, 1.0), np.nan)
             signals.append(Signal(mod, n.split("_", 2)[-1], unit, x, t, rate, conv))
             break
+    acc = _accel(path, names, units, data, t, rate)
     if not signals:
         raise DeviceFileError(
             path, f"unknown columns: no GSR, PPG or ECG column in {', '.join(names)}"
@@ -115,6 +136,6 @@ def read(path: Path, spec) -> DeviceRecording:
     m = re.match(r"Shimmer_([A-Za-z0-9]+)_", names[ti])
     return DeviceRecording(
         path=str(path), reader="shimmer", device=spec.family, model="Shimmer3 (Consensys)",
-        serial=m.group(1) if m else "", signals=tuple(signals),
+        serial=m.group(1) if m else "", signals=tuple(signals) + acc,
         clock=ClockInfo(spec.clock, spec.clock_uncertainty_s), files=(str(path),),
     )  # fmt: skip
