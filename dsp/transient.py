@@ -11,8 +11,10 @@ The *transient score* is the size of the sample-to-sample change, ``|x[i+1] - x[
 Euclidean norm over axes for a 3-axis accelerometer), dated at the middle of its interval.
 Within the search window the largest score is the clap's *peak*. Its *onset* is the first
 score within ``back_s`` before the peak that reaches ``onset_fraction`` of the peak (and
-3 x the noise): the sample interval where the signal first jumped. Dating it at the interval's
-middle makes the error uniform within ± half a sample interval (the *resolution*).
+3 x the noise): the sample interval where the signal first jumped, dated at its middle. For a
+clean step that is within ± half a sample interval; a clap rings, and when the first sample
+after the impact falls where the ringing crosses zero the jump shows one sample later, so the
+stated *resolution* is ± one sample interval.
 
 Two numbers say how clear it is:
 
@@ -60,7 +62,7 @@ class TransientFind:
     clarity : float
         Peak score / the largest score elsewhere in the window (x; inf when none).
     resolution_s : float
-        Half the median sample interval: the onset's error is within ± this.
+        The median sample interval: the onset's error is within ± this.
     problem : TransientProblem
         ``NONE`` when accepted.
     """
@@ -136,7 +138,7 @@ def transient_find(values: np.ndarray, times: np.ndarray, lo: float, hi: float, 
     a, b = max(int(a) - 1, 0), min(int(b) + 1, t.size)
     score, tm = transient_score(np.asarray(values)[a:b], t[a:b])
     score = np.where(np.isfinite(score), score, 0.0)
-    res = 0.5 * float(np.median(np.diff(t[a:b]))) if b - a > 1 else nan
+    res = float(np.median(np.diff(t[a:b]))) if b - a > 1 else nan
     inside = (tm >= lo) & (tm <= hi)
     if not inside.any():
         return TransientFind(nan, nan, 0.0, 0.0, res, TransientProblem.NO_SAMPLES)

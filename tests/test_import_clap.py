@@ -64,7 +64,7 @@ def test_clap_removes_a_clock_offset_to_the_sampling_resolution(tmp_path, dyad, 
     align = js["imported"]["alignment"]
     assert align["method"] == "clap" and align["marked"] == "clap@1:43"
     bound = align["uncertainty_s"]
-    assert 0.0 < bound <= 0.04
+    assert 0.0 < bound <= 0.075  # one sample of each device: 1/32 s + 1/25 s at most here
     assert shift["patient"] == 0.0
     assert abs(shift["clinician"] + OFFSET) <= bound, (shift, bound)
     want = "ppg" if device == "opensignals (PPG)" else "acc"
@@ -129,8 +129,8 @@ def test_transient_onset_within_half_a_sample_of_a_step():
         t = 1000.0 + np.arange(int(100 * fs)) / fs
         x = rng.normal(0, 0.01, t.size) + np.where(t >= 1000.0 + tc, 1.0, 0.0)
         f = transient_find(x, t, 1040.0, 1060.0)
-        assert f.found and f.resolution_s == pytest.approx(0.5 / fs)
-        assert abs(f.onset_s - (1000.0 + tc)) <= f.resolution_s + 1e-9
+        assert f.found and f.resolution_s == pytest.approx(1.0 / fs)
+        assert abs(f.onset_s - (1000.0 + tc)) <= 0.5 / fs + 1e-9  # a clean step: half a sample
     noise = rng.normal(0, 1, 3000)
     f = transient_find(noise, np.arange(3000) / 30.0, 40.0, 60.0)
     assert f.problem is TransientProblem.WEAK

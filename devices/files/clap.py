@@ -142,7 +142,8 @@ def clap_shifts(recs: list[tuple[str, DeviceRecording]], spec: str,
     """Shift per recording (s) so that the claps coincide with the first recording's.
 
     Returns the shifts, lines for the user and the alignment record for ``session.json``
-    (``uncertainty_s``: the worst pair's sum of the two onsets' resolutions).
+    (``uncertainty_s``: the worst pair's sum of the two onsets' resolutions, one sample
+    interval each).
     """
     mark = clap_parse(spec)
     found = [clap_find(r, mark, session_start) for _, r in recs]
@@ -160,7 +161,7 @@ def clap_shifts(recs: list[tuple[str, DeviceRecording]], spec: str,
         )
     if len(found) > 1:
         lines.append(f"aligned on the clap: the people's signals are offset by at most "
-                     f"±{unc:.3f} s (half a sample of each device)")  # fmt: skip
+                     f"±{unc:.3f} s (one sample of each device)")  # fmt: skip
     info = {
         "method": "clap",
         "marked": mark.text,
