@@ -131,8 +131,8 @@ def clap_find(rec: DeviceRecording, mark: ClapMark, session_start: float) -> Cla
         raise ClapSyncError(
             f"{name}: no clear clap within ±{half:g} s of the marked time in {what} "
             f"({f.problem.value}): its sharpest change is {f.strength:.1f}x the ordinary movement (needs 8) and "
-            f"{f.clarity:.2f}x the next largest (needs 2); mark the time more closely or use "
-            "a tag"
+            f"{f.clarity:.2f}x the next largest (needs 2); mark the time more closely, widen "
+            "the window (e.g. ±30) if the clocks are further apart, or use a tag"
         )
     return ClapFound(sig.label.split(",")[0].split(" ")[0], sig.modality, lo, hi, f)
 
