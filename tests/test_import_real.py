@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from app.importer import ImportFilesError, import_files
-from devices.files import Modality, read_device_file
+from devices.files import DeviceFileError, Modality, read_device_file
 from devices.xdf_reader import load_recording
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -42,6 +42,23 @@ def test_real_e4_session_signals_tags_and_beats():
     ibi = r.signal(Modality.IBI)
     assert 40 < 60000.0 / np.median(ibi.values) < 150  # a resting heart rate
     assert ibi.times[0] == pytest.approx(start + 145.631666)
+
+
+def test_real_e4_session_unzipped_folder_or_one_of_its_csvs(tmp_path):
+    folder = tmp_path / "1551453301_A0B1C2"
+    with zipfile.ZipFile(E4) as z:
+        z.extractall(folder)
+    ref = read_device_file(E4)
+    for given in (folder, folder / "EDA.csv"):
+        r = read_device_file(given)
+        assert r.reader == "e4" and r.serial == "A0B1C2" and r.markers == ref.markers
+        assert [(s.label, s.values.shape) for s in r.signals] == [
+            (s.label, s.values.shape) for s in ref.signals
+        ]
+        assert str(folder / "EDA.csv") in r.files
+    (folder / "EDA.csv").write_bytes(b"\xff\xfe not text")
+    with pytest.raises(DeviceFileError, match="EDA.csv: not UTF-8"):
+        read_device_file(folder)
 
 
 def test_real_streamed_shimmer_export():
