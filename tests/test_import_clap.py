@@ -81,6 +81,28 @@ def test_clap_removes_a_clock_offset_to_the_sampling_resolution(tmp_path, dyad, 
     assert ce == pytest.approx(pe, abs=bound + 0.07)  # + the devices' first-sample phase
 
 
+def test_clap_places_a_file_without_absolute_time(tmp_path, dyad):
+    """A BITalino file whose header has no date: the clap, marked as time into each file,
+    gives it the patient's clock."""
+    p = _patient(tmp_path, dyad, (100.0,))
+    c = W.opensignals_txt(tmp_path / "bitalino.txt", dyad.clinician, start=W.T0 + 30.0,
+                          claps=(70.0,))  # started 30 s after the patient's E4  # fmt: skip
+    head = c.read_text().split("\n", 2)
+    meta = json.loads(head[1][2:])
+    for dev in meta.values():
+        del dev["date"], dev["time"]
+    c.write_text(f"{head[0]}\n# {json.dumps(meta)}\n{head[2]}")
+    res = import_files([str(p), str(c)], tmp_path / "S", [f"patient={p}", f"clinician={c}"],
+                       "clap@1:40±35")  # fmt: skip
+    cli = res.placed[1]
+    assert cli.recording.clock.uncertainty_s == float("inf")
+    bound = json.loads((tmp_path / "S" / "session.json").read_text())["imported"]["alignment"][
+        "uncertainty_s"
+    ]
+    assert abs(cli.shift_s - (W.T0 + 30.0)) <= bound
+    assert "s into the file (its absolute time is unknown)" in "\n".join(res.lines)
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     e = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True,

@@ -153,10 +153,14 @@ def clap_shifts(recs: list[tuple[str, DeviceRecording]], spec: str,
     lines = []
     for (role, r), c, s in zip(recs, found, shifts, strict=True):
         f = c.find
-        lines.append(
-            f"clap: {role} {Path(r.path).name}: {c.label} at "
+        when = (
             f"{_dt.datetime.fromtimestamp(f.onset_s, _dt.UTC).strftime('%H:%M:%S.%f')[:-3]} UTC "
-            f"by its clock (±{f.resolution_s:.3f} s), {f.strength:.0f}x the ordinary movement, "
+            "by its clock"
+            if math.isfinite(r.clock.uncertainty_s)
+            else f"{f.onset_s - r.t_first:.3f} s into the file (its absolute time is unknown)"
+        )
+        lines.append(
+            f"clap: {role} {Path(r.path).name}: {c.label} at {when} (±{f.resolution_s:.3f} s), {f.strength:.0f}x the ordinary movement, "
             f"{f.clarity:.1f}x the next largest within the window; shifted {s:+.3f} s"
         )
     if len(found) > 1:
