@@ -166,11 +166,12 @@ CLAP_DEVICES = {
 }  # fmt: skip
 
 
-def clap(trials: int) -> None:
+def clap(trials: int, gestures_g: float = 0.0) -> None:
     """Clap alignment against truth: the patient's E4 and the clinician's device (cycling
     through the formats) with a random clock offset (±8 s), clap time (random sub-sample
-    phase) and a marked time up to 3 s off."""
-    print(f"\nclap alignment, {trials} trials: error of the clinician's shift against the true "
+    phase) and a marked time up to 3 s off; ``gestures_g`` > 0 adds hand gestures of up to that
+    size to both wrists (``device_writers.clap_acc``)."""
+    print(f"\nclap alignment, {trials} trials, gestures up to {gestures_g:g} g: error of the clinician's shift against the true "
           "clock offset, beside the stated bound (one sample of each device)")  # fmt: skip
     rng = np.random.default_rng(3)
     dyad = simulate_dyad(duration_s=150, seed=9, eda_fs=32.0, ppg_fs=128.0)
@@ -183,9 +184,10 @@ def clap(trials: int) -> None:
             off, tc = rng.uniform(-8, 8), rng.uniform(60, 90)
             f = root / str(k)
             f.mkdir()
-            p = W.e4_zip(f / "1767261600_A0.zip", dyad.patient, claps=(tc,), seed=k)
+            p = W.e4_zip(f / "1767261600_A0.zip", dyad.patient, claps=(tc,), seed=k,
+                         gestures_g=gestures_g)  # fmt: skip
             (f / "c").mkdir()
-            c = CLAP_DEVICES[dev](f / "c", dyad.clinician, W.T0 + off, (tc,), k + 1000)
+            c = CLAP_DEVICES[dev](f / "c", dyad.clinician, W.T0 + off, (tc,), k + 1000, gestures_g)
             mark = tc + rng.uniform(-3, 3)
             try:
                 res = import_files([str(p), str(c)], f / "S", [f"patient={p}", f"clinician={c}"],
@@ -215,6 +217,8 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--accuracy-minutes", type=float, default=10.0)
     ap.add_argument("--clap-trials", type=int, default=50, help="0: skip")
+    ap.add_argument("--clap-gestures", type=float, default=0.0, metavar="G",
+                    help="hand gestures of up to G g on both wrists during the clap trials")  # fmt: skip
     ap.add_argument("--only", choices=["speed", "accuracy", "clap"], default=None)
     args = ap.parse_args()
     if args.only in (None, "speed"):
@@ -222,7 +226,7 @@ def main() -> None:
     if args.accuracy_minutes > 0 and args.only in (None, "accuracy"):
         accuracy(args.accuracy_minutes)
     if args.clap_trials > 0 and args.only in (None, "clap"):
-        clap(args.clap_trials)
+        clap(args.clap_trials, args.clap_gestures)
 
 
 if __name__ == "__main__":

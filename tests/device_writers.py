@@ -15,7 +15,7 @@ T0 = 1_767_261_600.0  # 2026-01-01 10:00:00 UTC
 
 def e4_zip(path: str | Path, person, start: float = T0, tags: tuple[float, ...] = (),
            eda_fs: float = 4.0, bvp_fs: float = 64.0, claps: tuple[float, ...] = (),
-           seed: int = 0) -> Path:  # fmt: skip
+           seed: int = 0, gestures_g: float = 0.0) -> Path:  # fmt: skip
     """An E4 session zip (``<start>_<serial>.zip`` layout) from a simulated person.
 
     The person's EDA (µS) and PPG are resampled to the E4 rates when they differ; IBI.csv holds
@@ -42,7 +42,9 @@ def e4_zip(path: str | Path, person, start: float = T0, tags: tuple[float, ...] 
         n_acc = int(eda.size / eda_fs * 32)
         acc_head = f"{start:.6f}, {start:.6f}, {start:.6f}\n32.000000, 32.000000, 32.000000\n"
         if claps:
-            acc = np.round(64.0 * clap_acc(np.arange(n_acc) / 32.0, claps, seed)).astype(int)
+            acc = np.round(
+                64.0 * clap_acc(np.arange(n_acc) / 32.0, claps, seed, gestures_g=gestures_g)
+            ).astype(int)
             z.writestr("ACC.csv", acc_head + "".join(f"{a},{b},{c}\n" for a, b, c in acc))
         else:
             z.writestr("ACC.csv", acc_head + "0,0,64\n" * n_acc)
@@ -57,18 +59,26 @@ def e4_zip(path: str | Path, person, start: float = T0, tags: tuple[float, ...] 
 
 
 def clap_acc(t: np.ndarray, claps: tuple[float, ...] = (), seed: int = 0,
-             size_g: float = 3.0) -> np.ndarray:  # fmt: skip
+             size_g: float = 3.0, gestures_g: float = 0.0) -> np.ndarray:  # fmt: skip
     """A wrist accelerometer (g, shape (n, 3)) at times ``t`` (s from the start): gravity on z,
     slow arm sway (±0.05 g), sensor noise (0.01 g) and, at each time in ``claps``, a clap: a
     jolt of ``size_g`` that rings at 9 Hz and dies out in ~0.1 s (a model of the impact, not a
-    recording of one)."""
+    recording of one). ``gestures_g`` > 0 adds hand gestures: a smooth 0.2-0.6 s movement of
+    up to that size in a random direction, every 3 s on average."""
     rng = np.random.default_rng(seed)
     t = np.asarray(t, dtype=float)
+    extra = np.zeros((t.size, 3))
+    if gestures_g > 0 and t.size:
+        for tg in np.cumsum(rng.exponential(3.0, int(t[-1] / 3.0) + 5)):
+            dur, amp = rng.uniform(0.2, 0.6), rng.uniform(0.3, 1.0) * gestures_g
+            u = (t - tg) / dur
+            on = (u >= 0) & (u <= 1)
+            extra[on] += np.outer(np.sin(2 * np.pi * u[on]), amp * rng.normal(size=3) / np.sqrt(3))
     ph = rng.uniform(0, 2 * np.pi, 3)
     acc = np.column_stack([0.05 * np.sin(2 * np.pi * f * t + p)
                            for f, p in zip((0.21, 0.33, 0.47), ph, strict=True)])  # fmt: skip
     acc[:, 2] += 1.0
-    acc += rng.normal(0.0, 0.01, acc.shape)
+    acc += rng.normal(0.0, 0.01, acc.shape) + extra
     for tc in claps:
         u = t - tc
         on = u >= 0
@@ -138,7 +148,8 @@ def opensignals_txt(path: str | Path, person, start: float = T0, device: str = "
 
 
 def shimmer_csv(path: str | Path, person, start: float = T0, rate: float = 51.2,
-                dev: str = "ABCD", claps: tuple[float, ...] = (), seed: int = 0) -> Path:  # fmt: skip
+                dev: str = "ABCD", claps: tuple[float, ...] = (), seed: int = 0,
+                gestures_g: float = 0.0) -> Path:  # fmt: skip
     """A Consensys CSV (tab-separated): Unix ms, skin resistance (kΩ), PPG (mV); with
     ``claps`` (s from the start) also the low-noise accelerometer (m/(s^2))."""
     eda = _at_rate(person.eda, person.eda_fs, rate)
@@ -151,7 +162,7 @@ def shimmer_csv(path: str | Path, person, start: float = T0, rate: float = 51.2,
     cols = [t_ms, 1000.0 / eda[:n], 1000.0 + 200.0 * ppg[:n]]
     fmt = ["%.3f", "%.6f", "%.4f"]
     if claps:
-        acc = 9.80665 * clap_acc(np.arange(n) / rate, claps, seed)
+        acc = 9.80665 * clap_acc(np.arange(n) / rate, claps, seed, gestures_g=gestures_g)
         names += [f"Shimmer_{dev}_Accel_LN_{a}_CAL" for a in "XYZ"]
         units += ["m/(s^2)"] * 3
         cols += [acc[:, 0], acc[:, 1], acc[:, 2]]
@@ -204,7 +215,7 @@ def polar_ecg(path: str | Path, person, start: float = T0, rate: float = 130.0) 
 
 def emotibit_csvs(folder: str | Path, person, start: float = T0, synced: bool = True,
                   base: str = "2026-01-01_10-00-00-000000", claps: tuple[float, ...] = (),
-                  seed: int = 0) -> Path:  # fmt: skip
+                  seed: int = 0, gestures_g: float = 0.0) -> Path:  # fmt: skip
     """EmotiBit parsed CSVs (EA 15 Hz, PG 25 Hz, BI) + _info.json (+ _timeSyncMap.csv); with
     ``claps`` (s from the start) also AX/AY/AZ (25 Hz, g) from :func:`clap_acc`."""
     import json
@@ -231,7 +242,7 @@ def emotibit_csvs(folder: str | Path, person, start: float = T0, synced: bool = 
     write("BI", beats[1:], np.diff(beats) * 1000.0)
     if claps:
         ta = np.arange(int(person.eda.size / person.eda_fs * 25.0)) / 25.0
-        acc = clap_acc(ta, claps, seed)
+        acc = clap_acc(ta, claps, seed, gestures_g=gestures_g)
         for k, tag in enumerate(("AX", "AY", "AZ")):
             write(tag, ta, np.round(acc[:, k], 3))
     info = [{"info": {"name": "EmotiBit", "type": "Multimodal", "hardware_version": "V05c",
@@ -280,7 +291,7 @@ ACC_SCHEMA = {"name": "accelerometer", "type": {"type": "record", "name": "Acc",
 
 def embraceplus_avro(path: str | Path, person, start: float = T0, tags: tuple[float, ...] = (),
                      serial: str = "3YK3J151VJ", claps: tuple[float, ...] = (),
-                     seed: int = 0) -> Path:  # fmt: skip
+                     seed: int = 0, gestures_g: float = 0.0) -> Path:  # fmt: skip
     """An EmbracePlus Avro file (EDA 4 Hz, BVP 64 Hz, systolic peaks, tags); with ``claps``
     (s from the start) also the accelerometer (64 Hz, digital ±2048 for ±16 g)."""
     import copy
@@ -304,7 +315,7 @@ def embraceplus_avro(path: str | Path, person, start: float = T0, tags: tuple[fl
     if claps:
         schema = copy.deepcopy(EMBRACE_SCHEMA)
         schema["fields"][1]["type"]["fields"].append(ACC_SCHEMA)
-        acc = clap_acc(np.arange(bvp.size) / 64.0, claps, seed)
+        acc = clap_acc(np.arange(bvp.size) / 64.0, claps, seed, gestures_g=gestures_g)
         dig = np.clip(np.round(acc * 2048 / 16), -2048, 2047).astype(int)
         rec["rawData"]["accelerometer"] = {
             "timestampStart": us, "samplingFrequency": 64.0,
