@@ -157,12 +157,16 @@ def accuracy(minutes: float) -> None:
 
 
 CLAP_DEVICES = {
-    "emotibit": lambda f, p, st, c, s: W.emotibit_csvs(f, p, start=st, claps=c, seed=s),
-    "shimmer": lambda f, p, st, c, s: W.shimmer_csv(f / "c.csv", p, start=st, claps=c, seed=s),
-    "embraceplus": lambda f, p, st, c, s: W.embraceplus_avro(f / "c.avro", p, start=st,
-                                                            claps=c, seed=s),
-    "e4": lambda f, p, st, c, s: W.e4_zip(f / "1767261600_B0.zip", p, start=st, claps=c, seed=s),
-    "opensignals PPG": lambda f, p, st, c, s: W.opensignals_txt(f / "c.txt", p, start=st, claps=c),
+    "emotibit": lambda f, p, st, c, s, g: W.emotibit_csvs(f, p, start=st, claps=c, seed=s,
+                                                         gestures_g=g),
+    "shimmer": lambda f, p, st, c, s, g: W.shimmer_csv(f / "c.csv", p, start=st, claps=c,
+                                                       seed=s, gestures_g=g),
+    "embraceplus": lambda f, p, st, c, s, g: W.embraceplus_avro(f / "c.avro", p, start=st,
+                                                                claps=c, seed=s, gestures_g=g),
+    "e4": lambda f, p, st, c, s, g: W.e4_zip(f / "1767261600_B0.zip", p, start=st, claps=c,
+                                             seed=s, gestures_g=g),
+    "opensignals PPG": lambda f, p, st, c, s, g: W.opensignals_txt(f / "c.txt", p, start=st,
+                                                                   claps=c),
 }  # fmt: skip
 
 
