@@ -182,6 +182,7 @@ def clap(trials: int, gestures_g: float = 0.0) -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-clap-"))
     rows: dict[str, list[tuple[float, float]]] = {k: [] for k in CLAP_DEVICES}
     refused: dict[str, int] = dict.fromkeys(CLAP_DEVICES, 0)
+    reasons: dict[str, int] = {}
     try:
         for k in range(trials):
             dev = list(CLAP_DEVICES)[k % len(CLAP_DEVICES)]
@@ -196,8 +197,11 @@ def clap(trials: int, gestures_g: float = 0.0) -> None:
             try:
                 res = import_files([str(p), str(c)], f / "S", [f"patient={p}", f"clinician={c}"],
                                    f"clap@{mark:.1f}")  # fmt: skip
-            except ImportFilesError:
+            except ImportFilesError as exc:
                 refused[dev] += 1
+                who = "patient" if "_A0.zip" in str(exc).split(":")[0] else "clinician"
+                why = "ambiguous" if "nearly as large" in str(exc) else "weak"
+                reasons[f"{who} {why}"] = reasons.get(f"{who} {why}", 0) + 1
                 continue
             js = json.loads((f / "S" / "session.json").read_text())
             rows[dev].append(
@@ -212,6 +216,7 @@ def clap(trials: int, gestures_g: float = 0.0) -> None:
             within = np.mean(e <= b + 1e-6) if e.size else np.nan
             print(f"{dev:<16} {e.size:3d} {np.median(e):10.1f} {e.max():7.1f} {np.median(b):9.1f} "
                   f"{within:7.0%} {refused[dev]:8d}", flush=True)  # fmt: skip
+        print("refusals:", ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "none")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -9,9 +9,12 @@ Method
 ------
 The *transient score* is the size of the sample-to-sample change, ``|x[i+1] - x[i]|`` (the
 Euclidean norm over axes for a 3-axis accelerometer), dated at the middle of its interval.
-Within the search window the largest score is the clap's *peak*. Its *onset* is the first
-score within ``back_s`` before the peak that reaches ``onset_fraction`` of the peak (and
-3 x the noise): the sample interval where the signal first jumped, dated at its middle. For a
+Within the search window the largest score is the clap's *peak*. Its *onset* is found by
+walking back from the peak, at most ``back_s``, while the score stays at or above
+``onset_fraction`` of the peak (and 3 x the noise), bridging one quieter interval (where the
+clap's ringing crosses zero): the sample interval where the signal first jumped, dated at its
+middle. Two quieter intervals in a row end the walk, so a gesture just before the clap does
+not pull the onset early. For a
 clean step that is within ± half a sample interval; a clap rings, and when the first sample
 after the impact falls where the ringing crosses zero the jump shows one sample later, so the
 stated *resolution* is ± one sample interval.
@@ -151,10 +154,14 @@ def transient_find(values: np.ndarray, times: np.ndarray, lo: float, hi: float, 
     clarity = peak / other if other > 0 else math.inf
     strength = peak / noise
     thr = max(onset_fraction * peak, 3.0 * noise)
-    k = p
-    while k > 0 and tm[p] - tm[k - 1] <= back_s:
-        k -= 1
-    onset = float(tm[k + int(np.argmax(score[k : p + 1] >= thr))])
+    k = p  # back from the peak while the change stays above the threshold, bridging one
+    # quieter interval (the ringing's zero crossing); two quieter ones end the clap
+    while k > 0:
+        step_back = 1 if score[k - 1] >= thr else 2 if k > 1 and score[k - 2] >= thr else 0
+        if not step_back or tm[p] - tm[k - step_back] > back_s:
+            break
+        k -= step_back
+    onset = float(tm[k])
     if strength < min_strength:
         problem = TransientProblem.WEAK
     elif clarity < min_clarity:
