@@ -157,3 +157,23 @@ def test_transient_onset_within_half_a_sample_of_a_step():
     noise = rng.normal(0, 1, 3000)
     f = transient_find(noise, np.arange(3000) / 30.0, 40.0, 60.0)
     assert f.problem is TransientProblem.WEAK
+
+
+def test_transient_onset_not_pulled_early_by_a_gesture_just_before():
+    """A separate movement 0.15 s before the clap, above the onset threshold, is not the
+    clap's onset; a one-sample dip inside the clap's ringing is bridged."""
+    fs = 32.0
+    t = np.arange(int(60 * fs)) / fs
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 0.005, t.size)
+    i0 = int(30.0 * fs)  # the clap starts in the interval before sample i0
+    x[i0:] += 1.0
+    x[i0 - 5] += 0.5  # a gesture ~0.15 s earlier: two changes of 0.5 (above 30 % of the clap)
+    f = transient_find(x, t, 25.0, 35.0)
+    assert f.found and abs(f.onset_s - (t[i0] - 0.5 / fs)) < 1e-9
+    y = rng.normal(0, 0.005, t.size)
+    y[i0:] += 0.8  # the clap's first swing, then a sample where the ringing crosses back ...
+    y[i0 + 1 :] -= 0.45  # ... (a change of 0.45 < 30 % of the peak), then the large swing
+    y[i0 + 2 :] += 2.0
+    f = transient_find(y, t, 25.0, 35.0)
+    assert f.found and abs(f.onset_s - (t[i0] - 0.5 / fs)) < 1e-9
