@@ -11,6 +11,8 @@ profile states an uncertainty for. Two people's files are aligned by those times
 alignment is then uncertain by up to the sum of the two clocks' uncertainties, and
 ``session.json`` and the command's output say so. ``--sync-event GLOB`` refines it: the first
 marker whose label matches (a button press on both devices) is made simultaneous.
+``--sync-event clap@MM:SS`` does the same with a clap near the marked time, found in each
+file's accelerometer (or PPG / ECG / EDA) by :mod:`devices.files.clap`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from app import __version__
 from app.sessionfolder import RECORDING, SessionFolder
 from devices.assign import ROLES
 from devices.files import DeviceFileError, DeviceRecording, read_device_file
+from devices.files.clap import ClapSyncError, clap_shifts, is_clap
 from devices.files.xdf_out import Placed, write_dyad_xdf
 from devices.recorder import write_private_json
 from devices.xdf_writer import XdfWriteError
@@ -214,11 +217,22 @@ def import_files(
     except DeviceFileError as exc:
         raise ImportFilesError(str(exc)) from None
     recs.sort(key=lambda rr: ROLES.index(rr[0]))
-    shifts, sync_lines = _sync_shifts(recs, sync_event) if sync_event else ([0.0] * len(recs), [])
+    shifts, sync_lines, clap_info = [0.0] * len(recs), [], None
+    if is_clap(sync_event):
+        known = [r.t_first for _, r in recs if math.isfinite(r.clock.uncertainty_s)]
+        try:
+            shifts, sync_lines, clap_info = clap_shifts(recs, str(sync_event),
+                                                        min(known, default=math.nan))  # fmt: skip
+        except ClapSyncError as exc:
+            raise ImportFilesError(str(exc)) from None
+    elif sync_event:
+        shifts, sync_lines = _sync_shifts(recs, sync_event)
     placed = [Placed(role, r, s) for (role, r), s in zip(recs, shifts, strict=True)]
     _check_overlap(placed, bool(sync_event))
     lines, align = _alignment_lines(placed, bool(sync_event))
     lines.extend(sync_lines)
+    if clap_info is not None:
+        align = clap_info
     return _write_folder(target, placed, lines, align, patient, clinician)
 
 

@@ -14,11 +14,13 @@ T0 = 1_767_261_600.0  # 2026-01-01 10:00:00 UTC
 
 
 def e4_zip(path: str | Path, person, start: float = T0, tags: tuple[float, ...] = (),
-           eda_fs: float = 4.0, bvp_fs: float = 64.0) -> Path:  # fmt: skip
+           eda_fs: float = 4.0, bvp_fs: float = 64.0, claps: tuple[float, ...] = (),
+           seed: int = 0, gestures_g: float = 0.0) -> Path:  # fmt: skip
     """An E4 session zip (``<start>_<serial>.zip`` layout) from a simulated person.
 
     The person's EDA (µS) and PPG are resampled to the E4 rates when they differ; IBI.csv holds
-    the true beats (offset from start, interval s); tags are seconds from the start.
+    the true beats (offset from start, interval s); tags are seconds from the start. ACC.csv
+    (32 Hz, 1/64 g) is a still wrist, or :func:`clap_acc` when ``claps`` (s from the start).
     """
     path = Path(path)
     eda = _at_rate(person.eda, person.eda_fs, eda_fs)
@@ -38,11 +40,14 @@ def e4_zip(path: str | Path, person, start: float = T0, tags: tuple[float, ...] 
         z.writestr("HR.csv", sig(hr, 1.0, "%.2f"))
         z.writestr("TEMP.csv", sig(np.full(eda.size, 33.5), eda_fs, "%.2f"))
         n_acc = int(eda.size / eda_fs * 32)
-        z.writestr(
-            "ACC.csv",
-            f"{start:.6f}, {start:.6f}, {start:.6f}\n32.000000, 32.000000, 32.000000\n"
-            + "0,0,64\n" * n_acc,
-        )
+        acc_head = f"{start:.6f}, {start:.6f}, {start:.6f}\n32.000000, 32.000000, 32.000000\n"
+        if claps:
+            acc = np.round(
+                64.0 * clap_acc(np.arange(n_acc) / 32.0, claps, seed, gestures_g=gestures_g)
+            ).astype(int)
+            z.writestr("ACC.csv", acc_head + "".join(f"{a},{b},{c}\n" for a, b, c in acc))
+        else:
+            z.writestr("ACC.csv", acc_head + "0,0,64\n" * n_acc)
         z.writestr(
             "IBI.csv",
             f"{start:.6f}, IBI\n"
@@ -51,6 +56,36 @@ def e4_zip(path: str | Path, person, start: float = T0, tags: tuple[float, ...] 
         z.writestr("tags.csv", "".join(f"{start + t:.2f}\n" for t in tags))
         z.writestr("info.txt", "written by Attunement's tests from simulated signals\n")
     return path
+
+
+def clap_acc(t: np.ndarray, claps: tuple[float, ...] = (), seed: int = 0,
+             size_g: float = 3.0, gestures_g: float = 0.0) -> np.ndarray:  # fmt: skip
+    """A wrist accelerometer (g, shape (n, 3)) at times ``t`` (s from the start): gravity on z,
+    slow arm sway (±0.05 g), sensor noise (0.01 g) and, at each time in ``claps``, a clap: a
+    jolt of ``size_g`` that rings at 9 Hz and dies out in ~0.1 s (a model of the impact, not a
+    recording of one). ``gestures_g`` > 0 adds hand gestures: a smooth 0.2-0.6 s movement of
+    up to that size in a random direction, every 3 s on average."""
+    rng = np.random.default_rng(seed)
+    t = np.asarray(t, dtype=float)
+    extra = np.zeros((t.size, 3))
+    if gestures_g > 0 and t.size:
+        for tg in np.cumsum(rng.exponential(3.0, int(t[-1] / 3.0) + 5)):
+            dur, amp = rng.uniform(0.2, 0.6), rng.uniform(0.3, 1.0) * gestures_g
+            u = (t - tg) / dur
+            on = (u >= 0) & (u <= 1)
+            extra[on] += np.outer(np.sin(2 * np.pi * u[on]), amp * rng.normal(size=3) / np.sqrt(3))
+    ph = rng.uniform(0, 2 * np.pi, 3)
+    acc = np.column_stack([0.05 * np.sin(2 * np.pi * f * t + p)
+                           for f, p in zip((0.21, 0.33, 0.47), ph, strict=True)])  # fmt: skip
+    acc[:, 2] += 1.0
+    acc += rng.normal(0.0, 0.01, acc.shape) + extra
+    for tc in claps:
+        u = t - tc
+        on = u >= 0
+        burst = size_g * np.exp(-u[on] / 0.05) * np.cos(2 * np.pi * 9.0 * u[on])
+        acc[on, 0] -= burst
+        acc[on, 1] += 0.4 * burst
+    return acc
 
 
 def _at_rate(x: np.ndarray, fs: float, new_fs: float) -> np.ndarray:
@@ -72,11 +107,14 @@ def _ppg_adc(ppg: np.ndarray, bits: int) -> np.ndarray:
 
 def opensignals_txt(path: str | Path, person, start: float = T0, device: str = "bitalino_rev",
                     mac: str = "20:16:12:22:22:26", rate: float = 100.0, bits: int = 10,
-                    vcc: float = 3.3, gain: float = 0.132) -> Path:  # fmt: skip
+                    vcc: float = 3.3, gain: float = 0.132,
+                    claps: tuple[float, ...] = ()) -> Path:  # fmt: skip
     """An OpenSignals text file: EDA (A3, ``EDABITREV``) and PPG (A4, ``PPGBIT``) as ADC codes.
 
     EDA codes = round(µS x gain / vcc x 2^bits) (the inverse of the data sheet's transfer
-    function); the header's date/time is ``start`` in UTC.
+    function); the header's date/time is ``start`` in UTC. ``claps`` (s from the start) add a
+    motion artefact to the PPG: the finger's sensor jolts by a third of the ADC range at the
+    clap and settles within ~0.3 s (a model, not a recording).
     """
     import datetime as dt
     import json
@@ -86,6 +124,11 @@ def opensignals_txt(path: str | Path, person, start: float = T0, device: str = "
     n = min(eda.size, ppg.size)
     a_eda = np.clip(np.round(eda[:n] * gain / vcc * 2**bits), 0, 2**bits - 1)
     a_ppg = _ppg_adc(ppg[:n], bits)
+    for tc in claps:
+        u = np.arange(n) / rate - tc
+        on = u >= 0
+        a_ppg[on] += np.round(2**bits / 3 * np.exp(-u[on] / 0.1))
+        a_ppg = np.clip(a_ppg, 0, 2**bits - 1)
     when = dt.datetime.fromtimestamp(start, dt.UTC)
     head = {mac: {
         "sensor": ["EDABITREV", "PPGBIT"], "device name": mac,
@@ -105,20 +148,30 @@ def opensignals_txt(path: str | Path, person, start: float = T0, device: str = "
 
 
 def shimmer_csv(path: str | Path, person, start: float = T0, rate: float = 51.2,
-                dev: str = "ABCD") -> Path:  # fmt: skip
-    """A Consensys CSV (tab-separated): Unix ms, skin resistance (kΩ), PPG (mV)."""
+                dev: str = "ABCD", claps: tuple[float, ...] = (), seed: int = 0,
+                gestures_g: float = 0.0) -> Path:  # fmt: skip
+    """A Consensys CSV (tab-separated): Unix ms, skin resistance (kΩ), PPG (mV); with
+    ``claps`` (s from the start) also the low-noise accelerometer (m/(s^2))."""
     eda = _at_rate(person.eda, person.eda_fs, rate)
     ppg = _at_rate(person.ppg, person.ppg_fs, rate)
     n = min(eda.size, ppg.size)
     t_ms = (start + np.arange(n) / rate) * 1000.0
     names = [f"Shimmer_{dev}_Timestamp_Unix_CAL", f"Shimmer_{dev}_GSR_Skin_Resistance_CAL",
              f"Shimmer_{dev}_PPG_A13_CAL"]  # fmt: skip
+    units = ["ms", "kOhms", "mV"]
+    cols = [t_ms, 1000.0 / eda[:n], 1000.0 + 200.0 * ppg[:n]]
+    fmt = ["%.3f", "%.6f", "%.4f"]
+    if claps:
+        acc = 9.80665 * clap_acc(np.arange(n) / rate, claps, seed, gestures_g=gestures_g)
+        names += [f"Shimmer_{dev}_Accel_LN_{a}_CAL" for a in "XYZ"]
+        units += ["m/(s^2)"] * 3
+        cols += [acc[:, 0], acc[:, 1], acc[:, 2]]
+        fmt += ["%.4f"] * 3
     with open(path, "w", encoding="utf-8") as f:
-        f.write(
-            '"sep=\t"\n' + "\t".join(names) + "\t\n" + "CAL\tCAL\tCAL\t\n" + "ms\tkOhms\tmV\t\n"
-        )
-        body = np.column_stack([t_ms, 1000.0 / eda[:n], 1000.0 + 200.0 * ppg[:n]])
-        np.savetxt(f, body, fmt=["%.3f", "%.6f", "%.4f"], delimiter="\t", newline="\t\n")
+        k = len(names)
+        f.write('"sep=\t"\n' + "\t".join(names) + "\t\n" + "CAL\t" * k + "\n"
+                + "\t".join(units) + "\t\n")  # fmt: skip
+        np.savetxt(f, np.column_stack(cols), fmt=fmt, delimiter="\t", newline="\t\n")
     return Path(path)
 
 
@@ -161,8 +214,10 @@ def polar_ecg(path: str | Path, person, start: float = T0, rate: float = 130.0) 
 
 
 def emotibit_csvs(folder: str | Path, person, start: float = T0, synced: bool = True,
-                  base: str = "2026-01-01_10-00-00-000000") -> Path:  # fmt: skip
-    """EmotiBit parsed CSVs (EA 15 Hz, PG 25 Hz, BI) + _info.json (+ _timeSyncMap.csv)."""
+                  base: str = "2026-01-01_10-00-00-000000", claps: tuple[float, ...] = (),
+                  seed: int = 0, gestures_g: float = 0.0) -> Path:  # fmt: skip
+    """EmotiBit parsed CSVs (EA 15 Hz, PG 25 Hz, BI) + _info.json (+ _timeSyncMap.csv); with
+    ``claps`` (s from the start) also AX/AY/AZ (25 Hz, g) from :func:`clap_acc`."""
     import json
 
     folder = Path(folder)
@@ -185,6 +240,11 @@ def emotibit_csvs(folder: str | Path, person, start: float = T0, synced: bool = 
         write(tag, np.arange(x.size) / rate, x if tag == "EA" else 5000 + 800 * x)
     beats = np.asarray(person.truth.beat_times, dtype=float)
     write("BI", beats[1:], np.diff(beats) * 1000.0)
+    if claps:
+        ta = np.arange(int(person.eda.size / person.eda_fs * 25.0)) / 25.0
+        acc = clap_acc(ta, claps, seed, gestures_g=gestures_g)
+        for k, tag in enumerate(("AX", "AY", "AZ")):
+            write(tag, ta, np.round(acc[:, k], 3))
     info = [{"info": {"name": "EmotiBit", "type": "Multimodal", "hardware_version": "V05c",
                       "device_id": "MD-V5-0000123", "source_id": "EmotiBit FeatherWing"}}]  # fmt: skip
     (folder / f"{base}_info.json").write_text(json.dumps(info), encoding="utf-8")
@@ -220,9 +280,22 @@ EMBRACE_SCHEMA = {
 }  # fmt: skip
 
 
+ACC_SCHEMA = {"name": "accelerometer", "type": {"type": "record", "name": "Acc", "fields": [
+    {"name": "timestampStart", "type": "long"}, {"name": "samplingFrequency", "type": "float"},
+    {"name": "imuParams", "type": {"type": "record", "name": "ImuParams", "fields": [
+        {"name": k, "type": "int"} for k in ("physicalMin", "physicalMax", "digitalMin", "digitalMax")]}},
+    {"name": "x", "type": {"type": "array", "items": "int"}},
+    {"name": "y", "type": {"type": "array", "items": "int"}},
+    {"name": "z", "type": {"type": "array", "items": "int"}}]}}  # fmt: skip
+
+
 def embraceplus_avro(path: str | Path, person, start: float = T0, tags: tuple[float, ...] = (),
-                     serial: str = "3YK3J151VJ") -> Path:  # fmt: skip
-    """An EmbracePlus Avro file (EDA 4 Hz, BVP 64 Hz, systolic peaks, tags)."""
+                     serial: str = "3YK3J151VJ", claps: tuple[float, ...] = (),
+                     seed: int = 0, gestures_g: float = 0.0) -> Path:  # fmt: skip
+    """An EmbracePlus Avro file (EDA 4 Hz, BVP 64 Hz, systolic peaks, tags); with ``claps``
+    (s from the start) also the accelerometer (64 Hz, digital ±2048 for ±16 g)."""
+    import copy
+
     import fastavro
 
     eda = _at_rate(person.eda, person.eda_fs, 4.0)
@@ -238,8 +311,20 @@ def embraceplus_avro(path: str | Path, person, start: float = T0, tags: tuple[fl
             "tags": {"tagsTimeMicros": [int(round((start + t) * 1e6)) for t in tags]},
         },
     }
+    schema = EMBRACE_SCHEMA
+    if claps:
+        schema = copy.deepcopy(EMBRACE_SCHEMA)
+        schema["fields"][1]["type"]["fields"].append(ACC_SCHEMA)
+        acc = clap_acc(np.arange(bvp.size) / 64.0, claps, seed, gestures_g=gestures_g)
+        dig = np.clip(np.round(acc * 2048 / 16), -2048, 2047).astype(int)
+        rec["rawData"]["accelerometer"] = {
+            "timestampStart": us, "samplingFrequency": 64.0,
+            "imuParams": {"physicalMin": -16, "physicalMax": 16, "digitalMin": -2048,
+                          "digitalMax": 2047},
+            "x": dig[:, 0].tolist(), "y": dig[:, 1].tolist(), "z": dig[:, 2].tolist(),
+        }  # fmt: skip
     with open(path, "wb") as f:
-        fastavro.writer(f, fastavro.parse_schema(EMBRACE_SCHEMA), [rec])
+        fastavro.writer(f, fastavro.parse_schema(schema), [rec])
     return Path(path)
 
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.cli.importing import add_sync_event
 from app.display import prepare_display
 
 ANALYZE_EPILOG = """\
@@ -70,6 +71,7 @@ def _register_analyze(subparsers: Any) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE.xdf", help="recording(s) to analyse")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output folder")
+    add_sync_event(p)
     sel = p.add_mutually_exclusive_group()
     sel.add_argument(
         "--role",
@@ -167,6 +169,7 @@ def _register_review(subparsers: Any) -> None:
     p.add_argument("--eda-scale", type=float, default=None, metavar="F",
                    help="multiply EDA values by F to get µS (see attune analyze)")  # fmt: skip
     p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot and quit")
+    add_sync_event(p)
     p.set_defaults(func=cmd_review)
 
 

@@ -24,6 +24,7 @@ formats (recognised by content; --format forces one):
 examples:
   attune import A01234.zip B05678.zip --role patient=A01234.zip --role clinician=B05678.zip -o S1
   attune import p.txt c.txt --role patient=p.txt --role clinician=c.txt --sync-event 'tag 1' -o S2
+  attune import A.zip B.zip --role patient=A.zip --role clinician=B.zip --sync-event clap@2:15 -o S3
 """
 
 
@@ -41,14 +42,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("-o", "--out", required=True, metavar="SESSION", help="new session folder")
     p.add_argument("--role", action="append", default=[], metavar="NAME=FILE-or-GLOB",
                    help="whose file it is (patient / clinician); repeatable")  # fmt: skip
-    p.add_argument("--sync-event", metavar="GLOB",
-                   help="align the people on the first marker matching GLOB (e.g. 'tag 1')")  # fmt: skip
+    add_sync_event(p)
     p.add_argument("--format", dest="reader", metavar="READER", default=None,
                    help="force a reader: e4, embraceplus, emotibit, opensignals, shimmer, "
                    "polar, biopac, csvtoml")  # fmt: skip
     p.add_argument("--patient", default="", metavar="CODE", help="pseudonymous patient code")
     p.add_argument("--clinician", default="", metavar="CODE", help="pseudonymous clinician code")
     p.set_defaults(func=cmd_import)
+
+
+def add_sync_event(p: argparse.ArgumentParser) -> None:
+    """``--sync-event``: for ``import``, and for ``analyze``/``review`` given device files."""
+    p.add_argument("--sync-event", metavar="GLOB|clap@MM:SS",
+                   help="device files: align the people on the first marker matching GLOB "
+                   "(e.g. 'tag 1'), or on a clap near MM:SS from the start (clap@2:15, "
+                   "clap@2:15±20)")  # fmt: skip
 
 
 def _fail(msg: str) -> int:

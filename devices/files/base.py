@@ -38,6 +38,7 @@ class Modality(StrEnum):
     ECG = "ecg"  # mV where the device documents it
     IBI = "ibi"  # ms, one sample per beat (times = beat times)
     HR = "hr"  # bpm, shown only
+    ACC = "acc"  # accelerometer, (n, 3) in the device's unit (g, 1/64 g, m/s²)
     OTHER = "other"
 
 
@@ -48,6 +49,7 @@ STREAM_TYPE = {
     Modality.ECG: "ECG",
     Modality.IBI: "IBI",
     Modality.HR: "HR",
+    Modality.ACC: "ACC",
     Modality.OTHER: "Misc",
 }
 

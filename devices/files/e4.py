@@ -5,7 +5,8 @@ and ``ACC.csv`` (3 columns, 1/64 g) each have row 1 = the session start (Unix ti
 repeated per column) and row 2 = the sample rate (Hz), then one row per sample.
 ``IBI.csv``: row 1 = start time and the word IBI, then ``offset s, interval s`` per beat.
 ``tags.csv``: one Unix time per button press (may be empty). The zip's name is usually
-``<start>_<serial>.zip``.
+``<start>_<serial>.zip``. The same CSVs unzipped are read too: give the folder or any one of
+its CSVs (the folder's name then gives the serial).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from devices.files.base import (
     decode_text,
     numeric_rows,
     parse_float,
+    read_text,
     regular_times,
     split_head,
 )
@@ -34,7 +36,7 @@ _SIGNALS = {
     "BVP.csv": (Modality.PPG, "BVP", "a.u."),
     "HR.csv": (Modality.HR, "HR", "bpm"),
     "TEMP.csv": (Modality.OTHER, "TEMP", "degC"),
-    "ACC.csv": (Modality.OTHER, "ACC", "1/64 g"),
+    "ACC.csv": (Modality.ACC, "ACC", "1/64 g"),
 }
 _UNIX_MIN, _UNIX_MAX = 946684800.0, 4102444800.0  # 2000-01-01 .. 2100-01-01
 
@@ -48,12 +50,38 @@ def _members(path: Path) -> dict[str, str]:
         return {}
 
 
+_KEY = ("EDA.csv", "BVP.csv", "IBI.csv")
+
+
+def _folder(path: Path) -> Path | None:
+    """The unzipped session folder ``path`` is or lies in (None when it is not one)."""
+    d = (
+        path
+        if path.is_dir()
+        else path.parent
+        if path.name in (*_SIGNALS, "IBI.csv", "tags.csv")
+        else None
+    )
+    if d is None or not any((d / k).is_file() for k in _KEY):
+        return None
+    for k in _KEY:  # any one key file starting with a Unix time makes it an E4 folder
+        try:
+            with open(d / k, "rb") as f:
+                if _UNIX_MIN <= float(f.readline(100).split(b",")[0]) <= _UNIX_MAX:
+                    return d
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def sniff(path: Path) -> bool:
-    """A zip holding E4's EDA.csv or BVP.csv or IBI.csv."""
+    """A zip holding E4's EDA.csv or BVP.csv or IBI.csv, or such a folder unzipped."""
+    if path.is_dir() or path.suffix.lower() == ".csv":
+        return _folder(path) is not None
     if not zipfile.is_zipfile(path):
         return False
     m = _members(path)
-    return any(k in m for k in ("EDA.csv", "BVP.csv", "IBI.csv"))
+    return any(k in m for k in _KEY)
 
 
 def _start(where: str, cell: str) -> float:
@@ -82,6 +110,7 @@ def _signal(where: str, text: str, spec: tuple) -> Signal:
     return Signal(
         modality, label if not labels else ",".join(f"{label} {a}" for a in labels), unit,
         values, regular_times(start, data.shape[0], rate), rate,
+        step=1.0 if modality is Modality.ACC else 0.0,
     )  # fmt: skip
 
 
@@ -109,7 +138,15 @@ def _tags(where: str, text: str) -> list[tuple[float, str]]:
 
 
 def read(path: Path, spec) -> DeviceRecording:
-    """Read an E4 session zip (see the module docstring)."""
+    """Read an E4 session zip or its unzipped folder (see the module docstring)."""
+    folder = _folder(path) if (path.is_dir() or path.suffix.lower() == ".csv") else None
+    if folder is not None:
+        names = {p.name: p for p in folder.iterdir() if p.suffix.lower() == ".csv"}
+
+        def text(name: str) -> tuple[str, str]:
+            return str(names[name]), read_text(names[name])
+
+        return _recording(path, folder.name, names, text, spec)
     try:
         z = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -118,36 +155,41 @@ def read(path: Path, spec) -> DeviceRecording:
         raise DeviceFileError(path, f"cannot read it ({exc.strerror or exc})") from None
     with z:
         members = {Path(n).name: n for n in z.namelist() if n.lower().endswith(".csv")}
-        if not any(k in members for k in ("EDA.csv", "BVP.csv", "IBI.csv")):
-            found = ", ".join(sorted(members)) or "no CSV files"
-            raise DeviceFileError(
-                path, f"not an Empatica E4 session zip: no EDA.csv, BVP.csv or IBI.csv ({found})"
-            )
 
-        def text(name: str) -> tuple[str, str]:
+        def ztext(name: str) -> tuple[str, str]:
             where = f"{path}!{members[name]}"
             try:
                 return where, decode_text(where, z.read(members[name]))
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
                 raise DeviceFileError(where, f"damaged zip member ({exc})") from None
 
-        signals, files, markers = [], [], []
-        for name, sp in _SIGNALS.items():
-            if name in members:
-                where, t = text(name)
-                files.append(where)
-                if t.strip():
-                    signals.append(_signal(where, t, sp))
-        if "IBI.csv" in members:
-            where, t = text("IBI.csv")
+        return _recording(path, path.stem, members, ztext, spec)
+
+
+def _recording(path: Path, stem: str, members: dict, text, spec) -> DeviceRecording:
+    """The recording from the session's CSVs (``text(name) -> (where, content)``)."""
+    if not any(k in members for k in _KEY):
+        found = ", ".join(sorted(members)) or "no CSV files"
+        raise DeviceFileError(
+            path, f"not an Empatica E4 session zip: no EDA.csv, BVP.csv or IBI.csv ({found})"
+        )
+    signals, files, markers = [], [], []
+    for name, sp in _SIGNALS.items():
+        if name in members:
+            where, t = text(name)
             files.append(where)
             if t.strip():
-                signals.append(_ibi(where, t))
-        if "tags.csv" in members:
-            where, t = text("tags.csv")
-            files.append(where)
-            markers = _tags(where, t)
-    m = re.match(r"^\d+_([A-Za-z0-9]+)\.zip$", path.name)
+                signals.append(_signal(where, t, sp))
+    if "IBI.csv" in members:
+        where, t = text("IBI.csv")
+        files.append(where)
+        if t.strip():
+            signals.append(_ibi(where, t))
+    if "tags.csv" in members:
+        where, t = text("tags.csv")
+        files.append(where)
+        markers = _tags(where, t)
+    m = re.match(r"^\d+_([A-Za-z0-9]+)$", stem)
     return DeviceRecording(
         path=str(path), reader="e4", device=spec.family, model="Empatica E4",
         serial=m.group(1) if m else "", signals=tuple(signals), markers=tuple(markers),

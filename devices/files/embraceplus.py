@@ -2,8 +2,9 @@
 
 Each ``.avro`` file holds records with ``rawData``: ``eda`` and ``bvp`` (``timestampStart``
 in µs since the Unix epoch, ``samplingFrequency`` Hz, ``values``), ``systolicPeaks``
-(``peaksTimeNanos``), ``tags`` (``tagsTimeMicros``, button presses); the enrolment part names
-the device (``deviceSn``). Read with fastavro.
+(``peaksTimeNanos``), ``tags`` (``tagsTimeMicros``, button presses), ``accelerometer``
+(``x``/``y``/``z`` digital values scaled to g by ``imuParams``' physical and digital ranges);
+the enrolment part names the device (``deviceSn``). Read with fastavro.
 """
 
 from __future__ import annotations
@@ -53,6 +54,37 @@ def _wave(path: Path, recs: list[dict], key: str, mod: Modality, unit: str) -> S
     return Signal(mod, key.upper(), unit, x[order], t[order], float(rate))
 
 
+def _acc(path: Path, recs: list[dict]) -> Signal | None:
+    """The 3-axis accelerometer in g (digital values scaled by ``imuParams``)."""
+    parts, rate, step = [], None, 0.0
+    for r in recs:
+        d = (r.get("rawData") or {}).get("accelerometer") or {}
+        axes = [d.get(k) or [] for k in ("x", "y", "z")]
+        n = min(len(a) for a in axes)
+        if not n:
+            continue
+        fs = check_rate(path, float(d.get("samplingFrequency") or 0.0),
+                        "rawData.accelerometer.samplingFrequency")  # fmt: skip
+        p = d.get("imuParams") or {}
+        try:
+            dig = float(p["digitalMax"]) - float(p["digitalMin"])
+            step = (float(p["physicalMax"]) - float(p["physicalMin"])) / dig
+            off = float(p["physicalMin"]) - float(p["digitalMin"]) * step
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            raise DeviceFileError(path, "rawData.accelerometer has no usable imuParams") from None
+        rate = rate or fs
+        xyz = np.column_stack([np.asarray(a[:n], dtype=float) for a in axes]) * step + off
+        parts.append((float(d.get("timestampStart", 0)) / 1e6 + np.arange(n) / fs, xyz))
+    if not parts:
+        return None
+    t = np.concatenate([q[0] for q in parts])
+    order = np.argsort(t, kind="stable")
+    x = np.concatenate([q[1] for q in parts])[order]
+    return Signal(Modality.ACC, "ACC x,ACC y,ACC z", "g", x, t[order], float(rate),
+                  "g = digital x (physical range / digital range) + offset (imuParams)",
+                  step)  # fmt: skip
+
+
 def read(path: Path, spec) -> DeviceRecording:
     """Read one EmbracePlus Avro file (see the module docstring)."""
     import fastavro
@@ -69,6 +101,7 @@ def read(path: Path, spec) -> DeviceRecording:
     signals = [s for s in (
         _wave(path, recs, "eda", Modality.EDA, "microsiemens"),
         _wave(path, recs, "bvp", Modality.PPG, "nW"),
+        _acc(path, recs),
     ) if s is not None]  # fmt: skip
     peaks = np.sort(np.concatenate([
         np.asarray(((r.get("rawData") or {}).get("systolicPeaks") or {}).get("peaksTimeNanos") or [], dtype=float)

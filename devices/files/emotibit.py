@@ -6,6 +6,9 @@ infrared / red, ``HR`` bpm, ``BI`` beat interval ms ...) with the columns
 DataReliability, <TAG>``, plus ``<base>_info.json`` (device and sensor settings) and, when time
 sync pulses were recorded, ``<base>_timeSyncMap.csv``. ``<base>`` is the SD card's start time,
 ``YYYY-MM-DD_HH-MM-SS-ffffff``. Give any one of the files; its siblings are read with it.
+With LSL marker sync on, the parser puts ``LslMarkerSourceTimestamp, LslLocalTimestamp`` in
+front. The samples of one packet share its timestamps (the packet's last sample); they are
+spread 1/rate apart before it. User notes (``_UN.csv``) become markers.
 
 Time: with time sync on, ``LocalTimestamp`` (Unix s, the PC's clock) is used. Without it,
 LocalTimestamp is not tied to any PC: the times are the file name's start plus the device's
@@ -32,6 +35,7 @@ from devices.files.base import (
     read_text,
 )
 
+_LSL_COLUMNS = ("LslMarkerSourceTimestamp", "LslLocalTimestamp")
 COLUMNS = ["LocalTimestamp", "EmotiBitTimestamp", "PacketNumber", "DataLength", "TypeTag",
            "ProtocolVersion", "DataReliability"]  # fmt: skip
 _TAGS = {
@@ -42,6 +46,9 @@ _TAGS = {
     "HR": (Modality.HR, "bpm"),
     "BI": (Modality.IBI, "ms"),
     "T1": (Modality.OTHER, "degC"),
+    "AX": (Modality.ACC, "g"),
+    "AY": (Modality.ACC, "g"),
+    "AZ": (Modality.ACC, "g"),
 }
 _NAME = re.compile(r"^(?P<base>.+)_(?P<tag>[A-Z][A-Z0-9])\.csv$|^(?P<base2>.+)_info\.json$")
 
@@ -61,7 +68,7 @@ def sniff(path: Path) -> bool:
         return False
     try:
         with open(probe, "rb") as f:
-            return f.readline(200).startswith(b"LocalTimestamp,EmotiBitTimestamp")
+            return b"LocalTimestamp,EmotiBitTimestamp,PacketNumber" in f.readline(300)
     except OSError:
         return False
 
@@ -75,21 +82,20 @@ def _start_from_name(base: str) -> float | None:
     return _dt.datetime(*g, tzinfo=_dt.UTC).timestamp() + frac
 
 
-def _rows(path: Path, lines: list[str], n: int) -> np.ndarray:
-    """Columns LocalTimestamp, EmotiBitTimestamp and the value (0, 1, 7) of each row: numpy's
-    C parser when every row is well formed, else row by row naming the bad line."""
+def _rows(path: Path, lines: list[str], n: int, cols: tuple[int, int, int]) -> np.ndarray:
+    """Columns LocalTimestamp, EmotiBitTimestamp and the value (indices ``cols``) of each row,
+    shape (rows, 3): numpy's C parser when every row is well formed, else row by row naming
+    the bad line."""
     body = [ln for ln in lines if ln.strip()]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            part = np.loadtxt(body, delimiter=",", usecols=(0, 1, 7), ndmin=2)
+            part = np.loadtxt(body, delimiter=",", usecols=cols, ndmin=2)
         if body and len(body[0].split(",")) == n and len(body[-1].split(",")) == n:
-            out = np.full((part.shape[0], 8), np.nan)
-            out[:, [0, 1, 7]] = part
-            return out
+            return part
     except ValueError:
         pass
-    out = np.empty((len(lines), 8))
+    out = np.empty((len(lines), 3))
     k = 0
     for i, ln in enumerate(lines, 2):
         if not ln.strip():
@@ -98,22 +104,45 @@ def _rows(path: Path, lines: list[str], n: int) -> np.ndarray:
         if len(cells) != n:
             raise DeviceFileError(path, f"line {i}: {len(cells)} columns, expected {n}")
         try:
-            out[k, 0], out[k, 1], out[k, 7] = float(cells[0]), float(cells[1]), float(cells[7])
+            out[k] = [float(cells[c]) for c in cols]
         except ValueError:
             raise DeviceFileError(path, f"line {i}: a timestamp or value is not a number") from None
         k += 1
     return out[:k]
 
 
+def _header(path: Path, line: str, tag: str) -> tuple[int, tuple[int, int, int]]:
+    """Number of columns and the indices of LocalTimestamp, EmotiBitTimestamp and the value.
+    The DataParser puts ``LslMarkerSourceTimestamp, LslLocalTimestamp`` first when LSL marker
+    sync was on; anything else is refused."""
+    head = [h.strip() for h in line.split(",")]
+    want = [*COLUMNS, tag]
+    extra = head[: len(head) - len(want)]
+    if head[len(extra) :] != want or not set(extra) <= set(_LSL_COLUMNS):
+        raise DeviceFileError(path, f"unknown columns {head}; expected {want}")
+    k = len(extra)
+    return len(head), (k, k + 1, k + 7)
+
+
+def _packet_times(t: np.ndarray, rate: float) -> np.ndarray:
+    """Samples of one packet share its timestamp; the DataParser stamps a packet when its last
+    sample is in, so the earlier ones are placed 1/rate apart before it."""
+    new = np.r_[True, np.diff(t) != 0]
+    if new.all():
+        return t
+    starts = np.flatnonzero(new)
+    run = np.cumsum(new) - 1
+    lens = np.diff(np.r_[starts, t.size])
+    pos = np.arange(t.size) - starts[run]
+    return t - (lens[run] - 1 - pos) / rate
+
+
 def _one(path: Path, tag: str, synced: bool, t0_name: float | None, e0: list) -> Signal:
     lines = read_text(path).splitlines()
-    want = [*COLUMNS, tag]
     if not lines:
         raise DeviceFileError(path, "empty file (missing header row)")
-    head = [h.strip() for h in lines[0].split(",")]
-    if head != want:
-        raise DeviceFileError(path, f"unknown columns {head}; expected {want}")
-    data = _rows(path, lines[1:], len(want))
+    n, cols = _header(path, lines[0], tag)
+    data = _rows(path, lines[1:], n, cols)
     if data.shape[0] < 2:
         raise DeviceFileError(path, "fewer than 2 samples")
     if synced:
@@ -128,7 +157,42 @@ def _one(path: Path, tag: str, synced: bool, t0_name: float | None, e0: list) ->
     else:
         rate = check_rate(path, float((t.size - 1) / (t[-1] - t[0])) if t[-1] > t[0] else 0.0,
                           "sample rate (from the timestamps)")  # fmt: skip
-    return Signal(mod, tag, unit, data[:, 7], t, rate)
+        t = _packet_times(t, rate)
+    return Signal(mod, tag, unit, data[:, 2], t, rate)
+
+
+def _notes(path: Path, synced: bool, t0_name: float | None, e0: list) -> list[tuple[float, str]]:
+    """User notes (``UN``, typed in the Oscilloscope while recording) as markers; a note the
+    parser repeats within its packet is kept once."""
+    lines = read_text(path).splitlines()
+    if not lines:
+        return []
+    n, (il, ie, iv) = _header(path, lines[0], "UN")
+    out: dict[tuple[float, str], None] = {}
+    for i, ln in enumerate(lines[1:], 2):
+        cells = ln.split(",")
+        if len(cells) < n:
+            continue
+        try:
+            t = float(cells[il]) if synced else (t0_name or 0.0) + (
+                float(cells[ie]) - (e0[0] if e0 else float(cells[ie]))) / 1000.0  # fmt: skip
+        except ValueError:
+            raise DeviceFileError(path, f"line {i}: the timestamp is not a number") from None
+        out[(t, ",".join(cells[iv:]).strip())] = None
+    return [(t, text or "note") for t, text in out]
+
+
+def _merge_acc(signals: list[Signal]) -> tuple[Signal, ...]:
+    """AX, AY and AZ as one (n, 3) signal on AX's times (the axes share packets; a
+    differing length is cut to the shortest)."""
+    acc = {s.label: s for s in signals if s.modality is Modality.ACC}
+    rest = [s for s in signals if s.modality is not Modality.ACC]
+    if set(acc) != {"AX", "AY", "AZ"}:
+        return tuple(rest)
+    n = min(s.values.size for s in acc.values())
+    xyz = np.column_stack([acc[k].values[:n] for k in ("AX", "AY", "AZ")])
+    ax = acc["AX"]
+    return (*rest, Signal(Modality.ACC, "AX,AY,AZ", "g", xyz, ax.times[:n], ax.rate))
 
 
 def read(path: Path, spec) -> DeviceRecording:
@@ -145,6 +209,8 @@ def read(path: Path, spec) -> DeviceRecording:
     if "EA" not in present and "PG" not in present:
         raise DeviceFileError(path, f"no {base}_EA.csv or {base}_PG.csv beside it")
     info_p = folder / f"{base}_info.json"
+    if not info_p.is_file() and (folder / f"{base}.json").is_file():
+        info_p = folder / f"{base}.json"  # the same, renamed
     serial, model, notes = "", "EmotiBit", []
     if info_p.is_file():
         try:
@@ -167,7 +233,9 @@ def read(path: Path, spec) -> DeviceRecording:
             "EmotiBit's own clock, not LocalTimestamp"
         )
     e0: list = []
-    signals = tuple(_one(p, tag, synced, t0, e0) for tag, p in present.items())
+    signals = _merge_acc([_one(p, tag, synced, t0, e0) for tag, p in present.items()])
+    un = folder / f"{base}_UN.csv"
+    markers = _notes(un, synced, t0, e0) if un.is_file() else []
     unc = (
         spec.clock_uncertainty_s
         if synced
@@ -175,7 +243,8 @@ def read(path: Path, spec) -> DeviceRecording:
     )
     return DeviceRecording(
         path=str(path), reader="emotibit", device=spec.family, model=model, serial=serial,
-        signals=signals, clock=ClockInfo(spec.clock if synced else "EmotiBit clock from the file name's start (no time sync)", unc),
-        files=tuple(str(p) for p in present.values()) + ((str(info_p),) if info_p.is_file() else ()),
+        signals=signals, markers=tuple(sorted(markers)), clock=ClockInfo(spec.clock if synced else "EmotiBit clock from the file name's start (no time sync)", unc),
+        files=tuple(str(p) for p in present.values()) + ((str(info_p),) if info_p.is_file() else ())
+        + ((str(un),) if un.is_file() else ()),
         notes=tuple(notes),
     )  # fmt: skip

@@ -56,6 +56,56 @@ def sniff(path: Path) -> bool:
         return False
 
 
+def _times(path: Path, t: np.ndarray) -> tuple[np.ndarray, float, tuple[str, ...]]:
+    """Sample times (Unix s), rate (Hz) and notes. A file logged to the Shimmer's SD card has
+    one timestamp per sample from its own crystal. A file streamed over Bluetooth carries the
+    PC's arrival times: repeated and jittered stamps. Those are replaced by a straight line
+    through them (the sensor samples at a fixed rate), and the notes say so."""
+    if t.size < 2 or not np.all(np.isfinite(t)):
+        raise DeviceFileError(path, "fewer than 2 timestamps, or a timestamp that is not a number")
+    d = np.diff(t)
+    if np.any(d < 0):
+        k = int(np.argmax(d < 0))
+        raise DeviceFileError(path, f"timestamps go back in time after sample {k + 1}")
+    if np.all(d > 0) and np.std(d) <= 0.1 * np.mean(d):
+        rate = check_rate(path, float(1.0 / np.median(d)), "sample rate (from the timestamps)")
+        return t, rate, ()
+    i = np.arange(t.size, dtype=float)
+    slope, icpt = np.polyfit(i, t, 1)
+    fit = icpt + slope * i
+    rate = check_rate(path, float(1.0 / slope) if slope > 0 else 0.0,
+                      "sample rate (from the timestamps)")  # fmt: skip
+    sd_ms = float(np.std(t - fit) * 1000.0)
+    return (
+        fit,
+        rate,
+        (
+            f"timestamps repeat or jitter (PC arrival times of a streamed recording): sample times "
+            f"are a regular {rate:.2f} Hz fitted through them (residual SD {sd_ms:.0f} ms)",
+        ),
+    )
+
+
+_ACC_GLOBS = ("*Accel_LN_{}*", "*Accel_WR_{}*", "*Low_Noise_Accelerometer_{}*",
+              "*Wide_Range_Accelerometer_{}*")  # fmt: skip
+
+
+def _accel(path: Path, names: list[str], units: list[str], data: np.ndarray, t: np.ndarray,
+           rate: float) -> tuple[Signal, ...]:  # fmt: skip
+    """The first complete accelerometer (low-noise before wide-range) as one (n, 3) signal."""
+    for glob in _ACC_GLOBS:
+        idx = [next((i for i, n in enumerate(names) if fnmatch.fnmatch(n, glob.format(a))), -1)
+               for a in "XYZ"]  # fmt: skip
+        if min(idx) < 0:
+            continue
+        unit = units[idx[0]]
+        if unit.replace(" ", "").lower() not in ("m/(s^2)", "m/s^2", "m/s2", "g"):
+            raise DeviceFileError(path, f"column {names[idx[0]]}: unit {unit!r}, expected m/(s^2)")
+        label = ",".join(names[i].split("_", 2)[-1] for i in idx)
+        return (Signal(Modality.ACC, label, unit, data[:, idx], t, rate),)
+    return ()
+
+
 def read(path: Path, spec) -> DeviceRecording:
     """Read a Consensys CSV (see the module docstring)."""
     text = read_text(path)
@@ -90,15 +140,15 @@ def read(path: Path, spec) -> DeviceRecording:
         raise DeviceFileError(
             path, f"timestamp unit {units[ti]!r}, expected ms (Unix milliseconds)"
         )
-    t = data[:, ti] / 1000.0
-    if t.size < 2 or not np.all(np.diff(t) > 0):
-        raise DeviceFileError(path, "timestamps are not increasing")
-    rate = check_rate(path, float(1.0 / np.median(np.diff(t))), "sample rate (from the timestamps)")
+    t, rate, notes = _times(path, data[:, ti] / 1000.0)
     signals = []
+    has_sc = any(fnmatch.fnmatch(n, "*GSR_Skin_Conductance*") for n in names)
     for i, (n, u) in enumerate(zip(names, units, strict=True)):
         for glob, mod, ok in _RULES:
             if mod is None or not fnmatch.fnmatch(n, glob):
                 continue
+            if has_sc and "Skin_Resistance" in glob:
+                break  # Consensys exports both; the conductance is what the app uses
             if u.lower() not in ok:
                 raise DeviceFileError(path, f"column {n}: unit {u!r} not one of {', '.join(ok)}")
             unit, conv = ok[u.lower()]
@@ -108,6 +158,7 @@ def read(path: Path, spec) -> DeviceRecording:
                     x = np.where(x > 0, 1000.0 / np.where(x > 0, x, 1.0), np.nan)
             signals.append(Signal(mod, n.split("_", 2)[-1], unit, x, t, rate, conv))
             break
+    acc = _accel(path, names, units, data, t, rate)
     if not signals:
         raise DeviceFileError(
             path, f"unknown columns: no GSR, PPG or ECG column in {', '.join(names)}"
@@ -115,6 +166,7 @@ def read(path: Path, spec) -> DeviceRecording:
     m = re.match(r"Shimmer_([A-Za-z0-9]+)_", names[ti])
     return DeviceRecording(
         path=str(path), reader="shimmer", device=spec.family, model="Shimmer3 (Consensys)",
-        serial=m.group(1) if m else "", signals=tuple(signals),
+        serial=m.group(1) if m else "", signals=tuple(signals) + acc,
         clock=ClockInfo(spec.clock, spec.clock_uncertainty_s), files=(str(path),),
+        notes=notes,
     )  # fmt: skip
