@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,7 @@ class Pusher:
         while not self.stop.is_set():
             now = pylsl.local_clock()
             for k, (out, rate, probe) in enumerate(self.outlets):
-                due = int((now - t0) * rate)
+                due = int((now - t0) * rate) + 1  # every sample whose time has come
                 for i in range(sent[k], due):
                     t = t0 + i / rate
                     out.push_sample([t if probe else np.sin(t)], t)
@@ -103,9 +104,15 @@ def _collect(inlet, seconds: float, during=None):
     return np.asarray(vals), np.asarray(ts), np.asarray(arrive)
 
 
-def scenario(store, relay_port, name, up, down, jitter, seconds, probe, extra=()):
-    proxy = DelayProxy(("127.0.0.1", relay_port), up, down, jitter)
+def scenario(store, relay_port, name, leg, seconds, probe, extra=(), clinic_leg=None):
+    """One session: the patient reaches the relay through a proxy with ``leg`` = (up, down,
+    jitter) s; the clinic connects directly (the relay on the clinic's server), or through a
+    second proxy with ``clinic_leg`` (a relay on a VM between the sites)."""
+    proxy = DelayProxy(("127.0.0.1", relay_port), *leg)
     inv = store.create(f"tls/localhost:{proxy.port}", hours=1)
+    cproxy = DelayProxy(("127.0.0.1", relay_port), *clinic_leg) if clinic_leg else None
+    direct = f"tls/localhost:{cproxy.port if cproxy else relay_port}"
+    store.save(replace(store.load(inv.session_id), relay=direct))
     base = pylsl.local_clock()
     share = PatientShare(inv, [probe, *extra],
                          clock=lambda: pylsl.local_clock() + OFFSET + DRIFT * (pylsl.local_clock() - base))  # fmt: skip
@@ -114,23 +121,40 @@ def scenario(store, relay_port, name, up, down, jitter, seconds, probe, extra=()
     rx.start()
     inlet = _inlet(probe[0].name, inv.session_id)
     _collect(inlet, 5.0)  # the clock estimate settles
-    b0 = proxy.bytes_up + proxy.bytes_down
+    links = [p for p in (proxy, cproxy) if p]
+    b0 = [(p.bytes_up, p.bytes_down) for p in links]
+    s0, m0, q0 = share.sent_bytes, share.sent_messages, share.probes_answered
     t0 = time.monotonic()
     vals, ts, arrive = _collect(inlet, seconds)
-    kbit = (proxy.bytes_up + proxy.bytes_down - b0) * 8 / 1000 / (time.monotonic() - t0)
+    dt = time.monotonic() - t0
+    kbit = [((p.bytes_up - u) * 8 / 1000 / dt, (p.bytes_down - d) * 8 / 1000 / dt)
+            for p, (u, d) in zip(links, b0, strict=True)]  # fmt: skip
+    msgs = share.sent_messages - m0
     est = rx.health.clock
     err = np.abs(ts - vals)
     lat = arrive - vals
     row = {
         "name": name, "p50": np.median(lat) * 1e3, "p95": np.percentile(lat, 95) * 1e3,
         "clock_err": err.max() * 1e3, "bound": est.uncertainty_s * 1e3, "kbit": kbit,
+        "payload_kbit": (share.sent_bytes - s0) * 8 / 1000 / dt, "msg_per_s": msgs / dt,
+        "bytes_per_msg": (share.sent_bytes - s0) / max(msgs, 1),
+        "probes_per_s": (share.probes_answered - q0) / dt,
     }  # fmt: skip
-    return row, (proxy, share, rx, inlet, inv)
+    return row, (proxy, share, rx, inlet, inv, cproxy)
+
+
+def _close(objs) -> None:
+    proxy, share, rx, _, _, cproxy = objs
+    share.stop()
+    rx.stop()
+    proxy.close()
+    if cproxy:
+        cproxy.close()
 
 
 def outage(store, relay_port, probe, gap_s: float):
-    row, (proxy, share, rx, inlet, _) = scenario(
-        store, relay_port, "", 0.03, 0.03, 0.01, 2.0, probe
+    row, (proxy, share, rx, inlet, *_) = scenario(
+        store, relay_port, "", (0.03, 0.03, 0.01), 2.0, probe
     )
     proxy.blackhole(True)
     t_cut = pylsl.local_clock()
@@ -153,8 +177,8 @@ def outage(store, relay_port, probe, gap_s: float):
 
 def relay_restart(store, listen_port, probe):
     relay = relay_open(f"tls/127.0.0.1:{listen_port}", store)
-    row, (proxy, share, rx, inlet, _) = scenario(
-        store, listen_port, "", 0.03, 0.03, 0.01, 2.0, probe
+    row, (proxy, share, rx, inlet, *_) = scenario(
+        store, listen_port, "", (0.03, 0.03, 0.01), 2.0, probe
     )
     relay.close()
     t_cut = pylsl.local_clock()
@@ -194,28 +218,31 @@ def main() -> None:
     print(
         f"machine: {os.cpu_count()} cores; patient clock offset {OFFSET} s, drift {DRIFT * 1e6:g} ppm"
     )
-    print(
-        f"{'path':<34} {'latency p50':>11} {'p95':>7} {'clock err':>10} {'bound':>7} {'kbit/s':>7}"
-    )
+    print(f"{'path':<34} {'latency p50':>11} {'p95':>7} {'clock err':>10} {'bound':>7}")
     rows = []
-    for name, up, down, jit in (
-        ("30 ms one-way, 0-10 ms jitter", 0.03, 0.03, 0.01),
-        ("150 ms one-way, 0-10 ms jitter", 0.15, 0.15, 0.01),
-        ("asymmetric 10 / 90 ms (±40 ms)", 0.01, 0.09, 0.0),
+    for name, leg, cleg in (
+        ("30 ms one-way, 0-10 ms jitter", (0.03, 0.03, 0.01), None),
+        ("150 ms one-way, 0-10 ms jitter", (0.15, 0.15, 0.01), None),
+        ("150 ms as 75 + 75 (relay on a VM)", (0.075, 0.075, 0.005), (0.075, 0.075, 0.005)),
+        ("asymmetric 10 / 90 ms (±40 ms)", (0.01, 0.09, 0.0), None),
     ):
-        row, objs = scenario(store, port, name, up, down, jit, secs, probe)
-        for x in objs[:3]:
-            x.stop() if hasattr(x, "stop") else x.close()
+        row, objs = scenario(store, port, name, leg, secs, probe, clinic_leg=cleg)
+        _close(objs)
         rows.append(row)
         print(f"{name:<34} {row['p50']:>8.0f} ms {row['p95']:>4.0f} ms {row['clock_err']:>7.1f} ms "
               f"{row['bound']:>4.0f} ms")  # fmt: skip
-    row, objs = scenario(store, port, "both people", 0.03, 0.03, 0.01, secs, probe, extra)
-    for x in objs[:3]:
-        x.stop() if hasattr(x, "stop") else x.close()
-    print(f"{'both people (EDA 32 + PPG 128 each)':<34} {'':>11} {'':>7} {'':>10} {'':>7} "
-          f"{row['kbit']:>7.1f}   (incl. the 32 Hz probe; target <= 50)")  # fmt: skip
     print("targets: p50 <= one-way + 150 ms, p95 <= 500 ms; clock error <= RTT/2 + 10 ms (symmetric),"
           " within the stated bound (asymmetric)")  # fmt: skip
+    row, objs = scenario(store, port, "both", (0.03, 0.03, 0.01), secs, probe, extra, (0, 0, 0))
+    _close(objs)
+    (pu, pd), (cu, cd) = row["kbit"]
+    print("bandwidth, both people (EDA 32 Hz + PPG 128 Hz each) and the 32 Hz double probe:")
+    print(f"  patient's link {pu:.1f} up + {pd:.1f} down = {pu + pd:.1f} kbit/s; clinic's link "
+          f"{cu:.1f} up + {cd:.1f} down = {cu + cd:.1f} kbit/s  (target <= 50 each)")  # fmt: skip
+    print(f"  of the patient's uplink: samples {row['payload_kbit']:.1f} kbit/s in "
+          f"{row['msg_per_s']:.1f} messages/s ({row['bytes_per_msg']:.0f} B each); zenoh framing, "
+          f"TLS, clock probe answers ({row['probes_per_s']:.1f}/s) and keep-alives "
+          f"{pu - row['payload_kbit']:.1f} kbit/s")  # fmt: skip
     for gap in (6.0,) if args.quick else (6.0, 30.0, 60.0):
         lost_at, resume, missing = outage(store, port, probe, gap)
         print(f"outage {gap:>4.0f} s: 'link lost' shown after {lost_at:.1f} s; data resumed "

@@ -17,6 +17,7 @@ import pylsl
 import pytest
 
 from devices.lsl import full_info
+from devices.remote import wire
 from devices.remote.clock import ClockTracker
 from devices.remote.invite import ClinicStore, Invite, InviteError
 from devices.remote.receive import ClinicReceiver
@@ -123,6 +124,35 @@ def test_clock_tracker_reports_a_step():
         tr.add(k, k + 0.01 + 3.5, k + 0.02)
     assert tr.steps and abs(tr.steps[0] - 0.5) < 1e-6
     assert abs(tr.estimate.offset_s - 3.5) < 0.011
+
+
+def test_message_round_trip_keeps_every_timestamp_within_half_a_microsecond():
+    """Regular, Bluetooth-jittered and irregular stamps, float32 and float64 values; the stamps
+    travel as microsecond deviations from each stream's nominal grid."""
+    rng = np.random.default_rng(7)
+    base = 123456.789012345
+    regular = base + np.arange(13) / 128.0
+    jittered = base + 0.004 + np.arange(4) / 32.0 + rng.uniform(-0.008, 0.008, 4)
+    irregular = base + np.cumsum(rng.uniform(0.4, 1.2, 3))  # beat intervals, rate 0
+    chunks = [
+        wire.Chunk(0, regular, rng.normal(size=(13, 2)).astype(np.float32)),
+        wire.Chunk(1, jittered, rng.normal(size=(4, 1)).astype(np.float32)),
+        wire.Chunk(3, irregular, base + rng.normal(size=(3, 1)), wide=True),
+    ]
+    rates = {0: 128.0, 1: 32.0, 3: 0.0}
+    data = wire.message_encode(41, chunks, rates)
+    assert wire.message_layout(data) == (41, [(0, 13), (1, 4), (3, 3)])
+    seq, back = wire.message_decode(data, rates)
+    assert seq == 41 and [c.index for c in back] == [0, 1, 3]
+    for a, b in zip(chunks, back, strict=True):
+        assert np.max(np.abs(a.timestamps - b.timestamps)) <= 0.5e-6 + 1e-9
+        assert np.array_equal(np.asarray(a.values, b.values.dtype), b.values)  # values exact
+    # a regular stream costs 1 byte per stamp at most, a float32 value 4: the samples dominate
+    per_sample = (len(wire.message_encode(0, chunks[:1], rates)) - 14 - 10) / 13
+    assert per_sample <= 2 * 4 + 1
+    for bad in (data[:-1], data + b"x", b"\x01" + data[1:], data[:5]):
+        with pytest.raises(ValueError):
+            wire.message_layout(bad)
 
 
 def test_invite_file_is_private_and_round_trips(tmp_path):

@@ -154,12 +154,12 @@ class ClinicReceiver:
         self._patient = ""
         self._outlets: dict[int, object] = {}
         self._order = _Ordered(hold_s)
-        self._unknown: set[int] = set()
-        self._refused_streams: set[int] = (
-            set()
-        )  # stream numbers seen in messages, not yet described
+        self._unknown: set[int] = set()  # stream numbers seen in messages, not yet described
+        self._refused_streams: set[int] = set()  # streams the clinic does not re-publish
         self._names: dict[int, str] = {}
+        self._srates: dict[int, float] = {}  # nominal rates, to decode the sample grids
         self._clock_outlet = None
+        self._querier = None
         self.error = ""
 
     def start(self, connect_timeout_s: float = 5.0) -> None:
@@ -268,11 +268,13 @@ class ClinicReceiver:
         self.health.events.append(f"{time.strftime('%H:%M:%S')} {text}")
 
     def _probe(self, patient: str) -> bool:
+        if self._querier is None:  # declared once: each probe then names its key by number
+            self._querier = self._session.declare_querier(
+                wire.key(self.session_id, "clock", patient), timeout=min(1.0, self.probe_s * 2)
+            )
         t0 = local_clock()
         try:
-            for reply in self._session.get(
-                wire.key(self.session_id, "clock", patient), timeout=min(1.0, self.probe_s * 2)
-            ):
+            for reply in self._querier.get():
                 if reply.ok is None:
                     continue
                 t1 = local_clock()
@@ -300,6 +302,7 @@ class ClinicReceiver:
             if reply.ok is None:
                 continue
             for s in wire.streams_from_json(reply.ok.payload.to_bytes()):
+                self._srates[s.index] = s.nominal_srate
                 if s.index in self._refused_streams:
                     continue
                 if not is_physiology(s):
@@ -357,13 +360,14 @@ class ClinicReceiver:
         )
 
     def _on_data(self, sample) -> None:
+        data = sample.payload.to_bytes()
         try:
-            seq, chunks = wire.bundle_decode(sample.payload.to_bytes())
+            seq, layout = wire.message_layout(data)
         except ValueError:
             return
         with self._lock:
-            if self._order.put(seq, chunks, time.monotonic(), self.health):
-                self._unknown |= {i for i, _ in chunks} - set(self._outlets)
+            if self._order.put(seq, data, time.monotonic(), self.health):
+                self._unknown |= {i for i, _ in layout} - set(self._outlets)
             self._release()
 
     def _release(self) -> None:
@@ -376,12 +380,13 @@ class ClinicReceiver:
         if est is None or self._unknown - self._refused_streams:
             return
         now = local_clock()
-        for chunks in self._order.due(time.monotonic(), self.health):
-            for index, c in chunks:
-                if index in self._refused_streams:
+        for data in self._order.due(time.monotonic(), self.health):
+            _, chunks = wire.message_decode(data, self._srates)
+            for c in chunks:
+                if c.index in self._refused_streams:
                     continue  # never re-published here
                 ts = est.to_clinic(c.timestamps)
-                self._outlets[index].push_chunk(c.values.tolist(), ts.tolist())
-                health = self.health.streams[self._names[index]]
+                self._outlets[c.index].push_chunk(c.values.tolist(), ts.tolist())
+                health = self.health.streams[self._names[c.index]]
                 health.delivered += len(ts)
                 health.late += int(np.sum(now - ts > 1.0))

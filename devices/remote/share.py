@@ -80,6 +80,7 @@ class PatientShare:
         if not self.streams:
             raise ShareError("no numeric stream to share")
         self.chunk_s = chunk_s
+        self._srates = {n: d.nominal_srate for n, (d, _) in enumerate(self.streams)}
         self.cache_samples = int(np.ceil(cache_s / chunk_s)) + 10
         self._clock = clock
         self.status = ShareStatus(samples={d.name: 0 for d, _ in self.streams})
@@ -89,6 +90,9 @@ class PatientShare:
         self._corrections: dict[int, tuple[float, float]] = {}
         self.link_id = ""
         self.error: str = ""
+        self.sent_bytes = 0  # data payload handed to zenoh (before its framing and TLS)
+        self.sent_messages = 0
+        self.probes_answered = 0
 
     def clock(self) -> float:
         return self._clock() if self._clock is not None else local_clock()
@@ -143,6 +147,7 @@ class PatientShare:
 
     # ----------------------------------------------------------------- queryables
     def _on_clock(self, query) -> None:
+        self.probes_answered += 1
         query.reply(query.key_expr, np.array([self.clock()], "<f8").tobytes())
 
     def _on_streams(self, query) -> None:
@@ -212,10 +217,13 @@ class PatientShare:
                         continue
                     ts = np.asarray(stamps) + self._correction(n) + skew
                     wide = self.streams[n][0].channel_format in ("double64", "int64", "int32")
-                    chunks.append((n, wire.chunk_encode(seq, ts, np.asarray(values), wide)))
+                    chunks.append(wire.Chunk(n, ts, np.asarray(values), wide))
                     self.status.samples[self.streams[n][0].name] += len(stamps)
                 if chunks:
-                    self._publisher.put(wire.bundle_encode(seq, chunks))
+                    message = wire.message_encode(seq, chunks, self._srates)
+                    self._publisher.put(message)
+                    self.sent_bytes += len(message)
+                    self.sent_messages += 1
                     seq += 1
                 self._stop.wait(max(0.0, self.chunk_s - (time.monotonic() - t)))
         except Exception as exc:  # reaches the user through .error
