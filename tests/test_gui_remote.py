@@ -55,6 +55,8 @@ def test_remote_patient_from_the_streams_dialog(qtbot, uid, tmp_path):
         share.start()
         labels = w.findChildren(RemoteStatus)
         assert len(labels) == 1
+        # sessions recorded in this console hold the link's offsets (tested in test_remote)
+        assert w.remote_links[0].receiver.clock_source_id in controller.live.also_record
         qtbot.waitUntil(lambda: "connected" in labels[0].text(), timeout=20_000)
         qtbot.waitUntil(
             lambda: sum(d.name == patient.name for d, _ in streams.found) >= 2, timeout=20_000

@@ -400,3 +400,53 @@ def test_a_stream_the_clinic_did_not_ask_for_is_refused(site, uid):
     finally:
         share.stop()
         rx.stop()
+
+
+def test_the_console_recording_holds_the_offsets_applied(site, uid, tmp_path):
+    """A session recorded by the console (not only `attune record`) while a remote patient is
+    connected holds the link's ClockOffsets stream: the offset applied, within its bound."""
+    import pyxdf
+
+    from app.controller import LiveController
+    from app.engine import EngineConfig
+    from app.sources import SourceChoice, SourceKind, role_globs
+    from devices.source import SimulatorSource
+    from dsp.simulate import DyadSimConfig
+
+    store, port, patient, _ = site
+    inv = store.create(f"tls/127.0.0.1:{port}", hours=1)
+    offset = -42.25
+    share = PatientShare(inv, [(patient.desc, patient.info)],
+                         clock=lambda: pylsl.local_clock() + offset)  # fmt: skip
+    share.start()
+    rx = ClinicReceiver(store, inv.session_id)
+    rx.start()
+    prefix = f"RemRec{uid}"
+    control = LiveController(EngineConfig(tick_s=0.5, metrics_source_id=f"metrics-{uid}"),
+                             marker_name=f"Markers-{uid}", marker_source_id=f"markers-{uid}")  # fmt: skip
+    control.also_record.append(rx.clock_source_id)  # what the console's adopt_remote does
+    try:
+        control.connect(SourceChoice(kind=SourceKind.SIMULATED, roles=role_globs(prefix),
+                                     wait_s=30.0, description="dyad"),
+                        SimulatorSource(DyadSimConfig(seed=4), prefix=prefix))  # fmt: skip
+        path = control.start_recording(tmp_path / "s", "P1", "C1")
+        end = time.monotonic() + 20
+        acq = control.session.acquisition
+        while time.monotonic() < end and not any(s.key.startswith("AttuneRemoteClock")
+                                                 for s in acq.slots):  # fmt: skip
+            time.sleep(0.2)
+        time.sleep(3.0)
+        control.stop_recording()
+    finally:
+        control.shutdown()
+        share.stop()
+        rx.stop()
+    streams, _ = pyxdf.load_xdf(str(path))
+    by_type = {s["info"]["type"][0]: s for s in streams}
+    assert "ClockOffsets" in by_type, sorted(by_type)
+    clock = by_type["ClockOffsets"]
+    assert clock["info"]["source_id"][0] == rx.clock_source_id
+    values = np.asarray(clock["time_series"])
+    assert len(values) >= 4  # two probes a second
+    assert np.all(np.abs(values[:, 0] - offset) <= values[:, 2] + 0.002)
+    assert sum(s["info"]["type"][0] == "ClockOffsets" for s in streams) == 1

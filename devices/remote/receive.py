@@ -162,6 +162,11 @@ class ClinicReceiver:
         self._querier = None
         self.error = ""
 
+    @property
+    def clock_source_id(self) -> str:
+        """The LSL source_id of this session's ``ClockOffsets`` stream (recorded with it)."""
+        return f"attune-remote-{self.session_id}"
+
     def start(self, connect_timeout_s: float = 5.0) -> None:
         """Connect to the relay and wait for the patient in a background thread."""
         import zenoh
@@ -343,7 +348,7 @@ class ClinicReceiver:
 
         if self._clock_outlet is None:
             info = pylsl.StreamInfo(f"AttuneRemoteClock-{self.session_id[:8]}", "ClockOffsets", 4,
-                                    0.0, "double64", f"attune-remote-{self.session_id}")  # fmt: skip
+                                    0.0, "double64", self.clock_source_id)  # fmt: skip
             chans = info.desc().append_child("channels")
             for label, unit in (
                 ("offset", "s"),
