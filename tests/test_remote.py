@@ -140,15 +140,15 @@ def test_message_round_trip_keeps_every_timestamp_within_half_a_microsecond():
         wire.Chunk(3, irregular, base + rng.normal(size=(3, 1)), wide=True),
     ]
     rates = {0: 128.0, 1: 32.0, 3: 0.0}
-    data = wire.message_encode(41, chunks, rates)
-    assert wire.message_layout(data) == (41, [(0, 13), (1, 4), (3, 3)])
+    data = wire.message_encode(41, chunks, rates, epoch=2)
+    assert wire.message_layout(data) == (41, 2, [(0, 13), (1, 4), (3, 3)])
     seq, back = wire.message_decode(data, rates)
     assert seq == 41 and [c.index for c in back] == [0, 1, 3]
     for a, b in zip(chunks, back, strict=True):
         assert np.max(np.abs(a.timestamps - b.timestamps)) <= 0.5e-6 + 1e-9
         assert np.array_equal(np.asarray(a.values, b.values.dtype), b.values)  # values exact
     # a regular stream costs 1 byte per stamp at most, a float32 value 4: the samples dominate
-    per_sample = (len(wire.message_encode(0, chunks[:1], rates)) - 14 - 10) / 13
+    per_sample = (len(wire.message_encode(0, chunks[:1], rates)) - 15 - 10) / 13
     assert per_sample <= 2 * 4 + 1
     for bad in (data[:-1], data + b"x", b"\x01" + data[1:], data[:5]):
         with pytest.raises(ValueError):
@@ -450,3 +450,90 @@ def test_the_console_recording_holds_the_offsets_applied(site, uid, tmp_path):
     assert len(values) >= 4  # two probes a second
     assert np.all(np.abs(values[:, 0] - offset) <= values[:, 2] + 0.002)
     assert sum(s["info"]["type"][0] == "ClockOffsets" for s in streams) == 1
+
+
+def test_clock_steps_on_either_side_are_said_and_never_mistime_a_sample(site):
+    """The patient's laptop clock jumps +5 s, then the clinic's own clock +3 s: each is one
+    line; every sample keeps its true time on the clinic's clock (within the stated bound), none
+    is lost, none is mapped with the offset of the wrong side of a step."""
+    store, port, patient, _ = site
+    inv = store.create(f"tls/127.0.0.1:{port}", hours=1)
+    p_off, c_off = [20.0], [0.0]
+    share = PatientShare(inv, [(patient.desc, patient.info)],
+                         clock=lambda: pylsl.local_clock() + p_off[0])  # fmt: skip
+    share.start()
+    rx = ClinicReceiver(store, inv.session_id, clock=lambda: pylsl.local_clock() + c_off[0])
+    rx.start()
+    try:
+        inlet = _remote_inlet(patient.name, inv.session_id)
+        _pull(inlet, 1.0)
+        p_step = pylsl.local_clock()
+        p_off[0] += 5.0
+        v1, t1 = _pull(inlet, 3.0)
+        c_step = pylsl.local_clock()
+        c_off[0] += 3.0
+        v2, t2 = _pull(inlet, 3.0)
+        bound = rx.health.clock.uncertainty_s + 0.002
+    finally:
+        share.stop()
+        rx.stop()
+    events = " | ".join(rx.health.events)
+    assert "the patient's laptop clock jumped by +5.000 s" in events, events
+    assert "this machine's clock jumped by +3.000 s" in events, events
+    assert any("this laptop's clock jumped by +5.000 s" in e for e in share.status.events)
+    assert np.all(np.abs(t1 - v1) <= bound)  # patient step: the clinic clock did not move
+    assert v1.min() < p_step + 0.05
+    e2 = t2 - v2
+    assert np.all(np.minimum(np.abs(e2), np.abs(e2 - 3.0)) <= bound)
+    assert np.all(np.abs(e2[v2 > c_step + 1.5] - 3.0) <= bound)
+    vals = np.concatenate([v1, v2])
+    assert np.max(np.diff(vals)) < 1.5 / RATE and np.all(np.diff(vals) > 0)
+
+
+@pytest.mark.slow
+def test_a_patient_laptop_that_sleeps_is_said_and_nothing_is_lost(site, tmp_path):
+    """`attune share` stopped (SIGSTOP, as a laptop asleep) for 4 s, then continued: the clinic
+    says the link was lost and that the laptop was asleep or paused, in one line each; the
+    samples of the pause arrive afterwards (the share's inlet held them), none missing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    store, port, patient, _ = site
+    inv = store.create(f"tls/127.0.0.1:{port}", hours=1)
+    path = tmp_path / "p.invite"
+    inv.write(path)
+    rx = ClinicReceiver(store, inv.session_id)
+    rx.start()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    share = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "share", str(path), "--streams", patient.name,
+         "--wait", "2", "--duration", "40"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        inlet = _remote_inlet(patient.name, inv.session_id)
+        before, _ = _pull(inlet, 1.0)
+        share.send_signal(signal.SIGSTOP)
+        t_stop = pylsl.local_clock()
+        while pylsl.local_clock() - t_stop < 4.0:
+            time.sleep(0.1)
+        assert rx.health.state == "link lost"
+        share.send_signal(signal.SIGCONT)
+        t_cont = pylsl.local_clock()
+        vals, _ = _pull(inlet, 6.0)
+        vals = np.concatenate([before, vals])
+        assert vals.max() > t_cont + 2
+        assert np.max(np.diff(vals)) < 1.5 / RATE and vals.min() < t_stop
+    finally:
+        share.send_signal(signal.SIGCONT)
+        share.terminate()
+        out, _ = share.communicate(timeout=30)
+        rx.stop()
+    events = " | ".join(rx.health.events)
+    assert "remote link lost" in events and "remote link back" in events, events
+    assert "the patient's laptop was asleep or paused for" in events, events
+    assert "this laptop was asleep or paused for" in out, out

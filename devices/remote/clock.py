@@ -12,7 +12,7 @@ plus the fit's residual spread.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -105,6 +105,19 @@ class ClockTracker:
             self._probes.popleft()
         self.estimate = self._fit(mid)
         return self.estimate
+
+    @property
+    def suspect(self) -> bool:
+        """Whether the last probe fell outside the estimate's bound (a step may be under way)."""
+        return self._outliers > 0
+
+    def shift(self, jump_s: float) -> None:
+        """The clinic's own clock jumped by ``jump_s`` (s): move the probes and the estimate to
+        its new time scale (the offset patient - clinic changes by ``-jump_s``)."""
+        self._probes = deque((mid + jump_s, off - jump_s, rtt) for mid, off, rtt in self._probes)
+        est = self.estimate
+        if est is not None:
+            self.estimate = replace(est, offset_s=est.offset_s - jump_s, at_s=est.at_s + jump_s)
 
     def _fit(self, now: float) -> ClockEstimate:
         arr = np.array(self._probes)

@@ -74,7 +74,7 @@ class Chunk:
 
 VERSION = 2
 TICK_S = 1e-6  # timestamps travel as whole microseconds (error <= 0.5 us)
-_HEAD = struct.Struct("<BIdB")  # version, message number, base time (s), chunks
+_HEAD = struct.Struct("<BIdBB")  # version, message number, base time (s), clock epoch, chunks
 _CHUNK = struct.Struct("<BHHBi")  # stream, samples, channels, widths, first stamp (us from base)
 _INT = {0: None, 1: "<i1", 2: "<i2", 4: "<i4"}
 
@@ -93,11 +93,15 @@ def _width(residual: np.ndarray) -> int:
     return 1 if m < 2**7 else 2 if m < 2**15 else 4 if m < 2**31 else -1
 
 
-def message_encode(seq: int, chunks: Sequence[Chunk], srates: Mapping[int, float]) -> bytes:
+def message_encode(
+    seq: int, chunks: Sequence[Chunk], srates: Mapping[int, float], epoch: int = 0
+) -> bytes:
     """One ~100 ms message of the share: the chunks of several streams.
 
-    Layout (little-endian): a header ``(version u8, seq u32, base f64, count u8)`` where
-    ``base`` is the message's first timestamp (s); then per chunk ``(stream u8, n u16,
+    Layout (little-endian): a header ``(version u8, seq u32, base f64, epoch u8, count u8)``
+    where ``base`` is the message's first timestamp (s) and ``epoch`` counts the steps of the
+    patient's clock the share has seen (its stamps and probe answers after a step belong to a
+    new epoch, mapped with their own estimate); then per chunk ``(stream u8, n u16,
     channels u16, widths u8, first i32)`` with ``first`` the chunk's first stamp in whole
     microseconds after ``base``; then the chunk's stamps as their deviation (us) from the
     stream's nominal grid ``first + round(i / srate)`` in the smallest signed integer that holds
@@ -112,7 +116,7 @@ def message_encode(seq: int, chunks: Sequence[Chunk], srates: Mapping[int, float
     base = float(chunks[0].timestamps[0]) if chunks else 0.0
     if len(chunks) > 255:
         raise ValueError("more than 255 streams in one message")
-    parts = [_HEAD.pack(VERSION, seq % 2**32, base, len(chunks))]
+    parts = [_HEAD.pack(VERSION, seq % 2**32, base, epoch % 256, len(chunks))]
     for c in chunks:
         ts = np.asarray(c.timestamps, dtype=float)
         values = np.asarray(c.values, dtype="<f8" if c.wide else "<f4").reshape(len(ts), -1)
@@ -131,19 +135,19 @@ def message_encode(seq: int, chunks: Sequence[Chunk], srates: Mapping[int, float
     return b"".join(parts)
 
 
-def message_layout(data: bytes) -> tuple[int, list[tuple[int, int]]]:
-    """``(seq, [(stream index, samples), ...])`` of a message without decoding it.
+def message_layout(data: bytes) -> tuple[int, int, list[tuple[int, int]]]:
+    """``(seq, epoch, [(stream index, samples), ...])`` of a message without decoding it.
 
     ``ValueError`` for a damaged message or another version of the format.
     """
-    seq, _, items = _parse(data)
-    return seq, [(i, n) for i, n, *_ in items]
+    seq, _, epoch, items = _parse(data)
+    return seq, epoch, [(i, n) for i, n, *_ in items]
 
 
 def _parse(data: bytes):
     if len(data) < _HEAD.size:
         raise ValueError("message too short")
-    version, seq, base, count = _HEAD.unpack_from(data)
+    version, seq, base, epoch, count = _HEAD.unpack_from(data)
     if version != VERSION:
         raise ValueError(f"message format {version}, expected {VERSION} (update Attunement)")
     pos, items = _HEAD.size, []
@@ -162,12 +166,12 @@ def _parse(data: bytes):
         pos = end
     if pos != len(data):
         raise ValueError("message has trailing bytes")
-    return seq, base, items
+    return seq, base, epoch, items
 
 
 def message_decode(data: bytes, srates: Mapping[int, float]) -> tuple[int, list[Chunk]]:
     """Inverse of :func:`message_encode`, given the same streams' nominal rates (Hz)."""
-    seq, base, items = _parse(data)
+    seq, base, _, items = _parse(data)
     out = []
     for index, n, ch, tw, vw, first, pos in items:
         q = first + _grid(n, srates.get(index, 0.0))
