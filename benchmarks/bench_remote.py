@@ -10,6 +10,9 @@ with the truth.
 Peer: the figures the issue measured with a bare zenoh publisher on loopback (about 2 ms added
 latency, 18 kbit/s per person at EDA 32 Hz + PPG 128 Hz).
 
+Also: ``attune share`` (its own process) stopped with SIGSTOP for 20 s as a laptop asleep, and a
+clock jump on each side (patient +5 s, clinic +3 s), with the lines each side said.
+
 Run:  .venv/bin/python benchmarks/bench_remote.py [--quick]
 """
 
@@ -17,7 +20,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -199,6 +205,67 @@ def relay_restart(store, listen_port, probe):
     return (new[0] - t_back) if len(new) else np.inf, missing
 
 
+def laptop_sleep(store, relay_port, probe, pause_s: float):
+    """``attune share`` (a separate process) stopped with SIGSTOP for ``pause_s``, as a laptop
+    asleep, then continued: what each side said, when data resumed, samples missing."""
+    inv = store.create(f"tls/localhost:{relay_port}", hours=1)
+    path = Path(tempfile.mkdtemp(prefix="bench-remote-")) / "p.invite"
+    inv.write(path)
+    rx = ClinicReceiver(store, inv.session_id)
+    rx.start()
+    share = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "share", str(path), "--streams", probe[0].name,
+         "--wait", "2", "--no-window", "--duration", str(pause_s + 60)],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    inlet = _inlet(probe[0].name, inv.session_id)
+    before, _, _ = _collect(inlet, 3.0)
+    share.send_signal(signal.SIGSTOP)
+    time.sleep(pause_s)
+    share.send_signal(signal.SIGCONT)
+    t_cont = pylsl.local_clock()
+    vals, _, arrive = _collect(inlet, 10.0)
+    share.terminate()
+    out, _ = share.communicate(timeout=30)
+    rx.stop()
+    new = arrive[vals > t_cont]
+    resume = (new[0] - t_cont) if len(new) else np.inf
+    missing = _missing(np.concatenate([before, vals]), before[-1], t_cont + 5)
+    said = re.findall(r"this laptop was asleep or paused for [0-9.]+ s", out)
+    patient_line = said[-1] if said else "(nothing)"
+    return resume, missing, rx.health.events, patient_line
+
+
+def clock_steps(store, relay_port, probe):
+    """The patient's clock jumps +5 s, then the clinic's +3 s: the largest error of a mapped
+    sample against its true time on the clinic's clock (whichever side of the clinic's jump it
+    was pushed), and the lines said."""
+    inv = store.create(f"tls/localhost:{relay_port}", hours=1)
+    p_off, c_off = [37.5], [0.0]
+    share = PatientShare(inv, [probe], clock=lambda: pylsl.local_clock() + p_off[0])
+    share.start()
+    rx = ClinicReceiver(store, inv.session_id, clock=lambda: pylsl.local_clock() + c_off[0])
+    rx.start()
+    inlet = _inlet(probe[0].name, inv.session_id)
+    _collect(inlet, 3.0)
+    bounds = [rx.health.clock.uncertainty_s]
+
+    def note():
+        bounds.append(rx.health.clock.uncertainty_s)
+
+    p_off[0] += 5.0
+    v1, t1, _ = _collect(inlet, 4.0, note)
+    c_off[0] += 3.0
+    v2, t2, _ = _collect(inlet, 4.0, note)
+    bound = max(bounds)  # the widest uncertainty stated meanwhile
+    share.stop()
+    rx.stop()
+    e1 = np.abs(t1 - v1)
+    e2 = np.minimum(np.abs(t2 - v2), np.abs(t2 - v2 - 3.0))
+    return max(e1.max(), e2.max()), bound, rx.health.events, share.status.events
+
+
 def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -256,6 +323,19 @@ def main() -> None:
     resume, missing = relay_restart(store, _port(), probe)
     print(f"relay restart (2 s down): data resumed {resume:.2f} s after; samples missing {missing}")
     print("targets: 'link lost' <= 3 s; resume <= 2 s; 0 samples lost for gaps <= 60 s")
+    relay = relay_open(f"tls/127.0.0.1:{port}", store)
+    pause = 6.0 if args.quick else 20.0
+    resume, missing, said, patient_line = laptop_sleep(store, port, probe, pause)
+    print(f"patient laptop asleep (attune share SIGSTOPped {pause:.0f} s): data resumed "
+          f"{resume:.2f} s after SIGCONT; samples missing {missing}")  # fmt: skip
+    print(f"  clinic said: {' | '.join(x[9:] for x in said)}")
+    print(f"  patient saw: {patient_line}")
+    err, bound, said, patient_said = clock_steps(store, port, probe)
+    print(f"clock steps (patient +5 s, then clinic +3 s): largest mapping error {err * 1e3:.1f} ms"
+          f" (widest bound stated {bound * 1e3:.1f} ms)")  # fmt: skip
+    print(f"  clinic said: {' | '.join(x[9:] for x in said)}")
+    print(f"  patient saw: {' | '.join(x[9:] for x in patient_said)}")
+    relay.close()
     pusher.stop.set()
 
 
