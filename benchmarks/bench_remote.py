@@ -86,7 +86,8 @@ class Pusher:
 
 
 def _inlet(name: str, sid: str) -> pylsl.StreamInlet:
-    for _ in range(60):
+    end = time.monotonic() + 90  # generous: other work on the machine slows LSL discovery
+    while time.monotonic() < end:
         for info in pylsl.resolve_byprop("name", name, 0, 0.5):
             inlet = pylsl.StreamInlet(info)
             if inlet.info(2.0).desc().child("remote").child_value("session") == sid:

@@ -469,10 +469,10 @@ def test_clock_steps_on_either_side_are_said_and_never_mistime_a_sample(site):
         _pull(inlet, 1.0)
         p_step = pylsl.local_clock()
         p_off[0] += 5.0
-        v1, t1 = _pull(inlet, 3.0)
+        v1, t1 = _pull(inlet, 2.0)
         c_step = pylsl.local_clock()
         c_off[0] += 3.0
-        v2, t2 = _pull(inlet, 3.0)
+        v2, t2 = _pull(inlet, 2.5)
         bound = rx.health.clock.uncertainty_s + 0.002
     finally:
         share.stop()
@@ -524,7 +524,7 @@ def test_a_patient_laptop_that_sleeps_is_said_and_nothing_is_lost(site, tmp_path
         assert rx.health.state == "link lost"
         share.send_signal(signal.SIGCONT)
         t_cont = pylsl.local_clock()
-        vals, _ = _pull(inlet, 6.0)
+        vals, _ = _pull(inlet, 4.0)
         vals = np.concatenate([before, vals])
         assert vals.max() > t_cont + 2
         assert np.max(np.diff(vals)) < 1.5 / RATE and vals.min() < t_stop

@@ -11,7 +11,9 @@ plus the fit's residual spread.
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -137,3 +139,19 @@ class ClockTracker:
         return ClockEstimate(
             float(intercept), float(drift), rtt_min / 2 + spread, rtt_min, now, len(arr)
         )
+
+
+def clock_minus_wall(clock: Callable[[], float], tries: int = 3) -> float | None:
+    """``clock() - time.time()`` (s) read tightly, or None when no read was tight.
+
+    The wall clock is read between two reads of ``clock``; a read where those are more than
+    5 ms apart (the thread was descheduled in between) is discarded, so a busy machine is not
+    taken for a clock that jumped.
+    """
+    for _ in range(tries):
+        c1 = clock()
+        wall = time.time()
+        c2 = clock()
+        if c2 - c1 < 0.005:
+            return 0.5 * (c1 + c2) - wall
+    return None

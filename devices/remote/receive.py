@@ -24,7 +24,7 @@ import numpy as np
 from devices.lsl import StreamDescription, local_clock
 from devices.profiles import identify
 from devices.remote import wire
-from devices.remote.clock import ClockEstimate, ClockTracker
+from devices.remote.clock import ClockEstimate, ClockTracker, clock_minus_wall
 from devices.remote.invite import ClinicStore, InviteError
 from devices.remote.zconfig import TlsMaterial, client_config
 
@@ -164,7 +164,7 @@ class ClinicReceiver:
         self._clock = clock
         self.trackers: dict[int, ClockTracker] = {0: ClockTracker()}
         self.epoch = 0  # the patient's current clock epoch (from its probe answers)
-        self._paused = 0.0  # the share's paused seconds last reported
+        self._paused: float | None = None  # the share's paused seconds last reported
         self._ref: float | None = None  # this machine's clock minus its wall clock
         self.health = LinkHealth()
         self._lock = threading.Lock()
@@ -303,7 +303,9 @@ class ClinicReceiver:
     def _watch_own_clock(self) -> None:
         """A jump of this machine's LSL clock (against its wall clock) moves the trackers to the
         new time scale; the next probes confirm it (or the tracker sees the step itself)."""
-        ref = self.clock() - time.time()
+        ref = clock_minus_wall(self.clock)
+        if ref is None:
+            return
         if self._ref is not None and abs(ref - self._ref) > 0.05:
             jump = ref - self._ref
             with self._lock:
@@ -350,7 +352,7 @@ class ClinicReceiver:
         return False
 
     def _note_pause(self, paused: float) -> None:
-        if paused - self._paused > 1.0:
+        if self._paused is not None and paused - self._paused > 1.0:
             self._event(f"the patient's laptop was asleep or paused for "
                         f"{paused - self._paused:.1f} s")  # fmt: skip
         self._paused = paused

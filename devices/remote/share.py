@@ -22,6 +22,7 @@ import numpy as np
 
 from devices.lsl import StreamDescription, local_clock
 from devices.remote import wire
+from devices.remote.clock import clock_minus_wall
 from devices.remote.invite import Invite, InviteError
 from devices.remote.zconfig import TlsMaterial, client_config
 
@@ -211,7 +212,9 @@ class PatientShare:
         to a new clock epoch, which the clinic maps with probes answered after the jump.
         """
         mono, wall = time.monotonic(), time.time()
-        ref = self.clock() - wall
+        ref = clock_minus_wall(self.clock)
+        if ref is None:  # no tight read on a busy machine: look again next tick
+            return last
         if last[0] > 0:
             late = max(mono - last[0], wall - last[1]) - self.chunk_s
             if late > 2.0:
