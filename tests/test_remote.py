@@ -325,7 +325,9 @@ def test_cli_two_sites_end_to_end(tmp_path, uid):
         return p
 
     try:
-        start(["relay", "--listen", relay, "--duration", "120"], env)
+        relay_p = start(["relay", "--listen", relay, "--duration", "120"], env)
+        line = relay_p.stdout.readline()  # the sites connect once it listens (slow under load)
+        assert "relay listening" in line, line
         inv = tmp_path / "p.invite"
         out = subprocess.run(attune + ["invite", "--relay", relay, "-o", str(inv), "--hours", "1"],
                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -342,7 +344,11 @@ def test_cli_two_sites_end_to_end(tmp_path, uid):
                                        "--streams", "AttuneRemoteClock*", "--duration", "12",
                                        "--wait", "60"], env=env, capture_output=True, text=True,
                              timeout=90)  # fmt: skip
-        assert rec.returncode == 0, rec.stdout + rec.stderr
+        if rec.returncode != 0:  # say what the two sites said, for a failure under load
+            for p in (share, run):
+                p.terminate()
+            said = "\n".join(p.communicate(timeout=30)[0][-1500:] for p in (share, run))
+            raise AssertionError(rec.stdout[-1500:] + rec.stderr[-1500:] + "\n" + said)
         streams, _ = pyxdf.load_xdf(str(xdf))
         by_type = {s["info"]["type"][0]: s for s in streams}
         assert {"EDA", "PPG", "ClockOffsets"} <= set(by_type), set(by_type)
