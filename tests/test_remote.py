@@ -279,7 +279,8 @@ def test_a_six_second_blackhole_is_refilled_without_loss(site):
         assert first_new - t_back <= 4.0  # data resumes (allowing the proxy's own delay)
         gaps = np.diff(vals)
         covered = (vals[0] < t_cut + 0.2) and (vals[-1] > t_back + 2)
-        assert covered and gaps.max() < 3 / RATE, f"largest gap {gaps.max():.2f} s"
+        # every sample of the grid: a gap of two periods would be one sample lost
+        assert covered and gaps.max() < 1.5 / RATE, f"largest gap {gaps.max():.3f} s"
     finally:
         share.stop()
         rx.stop()
