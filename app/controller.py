@@ -33,7 +33,7 @@ from devices.assign import MapError, explain, load_map
 from devices.health import HealthState
 from devices.lsl import StreamDescription, resolve_streams
 from devices.markers import Marker, MarkerOutlet, Note, NoteLog
-from devices.recorder import Recorder, RecordingSummary, StreamWatcher
+from devices.recorder import Recorder, RecordingSummary, StreamWatcher, follow_new
 from devices.video_capture import MediaCapture, VideoError
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,10 @@ class LiveController:
         self.notes = NoteLog()
         self.recorder: Recorder | None = None
         self.watcher: StreamWatcher | None = None
+        #: LSL source_ids recorded with every session beside the followed streams, from their
+        #: first sample after Start or from when they appear: a remote patient's
+        #: ``ClockOffsets`` (the offsets applied to its samples).
+        self.also_record: list[str] = []
         self.folder: SessionFolder | None = None
         #: Camera and microphone recorded with each session (none unless chosen).
         self.media = MediaChoice()
@@ -343,16 +347,24 @@ class LiveController:
         folder = SessionFolder.create(root, time.strftime("%Y-%m-%d_%H%M%S"), patient, clinician)
         sessionfile.write(folder.path, record)
         self.notes = NoteLog()  # this session's notes, saved in its folder
+        also = list(self.also_record)
+
+        def discover():
+            found = resolve_streams(0.0)
+            return found if record_all else [(d, i) for d, i in found if d.source_id in also]
+
+        if also:  # those visible now are written from the first sample after Start
+            follow_new(self.session.acquisition, discover())
         self.recorder = Recorder(
             self.session.acquisition,
             folder.recording,
             header_fields={"application": "Attunement console"},
             on_error=lambda msg: self.report("recording", msg),
         ).start()
-        if record_all:
+        if record_all or also:
             self.watcher = StreamWatcher(
                 self.session.acquisition,
-                lambda: resolve_streams(0.0),
+                discover,
                 every_s=watch_every_s,
                 on_error=lambda msg: self.report("recording", msg),
             ).start()

@@ -18,9 +18,10 @@ from devices.remote.zconfig import EndpointError, check_endpoint
 
 @dataclass
 class RemoteLink:
-    """One remote session: its invite (as given to the patient) and the clinic's receiver."""
+    """One remote session: its invite (as given to the patient; None when the session was
+    started from an existing invite, ``attune run --remote``) and the clinic's receiver."""
 
-    invite: Invite
+    invite: Invite | None
     invite_path: Path
     receiver: ClinicReceiver
 

@@ -71,6 +71,8 @@ class DelayProxy:
             _close(client)
             return
         up.settimeout(None)
+        for s in (client, up):  # forward each read at once: Nagle would add its own delay
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socks += [client, up]
         for src, dst, d, name in (
             (client, up, self.up_delay_s, "up"),

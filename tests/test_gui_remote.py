@@ -11,6 +11,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
+
 from app.engine import EngineConfig  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.remote_dialog import RemoteStatus  # noqa: E402
@@ -55,6 +57,8 @@ def test_remote_patient_from_the_streams_dialog(qtbot, uid, tmp_path):
         share.start()
         labels = w.findChildren(RemoteStatus)
         assert len(labels) == 1
+        # sessions recorded in this console hold the link's offsets (tested in test_remote)
+        assert w.remote_links[0].receiver.clock_source_id in controller.live.also_record
         qtbot.waitUntil(lambda: "connected" in labels[0].text(), timeout=20_000)
         qtbot.waitUntil(
             lambda: sum(d.name == patient.name for d, _ in streams.found) >= 2, timeout=20_000
@@ -75,3 +79,42 @@ def test_remote_patient_from_the_streams_dialog(qtbot, uid, tmp_path):
         relay.close()
         patient.stop.set()
     assert not w.remote_links  # stopped with the window
+
+
+def test_the_patient_sees_what_is_shared_with_whom_and_can_stop_it(qtbot, uid, tmp_path):
+    """`attune share`'s window: the clinic's name, each shared signal with its samples sent, the
+    link's state; Stop ends the share (real relay, TLS, LSL; Qt offscreen)."""
+    from app.gui.share_window import ShareWindow
+    from devices.remote.receive import ClinicReceiver
+
+    port = _port()
+    store = ClinicStore(tmp_path / "clinic")
+    relay = relay_open(f"tls/127.0.0.1:{port}", store)
+    patient = Patient(uid)
+    inv = store.create(f"tls/127.0.0.1:{port}", hours=1, clinic="Dr Rivera's practice")
+    rx = ClinicReceiver(store, inv.session_id)
+    rx.start()
+    share = PatientShare(inv, [(patient.desc, patient.info)])
+    share.start()
+    ticks = []
+    w = ShareWindow(share, inv.clinic, tick=lambda: ticks.append(1))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        qtbot.waitUntil(
+            lambda: w.title.text() == "Sharing with Dr Rivera's practice", timeout=20_000
+        )
+        qtbot.waitUntil(lambda: w.table.item(0, 2).text() not in ("0", ""), timeout=10_000)
+        assert w.table.rowCount() == 1 and w.table.item(0, 0).text() == patient.name
+        assert w.table.item(0, 1).text() == "skin conductance (EDA)"
+        assert w.state.text() == "Connected, encrypted" and ticks
+        shot = Path(os.environ.get("ATTUNE_SHOT_DIR", tmp_path)) / "share_window.png"
+        w.grab().save(str(shot))
+        assert shot.stat().st_size > 0
+        qtbot.mouseClick(w.stop_button, Qt.MouseButton.LeftButton)
+        assert not share.running and not w.isVisible()
+    finally:
+        share.stop()
+        rx.stop()
+        relay.close()
+        patient.stop.set()

@@ -389,6 +389,11 @@ def _run_remote(args: argparse.Namespace) -> int:
             print(rx.health.line(), flush=True)
 
     threading.Thread(target=report, daemon=True).start()
+    from pathlib import Path
+
+    from app.remote import RemoteLink
+
+    args.remote_link = RemoteLink(None, Path(args.remote), rx)  # the console shows and records it
     try:
         return _cmd_run(args)
     finally:

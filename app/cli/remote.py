@@ -44,7 +44,8 @@ examples:
 SHARE_EPILOG = """\
 Shares the local wearables' physiological streams (those a device profile recognises as EDA,
 PPG, ECG or beat intervals, or the ones named with --streams) and nothing else: no markers,
-notes, audio or video. One status line says what is shared and with whom; Ctrl-C stops.
+notes, audio or video. A small window (with a display) and a status line say what is shared
+and with whom; its Stop button, closing it, or Ctrl-C stops.
 
 examples:
   attune share patient.invite
@@ -81,7 +82,10 @@ def register(subparsers: Any) -> None:
                    help="share only streams whose name matches GLOB (repeatable)")  # fmt: skip
     p.add_argument("--wait", type=float, default=5.0, metavar="S",
                    help="seconds to look for the local streams (default 5)")  # fmt: skip
+    p.add_argument("--no-window", action="store_true",
+                   help="only the terminal line, no window (the default without a display)")  # fmt: skip
     p.add_argument("--duration", type=float, default=None, metavar="S", help=argparse.SUPPRESS)
+    p.add_argument("--screenshot", default=None, metavar="PNG", help=argparse.SUPPRESS)
     # a second machine played on one: the laptop's clock runs this far from the LSL clock
     p.add_argument("--clock-offset", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--clock-drift-ppm", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -224,12 +228,25 @@ def cmd_share(args: argparse.Namespace) -> int:
         print(share.status.line(inv.clinic), flush=True)
 
     try:
-        _wait(stop, args.duration, tick)
+        if _window_possible(args):  # the patient sees a small window with a Stop button
+            from app.gui.share_window import run_share_window
+
+            run_share_window(share, inv.clinic, tick, args.duration, args.screenshot)
+        else:
+            _wait(stop, args.duration, tick)
     finally:
         share.stop()
     if share.error:
         return _fail(share.error)
     return 0
+
+
+def _window_possible(args: argparse.Namespace) -> bool:
+    from app.display import has_display, missing_qt_libraries
+
+    if args.no_window or not has_display():
+        return False
+    return not missing_qt_libraries()
 
 
 def start_remote(spec: str):

@@ -47,6 +47,8 @@ def _open(choice, source, args, config: EngineConfig, ask_on_failure: bool = Fal
     window.show()
     if ask_on_failure:  # nothing assignable: offer the Streams dialog straight away
         controller.failed.connect(lambda _text: window.open_streams())
+    if getattr(args, "remote_link", None) is not None:  # attune run --remote INVITE
+        window.adopt_remote(args.remote_link)
     window.start_source(choice, source)
     _finish_after(window, app, getattr(args, "duration", None), getattr(args, "screenshot", None))
     app.exec()

@@ -528,10 +528,12 @@ class MainWindow(QMainWindow):
         return dlg
 
     def adopt_remote(self, link) -> None:
-        """Keep a remote patient's link for the window's life; show its health line."""
+        """Keep a remote patient's link for the window's life; show its health line; record
+        its clock offsets (``ClockOffsets``) with every session started while it lasts."""
         from app.gui.remote_dialog import RemoteStatus
 
         self.remote_links.append(link)
+        self.controller.live.also_record.append(link.receiver.clock_source_id)
         self.centralWidget().layout().addWidget(RemoteStatus(link))
 
     def _stream_choice(self, dlg: AssignmentDialog) -> None:

@@ -11,8 +11,10 @@ plus the fit's residual spread.
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -106,6 +108,19 @@ class ClockTracker:
         self.estimate = self._fit(mid)
         return self.estimate
 
+    @property
+    def suspect(self) -> bool:
+        """Whether the last probe fell outside the estimate's bound (a step may be under way)."""
+        return self._outliers > 0
+
+    def shift(self, jump_s: float) -> None:
+        """The clinic's own clock jumped by ``jump_s`` (s): move the probes and the estimate to
+        its new time scale (the offset patient - clinic changes by ``-jump_s``)."""
+        self._probes = deque((mid + jump_s, off - jump_s, rtt) for mid, off, rtt in self._probes)
+        est = self.estimate
+        if est is not None:
+            self.estimate = replace(est, offset_s=est.offset_s - jump_s, at_s=est.at_s + jump_s)
+
     def _fit(self, now: float) -> ClockEstimate:
         arr = np.array(self._probes)
         mids, offs, rtts = arr[:, 0], arr[:, 1], arr[:, 2]
@@ -124,3 +139,19 @@ class ClockTracker:
         return ClockEstimate(
             float(intercept), float(drift), rtt_min / 2 + spread, rtt_min, now, len(arr)
         )
+
+
+def clock_minus_wall(clock: Callable[[], float], tries: int = 3) -> float | None:
+    """``clock() - time.time()`` (s) read tightly, or None when no read was tight.
+
+    The wall clock is read between two reads of ``clock``; a read where those are more than
+    5 ms apart (the thread was descheduled in between) is discarded, so a busy machine is not
+    taken for a clock that jumped.
+    """
+    for _ in range(tries):
+        c1 = clock()
+        wall = time.time()
+        c2 = clock()
+        if c2 - c1 < 0.005:
+            return 0.5 * (c1 + c2) - wall
+    return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from devices.lsl import StreamDescription, local_clock
 from devices.profiles import identify
 from devices.remote import wire
-from devices.remote.clock import ClockEstimate, ClockTracker
+from devices.remote.clock import ClockEstimate, ClockTracker, clock_minus_wall
 from devices.remote.invite import ClinicStore, InviteError
 from devices.remote.zconfig import TlsMaterial, client_config
 
@@ -104,8 +105,8 @@ class _Ordered:
         self.held[seq] = (now, item)
         return True
 
-    def due(self, now: float, health: LinkHealth) -> list:
-        """The items now due, in order."""
+    def due(self, now: float, health: LinkHealth, ready=lambda item: True) -> list:
+        """The items now due, in order, up to the first one not ``ready(item)``."""
         if self.next is None:
             if not self.held or now - self.first_at < self.settle_s:
                 return []
@@ -113,6 +114,8 @@ class _Ordered:
         out = []
         while True:
             if self.next in self.held:
+                if not ready(self.held[self.next][1]):
+                    return out
                 out.append(self.held.pop(self.next)[1])
                 self.next += 1
             elif self.held and now - min(t for t, _ in self.held.values()) > self.hold_s:
@@ -136,17 +139,33 @@ class ClinicReceiver:
         Clock probe period (default 0.5 s).
     hold_s : float
         How long an out-of-order chunk waits for the ones before it (default 5 s).
+    clock : callable, optional
+        This machine's clock (default the LSL clock); tests give a stepped one.
+
+    Each clock epoch of the patient (its laptop's clock jumped: it slept, or was set) has its
+    own :class:`ClockTracker`, and each message is mapped with its epoch's estimate; messages
+    wait while their epoch has no estimate yet, or while the current estimate is in doubt (a
+    probe outside its bound: a step may be under way).
     """
 
     def __init__(
-        self, store: ClinicStore, session_id: str, probe_s: float = 0.5, hold_s: float = 5.0
+        self,
+        store: ClinicStore,
+        session_id: str,
+        probe_s: float = 0.5,
+        hold_s: float = 5.0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
         self.state = store.check_usable(session_id)
         self.session_id = session_id
         self.probe_s = probe_s
         self.hold_s = hold_s
-        self.tracker = ClockTracker()
+        self._clock = clock
+        self.trackers: dict[int, ClockTracker] = {0: ClockTracker()}
+        self.epoch = 0  # the patient's current clock epoch (from its probe answers)
+        self._paused: float | None = None  # the share's paused seconds last reported
+        self._ref: float | None = None  # this machine's clock minus its wall clock
         self.health = LinkHealth()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -154,13 +173,26 @@ class ClinicReceiver:
         self._patient = ""
         self._outlets: dict[int, object] = {}
         self._order = _Ordered(hold_s)
-        self._unknown: set[int] = set()
-        self._refused_streams: set[int] = (
-            set()
-        )  # stream numbers seen in messages, not yet described
+        self._unknown: set[int] = set()  # stream numbers seen in messages, not yet described
+        self._refused_streams: set[int] = set()  # streams the clinic does not re-publish
         self._names: dict[int, str] = {}
+        self._srates: dict[int, float] = {}  # nominal rates, to decode the sample grids
         self._clock_outlet = None
+        self._querier = None
         self.error = ""
+
+    def clock(self) -> float:
+        return self._clock() if self._clock is not None else local_clock()
+
+    @property
+    def tracker(self) -> ClockTracker:
+        """The clock tracker of the patient's current epoch."""
+        return self.trackers[self.epoch]
+
+    @property
+    def clock_source_id(self) -> str:
+        """The LSL source_id of this session's ``ClockOffsets`` stream (recorded with it)."""
+        return f"attune-remote-{self.session_id}"
 
     def start(self, connect_timeout_s: float = 5.0) -> None:
         """Connect to the relay and wait for the patient in a background thread."""
@@ -233,6 +265,7 @@ class ClinicReceiver:
         try:
             while not self._stop.is_set():
                 t = time.monotonic()
+                self._watch_own_clock()
                 patient = self._patient
                 if patient and not subscribed:
                     ext.declare_advanced_subscriber(
@@ -267,27 +300,62 @@ class ClinicReceiver:
         self.health.state = text.replace("remote ", "")
         self.health.events.append(f"{time.strftime('%H:%M:%S')} {text}")
 
+    def _watch_own_clock(self) -> None:
+        """A jump of this machine's LSL clock (against its wall clock) moves the trackers to the
+        new time scale; the next probes confirm it (or the tracker sees the step itself)."""
+        ref = clock_minus_wall(self.clock)
+        if ref is None:
+            return
+        if self._ref is not None and abs(ref - self._ref) > 0.05:
+            jump = ref - self._ref
+            with self._lock:
+                for tr in self.trackers.values():
+                    tr.shift(jump)
+                self.health.clock = self.tracker.estimate
+            self._event(f"this machine's clock jumped by {jump:+.3f} s; the patient's samples "
+                        "follow it")  # fmt: skip
+        self._ref = ref
+
     def _probe(self, patient: str) -> bool:
-        t0 = local_clock()
-        try:
-            for reply in self._session.get(
+        if self._querier is None:  # declared once: each probe then names its key by number
+            self._querier = self._session.declare_querier(
                 wire.key(self.session_id, "clock", patient), timeout=min(1.0, self.probe_s * 2)
-            ):
+            )
+        t0 = self.clock()
+        try:
+            for reply in self._querier.get():
                 if reply.ok is None:
                     continue
-                t1 = local_clock()
-                tp = float(np.frombuffer(reply.ok.payload.to_bytes(), "<f8")[0])
-                n_steps = len(self.tracker.steps)
-                est = self.tracker.add(t0, tp, t1)
-                if len(self.tracker.steps) > n_steps:
-                    self._event(f"patient clock stepped by {self.tracker.steps[-1]:+.3f} s")
+                t1 = self.clock()
+                tp, epoch, paused = np.frombuffer(reply.ok.payload.to_bytes(), "<f8")[:3]
+                self._note_pause(float(paused))
                 with self._lock:
+                    tracker = self.trackers.setdefault(int(epoch), ClockTracker())
+                    n_steps = len(tracker.steps)
+                    est = tracker.add(t0, float(tp), t1)
+                    new_epoch = int(epoch) != self.epoch
+                    old = self.tracker.estimate
+                    self.epoch = int(epoch)
                     self.health.clock = est
+                if new_epoch and old is not None:
+                    jump = est.offset_s - old.offset_at(est.at_s)
+                    self._event(f"the patient's laptop clock jumped by {jump:+.3f} s (it slept, "
+                                "or was set); samples after it re-timed with new probes")  # fmt: skip
+                elif len(tracker.steps) > n_steps:
+                    self._event(f"the clock offset to the patient stepped by "
+                                f"{tracker.steps[-1]:+.3f} s; re-estimated from the probes after "
+                                "it")  # fmt: skip
                 self._push_clock(est)
                 return True
         except Exception:
             return False
         return False
+
+    def _note_pause(self, paused: float) -> None:
+        if self._paused is not None and paused - self._paused > 1.0:
+            self._event(f"the patient's laptop was asleep or paused for "
+                        f"{paused - self._paused:.1f} s")  # fmt: skip
+        self._paused = paused
 
     def _discover(self, patient: str) -> None:
         try:
@@ -300,6 +368,7 @@ class ClinicReceiver:
             if reply.ok is None:
                 continue
             for s in wire.streams_from_json(reply.ok.payload.to_bytes()):
+                self._srates[s.index] = s.nominal_srate
                 if s.index in self._refused_streams:
                     continue
                 if not is_physiology(s):
@@ -340,7 +409,7 @@ class ClinicReceiver:
 
         if self._clock_outlet is None:
             info = pylsl.StreamInfo(f"AttuneRemoteClock-{self.session_id[:8]}", "ClockOffsets", 4,
-                                    0.0, "double64", f"attune-remote-{self.session_id}")  # fmt: skip
+                                    0.0, "double64", self.clock_source_id)  # fmt: skip
             chans = info.desc().append_child("channels")
             for label, unit in (
                 ("offset", "s"),
@@ -357,13 +426,14 @@ class ClinicReceiver:
         )
 
     def _on_data(self, sample) -> None:
+        data = sample.payload.to_bytes()
         try:
-            seq, chunks = wire.bundle_decode(sample.payload.to_bytes())
+            seq, epoch, layout = wire.message_layout(data)
         except ValueError:
             return
         with self._lock:
-            if self._order.put(seq, chunks, time.monotonic(), self.health):
-                self._unknown |= {i for i, _ in chunks} - set(self._outlets)
+            if self._order.put(seq, (epoch, data), time.monotonic(), self.health):
+                self._unknown |= {i for i, _ in layout} - set(self._outlets)
             self._release()
 
     def _release(self) -> None:
@@ -372,16 +442,28 @@ class ClinicReceiver:
         Nothing is released before the clock is estimated and every stream in the held messages
         is described (its outlet exists): until then the messages wait, in order.
         """
-        est = self.health.clock
-        if est is None or self._unknown - self._refused_streams:
+        if self._unknown - self._refused_streams:
             return
-        now = local_clock()
-        for chunks in self._order.due(time.monotonic(), self.health):
-            for index, c in chunks:
-                if index in self._refused_streams:
+        now = self.clock()
+
+        def ready(item) -> bool:
+            tracker = self.trackers.get(item[0])
+            if tracker is None or tracker.estimate is None:
+                return item[0] < self.epoch  # an epoch before this clinic joined, else wait
+            return not (item[0] == self.epoch and tracker.suspect)
+
+        for epoch, data in self._order.due(time.monotonic(), self.health, ready):
+            tracker = self.trackers.get(epoch)
+            if tracker is None or tracker.estimate is None:
+                self.health.skipped += 1  # from an epoch before this clinic joined: no mapping
+                continue
+            est = tracker.estimate
+            _, chunks = wire.message_decode(data, self._srates)
+            for c in chunks:
+                if c.index in self._refused_streams:
                     continue  # never re-published here
                 ts = est.to_clinic(c.timestamps)
-                self._outlets[index].push_chunk(c.values.tolist(), ts.tolist())
-                health = self.health.streams[self._names[index]]
+                self._outlets[c.index].push_chunk(c.values.tolist(), ts.tolist())
+                health = self.health.streams[self._names[c.index]]
                 health.delivered += len(ts)
                 health.late += int(np.sum(now - ts > 1.0))

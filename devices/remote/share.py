@@ -22,6 +22,7 @@ import numpy as np
 
 from devices.lsl import StreamDescription, local_clock
 from devices.remote import wire
+from devices.remote.clock import clock_minus_wall
 from devices.remote.invite import Invite, InviteError
 from devices.remote.zconfig import TlsMaterial, client_config
 
@@ -38,6 +39,7 @@ class ShareStatus:
     refused: str = ""
     connected: bool = False
     samples: dict[str, int] = field(default_factory=dict)
+    events: list[str] = field(default_factory=list)  # one line each: a pause, a clock jump
 
     def line(self, clinic: str) -> str:
         names = ", ".join(f"{n} ({k} samples)" for n, k in self.samples.items()) or "nothing yet"
@@ -45,7 +47,8 @@ class ShareStatus:
             return f"stopped: {self.refused}"
         link = "connected" if self.connected else "relay unreachable, retrying"
         who = f"with {clinic}" if self.admitted else f"waiting for {clinic} to join"
-        return f"sharing {names} {who} [{link}] - Ctrl-C stops"
+        last = f" ({self.events[-1]})" if self.events else ""
+        return f"sharing {names} {who} [{link}]{last} - Ctrl-C stops"
 
 
 class PatientShare:
@@ -80,6 +83,7 @@ class PatientShare:
         if not self.streams:
             raise ShareError("no numeric stream to share")
         self.chunk_s = chunk_s
+        self._srates = {n: d.nominal_srate for n, (d, _) in enumerate(self.streams)}
         self.cache_samples = int(np.ceil(cache_s / chunk_s)) + 10
         self._clock = clock
         self.status = ShareStatus(samples={d.name: 0 for d, _ in self.streams})
@@ -89,6 +93,11 @@ class PatientShare:
         self._corrections: dict[int, tuple[float, float]] = {}
         self.link_id = ""
         self.error: str = ""
+        self.sent_bytes = 0  # data payload handed to zenoh (before its framing and TLS)
+        self.sent_messages = 0
+        self.probes_answered = 0
+        self.epoch = 0  # steps of this laptop's clock seen (see wire.message_encode)
+        self.paused_s = 0.0  # seconds this share was stopped (laptop asleep, process paused)
 
     def clock(self) -> float:
         return self._clock() if self._clock is not None else local_clock()
@@ -143,7 +152,9 @@ class PatientShare:
 
     # ----------------------------------------------------------------- queryables
     def _on_clock(self, query) -> None:
-        query.reply(query.key_expr, np.array([self.clock()], "<f8").tobytes())
+        self.probes_answered += 1
+        answer = np.array([self.clock(), self.epoch, self.paused_s], "<f8")
+        query.reply(query.key_expr, answer.tobytes())
 
     def _on_streams(self, query) -> None:
         query.reply(query.key_expr, wire.streams_to_json(self.shared()))
@@ -191,12 +202,44 @@ class PatientShare:
             self._corrections[n] = (value, now)
         return value
 
+    def _watch_clock(self, last: tuple[float, float, float]) -> tuple[float, float, float]:
+        """Notice a pause of this share and a jump of this laptop's clock since ``last``.
+
+        ``last`` is (monotonic, wall, clock - wall) at the previous tick. A tick that came more
+        than 2 s late (the process was stopped, or the laptop slept: its wall clock ran on) is
+        a pause; a change of ``clock - wall`` beyond 50 ms (steady clocks stand still while a
+        laptop sleeps; a test's injected step) is a jump, and the samples from then on belong
+        to a new clock epoch, which the clinic maps with probes answered after the jump.
+        """
+        mono, wall = time.monotonic(), time.time()
+        ref = clock_minus_wall(self.clock)
+        if ref is None:  # no tight read on a busy machine: look again next tick
+            return last
+        if last[0] > 0:
+            late = max(mono - last[0], wall - last[1]) - self.chunk_s
+            if late > 2.0:
+                self.paused_s += late
+                self.status.events.append(
+                    f"{time.strftime('%H:%M:%S')} this laptop was asleep or paused for "
+                    f"{late:.1f} s; sharing goes on"
+                )
+            jump = ref - last[2]
+            if abs(jump) > 0.05:
+                self.epoch += 1
+                self.status.events.append(
+                    f"{time.strftime('%H:%M:%S')} this laptop's clock jumped by {jump:+.3f} s; "
+                    "the clinic re-times the samples from here"
+                )
+        return mono, wall, ref
+
     def _run(self) -> None:
         seq = 0
         last_ask = -1e9
+        last = (0.0, 0.0, 0.0)
         try:
             while not self._stop.is_set():
                 t = time.monotonic()
+                last = self._watch_clock(last)
                 if not self.status.admitted and t - last_ask > 2.0:
                     last_ask = t
                     self._ask_admission()
@@ -212,10 +255,13 @@ class PatientShare:
                         continue
                     ts = np.asarray(stamps) + self._correction(n) + skew
                     wide = self.streams[n][0].channel_format in ("double64", "int64", "int32")
-                    chunks.append((n, wire.chunk_encode(seq, ts, np.asarray(values), wide)))
+                    chunks.append(wire.Chunk(n, ts, np.asarray(values), wide))
                     self.status.samples[self.streams[n][0].name] += len(stamps)
                 if chunks:
-                    self._publisher.put(wire.bundle_encode(seq, chunks))
+                    message = wire.message_encode(seq, chunks, self._srates, self.epoch)
+                    self._publisher.put(message)
+                    self.sent_bytes += len(message)
+                    self.sent_messages += 1
                     seq += 1
                 self._stop.wait(max(0.0, self.chunk_s - (time.monotonic() - t)))
         except Exception as exc:  # reaches the user through .error
