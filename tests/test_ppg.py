@@ -239,7 +239,8 @@ def test_held_value_is_a_gap_and_live_equals_offline(fs: float) -> None:
     assert not wrong.any(), det[wrong]
     for a, b in ((2.0, 19.5), (24.5, 39.5), (43.5, 58.0)):  # beats outside the runs (+restart)
         inner = truth[(truth > a) & (truth < b)]
-        assert match_events(det[(det > a) & (det < b)], inner, tol_s=0.05).f1 >= 0.99
+        near = det[(det > a - 0.05) & (det < b + 0.05)]  # the last true beat is 9 ms from 58 s
+        assert match_events(near, inner, tol_s=0.05).f1 >= 0.99
     no_hold = ppg_peaks(x, fs, dataclasses.replace(PPG_PARAMS, hold_s=None)) / fs
     assert np.any(np.abs(no_hold[:, None] - truth[None, :]).min(axis=1) > 0.05)  # the step
     rng = np.random.default_rng(1)
