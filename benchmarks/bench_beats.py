@@ -20,8 +20,9 @@ Prints five tables:
    ECG) rendered as PPG at 64 and 128 Hz, clean and with 20 premature beats (10 % early):
    RMSSD of ours (``analyze_person``), NeuroKit2 raw (``ppg_peaks``) and NeuroKit2 kubios
    (``ppg_peaks(correct_artifacts=True)``) against the true series' RMSSD (the clean one for
-   the injected rows), share of our beats marked corrected, premature beats found; mean
-   over ``--nn-seeds`` PPG noise seeds (default 5) with the worst seed in brackets.
+   the injected rows), and systole raw (``ppg_peaks``) and corrected (``correct_rr``, every
+   class), share of our beats marked corrected, premature beats found; mean over
+   ``--nn-seeds`` PPG noise seeds (default 5) with the worst seed in brackets.
 5. SCRs per minute on pure noise at 4 Hz (10 min x 4 seeds): fixed 0.01 µS threshold vs the
    noise floor (``scr_threshold_us``).
 6. Start-up: heartpy's ``data3.csv`` (a wrist PPG whose diastolic wave falls half-way through
@@ -211,32 +212,55 @@ def _nk2_rmssd(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, dict]:
     return raw / fs, np.asarray(info["PPG_Peaks"]) / fs, {k: v / fs for k, v in flags.items()}
 
 
-def _found(ours, nk_flags: dict, truth: np.ndarray, det: np.ndarray, idx: np.ndarray):
+def _systole_rmssd(x: np.ndarray, fs: float) -> tuple[float, float, np.ndarray]:
+    """systole on one PPG: (raw RMSSD ms, RMSSD after ``correct_rr``, flagged beats s).
+
+    ``ppg_peaks`` (rolling average, peaks on its 1 kHz resampling); ``correct_rr`` corrects
+    every class (extra, missed, short, long, ectopic); a beat is flagged when
+    ``rr_artefacts`` flags an interval it closes or opens."""
+    from systole.correction import correct_rr
+    from systole.detection import ppg_peaks as sy_peaks
+    from systole.detection import rr_artefacts
+
+    _, pk = sy_peaks(x, sfreq=int(round(fs)))
+    ps = np.flatnonzero(pk) / 1000.0
+    rr = np.diff(ps) * 1000.0
+    fixed, _ = correct_rr(rr.copy(), verbose=False)
+    a = rr_artefacts(rr.copy())
+    bad = np.flatnonzero(a["ectopic"] | a["long"] | a["short"] | a["missed"] | a["extra"])
+    flagged = np.unique(np.concatenate([ps[bad], ps[bad + 1]]))
+    return hrv_time(rr).rmssd_ms, hrv_time(np.asarray(fixed, float)).rmssd_ms, flagged
+
+
+def _found(ours, nk_flags: dict, sy_flags: np.ndarray, truth, det, idx) -> tuple[int, int, int]:
     """Injected premature beats found: ours moved (to within 40 ms of the true time) or
-    excluded; NeuroKit2's kubios flags one of the beat's two peaks."""
+    excluded; NeuroKit2's kubios and systole flag one of the beat's two intervals."""
     moved = ours.ibi_t[ours.ibi_corrected]
-    n_o = n_k = 0
+    n_o = n_k = n_s = 0
     fl = np.concatenate([v for v in nk_flags.values()] + [np.zeros(0)])
     for i in idx:
         hit = moved.size and np.min(np.abs(moved - truth[i])) < 0.04
         ex = ours.excluded_t.size and np.min(np.abs(ours.excluded_t - det[i])) < 0.03
         n_o += bool(hit or ex)
         n_k += bool(fl.size and np.min(np.abs(fl - det[i])) < 0.03)
-    return n_o, n_k
+        n_s += bool(sy_flags.size and np.min(np.abs(sy_flags - det[i])) < 0.03)
+    return n_o, n_k, n_s
 
 
 def _real_nn_cell(rr: np.ndarray, ect: bool, fs: float, seed: int) -> tuple:
-    """(ours, nk2 raw, nk2 kubios RMSSD ms, ours % corrected, found ours, found nk2)."""
+    """(ours, nk2 raw, nk2 kubios, systole raw, systole corrected RMSSD ms, ours % corrected,
+    found ours, nk2, systole)."""
     truth = 2.0 + np.concatenate([[0.0], np.cumsum(rr)]) / 1000.0
     idx = premature_beats(truth.size)
     det = inject_beats(truth, list(idx), [], [], premature=0.1) if ect else truth
     x = ppg_from_beats(det, fs, truth[-1] + 3.0, seed=seed)
     p = analyze_person(x, np.arange(x.size) / fs, fs, "ppg")
     raw, fixed, flags = _nk2_rmssd(x, fs)
-    fo, fk = _found(p, flags, truth, det, idx) if ect else (0, 0)
+    s_raw, s_fixed, s_flags = _systole_rmssd(x, fs)
+    fo, fk, fsy = _found(p, flags, s_flags, truth, det, idx) if ect else (0, 0, 0)
     rm = lambda b: hrv_time(np.diff(b) * 1000.0).rmssd_ms  # noqa: E731
     corr = 100.0 * p.ibi_corrected[np.isfinite(p.ibi_ms)].mean()
-    return p.rmssd_ms, rm(raw), rm(fixed), corr, fo, fk
+    return p.rmssd_ms, rm(raw), rm(fixed), s_raw, s_fixed, corr, fo, fk, fsy
 
 
 def table_real_nn(seeds: int = 5, quick: bool = False) -> None:
@@ -247,8 +271,11 @@ def table_real_nn(seeds: int = 5, quick: bool = False) -> None:
     if not series:
         print("  skipped: pyhrv / systole absent")
         return
-    print("| series | fs | beats | truth | ours | nk2 raw | nk2 kubios | ours corrected | found")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| series | fs | beats | truth | ours | nk2 raw | nk2 kubios | systole raw | "
+        "systole corrected | ours corrected | found (ours / nk2 / systole) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
 
     def pct(v: np.ndarray, t: float) -> str:
         e = 100.0 * (v / t - 1.0)
@@ -260,11 +287,13 @@ def table_real_nn(seeds: int = 5, quick: bool = False) -> None:
             for ect in (False, True):
                 v = np.array([_real_nn_cell(rr, ect, fs, seed) for seed in range(seeds)])
                 n = 20 * seeds
-                found = f"{int(v[:, 4].sum())} / {int(v[:, 5].sum())} of {n}" if ect else ""
+                f6, f7, f8 = (int(v[:, c].sum()) for c in (6, 7, 8))
+                found = f"{f6} / {f7} / {f8} of {n}" if ect else ""
                 print(
                     f"| {name} | {fs:g} Hz | {'10 % ectopic' if ect else 'clean'} | {rt:.1f} | "
                     f"{pct(v[:, 0], rt)} | {pct(v[:, 1], rt)} | {pct(v[:, 2], rt)} | "
-                    f"{v[:, 3].mean():.2f} [{v[:, 3].max():.2f}] % | {found} |"
+                    f"{pct(v[:, 3], rt)} | {pct(v[:, 4], rt)} | "
+                    f"{v[:, 5].mean():.2f} [{v[:, 5].max():.2f}] % | {found} |"
                 )
 
 

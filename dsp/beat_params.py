@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dsp.fiducial import Fiducial
+from dsp.fiducial import UPSTROKE_LEVEL, Fiducial
 
 __all__ = ["BeatDetectorParams"]
 
@@ -57,6 +57,9 @@ class BeatDetectorParams:
         module docstring, *Timing*.
     fiducial_hz, fiducial_len_s : float
         Symmetric FIR low-pass (cut-off Hz, length s) applied before the mid-upstroke point.
+    fiducial_level : float
+        Where on the upstroke the ``MID_UPSTROKE`` point lies, as a fraction of the way from
+        the preceding minimum to the systolic maximum (:data:`dsp.fiducial.UPSTROKE_LEVEL`).
     rise_beats : float
         Time constant (beats) of the running mean of the mid-upstroke-to-peak interval.
     search_back : float or None
@@ -95,6 +98,7 @@ class BeatDetectorParams:
     fiducial: Fiducial = Fiducial.PEAK
     fiducial_hz: float = 5.0
     fiducial_len_s: float = 0.25
+    fiducial_level: float = UPSTROKE_LEVEL
     rise_beats: float = 16.0
     search_back: float | None = None
     startup_s: float | None = None

@@ -30,8 +30,10 @@ artifact explains it and sinus rhythm does not. A correction only edits the beat
   (:func:`dsp.ibi_artifacts.ibi_misplaced`). Of these, only a beat whose misplacement
   (:func:`dsp.ibi_artifacts.ibi_misplacement_z`) is at least :data:`MISPLACED_MIN_Z` local
   units, whose two intervals keep their sum and straddle their neighbours (the early one
-  shorter than the one before it, the late one longer than the one after it) moves, to where
-  the clean intervals around it put it (the two intervals keep their total duration). A
+  shorter than the one before it, the late one longer than the one after it, by
+  :data:`STRADDLE_MARGIN` of the misplacement) moves, to where the clean intervals around it
+  put it (the two intervals keep their total duration); of two adjacent such beats only the
+  one misplaced more (an early beat's misplacement weighted by :data:`EARLY_WEIGHT`). A
   flagged interval without such a partner is real and kept, unless it is outside
   ``[SINUS_MIN_RATIO, MISSED_MIN_RATIO]`` local medians (a premature beat that reset the
   rhythm, a pause of several missed beats): then it is excluded (NaN), never made up.
@@ -51,10 +53,12 @@ import numpy as np
 from dsp.filters import nan_segments, true_runs
 from dsp.ibi_artifacts import (
     ARTIFACT_CLASSES,
+    EARLY_WEIGHT,
     MISPLACED_MIN_Z,
     MISSED_MIN_RATIO,
     SINUS_MAX_SD,
     SINUS_MIN_RATIO,
+    STRADDLE_MARGIN,
     SUM_KEPT_MAX,
     Gates,
     IbiCorrection,
@@ -376,6 +380,8 @@ def ibi_correct(
     misplaced_min_z: float = MISPLACED_MIN_Z,
     sum_kept_max: float = SUM_KEPT_MAX,
     sinus_max_sd: float = SINUS_MAX_SD,
+    early_weight: float = EARLY_WEIGHT,
+    straddle_margin: float = STRADDLE_MARGIN,
 ) -> IbiCorrection:
     """Correct an IBI series exactly as :func:`beat_series` corrects beats (module docstring).
 
@@ -386,7 +392,8 @@ def ibi_correct(
         independently (and are kept, as NaN, in the output).
     alpha, c1, c2, window_beats, median_beats
         Lipponen-Tarvainen classification (:func:`dsp.hrv.ibi_classify`).
-    missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max, sinus_max_sd
+    missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max, sinus_max_sd, \
+    early_weight, straddle_margin
         The gates (:class:`dsp.ibi_artifacts.Gates`, defaults its module constants), stated
         here so that exports record them. The live and offline pipelines use the defaults.
 
@@ -414,7 +421,10 @@ def ibi_correct(
     flags: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
     pieces: list[np.ndarray] = []
     pos = 0
-    gates = Gates(missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max, sinus_max_sd)
+    gates = Gates(
+        missed_min_ratio, sinus_min_ratio, misplaced_min_z, sum_kept_max, sinus_max_sd,
+        early_weight, straddle_margin,
+    )  # fmt: skip
     for a, b in true_runs(finite):
         pieces.append(np.full(a - pos, np.nan))
         rr = x[a:b]

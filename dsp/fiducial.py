@@ -1,4 +1,4 @@
-"""Fiducial points that time a pulse: the peak, or the 50 % point of the PPG upstroke.
+"""Fiducial points that time a pulse: the peak, or a point high on the PPG upstroke.
 
 Why the mid-upstroke point times PPG beats, and how the detector uses it, is in :mod:`dsp.ppg`
 (*Timing*). Positions are sub-sample sample indices into the array given.
@@ -10,7 +10,21 @@ from enum import StrEnum
 
 import numpy as np
 
-__all__ = ["Fiducial", "mid_upstroke"]
+__all__ = ["UPSTROKE_LEVEL", "Fiducial", "mid_upstroke"]
+
+UPSTROKE_LEVEL = 0.6
+"""Level of the mid-upstroke point: this fraction of the way from the minimum before the pulse
+to its maximum. At 50 % the previous beat's diastolic wave, which reaches under the next
+upstroke after a short interval, lifts the minimum and delays the point: beat times erred by
+-11 ms per second of preceding interval on PPG rendered from systole's real R-R series, taking
+1.2 % off RMSSD before any correction (-0.2 % without the diastolic wave). Higher on the
+upstroke the foot matters less and the slope is steeper: against ECG R-peaks (PhysioNet
+records, reference-quality windows) the beat-to-beat SD of the pulse arrival time at
+0.4 / 0.5 / 0.6 / 0.7 / 0.8 was 5.63 / 5.26 / 4.96 / 4.60 / 4.30 ms on a103l and
+1.82 / 1.64 / 1.61 / 1.52 / 1.54 ms on mixedsignals. Rendered PPG (systole's series, 3 seeds)
+lost 1.34 / 0.88 / 0.58 % of RMSSD at 0.5 / 0.6 / 0.7 at 128 Hz; 0.7 moved two of a103l's 664
+beats across the 50 ms F1 tolerance (F1 0.8999, below NeuroKit2's 0.9027), 0.6 none (0.9044),
+so 0.6: the steepest point of a Gaussian upstroke (61 %)."""
 
 
 class Fiducial(StrEnum):
@@ -53,8 +67,10 @@ def _cubic_cross(y: np.ndarray, k: int, level: float) -> float:
     return k + u
 
 
-def mid_upstroke(sm: np.ndarray, i_peak: float, fs: float) -> tuple[float, float] | None:
-    """50 % amplitude point of the systolic upstroke before the peak near ``i_peak``.
+def mid_upstroke(
+    sm: np.ndarray, i_peak: float, fs: float, level: float = UPSTROKE_LEVEL
+) -> tuple[float, float] | None:
+    """Point at ``level`` of the systolic upstroke before the peak near ``i_peak``.
 
     Parameters
     ----------
@@ -64,6 +80,8 @@ def mid_upstroke(sm: np.ndarray, i_peak: float, fs: float) -> tuple[float, float
         Approximate peak position (samples into ``sm``).
     fs : float
         Sampling rate (Hz).
+    level : float
+        Fraction of the way from the preceding minimum to the maximum (0-1 exclusive).
 
     Returns
     -------
@@ -88,7 +106,7 @@ def mid_upstroke(sm: np.ndarray, i_peak: float, fs: float) -> tuple[float, float
         y0 = _extremum(sm, i_min)[1]
     if not y1 > y0:
         return None
-    level = y0 + 0.5 * (y1 - y0)
+    level = y0 + level * (y1 - y0)
     seg = sm[i_min : i_top + 1]
     up = np.flatnonzero((seg[:-1] < level) & (seg[1:] >= level))
     if up.size == 0:

@@ -3,6 +3,7 @@ and the PhysioNet records of ``../shared/data/physio`` (tests and benchmarks use
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -113,12 +114,19 @@ def inject_beats(
 def real_nn_series() -> dict[str, np.ndarray]:
     """Real NN / RR series (ms) shipped in installed wheels; absent packages are left out.
 
+    Read once per process (systole's R-peaks take seconds); each call returns fresh copies.
+
     * ``pyhrv 20 min``: the first 20 min of pyhrv's 1-hour NN series (young healthy heart,
       RMSSD ~63 ms, large respiratory changes);
     * ``pyhrv short``: pyhrv's 5.6-min NN series (RMSSD ~101 ms);
     * ``systole ECG``: R-R intervals of systole's 25-min 1 kHz ECG (``Task1_ECG.npy``), R-peaks
       by :func:`dsp.ecg.ecg_peaks` (RMSSD ~26 ms).
     """
+    return {k: v.copy() for k, v in _real_nn_series().items()}
+
+
+@lru_cache(maxsize=1)
+def _real_nn_series() -> dict[str, np.ndarray]:
     import importlib.util
 
     out: dict[str, np.ndarray] = {}

@@ -239,7 +239,8 @@ def test_held_value_is_a_gap_and_live_equals_offline(fs: float) -> None:
     assert not wrong.any(), det[wrong]
     for a, b in ((2.0, 19.5), (24.5, 39.5), (43.5, 58.0)):  # beats outside the runs (+restart)
         inner = truth[(truth > a) & (truth < b)]
-        assert match_events(det[(det > a) & (det < b)], inner, tol_s=0.05).f1 >= 0.99
+        near = det[(det > a - 0.05) & (det < b + 0.05)]  # the last true beat is 9 ms from 58 s
+        assert match_events(near, inner, tol_s=0.05).f1 >= 0.99
     no_hold = ppg_peaks(x, fs, dataclasses.replace(PPG_PARAMS, hold_s=None)) / fs
     assert np.any(np.abs(no_hold[:, None] - truth[None, :]).min(axis=1) > 0.05)  # the step
     rng = np.random.default_rng(1)
@@ -293,3 +294,29 @@ def test_rhythm_is_relearnt_when_the_diastolic_wave_shrinks(fs: float) -> None:
         m = np.clip((np.arange(big.size) / fs - 20.0) / 10.0, 0.0, 1.0)
         det = ppg_peaks((1.0 - m) * big + m * half, fs) / fs
         assert match_events(det[det > 40.0], truth[truth > 40.0], tol_s=0.05).f1 >= 0.98, seed
+
+
+def test_fiducial_not_biased_by_the_previous_diastolic_wave() -> None:
+    """Intervals alternating 650-950 ms, rendered without noise: at 50 % of the upstroke the
+    previous beat's diastolic wave lifts the foot after a short interval and delays the beat
+    (timing error against the preceding interval, ms per s); at 60 % (the default) the bias
+    and the RMSSD lost are smaller."""
+    rng = np.random.default_rng(2)
+    rr = 800.0 + 150.0 * np.sin(np.arange(150) * 2.1) + rng.normal(0, 20, 150)
+    truth = 2.0 + np.concatenate([[0.0], np.cumsum(rr)]) / 1000.0
+    fs = 128.0
+    x = ppg_from_beats(truth, fs, truth[-1] + 3.0, noise_sd=0.0, wander=0.0, resp_hz=1e-9)
+
+    def bias(params) -> tuple[float, float]:
+        det = ppg_peaks(x, fs, params) / fs
+        assert det.size == truth.size
+        err = (det - truth)[1:] * 1000.0
+        slope = np.polyfit(rr, err, 1)[0] * 1000.0
+        rmssd = hrv_time(np.diff(det) * 1000.0).rmssd_ms / hrv_time(rr).rmssd_ms - 1.0
+        return slope, rmssd
+
+    s50, r50 = bias(dataclasses.replace(PPG_PARAMS, fiducial_level=0.5))
+    s60, r60 = bias(PPG_PARAMS)
+    assert PPG_PARAMS.fiducial_level == pytest.approx(0.6)
+    assert s50 < -15.0 and r50 < -0.03  # the bias is there at 50 % (-23 ms/s, -3.3 %)
+    assert abs(s60) < 0.85 * abs(s50) and abs(r60) < 0.85 * abs(r50)  # -19 ms/s, -2.6 %
