@@ -1,0 +1,168 @@
+"""The console's live picture on real code paths: PyAV reads a lavfi camera whose frame number
+is burned into its brightness, the recording's encoder thread feeds the same picture, and a
+replayed recording's video follows its replayed VideoFrames stamps over real LSL (the frame
+number burned into each picture is checked against the stamp it was shown for)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+
+from app.live_video import LiveVideo  # noqa: E402
+from devices.media_devices import parse_device  # noqa: E402
+from devices.video_capture import MediaCapture, wait_frames  # noqa: E402
+from tests.video_sim import RATE, read_code, speech, write_video  # noqa: E402
+from tests.xdf_sim import header_xml  # noqa: E402
+
+pytestmark = pytest.mark.lsl
+
+# luma = 16 + 4 x frame number (mod 200), as in test_video_capture
+COUNTER_CAM = "lavfi:color=c=black:size=320x240:rate=30,geq=lum=16+mod(4*N\\,200):cb=128:cr=128"
+STEP = 4 * 255 / 219  # one frame in full-range grey
+
+
+def _count(picture: np.ndarray) -> int:
+    """The camera's frame number mod 50, read from a picture's brightness."""
+    return int(round(float(np.median(picture)) / STEP)) % 50
+
+
+def _wait(cond, timeout: float = 15.0) -> bool:
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_camera_preview_then_recording_feed_the_picture(tmp_path: Path, uid: str) -> None:
+    """Chosen camera: the picture is the camera's (frame numbers consecutive with its index,
+    ~10 pictures a second); while recording, each picture is the file's frame of its index;
+    after, the preview is back. A missing camera is one line, and no picture."""
+    errors: list[str] = []
+    video = LiveVideo(on_error=errors.append)
+    try:
+        video.choose_camera(COUNTER_CAM)
+        assert video.active and "preview" in video.describe()
+        assert _wait(lambda: (f := video.frame()) is not None and f.serial >= 12)
+        first = video.frame()
+        time.sleep(1.0)
+        later = video.frame()
+        assert 5 <= later.serial - first.serial <= 13  # ~10 per second, never every frame
+        for f in (first, later):  # the picture shows the frame it says it is
+            assert _count(f.picture) == f.index % 50, (f.index, float(np.median(f.picture)))
+        assert later.picture.shape[1] <= 320 and later.picture.flags["C_CONTIGUOUS"]
+
+        tap = video.before_recording()
+        assert video.preview is None and "recording" in video.describe()
+        serial0 = tap.latest().serial
+        cap = MediaCapture(tmp_path / "r.mp4", parse_device(COUNTER_CAM), None,
+                           source_id=f"lv-{uid}", wait_consumers_s=0.0, preview=tap).start()  # fmt: skip
+        try:
+            assert wait_frames(cap, 45)
+            assert _wait(lambda: tap.latest().serial > serial0 + 5)
+            shot = tap.latest()
+        finally:
+            cap.stop()
+        with av.open(str(tmp_path / "r.mp4")) as c:
+            frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        assert 0 <= shot.index < len(frames)
+        assert abs(float(np.median(shot.picture)) - float(np.median(frames[shot.index]))) < 2.5
+        video.after_recording()
+        assert _wait(lambda: video.preview is not None and video.frame().serial > shot.serial)
+        assert not errors, errors
+
+        video.choose_camera("v4l2:/dev/video97")
+        assert len(errors) == 1 and "/dev/video97" in errors[0] and "\n" not in errors[0]
+        assert not video.active and video.frame() is None
+    finally:
+        video.stop()
+
+
+def test_live_picture_widget_shows_and_hides(qtbot) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from app.gui.live_picture import LivePicture
+
+    video = LiveVideo(on_error=lambda m: None)
+    window = QWidget()
+    w = LivePicture(video, window)
+    qtbot.addWidget(window)
+    window.show()
+    assert not w.isVisible()  # nothing chosen: no picture at all
+    try:
+        video.choose_camera(COUNTER_CAM)
+        qtbot.waitUntil(lambda: w.isVisible() and w.shown_serial > 3, timeout=15000)
+        assert not w.picture.pixmap().isNull() and "preview" in w.caption.text()
+        video.choose_camera("")
+        qtbot.waitUntil(lambda: not w.isVisible(), timeout=2000)
+    finally:
+        video.stop()
+
+
+# ---------------------------------------------------------------------------- replay
+def _recorded_session(folder: Path, uid: str, seconds: float = 8.0) -> Path:
+    """recording.xdf (EDA + VideoFrames: frame k at LSL time T0 + 0.5 + k/30) and
+    recording.mp4 (frame numbers burned in), as a session recorded with a camera."""
+    from devices.xdf_writer import XdfWriter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_video(folder / "recording.mp4", speech(seconds, 3) * 0.5, seconds)
+    t0 = 1000.0
+    rec = folder / "recording.xdf"
+    with XdfWriter(rec) as w:
+        eda = w.add_stream(header_xml("P-EDA", "EDA", "float32", ["EDA"], "uS", 4.0, f"e-{uid}"))
+        t = t0 + np.arange(int(seconds * 4) + 8) / 4
+        w.write_samples(eda, np.full((t.size, 1), 2.0, np.float32), t)
+        vf = w.add_stream(header_xml("Attunement-VideoFrames", "VideoFrames", "double64",
+                                     ["frame_index"], "index", 0.0, f"vf-{uid}"))  # fmt: skip
+        k = np.arange(int(seconds * 30))
+        w.write_samples(vf, k.reshape(-1, 1).astype(float), t0 + 0.5 + k / 30)
+    assert RATE  # the sound is only there so the file is like a recording
+    return rec
+
+
+def test_replay_shows_the_frame_of_the_replayed_stamp(tmp_path: Path, uid: str) -> None:
+    """Replaying a recording with video: each picture is the frame whose stamp was replayed
+    last (frame number burned in = stamp's index), shown within a frame of its stamp's time."""
+    import pylsl
+
+    from devices.replay import Replay
+
+    rec = _recorded_session(tmp_path / "s", uid)
+    errors: list[str] = []
+    video = LiveVideo(on_error=errors.append)
+    seen: dict[int, int] = {}
+    try:
+        with Replay(rec):
+            video.follow_replay(rec, resolve_s=10.0)
+
+            def look() -> bool:
+                f = video.frame()
+                if f is not None:
+                    seen[f.serial] = read_code(f.picture) - f.index
+                return len(seen) >= 25
+
+            assert _wait(look, 20.0), errors
+            follower = video.follower
+            shown = list(follower.shown)
+            assert "replayed video recording.mp4" in video.describe()
+    finally:
+        video.stop()
+    assert not errors, errors
+    assert set(seen.values()) == {0}, seen  # the picture is the frame of its index
+    file_t = np.array([s[2] for s in shown])
+    index = np.array([s[1] for s in shown])
+    assert np.allclose(file_t, index / 30, atol=0.5 / 30)
+    stamps = np.array([s[0] for s in shown])
+    lag = np.array([s[3] for s in shown]) - stamps  # stamp due -> picture ready
+    assert np.all(np.diff(index) > 0) and np.all(lag >= -0.005)
+    assert np.median(lag) < 1 / 30 and np.percentile(lag, 90) < 0.1, lag
+    # the replayed stamps keep the recording's frame spacing: index k at start + k/30
+    assert np.allclose(np.diff(stamps) / np.diff(index), 1 / 30, atol=2e-3)
+    assert pylsl.local_clock() > stamps[-1]
