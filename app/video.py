@@ -167,6 +167,12 @@ def find_session_video(
     """The session's video: attached (``session.json``), else recorded (``<recording>.mp4``
     with its ``VideoFrames`` stamps), else None.
 
+    Raises
+    ------
+    VideoError
+        The session has a video but it cannot be used: the attached file is gone, or the
+        file is not a video FFmpeg can read (one line, for the status bar or the CLI).
+
     Parameters
     ----------
     recording : path
@@ -183,19 +189,15 @@ def find_session_video(
     if entry:
         path = Path(entry["file"])
         path = path if path.is_absolute() else rec.parent / path
-        try:
-            info = video_probe(path)
-        except VideoError:
-            return None
+        if not path.is_file():
+            raise VideoError(f"the session's video {path} is not there (moved or deleted?)")
+        info = video_probe(path)  # not a video, or truncated before its first frames: raises
         return SessionVideo(path, float(entry["offset_s"]), info.fps, str(entry.get("how", "manual")),
                             confidence=float(entry.get("confidence") or float("nan")))  # fmt: skip
     path = video_for_recording(rec)
     if not path.is_file():
         return None
-    try:
-        info = video_probe(path)
-    except VideoError:
-        return None
+    info = video_probe(path)  # e.g. a capture killed before its first fragment: raises
     if streams is None:
         import pyxdf
 

@@ -195,3 +195,30 @@ def test_review_sound_follows_the_cursor_or_says_why_not(qtbot, review_session, 
     ctl.toggle_play()
     assert ctl.cursor_t > 60.5
     w.close()
+
+
+def test_review_says_why_a_video_is_not_shown(qtbot, review_session, tmp_path) -> None:
+    """A session's video that is not a video, is truncated before its first frames, or is
+    gone: one status-bar line, and the review works without it."""
+    from app.gui.compat import pin_none
+    from app.review.window import ReviewWindow
+    from app.video import store_video_offset
+
+    pin_none()
+    path, a = review_session
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video" * 100)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes((path.parent / "camera.mp4").read_bytes()[:2000])
+    try:
+        for bad, words in ((junk, "is not a video file"), (cut, "is not a video file"),
+                           (tmp_path / "gone.mp4", "is not there")):  # fmt: skip
+            store_video_offset(path, bad, a.t_start, "manual")
+            w = ReviewWindow(a, notes_path=tmp_path / "notes.txt")
+            qtbot.addWidget(w)
+            msg = w.statusBar().currentMessage()
+            assert w.video is None and msg.startswith("video not shown: ") and words in msg, msg
+            assert "\n" not in msg and w.tabs.count() > 0
+            w.close()
+    finally:
+        store_back(path, a)
