@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/bench_video.py --make-long OUT.mp4    # 60-min 720p test file
     .venv/bin/python benchmarks/bench_video.py --console 60           # console with a camera
     .venv/bin/python benchmarks/bench_video.py --tick 300             # DSP tick beside capture
+    .venv/bin/python benchmarks/bench_video.py --replay REC.xdf --seconds 60  # replayed video
 
 ``--console S`` runs the console benchmark of ``bench_gui.py`` (imported: the same window,
 simulated dyad and figures) three times, each in its own process: no camera, the camera's
@@ -308,16 +309,24 @@ def _console_child(mode: str, seconds: float) -> None:
     print(json.dumps(f))
 
 
-def bench_console(seconds: float) -> None:
+def bench_console(seconds: float, rounds: int = 1) -> None:
     import json
     import subprocess
 
+    runs: dict[str, list[dict]] = {m: [] for m in ("none", "preview", "record")}
+    for _ in range(rounds):  # the modes alternate, so each sees the machine's load alike
+        for mode in runs:
+            out = subprocess.run([sys.executable, __file__, "--console-child", mode, "--seconds",
+                                  str(seconds)], capture_output=True, text=True)  # fmt: skip
+            line = (out.stdout.strip().splitlines() or ["{}"])[-1]
+            runs[mode].append(json.loads(line) if line.startswith("{") else
+                              {"error": out.stderr[-300:]})  # fmt: skip
     rows = {}
-    for mode in ("none", "preview", "record"):
-        out = subprocess.run([sys.executable, __file__, "--console-child", mode, "--seconds",
-                              str(seconds)], capture_output=True, text=True)  # fmt: skip
-        line = (out.stdout.strip().splitlines() or ["{}"])[-1]
-        rows[mode] = json.loads(line) if line.startswith("{") else {"error": out.stderr[-300:]}
+    for mode, rs in runs.items():
+        good = [r for r in rs if "error" not in r]
+        rows[mode] = ({k: float(np.median([r[k] for r in good])) for k in good[0]} if good
+                      else rs[0])  # fmt: skip
+    print(f"median of {rounds} alternating run(s) per column")
     print(f"console with a camera, {seconds:g} s each (bench_gui.measure, 1280x800, 30 s window;"
           f" camera {CAMERA}):")  # fmt: skip
     keys = [("frame_med", "frame upd+paint median ms"), ("frame_p95", "frame upd+paint p95 ms"),
@@ -362,6 +371,32 @@ def bench_tick_beside_capture(ticks: int) -> None:
           + f"   ({st.frames_written} frames, {st.frames_dropped} dropped)")  # fmt: skip
 
 
+def bench_replay(recording: str, seconds: float) -> None:
+    """Replay a recording made with a camera (in this process, as ``attune replay`` does) and
+    follow its video as the console does: how late each picture is after its stamp."""
+    from app.live_video import LiveVideo
+    from devices.replay import Replay
+
+    errors: list[str] = []
+    video = LiveVideo(on_error=errors.append)
+    with Replay(recording, loop=True):
+        video.follow_replay(recording, resolve_s=20.0)
+        time.sleep(seconds)
+        follower = video.follower
+        shown = np.asarray(list(follower.shown)) if follower is not None else np.empty((0, 4))
+    video.stop()
+    if errors or not len(shown):
+        print(f"replay: no pictures ({'; '.join(errors) or 'no recorded video'})")
+        return
+    lag = (shown[1:, 3] - shown[1:, 0]) * 1000  # the first picture opens the decoder
+    print(
+        f"replay of {Path(recording).name} for {seconds:g} s: {len(shown)} pictures "
+        f"({len(shown) / seconds:.1f}/s); picture ready after its frame's replayed stamp: "
+        f"median {np.median(lag):.1f} ms, p95 {np.percentile(lag, 95):.1f} ms, "
+        f"max {lag.max():.1f} ms (first picture {1000 * (shown[0, 3] - shown[0, 0]):.0f} ms)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -378,15 +413,19 @@ def main() -> None:
         "--console-child", choices=("none", "preview", "record"), help=argparse.SUPPRESS
     )
     ap.add_argument("--seconds", type=float, default=60.0, help=argparse.SUPPRESS)
+    ap.add_argument("--replay", metavar="XDF", help="follow a replayed recording's video")
+    ap.add_argument("--rounds", type=int, default=1, help="--console: alternating runs per mode")
     ap.add_argument("--tick", type=int, metavar="N", help="DSP tick alone and beside a capture")
     a = ap.parse_args()
     if a.console_child:
         _console_child(a.console_child, a.seconds)
         return
     if a.console:
-        bench_console(a.console)
+        bench_console(a.console, a.rounds)
     if a.tick:
         bench_tick_beside_capture(a.tick)
+    if a.replay:
+        bench_replay(a.replay, a.seconds)
     if a.demo_session:
         demo_session(a.demo_session, min(a.minutes, 10))
     if a.make_long:
