@@ -380,7 +380,8 @@ class LiveController:
                     on_error=lambda msg: self.report("video", msg), preview=tap,
                 )  # fmt: skip
             except VideoError as exc:
-                self.video.recording = False  # nothing to show (the preview would fail too)
+                # nothing to show, and no preview to retry (it would fail the same way)
+                self.video.recording, self.video.recorded = False, ""
                 self.report("video", str(exc))
         waiting = [
             s.name for s in self.session.acquisition.slots

@@ -90,6 +90,7 @@ class LiveVideo:
         self.on_error = on_error
         self.camera = ""  # the chosen camera (FORMAT:DEVICE), "" for none
         self.recording = False
+        self.recorded = ""  # the camera the running recording captures (chosen at its Start)
         self.preview: CameraPreview | None = None
         self.follower: ReplayVideoFollower | None = None
         self.replay_name = ""
@@ -100,8 +101,8 @@ class LiveVideo:
     # ------------------------------------------------------------------ what is shown
     def describe(self) -> str:
         """What the picture is, in words (the caption under it)."""
-        if self.recording and self.camera:
-            return f"camera {self.camera} · recording"
+        if self.recording and self.recorded:
+            return f"camera {self.recorded} · recording"
         if self.preview is not None:
             return f"camera {self.camera} · preview, not recorded until Start"
         if self.follower is not None:
@@ -111,13 +112,14 @@ class LiveVideo:
     @property
     def active(self) -> bool:
         """A camera or a replayed video feeds the picture."""
-        return bool(self.recording and self.camera) or (
+        return bool(self.recording and self.recorded) or (
             self.preview is not None or self.follower is not None
         )
 
     # ------------------------------------------------------------------ camera
     def choose_camera(self, device: str) -> None:
-        """The camera to show (and record with each session); "" for none."""
+        """The camera to show (and record with each session); "" for none. While a session
+        records, the change applies from its Stop (the recording keeps its camera)."""
         if device == self.camera and (self.preview is not None or self.recording):
             return
         self._stop_preview()
@@ -141,12 +143,12 @@ class LiveVideo:
     def before_recording(self) -> PreviewTap:
         """Release the camera for the recording; returns the tap the capture should feed."""
         self._stop_preview()
-        self.recording = True
+        self.recording, self.recorded = True, self.camera
         return self.tap
 
     def after_recording(self) -> None:
         """The recording stopped: show the camera again (preview)."""
-        self.recording = False
+        self.recording, self.recorded = False, ""
         if self.camera:
             self._start_preview()
 

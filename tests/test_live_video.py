@@ -69,12 +69,16 @@ def test_camera_preview_then_recording_feed_the_picture(tmp_path: Path, uid: str
             shot = tap.latest()
         finally:
             cap.stop()
+        other = "lavfi:testsrc=size=160x120:rate=30"
+        video.choose_camera(other)  # chosen while recording: from the recording's Stop on
+        assert video.preview is None and COUNTER_CAM in video.describe()
         with av.open(str(tmp_path / "r.mp4")) as c:
             frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
         assert 0 <= shot.index < len(frames)
         assert abs(float(np.median(shot.picture)) - float(np.median(frames[shot.index]))) < 2.5
         video.after_recording()
         assert _wait(lambda: video.preview is not None and video.frame().serial > shot.serial)
+        assert other in video.describe() and "preview" in video.describe()
         assert not errors, errors
 
         video.choose_camera("v4l2:/dev/video97")
@@ -166,3 +170,18 @@ def test_replay_shows_the_frame_of_the_replayed_stamp(tmp_path: Path, uid: str) 
     # the replayed stamps keep the recording's frame spacing: index k at start + k/30
     assert np.allclose(np.diff(stamps) / np.diff(index), 1 / 30, atol=2e-3)
     assert pylsl.local_clock() > stamps[-1]
+
+
+def test_replay_with_a_broken_video_is_one_line(tmp_path: Path, uid: str) -> None:
+    """A replayed recording whose recording.mp4 is not a video: one line, no picture."""
+    rec = _recorded_session(tmp_path / "b", uid, seconds=1.0)
+    rec.with_suffix(".mp4").write_bytes(b"not a video" * 50)
+    errors: list[str] = []
+    video = LiveVideo(on_error=errors.append)
+    try:
+        video.follow_replay(rec, resolve_s=1.0)
+        assert _wait(lambda: bool(errors), 10.0)
+    finally:
+        video.stop()
+    assert len(errors) == 1 and "\n" not in errors[0] and "is not a video file" in errors[0]
+    assert not video.active and video.frame() is None

@@ -1,7 +1,8 @@
 """The console's small live picture: the chosen camera, or a replayed recording's video.
 
-A QTimer polls :class:`app.live_video.LiveVideo` ``PICTURE_HZ`` times a second and redraws
-only when a new picture came (a small RGB array made in the capture's or the replay's own
+A QTimer polls :class:`app.live_video.LiveVideo` ``PICTURE_HZ`` times a second (twice the
+rate pictures are made, so one waits at most 50 ms to be shown) and redraws only when a new
+picture came (a small RGB array made in the capture's or the replay's own
 thread, :mod:`devices.video_preview`): the window never waits on a camera or a decoder, and
 the acquisition and DSP threads never wait on the window. Hidden while nothing feeds it.
 """
@@ -14,8 +15,8 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.live_video import LiveVideo
 
-#: How often the window looks for a new picture (per s).
-PICTURE_HZ = 10.0
+#: How often the window looks for a new picture (per s; a look without one costs nothing).
+PICTURE_HZ = 20.0
 
 
 class LivePicture(QWidget):
