@@ -76,6 +76,13 @@ def replayed_video(recording: str | Path) -> ReplayedVideo | None:
     return ReplayedVideo(path, str(found[0]["info"]["source_id"][0]), video_frame_times(path))
 
 
+def _camera_words(device: str) -> str:
+    """``camera v4l2:/dev/video0``; a lavfi source is a virtual camera (a test pattern)."""
+    if device.startswith("lavfi:"):
+        return "virtual camera (test pattern)"
+    return f"camera {device}"
+
+
 class LiveVideo:
     """What the console's picture shows (module doc). All methods return at once.
 
@@ -102,9 +109,9 @@ class LiveVideo:
     def describe(self) -> str:
         """What the picture is, in words (the caption under it)."""
         if self.recording and self.recorded:
-            return f"camera {self.recorded} · recording"
+            return f"{_camera_words(self.recorded)} · recording"
         if self.preview is not None:
-            return f"camera {self.camera} · preview, not recorded until Start"
+            return f"{_camera_words(self.camera)} · preview, not recorded until Start"
         if self.follower is not None:
             return f"replayed video {self.replay_name} · in step with the replayed streams"
         return ""
