@@ -16,7 +16,7 @@ av = pytest.importorskip("av")
 from app.live_video import LiveVideo  # noqa: E402
 from devices.media_devices import parse_device  # noqa: E402
 from devices.video_capture import MediaCapture, wait_frames  # noqa: E402
-from tests.video_sim import RATE, read_code, speech, write_video  # noqa: E402
+from tests.video_sim import read_code, write_video  # noqa: E402
 from tests.xdf_sim import header_xml  # noqa: E402
 
 pytestmark = pytest.mark.lsl
@@ -89,77 +89,97 @@ def test_camera_preview_then_recording_feed_the_picture(tmp_path: Path, uid: str
         video.stop()
 
 
-def test_live_picture_widget_shows_and_hides(qtbot) -> None:
-    from PySide6.QtWidgets import QWidget
+def test_console_window_shows_the_chosen_camera(qtbot, uid: str) -> None:
+    """The console (real MainWindow, offscreen): no picture until a camera is chosen, then the
+    camera's picture beside the table with its caption; gone when the camera is unchosen."""
+    from app.engine import EngineConfig
+    from app.gui.main_window import MainWindow
+    from app.gui.session import SessionController
+    from app.video import MediaChoice
 
-    from app.gui.live_picture import LivePicture
-
-    video = LiveVideo(on_error=lambda m: None)
-    window = QWidget()
-    w = LivePicture(video, window)
+    controller = SessionController(
+        EngineConfig(metrics_source_id=f"metrics-{uid}"), marker_source_id=f"markers-{uid}"
+    )
+    window = MainWindow(controller, persist=False)
     qtbot.addWidget(window)
     window.show()
-    assert not w.isVisible()  # nothing chosen: no picture at all
+    pic = window.picture
     try:
-        video.choose_camera(COUNTER_CAM)
-        qtbot.waitUntil(lambda: w.isVisible() and w.shown_serial > 3, timeout=15000)
-        assert not w.picture.pixmap().isNull() and "preview" in w.caption.text()
-        video.choose_camera("")
-        qtbot.waitUntil(lambda: not w.isVisible(), timeout=2000)
+        qtbot.wait(150)
+        assert not pic.isVisible()  # nothing chosen: no picture at all
+        controller.live.media = MediaChoice(COUNTER_CAM, "")
+        qtbot.waitUntil(lambda: pic.isVisible() and pic.shown_serial > 3, timeout=15000)
+        assert not pic.picture.pixmap().isNull()
+        assert (
+            pic.caption.text()
+            == "virtual camera (test pattern) · preview, not recorded until Start"
+        )
+        controller.live.media = MediaChoice()
+        qtbot.waitUntil(lambda: not pic.isVisible(), timeout=2000)
     finally:
-        video.stop()
+        window.close()
 
 
 # ---------------------------------------------------------------------------- replay
-def _recorded_session(folder: Path, uid: str, seconds: float = 8.0) -> Path:
+def _recorded_session(folder: Path, uid: str, seconds: float = 5.0) -> Path:
     """recording.xdf (EDA + VideoFrames: frame k at LSL time T0 + 0.5 + k/30) and
     recording.mp4 (frame numbers burned in), as a session recorded with a camera."""
     from devices.xdf_writer import XdfWriter
 
     folder.mkdir(parents=True, exist_ok=True)
-    write_video(folder / "recording.mp4", speech(seconds, 3) * 0.5, seconds)
+    write_video(folder / "recording.mp4", None, seconds)
     t0 = 1000.0
     rec = folder / "recording.xdf"
     with XdfWriter(rec) as w:
-        eda = w.add_stream(header_xml("P-EDA", "EDA", "float32", ["EDA"], "uS", 4.0, f"e-{uid}"))
+        eda = w.add_stream(header_xml(f"R{uid}-patient-EDA", "EDA", "float32", ["EDA"], "uS",
+                                      4.0, f"e-{uid}"))  # fmt: skip
         t = t0 + np.arange(int(seconds * 4) + 8) / 4
         w.write_samples(eda, np.full((t.size, 1), 2.0, np.float32), t)
         vf = w.add_stream(header_xml("Attunement-VideoFrames", "VideoFrames", "double64",
                                      ["frame_index"], "index", 0.0, f"vf-{uid}"))  # fmt: skip
         k = np.arange(int(seconds * 30))
         w.write_samples(vf, k.reshape(-1, 1).astype(float), t0 + 0.5 + k / 30)
-    assert RATE  # the sound is only there so the file is like a recording
     return rec
 
 
 def test_replay_shows_the_frame_of_the_replayed_stamp(tmp_path: Path, uid: str) -> None:
-    """Replaying a recording with video: each picture is the frame whose stamp was replayed
-    last (frame number burned in = stamp's index), ready a median of under 50 ms
-    (about a frame) after its stamp's time."""
+    """The console replaying a recording with video (LiveController, as the Streams dialog's
+    "Replay a recording"; the replay runs in this process): each picture is the frame whose
+    stamp was replayed last (frame number burned in = stamp's index), ready a median of under
+    50 ms (about a frame) after its stamp's time; stopping the session stops the picture."""
     import pylsl
 
+    from app.controller import LiveController
+    from app.engine import EngineConfig
+    from app.sources import SourceChoice, SourceKind, role_globs
     from devices.replay import Replay
 
     rec = _recorded_session(tmp_path / "s", uid)
     errors: list[str] = []
-    video = LiveVideo(on_error=errors.append)
+    control = LiveController(EngineConfig(tick_s=0.5, metrics_source_id=f"metrics-{uid}"),
+                             marker_name=f"Markers-{uid}", marker_source_id=f"markers-{uid}")  # fmt: skip
+    control.on_error = errors.append
+    video = control.video
     seen: dict[int, int] = {}
     try:
         with Replay(rec):
-            video.follow_replay(rec, resolve_s=10.0)
+            control.start(SourceChoice(kind=SourceKind.REPLAY, replay_path=str(rec),
+                                       roles=role_globs(f"R{uid}"), description="replay"))  # fmt: skip
 
             def look() -> bool:
                 f = video.frame()
                 if f is not None:
                     seen[f.serial] = read_code(f.picture) - f.index
-                return len(seen) >= 25
+                return len(seen) >= 15
 
             assert _wait(look, 20.0), errors
             follower = video.follower
             shown = list(follower.shown)
             assert "replayed video recording.mp4" in video.describe()
+            control.stop()
+            assert video.follower is None and not follower.running and not video.active
     finally:
-        video.stop()
+        control.shutdown()
     assert not errors, errors
     assert set(seen.values()) == {0}, seen  # the picture is the frame of its index
     file_t = np.array([s[2] for s in shown])
