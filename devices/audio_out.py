@@ -2,9 +2,9 @@
 
 Review plays the session's sound with the picture where the platform allows it, with the
 one library the app already has for video (PyAV): FFmpeg's ``alsa`` output device on Linux
-(PulseAudio and PipeWire serve ALSA programs too). PyAV's wheels carry no audio output for
-macOS or Windows, and Qt Multimedia is not a dependency (PySide6-Essentials lacks it), so
-there the review says in its status bar that sound is not played.
+(PulseAudio and PipeWire serve ALSA programs too). Only ALSA is tried (Qt Multimedia is not a
+dependency: PySide6-Essentials lacks it), so on macOS and Windows, or without a sound card,
+the review says in its status bar that sound is not played.
 
 :class:`AudioPlayer` decodes the file's audio from file time ``t`` (s), resamples it to
 16-bit stereo at ``rate`` and writes it to the output from its own thread, paced by the
