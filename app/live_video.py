@@ -21,6 +21,7 @@ user as one line through ``on_error``; the physiology is never touched.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,21 +108,28 @@ class LiveVideo:
 
     # ------------------------------------------------------------------ what is shown
     def describe(self) -> str:
-        """What the picture is, in words (the caption under it)."""
+        """What the picture is, in words (the caption under it); a picture older than 2 s
+        says how old it is (a camera or a replay that stalled)."""
+        words = self._source_words()
+        age = time.monotonic() - self.tap.last_put
+        if words and age > 2.0:
+            words += f" · no new picture for {age:.0f} s"
+        return words
+
+    def _source_words(self) -> str:
         if self.recording and self.recorded:
             return f"{_camera_words(self.recorded)} · recording"
-        if self.preview is not None:
+        if self.preview is not None and self.preview.running:
             return f"{_camera_words(self.camera)} · preview, not recorded until Start"
-        if self.follower is not None:
+        if self.follower is not None and self.follower.running:
             return f"replayed video {self.replay_name} · in step with the replayed streams"
         return ""
 
     @property
     def active(self) -> bool:
-        """A camera or a replayed video feeds the picture."""
-        return bool(self.recording and self.recorded) or (
-            self.preview is not None or self.follower is not None
-        )
+        """A camera or a replayed video feeds the picture (a camera unplugged or a replay
+        that failed no longer does: its line went to ``on_error``)."""
+        return bool(self.recording and self.recorded) or bool(self._source_words())
 
     # ------------------------------------------------------------------ camera
     def choose_camera(self, device: str) -> None:

@@ -89,6 +89,8 @@ class PreviewTap:
         self._latest: PreviewFrame | None = None
         self._next = 0.0
         self.serial = 0
+        #: Monotonic time of the newest picture (NaN before the first).
+        self.last_put = float("nan")
 
     def due(self) -> bool:
         """True when a new picture is wanted now."""
@@ -105,6 +107,7 @@ class PreviewTap:
         """Keep an RGB ``picture`` made elsewhere."""
         now = time.monotonic()
         with self._lock:
+            self.last_put = now
             self._next = max(self._next + self.period, now)  # a steady rate, never a burst
             self.serial += 1
             self._latest = PreviewFrame(picture, float(t), int(index), self.serial)
@@ -183,6 +186,7 @@ class CameraPreview:
 
     def _run(self) -> None:
         src = self._input.streams.video[0]
+        why = "stopped delivering pictures"
         try:
             for packet in self._input.demux(src):
                 if self._stop.is_set():
@@ -190,11 +194,12 @@ class CameraPreview:
                 for frame in packet.decode():
                     self.tap.offer(frame, self.clock(), self.frames)
                     self.frames += 1
-        except Exception as exc:
-            if not self._stop.is_set():
-                self.error = f"camera {self.device.text}: {_why(exc)}"
-                if self.on_error is not None:
-                    self.on_error(self.error)
+        except Exception as exc:  # unplugged, driver error
+            why = _why(exc)
+        if not self._stop.is_set():
+            self.error = f"camera {self.device.text}: {why}"
+            if self.on_error is not None:
+                self.on_error(self.error)
 
 
 class ReplayVideoFollower:

@@ -85,6 +85,11 @@ def test_camera_preview_then_recording_feed_the_picture(tmp_path: Path, uid: str
         video.choose_camera("v4l2:/dev/video97")
         assert len(errors) == 1 and "/dev/video97" in errors[0] and "\n" not in errors[0]
         assert not video.active and video.frame() is None
+        gone = "lavfi:testsrc=size=160x120:rate=30:duration=0.5"  # a camera that stops
+        video.choose_camera(gone)
+        assert _wait(lambda: len(errors) == 2, 10.0)
+        assert errors[1] == f"camera {gone}: stopped delivering pictures", errors
+        assert not video.active and video.describe() == ""
     finally:
         video.stop()
 
