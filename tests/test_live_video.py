@@ -167,7 +167,7 @@ def test_replay_shows_the_frame_of_the_replayed_stamp(tmp_path: Path, uid: str) 
     video = control.video
     seen: dict[int, int] = {}
     try:
-        with Replay(rec):
+        with Replay(rec, wait_consumers_s=20.0):  # starts once the console follows it
             control.start(SourceChoice(kind=SourceKind.REPLAY, replay_path=str(rec),
                                        roles=role_globs(f"R{uid}"), description="replay"))  # fmt: skip
 
