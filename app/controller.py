@@ -26,8 +26,9 @@ from typing import Any
 from app import sessionfile
 from app.engine import EngineConfig, metric_channels
 from app.live import LiveSession, open_waiting, start_session
+from app.live_video import LiveVideo
 from app.sessionfolder import SessionFolder
-from app.sources import SourceChoice
+from app.sources import SourceChoice, SourceKind
 from app.video import MediaChoice, start_session_capture
 from devices.assign import MapError, explain, load_map
 from devices.health import HealthState
@@ -115,8 +116,9 @@ class LiveController:
         #: ``ClockOffsets`` (the offsets applied to its samples).
         self.also_record: list[str] = []
         self.folder: SessionFolder | None = None
-        #: Camera and microphone recorded with each session (none unless chosen).
-        self.media = MediaChoice()
+        #: The console's live picture: the chosen camera, or a replayed recording's video.
+        self.video = LiveVideo(on_error=lambda msg: self.report("video", msg))
+        self._media = MediaChoice()
         self.capture: MediaCapture | None = None
         self.on_started: Callable[[LiveSession], None] = _ignore
         self.on_failed: Callable[[str], None] = _ignore
@@ -133,6 +135,17 @@ class LiveController:
         self._produced: LiveSession | None = None
         self._attempt: _Attempt | None = None
         self._source_reported = False
+
+    @property
+    def media(self) -> MediaChoice:
+        """Camera and microphone recorded with each session (none unless chosen). Setting a
+        camera shows it in the live picture at once (a preview until a session records)."""
+        return self._media
+
+    @media.setter
+    def media(self, choice: MediaChoice) -> None:
+        self._media = choice
+        self.video.choose_camera(choice.video)
 
     # -- markers --------------------------------------------------------------------------
     def marker_outlet(self) -> MarkerOutlet:
@@ -227,6 +240,8 @@ class LiveController:
         self.stop()
         self.marker_outlet()
         self.choice, self.source, self._source_reported = choice, source, False
+        if choice.kind == SourceKind.REPLAY and choice.replay_path:
+            self.video.follow_replay(choice.replay_path)  # its recorded video, if any
         with self._lock:
             self._generation += 1
             attempt = _Attempt(self._generation, source)
@@ -370,12 +385,15 @@ class LiveController:
             ).start()
         self.folder = folder
         if self.media.any:  # a camera that fails is reported; the physiology records on
+            tap = self.video.before_recording()  # the preview lets go of the camera
             try:
                 self.capture = start_session_capture(
                     self.media, folder.recording, self.session.acquisition,
-                    on_error=lambda msg: self.report("video", msg),
+                    on_error=lambda msg: self.report("video", msg), preview=tap,
                 )  # fmt: skip
             except VideoError as exc:
+                # nothing to show, and no preview to retry (it would fail the same way)
+                self.video.recording, self.video.recorded = False, ""
                 self.report("video", str(exc))
         waiting = [
             s.name for s in self.session.acquisition.slots
@@ -401,6 +419,7 @@ class LiveController:
         cap, self.capture = self.capture, None
         if cap is not None:  # the camera stops first, so its last stamps reach the XDF
             cap.stop()
+            self.video.after_recording()  # the camera is shown again (preview)
             time.sleep(0.8)
         rec, self.recorder = self.recorder, None
         if rec is None:
@@ -427,6 +446,7 @@ class LiveController:
         Does not wait for a connection attempt still in progress (it cleans up itself).
         """
         self.stop_recording()
+        self.video.stop_replay()
         with self._lock:
             self._generation += 1
             attempt, self._attempt = self._attempt, None
@@ -450,6 +470,7 @@ class LiveController:
     def shutdown(self, timeout: float = 20.0) -> None:
         """Stop everything (waiting for abandoned connection attempts) and close the outlet."""
         self.stop()
+        self.video.stop()
         deadline = time.monotonic() + timeout
         for worker in self._workers:
             worker.join(max(deadline - time.monotonic(), 0.1))

@@ -67,9 +67,11 @@ def start_session_capture(
     acquisition: Any,
     on_error: Callable[[str], None],
     wait_s: float = 5.0,
+    preview: Any = None,
 ) -> MediaCapture:
     """Start capturing beside a live recording and follow the stamp outlets in
-    ``acquisition`` (so the session's recorder writes them into its XDF).
+    ``acquisition`` (so the session's recorder writes them into its XDF). ``preview`` (a
+    :class:`devices.video_preview.PreviewTap`) receives the console's live picture.
 
     Raises
     ------
@@ -88,6 +90,7 @@ def start_session_capture(
         source_id=f"attunement-media-{uuid.uuid4().hex[:8]}",
         wait_consumers_s=wait_s,
         on_error=on_error,
+        preview=preview,
     ).start()
     infos = pylsl.resolve_bypred(f"starts-with(source_id,'{cap.source_id}')",
                                  minimum=len(cap.outlets()), timeout=3.0)  # fmt: skip
@@ -164,6 +167,12 @@ def find_session_video(
     """The session's video: attached (``session.json``), else recorded (``<recording>.mp4``
     with its ``VideoFrames`` stamps), else None.
 
+    Raises
+    ------
+    VideoError
+        The session has a video but it cannot be used: the attached file is gone, or the
+        file is not a video FFmpeg can read (one line, for the status bar or the CLI).
+
     Parameters
     ----------
     recording : path
@@ -180,19 +189,15 @@ def find_session_video(
     if entry:
         path = Path(entry["file"])
         path = path if path.is_absolute() else rec.parent / path
-        try:
-            info = video_probe(path)
-        except VideoError:
-            return None
+        if not path.is_file():
+            raise VideoError(f"the session's video {path} is not there (moved or deleted?)")
+        info = video_probe(path)  # not a video, or truncated before its first frames: raises
         return SessionVideo(path, float(entry["offset_s"]), info.fps, str(entry.get("how", "manual")),
                             confidence=float(entry.get("confidence") or float("nan")))  # fmt: skip
     path = video_for_recording(rec)
     if not path.is_file():
         return None
-    try:
-        info = video_probe(path)
-    except VideoError:
-        return None
+    info = video_probe(path)  # e.g. a capture killed before its first fragment: raises
     if streams is None:
         import pyxdf
 
@@ -217,14 +222,11 @@ def find_session_video(
 
 def _frame_file_times(path: Path, n: int) -> np.ndarray | None:
     """File times (s) of the first ``n`` frames, from the container's packets (no decoding)."""
-    import av
+    from devices.video_file import video_frame_times
 
     try:
-        with av.open(str(path)) as c:
-            s = c.streams.video[0]
-            pts = sorted(p.pts for p in c.demux(s) if p.pts is not None)
-            return np.asarray(pts[:n], float) * float(s.time_base)
-    except (av.FFmpegError, IndexError):
+        return video_frame_times(path, n)
+    except VideoError:
         return None
 
 

@@ -48,12 +48,12 @@ def _child_cpu(pid: int) -> float:
         return float("nan")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=60.0, help="measured time (default 60)")
-    ap.add_argument("--window", type=float, default=30.0, help="trace window s (default 30)")
-    args = ap.parse_args()
+def measure(seconds: float, window_s: float, setup=None) -> dict | None:
+    """Run the console on the simulated dyad and measure it for ``seconds`` after 10 s.
 
+    ``setup(controller)``, if given, runs once the session is live and before the measured
+    time (e.g. choose a camera and start recording); it may return a callable run at the
+    end. Returns the raw figures (None if no session came up)."""
     from PySide6.QtCore import QTimer
 
     from app.engine import EngineConfig
@@ -73,7 +73,7 @@ def main() -> int:
         EngineConfig(metrics_source_id=f"bench-metrics-{os.getpid()}"),
         marker_source_id=f"bench-markers-{os.getpid()}",
     )
-    window = MainWindow(controller, ConsoleSettings(trace_window_s=args.window), persist=False)
+    window = MainWindow(controller, ConsoleSettings(trace_window_s=window_s), persist=False)
     window.resize(1280, 800)
     window.show()
     roles = {"patient": f"{prefix}-patient-*", "clinician": f"{prefix}-clinician-*"}
@@ -86,6 +86,7 @@ def main() -> int:
             print("no session after 10 s: " + window.message.text(), file=sys.stderr)
             app.quit()
             return
+        marks["finish"] = setup(controller) if setup is not None else None
         window.frame_times.clear()
         window.frame_starts.clear()
         window.traces.paint_times.clear()
@@ -94,7 +95,7 @@ def main() -> int:
         marks["cpu0"] = ru.ru_utime + ru.ru_stime
         marks["gui0"] = time.thread_time()
         marks["child0"] = _child_cpu(source.proc.pid)
-        QTimer.singleShot(int(args.seconds * 1000), end)
+        QTimer.singleShot(int(seconds * 1000), end)
 
     def end() -> None:
         ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -107,34 +108,60 @@ def main() -> int:
         marks["paint"] = list(window.traces.paint_times)
         marks["starts"] = list(window.frame_starts)
         marks["points"] = dict(window.traces.samples_shown)
+        marks["engine"] = controller.session.engine if controller.session else None
+        if callable(marks["finish"]):
+            marks["finish"]()
         window.close()
 
     QTimer.singleShot(10_000, begin)
     app.exec()
-    if "upd" not in marks:
-        return 1
+    return marks if "upd" in marks else None
+
+
+def figures(marks: dict) -> dict[str, float]:
+    """The printed figures of :func:`measure`'s marks (ms, % of one core)."""
     upd, paint = np.asarray(marks["upd"]), np.asarray(marks["paint"])
     n = min(len(upd), len(paint))
     frame = upd[-n:] + paint[-n:]
     intervals = np.diff(marks["starts"])
+    return {
+        "fps": len(upd) / marks["wall"],
+        "upd_med": _pct(upd, 50), "upd_p95": _pct(upd, 95),
+        "paint_med": _pct(paint, 50), "paint_p95": _pct(paint, 95),
+        "frame_med": _pct(frame, 50), "frame_p95": _pct(frame, 95),
+        "interval_med": _pct(intervals, 50), "interval_p95": _pct(intervals, 95),
+        "gui_cpu": marks["gui"] * 100, "proc_cpu": marks["proc"] * 100,
+        "child_cpu": marks["child"] * 100,
+    }  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0, help="measured time (default 60)")
+    ap.add_argument("--window", type=float, default=30.0, help="trace window s (default 30)")
+    args = ap.parse_args()
+    marks = measure(args.seconds, args.window)
+    if marks is None:
+        return 1
+    f = figures(marks)
     print(
         f"console benchmark: {marks['wall']:.0f} s, 2 x (PPG 128 Hz + EDA 32 Hz), "
-        f"{args.window:g} s trace window, {len(upd)} frames "
-        f"({len(upd) / marks['wall']:.1f} fps), points per row {sorted(marks['points'].values())}"
+        f"{args.window:g} s trace window, {len(marks['upd'])} frames "
+        f"({f['fps']:.1f} fps), points per row {sorted(marks['points'].values())}"
     )
-    print(f"  frame data update  median {_pct(upd, 50):6.2f} ms   p95 {_pct(upd, 95):6.2f} ms")
-    print(f"  trace paint        median {_pct(paint, 50):6.2f} ms   p95 {_pct(paint, 95):6.2f} ms")
-    print(f"  frame (upd+paint)  median {_pct(frame, 50):6.2f} ms   p95 {_pct(frame, 95):6.2f} ms")
+    print(f"  frame data update  median {f['upd_med']:6.2f} ms   p95 {f['upd_p95']:6.2f} ms")
+    print(f"  trace paint        median {f['paint_med']:6.2f} ms   p95 {f['paint_p95']:6.2f} ms")
+    print(f"  frame (upd+paint)  median {f['frame_med']:6.2f} ms   p95 {f['frame_p95']:6.2f} ms")
     print(
-        f"  render interval    median {_pct(intervals, 50):6.2f} ms   p95 "
-        f"{_pct(intervals, 95):6.2f} ms (target 33 ms)"
+        f"  render interval    median {f['interval_med']:6.2f} ms   p95 "
+        f"{f['interval_p95']:6.2f} ms (target 33 ms)"
     )
-    print(f"  GUI thread CPU     {marks['gui'] * 100:5.1f} % of one core")
+    print(f"  GUI thread CPU     {f['gui_cpu']:5.1f} % of one core")
     print(
-        f"  whole process CPU  {marks['proc'] * 100:5.1f} % of one core "
+        f"  whole process CPU  {f['proc_cpu']:5.1f} % of one core "
         "(GUI + acquisition + DSP engine threads)"
     )
-    print(f"  simulator child    {marks['child'] * 100:5.1f} % of one core (not the console)")
+    print(f"  simulator child    {f['child_cpu']:5.1f} % of one core (not the console)")
     return 0
 
 

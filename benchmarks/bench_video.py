@@ -5,6 +5,17 @@
     .venv/bin/python benchmarks/bench_video.py --align 20
     .venv/bin/python benchmarks/bench_video.py --seek FILE.mp4 [--seeks 200]
     .venv/bin/python benchmarks/bench_video.py --make-long OUT.mp4    # 60-min 720p test file
+    .venv/bin/python benchmarks/bench_video.py --console 60           # console with a camera
+    .venv/bin/python benchmarks/bench_video.py --tick 300             # DSP tick beside capture
+    .venv/bin/python benchmarks/bench_video.py --replay REC.xdf --seconds 60  # replayed video
+
+``--console S`` runs the console benchmark of ``bench_gui.py`` (imported: the same window,
+simulated dyad and figures) three times, each in its own process: no camera, the camera's
+live picture (preview), and a session recording the camera (1280x720 @ 30 fps + microphone,
+H.264 + AAC) with its live picture; beside the GUI figures it times every engine tick of
+the live console (thread CPU and wall time). ``--tick N`` times ``bench_tick.py``'s DSP
+tick (imported) alone and with a 1280x720 capture running in the same process (threads share
+the interpreter: this is where a capture could slow the DSP).
 
 Capture runs the real MediaCapture on a lavfi virtual camera (testsrc2, moving picture) and
 microphone; the peer is the same virtual source read without encoding, for the same time, so
@@ -244,6 +255,148 @@ def demo_session(folder: str, minutes: float) -> None:
     print(f"demo session in {out}: attune review {out} --screenshot docs/review_video.png")
 
 
+def _console_child(mode: str, seconds: float) -> None:
+    """One console run (``none`` / ``preview`` / ``record``); prints one JSON line."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_gui
+
+    from app.video import MediaChoice
+
+    ticks: list[tuple[float, float]] = []
+    pictures: dict[str, int] = {}
+
+    def setup(controller):
+        engine = controller.session.engine
+        plain = engine.tick
+
+        def timed():
+            c0, w0 = time.thread_time(), time.perf_counter()
+            snap = plain()
+            ticks.append((time.thread_time() - c0, time.perf_counter() - w0))
+            return snap
+
+        engine.tick = timed  # the engine thread calls self.tick(): timed from now on
+        live = controller.live
+        if mode == "none":
+            return None
+        live.media = MediaChoice(CAMERA, MIC if mode == "record" else "")
+        if mode == "record":
+            live.start_recording(tempfile.mkdtemp(prefix="bench-console-"), "P", "C")
+        serial0 = live.video.tap.serial
+
+        def finish():
+            pictures["n"] = live.video.tap.serial - serial0
+            cap = live.capture
+            if cap is not None:
+                pictures["frames"] = cap.stats.frames_written
+                pictures["dropped"] = cap.stats.frames_dropped
+            live.stop_recording()
+
+        return finish
+
+    marks = bench_gui.measure(seconds, 30.0, setup)
+    if marks is None:
+        print(json.dumps({"error": "no session"}))
+        return
+    f = bench_gui.figures(marks)
+    t = np.asarray(ticks) * 1000 if ticks else np.full((1, 2), np.nan)
+    f.update(tick_cpu_med=float(np.median(t[:, 0])), tick_cpu_p95=float(np.percentile(t[:, 0], 95)),
+             tick_wall_med=float(np.median(t[:, 1])), tick_wall_p95=float(np.percentile(t[:, 1], 95)),
+             ticks=len(ticks), pictures_per_s=pictures.get("n", 0) / marks["wall"],
+             frames=pictures.get("frames", 0), dropped=pictures.get("dropped", 0))  # fmt: skip
+    print(json.dumps(f))
+
+
+def bench_console(seconds: float, rounds: int = 1) -> None:
+    import json
+    import subprocess
+
+    runs: dict[str, list[dict]] = {m: [] for m in ("none", "preview", "record")}
+    for _ in range(rounds):  # the modes alternate, so each sees the machine's load alike
+        for mode in runs:
+            out = subprocess.run([sys.executable, __file__, "--console-child", mode, "--seconds",
+                                  str(seconds)], capture_output=True, text=True)  # fmt: skip
+            line = (out.stdout.strip().splitlines() or ["{}"])[-1]
+            runs[mode].append(json.loads(line) if line.startswith("{") else
+                              {"error": out.stderr[-300:]})  # fmt: skip
+    rows = {}
+    for mode, rs in runs.items():
+        good = [r for r in rs if "error" not in r]
+        rows[mode] = ({k: float(np.median([r[k] for r in good])) for k in good[0]} if good
+                      else rs[0])  # fmt: skip
+    print(f"median of {rounds} alternating run(s) per column")
+    print(f"console with a camera, {seconds:g} s each (bench_gui.measure, 1280x800, 30 s window;"
+          f" camera {CAMERA}):")  # fmt: skip
+    keys = [("frame_med", "frame upd+paint median ms"), ("frame_p95", "frame upd+paint p95 ms"),
+            ("interval_p95", "render interval p95 ms"), ("gui_cpu", "GUI thread CPU %"),
+            ("proc_cpu", "whole process CPU %"), ("tick_cpu_med", "engine tick CPU median ms"),
+            ("tick_cpu_p95", "engine tick CPU p95 ms"), ("tick_wall_med", "engine tick wall median ms"),
+            ("tick_wall_p95", "engine tick wall p95 ms"), ("pictures_per_s", "pictures shown per s"),
+            ("frames", "frames recorded"), ("dropped", "frames dropped")]  # fmt: skip
+    print(f"  {'':32}{'no camera':>12}{'preview':>12}{'recording':>12}")
+    for k, label in keys:
+        vals = [rows[m].get(k, float("nan")) for m in ("none", "preview", "record")]
+        print(f"  {label:32}" + "".join(f"{v:>12.2f}" for v in vals))
+    for m, r in rows.items():
+        if "error" in r:
+            print(f"  {m}: {r['error']}")
+
+
+def bench_tick_beside_capture(ticks: int) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_tick
+
+    from devices.media_devices import parse_device
+    from devices.video_capture import MediaCapture
+    from devices.video_preview import PreviewTap
+
+    def stats(res):
+        a, w = np.asarray(res["cpu"]) * 1000, np.asarray(res["wall"]) * 1000
+        return np.median(a), np.percentile(a, 95), np.median(w), np.percentile(w, 95)
+
+    alone = stats(bench_tick.run(ROOT, 200, ticks, 1))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-video-tick-"))
+    cap = MediaCapture(tmp / "t.mp4", parse_device(CAMERA), parse_device(MIC),
+                       wait_consumers_s=0.0, preview=PreviewTap()).start()  # fmt: skip
+    try:
+        beside = stats(bench_tick.run(ROOT, 200, ticks, 1))
+    finally:
+        st = cap.stop()
+    print(f"DSP tick (bench_tick.run, {ticks} ticks after 200), ms: cpu median / p95, "
+          "wall median / p95")  # fmt: skip
+    print("  alone                 " + "  ".join(f"{v:7.2f}" for v in alone))
+    print("  beside 720p capture   " + "  ".join(f"{v:7.2f}" for v in beside)
+          + f"   ({st.frames_written} frames, {st.frames_dropped} dropped)")  # fmt: skip
+
+
+def bench_replay(recording: str, seconds: float) -> None:
+    """Replay a recording made with a camera (in this process, as ``attune replay`` does) and
+    follow its video as the console does: how late each picture is after its stamp."""
+    from app.live_video import LiveVideo
+    from devices.replay import Replay
+
+    errors: list[str] = []
+    video = LiveVideo(on_error=errors.append)
+    with Replay(recording, loop=True):
+        video.follow_replay(recording, resolve_s=20.0)
+        time.sleep(seconds)
+        follower = video.follower
+        shown = np.asarray(list(follower.shown)) if follower is not None else np.empty((0, 4))
+    video.stop()
+    if errors or not len(shown):
+        print(f"replay: no pictures ({'; '.join(errors) or 'no recorded video'})")
+        return
+    lag = (shown[1:, 3] - shown[1:, 0]) * 1000  # the first picture opens the decoder
+    print(
+        f"replay of {Path(recording).name} for {seconds:g} s: {len(shown)} pictures "
+        f"({len(shown) / seconds:.1f}/s); picture ready after its frame's replayed stamp: "
+        f"median {np.median(lag):.1f} ms, p95 {np.percentile(lag, 95):.1f} ms, "
+        f"max {lag.max():.1f} ms (first picture {1000 * (shown[0, 3] - shown[0, 0]):.0f} ms)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -255,7 +408,24 @@ def main() -> None:
     ap.add_argument("--make-long", metavar="OUT")
     ap.add_argument("--minutes", type=int, default=60)
     ap.add_argument("--demo-session", metavar="DIR", help="write a demo session with video")
+    ap.add_argument("--console", type=float, metavar="S", help="console figures with a camera")
+    ap.add_argument(
+        "--console-child", choices=("none", "preview", "record"), help=argparse.SUPPRESS
+    )
+    ap.add_argument("--seconds", type=float, default=60.0, help=argparse.SUPPRESS)
+    ap.add_argument("--replay", metavar="XDF", help="follow a replayed recording's video")
+    ap.add_argument("--rounds", type=int, default=1, help="--console: alternating runs per mode")
+    ap.add_argument("--tick", type=int, metavar="N", help="DSP tick alone and beside a capture")
     a = ap.parse_args()
+    if a.console_child:
+        _console_child(a.console_child, a.seconds)
+        return
+    if a.console:
+        bench_console(a.console, a.rounds)
+    if a.tick:
+        bench_tick_beside_capture(a.tick)
+    if a.replay:
+        bench_replay(a.replay, a.seconds)
     if a.demo_session:
         demo_session(a.demo_session, min(a.minutes, 10))
     if a.make_long:

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from devices.media_devices import MediaDevice, MediaKind, VideoError, _why, open_input
+from devices.video_preview import PreviewTap
 
 #: How long a frame may wait for the encoder (s of video) before frames are dropped.
 QUEUE_S = 2.0
@@ -145,6 +146,9 @@ class MediaCapture:
         itself (device gone, disk full). The physiology recording is not touched.
     clock : callable
         The LSL clock (``pylsl.local_clock``).
+    preview : PreviewTap, optional
+        Receives a small picture of the frames being recorded a few times a second (the
+        console's live picture), made in the encoder thread.
     """
 
     def __init__(
@@ -162,6 +166,7 @@ class MediaCapture:
         wait_consumers_s: float = 10.0,
         on_error: Callable[[str], None] | None = None,
         clock: Callable[[], float] | None = None,
+        preview: PreviewTap | None = None,
     ) -> None:
         if video is None and audio is None:
             raise VideoError("choose a camera (--video) or a microphone (--audio)")
@@ -191,6 +196,8 @@ class MediaCapture:
         self._queue: queue.Queue = queue.Queue()
         self._outlets: dict[MediaKind, Any] = {}
         self._closed = False
+        #: The latest small picture for the console (made in the encoder thread), or None.
+        self.preview: PreviewTap | None = preview
 
     # ------------------------------------------------------------------ start / stop
     def start(self) -> MediaCapture:
@@ -463,6 +470,8 @@ class MediaCapture:
             if pts <= self._last_vpts:
                 pts = self._last_vpts + 1
             self._last_vpts = pts
+            if self.preview is not None:  # the console's picture, a few per second
+                self.preview.offer(frame, t, self.stats.frames_written)
             out = frame.reformat(width=vs.width, height=vs.height, format="yuv420p")
             out.pts, out.time_base = pts, Fraction(1, 90000)
             try:

@@ -171,6 +171,33 @@ def video_read_audio(path: str | Path, rate: int = 8000) -> tuple[np.ndarray, fl
         c.close()
 
 
+def video_frame_times(path: str | Path, n: int | None = None) -> np.ndarray:
+    """File times (s) of the video's frames in order (the first ``n``), from the container's
+    packets without decoding: ``result[k]`` is frame index ``k``'s time.
+
+    Raises
+    ------
+    VideoError
+        Not a video file, or no video track.
+    """
+    import av
+
+    c = _open(path)
+    try:
+        if not c.streams.video:
+            raise VideoError(f"{Path(path).name} has no video track")
+        s = c.streams.video[0]
+        pts: list[int] = []
+        try:
+            pts.extend(p.pts for p in c.demux(s) if p.pts is not None)
+        except av.FFmpegError:  # truncated: the frames before the damage
+            pass
+        pts.sort()
+        return np.asarray(pts[:n] if n is not None else pts, float) * float(s.time_base)
+    finally:
+        c.close()
+
+
 class FrameReader:
     """Frames of one video by file time, for review (open once, seek many times).
 

@@ -149,3 +149,76 @@ def test_moments_tab_lists_and_plays(qtbot, review_session, tmp_path) -> None:
     assert w.video.playing and abs(w.video.cursor_t - 98.0) < 0.5
     w.video.toggle_play()
     w.grab().save(str(tmp_path / "moments.png"))
+
+
+def test_review_sound_follows_the_cursor_or_says_why_not(qtbot, review_session, tmp_path) -> None:
+    """Play starts the sound at the cursor's file time and a seek while playing restarts it
+    there; a video without sound, or no sound card, is one status-bar line and the picture
+    plays on."""
+    from app.gui.compat import pin_none
+    from app.review.window import ReviewWindow
+    from devices.audio_out import AudioPlayer
+    from tests.video_sim import _write_audio_only, speech
+
+    pin_none()
+    path, a = review_session
+    w = ReviewWindow(a, notes_path=tmp_path / "notes.txt")
+    qtbot.addWidget(w)
+    w.show()
+    ctl = w.video
+    assert ctl.sound is None  # camera.mp4 has no sound track
+    _show_at(qtbot, w, 30.0)
+    ctl.toggle_play()
+    assert "sound not played: camera.mp4 has no sound" in w.statusBar().currentMessage()
+    qtbot.wait(300)
+    ctl.toggle_play()
+    assert ctl.cursor_t > 30.1  # the picture played on
+    talk = tmp_path / "talk.mp4"  # sound for file times 0-55 s (the cursor's 10-65 s)
+    _write_audio_only(talk, speech(55.0, 2))
+    ctl.sound = AudioPlayer(talk, ("wav", str(tmp_path / "heard.wav")))
+    _show_at(qtbot, w, 40.0)
+    ctl.toggle_play()
+    assert abs(ctl.sound.start_t - ctl.file_time(40.0)) < 1e-9 and ctl.sound.playing
+    ctl.seek(60.0)  # a marker or a drag while playing: sound and picture restart there
+    assert abs(ctl.sound.start_t - ctl.file_time(60.0)) < 1e-9
+    assert abs(ctl._play_wall - ctl.sound.wall0) < 1e-9  # one clock for both
+    qtbot.wait(300)
+    ctl.toggle_play()
+    assert not ctl.sound.playing and 60.2 < ctl.cursor_t < 61.5
+    ctl.sound = AudioPlayer(talk, ("alsa", "attune_no_such_pcm"), on_error=ctl.soundFailed.emit)
+    ctl.toggle_play()
+    qtbot.waitUntil(
+        lambda: "plays on without sound" in w.statusBar().currentMessage(), timeout=5000
+    )
+    assert "sound (alsa:attune_no_such_pcm)" in w.statusBar().currentMessage()
+    qtbot.wait(300)
+    ctl.toggle_play()
+    assert ctl.cursor_t > 60.5
+    w.close()
+
+
+def test_review_says_why_a_video_is_not_shown(qtbot, review_session, tmp_path) -> None:
+    """A session's video that is not a video, is truncated before its first frames, or is
+    gone: one status-bar line, and the review works without it."""
+    from app.gui.compat import pin_none
+    from app.review.window import ReviewWindow
+    from app.video import store_video_offset
+
+    pin_none()
+    path, a = review_session
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video" * 100)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes((path.parent / "camera.mp4").read_bytes()[:2000])
+    try:
+        for bad, words in ((junk, "is not a video file"), (cut, "is not a video file"),
+                           (tmp_path / "gone.mp4", "is not there")):  # fmt: skip
+            store_video_offset(path, bad, a.t_start, "manual")
+            w = ReviewWindow(a, notes_path=tmp_path / "notes.txt")
+            qtbot.addWidget(w)
+            msg = w.statusBar().currentMessage()
+            assert w.video is None and msg.startswith("video not shown: ") and words in msg, msg
+            assert "\n" not in msg and w.tabs.count() > 0
+            w.close()
+    finally:
+        store_back(path, a)

@@ -188,6 +188,9 @@ def _add_demo_parser(sub: Any) -> None:
         "computed at start, labelled 'pre-rolled (simulated history)')",
     )
     video_cli.add_capture_options(p)  # e.g. --video virtual --audio virtual
+    # the simulated dyad comes with a virtual camera (shown live, recorded with a session)
+    p.set_defaults(video=video_cli.VIRTUAL["video"])
+    p.epilog = "The window shows a virtual camera (a test pattern); --video none for none."
 
 
 def build_parser() -> argparse.ArgumentParser:

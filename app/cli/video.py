@@ -35,15 +35,20 @@ VIRTUAL = {
 }
 
 
+def _device_arg(kind: str):
+    """``virtual`` = the lavfi source of ``kind``, ``none`` = no device, else FORMAT:DEVICE."""
+    return lambda s: VIRTUAL[kind] if s == "virtual" else ("" if s == "none" else s)
+
+
 def add_capture_options(p: argparse.ArgumentParser) -> None:
     """``--video DEVICE --audio DEVICE`` (no camera unless chosen; ``virtual`` = lavfi)."""
     p.add_argument(
-        "--video", metavar="DEVICE", type=lambda s: VIRTUAL["video"] if s == "virtual" else s,
+        "--video", metavar="DEVICE", type=_device_arg("video"),
         help="also record this camera (FORMAT:DEVICE, see `attune video devices`; 'virtual' "
         "= a test pattern); none unless chosen",
     )  # fmt: skip
     p.add_argument(
-        "--audio", metavar="DEVICE", type=lambda s: VIRTUAL["audio"] if s == "virtual" else s,
+        "--audio", metavar="DEVICE", type=_device_arg("audio"),
         help="also record this microphone (FORMAT:DEVICE; 'virtual' = pink noise)",
     )  # fmt: skip
 

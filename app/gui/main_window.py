@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.dialogs import AssignmentDialog, BaselineDialog
+from app.gui.live_picture import LivePicture
 from app.gui.meters import HealthBar, MetricsTable, concordance_meter, hr_sync_meter
 from app.gui.patient import PatientViewOptions, PatientWindow
 from app.gui.session import SessionController
@@ -134,7 +135,12 @@ class MainWindow(QMainWindow):
         self.table = MetricsTable(self.controller.config.person)
         rl.addWidget(self.meter, 5)
         rl.addWidget(self.hr_meter, 2)
-        rl.addWidget(self.table, 0)
+        bottom = QHBoxLayout()  # the table, and beside it the camera when one is shown
+        bottom.setSpacing(6)
+        bottom.addWidget(self.table, 1)
+        self.picture = LivePicture(self.controller.live.video)
+        bottom.addWidget(self.picture, 0)
+        rl.addLayout(bottom, 0)
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -311,6 +317,7 @@ class MainWindow(QMainWindow):
         """Stop timers, close secondary windows, stop the session, save settings."""
         self.render_timer.stop()
         self.clock_timer.stop()
+        self.picture.timer.stop()
         for dlg in (self.assign_dialog, self.baseline_dialog):
             if dlg is not None:
                 dlg.reject()

@@ -12,8 +12,14 @@ detail plots along; clicking a marker, moving the overview or dragging the curso
 video. The frame shown is the one on screen at the cursor's time (within one frame).
 "Set sync here": put the cursor on a moment in the traces (a marker, a clap seen in the
 signals), move the video alone with the frame / 1 s buttons until it shows that moment, press
-it: the video is re-aligned by hand, stored with the session, and the caption says so. Sound is not played (Qt Multimedia is not a
-dependency); the video's own time and the sync method are shown under the picture.
+it: the video is re-aligned by hand, stored with the session, and the caption says so. The
+video's own time and the sync method are shown under the picture.
+
+Sound plays with the picture where FFmpeg's libraries have an audio output
+(:class:`devices.audio_out.AudioPlayer`: ALSA on Linux), from the cursor's file time and
+paced by the same clock as the cursor; every play and seek restarts it at the cursor. Where
+there is none (no sound card, macOS, Windows) or the file has no sound, the status bar says
+so once when Play is pressed, and the picture plays on.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from PySide6.QtWidgets import (
 from app.analysis.moments import session_moments
 from app.formatting import fmt_mmss
 from app.video import SessionVideo, find_session_video, store_video_offset
+from devices.audio_out import AudioPlayer
 from devices.media_devices import VideoError
 from devices.video_file import FrameReader
 
@@ -155,11 +162,20 @@ class VideoPanel(QWidget):
 class VideoController(QObject):
     """Links a review window's cursor, markers and overview with a :class:`VideoPanel`."""
 
+    soundFailed = Signal(str)  # noqa: N815 - from the sound thread
+
     def __init__(self, window: Any, video: SessionVideo) -> None:
         super().__init__(window)
         self.w = window
         self.video = video
         self.panel = VideoPanel(video)
+        self.soundFailed.connect(lambda msg: window.statusBar().showMessage(
+            f"{msg}; the picture plays on without sound", 10000))  # fmt: skip
+        try:
+            self.sound: AudioPlayer | None = AudioPlayer(video.path, on_error=self.soundFailed.emit)
+            self.sound_note = ""
+        except VideoError as exc:
+            self.sound, self.sound_note = None, f"sound not played: {exc}"
         self.cursor_t = 0.0  # s since the session start
         self._play_wall: float | None = None
         self._play_from = 0.0
@@ -214,14 +230,29 @@ class VideoController(QObject):
         self.panel.session_text = fmt_mmss(t_rel)
         self.panel.worker.request(self.file_time(t_rel))
 
+    def seek(self, t_rel: float, follow: bool = True) -> None:
+        """Move the cursor (a drag, a marker, a moment); while playing, play on from there
+        (picture, cursor and sound restart together at ``t_rel``)."""
+        self.set_cursor(t_rel, follow=follow)
+        if self._play_wall is not None:
+            self._play_from = self.cursor_t
+            self._play_wall = self._start_sound()
+
+    def _start_sound(self) -> float:
+        """Start the sound at the cursor; returns the wall time (monotonic) it starts at."""
+        if self.sound is None or self.sound.error:
+            return time.monotonic()
+        self.sound.start(self.file_time(self.cursor_t))
+        return self.sound.wall0
+
     def _line_dragged(self, line: Any) -> None:
         if not self._moving:
-            self.set_cursor(float(line.value()), follow=False)
+            self.seek(float(line.value()), follow=False)
 
     def _marker_clicked(self, item: Any) -> None:
         t = item.data(Qt.ItemDataRole.UserRole)
         if t is not None:
-            self.set_cursor(float(t))
+            self.seek(float(t))
 
     def _overview_moved(self) -> None:
         a0, a1 = self.w.zoom_range()
@@ -231,12 +262,18 @@ class VideoController(QObject):
     # ------------------------------------------------------------------ playback
     def toggle_play(self) -> None:
         if self._play_wall is None:
-            self._play_wall, self._play_from = time.monotonic(), self.cursor_t
+            self._play_from = self.cursor_t
+            self._play_wall = self._start_sound()
             self.timer.start()
             self.panel.play_button.setText("❚❚ Pause")
+            if self.sound_note:  # said once: the picture plays without sound
+                self.w.statusBar().showMessage(self.sound_note, 10000)
+                self.sound_note = ""
         else:
             self.timer.stop()
             self._play_wall = None
+            if self.sound is not None:
+                self.sound.stop()
             self.panel.play_button.setText("▶ Play")
 
     @property
@@ -279,6 +316,8 @@ class VideoController(QObject):
 
     def close(self) -> None:
         self.timer.stop()
+        if self.sound is not None:
+            self.sound.stop()
         self.panel.worker.close()
 
 
@@ -329,7 +368,7 @@ def _moments_tab(window: Any, ctl: VideoController) -> QListWidget:
         t = item.data(Qt.ItemDataRole.UserRole)
         if t is None:
             return
-        ctl.set_cursor(max(float(t) - 2.0, 0.0))  # a little before, then play
+        ctl.seek(max(float(t) - 2.0, 0.0))  # a little before, then play
         if not ctl.playing:
             ctl.toggle_play()
 
