@@ -82,8 +82,11 @@ def test_record_with_video_stamps_every_frame(tmp_path: Path, uid: str) -> None:
     stamps = vf["time_stamps"]
     with av.open(str(mp4)) as c:
         lum = [f.to_ndarray(format="gray").astype(float).mean() for f in c.decode(video=0)]
-    # one stamp per frame in the file, indices 0..n-1, about 4 s at 30 fps
-    assert len(lum) == len(idx) and 100 <= len(idx) <= 140
+    # one stamp per frame in the file, indices 0..n-1, at least the 4 s asked for at 30 fps
+    # (under load the camera may open before the duration clock starts), and no frame missing
+    # between the first and the last stamp
+    assert len(lum) == len(idx) and len(idx) >= 100
+    assert abs(len(idx) - ((stamps[-1] - stamps[0]) * 30 + 1)) <= 1
     np.testing.assert_array_equal(idx, np.arange(len(idx)))
     # consecutive frames in the file are consecutive device frames (the burned-in counter
     # rises by one step each frame until it wraps), and the stamps step by 1/30 s
