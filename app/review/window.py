@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from app import sessionfolder
 from app.analysis import SessionAnalysis, write_outputs
+from app.analysis.group import COUPLED_MARK, index_text, matrix_cells, pairs_rows
 from app.analysis.tables import (
     Table,
     blocks_table,
@@ -49,11 +50,9 @@ from app.analysis.tables import (
     physiology_table,
 )
 from app.formatting import fmt_mmss, fmt_value
-from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
 from app.review.layout import fit_width, legend_above
 from app.review.video_panel import install_video
 from app.sessionfolder import SessionFolder
-from devices.assign import ROLES
 from dsp.concordance.dyad import HIGHLIGHT
 
 BLOCK_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
@@ -73,6 +72,14 @@ class TimeAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - Qt naming
         return [fmt_mmss(v) for v in values]
+
+
+def _ci_colour(v: float) -> QColor:
+    """Diverging colour-blind-safe (PuOr): -1 purple, 0 white, +1 orange (``v`` scaled CI)."""
+    v = max(-1.0, min(1.0, float(v)))
+    end = (230, 159, 0) if v > 0 else (94, 60, 153)
+    w = abs(v)
+    return QColor(*(int(round(255 + (c - 255) * w)) for c in end))
 
 
 def _view(t: Table) -> QTableWidget:
@@ -156,8 +163,9 @@ class ReviewWindow(QMainWindow):
     def _header_html(self) -> str:
         a = self.a
         rec = (a.recorded_at or "")[:16].replace("T", " ")
-        ppl = " and ".join(
-            f'<span style="color:{COLORS[r]};font-weight:bold">{r}</span>' for r in a.roles
+        info = a.people_info
+        ppl = (" and " if len(a.roles) == 2 else ", ").join(
+            f'<span style="color:{info.colour(r)};font-weight:bold">{r}</span>' for r in a.roles
         )
         parts = [
             f"<b>{a.path.name}</b>",
@@ -166,7 +174,14 @@ class ReviewWindow(QMainWindow):
             ppl,
         ]
         line1 = " · ".join(p for p in parts if p)
-        if a.dyad is None:
+        if a.group is not None:
+            gi = a.group.eda.mean_ci
+            coupled = [f"{pc.a}–{pc.b}" for pc in a.group.pairs() if pc.coupled]
+            line2 = (
+                f"Group index (mean pairwise EDA CI) <b>{index_text(gi)}</b> · coupled pairs "
+                f"(Holm): {', '.join(coupled) or 'none'} · see the Pairs tab"
+            )
+        elif a.dyad is None:
             line2 = "One person only: concordance needs two people."
         else:
             eda, hr = a.dyad.eda.session, a.dyad.hr.session
@@ -246,11 +261,12 @@ class ReviewWindow(QMainWindow):
         grid = np.arange(math.floor(t0), a.t_end, 0.25)
         rel = grid - t0
         ov_series = []
-        for role in ROLES:
+        info = a.people_info
+        for role in a.roles:
             p = a.persons.get(role)
             if p is None:
                 continue
-            pen = pg.mkPen(COLORS[role], width=1.4)
+            pen = pg.mkPen(info.colour(role), width=1.4)
             if p.has_eda:
                 y = p.eda_on_grid(grid)
                 self._traces[f"eda_{role}"] = self.p_eda.plot(
@@ -260,7 +276,7 @@ class ReviewWindow(QMainWindow):
             if p.has_cardiac:
                 y = p.hr_on_grid(grid)
                 self._traces[f"hr_{role}"] = self.p_hr.plot(
-                    rel, y, pen=pg.mkPen(COLORS[role], width=1.0), connect="finite"
+                    rel, y, pen=pg.mkPen(info.colour(role), width=1.0), connect="finite"
                 )
                 if not p.has_eda:
                     ov_series.append((y, pen))
@@ -469,6 +485,9 @@ class ReviewWindow(QMainWindow):
             self.markers.addItem("No markers in this recording.")
         self.markers.itemClicked.connect(self._marker_clicked)
         self.tabs.addTab(self.markers, f"Markers ({len(self.a.markers)})")
+        if self.a.group is not None:
+            self.pairs = self._pairs_table()
+            self.tabs.addTab(self.pairs, f"Pairs ({len(self.a.group.eda.pairs)})")
         self.blocks = self._blocks_table()
         self.tabs.addTab(self.blocks, "Blocks")
         self.tests = self._tests_table()
@@ -488,7 +507,8 @@ class ReviewWindow(QMainWindow):
             or "No warnings."
         )
         self.tabs.addTab(warn, f"Warnings ({len(self.a.warnings)})")
-        self.tabs.setCurrentWidget(self.blocks if self.a.intervals else self.hrv)
+        first = self.blocks if self.a.intervals else self.hrv
+        self.tabs.setCurrentWidget(self.pairs if self.a.group is not None else first)
         return self.tabs
 
     def _initial_notes(self) -> str:
@@ -533,6 +553,34 @@ class ReviewWindow(QMainWindow):
         note = QLabel(HIGHLIGHT.explain())
         note.setWordWrap(True)
         lay.addWidget(note)
+        return box
+
+    def _pairs_table(self) -> QWidget:
+        """The pair matrix (cell colour = CI, mark = coupled after Holm), the pairs that
+        matter and the group index: the report's group section."""
+        g = self.a.group
+        assert g is not None
+        head, rows = matrix_cells(g)
+        matrix = _table(list(head), [list(r) for r in rows])
+        ci = g.eda.matrix("ci")
+        lim = max(0.2, float(np.nanmax(np.abs(ci))) if np.isfinite(ci).any() else 0.2)
+        for i in range(ci.shape[0]):
+            matrix.item(i, 0).setForeground(QColor(g.people.colour(head[i + 1])))
+            for j in range(ci.shape[1]):
+                if i != j and np.isfinite(ci[i, j]):
+                    matrix.item(i, j + 1).setBackground(_ci_colour(ci[i, j] / lim))
+        pairs = _table(["pair", "CI", "p (Holm)", "coupled", "lead", "label contrasts"],
+                       [list(r) for r in pairs_rows(g)])  # fmt: skip
+        text = QLabel(
+            f"Colour: session CI (orange positive, purple negative). {COUPLED_MARK}: above "
+            f"chance after Holm over {len(g.eda.pairs)} pairs.<br>Group index (mean pairwise "
+            f"CI): {index_text(g.eda.mean_ci)}"
+        )
+        text.setWordWrap(True)
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        for w in (matrix, text, pairs):
+            lay.addWidget(w)
         return box
 
     def _hrv_table(self) -> QTableWidget:
