@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,9 @@ class GroupAnalysis:
         First grid sample (s, LSL clock).
     notes : tuple of str
         One line per pair that could not be tested, and why the group index is missing.
+    grid_eda : numpy.ndarray
+        ``(N, n)`` each present person's EDA on the 4 Hz grid from ``t0`` (µS, NaN =
+        missing), rows in ``eda.people`` order (for pseudo-groups).
     """
 
     people: People
@@ -65,6 +68,7 @@ class GroupAnalysis:
     contrasts: dict
     t0: float
     notes: tuple[str, ...]
+    grid_eda: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def pairs(self) -> list[PairConcordance]:
         """The cells of the pairs that matter, in display order."""
@@ -143,7 +147,7 @@ def analyze_group(
         tuple(pr for pr in people.pairs if pr[0] in idx and pr[1] in idx),
         people.declared,
     )
-    return GroupAnalysis(present, gc, contrasts, start, tuple(notes))
+    return GroupAnalysis(present, gc, contrasts, start, tuple(notes), eda)
 
 
 # --------------------------------------------------------------------------- words, JSON
