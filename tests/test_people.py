@@ -211,3 +211,16 @@ def test_analyze_refuses_two_people_on_one_stream(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "given to 2 people" in lines[0], r.stderr
+
+
+def test_analyze_options_check_pairs_against_the_people() -> None:
+    import argparse
+
+    from app.cli.analysis import UsageError, _options
+
+    ns = argparse.Namespace(role=["a=A*", "b=B*", "c=C*"], map=None, pairs=["a-z"],
+                            segments_from=None)  # fmt: skip
+    with pytest.raises(UsageError, match="z is not one of the people"):
+        _options(ns)
+    ns.pairs = ["c-a,b-c"]
+    assert _options(ns).pairs == ("c-a,b-c",)
