@@ -273,6 +273,9 @@ PROFILE_STAGES = (
     ("segment_concordance", "segments.py", "  per-block tables and lead tests"),
     ("_contrasts", "dyad.py", "  label contrasts"),
     ("hr_coherence_session_test", "hr.py", "  HR coherence test"),
+    ("analyze_group", "group.py", "group (3-8 people: everything below)"),
+    ("group_concordance", "group.py", "  pair matrix tests and group index"),
+    ("_pair_contrasts", "group.py", "  label contrasts per pair"),
     ("_heartpy_peers", "pipeline.py", "heartpy second opinion"),
     ("write_outputs", "export.py", "metrics.json, CSVs, report.html"),
 )
