@@ -47,7 +47,7 @@ from dsp.session import PersonInterval, PersonSession, SessionConfig
 SCHEMA_VERSION = 2
 """Version of ``metrics.json``'s layout.
 
-2 (groups): adds ``people`` (each person's role and colour, in the session's order),
+2 (groups): adds ``people`` (each analysed person's role and colour, in the session's order),
 ``pairs`` (one entry per pair that matters: ``people`` [a, b], the pair's numbers and its
 ``statement`` with evidence; for a dyad the one pair, its full analysis staying in
 ``concordance``) and ``group`` (the group index and its test; null for a dyad). Every key of
@@ -227,7 +227,9 @@ def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
             "hr": signal_dict(a.dyad.hr),
         }
     info = a.people_info
-    out["people"] = [{"role": p.role, "colour": p.colour} for p in info.persons]
+    out["people"] = [
+        {"role": p.role, "colour": p.colour} for p in info.persons if p.role in a.persons
+    ]
     out["pairs"] = pairs_json(a.group, contrast_dict) if a.group is not None else _dyad_pairs(a)
     out["group"] = group_json(a.group) if a.group is not None else None
     labels = list(dict.fromkeys(lab for _, _, lab in a.intervals))
