@@ -224,3 +224,18 @@ def test_analyze_options_check_pairs_against_the_people() -> None:
         _options(ns)
     ns.pairs = ["c-a,b-c"]
     assert _options(ns).pairs == ("c-a,b-c",)
+
+
+def test_import_gives_files_to_any_role_names() -> None:
+    from app.importer import ImportFilesError, assign_roles
+
+    files = ["a.csv", "b.csv", "c.csv"]
+    got = assign_roles(files, ["mother=a.csv", "father=b.csv", "child=c*"])
+    assert [(r, p.name) for r, p in got] == [("mother", "a.csv"), ("father", "b.csv"),
+                                             ("child", "c.csv")]  # fmt: skip
+    with pytest.raises(ImportFilesError, match="one word"):
+        assign_roles(files, ["the mother=a.csv"])
+    with pytest.raises(ImportFilesError, match="at most 8"):
+        assign_roles(files, [f"p{i}=a.csv" for i in range(9)])
+    with pytest.raises(ImportFilesError, match="given to both"):
+        assign_roles(files, ["mother=a.csv", "father=a.csv", "child=b.csv"])
