@@ -157,16 +157,17 @@ def pair_statement(pc: PairConcordance, n_pairs: int) -> str:
     """What the cell says, in words, with its evidence."""
     if pc.status is not PairStatus.TESTED:
         return f"not tested: {pc.status.value}"
+    family = f"Holm over {n_pairs} pair{'s' if n_pairs != 1 else ''}"
     if pc.coupled:
         lead = ""
         if pc.leader is not None:
             other = pc.b if pc.leader == pc.a else pc.a
             lead = f"; {pc.leader} leads, {other} follows by {abs(pc.lag_s):.1f} s"
         return (
-            f"{pc.a} and {pc.b} move together above chance (Holm over {n_pairs} pairs: "
+            f"{pc.a} and {pc.b} move together above chance ({family}: "
             f"p = {pc.p_claim:.3g}){lead}"
         )
-    return f"not above chance after Holm over {n_pairs} pairs (p = {pc.p_claim:.3g})"
+    return f"not above chance after {family} (p = {pc.p_claim:.3g})"
 
 
 def _f(v: Any) -> float | None:
