@@ -164,8 +164,7 @@ def pair_statement(pc: PairConcordance, n_pairs: int) -> str:
             other = pc.b if pc.leader == pc.a else pc.a
             lead = f"; {pc.leader} leads, {other} follows by {abs(pc.lag_s):.1f} s"
         return (
-            f"{pc.a} and {pc.b} move together above chance ({family}: "
-            f"p = {pc.p_claim:.3g}){lead}"
+            f"{pc.a} and {pc.b} move together above chance ({family}: p = {pc.p_claim:.3g}){lead}"
         )
     return f"not above chance after {family} (p = {pc.p_claim:.3g})"
 

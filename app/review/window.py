@@ -21,7 +21,6 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app import sessionfolder
 from app.analysis import SessionAnalysis, write_outputs
-from app.analysis.group import COUPLED_MARK, index_text, matrix_cells, pairs_rows
+from app.analysis.group import index_text
 from app.analysis.tables import (
     Table,
     blocks_table,
@@ -51,6 +49,8 @@ from app.analysis.tables import (
 )
 from app.formatting import fmt_mmss, fmt_value
 from app.review.layout import fit_width, legend_above
+from app.review.layout import table_widget as _table
+from app.review.pairs_panel import pairs_panel
 from app.review.video_panel import install_video
 from app.sessionfolder import SessionFolder
 from dsp.concordance.dyad import HIGHLIGHT
@@ -74,33 +74,9 @@ class TimeAxis(pg.AxisItem):
         return [fmt_mmss(v) for v in values]
 
 
-def _ci_colour(v: float) -> QColor:
-    """Diverging colour-blind-safe (PuOr): -1 purple, 0 white, +1 orange (``v`` scaled CI)."""
-    v = max(-1.0, min(1.0, float(v)))
-    end = (230, 159, 0) if v > 0 else (94, 60, 153)
-    w = abs(v)
-    return QColor(*(int(round(255 + (c - 255) * w)) for c in end))
-
-
 def _view(t: Table) -> QTableWidget:
     """A :class:`~app.analysis.tables.Table` (the report shows the same one) as a widget."""
     return _table(list(t.header), [list(r) for r in t.rows])
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
-    t = QTableWidget(len(rows), len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            item = QTableWidgetItem(cell)
-            if j > 0:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            t.setItem(i, j, item)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.setAlternatingRowColors(True)
-    return t
 
 
 class ReviewWindow(QMainWindow):
@@ -486,7 +462,7 @@ class ReviewWindow(QMainWindow):
         self.markers.itemClicked.connect(self._marker_clicked)
         self.tabs.addTab(self.markers, f"Markers ({len(self.a.markers)})")
         if self.a.group is not None:
-            self.pairs = self._pairs_table()
+            self.pairs = pairs_panel(self.a.group)
             self.tabs.addTab(self.pairs, f"Pairs ({len(self.a.group.eda.pairs)})")
         self.blocks = self._blocks_table()
         self.tabs.addTab(self.blocks, "Blocks")
@@ -553,34 +529,6 @@ class ReviewWindow(QMainWindow):
         note = QLabel(HIGHLIGHT.explain())
         note.setWordWrap(True)
         lay.addWidget(note)
-        return box
-
-    def _pairs_table(self) -> QWidget:
-        """The pair matrix (cell colour = CI, mark = coupled after Holm), the pairs that
-        matter and the group index: the report's group section."""
-        g = self.a.group
-        assert g is not None
-        head, rows = matrix_cells(g)
-        matrix = _table(list(head), [list(r) for r in rows])
-        ci = g.eda.matrix("ci")
-        lim = max(0.2, float(np.nanmax(np.abs(ci))) if np.isfinite(ci).any() else 0.2)
-        for i in range(ci.shape[0]):
-            matrix.item(i, 0).setForeground(QColor(g.people.colour(head[i + 1])))
-            for j in range(ci.shape[1]):
-                if i != j and np.isfinite(ci[i, j]):
-                    matrix.item(i, j + 1).setBackground(_ci_colour(ci[i, j] / lim))
-        pairs = _table(["pair", "CI", "p (Holm)", "coupled", "lead", "label contrasts"],
-                       [list(r) for r in pairs_rows(g)])  # fmt: skip
-        text = QLabel(
-            f"Colour: session CI (orange positive, purple negative). {COUPLED_MARK}: above "
-            f"chance after Holm over {len(g.eda.pairs)} pairs.<br>Group index (mean pairwise "
-            f"CI): {index_text(g.eda.mean_ci)}"
-        )
-        text.setWordWrap(True)
-        box = QWidget()
-        lay = QVBoxLayout(box)
-        for w in (matrix, text, pairs):
-            lay.addWidget(w)
         return box
 
     def _hrv_table(self) -> QTableWidget:
