@@ -115,3 +115,16 @@ def test_library_lists_a_group_session(triad) -> None:
     assert e.eda_ci == pytest.approx(m["group"]["index"]["value"])
     line = format_table([e])[1]
     assert "group of 3: partner, patient, clinician" in line
+
+
+def test_summary_row_of_a_group(triad) -> None:
+    from app.analysis.export import SUMMARY_FIELDS, summary_row
+
+    _, out = triad
+    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    row = summary_row(m, str(out))
+    assert set(row) <= set(SUMMARY_FIELDS)  # summary.csv takes it (a partner_* key did not)
+    assert row["group_people"] == "partner+patient+clinician"
+    assert (
+        row["group_coupled_pairs"] == "partner-patient" and float(row["group_index_p_value"]) < 0.05
+    )

@@ -64,3 +64,8 @@ def test_sessions_with_other_roles_are_refused_in_one_line(coupled, tmp_path: Pa
     lines: list[str] = []
     assert group_study([*coupled[:2], other], tmp_path, lines.append) is None
     assert len(lines) == 1 and "keep roles" in lines[0]
+
+
+def test_fewer_sessions_than_people_say_so(coupled) -> None:
+    st = pseudo_group_study(coupled[:2])
+    assert st.n_pseudo == 0 and "2 sessions of 3 people" in st.text

@@ -74,13 +74,16 @@ def group_study(
         w.writerow(["statistic", "people", "real_groups", "pseudo_groups", "mean_real",
                     "mean_pseudo", "difference", "p_permutation", "permutations", "answer"])  # fmt: skip
         w.writerow(["group_index_mean_pairwise_eda_ci", " ".join(st.people), len(st.real),
-                    st.n_pseudo, f"{st.mean_real:.4f}", f"{st.mean_pseudo:.4f}",
-                    f"{st.difference:.4f}", "" if math.isnan(st.p) else f"{st.p:.4f}",
-                    st.n_perm, st.text])  # fmt: skip
+                    st.n_pseudo, _f4(st.mean_real), _f4(st.mean_pseudo), _f4(st.difference),
+                    _f4(st.p), st.n_perm, st.text])  # fmt: skip
         for g, v in zip(groups, st.real, strict=True):
-            w.writerow([g.name, " ".join(g.people), 1, "", f"{v:.4f}", "", "", "", "", "real"])
+            w.writerow([g.name, " ".join(g.people), 1, "", _f4(v), "", "", "", "", "real"])
     log(f"attune: group index over {len(groups)} group sessions: {st.text}")
     return st
+
+
+def _f4(v: float) -> str:
+    return f"{v:.4f}" if math.isfinite(v) else ""
 
 
 #: The study-level pseudo-group answer of a batch of group sessions.

@@ -433,6 +433,10 @@ SUMMARY_FIELDS = [
     "hr_ci",
     "hr_p_value",
     "eda_ci_listening_minus_talking",
+    "group_people",
+    "group_index",
+    "group_index_p_value",
+    "group_coupled_pairs",
     *STATEMENT_FIELDS,
     "warnings",
     "output",
@@ -452,6 +456,8 @@ def summary_row(m: dict[str, Any], output: str) -> dict[str, Any]:
         output=output,
     )
     for role, p in m["persons"].items():
+        if role not in ("patient", "clinician"):
+            continue  # a group's people: group_* columns and each session's metrics.json
         for k in ("mean_hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf", "coherence_ratio", "scl_us"):
             row[f"{role}_{k}"] = _fmt(p.get(k), 3)
         row[f"{role}_scr_per_min"] = _fmt(p.get("scr_per_min"), 3)
@@ -469,5 +475,14 @@ def summary_row(m: dict[str, Any], output: str) -> dict[str, Any]:
     if h.get("available"):
         row.update(hr_ci=_fmt(h["marci_ci"], 4), hr_p_value=_fmt(h["surrogate"]["p_value"], 4))
     row["eda_ci_listening_minus_talking"] = _fmt(listening_minus_talking(m), 4)
+    g = m.get("group") or {}
+    if g:
+        gi = g.get("index") or {}
+        row.update(
+            group_people="+".join(g.get("people", [])),
+            group_index=_fmt(gi.get("value"), 4),
+            group_index_p_value=_fmt(gi.get("p_value"), 4),
+            group_coupled_pairs=" ".join("-".join(pr) for pr in g.get("coupled_pairs", [])),
+        )
     row.update(statement_columns(m))
     return row

@@ -105,6 +105,12 @@ class GroupStudy:
     def text(self) -> str:
         """The answer in words, with its evidence."""
         if not math.isfinite(self.difference):
+            if len(self.real) < len(self.people):
+                return (
+                    f"not enough data for a study-level test: {len(self.real)} sessions of "
+                    f"{len(self.people)} people (a pseudo-group takes each member from a "
+                    "different session)"
+                )
             return "not enough data for a study-level test"
         if not math.isfinite(self.p):
             return (
