@@ -28,7 +28,7 @@ from pathlib import Path
 
 from app import __version__
 from app.sessionfolder import RECORDING, SessionFolder
-from devices.assign import ROLES
+from devices.assign import MAX_PEOPLE, ROLES, MapError, role_name
 from devices.files import DeviceFileError, DeviceRecording, read_device_file
 from devices.files.clap import ClapSyncError, clap_shifts, is_clap
 from devices.files.xdf_out import Placed, write_dyad_xdf
@@ -73,7 +73,8 @@ def _utc(t: float) -> str:
 def assign_roles(files: Sequence[str], roles: Sequence[str]) -> list[tuple[str, Path]]:
     """``(role, path)`` for every file.
 
-    ``roles``: ``NAME=FILE-or-GLOB`` items (glob on the path or the file name). Files no
+    ``roles``: ``NAME=FILE-or-GLOB`` items (glob on the path or the file name; NAME any
+    one-word role name: patient, clinician, partner ..., at most 8 people). Files no
     ``--role`` names are given by a role word in their name (patient/client,
     clinician/therapist); a single file is the patient. Anything else is refused.
     """
@@ -82,10 +83,17 @@ def assign_roles(files: Sequence[str], roles: Sequence[str]) -> list[tuple[str, 
         name, sep, pat = item.partition("=")
         if not sep or not name.strip() or not pat.strip():
             raise ImportFilesError(f"--role {item!r}: use --role NAME=FILE-or-GLOB")
-        name = name.strip().lower()
-        if name not in ROLES:
-            raise ImportFilesError(f"--role {item!r}: the role must be one of {', '.join(ROLES)}")
+        try:
+            name = role_name(name, f"--role {item!r}")
+        except MapError as exc:
+            raise ImportFilesError(str(exc)) from None
         pairs.append((name, pat.strip()))
+    named = list(dict.fromkeys(n for n, _ in pairs))
+    if len(named) > MAX_PEOPLE:
+        raise ImportFilesError(
+            f"--role names {len(named)} people ({', '.join(named)}); a session has at most "
+            f"{MAX_PEOPLE}"
+        )
     paths = [Path(f) for f in files]
     for role, pat in pairs:
         if not any(fnmatch.fnmatch(str(p), pat) or fnmatch.fnmatch(p.name, pat) for p in paths):
@@ -216,7 +224,8 @@ def import_files(
         recs = [(role, read_device_file(p, reader)) for role, p in assign_roles(files, roles)]
     except DeviceFileError as exc:
         raise ImportFilesError(str(exc)) from None
-    recs.sort(key=lambda rr: ROLES.index(rr[0]))
+    order = [*ROLES, *dict.fromkeys(r.partition("=")[0].strip().lower() for r in roles)]
+    recs.sort(key=lambda rr: order.index(rr[0]))  # patient, clinician, then as named
     shifts, sync_lines, clap_info = [0.0] * len(recs), [], None
     if is_clap(sync_event):
         known = [r.t_first for _, r in recs if math.isfinite(r.clock.uncertainty_s)]

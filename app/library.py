@@ -73,6 +73,9 @@ class SessionEntry:
     listening_vs_talking_text : str
         That contrast in words ("" without one).
     notes : str
+    people : tuple of str
+        The session's people when they are not the patient and the clinician (a group; then
+        ``eda_ci``/``eda_p`` are the group index, the mean pairwise EDA CI, and its p); ().
     """
 
     folder: Path
@@ -95,6 +98,7 @@ class SessionEntry:
     listening_vs_talking_p: float
     listening_vs_talking_text: str
     notes: str
+    people: tuple[str, ...] = ()
 
     @property
     def date_text(self) -> str:
@@ -170,6 +174,10 @@ def read_session(folder: str | Path) -> SessionEntry | None:
     if not math.isfinite(base):
         base = _float((cli.get("baseline") or {}).get("ln_rmssd"))
         src = (cli.get("baseline") or {}).get("source", "") if math.isfinite(base) else ""
+    names = tuple(str(p.get("role", "")) for p in m.get("people") or [] if isinstance(p, dict))
+    group = (m.get("group") or {}).get("index") or {} if m.get("group") else {}
+    if m.get("group"):
+        eda = {"marci_ci": group.get("value"), "surrogate": {"p_value": group.get("p_value")}}
     lvt = tested_contrast(m) if m else None
     lvt_d, lvt_p, lvt_text = lvt if lvt is not None else (math.nan, math.nan, "")
     return SessionEntry(
@@ -193,6 +201,7 @@ def read_session(folder: str | Path) -> SessionEntry | None:
         listening_vs_talking_p=lvt_p,
         listening_vs_talking_text=lvt_text,
         notes=str(s.get("notes") or ""),
+        people=names if m.get("group") is not None or set(names) - {"patient", "clinician"} else (),
     )
 
 
@@ -280,6 +289,12 @@ def format_table(entries: Sequence[SessionEntry]) -> list[str]:
             f"{fmt_value(e.eda_ci):>6}  {fmt_value(e.eda_p, 3):>5}  {fmt_value(e.hr_ci):>6}  "
             f"{fmt_value(e.clinician_baseline_ln_rmssd):>14}  {contrast_cell(e):>22}  "
             f"{e.folder.name}{'' if e.analysed else '  (not analysed: attune library --analyze)'}"
+            + (
+                f"  (group of {len(e.people)}: {', '.join(e.people)}; EDA CI = mean pairwise "
+                "CI, p against surrogate groups)"
+                if e.people
+                else ""
+            )
         )
     return lines
 

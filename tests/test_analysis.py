@@ -89,7 +89,7 @@ def test_cli_writes_every_output(sim, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    assert m["schema_version"] == 1
+    assert m["schema_version"] == 2  # 2: people, pairs, group (app.analysis.export)
     assert m["duration_s"] == pytest.approx(600.0, abs=1.0)
     assert {c["role"] for c in m["inputs"]} == {"patient", "clinician"}
     assert m["parameters"]["n_surrogates"] == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import sys
 import time
@@ -19,6 +20,7 @@ from app.analysis.pipeline import analyze_file
 from app.analysis.study import PSEUDO_FIELDS, dyad_series, pseudo_study, write_summary_html
 from app.sessionfolder import RECORDING
 from dsp.concordance.pseudo import DyadSeries
+from dsp.concordance.pseudo_group import GroupSeries, GroupStudy, pseudo_group_study
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,48 @@ class FileOutcome:
     error: str = ""
     warnings: tuple[str, ...] = ()
     series: DyadSeries | None = None
+    group: GroupSeries | None = None
+
+
+def group_series(a: Any) -> GroupSeries | None:
+    """A group session's EDA grid for pseudo-groups (None for dyads and one person)."""
+    g = a.group
+    if g is None or g.grid_eda.size == 0:
+        return None
+    return GroupSeries(a.path.name, a.config.grid_fs, tuple(g.eda.people), g.grid_eda)
+
+
+def group_study(
+    groups: Sequence[GroupSeries], outdir: str | Path, log: Callable[[str], None], seed: int = 0
+) -> GroupStudy | None:
+    """Real groups against role-keeping pseudo-groups (``pseudo_groups.csv``), or None with
+    the reason logged in one line."""
+    if len(groups) < 2:
+        return None
+    try:
+        st = pseudo_group_study(groups, seed=seed)
+    except ValueError as exc:
+        log(f"attune: no pseudo-group comparison: {exc}")
+        return None
+    with open(Path(outdir) / PSEUDO_GROUPS_CSV, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["statistic", "people", "real_groups", "pseudo_groups", "mean_real",
+                    "mean_pseudo", "difference", "p_permutation", "permutations", "answer"])  # fmt: skip
+        w.writerow(["group_index_mean_pairwise_eda_ci", " ".join(st.people), len(st.real),
+                    st.n_pseudo, _f4(st.mean_real), _f4(st.mean_pseudo), _f4(st.difference),
+                    _f4(st.p), st.n_perm, st.text])  # fmt: skip
+        for g, v in zip(groups, st.real, strict=True):
+            w.writerow([g.name, " ".join(g.people), 1, "", _f4(v), "", "", "", "", "real"])
+    log(f"attune: group index over {len(groups)} group sessions: {st.text}")
+    return st
+
+
+def _f4(v: float) -> str:
+    return f"{v:.4f}" if math.isfinite(v) else ""
+
+
+#: The study-level pseudo-group answer of a batch of group sessions.
+PSEUDO_GROUPS_CSV = "pseudo_groups.csv"
 
 
 def analyze_to_folder(path: str, outdir: str, options: AnalysisOptions) -> FileOutcome:
@@ -53,7 +97,7 @@ def analyze_to_folder(path: str, outdir: str, options: AnalysisOptions) -> FileO
         write_outputs(a, outdir, options.formats, thumbnails=options.thumbnails)
         cache_store(path, options, a)
         row = summary_row(metrics_dict(a), str(outdir))
-        return FileOutcome(True, row, "", a.warnings, dyad_series(a))
+        return FileOutcome(True, row, "", a.warnings, dyad_series(a), group_series(a))
     except AnalysisError as exc:
         return FileOutcome(False, error=str(exc))
     except (OSError, ValueError, MemoryError) as exc:
@@ -114,7 +158,9 @@ def analyze_paths(
 
     With two or more dyads, each real dyad is also compared with role-keeping pseudo-dyads
     (:mod:`app.analysis.study`; on the local cores, or on the Dask cluster at ``scheduler``)
-    and the batch page ``summary.html`` is written.
+    and the batch page ``summary.html`` is written. With two or more group sessions of the
+    same roles, the real groups' index is compared with role-keeping pseudo-groups
+    (:mod:`dsp.concordance.pseudo_group`; ``pseudo_groups.csv`` and one line in the log).
 
     Returns
     -------
@@ -141,6 +187,7 @@ def analyze_paths(
     bar = ProgressBar(f"{len(paths)} files")
     done = 0
     series: list[DyadSeries | None] = [None] * len(paths)
+    groups: list[GroupSeries | None] = [None] * len(paths)
     with ProcessPoolExecutor(max_workers=n_workers) as pool:
         futs = {
             pool.submit(analyze_to_folder, str(p), str(d), options): i
@@ -154,6 +201,7 @@ def analyze_paths(
             if outcome.ok:
                 rows[i] = outcome.row
                 series[i] = outcome.series
+                groups[i] = outcome.group
                 for w in outcome.warnings:
                     log(f"attune: warning: {w}")
             else:
@@ -177,8 +225,9 @@ def analyze_paths(
             bar.close()
         for i in have:
             rows[i].update(study.rows[series[i].name])
-    elif len(have) < 2:
+    elif len(have) < 2 and not any(groups):
         log("attune: fewer than two dyads: no pseudo-dyad comparison (not enough data for a test)")
+    group_study([g for g in groups if g is not None], outdir, log, options.config.seed)
     fields = SUMMARY_FIELDS + PSEUDO_FIELDS
     write_summary_html([r for r in rows if r is not None], Path(outdir) / "summary.html", study)
     with open(Path(outdir) / "summary.csv", "w", newline="", encoding="utf-8") as fh:

@@ -22,18 +22,19 @@ from typing import Any
 import numpy as np
 
 from app import __version__
+from app.analysis.group import group_json, pairs_json
 from app.analysis.inputs import FORMATS
 from app.analysis.moments import moments_json
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.report import write_report
 from app.analysis.statements import (
     STATEMENT_FIELDS,
+    contrast_dict,
     lead_dict,
     statement_columns,
     statements_dict,
 )
 from app.sessionfolder import METRICS_JSON, REPORT_HTML, TIMESERIES_CSV, beats_csv
-from devices.assign import ROLES
 from dsp.concordance.dyad import DyadSignal
 from dsp.concordance.segments import SegmentStats
 from dsp.ecg import ECG_PARAMS
@@ -43,7 +44,17 @@ from dsp.ppg import PPG_PARAMS
 from dsp.quality import eda_valid_mask, ppg_quality
 from dsp.session import PersonInterval, PersonSession, SessionConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version of ``metrics.json``'s layout.
+
+2 (groups): adds ``people`` (each analysed person's role and colour, in the session's order),
+``pairs`` (one entry per pair that matters: ``people`` [a, b], the pair's numbers and its
+``statement`` with evidence; for a dyad the one pair, its full analysis staying in
+``concordance``) and ``group`` (the group index and its test; null for a dyad). Every key of
+version 1 is kept with its meaning, so a reader of version 1 reads a two-person file of
+version 2 unchanged; a group's file has ``concordance`` null and its numbers in ``pairs`` and
+``group``.
+"""
 
 
 def _num(v: Any) -> Any:
@@ -180,7 +191,7 @@ def method_parameters() -> dict[str, Any]:
 
 
 def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
-    """The content of ``metrics.json`` (schema version 1)."""
+    """The content of ``metrics.json`` (:data:`SCHEMA_VERSION`)."""
     t0 = a.t_start
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -215,6 +226,12 @@ def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
             "eda": signal_dict(a.dyad.eda),
             "hr": signal_dict(a.dyad.hr),
         }
+    info = a.people_info
+    out["people"] = [
+        {"role": p.role, "colour": p.colour} for p in info.persons if p.role in a.persons
+    ]
+    out["pairs"] = pairs_json(a.group, contrast_dict) if a.group is not None else _dyad_pairs(a)
+    out["group"] = group_json(a.group) if a.group is not None else None
     labels = list(dict.fromkeys(lab for _, _, lab in a.intervals))
     for lab in labels:
         row: dict[str, Any] = {"label": lab}
@@ -235,6 +252,26 @@ def metrics_dict(a: SessionAnalysis) -> dict[str, Any]:
                     row[f"{sig.signal}_concordance"] = _seg_dict(sig.segments.intervals[i], t0)
         out["segments"]["per_interval"].append(row)
     return out
+
+
+def _dyad_pairs(a: SessionAnalysis) -> list[dict[str, Any]]:
+    """``pairs`` of a two-person session: the one pair, pointing at ``concordance``."""
+    if a.dyad is None or len(a.roles) < 2:
+        return []
+    sig = a.dyad.eda
+    sc = sig.session
+    st = statements_dict(sig) if sc is not None else {}
+    return [
+        {
+            "people": list(a.roles),
+            "signal": "eda",
+            "status": "tested" if sc is not None else "not enough data",
+            "ci": _num(sc.ci) if sc is not None else None,
+            "ci_p_value": _num(sc.surrogate.p_value) if sc is not None else None,
+            "statement": (st.get("lead") or {}).get("text") if st else sig.note,
+            "details": "concordance.eda (the dyad's full analysis)",
+        }
+    ]
 
 
 def listening_minus_talking(m: dict[str, Any], signal: str = "eda") -> float | None:
@@ -283,7 +320,7 @@ def timeseries_rows(a: SessionAnalysis) -> tuple[list[str], list[list[str]]]:
         t = a.dyad.eda.timeline.t
     header = ["lsl_time_s", "t_rel_s"]
     cols: list[np.ndarray] = []
-    for role in ROLES:
+    for role in a.people:
         p = a.persons.get(role)
         header += [f"hr_{role}_bpm", f"scl_{role}_us"]
         if p is None:
@@ -352,7 +389,7 @@ def write_outputs(
         p.write_text(json.dumps(m, indent=2, ensure_ascii=False, allow_nan=False) + "\n", "utf-8")
         written.append(p)
     if "csv" in formats:
-        for role in ROLES:
+        for role in a.roles:
             if role in a.persons:
                 written.append(
                     _write_csv(out / beats_csv(role), BEAT_HEADER, beat_rows(a.persons[role]))
@@ -396,6 +433,10 @@ SUMMARY_FIELDS = [
     "hr_ci",
     "hr_p_value",
     "eda_ci_listening_minus_talking",
+    "group_people",
+    "group_index",
+    "group_index_p_value",
+    "group_coupled_pairs",
     *STATEMENT_FIELDS,
     "warnings",
     "output",
@@ -415,6 +456,8 @@ def summary_row(m: dict[str, Any], output: str) -> dict[str, Any]:
         output=output,
     )
     for role, p in m["persons"].items():
+        if role not in ("patient", "clinician"):
+            continue  # a group's people: group_* columns and each session's metrics.json
         for k in ("mean_hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf", "coherence_ratio", "scl_us"):
             row[f"{role}_{k}"] = _fmt(p.get(k), 3)
         row[f"{role}_scr_per_min"] = _fmt(p.get("scr_per_min"), 3)
@@ -432,5 +475,14 @@ def summary_row(m: dict[str, Any], output: str) -> dict[str, Any]:
     if h.get("available"):
         row.update(hr_ci=_fmt(h["marci_ci"], 4), hr_p_value=_fmt(h["surrogate"]["p_value"], 4))
     row["eda_ci_listening_minus_talking"] = _fmt(listening_minus_talking(m), 4)
+    g = m.get("group") or {}
+    if g:
+        gi = g.get("index") or {}
+        row.update(
+            group_people="+".join(g.get("people", [])),
+            group_index=_fmt(gi.get("value"), 4),
+            group_index_p_value=_fmt(gi.get("p_value"), 4),
+            group_coupled_pairs=" ".join("-".join(pr) for pr in g.get("coupled_pairs", [])),
+        )
     row.update(statement_columns(m))
     return row

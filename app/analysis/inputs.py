@@ -55,6 +55,9 @@ class AnalysisOptions:
     thumbnails : bool
         The HTML report shows a video frame per moment (``--thumbnails``; off: faces are
         private).
+    pairs : tuple of str
+        The pairs that matter (``--pairs a-b,c-b`` or the map file's ``pairs``); empty: every
+        pair, the clinician's first (:mod:`app.people`).
     """
 
     roles: dict = field(default_factory=dict)
@@ -65,6 +68,7 @@ class AnalysisOptions:
     eda_scale: float | None = None
     surrogate_method: str = "circular"
     thumbnails: bool = False
+    pairs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.analysis.group import GroupAnalysis, analyze_group
 from app.analysis.inputs import (
     EDA_UNITS,
     AnalysisError,
@@ -29,6 +30,7 @@ from app.analysis.inputs import (
     streams_summary,
 )
 from app.heartpy_peer import HeartpyEstimate, PeerCheck, heartpy_ppg_estimate, longest_span
+from app.people import People, people_model
 from devices.assign import ROLES, Assignment, Channel, MapError
 from devices.intervals import IntervalBeats
 from devices.markers import block_label, marker_blocks
@@ -93,6 +95,12 @@ class SessionAnalysis:
         Analysis time (s).
     heartpy : dict
         role -> :class:`app.heartpy_peer.PeerCheck`, heartpy's second opinion on the PPG.
+    people : tuple of str
+        The session's people in order (``ROLES`` for a dyad or a one-person file).
+    group : GroupAnalysis or None
+        Pairwise matrix, group index and pair contrasts of a session with other people than
+        exactly the patient and the clinician (3-8 people, or two with other role names);
+        None otherwise (then ``dyad`` holds the two-person analysis).
     """
 
     path: Path
@@ -113,6 +121,8 @@ class SessionAnalysis:
     config: SessionConfig
     elapsed_s: float
     heartpy: dict = field(default_factory=dict)
+    people: tuple[str, ...] = ROLES
+    group: GroupAnalysis | None = None
 
     @property
     def duration_s(self) -> float:
@@ -121,8 +131,16 @@ class SessionAnalysis:
 
     @property
     def roles(self) -> tuple[str, ...]:
-        """Roles present, patient first."""
-        return tuple(r for r in ROLES if r in self.persons)
+        """Roles present, in the session's order (patient first in a dyad)."""
+        return tuple(r for r in self.people if r in self.persons)
+
+    @property
+    def people_info(self) -> People:
+        """Names, colours and pairs of the people present (of the session's people when
+        fewer than two are present)."""
+        if self.group is not None:
+            return self.group.people
+        return people_model(self.roles if len(self.roles) >= 2 else self.people)
 
 
 def _load(path: Path) -> tuple[XdfRecording, list[str]]:
@@ -166,9 +184,19 @@ def _assignment(
         )
     if assignment.problems and (options.roles or options.map_path):
         bad = [p for p in assignment.problems if p.blocks_assigned]
-        if bad:
+        if bad and not _group_goes_on(assignment, bad):
             raise AnalysisError(f"{path}: " + " | ".join(str(p) for p in bad))
+        if bad:  # a group: the others' pairs go on (one line per problem)
+            notes.extend(f"{p}; the others are analysed without it" for p in bad)
     return assignment, by_uid, notes
+
+
+def _group_goes_on(assignment: Assignment, bad: list) -> bool:
+    """A group of 3 or more goes on without what the problems concern while two people
+    still have a signal; two people (or fewer left) stop with the problems' line."""
+    if len(assignment.people) < 3:
+        return False
+    return len({c.role for c in assignment.channels}) >= 2
 
 
 def _signals(
@@ -268,10 +296,12 @@ def _persons(
     step: Progress,
     warn: list[str],
     eda_steps: dict[str, float] | None = None,
+    people: tuple[str, ...] | None = None,
 ) -> dict[str, PersonSession]:
     """Each role's beats, HRV and EDA (ECG preferred over PPG when both exist)."""
     persons: dict[str, PersonSession] = {}
-    roles_present = [r for r in ROLES if r in signals]
+    order = people if people is not None else ROLES
+    roles_present = [r for r in order if r in signals]
     for i, role in enumerate(roles_present):
         step(0.1 + 0.4 * i / len(roles_present), f"{role}: beats, HRV, EDA")
         sig = signals[role]
@@ -374,6 +404,35 @@ def _dyad(
     return dyad
 
 
+def _is_group(people: tuple[str, ...], persons: dict[str, PersonSession]) -> bool:
+    """A group analysis when the people are not exactly the patient and the clinician and
+    at least two of them have signals."""
+    return set(people) != set(ROLES) and len(persons) >= 2
+
+
+def _group(
+    persons: dict[str, PersonSession],
+    people: tuple[str, ...],
+    options: AnalysisOptions,
+    intervals: list[tuple[float, float, str]],
+    rec: XdfRecording,
+    step: Progress,
+    notes: list[str],
+) -> GroupAnalysis | None:
+    """The pairwise matrix and group index, or None (with the reason in ``notes``)."""
+    if not rec.aligned:
+        notes.append(f"no concordance: {rec.alignment}")
+        return None
+    step(0.55, f"group of {len(persons)}: pairwise matrix, group index")
+    try:
+        model = people_model(people, options.pairs)
+    except MapError as exc:
+        raise AnalysisError(str(exc)) from None
+    g = analyze_group(persons, model, intervals, options.config)
+    notes.extend(g.notes)
+    return g
+
+
 def analyze_file(
     path: str | Path,
     options: AnalysisOptions = AnalysisOptions(),  # noqa: B008
@@ -413,13 +472,17 @@ def analyze_file(
             + " | ".join(warn[-3:] or [str(p) for p in assignment.problems])
         )
     eda_steps = {c.role: c.resolution for c in channels if c.modality == "eda"}
-    persons = _persons(signals, cfg, step, warn, eda_steps)
+    persons = _persons(signals, cfg, step, warn, eda_steps, assignment.people)
     t_start = min(p.t_start for p in persons.values())
     t_end = max(p.t_end for p in persons.values())
     if rec.truncated:
         notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
     intervals = marker_blocks([(t, block_label(x)) for t, x in markers], t_start, t_end)
-    dyad = _dyad(persons, intervals, rec, cfg, step, notes, options.surrogate_method)
+    dyad, group = None, None
+    if _is_group(assignment.people, persons):
+        group = _group(persons, assignment.people, options, intervals, rec, step, notes)
+    else:
+        dyad = _dyad(persons, intervals, rec, cfg, step, notes, options.surrogate_method)
     step(0.85, "heartpy second opinion")
     peers = _heartpy_peers(signals, persons, cfg)
     step(0.9, "segments")
@@ -448,4 +511,6 @@ def analyze_file(
         config=cfg,
         elapsed_s=time.perf_counter() - t_clock,
         heartpy=peers,
+        people=assignment.people,
+        group=group,
     )

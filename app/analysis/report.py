@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from app.analysis.group import COUPLED_MARK, index_text, matrix_cells, pairs_rows
 from app.analysis.moments import moments_table, moments_thumbnails_html
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.tables import (
@@ -33,7 +34,6 @@ from app.analysis.tables import (
     quality_table,
 )
 from app.formatting import fmt_mmss, fmt_value
-from app.palette import ROLE_COLOURS as COLORS
 from dsp.concordance import wcc_peak
 from dsp.concordance.dyad import HIGHLIGHT
 
@@ -78,12 +78,14 @@ def overview_figure(a: SessionAnalysis) -> Figure:
     fig = Figure(figsize=(10, 5.2))
     axs = fig.subplots(2, 1, sharex=True)
     grid = np.arange(math.floor(a.t_start), a.t_end, 0.5)
+    info = a.people_info
     for role, p in a.persons.items():
+        colour = info.colour(role)
         if p.has_eda:
-            axs[0].plot((grid - t0) / 60, p.eda_on_grid(grid), color=COLORS[role], lw=0.9,
+            axs[0].plot((grid - t0) / 60, p.eda_on_grid(grid), color=colour, lw=0.9,
                         label=role)  # fmt: skip
         if p.has_cardiac:
-            axs[1].plot((grid - t0) / 60, p.hr_on_grid(grid), color=COLORS[role], lw=0.7,
+            axs[1].plot((grid - t0) / 60, p.hr_on_grid(grid), color=colour, lw=0.7,
                         label=role)  # fmt: skip
     axs[0].set_ylabel("skin conductance (µS)")
     axs[1].set_ylabel("heart rate (bpm)")
@@ -172,6 +174,76 @@ details{display:block}details>summary{display:none}}
 """
 
 
+def matrix_figure(a: SessionAnalysis) -> Figure | None:
+    """The pair matrix: colour = session CI (strength, colour-blind-safe diverging map),
+    ``●`` = coupled after Holm (evidence), ``–`` = not tested."""
+    if a.group is None:
+        return None
+    gc = a.group.eda
+    names = list(gc.people)
+    ci = gc.matrix("ci")
+    lim = max(0.2, float(np.nanmax(np.abs(ci))) if np.isfinite(ci).any() else 0.2)
+    n = len(names)
+    fig = Figure(figsize=(1.2 + 0.75 * n, 0.9 + 0.65 * n))
+    ax = fig.subplots()
+    im = ax.imshow(np.ma.masked_invalid(ci), cmap="PuOr_r", vmin=-lim, vmax=lim)
+    for i, j in ((i, j) for i in range(n) for j in range(n) if i != j):
+        pc = gc.pair(names[i], names[j])
+        text = "–" if not np.isfinite(ci[i, j]) else f"{ci[i, j]:.2f}"
+        if pc.coupled:
+            text += f"\n{COUPLED_MARK}"
+        ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                color="white" if abs(ci[i, j]) > 0.6 * lim else "black")  # fmt: skip
+    ax.set_xticks(range(n), names, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(n), names, fontsize=8)
+    for t, name in zip((*ax.get_xticklabels(), *ax.get_yticklabels()), names * 2, strict=True):
+        t.set_color(a.people_info.colour(name))
+    fig.colorbar(im, ax=ax, label="session CI (EDA)", shrink=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def _group_section(a: SessionAnalysis) -> list[str]:
+    """The pair matrix, the pairs that matter and the group index (groups only)."""
+    if a.group is None:
+        return []
+    g = a.group
+    n = len(g.eda.pairs)
+    e = [f"<h2>Who moves with whom: {len(g.eda.people)} people, {n} pairs (EDA)</h2>"]
+    fig = matrix_figure(a)
+    if fig is not None:
+        e.append(f'<img alt="pair matrix" src="data:image/png;base64,{_png(fig)}">')
+    head, rows = matrix_cells(g)
+    e.append(table_html(Table("matrix", "", head, rows)))
+    e.append(
+        f'<p class="small">Colour and number: the session concordance index (Marci CI of the '
+        f"EDA slopes) of each pair, a strength. {COUPLED_MARK}: the pair moves together above "
+        f"chance after Holm's correction for {n} pairs (its coupling test against circular "
+        f"shifts and its CI test both below {g.eda.alpha:g}); no mark: not shown to be above "
+        "chance. –: not tested (no common data).</p>"
+    )
+    e += _section(
+        Table(
+            "pairs", "The pairs that matter" + (" (declared)" if g.people.declared else ""),
+            ("pair", "CI", "p (Holm)", "coupled", "lead", "label contrasts (shared SCRs)"),
+            pairs_rows(g),
+            "Lead is named only for a coupled pair whose lead test passes. p (Holm): the "
+            "larger of the Holm-adjusted coupling p and the pair's own CI test p.",
+        )
+    )  # fmt: skip
+    e += _section(
+        Table(
+            "group", "Group index",
+            ("index", "value and test"),
+            (("mean pairwise CI", index_text(g.eda.mean_ci)),
+             ("Kuramoto order parameter (for comparison)", index_text(g.eda.kuramoto))),
+            "Null: surrogate groups in which every member's EDA is circularly shifted on their "
+            "own (shifts apart by at least the minimum shift), so no pair keeps its alignment.",
+        )
+    )  # fmt: skip
+    return e
+
+
 def table_html(t: Table, cls: str = "") -> str:
     """A :class:`~app.analysis.tables.Table` as an HTML table (every cell escaped)."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in t.header)
@@ -219,7 +291,13 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any], thumbnails: bool 
     """
     title = f"Session report – {html.escape(a.path.name)}"
     rec = (a.recorded_at or "unknown")[:16].replace("T", " ")
-    people = ", ".join(f"<span class={r}>{r}</span>" for r in a.roles)
+    info = a.people_info
+    people = ", ".join(
+        f"<span class={r}>{r}</span>"
+        if r in ("patient", "clinician")
+        else f'<span style="color:{info.colour(r)};font-weight:bold">{html.escape(r)}</span>'
+        for r in a.roles
+    )
     e = [
         f"<h1>{title}</h1>",
         f'<p class="meta">Recorded {html.escape(rec)} · analysed duration {fmt_mmss(a.duration_s)} '
@@ -227,6 +305,7 @@ def render_report(a: SessionAnalysis, metrics: dict[str, Any], thumbnails: bool 
     ]
     e += [f'<div class="note">{html.escape(n)}</div>' for n in a.notes]
     e += [f'<div class="warn">Warning: {html.escape(w)}</div>' for w in a.warnings]
+    e += _group_section(a)
     e += _section(concordance_table(a))
     e += _section(contrasts_table(a))
     e += _section(hr_synchrony_table(a))

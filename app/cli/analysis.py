@@ -78,13 +78,22 @@ def _register_analyze(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="ROLE=GLOB",
-        help="streams whose name or source_id matches GLOB belong to ROLE (patient or "
-        "clinician); repeat for both roles",
+        help="streams whose name or source_id matches GLOB belong to ROLE (patient, "
+        "clinician, or any word: partner, cotherapist, mother ...); one per person, 2-8 people",
     )
     sel.add_argument(
         "--map",
         metavar="FILE.toml",
-        help="TOML stream map: [patient] eda = {stream = 'GLOB', channel = 'LABEL' or index}",
+        help="TOML stream map: [patient] eda = {stream = 'GLOB', channel = 'LABEL' or index}; "
+        "one [ROLE] table per person",
+    )
+    p.add_argument(
+        "--pairs",
+        action="append",
+        default=[],
+        metavar="A-B,...",
+        help="with 3 or more people: the pairs that matter, in the order shown (default: "
+        "every pair, the clinician's first)",
     )
     p.add_argument(
         "--segments-from",
@@ -214,7 +223,8 @@ def _surrogates(text: str) -> str | int:
 
 def _options(args: argparse.Namespace) -> Any:
     from app.analysis import AnalysisOptions
-    from devices.assign import MapError, parse_role_options
+    from app.people import people_model
+    from devices.assign import MapError, load_map, map_pairs, parse_role_options, people_of
     from dsp.params import MethodParams
     from dsp.session import SessionConfig
 
@@ -224,6 +234,12 @@ def _options(args: argparse.Namespace) -> Any:
         raise UsageError(str(exc)) from None
     if args.map and not Path(args.map).is_file():
         raise UsageError(f"map file {args.map} not found")
+    try:
+        pairs = tuple(getattr(args, "pairs", None) or (map_pairs(args.map) if args.map else ()))
+        if pairs:  # the names are checked against the file's people by the analysis
+            people_model(people_of(roles, load_map(args.map) if args.map else None), pairs)
+    except MapError as exc:
+        raise UsageError(str(exc)) from None
     sur = getattr(args, "surrogates", "circular")
     n_sur = getattr(args, "n_surrogates", None)
     if isinstance(sur, int):  # the old spelling: --surrogates N
@@ -244,6 +260,7 @@ def _options(args: argparse.Namespace) -> Any:
         config=cfg,
         surrogate_method=sur,
         thumbnails=bool(getattr(args, "thumbnails", False)),
+        pairs=pairs,
     )
 
 
@@ -259,6 +276,9 @@ PROFILE_STAGES = (
     ("segment_concordance", "segments.py", "  per-block tables and lead tests"),
     ("_contrasts", "dyad.py", "  label contrasts"),
     ("hr_coherence_session_test", "hr.py", "  HR coherence test"),
+    ("analyze_group", "group.py", "group (3-8 people: everything below)"),
+    ("group_concordance", "group.py", "  pair matrix tests and group index"),
+    ("_pair_contrasts", "group.py", "  label contrasts per pair"),
     ("_heartpy_peers", "pipeline.py", "heartpy second opinion"),
     ("write_outputs", "export.py", "metrics.json, CSVs, report.html"),
 )

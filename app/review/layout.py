@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QTableWidget
+from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
-__all__ = ["fit_width", "legend_above"]
+__all__ = ["fit_width", "legend_above", "table_widget"]
+
+
+def table_widget(headers: list[str], rows: list[list[str]]) -> QTableWidget:
+    """A read-only table of text cells, values right-aligned after the first column."""
+    t = QTableWidget(len(rows), len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.verticalHeader().setVisible(False)
+    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            item = QTableWidgetItem(cell)
+            if j > 0:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            t.setItem(i, j, item)
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    t.setAlternatingRowColors(True)
+    return t
 
 
 def fit_width(t: QTableWidget) -> None:

@@ -21,7 +21,6 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from app import sessionfolder
 from app.analysis import SessionAnalysis, write_outputs
+from app.analysis.group import index_text
 from app.analysis.tables import (
     Table,
     blocks_table,
@@ -49,11 +48,11 @@ from app.analysis.tables import (
     physiology_table,
 )
 from app.formatting import fmt_mmss, fmt_value
-from app.palette import ROLE_COLOURS as COLORS  # noqa: E402
 from app.review.layout import fit_width, legend_above
+from app.review.layout import table_widget as _table
+from app.review.pairs_panel import pairs_panel
 from app.review.video_panel import install_video
 from app.sessionfolder import SessionFolder
-from devices.assign import ROLES
 from dsp.concordance.dyad import HIGHLIGHT
 
 BLOCK_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
@@ -78,22 +77,6 @@ class TimeAxis(pg.AxisItem):
 def _view(t: Table) -> QTableWidget:
     """A :class:`~app.analysis.tables.Table` (the report shows the same one) as a widget."""
     return _table(list(t.header), [list(r) for r in t.rows])
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
-    t = QTableWidget(len(rows), len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            item = QTableWidgetItem(cell)
-            if j > 0:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            t.setItem(i, j, item)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.setAlternatingRowColors(True)
-    return t
 
 
 class ReviewWindow(QMainWindow):
@@ -156,8 +139,9 @@ class ReviewWindow(QMainWindow):
     def _header_html(self) -> str:
         a = self.a
         rec = (a.recorded_at or "")[:16].replace("T", " ")
-        ppl = " and ".join(
-            f'<span style="color:{COLORS[r]};font-weight:bold">{r}</span>' for r in a.roles
+        info = a.people_info
+        ppl = (" and " if len(a.roles) == 2 else ", ").join(
+            f'<span style="color:{info.colour(r)};font-weight:bold">{r}</span>' for r in a.roles
         )
         parts = [
             f"<b>{a.path.name}</b>",
@@ -166,7 +150,14 @@ class ReviewWindow(QMainWindow):
             ppl,
         ]
         line1 = " · ".join(p for p in parts if p)
-        if a.dyad is None:
+        if a.group is not None:
+            gi = a.group.eda.mean_ci
+            coupled = [f"{pc.a}–{pc.b}" for pc in a.group.pairs() if pc.coupled]
+            line2 = (
+                f"Group index (mean pairwise EDA CI) <b>{index_text(gi)}</b> · coupled pairs "
+                f"(Holm): {', '.join(coupled) or 'none'} · see the Pairs tab"
+            )
+        elif a.dyad is None:
             line2 = "One person only: concordance needs two people."
         else:
             eda, hr = a.dyad.eda.session, a.dyad.hr.session
@@ -246,11 +237,12 @@ class ReviewWindow(QMainWindow):
         grid = np.arange(math.floor(t0), a.t_end, 0.25)
         rel = grid - t0
         ov_series = []
-        for role in ROLES:
+        info = a.people_info
+        for role in a.roles:
             p = a.persons.get(role)
             if p is None:
                 continue
-            pen = pg.mkPen(COLORS[role], width=1.4)
+            pen = pg.mkPen(info.colour(role), width=1.4)
             if p.has_eda:
                 y = p.eda_on_grid(grid)
                 self._traces[f"eda_{role}"] = self.p_eda.plot(
@@ -260,7 +252,7 @@ class ReviewWindow(QMainWindow):
             if p.has_cardiac:
                 y = p.hr_on_grid(grid)
                 self._traces[f"hr_{role}"] = self.p_hr.plot(
-                    rel, y, pen=pg.mkPen(COLORS[role], width=1.0), connect="finite"
+                    rel, y, pen=pg.mkPen(info.colour(role), width=1.0), connect="finite"
                 )
                 if not p.has_eda:
                     ov_series.append((y, pen))
@@ -469,6 +461,9 @@ class ReviewWindow(QMainWindow):
             self.markers.addItem("No markers in this recording.")
         self.markers.itemClicked.connect(self._marker_clicked)
         self.tabs.addTab(self.markers, f"Markers ({len(self.a.markers)})")
+        if self.a.group is not None:
+            self.pairs = pairs_panel(self.a.group)
+            self.tabs.addTab(self.pairs, f"Pairs ({len(self.a.group.eda.pairs)})")
         self.blocks = self._blocks_table()
         self.tabs.addTab(self.blocks, "Blocks")
         self.tests = self._tests_table()
@@ -488,7 +483,8 @@ class ReviewWindow(QMainWindow):
             or "No warnings."
         )
         self.tabs.addTab(warn, f"Warnings ({len(self.a.warnings)})")
-        self.tabs.setCurrentWidget(self.blocks if self.a.intervals else self.hrv)
+        first = self.blocks if self.a.intervals else self.hrv
+        self.tabs.setCurrentWidget(self.pairs if self.a.group is not None else first)
         return self.tabs
 
     def _initial_notes(self) -> str:

@@ -1,0 +1,307 @@
+"""Offline analysis of a session with more than two people (or two people with other role
+names): the tested pairwise matrix, the group index and each pair's label contrasts.
+
+The numbers come from :func:`dsp.concordance.group.group_concordance` (no Qt, no I/O here):
+each person's EDA on one common 4 Hz grid over the whole recording (NaN where a person has no
+good data), every pair tested on the span both have data, Holm over the pairs, the group index
+(mean pairwise CI) against surrogate groups in which every member is shifted on their own,
+and the Kuramoto order parameter beside it. Label contrasts are the dyad's (shared SCRs per
+label, labels permuted between blocks), computed for every pair that matters.
+
+A pair whose data never overlap is one line in :attr:`GroupAnalysis.notes`; the other pairs
+and the group index go on without it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.formatting import MISSING, fmt_value
+from app.people import People
+from dsp.concordance.contrast import ContrastMeasure, LabelContrast, contrast_blocks, label_contrast
+from dsp.concordance.group import GroupConcordance, GroupIndex, PairConcordance, PairStatus
+from dsp.concordance.group import group_concordance as _group_concordance
+from dsp.grid import make_grid
+from dsp.session import PersonSession, SessionConfig
+
+__all__ = [
+    "GroupAnalysis",
+    "analyze_group",
+    "group_json",
+    "pair_statement",
+    "pairs_json",
+]
+
+#: Mark of a cell whose pair is coupled after Holm (the evidence; the colour is the CI).
+COUPLED_MARK = "●"
+
+
+@dataclass(frozen=True, eq=False)
+class GroupAnalysis:
+    """The group part of one session's analysis.
+
+    Attributes
+    ----------
+    people : People
+        Names, colours and the pairs that matter (display order).
+    eda : GroupConcordance
+        EDA pairwise matrix, group index and per-pair lead.
+    contrasts : dict
+        ``(a, b)`` -> tuple of :class:`LabelContrast` (empty without two labels).
+    t0 : float
+        First grid sample (s, LSL clock).
+    notes : tuple of str
+        One line per pair that could not be tested, and why the group index is missing.
+    grid_eda : numpy.ndarray
+        ``(N, n)`` each present person's EDA on the 4 Hz grid from ``t0`` (µS, NaN =
+        missing), rows in ``eda.people`` order (for pseudo-groups).
+    """
+
+    people: People
+    eda: GroupConcordance
+    contrasts: dict
+    t0: float
+    notes: tuple[str, ...]
+    grid_eda: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def pairs(self) -> list[PairConcordance]:
+        """The cells of the pairs that matter, in display order."""
+        return [self.eda.pair(a, b) for a, b in self.people.pairs]
+
+
+def _pair_contrasts(
+    x: np.ndarray,
+    y: np.ndarray,
+    t0: float,
+    intervals: Sequence[tuple[float, float, str]],
+    cfg: SessionConfig,
+) -> tuple[LabelContrast, ...]:
+    """Shared-SCR label contrasts of one pair for every two of the first four labels."""
+    labels = list(dict.fromkeys(str(lab) for _, _, lab in intervals))[:4]
+    if len(labels) < 2:
+        return ()
+    blocks = contrast_blocks(
+        x, y, cfg.grid_fs, intervals, t0, cfg.slope_s, cfg.corr_s, cfg.step_s, cfg.wcc_win_s,
+        cfg.wcc_lag_s, cfg.wcc_inc_s, measure=ContrastMeasure.SHARED_SCR, method=cfg.method,
+    )  # fmt: skip
+    return tuple(
+        label_contrast(blocks, a, b, seed=cfg.seed) for a, b in itertools.combinations(labels, 2)
+    )
+
+
+def analyze_group(
+    persons: dict[str, PersonSession],
+    people: People,
+    intervals: Sequence[tuple[float, float, str]],
+    cfg: SessionConfig,
+) -> GroupAnalysis:
+    """The pairwise matrix, group index and label contrasts of the people in ``persons``.
+
+    Parameters
+    ----------
+    persons : dict
+        role -> PersonSession (at least two of ``people``).
+    people : People
+        The session's people (only those in ``persons`` are analysed).
+    intervals : sequence of (t0, t1, label)
+        Marker blocks (s, LSL clock).
+    cfg : SessionConfig
+    """
+    t0 = min(p.t_start for p in persons.values())
+    t1 = max(p.t_end for p in persons.values())
+    tg = make_grid(math.ceil(t0 - 1e-9), t1, cfg.grid_fs) if t1 > t0 else np.zeros(0)
+    names = [n for n in people.names if n in persons]
+    eda = np.array(
+        [
+            persons[n].eda_on_grid(tg) if persons[n].has_eda else np.full(tg.shape, np.nan)
+            for n in names
+        ]
+    )
+    gc = _group_concordance(eda, names, cfg)
+    notes: list[str] = []
+    for pc in gc.pairs:
+        if pc.status is PairStatus.NO_OVERLAP:
+            notes.append(
+                f"{pc.a}-{pc.b}: their EDA never overlaps in time; this pair is not tested"
+            )
+        elif pc.status is PairStatus.NOT_ENOUGH_DATA:
+            notes.append(
+                f"{pc.a}-{pc.b}: {pc.overlap_s:.0f} s of EDA together, not enough for a test"
+            )
+    if gc.note:
+        notes.append(gc.note)
+    idx = {n: i for i, n in enumerate(names)}
+    contrasts: dict[tuple[str, str], tuple[LabelContrast, ...]] = {}
+    start = float(tg[0]) if tg.size else t0
+    for a, b in people.pairs:
+        if a in idx and b in idx and gc.pair(a, b).status is PairStatus.TESTED and intervals:
+            contrasts[(a, b)] = _pair_contrasts(eda[idx[a]], eda[idx[b]], start, intervals, cfg)
+    present = People(
+        tuple(p for p in people.persons if p.role in idx),
+        tuple(pr for pr in people.pairs if pr[0] in idx and pr[1] in idx),
+        people.declared,
+    )
+    return GroupAnalysis(present, gc, contrasts, start, tuple(notes), eda)
+
+
+# --------------------------------------------------------------------------- words, JSON
+
+
+def pair_statement(pc: PairConcordance, n_pairs: int) -> str:
+    """What the cell says, in words, with its evidence."""
+    if pc.status is not PairStatus.TESTED:
+        return f"not tested: {pc.status.value}"
+    family = f"Holm over {n_pairs} pair{'s' if n_pairs != 1 else ''}"
+    if pc.coupled:
+        lead = ""
+        if pc.leader is not None:
+            other = pc.b if pc.leader == pc.a else pc.a
+            lead = f"; {pc.leader} leads, {other} follows by {abs(pc.lag_s):.1f} s"
+        return (
+            f"{pc.a} and {pc.b} move together above chance ({family}: p = {pc.p_claim:.3g}){lead}"
+        )
+    return f"not above chance after {family} (p = {pc.p_claim:.3g})"
+
+
+def _f(v: Any) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _index_json(g: GroupIndex | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    t = g.test
+    return {
+        "name": g.name,
+        "value": _f(t.observed),
+        "p_value": _f(t.p_value),
+        "percentile": _f(t.percentile),
+        "chance_median": _f(np.median(t.null)) if t.null.size else None,
+        "surrogates": int(t.null.size),
+        "above_chance": bool(g.above_chance),
+        "null": "surrogate groups: every member circularly shifted on their own",
+    }
+
+
+def pairs_json(g: GroupAnalysis, contrast_dict: Any) -> list[dict[str, Any]]:
+    """``metrics.json`` ``pairs``: one entry per pair that matters, with its statements."""
+    n = sum(1 for pc in g.eda.pairs if pc.status is PairStatus.TESTED)
+    out = []
+    for pc in g.pairs():
+        lead = pc.coupling
+        out.append(
+            {
+                "people": [pc.a, pc.b],
+                "signal": "eda",
+                "status": pc.status.value,
+                "overlap_s": _f(pc.overlap_s),
+                "ci": _f(pc.ci),
+                "ci_p_value": _f(pc.ci_p),
+                "p_coupling": _f(pc.p),
+                "p_holm": _f(pc.p_holm),
+                "p_claim": _f(pc.p_claim) if pc.status is PairStatus.TESTED else None,
+                "coupled": bool(pc.coupled),
+                "statement": pair_statement(pc, n),
+                "lead": None
+                if lead is None
+                else {
+                    "leader": pc.leader,
+                    "lag_s": _f(pc.lag_s),
+                    "p_strength": _f(lead.p_strength),
+                    "p_asymmetry": _f(lead.p_asymmetry),
+                    "named": pc.leader is not None,
+                    "rule": "named only for a coupled pair whose lead test passes; "
+                    "positive lag: the second person follows the first",
+                },
+                "contrasts": [contrast_dict(c) for c in g.contrasts.get((pc.a, pc.b), ())],
+            }
+        )
+    return out
+
+
+def group_json(g: GroupAnalysis) -> dict[str, Any]:
+    """``metrics.json`` ``group``: the group index and its test, and the matrix's rules."""
+    gc = g.eda
+    return {
+        "signal": "eda",
+        "people": list(gc.people),
+        "index": _index_json(gc.mean_ci),
+        "kuramoto": _index_json(gc.kuramoto),
+        "alpha": gc.alpha,
+        "correction": f"Holm over the {len(gc.pairs)} pairs of the matrix",
+        "pair_surrogates": gc.n_pair_surrogates,
+        "group_surrogates": gc.n_group_surrogates,
+        "min_shift_gap_s": _f(gc.min_gap_s),
+        "coupled_pairs": [[pc.a, pc.b] for pc in gc.pairs if pc.coupled],
+        "notes": list(g.notes),
+    }
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def matrix_cells(g: GroupAnalysis) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Header and rows of the pair matrix as text: CI with :data:`COUPLED_MARK` where the pair
+    is coupled after Holm."""
+    names = list(g.eda.people)
+    rows = []
+    for a in names:
+        cells = [a]
+        for b in names:
+            if a == b:
+                cells.append("")
+                continue
+            pc = g.eda.pair(a, b)
+            if pc.status is not PairStatus.TESTED:
+                cells.append(MISSING)
+                continue
+            cells.append(fmt_value(pc.ci, 2) + (f" {COUPLED_MARK}" if pc.coupled else ""))
+        rows.append(tuple(cells))
+    return ("",) + tuple(names), tuple(rows)
+
+
+def pairs_rows(g: GroupAnalysis) -> tuple[tuple[str, ...], ...]:
+    """One row per pair that matters: people, CI, p (Holm), coupled, lead, contrasts."""
+    rows = []
+    for pc in g.pairs():
+        tested = pc.status is PairStatus.TESTED
+        lead = MISSING
+        if pc.leader is not None:
+            lead = f"{pc.leader} leads by {abs(pc.lag_s):.1f} s"
+        elif pc.coupled:
+            lead = "no clear lead"
+        con = "; ".join(c.text for c in g.contrasts.get((pc.a, pc.b), ())) or MISSING
+        rows.append(
+            (
+                f"{pc.a} – {pc.b}",
+                fmt_value(pc.ci, 2) if tested else MISSING,
+                fmt_value(pc.p_claim, 3) if tested else MISSING,
+                ("yes " + COUPLED_MARK if pc.coupled else "no") if tested else pc.status.value,
+                lead,
+                con,
+            )
+        )
+    return tuple(rows)
+
+
+def index_text(gi: GroupIndex | None) -> str:
+    """The group index in one line: value, chance median, p and the words."""
+    if gi is None:
+        return MISSING
+    t = gi.test
+    words = "above chance" if gi.above_chance else "not above chance"
+    med = float(np.median(t.null)) if t.null.size else math.nan
+    return (
+        f"{fmt_value(t.observed, 3)} (chance median {fmt_value(med, 3)}, "
+        f"p = {fmt_value(t.p_value, 3)}, {t.null.size} surrogate groups): {words}"
+    )
