@@ -45,8 +45,10 @@ def test_truth_is_physiological() -> None:
     # the PPG systolic peak sits at the true beat time
     idx = np.round(t.beat_times[5:-5] * rec.ppg_fs).astype(int)
     for i in idx[:50]:
-        seg = rec.ppg[i - 6 : i + 7]
-        assert abs(int(np.argmax(seg)) - 6) <= 3  # noise may move a flat top by ~20 ms
+        # a 5-sample mean first: white measurement noise (independent per sample since issue
+        # 18) moves the raw maximum of the flat top by up to ~4 samples
+        seg = np.convolve(rec.ppg[i - 8 : i + 9], np.ones(5) / 5, mode="valid")
+        assert abs(int(np.argmax(seg)) - 6) <= 3
 
 
 def _event_lag(pat: np.ndarray, cli: np.ndarray, fs: float, max_lag_s: float) -> float:
