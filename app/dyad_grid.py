@@ -25,10 +25,21 @@ import numpy as np
 
 from dsp.concordance import DyadConfig
 
-__all__ = ["HR_WAIT_S", "SIGNALS", "GridGaps", "rolling_span_s", "samples_ready"]
+__all__ = [
+    "HR_RESTART_WAIT_S",
+    "HR_WAIT_S",
+    "SIGNALS",
+    "GridGaps",
+    "rolling_span_s",
+    "samples_ready",
+]
 
 #: Longest extra wait (s) of the grid for a person's next committed beat.
 HR_WAIT_S = 2.0
+#: Longest wait (s) behind the grid's end for heart rate after a cardiac stream (re)starts:
+#: the beat detector holds its first 4 s of beats, then commits them with a beat of
+#: look-ahead (measured: the first beats after a 5 s PPG dropout committed 5-6 s after it).
+HR_RESTART_WAIT_S = 8.0
 #: The grid's four series, in :meth:`dsp.concordance.LiveDyad.push` order.
 SIGNALS = ("patient/eda", "clinician/eda", "patient/hr", "clinician/hr")
 
@@ -42,15 +53,24 @@ def rolling_span_s(cfg: DyadConfig, signal: str) -> float:
 
 
 def samples_ready(
-    tg: np.ndarray, hr: tuple[np.ndarray, ...], cardiac_last_t: tuple[float, ...], end: float
+    tg: np.ndarray,
+    hr: tuple[np.ndarray, ...],
+    cardiac_last_t: tuple[float, ...],
+    end: float,
+    restart_t: tuple[float, ...] | None = None,
 ) -> int:
     """How many of the grid samples ``tg`` (oldest first, the newest at ``end``) to push now.
 
     From a person's first NaN heart rate within :data:`HR_WAIT_S` of ``end`` on, the grid
     waits while their cardiac data reach that far (``cardiac_last_t > end - HR_WAIT_S``:
     samples, or beats from a device, still arriving): the beat closing that interval may not
-    be committed yet, or the newest intervals' correction not settled. Anything older, or a
-    person whose cardiac signal stopped, is pushed as it is (missing stays missing).
+    be committed yet, or the newest intervals' correction not settled. After a person's
+    cardiac waveform (re)started (``restart_t``: its start, or the end of a dropout) less than
+    :data:`HR_RESTART_WAIT_S` before ``end``, every NaN from the restart on waits too: the
+    beat detector holds its first beats, and a sample pushed before they are committed would
+    stay NaN for good, longer than offline (issue 18: a gap excludes exactly the windows it
+    touches, live and offline). Anything older, or a person whose cardiac signal stopped, is
+    pushed as it is (missing stays missing).
 
     Parameters
     ----------
@@ -62,13 +82,18 @@ def samples_ready(
         Each person's newest cardiac sample or beat time (s; NaN none).
     end : float
         Newest grid time the EDA allows (s).
+    restart_t : tuple of float, optional
+        Each person's :attr:`dsp.live_cardiac.LiveCardiac.cardiac_restart_t` (s; NaN none).
     """
     n = tg.size
     keep = n
-    for h, last in zip(hr, cardiac_last_t, strict=True):
+    restarts = restart_t if restart_t is not None else (math.nan,) * len(hr)
+    for h, last, r in zip(hr, cardiac_last_t, restarts, strict=True):
         if not (math.isfinite(last) and last > end - HR_WAIT_S):
             continue
         recent = int(np.searchsorted(tg, end - HR_WAIT_S, side="right"))
+        if math.isfinite(r) and r > end - HR_RESTART_WAIT_S:
+            recent = min(recent, int(np.searchsorted(tg, r, side="left")))
         gaps = np.flatnonzero(~np.isfinite(h[recent:]))
         if gaps.size:  # the first unknown value this recent waits, with all after it
             keep = min(keep, recent + int(gaps[0]))

@@ -438,7 +438,8 @@ class Engine:
             p, c = self.persons["patient"], self.persons["clinician"]
             hr = (p.hr_on_grid(tg), c.hr_on_grid(tg))
             c_last = tuple(persons[r].cardiac_last_t for r in ("patient", "clinician"))
-            n = samples_ready(tg, hr, c_last, end)  # wait for beats not committed yet
+            restart = (p.cardiac_restart_t, c.cardiac_restart_t)
+            n = samples_ready(tg, hr, c_last, end, restart)  # wait for beats not committed yet
             if n > 0:
                 tg = tg[:n]
                 cols = (p.eda_on_grid(tg), c.eda_on_grid(tg), hr[0][:n], hr[1][:n])

@@ -40,7 +40,7 @@ from scipy.stats import beta
 
 from dsp.concordance.baselines import analyze_session, concordance_surrogate_test, susy_test
 from dsp.concordance.contrast import ContrastMeasure, contrast_blocks, label_contrast
-from dsp.concordance.dyad import COHERENCE_SPAN_S, SUSY_SURROGATES
+from dsp.concordance.dyad import COHERENCE_SPAN_S, SUSY_SURROGATES, susy_min_shift_s
 from dsp.concordance.hr import hr_coherence_session_test
 from dsp.concordance.indices import slope_signal
 from dsp.concordance.lead import Leader
@@ -92,7 +92,7 @@ def session_ps(
             sx, sy = slope_signal(x, FS, slope_s), slope_signal(y, FS, slope_s)
             out[f"{name}_susy"] = susy_test(
                 sx, sy, FS, cfg.susy_segment_s, cfg.susy_max_lag_s, SUSY_SURROGATES,
-                cfg.min_shift_s, seed=seed,
+                susy_min_shift_s(name, cfg), seed=seed,
             ).p_value  # fmt: skip
         if "contrast" in families:
             measure = (

@@ -1,10 +1,12 @@
 """The study-level answer on repeated simulated studies: real dyads against pseudo-dyads.
 
 Usage: ``python benchmarks/bench_study.py [--pool 60] [--studies 200] [--sessions 20]
-[--minutes 5] [--workers 1]``
+[--minutes 5] [--workers 1] [--null independent|simulated] [--only null|coupled]``
 
 Two pools of sessions are simulated: independent people (:func:`dsp.nullgen.poisson_dyad`,
-own SCR trains and heart rates; alternating 1-minute "listening"/"talking" labels) and coupled
+own SCR trains and heart rates, or with ``--null simulated`` the simulator's independent
+people, :func:`dsp.simstudy.independent_config`; alternating 1-minute "listening"/"talking"
+labels) and coupled
 dyads (the project's simulator, coupling 0.6 while listening and 0 while talking, the
 clinician 2 s behind). Every pairing of a pool is computed once
 (:func:`dsp.concordance.pseudo.pair_statistics`, as ``attune analyze`` does); each study
@@ -22,23 +24,29 @@ from __future__ import annotations
 import argparse
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 
 from dsp.concordance.pseudo import STATISTICS, DyadSeries, pair_statistics
 from dsp.concordance.study import study_comparison
 from dsp.nullgen import poisson_dyad
-from dsp.simstudy import grid_series, listening_talking
+from dsp.simstudy import grid_series, independent_config, listening_talking
 from dsp.simulate import DyadSimConfig, simulate_dyad
 
 FS = 4.0
 
 
+@lru_cache(maxsize=256)
 def _session(kind: str, seed: int, dur: float) -> DyadSeries:
+    """Session ``seed`` of a pool (simulated once per worker process)."""
     if kind == "coupled":
         sched, iv = listening_talking(dur, 60.0, 0.6, 0.0)
         cfg = DyadSimConfig(dur, seed, 0.6, 2.0, coupling_schedule=sched)
         g = grid_series(simulate_dyad(cfg))
+    elif kind == "simulated":  # the simulator's independent people (own events and rhythms)
+        _, iv = listening_talking(dur, 60.0)
+        g = grid_series(simulate_dyad(independent_config(seed, dur, shared_rhythms=False)))
     else:
         _, iv = listening_talking(dur, 60.0)
         g = poisson_dyad(seed, dur)
@@ -85,22 +93,29 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20, help="sessions per study")
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--null", default="independent", choices=("independent", "simulated"),
+        help="independent pool: dsp.nullgen.poisson_dyad or the simulator's independent people",
+    )  # fmt: skip
+    ap.add_argument("--only", choices=("null", "coupled"), help="run one pool only")
     args = ap.parse_args()
     t0 = time.perf_counter()
     dur = 60.0 * args.minutes
     res = {}
-    for kind, seed0 in (("independent", 70_000), ("coupled", 80_000)):
-        m = pool_matrix(kind, args.pool, dur, args.workers, seed0)
-        res[kind] = studies(m, args.studies, args.sessions, seed0)
-    print("| index | independent: p > 0.05 (target >= 95 %) | coupled: p < 0.01 |")
+    pools = (("null", args.null, 70_000), ("coupled", "coupled", 80_000))
+    for role, kind, seed0 in pools:
+        if args.only in (None, role):
+            m = pool_matrix(kind, args.pool, dur, args.workers, seed0)
+            res[role] = studies(m, args.studies, args.sessions, seed0)
+    nan = np.full((args.studies, len(STATISTICS)), np.nan)
+    print(f"| index | {args.null}: p > 0.05 (target >= 95 %) | coupled: p < 0.01 |")
     print("|---|---|---|")
     for k, (name, two) in enumerate(STATISTICS):
-        ind, cou = res["independent"][:, k], res["coupled"][:, k]
+        ind, cou = res.get("null", nan)[:, k], res.get("coupled", nan)[:, k]
         side = "two-sided" if two else "one-sided"
-        print(
-            f"| {name} ({side}) | {100 * np.mean(ind > 0.05):.1f} % of {ind.size} | "
-            f"{100 * np.mean(cou < 0.01):.1f} % of {cou.size} |"
-        )
+        a = f"{100 * np.mean(ind > 0.05):.1f} % of {ind.size}" if "null" in res else "-"
+        b = f"{100 * np.mean(cou < 0.01):.1f} % of {cou.size}" if "coupled" in res else "-"
+        print(f"| {name} ({side}) | {a} | {b} |")
     print(
         f"\n{args.studies} studies of {args.sessions} sessions ({args.minutes:g} min) drawn from "
         f"pools of {args.pool}; {time.perf_counter() - t0:.0f} s on {args.workers} worker(s)"

@@ -50,6 +50,7 @@ class LiveCardiac:
         self._c_pending: list[np.ndarray] = []  # ECG samples buffered for polarity
         self._c_polarity = 1
         self._c_last_t = float("nan")
+        self._c_restart_t = float("nan")  # first sample of the current gap-free piece
         self._c_raw = np.zeros(0)  # recent raw samples for quality, global index _c_raw0
         self._c_raw0 = 0
         self._beat_pos = np.zeros(0)  # committed beat sample positions
@@ -57,6 +58,7 @@ class LiveCardiac:
         self._beat_seg = np.zeros(0, dtype=np.int64)  # detector segment start per beat
         self._qwin: list[tuple[int, int, bool, str]] = []  # (k0, k1, good, reason)
         self._q_next = 0  # next quality window start (samples)
+        self._q_gaps: list[tuple[int, int]] = []  # NaN-filled dropouts (first, end sample)
         self._ibi_cache: tuple | None = None
         self._ibi_frozen: dict | None = None
         self._spec_cache: tuple[float, object, object] | None = None
@@ -144,10 +146,14 @@ class LiveCardiac:
             missing = int(round((t[0] - expected) * fs))
             if missing > self.cfg.max_gap_s * fs:
                 fill = min(missing, int((self.cfg.history_s + 10) * fs))
+                self._q_gaps.append((n_total, n_total + fill))
+                self._c_restart_t = float(t[0])
                 self._feed_cardiac(np.full(fill, np.nan), n_total)
                 n_total += fill
         clock.update(n_total, t)
         fin = t[np.isfinite(t)]
+        if fin.size and np.isnan(self._c_restart_t):
+            self._c_restart_t = float(fin[0])
         if fin.size:
             self._c_last_t = (
                 float(fin.max())
@@ -204,6 +210,14 @@ class LiveCardiac:
         det = self._det
         while self._q_next + n + lag <= self._c_n:
             k0, k1 = self._q_next, self._q_next + n
+            if self._q_gaps and self._q_gaps[0][0] < k1:
+                # as offline (dsp.session): windows restart after a dropout; the piece's tail
+                # shorter than a window gets no verdict, the dropout itself is 'no data'
+                g0, g1 = self._q_gaps.pop(0)
+                self._qwin.append((g0, g1, False, "no data"))
+                self._q_next = g1
+                self._ibi_cache = None
+                continue
             held = det.pending_start if det is not None else None
             if held is not None and held < k1:
                 break  # the start-up rule still holds beats of this window
@@ -231,6 +245,13 @@ class LiveCardiac:
             self._beat_seg = self._beat_seg[i:]
         while self._qwin and self._qwin[0][1] < k_min:
             self._qwin.pop(0)
+
+    @property
+    def cardiac_restart_t(self) -> float:
+        """Time (s) of the first waveform sample of the current gap-free piece: the stream's
+        start or the end of its last dropout, after which the beat detector holds its first
+        beats (NaN before any waveform sample and for device-reported beats)."""
+        return self._c_restart_t
 
     # ------------------------------------------------------------------ IBIs
     def _ibis(self) -> dict:

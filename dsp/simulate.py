@@ -254,6 +254,14 @@ def _scr(u: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- lazy model
 
 
+def _mix64(z: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser (Steele et al. 2014): uint64 in, well-mixed uint64 out."""
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 class _Person:
     """One person's lazily extended timeline (events, beats, SCRs, artifacts)."""
 
@@ -391,13 +399,16 @@ class _Person:
         # Noise is keyed on the sample time so that streaming in any chunking gives the
         # same values as rendering the whole recording at once, and on the person, so that
         # two people never share measurement noise (shared noise is spurious coupling).
-        key = (
-            np.round(t * 1e4).astype(np.int64) * 2654435761
-            + salt * 97531
-            + self.noise_key * 1000003
-        )
-        u1 = ((key * 6364136223846793005 + 1442695040888963407) >> 11 & ((1 << 53) - 1)) / (1 << 53)
-        u2 = ((key * 2862933555777941757 + 3037000493) >> 11 & ((1 << 53) - 1)) / (1 << 53)
+        # The key goes through the SplitMix64 finaliser (as the group simulator's always
+        # did): the earlier linear congruential step made a person's uniforms the partner's
+        # plus a constant (mod 1): partners' noise correlated r -0.59..0.80 (issue 18).
+        ti = np.round(t * 1e4).astype(np.int64).astype(np.uint64)
+        base = _mix64(np.uint64(self.noise_key) * np.uint64(1000003) + np.uint64(salt))
+        with np.errstate(over="ignore"):
+            k1 = _mix64(ti * np.uint64(0x9E3779B97F4A7C15) + base)
+            k2 = _mix64(k1 + np.uint64(0x632BE59BD9B4E019))
+        u1 = (k1 >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        u2 = (k2 >> np.uint64(11)).astype(np.float64) / float(1 << 53)
         return sd * np.sqrt(-2 * np.log(np.maximum(u1, 1e-300))) * np.cos(2 * np.pi * u2)
 
     def _artifact(self, t: np.ndarray, scale: float, salt: int) -> np.ndarray:

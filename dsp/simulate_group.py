@@ -120,34 +120,10 @@ def _default_physiology(names: Sequence[str], seed: int) -> tuple[PersonSimConfi
     )
 
 
-def _mix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (Steele et al. 2014): uint64 in, well-mixed uint64 out."""
-    with np.errstate(over="ignore"):
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 class _GroupPerson(_Person):
-    """A dyad-model person whose measurement noise is independent of everyone else's.
-
-    The dyad model keys its noise on ``time + person key`` through a linear congruential
-    step, which leaves two people's noise nearly a shifted copy of each other (correlation
-    -0.85 to 0.6 between the four people of one simulated group): shared noise is spurious
-    coupling at lag 0, and independent groups were claimed coupled. Here the key goes through
-    the SplitMix64 finaliser; still keyed on the sample time, so any chunking gives the same
-    values.
-    """
-
-    def _noise(self, t: np.ndarray, sd: float, salt: int) -> np.ndarray:
-        ti = np.round(t * 1e4).astype(np.int64).astype(np.uint64)
-        base = _mix64(np.uint64(self.noise_key) * np.uint64(1000003) + np.uint64(salt))
-        with np.errstate(over="ignore"):
-            k1 = _mix64(ti * np.uint64(0x9E3779B97F4A7C15) + base)
-            k2 = _mix64(k1 + np.uint64(0x632BE59BD9B4E019))
-        u1 = (k1 >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-        u2 = (k2 >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-        return sd * np.sqrt(-2 * np.log(np.maximum(u1, 1e-300))) * np.cos(2 * np.pi * u2)
+    """A dyad-model person (the dyad model's measurement noise is now independent between
+    people too: SplitMix64, as this class introduced; own tonic drift periods are set by
+    the group model)."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import numpy as np
 from xdf_sim import header_xml
 
 from app.analysis.inputs import channel_signal
+from app.dyad_grid import samples_ready
 from app.engine import GRID_DELAY_S, GRID_FS
 from devices.assign import ROLES
 from devices.xdf_reader import load_recording
@@ -88,8 +89,8 @@ def write_gapped_xdf(path: str | Path, dyad, gaps: Sequence[Gap], t0: float = 10
 
 def live_replay(path: str | Path) -> tuple[DyadMetrics, np.ndarray, np.ndarray, int]:
     """Feed a recording (read back with the reader) to two ``LivePerson`` and a ``LiveDyad`` in
-    1 s chunks, with the grid trailing the newest EDA by ``GRID_DELAY_S`` as ``app.engine``
-    does. Returns the last snapshot, the grid times pushed, the values pushed ``(4, n)``
+    1 s chunks, with the grid trailing the newest EDA by ``GRID_DELAY_S`` and waiting for
+    heart rate not committed yet (``app.dyad_grid.samples_ready``) as ``app.engine`` does. Returns the last snapshot, the grid times pushed, the values pushed ``(4, n)``
     (patient EDA, clinician EDA, patient HR, clinician HR) and how many of them the newest
     lead tests read (the dyad re-runs them every ``surrogate_every_s``)."""
     signals = {}
@@ -111,7 +112,8 @@ def live_replay(path: str | Path) -> tuple[DyadMetrics, np.ndarray, np.ndarray, 
             else:
                 people[role].push_cardiac(t[m], x[m], fs, mod)
         now = t_first + k
-        end = min(p.snapshot(now).eda_last_t for p in people.values()) - GRID_DELAY_S
+        snaps = [people[r].snapshot(now) for r in ("patient", "clinician")]
+        end = min(m.eda_last_t for m in snaps) - GRID_DELAY_S
         if not math.isfinite(end):
             continue
         if grid_next is None:
@@ -119,9 +121,15 @@ def live_replay(path: str | Path) -> tuple[DyadMetrics, np.ndarray, np.ndarray, 
         n = int(np.floor((end - grid_next) * GRID_FS)) + 1
         if n > 0:
             tg = grid_next + np.arange(n) / GRID_FS
-            grid_next = float(tg[-1] + 1.0 / GRID_FS)
             p, c = people["patient"], people["clinician"]
-            v = np.array([p.eda_on_grid(tg), c.eda_on_grid(tg), p.hr_on_grid(tg), c.hr_on_grid(tg)])
+            hr = (p.hr_on_grid(tg), c.hr_on_grid(tg))
+            last = (snaps[0].cardiac_last_t, snaps[1].cardiac_last_t)
+            n = samples_ready(tg, hr, last, end, (p.cardiac_restart_t, c.cardiac_restart_t))
+            if n == 0:
+                continue
+            tg = tg[:n]
+            grid_next = float(tg[-1] + 1.0 / GRID_FS)
+            v = np.array([p.eda_on_grid(tg), c.eda_on_grid(tg), hr[0][:n], hr[1][:n]])
             dyad.push(tg, *v)
             pushed.append(np.vstack([tg, v]))
     allv = np.hstack(pushed)

@@ -14,7 +14,7 @@ Cases
   listening/talking markers every 2 min (metrics.json, 1 Hz timelines, every coupling check);
 * ``sim_independent``: 6 min independent dyad (different breathing and Mayer rhythms);
 * ``sim_schedule``: 7 min dyad coupled while listening, uncoupled while talking, with the
-  segment-shuffle surrogates of the session CI test;
+  segment-shuffle surrogates of the EDA session CI test (HR keeps circular shifts);
 * ``live_coupled``: the live engine (``LiveDyad``) fed the coupled dyad's grid, a snapshot
   every 10 s after warm-up;
 * ``real_*``: the real one-person files of ``../shared/data/xdf`` the analysis applies to

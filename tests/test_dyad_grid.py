@@ -13,9 +13,17 @@ import math
 import numpy as np
 import pytest
 
-from app.dyad_grid import HR_WAIT_S, SIGNALS, GridGaps, rolling_span_s, samples_ready
+from app.dyad_grid import (
+    HR_RESTART_WAIT_S,
+    HR_WAIT_S,
+    SIGNALS,
+    GridGaps,
+    rolling_span_s,
+    samples_ready,
+)
 from dsp.concordance import DyadConfig
 from dsp.person import LivePerson
+from dsp.session import analyze_person
 from dsp.simulate import DyadModel, DyadSimConfig, PersonSimConfig
 
 GRID_FS = 4.0
@@ -153,3 +161,66 @@ def test_live_engine_keeps_a_slow_heart_on_the_grid(uid: str) -> None:
         assert 40.0 < float(hr[0]) < 65.0  # it is the slow heart
     finally:
         control.shutdown()
+
+
+def _gapped_person(gap: tuple[float, float], seconds: float) -> tuple[np.ndarray, ...]:
+    """(grid times, HR pushed live, offline HR on the same grid) for one person whose PPG
+    misses ``gap`` (s; samples never delivered, as a Bluetooth dropout), fed in 1 s chunks
+    with the engine's grid rule (1.5 s behind, :func:`samples_ready` with the restart)."""
+    sim = DyadSimConfig(seed=4, duration_s=seconds + 10)
+    model, person = DyadModel(sim), LivePerson()
+    fs = sim.ppg_fs
+    x_all = model.render("patient", "ppg", 0, int(seconds * fs))
+    t_all = np.arange(x_all.size) / fs
+    keep = (t_all < gap[0]) | (t_all >= gap[1])
+    grid_next, ts, hs = 0.0, [], []
+    for k in range(int(seconds)):
+        m = keep & (t_all >= k) & (t_all < k + 1)
+        if m.any():
+            person.push_cardiac(t_all[m], x_all[m], fs, "ppg")
+        end = k + 1.0 - 1.5
+        n = int(np.floor((end - grid_next) * GRID_FS)) + 1
+        if n <= 0:
+            continue
+        tg = grid_next + np.arange(n) / GRID_FS
+        h = person.hr_on_grid(tg)
+        last = float(t_all[keep & (t_all < k + 1)][-1])
+        n = samples_ready(tg, (h,), (last,), end, (person.cardiac_restart_t,))
+        if n > 0:
+            ts.append(tg[:n])
+            hs.append(h[:n])
+            grid_next = float(tg[n - 1] + 1 / GRID_FS)
+    tg = np.concatenate(ts)
+    off = analyze_person(x_all[keep], t_all[keep], fs, "ppg")
+    return tg, np.concatenate(hs), off.hr_on_grid(tg)
+
+
+@pytest.mark.parametrize("gap", [(40.0, 45.0), (40.0, 52.5)])
+def test_after_a_ppg_dropout_live_hr_is_missing_exactly_where_offline_is(gap) -> None:
+    """Issue 18, part 3: a gap excludes exactly what it touches, live and offline. The live
+    HR after a 5 s dropout stayed NaN ~4 s longer than offline (the live quality windows ran
+    on through the dropout, and the grid did not wait for the detector's held first beats)."""
+    tg, live, offline = _gapped_person(gap, 90.0)
+    ok = tg >= 10.0  # after the start-up of both
+    np.testing.assert_array_equal(np.isnan(live[ok]), np.isnan(offline[ok]))
+    inside = (tg >= gap[0]) & (tg < gap[1])
+    assert np.isnan(live[inside]).all()  # nothing bridged across the dropout
+    after = ok & (tg >= gap[1] + 3.0)
+    assert np.isfinite(live[after]).all()  # known again within 3 s, as offline
+    both = ok & np.isfinite(live)
+    np.testing.assert_allclose(live[both], offline[both], rtol=0, atol=0.5)  # bpm
+    # the grid waited for the held beats at most HR_RESTART_WAIT_S
+    assert tg[-1] >= 90.0 - 1.5 - HR_RESTART_WAIT_S
+
+
+def test_a_recent_restart_holds_unknown_heart_rate() -> None:
+    tg = 100.0 + np.arange(40) / GRID_FS  # 100-109.75 s
+    end = float(tg[-1])
+    hr = np.r_[np.full(20, 70.0), np.full(20, np.nan)]  # unknown from 105 s
+    # data arriving, restarted at 104 s (4 s ago): the NaN from 105 s on wait, beyond HR_WAIT_S
+    assert samples_ready(tg, (hr,), (end + 1.0,), end, (104.0,)) == 20
+    # restarted longer than HR_RESTART_WAIT_S ago: only the HR_WAIT_S rule
+    old = end - HR_RESTART_WAIT_S - 1.0
+    assert samples_ready(tg, (hr,), (end + 1.0,), end, (old,)) == 32
+    # the stream stopped again: nothing waits
+    assert samples_ready(tg, (hr,), (end - 30.0,), end, (104.0,)) == 40

@@ -45,8 +45,10 @@ def test_truth_is_physiological() -> None:
     # the PPG systolic peak sits at the true beat time
     idx = np.round(t.beat_times[5:-5] * rec.ppg_fs).astype(int)
     for i in idx[:50]:
-        seg = rec.ppg[i - 6 : i + 7]
-        assert abs(int(np.argmax(seg)) - 6) <= 3  # noise may move a flat top by ~20 ms
+        # a 5-sample mean first: white measurement noise (independent per sample since issue
+        # 18) moves the raw maximum of the flat top by up to ~4 samples
+        seg = np.convolve(rec.ppg[i - 8 : i + 9], np.ones(5) / 5, mode="valid")
+        assert abs(int(np.argmax(seg)) - 6) <= 3
 
 
 def _event_lag(pat: np.ndarray, cli: np.ndarray, fs: float, max_lag_s: float) -> float:
@@ -64,7 +66,9 @@ def test_coupling_and_lag_are_real() -> None:
     coupled = simulate_dyad(duration_s=600, seed=5, coupling=1.0, lag_s=2.0, eda_fs=8)
     lag, r = _event_lag(coupled.patient.eda, coupled.clinician.eda, 8, 6)
     assert lag == pytest.approx(2.0, abs=0.5)
-    assert r > 0.3
+    # 0.299 (it was > 0.3 while the partners' measurement noise was correlated: r 0.81 at
+    # seed 5, which the first differences at 8 Hz picked up)
+    assert r > 0.25
     indep = simulate_dyad(duration_s=600, seed=5, coupling=0.0, lag_s=2.0, eda_fs=8)
     _, r0 = _event_lag(indep.patient.eda, indep.clinician.eda, 8, 6)
     assert r0 < r / 2

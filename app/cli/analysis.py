@@ -125,9 +125,10 @@ def _add_method_options(p: argparse.ArgumentParser) -> None:
         type=_surrogates,
         default="circular",
         metavar="circular|segment",
-        help="surrogates of the session CI test: circular shifts (>= 60 s) or segment "
-        "shuffles (30 s segments); the chance band and lead tests always use circular "
-        "shifts (default circular; a number is read as --n-surrogates, as before)",
+        help="surrogates of the EDA session CI test: circular shifts (>= 60 s) or segment "
+        "shuffles (30 s segments); the HR CI test, the chance band and the lead tests always "
+        "use circular shifts (segment shuffles were optimistic for HR) (default circular; a "
+        "number is read as --n-surrogates, as before)",
     )
     p.add_argument(
         "--n-surrogates",

@@ -39,7 +39,9 @@ from dsp.grid import make_grid
 from dsp.session import PersonSession, SessionConfig
 from dsp.surrogates import SurrogateTest, circular_shift_indices, percentile_of
 
-__all__ = ["HIGHLIGHT", "DyadSession", "DyadSignal", "DyadTimeline", "analyze_dyad"]
+__all__ = [
+    "HIGHLIGHT", "DyadSession", "DyadSignal", "DyadTimeline", "analyze_dyad", "susy_min_shift_s",
+]  # fmt: skip
 
 #: The live engine's defaults: the review timeline and report replay its coupling tests at
 #: its refresh instants (``warmup_s``, then every ``surrogate_every_s``) with its rule.
@@ -49,6 +51,26 @@ HIGHLIGHT = LIVE.highlight
 #: Circular shifts behind the SUSY and HR-coherence chance levels (each needs a full SUSY or
 #: Welch run per surrogate, so fewer than the CI's 200).
 SUSY_SURROGATES = 100
+
+
+def susy_min_shift_s(name: str, cfg: SessionConfig) -> float:
+    """Shortest circular shift (s) of the SUSY chance test of signal ``name`` ('eda', 'hr').
+
+    EDA: ``cfg.min_shift_s`` (60 s). HR: one grid sample, i.e. every shift of the circle but
+    the real pairing. HR slopes are dominated by breathing, so SUSY's effect size at shifts a
+    few tens of seconds apart is strongly correlated (r 0.76 at 6 s, 0.3-0.6 at 12 s) while
+    its values over the whole circle are tied to a dyad constant (every pairing of segments
+    appears once); leaving out the shifts near the real one therefore leaves out the values
+    most like it and pushes the rest the other way: on independent dyads unlike the simulator
+    the observed ES sat 1.2-1.3 null SDs from its surrogates' mean instead of 1 and
+    p <= 0.05 came in 7-9 % (``bench_calibration.py``). With the whole circle the real
+    pairing is one of an exchangeable set (exact for a circularly stationary series). The
+    price: a coupled pair's shifts within the lag window look coupled too, so p rarely goes
+    below ~0.03 in a 10-minute session.
+    """
+    return cfg.min_shift_s if name == "eda" else 1.0 / cfg.grid_fs
+
+
 #: Offline HR coherence (windows of ``hr_coherence_window_s``, as live): the circular shifts
 #: of the clinician's whole series must spread over at least 4 minutes (sessions of 6 minutes
 #: or more with shifts >= 60 s), so that the pairings compared are not all alike.
@@ -274,8 +296,8 @@ def _dyad_signal(
     sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
     su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
     su_test = susy_test(
-        sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s, SUSY_SURROGATES, cfg.min_shift_s,
-        seed=cfg.seed,
+        sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s, SUSY_SURROGATES,
+        susy_min_shift_s(name, cfg), seed=cfg.seed,
     )  # fmt: skip
     peaks = [wcc_peak(row, sc.wcc.lags_s, PEAK_THRESHOLD) for row in sc.wcc.matrix]
     clear_lags = np.array([lag for _, lag, ok in peaks if ok])
@@ -357,8 +379,11 @@ def analyze_dyad(
         Marker blocks on the LSL clock (e.g. from :func:`dsp.concordance.segments.intervals_from_markers`).
     config : SessionConfig
     surrogates : {"circular", "segment"}
-        Surrogates of the session CI test (:func:`analyze_session`); the rolling chance band,
-        the lead tests and the SUSY / coherence chance levels use circular shifts.
+        Surrogates of the EDA session CI test (:func:`analyze_session`). The HR CI test always
+        uses circular shifts: 30 s segment shuffles cut heart rate's slow structure, and
+        independent dyads unlike the simulator got p <= 0.05 in 9.2 % of 400 (its
+        ``SurrogateTest.method`` says which ran). The rolling chance band, the lead tests
+        and the SUSY / coherence chance levels use circular shifts.
 
     Returns
     -------
@@ -377,6 +402,6 @@ def analyze_dyad(
         raise ValueError("surrogates must be 'circular' or 'segment'")
     eda = _dyad_signal("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg, surrogates)
     hr = _dyad_signal(
-        "hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg, surrogates
-    )
+        "hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg, "circular"
+    )  # segment shuffles are optimistic for HR (see the docstring)
     return DyadSession(tg, ep, ec, hp, hc, eda, hr)
