@@ -68,9 +68,10 @@ PARALLEL_MIN_S = 600.0
 
 
 @contextmanager
-def _second_core(signals: Signals) -> Iterator[Executor | None]:
+def _second_core(signals: Signals, wanted: bool | None = None) -> Iterator[Executor | None]:
     """A one-worker process pool when the recording is long, two or more cores exist and this
-    is not already a worker (a batch's pool uses the cores), else None."""
+    is not already a worker (a batch's pool uses the cores; ``wanted`` True: even so; False:
+    never), else None."""
     span = max(
         (float(v[1][-1] - v[1][0]) for sig in signals.values() for v in sig.values() if v[1].size),
         default=0.0,
@@ -78,7 +79,8 @@ def _second_core(signals: Signals) -> Iterator[Executor | None]:
     if (
         span < PARALLEL_MIN_S
         or (os.cpu_count() or 1) < 2
-        or multiprocessing.parent_process() is not None
+        or (multiprocessing.parent_process() is not None and wanted is not True)
+        or wanted is False
         or len(signals) < 2
     ):
         yield None
@@ -433,10 +435,17 @@ def _dyad(
     return dyad
 
 
+def _recorded_at(rec: XdfRecording) -> str:
+    recorded = rec.file_header.get("datetime") if isinstance(rec.file_header, dict) else None
+    return str((recorded[0] if isinstance(recorded, list) and recorded else "") or "")
+
+
 def analyze_file(
     path: str | Path,
     options: AnalysisOptions = AnalysisOptions(),  # noqa: B008
     progress: Progress | None = None,
+    on_persons: Callable[[SessionAnalysis], None] | None = None,
+    second_core: bool | None = None,
 ) -> SessionAnalysis:
     """Analyse one XDF file.
 
@@ -447,6 +456,14 @@ def analyze_file(
     options : AnalysisOptions
     progress : callable, optional
         ``progress(fraction 0..1, stage text)``.
+    on_persons : callable, optional
+        Called with the per-person part (a :class:`SessionAnalysis` without concordance or
+        heartpy, ``dyad`` None) as soon as it is known, before the dyadic statistics (a review
+        window shows it while the rest is computed).
+    second_core : bool, optional
+        Use a second process for long recordings (:data:`PARALLEL_MIN_S`): None decides by
+        itself (not inside another process's worker), True also inside one (the review's
+        analysis process), False never.
 
     Returns
     -------
@@ -472,13 +489,33 @@ def analyze_file(
             + " | ".join(warn[-3:] or [str(p) for p in assignment.problems])
         )
     eda_steps = {c.role: c.resolution for c in channels if c.modality == "eda"}
-    with _second_core(signals) as helper:
+    with _second_core(signals, second_core) as helper:
         persons = _persons(signals, cfg, step, warn, eda_steps, helper)
         t_start = min(p.t_start for p in persons.values())
         t_end = max(p.t_end for p in persons.values())
         if rec.truncated:
             notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
         intervals = marker_blocks([(t, block_label(x)) for t, x in markers], t_start, t_end)
+        if on_persons is not None:
+            on_persons(
+                SessionAnalysis(
+                    path,
+                    _recorded_at(rec),
+                    float(t_start),
+                    float(t_end),
+                    tuple(channels),
+                    persons,
+                    None,
+                    tuple(markers),
+                    marker_names,
+                    tuple(intervals),
+                    *_person_segments(persons, intervals, t_start, t_end, cfg),
+                    tuple(warn),
+                    tuple(notes),
+                    cfg,
+                    time.perf_counter() - t_clock,
+                )  # fmt: skip
+            )
         dyad = _dyad(persons, intervals, rec, cfg, step, notes, options.surrogate_method, helper)
         step(0.85, "heartpy second opinion")
         peers = _heartpy_peers(signals, persons, cfg, helper)
@@ -486,12 +523,10 @@ def analyze_file(
     person_labels, person_blocks, baseline = _person_segments(
         persons, intervals, t_start, t_end, cfg
     )
-    recorded = rec.file_header.get("datetime") if isinstance(rec.file_header, dict) else None
-    recorded_at = recorded[0] if isinstance(recorded, list) and recorded else ""
     step(1.0, "done")
     return SessionAnalysis(
         path=path,
-        recorded_at=str(recorded_at or ""),
+        recorded_at=_recorded_at(rec),
         t_start=float(t_start),
         t_end=float(t_end),
         channels=tuple(channels),
