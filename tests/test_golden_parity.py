@@ -50,8 +50,8 @@ def test_golden_parity_on_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     real = pipeline._second_core
 
     @contextlib.contextmanager
-    def spy(signals):  # noqa: ANN001, ANN202
-        with real(signals) as pool:
+    def spy(*args):  # noqa: ANN002, ANN202
+        with real(*args) as pool:
             used.append(pool)
             yield pool
 

@@ -267,6 +267,14 @@ def _dyad_signal(
             f"(have {both.sum() / fs:.0f} s): not enough data for a test"
         )
         return DyadSignal(name, None, None, math.nan, math.nan, _empty_timeline(t1s), None, note)
+    seg = None
+    contrasts: tuple[LabelContrast, ...] = ()
+    if intervals:  # first: its lead tests' table of every circular window then serves the
+        # session lead test too (dsp.concordance.circular; the same series, other shifts)
+        seg = segment_concordance(
+            x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
+            wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
+        )  # fmt: skip
     sc = analyze_session(
         x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
         cfg.n_surrogates, surrogates, cfg.min_shift_s, seed=cfg.seed,
@@ -290,13 +298,7 @@ def _dyad_signal(
     ci_t[pos_idx[okp]] = ci_roll[okp]
     pct_t[pos_idx[okp]] = pct[okp]
     wr, wl = _held_peaks(t1s, sc, peaks, t0, slope_s, cfg.wcc_inc_s)
-    seg = None
-    contrasts: tuple[LabelContrast, ...] = ()
     if intervals:
-        seg = segment_concordance(
-            x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
-            wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
-        )  # fmt: skip
         measure = ContrastMeasure.SHARED_SCR if name == "eda" else ContrastMeasure.LAGGED_SYNCHRONY
         contrasts = _contrasts(x, y, t0, slope_s, wcc_win_s, intervals, cfg, measure)
     hl, cp = _coupling_held(x, y, t1s - t0, name, cfg)
