@@ -103,7 +103,8 @@ def _speed(n: int, minutes: float, workers: int) -> None:
     print(f"simulated {n} sessions of {minutes:g} min in {time.perf_counter() - t:.0f} s "
           f"(load avg {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores, {workers} workers)")  # fmt: skip
     out = Path(tempfile.mkdtemp(prefix="bench_study_"))
-    per_pair = {}
+    per_pair: dict[int, float] = {}
+    cpu_pair: dict[int, float] = {}
     for k in sorted({max(2, n // 4), max(2, n // 2), n}):
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         c0, w0 = time.process_time(), time.perf_counter()
@@ -116,11 +117,14 @@ def _speed(n: int, minutes: float, workers: int) -> None:
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = time.process_time() - c0 + (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
         per_pair[k] = wall / (k * k)
+        cpu_pair[k] = cpu / (k * k)
         print(f"  {k:>4} sessions, {k * k:>6} pairings: {wall:7.1f} s wall, {cpu:7.1f} s CPU "
-              f"(incl. workers), {1000 * per_pair[k]:.2f} ms wall per pairing")  # fmt: skip
+              f"(incl. workers), {1000 * per_pair[k]:.2f} ms wall and "
+              f"{1000 * cpu_pair[k]:.2f} ms CPU per pairing")  # fmt: skip
     ks = sorted(per_pair)
-    print(f"  linear in the pairs: wall per pairing at {ks[-1]} sessions is "
-          f"{per_pair[ks[-1]] / per_pair[ks[0]]:.2f} x that at {ks[0]}")  # fmt: skip
+    print(f"  linear in the pairs: per pairing at {ks[-1]} sessions, "
+          f"{cpu_pair[ks[-1]] / cpu_pair[ks[0]]:.2f} x the CPU and "
+          f"{per_pair[ks[-1]] / per_pair[ks[0]]:.2f} x the wall time at {ks[0]}")  # fmt: skip
     sim = simulate_dyad(DyadSimConfig(dur, 1, 0.6, 2.0))
     xdf = write_simulated_xdf(out / "one.xdf", sim)
     c0 = time.process_time()
