@@ -71,15 +71,14 @@ def _screenshot(win: ReviewWindow, path: str, what: str) -> int:
 
 
 def _review_filling(
-    app: Any, p: Path, options: AnalysisOptions, args: argparse.Namespace, t0: float,
+    app: Any, p: Path, review: ProgressiveReview | None, args: argparse.Namespace, t0: float,
     progress: Any,
 ) -> int:  # fmt: skip
     """An unanalysed session: the window on the per-person part as soon as it is known, the
     concordance filling in from the analysis process (:class:`ProgressiveReview`)."""
-    if not p.is_file():
+    if review is None:
         print(f"attune: error: {p}: no such file", file=sys.stderr, flush=True)
         return 2
-    review = ProgressiveReview(p, options)
     try:
         win = review.first_window(app, None if args.screenshot else progress)
     except RuntimeError as exc:
@@ -133,18 +132,20 @@ def run_review(args: argparse.Namespace, options: AnalysisOptions) -> int:
     if why:
         print(f"attune: error: {why}", file=sys.stderr, flush=True)
         return 2
-    app = make_app()
     t0 = time.perf_counter()
+    p = resolve_recording(args.file)
+    a = cache_load(p, options) if p.is_file() else None
+    # not analysed yet: its analysis starts now, forked before Qt has threads
+    review = ProgressiveReview(p, options) if a is None and p.is_file() else None
+    app = make_app()
 
     def progress(frac: float, stage: str) -> None:
         print(f"\ranalysing {Path(args.file).name}: {100 * frac:3.0f}% {stage:<40}", end="",
               file=sys.stderr, flush=True)  # fmt: skip
         app.processEvents()
 
-    p = resolve_recording(args.file)
-    a = cache_load(p, options) if p.is_file() else None
     if a is None:
-        return _review_filling(app, p, options, args, t0, progress)
+        return _review_filling(app, p, review, args, t0, progress)
     for w in a.warnings:
         print(f"attune: warning: {w}", file=sys.stderr, flush=True)
     win = ReviewWindow(a)

@@ -10,8 +10,6 @@ the status bar (or, before the window exists, returned to the caller).
 
 from __future__ import annotations
 
-import queue as queue_mod
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +30,7 @@ class ProgressiveReview:
     """
 
     def __init__(self, path: str | Path, options: AnalysisOptions) -> None:
-        self.bg: Background = start(path, options)
+        self.bg: Background = start(path, options)  # before Qt starts, this is a fork
         self.window: ReviewWindow | None = None
         self.full: SessionAnalysis | None = None
         self.error = ""
@@ -45,15 +43,13 @@ class ProgressiveReview:
 
     def _messages(self) -> list[tuple]:
         out = []
-        while True:
-            try:
-                out.append(self.bg.queue.get_nowait())
-            except queue_mod.Empty:
-                break
-        if not out and not self.bg.process.is_alive() and not self.finished:
-            try:  # its last message may still be on the way
-                out.append(self.bg.queue.get(timeout=1.0))
-            except queue_mod.Empty:
+        conn = self.bg.queue
+        try:
+            while conn.poll():
+                out.append(conn.recv())
+        except (EOFError, OSError):  # the process is gone
+            if not self.finished and not any(m[0] in ("done", "error") for m in out):
+                self.bg.process.join(1.0)
                 code = self.bg.process.exitcode
                 out.append(("error", f"the analysis process ended unexpectedly (exit code {code})"))
         return out
@@ -79,7 +75,7 @@ class ProgressiveReview:
                     raise RuntimeError(self.error)
             app.processEvents()
             if part is None:
-                time.sleep(0.02)
+                self.bg.queue.poll(0.02)
         if self.full is not None:
             self.window = ReviewWindow(self.full)
             return self.window
