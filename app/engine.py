@@ -26,6 +26,7 @@ from types import MappingProxyType
 import numpy as np
 
 from app.dyad_grid import GridGaps, rolling_span_s, samples_ready
+from app.dyad_refresh import RefreshRunner
 from app.preroll import Preroll
 from app.waiting import Wanted
 from devices.acquisition import Acquisition
@@ -63,6 +64,11 @@ class EngineConfig:
         source_id of that outlet.
     preroll : Preroll or None
         Simulated history fed before the live data (``attune demo`` only; None otherwise).
+    refresh_worker : bool
+        Compute the dyad's 10-s refresh (chance baselines, coupling tests, HR coherence) in a
+        worker process (:class:`app.dyad_refresh.RefreshRunner`) instead of inside a tick:
+        the same numbers, shown from the tick after their instant. False: inline, as the
+        offline replay and the golden outputs compute them, at their instant's tick.
     """
 
     tick_s: float = 1.0
@@ -71,6 +77,7 @@ class EngineConfig:
     publish_metrics: bool = True
     metrics_source_id: str = "attunement-metrics"
     preroll: Preroll | None = None
+    refresh_worker: bool = True
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,8 @@ class Engine:
         self.on_error = on_error
         self.error: BaseException | None = None
         self.persons = {r: self._person(r) for r in ROLES}
-        self.dyad = LiveDyad(self.config.dyad)
+        self.dyad = LiveDyad(self.config.dyad, defer_refresh=self.config.refresh_worker)
+        self._refresher = RefreshRunner() if self.config.refresh_worker else None
         self._counters = dict.fromkeys(self.slot_keys, 0)
         self._fs_used: dict[tuple[str, str], float] = {}
         self._chains: dict[str, IntervalBeats] = {}
@@ -227,6 +235,8 @@ class Engine:
         if self._thread is not None:
             self._thread.join(timeout)
         self._outlet = None
+        if self._refresher is not None:
+            self._refresher.close()
 
     @property
     def running(self) -> bool:
@@ -427,6 +437,8 @@ class Engine:
     def _dyad_tick(self, persons: dict[str, PersonMetrics | None]) -> DyadMetrics | None:
         lasts = [p.eda_last_t for p in persons.values() if p is not None]
         if len(lasts) < 2 or not all(np.isfinite(lasts)):
+            if self._refresher is not None:
+                self._refresher.step(self.dyad)
             return self.dyad.snapshot() if self._grid_pushed else None
         end = min(lasts) - GRID_DELAY_S
         if self._grid_next is None:
@@ -447,6 +459,8 @@ class Engine:
                 self.dyad.push(tg, *cols)
                 self._gaps.add(tg, cols)
                 self._grid_pushed = True
+        if self._refresher is not None:
+            self._refresher.step(self.dyad)
         return self.dyad.snapshot()
 
     def _missing(self) -> dict[str, float]:

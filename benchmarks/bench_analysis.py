@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -64,24 +65,32 @@ def main() -> int:
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), ATTUNE_CACHE_DIR=str(tmp / "cache"))
     env["QT_QPA_PLATFORM"] = "offscreen"
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, proc = _run(
         [sys.executable, "-m", "app.cli", "analyze", str(xdf), "-o", str(tmp / "out")], env
     )
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_proc = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     if proc.returncode != 0:
         print(proc.stderr)
         return 1
-    print(f"attune analyze (subprocess, all outputs): {wall:.2f} s")
+    print(f"attune analyze (subprocess, all outputs): {wall:.2f} s wall, {cpu_proc:.2f} s CPU "
+          f"(both processes)")  # fmt: skip
     _, prof = _run([sys.executable, "-m", "app.cli", "analyze", str(xdf), "-o", str(tmp / "outp"),
                     "--profile"], env)  # fmt: skip
     print("  " + prof.stderr.strip().replace("\n", "\n  "))
     t_help, _ = _run([sys.executable, "-m", "app.cli", "--help"], env)
 
+    def cpu_all() -> float:  # this process and its finished children (the second core)
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + r.ru_utime + r.ru_stime
+
     t0 = time.perf_counter()
-    c0 = time.process_time()
+    c0 = cpu_all()
     stages: list[tuple[float, str]] = []
     a = analyze_file(xdf, progress=lambda f, s: stages.append((time.perf_counter() - t0, s)))
     t_an = time.perf_counter() - t0
-    c_an = time.process_time() - c0
+    c_an = cpu_all() - c0
     t1 = time.perf_counter()
     write_outputs(a, tmp / "out2")
     t_out = time.perf_counter() - t1
@@ -107,16 +116,17 @@ def main() -> int:
 
             t0 = time.perf_counter()
             c_nk0 = time.process_time()
-            t_hrv = 0.0
+            t_hrv = c_hrv = 0.0
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 for role in ("patient", "clinician"):
                     pr = getattr(dyad, role)
                     sig, info = nk.ppg_process(pr.ppg, sampling_rate=int(pr.ppg_fs))
                     nk.eda_process(pr.eda, sampling_rate=int(pr.eda_fs))
-                    t_h = time.perf_counter()
+                    t_h, c_h = time.perf_counter(), time.process_time()
                     h = nk.hrv(info["PPG_Peaks"], sampling_rate=int(pr.ppg_fs))
                     t_hrv += time.perf_counter() - t_h
+                    c_hrv += time.process_time() - c_h
                     print(f"  neurokit2 {role}: RMSSD {float(h['HRV_RMSSD'].iloc[0]):.1f} ms "
                           f"(hrv {time.perf_counter() - t_h:.1f} s)")  # fmt: skip
             t_nk = time.perf_counter() - t0
@@ -128,9 +138,12 @@ def main() -> int:
             )
             print(f"neurokit2 ppg_process x2 + eda_process x2 + hrv x2: {t_nk:.2f} s "
                   f"(attune analysis in-process {t_an:.2f} s)")  # fmt: skip
-            print(f"TARGET attune analyze whole process {wall:.2f} s vs 0.5 x neurokit2 "
-                  f"{0.5 * t_nk:.2f} s: {'met' if wall <= 0.5 * t_nk else 'NOT met'} "
-                  f"({wall / t_nk:.2f} x neurokit2)")  # fmt: skip
+            nk_proc, nk_proc_cpu = t_nk - t_hrv, c_nk - c_hrv
+            print(f"TARGET attune analyze whole process {wall:.2f} s wall vs 0.5 x neurokit2's "
+                  f"processing (ppg_process x2 + eda_process x2, no hrv) {0.5 * nk_proc:.2f} s: "
+                  f"{'met' if wall <= 0.5 * nk_proc else 'NOT met'} ({wall / nk_proc:.2f} x); "
+                  f"CPU {cpu_proc:.2f} s vs {nk_proc_cpu:.2f} s "
+                  f"({cpu_proc / nk_proc_cpu:.2f} x; with hrv: {c_nk:.2f} s)")  # fmt: skip
     print(
         f"TARGET dyadic statistics (in-process stage) {t_dyad:.2f} s vs 1.5 s: "
         f"{'met' if t_dyad <= 1.5 else 'NOT met'}"
@@ -143,9 +156,12 @@ def main() -> int:
                            str(tmp / "review.png")], cold_env)  # fmt: skip
         m = re.search(r"window ready in ([0-9.]+) s", proc.stdout)
         ready = float(m.group(1)) if m else float("nan")
+        f = re.search(r"filled in ([0-9.]+) s", proc.stdout)
+        fill = f", concordance filled in {float(f.group(1)):.2f} s" if f else ""
         print(f"attune review {args.minutes:g} min, {label}: window ready {ready:.2f} s after "
-              f"start of loading (process wall {wall:.2f} s incl. interpreter/Qt start) "
-              f"[target: usable window <= 3 s]")  # fmt: skip
+              f"start of loading{fill} (process wall {wall:.2f} s incl. interpreter/Qt start)")  # fmt: skip
+        print(f"TARGET review {label}: usable window {ready:.2f} s vs 3 s: "
+              f"{'met' if ready <= 3.0 else 'NOT met'}")  # fmt: skip
         if proc.returncode != 0:
             print(proc.stderr)
     print(f"files in {tmp}")

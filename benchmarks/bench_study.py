@@ -17,6 +17,14 @@ are each study's own rate, with a wider spread than independent studies would ha
 
 Targets (issue 18): coupled, real > pseudo with p < 0.01; independent, p > 0.05 in >= 95 %
 of studies.
+
+``--speed N`` instead times the study as ``attune analyze`` runs it on N analysed sessions of
+``--minutes`` (``app.analysis.study.pseudo_study``: N x N pairings on ``--workers`` processes,
+its progress bar, the study-level answer), at N/4, N/2 and N sessions so that the time per
+pairing shows whether it is linear in the pairs, and the in-process ``analyze_file`` CPU of one
+session of that length (the other part of a study's time, run by the batch's process pool).
+Issue-19 TARGET: 100 ten-minute sessions (10 000 pairings) on 2 cores <= 5 min:
+``bench_study.py --speed 100 --minutes 10 --workers 2``.
 """
 
 from __future__ import annotations
@@ -86,6 +94,58 @@ def studies(m: np.ndarray, n_studies: int, size: int, seed: int) -> np.ndarray:
     return out
 
 
+def _speed(n: int, minutes: float, workers: int) -> None:
+    import os
+    import resource
+    import tempfile
+    from pathlib import Path
+
+    from app.analysis import analyze_file
+    from app.analysis.batch import ProgressBar
+    from app.analysis.study import pseudo_study
+    from tests.xdf_sim import write_simulated_xdf
+
+    dur = 60.0 * minutes
+    t = time.perf_counter()
+    series = [_session("coupled", 90_000 + i, dur) for i in range(n)]
+    print(f"simulated {n} sessions of {minutes:g} min in {time.perf_counter() - t:.0f} s "
+          f"(load avg {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores, {workers} workers)")  # fmt: skip
+    out = Path(tempfile.mkdtemp(prefix="bench_study_"))
+    per_pair: dict[int, float] = {}
+    cpu_pair: dict[int, float] = {}
+    for k in sorted({max(2, n // 4), max(2, n // 2), n}):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        c0, w0 = time.process_time(), time.perf_counter()
+        bar = ProgressBar(f"study of {k} sessions")
+        try:
+            pseudo_study(series[:k], out, jobs=workers, log=lambda s: None, progress=bar)
+        finally:
+            bar.close()
+        wall = time.perf_counter() - w0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = time.process_time() - c0 + (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+        per_pair[k] = wall / (k * k)
+        cpu_pair[k] = cpu / (k * k)
+        print(f"  {k:>4} sessions, {k * k:>6} pairings: {wall:7.1f} s wall, {cpu:7.1f} s CPU "
+              f"(incl. workers), {1000 * per_pair[k]:.2f} ms wall and "
+              f"{1000 * cpu_pair[k]:.2f} ms CPU per pairing")  # fmt: skip
+    ks = sorted(per_pair)
+    print(f"  linear in the pairs: per pairing at {ks[-1]} sessions, "
+          f"{cpu_pair[ks[-1]] / cpu_pair[ks[0]]:.2f} x the CPU and "
+          f"{per_pair[ks[-1]] / per_pair[ks[0]]:.2f} x the wall time at {ks[0]}")  # fmt: skip
+    sim = simulate_dyad(DyadSimConfig(dur, 1, 0.6, 2.0))
+    xdf = write_simulated_xdf(out / "one.xdf", sim)
+    c0 = time.process_time()
+    analyze_file(xdf)
+    c_an = time.process_time() - c0
+    total = n * c_an / workers + per_pair[n] * n * n
+    print(f"  analyze_file of one {minutes:g}-min session: {c_an:.2f} s CPU -> {n} sessions on "
+          f"{workers} cores ~{n * c_an / workers:.0f} s")  # fmt: skip
+    print(f"TARGET study of {n} {minutes:g}-min sessions on {workers} cores (analysis estimated "
+          f"from one session + pairings measured): ~{total:.0f} s vs 300 s: "
+          f"{'met' if total <= 300 else 'NOT met'}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pool", type=int, default=60, help="sessions per pool")
@@ -98,7 +158,11 @@ def main() -> None:
         help="independent pool: dsp.nullgen.poisson_dyad or the simulator's independent people",
     )  # fmt: skip
     ap.add_argument("--only", choices=("null", "coupled"), help="run one pool only")
+    ap.add_argument("--speed", type=int, default=0, metavar="N", help="time a study of N sessions")
     args = ap.parse_args()
+    if args.speed:
+        _speed(args.speed, args.minutes, args.workers)
+        return
     t0 = time.perf_counter()
     dur = 60.0 * args.minutes
     res = {}

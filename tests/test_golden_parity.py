@@ -8,6 +8,7 @@ number, named in the commit message: ``PYTHONPATH=. python -m tests.golden``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -37,3 +38,26 @@ def test_differences_catch_a_change() -> None:
     assert differences(want, {"p": 0.01, "words": "no clear lead", "xs": [1.0, 2.0]})
     assert differences(want, {"p": 0.01, "words": "patient leads by 2.0 s", "xs": [1.0]})
     assert differences({"v": "nan"}, {"v": 0.0})
+
+
+def test_golden_parity_on_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two-process analysis (the clinician's part, the HR concordance and heartpy in a
+    second process, as for recordings of 10 minutes or more) gives the golden numbers too."""
+    import app.analysis.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_S", 0.0)
+    used = []
+    real = pipeline._second_core
+
+    @contextlib.contextmanager
+    def spy(*args):  # noqa: ANN002, ANN202
+        with real(*args) as pool:
+            used.append(pool)
+            yield pool
+
+    monkeypatch.setattr(pipeline, "_second_core", spy)
+    want = json.loads(golden_path("sim_coupled").read_text(encoding="utf-8"))
+    got = json.loads(json.dumps(compute("sim_coupled")))
+    assert used and used[0] is not None, "the analysis did not use a second process"
+    diff = differences(want, got)
+    assert not diff, f"{len(diff)} difference(s):\n" + "\n".join(diff[:30])

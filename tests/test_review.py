@@ -112,6 +112,9 @@ def test_cli_screenshot_and_cache(session, tmp_path: Path) -> None:
         assert png.stat().st_size > 20_000
         shots.append(proc.stdout)
     assert "cached analysis" not in shots[0] and "cached analysis" in shots[1]
+    # first open: the window on the per-person part, then filled in from the analysis process
+    assert "window ready in" in shots[0] and "filled in" in shots[0]
+    assert (tmp_path / "shot0-filled.png").stat().st_size > 20_000
     bad = tmp_path / "bad.xdf"
     bad.write_text("nope")
     proc = subprocess.run(
@@ -120,6 +123,31 @@ def test_cli_screenshot_and_cache(session, tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("attune: error:") and "Traceback" not in proc.stderr
+
+
+def test_window_fills_in_the_concordance(qtbot, session) -> None:
+    """The per-person part first (header says the concordance is being computed, no
+    concordance row), then :meth:`fill` with the whole analysis keeps the zoom and shows it."""
+    from app.gui.compat import pin_none
+    from app.review.window import ReviewWindow
+
+    pin_none()
+    path, a = session
+    parts = []
+    full = analyze_file(path, on_persons=parts.append)
+    assert len(parts) == 1 and parts[0].dyad is None and parts[0].persons.keys() == a.persons.keys()
+    w = ReviewWindow(
+        parts[0], notes_path=path.parent / "notes.txt", pending="being computed (55 %)"
+    )
+    qtbot.addWidget(w)
+    w.show()
+    assert "being computed (55 %)" in w.header.text() and "ci_eda" not in w._traces
+    assert "eda_patient" in w._traces and "hr_clinician" in w._traces
+    w.set_zoom(30.0, 130.0)
+    w.fill(full)
+    assert "being computed" not in w.header.text() and "Marci CI" in w.header.text()
+    assert np.isfinite(w._traces["ci_eda"].yData).sum() > 100
+    assert w.zoom_range() == pytest.approx((30.0, 130.0), abs=1.0)
 
 
 def test_single_person_window(qtbot, tmp_path: Path) -> None:

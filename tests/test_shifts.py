@@ -47,10 +47,10 @@ def test_table_refuses_windows_it_does_not_cover() -> None:
         table.zsums(0, 20, 5, 200, np.array([50]))
 
 
-def test_circular_profiles_match_lag_profiles() -> None:
-    """All shifts at once (FFT) = one rolled clinician series at a time, with holes and a
-    constant stretch."""
-    from dsp.concordance.lead import circular_lag_profiles
+def test_circular_sums_match_lag_profiles() -> None:
+    """All shifts at once (one table of every circular window) = one rolled clinician series
+    at a time, with holes and a constant stretch, for every window and for groups of runs."""
+    from dsp.concordance.circular import circular_zsums
 
     rng = np.random.default_rng(9)
     n = 900
@@ -60,7 +60,14 @@ def test_circular_profiles_match_lag_profiles() -> None:
     y[400:410] = np.nan
     y[600:650] = -0.1
     shifts = np.array([60, 61, 200, 449, 700, 840])
-    got = circular_lag_profiles(x, y, 30, 5, 5, shifts)
     want = lag_profiles(x, np.stack([np.roll(y, d) for d in shifts]), 30, 5, 5)
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    n_win = want.shape[1]
+    keeps = [np.ones(n_win, dtype=bool), np.zeros(n_win, dtype=bool), np.zeros(n_win, dtype=bool)]
+    keeps[1][10:40] = True
+    keeps[2][:7] = keeps[2][60:90] = keeps[2][-3:] = True
+    got = circular_zsums(x, y, 30, 5, 5, shifts, keeps)
+    for keep, (zs, cnt) in zip(keeps, got, strict=True):
+        zd, cd = _zsums(want[:, keep])
+        np.testing.assert_array_equal(cnt, cd)
+        np.testing.assert_allclose(zs, zd, rtol=0, atol=1e-11)
+        assert (cd < keep.sum()).any() and (cd > 0).all()

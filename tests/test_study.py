@@ -60,6 +60,12 @@ def test_pseudo_study_on_a_local_dask_cluster_equals_local_cores(tmp_path: Path)
         rows = list(csv.DictReader(fh))
     assert len(rows) == 9 and sum(r["real"] == "true" for r in rows) == 3
     assert local.rows["s0"]["pseudo_dyads"] == "4"
+    progress: list[str] = []
+    cores = pseudo_study(
+        series, tmp_path, jobs=2, log=lambda s: None, progress=lambda f, s: progress.append(s)
+    )  # each worker holds the sessions, a task is a patient's row
+    assert cores.rows == local.rows and np.array_equal(cores.values, local.values, equal_nan=True)
+    assert progress[-1] == "pseudo-dyads 9/9"
 
 
 @pytest.mark.slow

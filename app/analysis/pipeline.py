@@ -8,9 +8,14 @@ Every marker starts a block that lasts until the next marker.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +61,37 @@ Progress = Callable[[float, str], None]
 
 Signals = dict[str, dict[str, tuple[np.ndarray, np.ndarray, float, str]]]
 """role -> modality -> (values, timestamps s, sampling rate Hz, unit)."""
+
+#: Recordings at least this long (s) are analysed on two cores: the clinician's beats, HRV
+#: and EDA and the HR concordance in a second process while this one computes the patient's
+#: and the EDA concordance (the same functions, so the same numbers). Shorter ones run in one
+#: process, where starting a second would cost more than it saves.
+PARALLEL_MIN_S = 600.0
+
+
+@contextmanager
+def _second_core(signals: Signals, wanted: bool | None = None) -> Iterator[Executor | None]:
+    """A one-worker process pool when the recording is long, two or more cores exist and this
+    is not already a worker (a batch's pool uses the cores; ``wanted`` True: even so; False:
+    never), else None."""
+    span = max(
+        (float(v[1][-1] - v[1][0]) for sig in signals.values() for v in sig.values() if v[1].size),
+        default=0.0,
+    )
+    if (
+        span < PARALLEL_MIN_S
+        or (os.cpu_count() or 1) < 2
+        or (multiprocessing.parent_process() is not None and wanted is not True)
+        or wanted is False
+        or len(signals) < 2
+    ):
+        yield None
+        return
+    # fork starts at once and needs no imports; with other threads alive (a GUI) fork could
+    # copy a held lock, so a fresh interpreter is started instead
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as pool:
+        yield pool
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,18 +333,21 @@ def _persons(
     warn: list[str],
     eda_steps: dict[str, float] | None = None,
     people: tuple[str, ...] | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, PersonSession]:
-    """Each role's beats, HRV and EDA (ECG preferred over PPG when both exist)."""
+    """Each role's beats, HRV and EDA (ECG preferred over PPG when both exist); with an
+    executor, the last role's there while this thread computes the others."""
     persons: dict[str, PersonSession] = {}
     order = people if people is not None else ROLES
     roles_present = [r for r in order if r in signals]
+    jobs = {}
     for i, role in enumerate(roles_present):
         step(0.1 + 0.4 * i / len(roles_present), f"{role}: beats, HRV, EDA")
         sig = signals[role]
         card = sig.get("ecg") or sig.get("ppg") or sig.get("ibi")
         kind = "ecg" if "ecg" in sig else "ppg" if "ppg" in sig else "beats"
         eda = sig.get("eda")
-        persons[role] = analyze_person(
+        kwargs = dict(
             cardiac=card[0] if card and kind != "beats" else None,
             cardiac_t=card[1] if card else None,
             cardiac_fs=card[2] if card else math.nan,
@@ -319,7 +358,14 @@ def _persons(
             config=cfg,
             eda_step_us=(eda_steps or {}).get(role, 0.0),
         )
+        if executor is not None and i == len(roles_present) - 1 and i > 0:
+            jobs[role] = executor.submit(analyze_person, **kwargs)
+        else:
+            persons[role] = analyze_person(**kwargs)
+    persons.update({role: job.result() for role, job in jobs.items()})
+    for role in roles_present:
         p = persons[role]
+        kind = "ecg" if "ecg" in signals[role] else "ppg" if "ppg" in signals[role] else "beats"
         if p.has_cardiac and p.n_beats == 0:
             warn.append(f"{role}: no heart beat found in the {kind.upper()} signal")
     return persons
@@ -355,11 +401,23 @@ def _person_segments(
 
 
 def _heartpy_peers(
-    signals: Signals, persons: dict[str, PersonSession], cfg: SessionConfig
+    signals: Signals,
+    persons: dict[str, PersonSession],
+    cfg: SessionConfig,
+    executor: Executor | None = None,
 ) -> dict[str, PeerCheck]:
     """heartpy on each person's PPG (longest unbroken stretch, <= 10 min) beside our HR and
-    RMSSD over the same span. heartpy never breaks the analysis: it returns "unavailable"."""
+    RMSSD over the same span (the last person's in ``executor`` when given). heartpy never
+    breaks the analysis: it returns "unavailable"."""
     out: dict[str, PeerCheck] = {}
+    jobs = {}
+    last = list(persons)[-1] if persons else None
+    if executor is not None and last in signals and "ppg" in signals[last]:
+        sig = signals[last]
+        if "ecg" not in sig:
+            x, t, fs, _ = sig["ppg"]
+            i0, i1 = longest_span(t, cfg.max_gap_s)
+            jobs[last] = executor.submit(heartpy_ppg_estimate, x[i0:i1], fs)
     for role, p in persons.items():
         sig = signals.get(role, {})
         if "ppg" not in sig or "ecg" in sig:
@@ -368,7 +426,7 @@ def _heartpy_peers(
             continue
         x, t, fs, _ = sig["ppg"]
         i0, i1 = longest_span(t, cfg.max_gap_s)
-        est = heartpy_ppg_estimate(x[i0:i1], fs)
+        est = jobs[role].result() if role in jobs else heartpy_ppg_estimate(x[i0:i1], fs)
         t0, t1 = (float(t[i0]), float(t[i1 - 1]) + 1.0 / fs) if i1 > i0 else (math.nan, math.nan)
         ours = person_interval(p, [(t0, t1)]) if i1 > i0 else None
         out[role] = PeerCheck(
@@ -387,6 +445,7 @@ def _dyad(
     step: Progress,
     notes: list[str],
     surrogates: str = "circular",
+    executor: Executor | None = None,
 ) -> DyadSession | None:
     """The concordance of the two people, or None (with the reason in ``notes``)."""
     dyad = None
@@ -394,7 +453,9 @@ def _dyad(
         notes.append(f"no concordance: {rec.alignment}")
     elif "patient" in persons and "clinician" in persons:
         step(0.55, "concordance (EDA, HR, surrogates)")
-        dyad = analyze_dyad(persons["patient"], persons["clinician"], intervals, cfg, surrogates)
+        dyad = analyze_dyad(
+            persons["patient"], persons["clinician"], intervals, cfg, surrogates, executor
+        )
         notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
     else:
         notes.append(
@@ -433,10 +494,17 @@ def _group(
     return g
 
 
+def _recorded_at(rec: XdfRecording) -> str:
+    recorded = rec.file_header.get("datetime") if isinstance(rec.file_header, dict) else None
+    return str((recorded[0] if isinstance(recorded, list) and recorded else "") or "")
+
+
 def analyze_file(
     path: str | Path,
     options: AnalysisOptions = AnalysisOptions(),  # noqa: B008
     progress: Progress | None = None,
+    on_persons: Callable[[SessionAnalysis], None] | None = None,
+    second_core: bool | None = None,
 ) -> SessionAnalysis:
     """Analyse one XDF file.
 
@@ -447,6 +515,14 @@ def analyze_file(
     options : AnalysisOptions
     progress : callable, optional
         ``progress(fraction 0..1, stage text)``.
+    on_persons : callable, optional
+        Called with the per-person part (a :class:`SessionAnalysis` without concordance or
+        heartpy, ``dyad`` None) as soon as it is known, before the dyadic statistics (a review
+        window shows it while the rest is computed).
+    second_core : bool, optional
+        Use a second process for long recordings (:data:`PARALLEL_MIN_S`): None decides by
+        itself (not inside another process's worker), True also inside one (the review's
+        analysis process), False never.
 
     Returns
     -------
@@ -472,29 +548,54 @@ def analyze_file(
             + " | ".join(warn[-3:] or [str(p) for p in assignment.problems])
         )
     eda_steps = {c.role: c.resolution for c in channels if c.modality == "eda"}
-    persons = _persons(signals, cfg, step, warn, eda_steps, assignment.people)
-    t_start = min(p.t_start for p in persons.values())
-    t_end = max(p.t_end for p in persons.values())
-    if rec.truncated:
-        notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
-    intervals = marker_blocks([(t, block_label(x)) for t, x in markers], t_start, t_end)
-    dyad, group = None, None
-    if _is_group(assignment.people, persons):
-        group = _group(persons, assignment.people, options, intervals, rec, step, notes)
-    else:
-        dyad = _dyad(persons, intervals, rec, cfg, step, notes, options.surrogate_method)
-    step(0.85, "heartpy second opinion")
-    peers = _heartpy_peers(signals, persons, cfg)
+    with _second_core(signals, second_core) as helper:
+        persons = _persons(signals, cfg, step, warn, eda_steps, assignment.people, helper)
+        t_start = min(p.t_start for p in persons.values())
+        t_end = max(p.t_end for p in persons.values())
+        if rec.truncated:
+            notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
+        intervals = marker_blocks([(t, block_label(x)) for t, x in markers], t_start, t_end)
+        if on_persons is not None:
+            labels, blocks, base = _person_segments(persons, intervals, t_start, t_end, cfg)
+            on_persons(
+                SessionAnalysis(
+                    path=path,
+                    recorded_at=_recorded_at(rec),
+                    t_start=float(t_start),
+                    t_end=float(t_end),
+                    channels=tuple(channels),
+                    persons=persons,
+                    dyad=None,
+                    markers=tuple(markers),
+                    marker_stream=marker_names,
+                    intervals=tuple(intervals),
+                    person_labels=labels,
+                    person_blocks=blocks,
+                    baseline=base,
+                    warnings=tuple(warn),
+                    notes=tuple(notes),
+                    config=cfg,
+                    elapsed_s=time.perf_counter() - t_clock,
+                    people=assignment.people,
+                )  # fmt: skip
+            )
+        dyad, group = None, None
+        if _is_group(assignment.people, persons):
+            group = _group(persons, assignment.people, options, intervals, rec, step, notes)
+        else:
+            dyad = _dyad(
+                persons, intervals, rec, cfg, step, notes, options.surrogate_method, helper
+            )
+        step(0.85, "heartpy second opinion")
+        peers = _heartpy_peers(signals, persons, cfg, helper)
     step(0.9, "segments")
     person_labels, person_blocks, baseline = _person_segments(
         persons, intervals, t_start, t_end, cfg
     )
-    recorded = rec.file_header.get("datetime") if isinstance(rec.file_header, dict) else None
-    recorded_at = recorded[0] if isinstance(recorded, list) and recorded else ""
     step(1.0, "done")
     return SessionAnalysis(
         path=path,
-        recorded_at=str(recorded_at or ""),
+        recorded_at=_recorded_at(rec),
         t_start=float(t_start),
         t_end=float(t_end),
         channels=tuple(channels),

@@ -68,16 +68,31 @@ def _pair(args: tuple[DyadSeries, DyadSeries]) -> np.ndarray:
     return pair_statistics(*args)
 
 
+_SERIES: tuple[DyadSeries, ...] = ()  # a worker's copy of the study's sessions
+
+
+def _hold_series(series: tuple[DyadSeries, ...]) -> None:
+    global _SERIES
+    _SERIES = series
+
+
+def _row(i: int) -> list[np.ndarray]:
+    """The patient of session ``i`` with the clinician of every session (in a worker)."""
+    return [pair_statistics(_SERIES[i], c) for c in _SERIES]
+
+
 Progress = Callable[[float, str], None]
 
 
 def _run_pairs(
-    tasks: list[tuple[DyadSeries, DyadSeries]],
+    series: Sequence[DyadSeries],
     jobs: int | None,
     scheduler: str | None,
     log: Callable[[str], None],
     progress: Progress,
 ) -> list[np.ndarray]:
+    n = len(series)
+    tasks = [(series[i], series[j]) for i in range(n) for j in range(n)]
     out: list[Any] = [None] * len(tasks)
     if scheduler:
         try:
@@ -102,11 +117,13 @@ def _run_pairs(
             out[k - 1] = _pair(t)
             progress(k / len(tasks), f"pseudo-dyads {k}/{len(tasks)}")
         return out
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futs = {pool.submit(_pair, t): i for i, t in enumerate(tasks)}
+    # each worker receives the sessions once; a task is one patient's row of pairings
+    with ProcessPoolExecutor(jobs, initializer=_hold_series, initargs=(tuple(series),)) as pool:
+        futs = {pool.submit(_row, i): i for i in range(n)}
         for k, fut in enumerate(cf_completed(futs), 1):
-            out[futs[fut]] = fut.result()
-            progress(k / len(tasks), f"pseudo-dyads {k}/{len(tasks)}")
+            i = futs[fut]
+            out[i * n : (i + 1) * n] = fut.result()
+            progress(k / n, f"pseudo-dyads {k * n}/{len(tasks)}")
     return out
 
 
@@ -146,9 +163,8 @@ def pseudo_study(
     and ``study.csv``. ``progress(fraction, stage)`` is called as pairings finish.
     """
     n = len(series)
-    tasks = [(series[i], series[j]) for i in range(n) for j in range(n)]
     log(f"attune: {n} real dyads and {n * (n - 1)} role-keeping pseudo-dyads")
-    vals = np.array(_run_pairs(tasks, jobs, scheduler, log, progress))
+    vals = np.array(_run_pairs(series, jobs, scheduler, log, progress))
     vals = vals.reshape(n, n, len(STATISTICS))
     out_dir = Path(outdir)
     with open(out_dir / "pseudo_dyads.csv", "w", newline="", encoding="utf-8") as fh:

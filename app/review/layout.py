@@ -6,7 +6,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
-__all__ = ["fit_width", "legend_above", "table_widget"]
+from app.formatting import fmt_mmss
+
+__all__ = ["TimeAxis", "fit_width", "legend_above", "table_widget"]
 
 
 def table_widget(headers: list[str], rows: list[list[str]]) -> QTableWidget:
@@ -46,3 +48,19 @@ def legend_above(plot: pg.PlotItem, columns: int) -> pg.LegendItem:
     plot.layout.addItem(legend, 0, 1)
     plot.legend = legend
     return legend
+
+
+class TimeAxis(pg.AxisItem):
+    """Axis labelled in m:ss since the session start (the data are in seconds from it)."""
+
+    NICE_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 - Qt naming
+        span = max(maxVal - minVal, 1e-9)
+        want = span / max(size / 90.0, 1.0)  # about one label per 90 px
+        major = next((n for n in self.NICE_S if n >= want), self.NICE_S[-1])
+        minor = next((n for n in reversed(self.NICE_S) if n <= major / 4), major / 5)
+        return [(float(major), 0.0), (float(minor), 0.0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - Qt naming
+        return [fmt_mmss(v) for v in values]

@@ -48,7 +48,7 @@ from app.analysis.tables import (
     physiology_table,
 )
 from app.formatting import fmt_mmss, fmt_value
-from app.review.layout import fit_width, legend_above
+from app.review.layout import TimeAxis, fit_width, legend_above
 from app.review.layout import table_widget as _table
 from app.review.pairs_panel import pairs_panel
 from app.review.video_panel import install_video
@@ -56,22 +56,6 @@ from app.sessionfolder import SessionFolder
 from dsp.concordance.dyad import HIGHLIGHT
 
 BLOCK_COLORS = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5"]
-
-
-class TimeAxis(pg.AxisItem):
-    """Axis labelled in m:ss since the session start (the data are in seconds from it)."""
-
-    NICE_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
-
-    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 - Qt naming
-        span = max(maxVal - minVal, 1e-9)
-        want = span / max(size / 90.0, 1.0)  # about one label per 90 px
-        major = next((n for n in self.NICE_S if n >= want), self.NICE_S[-1])
-        minor = next((n for n in reversed(self.NICE_S) if n <= major / 4), major / 5)
-        return [(float(major), 0.0), (float(minor), 0.0)]
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 - Qt naming
-        return [fmt_mmss(v) for v in values]
 
 
 def _view(t: Table) -> QTableWidget:
@@ -92,13 +76,26 @@ class ReviewWindow(QMainWindow):
 
     zoomChanged = Signal(float, float)  # noqa: N815 - Qt naming
 
-    def __init__(self, analysis: SessionAnalysis, notes_path: Path | None = None) -> None:
+    def __init__(
+        self, analysis: SessionAnalysis, notes_path: Path | None = None, pending: str = ""
+    ) -> None:
         super().__init__()
+        self.notes_path = notes_path or sessionfolder.notes_path(analysis.path)
+        self.setWindowTitle(f"Attunement review – {analysis.path.name}")
+        self.video = None
+        self._pending = pending  # the concordance still being computed: what to say
+        self._populate(analysis)
+        self.statusBar().showMessage(
+            "Drag the shaded region in the overview to move through the session; drag its "
+            "edges or use the mouse wheel on a plot to zoom. Click a marker to jump to it."
+        )
+        self.set_zoom(0.0, min(self.duration, 300.0))
+
+    def _populate(self, analysis: SessionAnalysis) -> None:
+        """Build the header, plots, side tabs and buttons of ``analysis``."""
         self.a = analysis
         self.t0 = analysis.t_start
         self.duration = max(analysis.duration_s, 1.0)
-        self.notes_path = notes_path or sessionfolder.notes_path(analysis.path)
-        self.setWindowTitle(f"Attunement review – {analysis.path.name}")
         self._labels = list(dict.fromkeys(lab for _, _, lab in analysis.intervals))
         self._block_color = {
             lab: BLOCK_COLORS[i % len(BLOCK_COLORS)] for i, lab in enumerate(self._labels)
@@ -119,13 +116,22 @@ class ReviewWindow(QMainWindow):
         lay.addWidget(split, 1)
         lay.addLayout(self._build_buttons())
         self.setCentralWidget(central)
-        self.statusBar().showMessage(
-            "Drag the shaded region in the overview to move through the session; drag its "
-            "edges or use the mouse wheel on a plot to zoom. Click a marker to jump to it."
-        )
-        first = min(self.duration, 300.0)
-        self.set_zoom(0.0, first)
         self.video = install_video(self)  # the session's video beside the traces, if any
+
+    def set_pending(self, text: str) -> None:
+        """What the header says while the concordance is being computed ('' when done)."""
+        self._pending = text
+        self.header.setText(self._header_html())
+
+    def fill(self, analysis: SessionAnalysis) -> None:
+        """Show the whole analysis (concordance and its tests) in place of the per-person one
+        shown so far, keeping the zoomed stretch."""
+        zoom = self.zoom_range()
+        if self.video is not None:
+            self.video.close()
+        self._pending = ""
+        self._populate(analysis)
+        self.set_zoom(*zoom)
 
     # ------------------------------------------------------------------ header
 
@@ -157,6 +163,8 @@ class ReviewWindow(QMainWindow):
                 f"Group index (mean pairwise EDA CI) <b>{index_text(gi)}</b> · coupled pairs "
                 f"(Holm): {', '.join(coupled) or 'none'} · see the Pairs tab"
             )
+        elif a.dyad is None and self._pending:
+            line2 = f"Concordance and its chance tests: {self._pending}"
         elif a.dyad is None:
             line2 = "One person only: concordance needs two people."
         else:
@@ -520,7 +528,8 @@ class ReviewWindow(QMainWindow):
         tables = [concordance_table(self.a), contrasts_table(self.a), hr_synchrony_table(self.a)]
         tables = [t for t in tables if t is not None]
         if not tables:
-            lay.addWidget(QLabel("One person only: no coupling statements."))
+            lay.addWidget(QLabel("Being computed: the tested statements follow." if self._pending
+                                 else "One person only: no coupling statements."))  # fmt: skip
         for t in tables:
             lay.addWidget(QLabel(f"<b>{t.title}</b>"))
             w = _view(t.transposed() if t.key == "concordance" else t)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -288,6 +289,14 @@ def _dyad_signal(
             f"(have {both.sum() / fs:.0f} s): not enough data for a test"
         )
         return DyadSignal(name, None, None, math.nan, math.nan, _empty_timeline(t1s), None, note)
+    seg = None
+    contrasts: tuple[LabelContrast, ...] = ()
+    if intervals:  # first: its lead tests' table of every circular window then serves the
+        # session lead test too (dsp.concordance.circular; the same series, other shifts)
+        seg = segment_concordance(
+            x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
+            wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
+        )  # fmt: skip
     sc = analyze_session(
         x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
         cfg.n_surrogates, surrogates, cfg.min_shift_s, seed=cfg.seed,
@@ -311,13 +320,7 @@ def _dyad_signal(
     ci_t[pos_idx[okp]] = ci_roll[okp]
     pct_t[pos_idx[okp]] = pct[okp]
     wr, wl = _held_peaks(t1s, sc, peaks, t0, slope_s, cfg.wcc_inc_s)
-    seg = None
-    contrasts: tuple[LabelContrast, ...] = ()
     if intervals:
-        seg = segment_concordance(
-            x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
-            wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
-        )  # fmt: skip
         measure = ContrastMeasure.SHARED_SCR if name == "eda" else ContrastMeasure.LAGGED_SYNCHRONY
         contrasts = _contrasts(x, y, t0, slope_s, wcc_win_s, intervals, cfg, measure)
     hl, cp = _coupling_held(x, y, t1s - t0, name, cfg)
@@ -368,6 +371,7 @@ def analyze_dyad(
     intervals: Sequence[tuple[float, float, str]] = (),
     config: SessionConfig = SessionConfig(),  # noqa: B008
     surrogates: str = "circular",
+    executor: Executor | None = None,
 ) -> DyadSession:
     """EDA and HR concordance of a session (see the module docstring).
 
@@ -384,6 +388,9 @@ def analyze_dyad(
         independent dyads unlike the simulator got p <= 0.05 in 9.2 % of 400 (its
         ``SurrogateTest.method`` says which ran). The rolling chance band, the lead tests
         and the SUSY / coherence chance levels use circular shifts.
+    executor : concurrent.futures.Executor, optional
+        Computes the HR part while this thread computes the EDA part (a process pool uses a
+        second core; the numbers are the same either way).
 
     Returns
     -------
@@ -400,8 +407,9 @@ def analyze_dyad(
     g0 = float(tg[0]) if tg.size else math.nan
     if surrogates not in ("circular", "segment"):
         raise ValueError("surrogates must be 'circular' or 'segment'")
+    # segment shuffles are optimistic for HR (see the docstring): always circular shifts
+    hr_args = ("hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg, "circular")
+    hr_job = executor.submit(_dyad_signal, *hr_args) if executor is not None else None
     eda = _dyad_signal("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg, surrogates)
-    hr = _dyad_signal(
-        "hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg, "circular"
-    )  # segment shuffles are optimistic for HR (see the docstring)
+    hr = hr_job.result() if hr_job is not None else _dyad_signal(*hr_args)
     return DyadSession(tg, ep, ec, hp, hc, eda, hr)

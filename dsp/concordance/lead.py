@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from dsp.concordance.circular import Z_CLIP as _Z_CLIP
+from dsp.concordance.circular import circular_zsums, constant_windows
 from dsp.concordance.evidence import ALPHA, NOT_ENOUGH_DATA, StatementStatus, p_text
 from dsp.concordance.indices import _as_samples
 from dsp.concordance.wcc import PEAK_THRESHOLD
@@ -64,12 +66,10 @@ EDA_BRIDGE_S = 0.0
 #: about 90 surrogates of 10 minutes at 1 Hz; larger chunks ran slower, out of cache).
 _CHUNK_VALUES = 600_000
 #: Series at least this long (samples) whose pool is the series itself get their surrogate
-#: profiles from :func:`circular_lag_profiles` (whole-session tests of a report).
+#: sums from :func:`~dsp.concordance.circular.circular_zsums` (whole-session tests of a report).
 _FFT_MIN = 2000
 #: Surrogates drawn before a test may stop early (``stop_early``).
 _FIRST_CHUNK = 25
-
-_Z_CLIP = 0.999  # r is clipped before Fisher z so that one perfect window cannot dominate
 
 
 class Leader(enum.Enum):
@@ -175,13 +175,6 @@ def _csum0(a: np.ndarray) -> np.ndarray:
     return np.concatenate([z, np.cumsum(a, axis=-1)], axis=-1)
 
 
-def constant_windows(a: np.ndarray, starts: np.ndarray, win: int) -> np.ndarray:
-    """Whether each window ``a[..., s : s + win]`` holds one value only (exactly), for the
-    windows starting at ``starts`` (any shape); along the last axis of ``a``."""
-    changes = _csum0((np.diff(a, axis=-1) != 0).astype(float))
-    return changes[..., starts + win - 1] - changes[..., starts] == 0
-
-
 def lag_profiles(x: np.ndarray, ys: np.ndarray, win: int, lag: int, inc: int) -> np.ndarray:
     """Windowed lagged Pearson r of ``x`` with every row of ``ys`` (all in samples).
 
@@ -240,62 +233,6 @@ def lag_profiles(x: np.ndarray, ys: np.ndarray, win: int, lag: int, inc: int) ->
     bad |= constant_windows(x, starts, win)[None, None, :] | constant_windows(ys, at, win)
     out = np.where(bad, np.nan, np.clip(r, -1.0, 1.0))
     return np.ascontiguousarray(out.transpose(0, 2, 1))
-
-
-def circular_lag_profiles(
-    x: np.ndarray, y: np.ndarray, win: int, lag: int, inc: int, shifts: np.ndarray
-) -> np.ndarray:
-    """:func:`lag_profiles` of ``x`` against ``np.roll(y, d)`` for every ``d`` in ``shifts``,
-    all shifts at once.
-
-    Each patient window's circular cross-correlation with the whole clinician series comes
-    from one FFT product (every shift at once), the clinician windows' sums from running
-    totals over the series wrapped around; the surrogates then read them. Same statistic
-    (r of complete windows, NaN for a missing sample or a constant window), rounding apart
-    (about 1e-15 of the windows' scale).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(len(shifts), n_windows, 2 * lag + 1)``, as :func:`lag_profiles`.
-    """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    n = x.size
-    n_win = (n - 2 * lag - win) // inc + 1 if n >= 2 * lag + win else 0
-    d = np.asarray(shifts, dtype=np.int64)
-    out = np.full((d.size, max(n_win, 0), 2 * lag + 1), np.nan)
-    if n_win <= 0:
-        return out
-    starts = lag + inc * np.arange(n_win)
-    ks = np.arange(-lag, lag + 1)
-    yb = np.isnan(y)
-    yz = np.where(yb, 0.0, y - (np.mean(y[~yb]) if (~yb).any() else 0.0))
-    wrap = np.r_[np.arange(n), np.arange(win - 1)]  # every window of the series wrapped around
-    cy, cyy, cny = _csum0(yz[wrap]), _csum0(yz[wrap] ** 2), _csum0(yb[wrap].astype(float))
-    e = np.arange(n)
-    sy = cy[e + win] - cy[e]
-    vy = cyy[e + win] - cyy[e] - sy * sy / win
-    bady = (cny[e + win] - cny[e] > 0) | (vy <= 1e-18 * win) | constant_windows(y[wrap], e, win)
-    xw = x[starts[:, None] + np.arange(win)[None, :]]
-    with np.errstate(invalid="ignore"):
-        xc = xw - xw.mean(axis=1, keepdims=True)
-        vx = (xc * xc).sum(axis=1)
-    badx = ~np.isfinite(vx) | (vx <= 1e-18 * win) | constant_windows(x, starts, win)
-    xc[badx] = 0.0
-    fy = np.fft.rfft(yz)
-    chunk = max(1, 2_000_000 // n)
-    for c0 in range(0, n_win, chunk):
-        js = np.arange(c0, min(c0 + chunk, n_win))
-        pad = np.zeros((js.size, n))
-        pad[:, :win] = xc[js]
-        cc = np.fft.irfft(np.conj(np.fft.rfft(pad, axis=1)) * fy[None, :], n, axis=1)
-        at = (starts[js][None, :, None] + ks[None, None, :] - d[:, None, None]) % n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = cc[np.arange(js.size)[None, :, None], at] / np.sqrt(vx[js][None, :, None] * vy[at])
-        bad = badx[js][None, :, None] | bady[at]
-        out[:, js, :] = np.where(bad, np.nan, np.clip(r, -1.0, 1.0))
-    return out
 
 
 def _zsums(prof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -463,32 +400,31 @@ def lead_tests(
             raise ValueError("null_source serves tests of every window only")
         null = _null_profiles(null_source, shifts, x.size, lag, stop_at)
         return {g: _decide(obs, null, lag, fs, min_windows) for g in groups}
-    if pool.size == y.size and x.size >= _FFT_MIN and not math.isfinite(stop_at):
-        every = circular_lag_profiles(x, pool, win, lag, inc, shifts)  # the pool is y itself
-
-        def rows(d: np.ndarray, a: int = 0) -> np.ndarray:
-            return every[a : a + d.size]
-
-    else:
-        tail = np.arange(pool.size - y.size, pool.size)
-        ys = pool[(tail[None, :] - shifts[:, None]) % pool.size]
-
-        def rows(d: np.ndarray, a: int = 0) -> np.ndarray:
-            return lag_profiles(x, ys[a : a + d.size], win, lag, inc)
-
-    null_prof = _null_profiles(rows, shifts, x.size, lag, stop_at)
     first = np.arange(obs.shape[0]) * inc / fs  # first x value of each window, minus lag
     last = first + (win + 2 * lag - 1) / fs + extent_s
-    out = {}
+    keeps = {}
     for name, spans in groups.items():
-        if spans is None:
-            keep = np.ones(first.size, dtype=bool)
-        else:
-            keep = np.zeros(first.size, dtype=bool)
-            for a, b in spans:
-                keep |= (first >= a - 1e-9) & (last < b - 1e-9)
-        out[name] = _decide(obs[keep], _zsums(null_prof[:, keep]), lag, fs, min_windows)
-    return out
+        keeps[name] = (
+            np.ones(first.size, dtype=bool) if spans is None else np.zeros(first.size, dtype=bool)
+        )
+        for a, b in spans or ():
+            keeps[name] |= (first >= a - 1e-9) & (last < b - 1e-9)
+    if pool.size == y.size and x.size >= _FFT_MIN and not math.isfinite(stop_at):
+        sums = circular_zsums(x, pool, win, lag, inc, shifts, list(keeps.values()))  # pool is y
+        return {
+            g: _decide(obs[k], s, lag, fs, min_windows)
+            for (g, k), s in zip(keeps.items(), sums, strict=True)
+        }
+    tail = np.arange(pool.size - y.size, pool.size)
+    ys = pool[(tail[None, :] - shifts[:, None]) % pool.size]
+
+    def rows(d: np.ndarray, a: int = 0) -> np.ndarray:
+        return lag_profiles(x, ys[a : a + d.size], win, lag, inc)
+
+    null_prof = _null_profiles(rows, shifts, x.size, lag, stop_at)
+    return {
+        g: _decide(obs[k], _zsums(null_prof[:, k]), lag, fs, min_windows) for g, k in keeps.items()
+    }
 
 
 def _null_profiles(source: Callable[..., Any], shifts: np.ndarray, n_x: int, lag: int,

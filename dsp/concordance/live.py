@@ -7,26 +7,21 @@ test on the session's own data (:mod:`dsp.concordance.evidence`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections import deque
 
 import numpy as np
 
-from dsp.concordance.baselines import stat_rows
-from dsp.concordance.coupling import coupling_percentile, recent_lead_test
-from dsp.concordance.evidence import HighlightTracker, breathing_rate, shared_breathing_note
-from dsp.concordance.hr import hr_coherence_shift_test
-from dsp.concordance.indices import (
-    _as_samples,
-    kleinbub_index,
-    marci_index,
-    rolling_pearson,
-    slope_signal,
-)
-from dsp.concordance.lead import EDA_BRIDGE_S, LEAD_GAP_S, NO_LEAD_TEST, LeadTest
+from dsp.concordance.coupling import coupling_percentile
+from dsp.concordance.evidence import HighlightTracker, shared_breathing_note
+from dsp.concordance.indices import _as_samples, kleinbub_index, marci_index, slope_signal
+from dsp.concordance.lead import NO_LEAD_TEST, LeadTest
 from dsp.concordance.live_config import DyadConfig, DyadMetrics
+from dsp.concordance.live_refresh import RefreshJob, RefreshResult, run_refresh, slope_baseline
 from dsp.concordance.stream import ConcordanceStream, PairBuffer
 from dsp.concordance.wcc import _lagged_block_corr, wcc, wcc_peak
-from dsp.surrogates import percentile_of, random_shifts
+from dsp.surrogates import percentile_of
 
 __all__ = ["DyadConfig", "DyadMetrics", "LiveDyad"]
 
@@ -50,10 +45,19 @@ class LiveDyad:
     Time of an r value: the grid time of the newest sample it uses. The session starts at
     the first pushed grid time. Not thread-safe: call :meth:`push` and :meth:`snapshot` from
     one thread (the engine's DSP thread); the returned snapshots may be shared freely.
+
+    With ``defer_refresh``, a refresh does not run inside :meth:`push`: its inputs are kept
+    as a :class:`~dsp.concordance.live_refresh.RefreshJob` (:meth:`take_refresh_job`), to be
+    computed elsewhere (:func:`~dsp.concordance.live_refresh.run_refresh`) and applied with
+    :meth:`apply_refresh`; the numbers are those of the inline refresh at the same instant,
+    shown from when they are applied.
     """
 
-    def __init__(self, config: DyadConfig = DyadConfig()) -> None:  # noqa: B008
+    def __init__(self, config: DyadConfig = DyadConfig(), defer_refresh: bool = False) -> None:  # noqa: B008
         self.config = cfg = config
+        self.defer_refresh = defer_refresh
+        self._jobs: deque[RefreshJob] = deque()
+        self._job_out = False  # a job was taken and its result not applied yet
         fs = cfg.fs
         self._rng = np.random.default_rng(cfg.seed)
         cap_steps = int(math.ceil(cfg.max_session_s / cfg.step_s)) + 1
@@ -184,58 +188,61 @@ class LiveDyad:
         if self._last_refresh_k is not None and k_now - self._last_refresh_k < every:
             return
         self._last_refresh_k = k_now
-        self.refresh_baseline()
-        self._refresh_leads()
-        p, c = self._hr_hist.last(self._hr_hist.count)  # the whole session: the surrogates
-        ct = hr_coherence_shift_test(
-            p, c, cfg.fs, cfg.hr_coherence_window_s, cfg.hr_coherence_min_s,
-            n_surrogates=cfg.coherence_surrogates, min_shift_s=cfg.min_shift_s,
-            min_span_s=cfg.coherence_min_span_s, seed=self._rng,
+        job = self._refresh_inputs()
+        if self.defer_refresh:
+            self._jobs.append(job)
+        else:
+            self.apply_refresh(run_refresh(dataclasses.replace(job, rng=self._rng)))
+
+    def _refresh_inputs(self) -> RefreshJob:
+        """Copies of what a refresh reads now (O(session))."""
+        e, h = self._eda, self._hr
+        ep, ec = self._eda_hist.last(self._eda_hist.count)
+        hp, hc = self._hr_hist.last(self._hr_hist.count)
+        return RefreshJob(
+            self.config, e.sp[: e.n_slopes].copy(), e.sc[: e.n_slopes].copy(), e.m,
+            h.sp[: h.n_slopes].copy(), h.sc[: h.n_slopes].copy(), h.m,
+            ep.copy(), ec.copy(), hp.copy(), hc.copy(),
         )  # fmt: skip
-        co = ct.coherence
-        self._coh = (co.lf, co.hf, ct.lf_chance, ct.hf_chance, ct.lf_percentile, ct.hf_percentile)
-        self._coh_track["lf"].update(ct.lf_percentile)
-        self._coh_track["hf"].update(ct.hf_percentile)
-        nb = int(round(cfg.breathing_window_s * cfg.fs))
-        self._breath = (breathing_rate(p[-nb:], cfg.fs), breathing_rate(c[-nb:], cfg.fs))
 
-    def _refresh_leads(self) -> None:
-        """Re-run the EDA and HR coupling / lead tests over the last ``lead_window_s`` and
-        feed their percentiles to the highlight rule."""
-        cfg = self.config
-        for name, hist, slope_s, win_s, inc_s, bridge_s in (
-            ("eda", self._eda_hist, cfg.slope_s, cfg.wcc_win_s, cfg.lead_inc_s, EDA_BRIDGE_S),
-            ("hr", self._hr_hist, cfg.hr_slope_s, cfg.hr_wcc_win_s, cfg.hr_lead_inc_s, LEAD_GAP_S),
-        ):
-            p, c = hist.last(hist.count)
-            res = recent_lead_test(
-                p, c, cfg.fs, slope_s, cfg.lead_window_s, win_s, cfg.wcc_lag_s, inc_s,
-                cfg.lead_surrogates, cfg.min_shift_s, cfg.lead_min_span_s, self._rng,
-                bridge_s=bridge_s,
-            )  # fmt: skip
-            self._track[name].update(coupling_percentile(res))
-            if name == "eda":
-                self._lead = res
-            else:
-                self._hr_lead = res
+    @property
+    def refresh_pending(self) -> int:
+        """Refreshes due and not applied yet (deferred mode)."""
+        return len(self._jobs) + int(self._job_out)
 
-    def _baseline(self, s: ConcordanceStream, n_r: int) -> np.ndarray:
-        """Sorted surrogate CIs over the last ``n_r`` correlations of one stream (empty when
-        too short)."""
-        cfg = self.config
-        big_l = s.n_slopes
-        m = s.m
-        nwin = n_r + m - 1
-        min_shift = int(round(cfg.min_shift_s / cfg.step_s))
-        if big_l < max(nwin, 2 * min_shift + 1):
-            return np.empty(0)
-        shifts = random_shifts(big_l, cfg.n_surrogates, min_shift, self._rng)
-        idx = (np.arange(big_l - nwin, big_l)[None, :] - shifts[:, None]) % big_l
-        sp = s.sp[big_l - nwin : big_l]
-        sc = s.sc[:big_l][idx]
-        r = rolling_pearson(sp[None, :], sc, m)
-        null = stat_rows(r, "ci")
-        return np.sort(null[np.isfinite(null)])
+    def take_refresh_job(self) -> RefreshJob | None:
+        """The oldest deferred refresh, carrying the random generator, or None (none due, or
+        the previous one's result not applied yet: the draws must follow each other)."""
+        if self._job_out or not self._jobs:
+            return None
+        self._job_out = True
+        return dataclasses.replace(self._jobs.popleft(), rng=self._rng)
+
+    def refresh_failed(self) -> None:
+        """The taken job's computation failed (its error is reported by the caller): the next
+        due refresh may be taken."""
+        self._job_out = False
+
+    def apply_refresh(self, res: RefreshResult) -> None:
+        """Take a refresh's results: chance bands, coupling tests (one step of each highlight
+        rule), HR coherence and breathing; the generator continues from the job's."""
+        self._job_out = False
+        self._rng = res.rng
+        self._null = res.eda_null
+        if self._null.size:
+            self._band = self._band_of(self._null)
+        self._hr_null = res.hr_null
+        if self._hr_null.size:
+            self._hr_band = self._band_of(self._hr_null)
+        self._track["eda"].update(coupling_percentile(res.eda_lead))
+        self._lead = res.eda_lead
+        self._track["hr"].update(coupling_percentile(res.hr_lead))
+        self._hr_lead = res.hr_lead
+        self._coh = res.coherence
+        self._coh_track["lf"].update(res.coherence[4])
+        self._coh_track["hf"].update(res.coherence[5])
+        self._breath = res.breath
+        self._cached = None
 
     def _band_of(self, null: np.ndarray) -> tuple[float, float]:
         cfg = self.config
@@ -254,12 +261,14 @@ class LiveDyad:
         session length.
         """
         cfg = self.config
-        self._null = self._baseline(self._eda, cfg.rolling_n)
+        e, h = self._eda, self._hr
+        self._null = slope_baseline(e.sp[: e.n_slopes], e.sc[: e.n_slopes], e.m, cfg, self._rng)
         if self._null.size:
             self._band = self._band_of(self._null)
-        self._hr_null = self._baseline(self._hr, cfg.rolling_n)
+        self._hr_null = slope_baseline(h.sp[: h.n_slopes], h.sc[: h.n_slopes], h.m, cfg, self._rng)
         if self._hr_null.size:
             self._hr_band = self._band_of(self._hr_null)
+        self._cached = None
 
     # ------------------------------------------------------------------ output
     def _live_wcc(self, buf: PairBuffer, slope_s: float, n_blk: int) -> tuple[float, float, bool]:
