@@ -84,11 +84,12 @@ class ReviewWindow(QMainWindow):
         self.setWindowTitle(f"Attunement review – {analysis.path.name}")
         self.video = None
         self._pending = pending  # the concordance still being computed: what to say
-        self._populate(analysis)
+        # the hint first: a line from building the window (video not shown, …) replaces it
         self.statusBar().showMessage(
             "Drag the shaded region in the overview to move through the session; drag its "
             "edges or use the mouse wheel on a plot to zoom. Click a marker to jump to it."
         )
+        self._populate(analysis)
         self.set_zoom(0.0, min(self.duration, 300.0))
 
     def _populate(self, analysis: SessionAnalysis) -> None:

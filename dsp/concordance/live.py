@@ -50,7 +50,8 @@ class LiveDyad:
     as a :class:`~dsp.concordance.live_refresh.RefreshJob` (:meth:`take_refresh_job`), to be
     computed elsewhere (:func:`~dsp.concordance.live_refresh.run_refresh`) and applied with
     :meth:`apply_refresh`; the numbers are those of the inline refresh at the same instant,
-    shown from when they are applied.
+    shown from when they are applied. ``refreshes_applied`` counts the refreshes applied so
+    far (the first one gives the meter its chance band).
     """
 
     def __init__(self, config: DyadConfig = DyadConfig(), defer_refresh: bool = False) -> None:  # noqa: B008
@@ -58,6 +59,7 @@ class LiveDyad:
         self.defer_refresh = defer_refresh
         self._jobs: deque[RefreshJob] = deque()
         self._job_out = False  # a job was taken and its result not applied yet
+        self.refreshes_applied = 0
         fs = cfg.fs
         self._rng = np.random.default_rng(cfg.seed)
         cap_steps = int(math.ceil(cfg.max_session_s / cfg.step_s)) + 1
@@ -227,6 +229,7 @@ class LiveDyad:
         """Take a refresh's results: chance bands, coupling tests (one step of each highlight
         rule), HR coherence and breathing; the generator continues from the job's."""
         self._job_out = False
+        self.refreshes_applied += 1
         self._rng = res.rng
         self._null = res.eda_null
         if self._null.size:
