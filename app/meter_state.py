@@ -190,7 +190,7 @@ def pause_words(snap, signal: str) -> str:
     label = "EDA" if signal == "eda" else "heart rate"
     stale = _stale_roles(snap)
     parts = []
-    for role in ("patient", "clinician"):
+    for role in getattr(snap, "pair", None) or ("patient", "clinician"):
         pm = (getattr(snap, "persons", None) or {}).get(role)
         who = f"{role}'s {label}"
         quality = getattr(pm, "eda_quality" if signal == "eda" else "cardiac_quality", "none")

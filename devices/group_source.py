@@ -71,6 +71,13 @@ class GroupSimulatorSource(SimulatorSource):
         self._thread = None
         self._outlets = {}
 
+    def mute(self, name: str) -> None:
+        """Stop sending ``name``'s samples from now on (outlets stay open): a device that
+        dropped, for tests and the demo."""
+        if name not in self.config.people:
+            raise ValueError(f"{name!r} is not one of {', '.join(self.config.people)}")
+        self.muted = self.muted | {name}
+
     def _make_outlets(self) -> None:
         cfg: GroupSimConfig = self.config  # type: ignore[assignment]
         rates = {"eda": cfg.eda_fs, "ppg": cfg.ppg_fs, "ecg": cfg.ecg_fs}
