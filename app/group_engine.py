@@ -18,6 +18,11 @@ errors, snapshot subscribers) with:
   meter exactly as for two people (``EngineSnapshot.dyad``; ``EngineSnapshot.pair`` names
   it, the first in the patient's place). Selecting another pair rebuilds it from the grid
   history held (up to ``max_session_s``).
+
+The group demo may start with simulated history (:class:`GroupHistory`, the group's form of
+the dyad demo's pre-roll): at the first tick with every signal connected, each person is fed
+the simulator's samples before its first published one, through the same ``dsp`` code, and
+every later snapshot says so (``preroll_s``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -50,6 +56,7 @@ from dsp.concordance.group import MAX_PEOPLE
 from dsp.concordance.lead import NO_LEAD_TEST
 from dsp.concordance.live_group import GroupJob, GroupMetrics, JobKind, LiveGroup, run_job
 from dsp.person import PersonMetrics
+from dsp.simulate_group import GroupModel
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,25 @@ __all__ = ["DROP_S", "GroupEngine", "default_pair", "group_metric_channels"]
 #: A person whose newest EDA is this much older than the newest of anyone no longer holds
 #: the common grid back (s).
 DROP_S = 5.0
+
+
+@dataclass(frozen=True)
+class GroupHistory:
+    """Simulated history fed before the live data (the group demo only).
+
+    Attributes
+    ----------
+    model : GroupModel
+        The simulator's model (its samples before the first published one).
+    t0 : float
+        LSL time (s) of the first published sample's simulator time ``seconds``.
+    seconds : float
+        Simulated history (s).
+    """
+
+    model: GroupModel
+    t0: float
+    seconds: float
 
 
 def default_pair(people: Sequence[str]) -> tuple[str, str]:
@@ -84,6 +110,8 @@ class GroupEngine(Engine):
     inline_tests : bool
         Run the chance tests inside the tick instead of on the worker (deterministic:
         replays and tests).
+    history : GroupHistory, optional
+        Simulated history (the group demo).
     """
 
     def __init__(
@@ -96,6 +124,7 @@ class GroupEngine(Engine):
         on_error: Callable[[BaseException], None] | None = None,
         pair: tuple[str, str] | None = None,
         inline_tests: bool = False,
+        history: GroupHistory | None = None,
     ) -> None:
         super().__init__(acquisition, assignment, slot_keys, config, on_error)
         people = tuple(people)
@@ -117,7 +146,8 @@ class GroupEngine(Engine):
         self._worker: threading.Thread | None = None
         #: CPU seconds the chance tests took on the worker thread.
         self.worker_cpu_s = 0.0
-        self._group_snap: GroupMetrics | None = None
+        self.history = history
+        self._fed_history = False
 
     # -- public ---------------------------------------------------------------------------
     def select_pair(self, a: str, b: str) -> None:
@@ -138,6 +168,51 @@ class GroupEngine(Engine):
         if self._worker is not None:
             self._jobs.put(None)
             self._worker.join(timeout)
+
+    def tick(self) -> EngineSnapshot:
+        """One DSP tick; with simulated history, fed first once every signal is connected."""
+        h = self.history
+        wanted = {(p, m) for p in self.people for m in ("eda", "cardiac")}
+        have = {(r, "eda" if m == "eda" else "cardiac") for r, m in self.slot_keys}
+        if h is not None and not self._fed_history and wanted <= have:
+            self._feed_history(h)
+        snap = super().tick()
+        if h is not None and self._fed_history:
+            snap = replace(snap, preroll_s=h.seconds)
+            self._last_snapshot = snap
+        return snap
+
+    def _feed_history(self, h: GroupHistory, chunk_s: float = 60.0) -> None:
+        """Every person's simulated samples before the first one received (the acquisition
+        may have missed the first published ones), ``chunk_s`` at a time with the grid
+        following as it would live (the people keep a bounded recent window)."""
+        self._fed_history = True
+        cfg = h.model.config
+        rates = {"eda": cfg.eda_fs, "ppg": cfg.ppg_fs, "ecg": cfg.ecg_fs}
+        start = h.t0 - h.seconds
+        todo = []
+        for (role, mod), key in self.slot_keys.items():
+            fs = rates.get(mod)
+            if fs is None:
+                continue
+            got = self.acq.slot(key).buffer.read_since(0)
+            first = float(got.ts[0]) if len(got) else h.t0
+            todo.append((role, mod, float(fs), int(round((first - start) * fs))))
+        self._grid_next = float(np.ceil(start))
+        for c0 in np.arange(0.0, h.seconds + chunk_s, chunk_s):
+            for role, mod, fs, n in todo:
+                a, b = int(round(c0 * fs)), min(n, int(round((c0 + chunk_s) * fs)))
+                if b <= a:
+                    continue
+                x = h.model.render(role, mod, a, b - a)
+                t = start + np.arange(a, b) / fs
+                if mod == "eda":
+                    self.persons[role].push_eda(t, x, fs)
+                else:
+                    self.persons[role].push_cardiac(t, x, fs, mod)
+            now = start + min(c0 + chunk_s, h.seconds)
+            persons = {r: p.snapshot(now) for r, p in self.persons.items()}
+            self._grid_step(persons, now - GRID_DELAY_S, list(self.people))
 
     # -- the worker -------------------------------------------------------------------------
     def _work(self) -> None:

@@ -42,6 +42,9 @@ class GroupSimulatorSource(SimulatorSource):
         Stop publishing after this many seconds (None: until ``stop``).
     chunk_s : float
         Push interval (s).
+    start_s : float
+        Simulator time (s) of the first published sample (the group demo's simulated
+        history is what came before).
     """
 
     def __init__(  # the dyad's __init__ would build a DyadModel: set the same fields here
@@ -50,9 +53,10 @@ class GroupSimulatorSource(SimulatorSource):
         prefix: str = "AttuneSim",
         duration: float | None = None,
         chunk_s: float = 0.02,
+        start_s: float = 0.0,
     ) -> None:
         self.config = config  # type: ignore[assignment]
-        self.start_s = 0.0
+        self.start_s = float(start_s)
         self._t0_wanted = None
         self.prefix = prefix
         self.duration = duration

@@ -188,6 +188,9 @@ def _add_demo_parser(sub: Any) -> None:
         "computed at start, labelled 'pre-rolled (simulated history)')",
     )
     video_cli.add_capture_options(p)  # e.g. --video virtual --audio virtual
+    from app.cli.group_sim import add_group_options  # --people / --couple: the group demo
+
+    add_group_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -420,6 +423,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from devices.lsl import use_local_lsl
 
     use_local_lsl()
+    if getattr(args, "people", None):
+        return _group_demo(args)
     missing = [] if args.headless or args.screenshot else missing_qt_libraries()
     if missing:
         print(missing_qt_line(missing), flush=True)
@@ -435,6 +440,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
         preroll=not args.no_preroll,
     )  # fmt: skip
     return _run_headless(choice, args.duration, 1.0, source=source)
+
+
+def _group_demo(args: argparse.Namespace) -> int:
+    """``attune demo --people N``: the group console (a window is needed)."""
+    from app.group_live import demo_people
+
+    try:
+        demo_people(args.people)  # bad input: one line before anything starts
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.headless or not (has_display() or args.screenshot):
+        raise CliError("the group demo shows the group console: it needs a display")
+    missing = [] if args.screenshot else missing_qt_libraries()
+    if missing:
+        raise CliError(missing_qt_line(missing))
+    from app.gui import launch
+
+    try:
+        return launch.run_group_demo(args)
+    except ValueError as exc:  # a --couple naming nobody, a bad coupling
+        raise CliError(str(exc)) from None
 
 
 COMMANDS = {"simulate": cmd_simulate, "streams": cmd_streams, "run": cmd_run, "demo": cmd_demo}

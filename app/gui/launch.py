@@ -62,6 +62,24 @@ def run_demo(args: argparse.Namespace) -> int:
     return _open(choice, source, args, EngineConfig())
 
 
+def run_group_demo(args: argparse.Namespace) -> int:
+    """``attune demo --people N``: a simulated group (in this process) in the group console."""
+    from app.group_live import group_demo_session
+    from app.gui.group_window import GroupWindow
+
+    app = make_app()
+    session, source, people = group_demo_session(args)
+    try:
+        window = GroupWindow(session, people, EngineConfig().dyad.warmup_s)
+        window.show()
+        _finish_after(window, app, args.duration, getattr(args, "screenshot", None))
+        app.exec()
+    finally:
+        session.stop()
+        source.stop()
+    return 0
+
+
 def run_live(args: argparse.Namespace) -> int:
     """``attune`` / ``attune run``: the console on the LSL streams visible now."""
     roles = parse_role_options(args.role) if getattr(args, "role", None) else None

@@ -67,6 +67,8 @@ __all__ = [
     "run_job",
 ]
 
+#: The group's rule: the dyad's (Holm-adjusted p at the 99th percentile at every check for 20 s).
+GROUP_RULE = HighlightRule()
 #: A person with no EDA on the grid for this long pauses their pairs (s).
 PAUSE_S = 5.0
 
@@ -298,13 +300,21 @@ class LiveGroup:
     people : sequence of str
         Distinct names, 2 to 8.
     config : DyadConfig
-        The live dyad's parameters (windows, warm-up, refresh, surrogates, rule).
+        The live dyad's parameters (windows, warm-up, refresh, surrogates).
+    rule : HighlightRule, optional
+        When a pair is claimed coupled and the group index above chance, from the
+        Holm-adjusted p of each refresh (default :data:`GROUP_RULE`).
 
     Not thread-safe: call :meth:`push`, :meth:`due_jobs`, :meth:`take` and :meth:`snapshot`
     from one thread (the engine's DSP thread); :func:`run_job` may run anywhere.
     """
 
-    def __init__(self, people: Sequence[str], config: DyadConfig = DyadConfig()) -> None:  # noqa: B008
+    def __init__(
+        self,
+        people: Sequence[str],
+        config: DyadConfig = DyadConfig(),  # noqa: B008 - frozen
+        rule: HighlightRule | None = None,
+    ) -> None:
         people = tuple(people)
         if not 2 <= len(people) <= MAX_PEOPLE:
             raise ValueError(f"a group has 2 to {MAX_PEOPLE} people, got {len(people)}")
@@ -312,6 +322,7 @@ class LiveGroup:
             raise ValueError("people must have distinct names")
         self.people = people
         self.config = cfg = config
+        self.rule = rule = rule if rule is not None else GROUP_RULE
         self.pair_idx = list(itertools.combinations(range(len(people)), 2))
         n_pairs = len(self.pair_idx)
         fs = cfg.fs
@@ -328,15 +339,13 @@ class LiveGroup:
         self._total = 0  # samples ever pushed
         self._k0: int | None = None
         self._k_next: int | None = None
-        self.q = 1.0 - cfg.highlight.percentile / 100.0
+        self.q = 1.0 - rule.percentile / 100.0
         self.n_surrogates = max(cfg.lead_surrogates, math.ceil(2 * n_pairs / self.q))
         self._tests: list[LeadTest] = [NO_LEAD_TEST] * n_pairs
         self._tested_t = [math.nan] * n_pairs
         self._p_holm = [math.nan] * n_pairs
-        self._tracks = [
-            HighlightTracker(cfg.highlight, cfg.surrogate_every_s) for _ in range(n_pairs)
-        ]
-        self._gtrack = HighlightTracker(cfg.highlight, cfg.surrogate_every_s)
+        self._tracks = [HighlightTracker(rule, cfg.surrogate_every_s) for _ in range(n_pairs)]
+        self._gtrack = HighlightTracker(rule, cfg.surrogate_every_s)
         self._gtests: tuple = (None, None)
         self._gt = math.nan
         self._last_refresh: int | None = None
@@ -518,7 +527,7 @@ class LiveGroup:
         )  # fmt: skip
         snap = GroupMetrics(
             self.people, tuple(pairs), index, self.t_last(), self.elapsed_s(),
-            self._n_surr_now(), cfg.highlight, self._note(), self._pending,
+            self._n_surr_now(), self.rule, self._note(), self._pending,
         )  # fmt: skip
         self._cached = snap
         return snap
