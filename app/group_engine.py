@@ -172,15 +172,29 @@ class GroupEngine(Engine):
     def tick(self) -> EngineSnapshot:
         """One DSP tick; with simulated history, fed first once every signal is connected."""
         h = self.history
-        wanted = {(p, m) for p in self.people for m in ("eda", "cardiac")}
-        have = {(r, "eda" if m == "eda" else "cardiac") for r, m in self.slot_keys}
-        if h is not None and not self._fed_history and wanted <= have:
+        if h is not None and not self._fed_history and self._history_ready():
             self._feed_history(h)
         snap = super().tick()
         if h is not None and self._fed_history:
             snap = replace(snap, preroll_s=h.seconds)
             self._last_snapshot = snap
         return snap
+
+    def _history_ready(self) -> bool:
+        """Every person's signals connected, each with samples and a decided rate (the
+        history must come before any live sample, at the rate the live ones will use)."""
+        wanted = {(p, m) for p in self.people for m in ("eda", "cardiac")}
+        have = {(r, "eda" if m == "eda" else "cardiac") for r, m in self.slot_keys}
+        if not wanted <= have:
+            return False
+        slots = [self.acq.slot(k) for k in self.slot_keys.values()]
+        return all(s.buffer.written > 0 and s.rate().rate > 0 for s in slots)
+
+    def _feed(self, role: str, mod: str, key: str, errors: list[str]) -> None:
+        """Live samples wait in the buffers until the demo's history has been fed."""
+        if self.history is not None and not self._fed_history:
+            return
+        super()._feed(role, mod, key, errors)
 
     def _feed_history(self, h: GroupHistory, chunk_s: float = 60.0) -> None:
         """Every person's simulated samples before the first one received (the acquisition
@@ -195,6 +209,8 @@ class GroupEngine(Engine):
             fs = rates.get(mod)
             if fs is None:
                 continue
+            decided = self.acq.slot(key).rate().rate  # the rate the live samples will use
+            fs = decided if decided > 0 else fs
             got = self.acq.slot(key).buffer.read_since(0)
             first = float(got.ts[0]) if len(got) else h.t0
             todo.append((role, mod, float(fs), int(round((first - start) * fs))))

@@ -117,10 +117,13 @@ class PairMatrix(QWidget):
 
     # -- geometry ---------------------------------------------------------------------------
     def _layout(self) -> tuple[float, float, float]:
-        """(left, top, cell size) of the matrix in this widget."""
-        n = len(self.metrics.people) if self.metrics else 1
-        label_w = 92.0
-        top = 26.0
+        """(left, top, cell size) of the matrix in this widget. Beyond 4 people the column
+        names stand upright (full names in narrow columns)."""
+        people = self.metrics.people if self.metrics else ("",)
+        n = len(people)
+        fm = self.fontMetrics()
+        label_w = max(fm.horizontalAdvance(p) for p in people) + 10.0
+        top = label_w if n > 4 else 26.0
         size = max(10.0, min((self.width() - label_w - 8) / n, (self.height() - top - 62) / n))
         return label_w, top, size
 
@@ -166,9 +169,6 @@ class PairMatrix(QWidget):
         left, top, size = self._layout()
         people = m.people
         colours = person_colours(people)
-        f = QFont(self.font())
-        f.setPointSizeF(max(7.0, min(11.0, size / 6)))
-        p.setFont(f)
         for i, name in enumerate(people):  # row and column labels in the people's colours
             p.setPen(QColor(colours[name]))
             p.drawText(
@@ -176,11 +176,21 @@ class PairMatrix(QWidget):
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                 name,
             )
-            p.drawText(
-                QRectF(left + i * size, 0, size, top - 2),
-                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                p.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, int(size) - 2),
-            )
+            if len(people) > 4:  # upright, reading bottom to top
+                p.save()
+                p.translate(left + (i + 0.5) * size, top - 4)
+                p.rotate(-90)
+                p.drawText(QPointF(0, p.fontMetrics().ascent() / 2 - 1), name)
+                p.restore()
+            else:
+                p.drawText(
+                    QRectF(left + i * size, 0, size, top - 2),
+                    Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                    name,
+                )
+        f = QFont(self.font())
+        f.setPointSizeF(max(7.0, min(11.0, size / 5)))
+        p.setFont(f)
         for i, a in enumerate(people):
             for j, b in enumerate(people):
                 r = QRectF(left + j * size + 1, top + i * size + 1, size - 2, size - 2)
@@ -193,8 +203,9 @@ class PairMatrix(QWidget):
     def _paint_cell(self, p: QPainter, r: QRectF, pc: LivePair, size: float) -> None:
         if pc.paused:
             p.fillRect(r, QBrush(QColor("#BDBDBD"), Qt.BrushStyle.BDiagPattern))
-            p.setPen(QColor("#555555"))
-            p.drawText(r, Qt.AlignmentFlag.AlignCenter, "paused")
+            if p.fontMetrics().horizontalAdvance("paused") < r.width() - 2:
+                p.setPen(QColor("#555555"))
+                p.drawText(r, Qt.AlignmentFlag.AlignCenter, "paused")
             return
         col = strength_colour(pc.ci_rolling if pc.valid else math.nan)
         p.fillRect(r, col)
@@ -234,7 +245,9 @@ class PairMatrix(QWidget):
         p.drawText(QPointF(x, y + 21), "apart")
         p.drawText(QPointF(x + w - 44, y + 21), "together")
         p.drawText(QPointF(x + w + 10, y + 9), "colour: last minute's CI (in the cell)")
-        p.drawText(QPointF(0, y + 36), "\u2605 ring: coupled above chance after Holm")
+        p.drawText(
+            QPointF(0, y + 36), "\u2605 ring: coupled above chance after Holm; hatched: paused"
+        )
         p.drawText(QPointF(0, y + 50), "hover a cell: p, percentile, lead; click: big meter")
 
 

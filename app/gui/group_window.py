@@ -99,7 +99,7 @@ class GroupWindow(QMainWindow):
         self.render_timer.setInterval(int(1000 / RENDER_HZ))
         self.render_timer.timeout.connect(self.render_frame)
         self.render_timer.start()
-        self.resize(1440, 900 if len(people) <= 4 else 1000)
+        self.resize(1440, 900 if len(people) <= 4 else 1080)
 
     def _build(self) -> None:
         central = QWidget()
@@ -138,12 +138,15 @@ class GroupWindow(QMainWindow):
         self.matrix.pair_selected.connect(self.select_pair)
         self.group = GroupIndexPanel()
         self.table = PeopleTable(self.people)
-        rl.addWidget(self.meter, 4)
+        big = len(self.people) > 4  # a larger matrix, the group index beside it narrower
+        rl.addWidget(self.meter, 3 if big else 4)
         rl.addWidget(self.hr_meter, 0)
         row = QHBoxLayout()
-        row.addWidget(self.matrix, 3)
-        row.addWidget(self.group, 2)
-        rl.addLayout(row, 4)
+        row.addWidget(self.matrix, 3 if big else 3)
+        row.addWidget(self.group, 1 if big else 2)
+        if big:
+            self.matrix.setMinimumSize(430, 420)
+        rl.addLayout(row, 6 if big else 4)
         rl.addWidget(self.table, 0)
         split.addWidget(right)
         split.setSizes([600, 840])
