@@ -1,8 +1,14 @@
 """Which stream is whose, and which channel of it: role and modality assignment.
 
+A session has 2-8 people, each named by a role: ``patient`` and ``clinician`` by default, or
+any other word (``partner``, ``cotherapist``, ``supervisor``, ``mother`` ...) given with
+``--role`` or as a map file's sections; :attr:`Assignment.people` lists them in the order
+given (the two default roles in their fixed order whenever only they are named).
+
 Rules, in order of precedence:
 
-1. ``--role patient=GLOB --role clinician=GLOB``: a glob on stream name or source_id,
+1. ``--role patient=GLOB --role clinician=GLOB`` (any role names, 2-8 of them; one
+   ``--role`` per person): a glob on stream name or source_id,
    optionally ``GLOB@HOST`` to take only streams from that host (a glob on the hostname) when
    identical devices publish on several PCs;
 2. a TOML map file::
@@ -16,7 +22,12 @@ Rules, in order of precedence:
    (``stream`` globs name or source_id; ``host`` globs the hostname; ``channel`` picks by
    label, or by 0-based index when it is an integer or a digit string that is no channel's
    label);
-3. names/source_ids containing patient/client vs clinician/therapist/practitioner.
+3. names/source_ids containing patient/client vs clinician/therapist/practitioner (the two
+   default roles only).
+
+One stream channel never serves two people: when two people's globs or map entries land on
+the same channel, neither gets it and one ``SHARED`` problem names both (a multi-channel
+amplifier can still give each person their own channel through a map file).
 
 Modality, channel and unit conversion come from the stream's device profile
 (:mod:`devices.profiles`: EmotiBit, E4, Shimmer, BITalino/PLUX, Polar, Muse, Biopac, and the
@@ -29,6 +40,7 @@ it; nothing is guessed silently.
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,7 +50,12 @@ from pathlib import Path
 from devices.lsl import StreamDescription
 from devices.profiles import SIGNAL_MODALITIES, ChannelUse, Conversion, ConversionKind, identify
 
-ROLES = ("patient", "clinician")
+ROLES = ("patient", "clinician")  # the two-person default, in this order
+MIN_PEOPLE, MAX_PEOPLE = 2, 8
+#: A role name: a word (letters, digits, underscore; not starting with a digit), lowercased.
+ROLE_NAME = re.compile(r"^[^\W\d]\w{0,31}$")
+#: Top-level key of a map file listing the pairs that matter: ``pairs = ["a-b", ...]``.
+PAIRS_KEY = "pairs"
 MODALITIES = SIGNAL_MODALITIES  # eda, ppg, ecg, ibi
 CARDIAC = ("ecg", "ppg", "ibi")  # in order of preference
 TYPE_TO_MODALITY = {"eda": "eda", "gsr": "eda", "scl": "eda", "ppg": "ppg", "bvp": "ppg"}
@@ -68,6 +85,7 @@ class ProblemKind(StrEnum):
     NO_CHANNEL = "no channel"  # the named channel does not exist
     NOT_NUMERIC = "not numeric"  # the stream carries strings
     TWICE = "assigned twice"  # two streams picked for the same slot (dialog)
+    SHARED = "shared"  # one stream channel given to two people
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,7 @@ class AssignmentProblem:
     kind : ProblemKind
         What went wrong (match on this, never on the text).
     role : str
-        'patient' or 'clinician'.
+        The person's role name ('patient', 'clinician', or any other).
     modality : str
         'eda', 'ppg', 'ecg', or 'cardiac' (ppg or ecg) for a missing cardiac signal;
         '' when the problem concerns the whole role (a --role glob that matches nothing).
@@ -87,6 +105,9 @@ class AssignmentProblem:
         The user-facing explanation after the ``role modality:`` prefix.
     candidates : tuple of str
         For ``AMBIGUOUS``: the names of the streams that fit the slot (else empty).
+    others : tuple of str
+        For ``SHARED``: the other people given the same stream channel (the problem concerns
+        them too).
     """
 
     kind: ProblemKind
@@ -94,6 +115,7 @@ class AssignmentProblem:
     modality: str
     detail: str
     candidates: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()
 
     @property
     def blocks_assigned(self) -> bool:
@@ -102,7 +124,7 @@ class AssignmentProblem:
 
     def concerns(self, role: str, modality: str) -> bool:
         """True when this problem is about ``role``'s ``modality`` ('cardiac' = ppg or ecg)."""
-        if self.role != role:
+        if self.role != role and role not in self.others:
             return False
         if modality == "cardiac":
             return self.modality in (*CARDIAC, "cardiac")
@@ -110,20 +132,26 @@ class AssignmentProblem:
 
     def __str__(self) -> str:
         mod = "ppg/ecg" if self.modality == "cardiac" else self.modality
-        head = f"{self.role} {mod}".strip()
+        who = " and ".join((self.role, *self.others))
+        head = f"{who} {mod}".strip()
         return f"{head}: {self.detail}"
 
 
 def missing_problems(
-    channels: Sequence[Channel], problems: Sequence[AssignmentProblem]
+    channels: Sequence[Channel],
+    problems: Sequence[AssignmentProblem],
+    people: Sequence[str] = ROLES,
 ) -> list[AssignmentProblem]:
-    """``MISSING`` problems for each role without EDA or without a cardiac channel.
+    """``MISSING`` problems for each person without EDA or without a cardiac channel.
 
-    A slot that already has another problem (``problems``) is not reported again.
+    A slot that already has another problem (``problems``) is not reported again, nor is a
+    person whose whole ``--role`` glob matched nothing (one line per person, not three).
     """
     have = {(c.role, c.modality) for c in channels}
     out: list[AssignmentProblem] = []
-    for role in ROLES:
+    for role in people:
+        if any(p.role == role and not p.modality for p in problems):
+            continue
         if (role, "eda") not in have and not any(p.concerns(role, "eda") for p in problems):
             out.append(AssignmentProblem(ProblemKind.MISSING, role, "eda", "no stream assigned"))
         if not any((role, m) in have for m in CARDIAC) and not any(
@@ -161,10 +189,20 @@ class Channel:
 
 @dataclass(frozen=True)
 class Assignment:
-    """Result of assigning streams to roles and modalities."""
+    """Result of assigning streams to roles and modalities.
+
+    Attributes
+    ----------
+    channels : tuple of Channel
+    problems : tuple of AssignmentProblem
+    people : tuple of str
+        The session's people (role names) in order: ``ROLES`` unless ``--role`` / a map file
+        named others (:func:`people_of`).
+    """
 
     channels: tuple[Channel, ...]
     problems: tuple[AssignmentProblem, ...] = field(default=())
+    people: tuple[str, ...] = ROLES
 
     @property
     def problem_text(self) -> str:
@@ -183,7 +221,7 @@ class Assignment:
 
     @property
     def complete(self) -> bool:
-        return all(self.get(r, "eda") and self.cardiac(r) for r in ROLES)
+        return all(self.get(r, "eda") and self.cardiac(r) for r in self.people)
 
 
 def modality_of(stype: str) -> str | None:
@@ -233,19 +271,70 @@ def _channel_for(s: StreamDescription, modality: str, want: str | int | None) ->
     return 0
 
 
+def role_name(text: str, where: str) -> str:
+    """``text`` as a role name (stripped, lowercased); :class:`MapError` when it is no word.
+
+    ``where`` begins the error line (e.g. ``"--role 'x y=A'"``).
+    """
+    name = text.strip().lower()
+    if not ROLE_NAME.match(name):
+        raise MapError(
+            f"{where}: a role name is one word (letters, digits, _; e.g. patient, partner, "
+            f"cotherapist), got {text.strip()!r}"
+        )
+    return name
+
+
+def _check_count(names: Sequence[str], where: str) -> None:
+    """2-8 people; one default role alone is still the two-person session (the other one
+    is then missing), any other single name is refused."""
+    if len(names) == 1 and names[0] not in ROLES:
+        raise MapError(
+            f"{where} names one person ({names[0]}); a session has {MIN_PEOPLE} to "
+            f"{MAX_PEOPLE} people, one ROLE=GLOB each (patient and clinician by default)"
+        )
+    if len(names) > MAX_PEOPLE:
+        raise MapError(
+            f"{where} names {len(names)} people ({', '.join(names)}); a session has at most "
+            f"{MAX_PEOPLE}"
+        )
+
+
 def parse_role_options(options: list[str]) -> dict[str, str]:
-    """``["patient=Shimmer*", ...]`` -> ``{"patient": "Shimmer*"}``."""
+    """``["patient=Shimmer*", "partner=E4-B*@lab-2", ...]`` -> ``{"patient": "Shimmer*", ...}``.
+
+    Any role names (one word each), one ``--role`` per person, at most :data:`MAX_PEOPLE`;
+    raises :class:`MapError` (one line) otherwise.
+    """
     out: dict[str, str] = {}
     for opt in options:
         role, sep, glob = opt.partition("=")
-        role = role.strip().lower()
-        if not sep or role not in ROLES or not glob.strip().split("@")[0]:
+        if not sep or not role.strip() or not glob.strip().split("@")[0]:
             raise MapError(
-                f"--role wants ROLE=GLOB or ROLE=GLOB@HOST with ROLE patient or clinician, "
-                f"got {opt!r}"
+                f"--role wants ROLE=GLOB or ROLE=GLOB@HOST (ROLE e.g. patient, clinician, "
+                f"partner), got {opt!r}"
+            )
+        role = role_name(role, f"--role {opt!r}")
+        if role in out:
+            raise MapError(
+                f"--role {role} is given twice ({out[role]!r} and {glob.strip()!r}); "
+                "one --role per person"
             )
         out[role] = glob.strip()
+    _check_count(list(out), "--role")
     return out
+
+
+def people_of(
+    roles: dict[str, str] | None = None,
+    mapping: dict[str, dict[str, dict[str, str | int]]] | None = None,
+) -> tuple[str, ...]:
+    """The session's people: ``ROLES`` when only the default roles (or none) are named, else
+    the names of ``roles`` (``--role``), or else of ``mapping`` (map sections), in order."""
+    names = tuple(roles or mapping or ())
+    if not names or set(names) <= set(ROLES):
+        return ROLES
+    return names
 
 
 def load_map(path: str | Path) -> dict[str, dict[str, dict[str, str | int]]]:
@@ -258,9 +347,19 @@ def load_map(path: str | Path) -> dict[str, dict[str, dict[str, str | int]]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise MapError(f"map file {p} is not valid TOML: {exc}") from None
     out: dict[str, dict[str, dict[str, str | int]]] = {}
-    for role, entries in data.items():
-        if role not in ROLES or not isinstance(entries, dict):
-            raise MapError(f"map file {p}: unknown section [{role}] (use [patient], [clinician])")
+    for section, entries in data.items():
+        if section == PAIRS_KEY and isinstance(entries, list):
+            continue  # which pairs matter (app.people reads it)
+        if not isinstance(entries, dict) or not ROLE_NAME.match(section):
+            raise MapError(
+                f"map file {p}: unknown section [{section}] (one [ROLE] table per person, "
+                "e.g. [patient], [clinician], [partner])"
+            )
+        role = section.lower()
+        if role in out:
+            raise MapError(f"map file {p}: [{role}] appears twice")
+        if not entries:
+            raise MapError(f"map file {p}: [{role}] names no stream (give it eda/ppg/ecg/ibi)")
         out[role] = {}
         for modality, spec in entries.items():
             if modality not in MODALITIES:
@@ -272,13 +371,27 @@ def load_map(path: str | Path) -> dict[str, dict[str, dict[str, str | int]]]:
             if not isinstance(spec, dict) or "stream" not in spec:
                 raise MapError(f'map file {p}: [{role}] {modality} needs stream = "GLOB"')
             out[role][modality] = dict(spec)
+    _check_count(list(out), f"map file {p}")
     return out
+
+
+def map_pairs(path: str | Path) -> list[str]:
+    """The ``pairs = ["patient-clinician", ...]`` list of a map file ([] when absent)."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return []  # load_map gives the one line for an unreadable file
+    value = data.get(PAIRS_KEY, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MapError(f'map file {p}: pairs must be a list like ["patient-clinician"]')
+    return list(value)
 
 
 def dump_map(assignment: Assignment) -> str:
     """TOML text of an assignment, loadable by :func:`load_map`."""
     lines: list[str] = []
-    for role in ROLES:
+    for role in assignment.people:
         chans = [c for c in assignment.channels if c.role == role]
         if not chans:
             continue
@@ -381,14 +494,35 @@ class _Builder:
                     continue
                 self.add(role, m, s, None, "name contains a role word")
 
-    def keep_best_cardiac(self) -> None:
+    def keep_best_cardiac(self, people: Sequence[str]) -> None:
         """One cardiac signal per role: ECG, else PPG, else beat intervals."""
-        for role in ROLES:
+        for role in people:
             have = [
                 m for m in CARDIAC if any(c.role == role and c.modality == m for c in self.chans)
             ]
             drop = set(have[1:])
             self.chans = [c for c in self.chans if not (c.role == role and c.modality in drop)]
+
+    def drop_shared(self) -> None:
+        """A stream channel given to two or more people goes to none of them: one
+        ``SHARED`` problem per channel, naming every person it was given to."""
+        by_key: dict[tuple[str, int], list[Channel]] = {}
+        for c in self.chans:
+            key = (c.stream.uid or "|".join(map(str, c.stream.identity)), c.channel)
+            by_key.setdefault(key, []).append(c)
+        shared = [cs for cs in by_key.values() if len({c.role for c in cs}) > 1]
+        for cs in shared:
+            roles = list(dict.fromkeys(c.role for c in cs))
+            mods = "/".join(dict.fromkeys(c.modality for c in cs))
+            detail = (
+                f"one stream channel ({cs[0].stream.name} {cs[0].label}) is given to "
+                f"{len(roles)} people; give each person their own stream (--role or map file)"
+            )
+            self.problems.append(
+                AssignmentProblem(ProblemKind.SHARED, roles[0], mods, detail, (), tuple(roles[1:]))
+            )
+        gone = {id(c) for cs in shared for c in cs}
+        self.chans = [c for c in self.chans if id(c) not in gone]
 
 
 def _who(s: StreamDescription) -> str:
@@ -408,10 +542,21 @@ def assign(
     streams : list of StreamDescription
         Streams visible now.
     roles : dict, optional
-        ``{"patient": GLOB, "clinician": GLOB}`` from ``--role`` options (highest precedence).
+        ``{"patient": GLOB, "clinician": GLOB, "partner": GLOB, ...}`` from ``--role``
+        options (highest precedence; 2-8 people).
     mapping : dict, optional
         A loaded TOML map (used when ``roles`` is not given).
+
+    Raises
+    ------
+    MapError
+        More than :data:`MAX_PEOPLE` people, or a role name that is not one word.
     """
+    for names, where in ((roles, "--role"), (mapping, "the map")):
+        for name in names or ():
+            role_name(name, where)
+        _check_count(list(names or ()), where)
+    people = people_of(roles, mapping if not roles else None)
     b = _Builder(streams)
     if roles:
         for role, glob in roles.items():
@@ -423,10 +568,11 @@ def assign(
     else:
         b.by_role_words()
     if not mapping or roles:
-        b.keep_best_cardiac()
+        b.keep_best_cardiac(people)
+    b.drop_shared()
     chans, problems = b.chans, b.problems
-    problems.extend(missing_problems(chans, problems))
-    return Assignment(tuple(chans), tuple(problems))
+    problems.extend(missing_problems(chans, problems, people))
+    return Assignment(tuple(chans), tuple(problems), people)
 
 
 def explain(assignment: Assignment, streams: list[StreamDescription]) -> str:
@@ -434,7 +580,8 @@ def explain(assignment: Assignment, streams: list[StreamDescription]) -> str:
     if not assignment.problems:
         return ""
     found = "; ".join(f"{s.name} [{s.type}] sid={s.source_id or '-'}" for s in streams) or "none"
+    how = " ".join(f"--role {r}=GLOB" for r in assignment.people)
     return (
         f"stream assignment incomplete: {assignment.problem_text}. Streams found: {found}. "
-        "Map them with --role patient=GLOB --role clinician=GLOB or --map FILE.toml"
+        f"Map them with {how} or --map FILE.toml"
     )

@@ -185,7 +185,7 @@ def test_unassignable_streams_and_failed_source_are_shown(qtbot, uid, tmp_path):
         assert w.status.text() == "not connected"
         # a broken map file is one line, not a crash
         bad = tmp_path / "bad.toml"
-        bad.write_text("[therapist]\neda = 'x'\n", encoding="utf-8")
+        bad.write_text("['the therapist']\neda = 'x'\n", encoding="utf-8")  # not one word
         w.start_source(SourceChoice(map_path=str(bad), wait_s=0.5))
         qtbot.waitUntil(lambda: "unknown section" in w.message.text(), timeout=10_000)
     finally:
