@@ -49,6 +49,7 @@ from app.engine import (
     _num,
     metric_values,
 )
+from app.people import people_model
 from devices.acquisition import Acquisition
 from devices.assign import Assignment
 from dsp.concordance import LiveDyad
@@ -87,13 +88,10 @@ class GroupHistory:
 
 
 def default_pair(people: Sequence[str]) -> tuple[str, str]:
-    """The big meter's pair by default: the clinician with the first other person (the other
-    person in the patient's place), else the first two people."""
-    people = tuple(people)
-    if "clinician" in people:
-        other = next(p for p in people if p != "clinician")
-        return other, "clinician"
-    return people[0], people[1]
+    """The big meter's pair by default: the first pair that matters
+    (:attr:`app.people.People.first_pair`: the clinician's pairs first, in the people's
+    order)."""
+    return people_model(people).first_pair
 
 
 class GroupEngine(Engine):

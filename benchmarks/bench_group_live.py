@@ -5,8 +5,8 @@
 :class:`dsp.person.LivePerson` gets 1 s of PPG (128 Hz) and EDA (32 Hz) of a simulated group
 and is snapshotted, the 4 Hz grid goes to :class:`dsp.concordance.live_group.LiveGroup` and to
 the selected pair's :class:`dsp.concordance.LiveDyad`, and the due chance tests go to a worker
-thread (as in the engine). After ``--warm`` s (tests inline, so the 10-minute windows are
-full) ``--ticks`` ticks are timed, paced ``--pace`` s apart so the worker runs beside them as
+thread (as in the engine). After ``--warm`` s (no tests yet; the 10-minute windows full)
+``--ticks`` ticks are timed, paced ``--pace`` s apart so the worker runs beside them as
 it would (1 s in the app; 0.25 s = 4x real time). Thread CPU of the tick (what
 ``EngineSnapshot.tick_cost_s`` measures) and the worker's CPU per tick are printed.
 
@@ -113,11 +113,8 @@ def tick_run(n_people: int, warm: int, ticks: int, pace: float, seed: int) -> di
                 filed, done[:] = list(done), []
             for job, res in filed:
                 group.take(job, res)
-            for job in group.due_jobs():
-                if timed:
-                    jobs.put(job)
-                else:
-                    group.take(job, run_job(job, cfg))
+            for job in group.due_jobs() if timed else ():  # the tests start with the timing
+                jobs.put(job)
             group.snapshot()
             dyad.snapshot()
         c2 = time.thread_time()

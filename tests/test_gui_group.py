@@ -24,7 +24,8 @@ from app.gui.group_view import (  # noqa: E402
 )
 from app.gui.qtapp import make_app  # noqa: E402
 from app.meter_state import name_leader  # noqa: E402
-from app.palette import ROLE_COLOURS, person_colours  # noqa: E402
+from app.palette import ROLE_COLOURS  # noqa: E402
+from app.people import people_model  # noqa: E402
 from dsp.concordance import DyadConfig  # noqa: E402
 from dsp.concordance.live_group import LiveGroup  # noqa: E402
 from dsp.simulate_group import GroupSimConfig, coupling_parse, group_grid, simulate_group  # noqa: E402
@@ -127,8 +128,9 @@ def test_lead_words_name_the_groups_pair() -> None:
     assert name_leader("no clear lead (p = 0.4)", "a", "b") == "no clear lead (p = 0.4)"
 
 
-def test_person_colours_keep_the_roles_and_differ() -> None:
-    c = person_colours(("partner", "patient", "child", "clinician", "E", "F", "G", "H"))
+def test_group_colours_keep_the_roles_and_differ() -> None:
+    m = people_model(("partner", "patient", "child", "clinician", "E", "F", "G", "H"))
+    c = {p.role: p.colour for p in m.persons}
     assert c["patient"] == ROLE_COLOURS["patient"] and c["clinician"] == ROLE_COLOURS["clinician"]
     assert len(set(c.values())) == 8
 
@@ -159,3 +161,18 @@ def test_group_demo_bad_input_is_one_line_and_status_2(people: str, words: str) 
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0]
+
+
+def test_group_run_headless_is_refused_in_one_line() -> None:
+    import os
+    import subprocess
+    import sys
+
+    args = ["run", "--headless", "--role", "a=X*", "--role", "b=Y*", "--role", "c=Z*"]
+    p = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True, text=True, timeout=60, env=dict(os.environ),
+    )  # fmt: skip
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "a group needs the console" in lines[0]

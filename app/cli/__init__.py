@@ -404,6 +404,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     roles = parse_role_options(args.role) if args.role else None
     video_cli.check_devices(args)
+    if _group_people(roles, getattr(args, "map", None)):
+        return _run_group(args, roles)
     missing = [] if args.headless else missing_qt_libraries()
     if missing:
         print(missing_qt_line(missing), flush=True)
@@ -440,6 +442,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
         preroll=not args.no_preroll,
     )  # fmt: skip
     return _run_headless(choice, args.duration, 1.0, source=source)
+
+
+def _group_people(roles, map_path) -> tuple[str, ...]:
+    """The people of a group session (3-8, or two not named patient and clinician); empty
+    for the two-person session, which runs unchanged."""
+    from devices.assign import ROLES, MapError, load_map, people_of
+
+    try:
+        mapping = load_map(map_path) if map_path and not roles else None
+    except MapError as exc:
+        raise CliError(str(exc)) from None
+    people = people_of(roles, mapping)
+    return () if people == ROLES else people
+
+
+def _run_group(args: argparse.Namespace, roles) -> int:
+    """``attune run --role A=GLOB --role B=GLOB --role C=GLOB ...``: the group console."""
+    if args.headless:
+        raise CliError("the headless view shows two people; a group needs the console")
+    missing = missing_qt_libraries()
+    if missing:
+        raise CliError(missing_qt_line(missing))
+    from app.gui import launch
+    from app.live import AssignmentError
+
+    try:
+        return launch.run_group_live(args, roles)
+    except AssignmentError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _group_demo(args: argparse.Namespace) -> int:

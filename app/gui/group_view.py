@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.formatting import MISSING as DASH
 from app.formatting import fmt_value
-from app.palette import person_colours
+from app.people import people_model
 from dsp.concordance.evidence import percentile_words
 from dsp.concordance.live_group import GroupMetrics, LivePair
 
@@ -168,7 +168,7 @@ class PairMatrix(QWidget):
             return
         left, top, size = self._layout()
         people = m.people
-        colours = person_colours(people)
+        colours = {q.role: q.colour for q in people_model(people).persons}
         for i, name in enumerate(people):  # row and column labels in the people's colours
             p.setPen(QColor(colours[name]))
             p.drawText(
@@ -316,7 +316,7 @@ class PeopleTable(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        colours = person_colours(people)
+        colours = {q.role: q.colour for q in people_model(people).persons}
         bold = QFont(self.font())
         bold.setBold(True)
         for i, name in enumerate(people):

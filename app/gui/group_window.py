@@ -34,7 +34,7 @@ from app.gui.meters import concordance_meter, hr_sync_meter
 from app.gui.session import EngineBridge
 from app.live import LiveSession
 from app.meter_state import meter_states
-from app.palette import person_colours
+from app.people import people_model
 from devices.health import HealthState
 
 __all__ = ["GroupTraces", "GroupWindow"]
@@ -50,7 +50,7 @@ class GroupTraces(pg.GraphicsLayoutWidget):
         self.people = people
         self.window_s = window_s
         self.setBackground("w")
-        colours = person_colours(people)
+        colours = {q.role: q.colour for q in people_model(people).persons}
         self.curves: dict[str, pg.PlotDataItem] = {}
         for i, name in enumerate(people):
             for col, mod in enumerate(("cardiac", "eda")):
