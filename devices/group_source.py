@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from devices.lsl import make_outlet
 from devices.source import SimulatorSource
 from dsp.simulate_group import GroupModel, GroupSimConfig
@@ -93,4 +95,5 @@ class GroupSimulatorSource(SimulatorSource):
             outlet = make_outlet(
                 stream, mod.upper(), sid, fs, [mod.upper()], units[mod], manufacturer="AttuneSim"
             )
-            self._outlets[(name, mod)] = (outlet, float(fs), 0)
+            first = int(np.ceil(self.start_s * fs - 1e-9))  # as the dyad simulator
+            self._outlets[(name, mod)] = (outlet, float(fs), first)
