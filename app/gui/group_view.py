@@ -289,10 +289,11 @@ class GroupIndexPanel(QWidget):
             if k is not None
             else ""
         )
+        note = f"<br><b>Pairs:</b> {m.note}." if m.note else ""
         self.detail.setText(
             f"last 10 min: {percentile_words(t.percentile, t.null.size, 'shifted groups')}"
             f" (p = {t.p_value:.3f}){kur}. Rule: {m.rule.percentile:.0f}th percentile at every "
-            f"check for {m.rule.hold_s:.0f} s (held {idx.hold_s:.0f} s)."
+            f"check for {m.rule.hold_s:.0f} s (held {idx.hold_s:.0f} s).{note}"
         )
 
 
