@@ -197,6 +197,7 @@ def main() -> None:
     h.add_argument("--minutes4", type=float, default=15.0)
     h.add_argument("--sessions4", type=int, default=30)
     h.add_argument("--power", type=int, default=20)
+    h.add_argument("--parts", default="null3,null4,power", help="which sets to run")
     args = ap.parse_args()
     if args.what == "tick":
         for n in args.people:
@@ -210,10 +211,13 @@ def main() -> None:
             _table("tick thread CPU (tests on the worker)", res)
         return
     t0 = time.monotonic()
+    parts = set(args.parts.split(","))
     for people, minutes, n in (
-        (NAMES[1:4], args.minutes3, args.sessions),
-        (NAMES[:4], args.minutes4, args.sessions4),
+        (NAMES[1:4], args.minutes3, args.sessions if "null3" in parts else 0),
+        (NAMES[:4], args.minutes4, args.sessions4 if "null4" in parts else 0),
     ):
+        if not n:
+            continue
         res = [honesty_session(people, None, minutes, 1000 + s) for s in range(n)]
         for h in HOLDS_S:
             print(
@@ -223,6 +227,8 @@ def main() -> None:
                 f"  ({time.monotonic() - t0:.0f} s)",
                 flush=True,
             )
+    if "power" not in parts:
+        return
     res = [
         honesty_session(NAMES[1:4], "patient-partner=0.8@2", 10.0, 2000 + s)
         for s in range(args.power)
