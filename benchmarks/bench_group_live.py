@@ -197,6 +197,7 @@ def main() -> None:
     h.add_argument("--minutes4", type=float, default=15.0)
     h.add_argument("--sessions4", type=int, default=30)
     h.add_argument("--power", type=int, default=20)
+    h.add_argument("--seed0", type=int, default=1000, help="first seed of the null sets")
     h.add_argument("--parts", default="null3,null4,power", help="which sets to run")
     args = ap.parse_args()
     if args.what == "tick":
@@ -218,7 +219,7 @@ def main() -> None:
     ):
         if not n:
             continue
-        res = [honesty_session(people, None, minutes, 1000 + s) for s in range(n)]
+        res = [honesty_session(people, None, minutes, args.seed0 + s) for s in range(n)]
         for h in HOLDS_S:
             print(
                 f"independent groups of {len(people)}, {minutes:g} min, live, rule 99th pct "

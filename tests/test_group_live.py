@@ -12,7 +12,7 @@ import pytest
 
 from dsp.concordance import DyadConfig, LiveDyad
 from dsp.concordance.group import holm_adjust
-from dsp.concordance.live_group import PAUSE_S, JobKind, LiveGroup, run_job
+from dsp.concordance.live_group import GROUP_RULE, PAUSE_S, JobKind, LiveGroup, run_job
 from dsp.simulate_group import GroupSimConfig, coupling_parse, group_grid, simulate_group
 
 PEOPLE = ("patient", "partner", "clinician")
@@ -21,7 +21,7 @@ PEOPLE = ("patient", "partner", "clinician")
 @pytest.fixture(scope="module")
 def triad():
     """A 10-minute triad, patient -> partner coupled 0.8 at 2 s; fed as live (4 samples per
-    tick), the tests run synchronously at every refresh of the last 40 s."""
+    tick), the tests run synchronously at every refresh of the last 80 s."""
     cfg = GroupSimConfig(
         people=PEOPLE, couplings=(coupling_parse("patient-partner=0.8@2"),),
         duration_s=600.0, seed=11,
@@ -29,7 +29,7 @@ def triad():
     g = group_grid(simulate_group(cfg))
     lg = LiveGroup(g.people, DyadConfig())
     dyad = LiveDyad(DyadConfig())
-    n0 = g.t.size - 4 * 40
+    n0 = g.t.size - 4 * 80
     lg.push(g.t[:n0], g.eda[:, :n0])
     dyad.push(
         g.t[:n0], g.eda[0, :n0], g.eda[2, :n0], g.eda[0, :n0] * np.nan, g.eda[0, :n0] * np.nan
@@ -46,11 +46,11 @@ def triad():
 def test_coupled_pair_is_claimed_with_its_leader_and_the_others_are_not(triad) -> None:
     g, lg, _, runs = triad
     snap = lg.snapshot()
-    assert runs == 4 * 4  # 3 pairs + the group at each of the 4 refreshes
+    assert runs == 8 * 4  # 3 pairs + the group at each of the 8 refreshes
     pp = snap.pair("partner", "patient")
     assert pp.coupled and pp.coupled_ever
     assert pp.leader == "patient" and 1.0 <= pp.lag_s <= 3.0
-    assert pp.hold_s >= DyadConfig().highlight.hold_s
+    assert pp.hold_s >= GROUP_RULE.hold_s
     for a, b in (("patient", "clinician"), ("partner", "clinician")):
         pc = snap.pair(a, b)
         assert not pc.coupled and pc.leader is None and math.isnan(pc.lag_s)
