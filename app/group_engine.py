@@ -360,7 +360,7 @@ class GroupEngine(Engine):
 
 def _not_run(job: GroupJob):
     """The result filed for a test that failed: not run."""
-    return NO_LEAD_TEST if job.kind is JobKind.PAIR else (None, None)
+    return (NO_LEAD_TEST, None) if job.kind is JobKind.PAIR else (None, None)
 
 
 _PAIR_METRICS = [

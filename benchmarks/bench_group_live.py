@@ -40,7 +40,13 @@ from bench_tick import GRID_DELAY_S, GRID_FS, _table  # noqa: E402
 
 from dsp.concordance import DyadConfig, LiveDyad  # noqa: E402
 from dsp.concordance.evidence import HighlightRule, HighlightTracker  # noqa: E402
-from dsp.concordance.live_group import GROUP_RULE, JobKind, LiveGroup, run_job  # noqa: E402
+from dsp.concordance.live_group import (  # noqa: E402
+    CI_ALPHA,
+    GROUP_RULE,
+    JobKind,
+    LiveGroup,
+    run_job,
+)
 from dsp.person import LivePerson  # noqa: E402
 from dsp.simulate_group import (  # noqa: E402
     GroupSimConfig,
@@ -155,7 +161,9 @@ def honesty_session(people: tuple[str, ...], couple: str | None, minutes: float,
                     t = snap.index.mean_ci
                     g_ever[h] |= grp.update(t.percentile if t is not None else math.nan)
                 else:
-                    ever[h][job.index] |= pairs[job.index].update(snap.pairs[job.index].percentile)
+                    pc = snap.pairs[job.index]
+                    ok = pc.ci_test is not None and pc.ci_test.p_value < CI_ALPHA
+                    ever[h][job.index] |= pairs[job.index].update(pc.percentile if ok else math.nan)
     snap = lg.snapshot()
     assert [pc.coupled_ever for pc in snap.pairs] == ever[GROUP_RULE.hold_s]  # same decisions
     target = tuple(couple.split("=")[0].split("-")) if couple else None

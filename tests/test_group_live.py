@@ -71,6 +71,8 @@ def test_holm_runs_over_every_pair(triad) -> None:
     pp = snap.pair("patient", "partner")
     assert pp.p_holm == pytest.approx(3 * pp.p) and pp.percentile >= 99.0
     assert snap.n_surrogates >= 300  # ceil(2 * 3 / 0.01) = 600, capped by distinct shifts
+    # the mark's second condition: the pair's own CI over the same 10 minutes above chance
+    assert pp.ci_test is not None and pp.ci_test.p_value < 0.05
 
 
 def test_group_index_is_tested_against_every_member_shifted(triad) -> None:

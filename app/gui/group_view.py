@@ -79,6 +79,11 @@ def pair_tooltip(pc: LivePair, metrics: GroupMetrics) -> str:
             f"p = {pc.p:.4f} raw, {pc.p_holm:.3f} after Holm over {n_pairs} pairs "
             f"({percentile_words(pc.percentile, pc.coupling.n_surrogates, 'shifted pairings')})"
         )
+    if pc.ci_test is not None:
+        lines.append(
+            f"CI over the same 10 min: {pc.ci_test.observed:+.2f}, p = {pc.ci_test.p_value:.3f} "
+            "against time-shifted pairings (a check counts only when p < 0.05)"
+        )
     rule = metrics.rule
     verdict = (
         "coupled above chance"

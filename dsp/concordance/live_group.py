@@ -15,7 +15,11 @@ own parts and rules:
   always all pairs), and the pair's adjusted p feeds the dyad's session-level highlight rule
   (:class:`~dsp.concordance.evidence.HighlightRule`: percentile ``100 (1 - p_holm)`` at or
   above 99 at refreshes spanning 60 s, :data:`GROUP_RULE`; the dyad's holds 20 s). A pair is
-  **coupled** only while that rule holds.
+  **coupled** only while that rule holds, counting only refreshes at which the pair's own CI
+  over the same 10 minutes is also above chance (p < 0.05 against circular shifts): the
+  offline matrix's intersection-union rule (never more marks than Holm alone). Without it,
+  independent groups of four had a pair marked in 25 % of 12 fresh 15-minute sessions even
+  at the 60-s hold (README).
   The adjusted p can reach 0.01 only when ``P / (n + 1) <= 0.01`` (``P`` pairs, ``n``
   shifts), so each test draws ``max(lead_surrogates, ceil(2 P / q))`` shifts, capped by the
   distinct shifts the session has: with 4 people (6 pairs) no pair can be claimed before
@@ -48,6 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dsp.concordance.baselines import concordance_surrogate_test
 from dsp.concordance.coupling import LEAD_TEST_FS, coupling_percentile, recent_lead_test
 from dsp.concordance.evidence import HighlightRule, HighlightTracker
 from dsp.concordance.group import MAX_PEOPLE, group_index_test, holm_adjust
@@ -73,6 +78,8 @@ __all__ = [
 #: minutes, with 60 s 1 of 12, the coupled pair of a triad still found in 9 of 10:
 #: ``benchmarks/bench_group_live.py honesty``, README). Chosen on those sessions.
 GROUP_RULE = HighlightRule(99.0, 60.0)
+#: Level of each pair's own CI test, the second condition of a mark (as offline).
+CI_ALPHA = 0.05
 #: A person with no EDA on the grid for this long pauses their pairs (s).
 PAUSE_S = 5.0
 
@@ -139,6 +146,9 @@ class LivePair:
         Time spanned by the current run of refreshes at or above the rule's percentile (s).
     paused : bool
         One of the two has had no EDA for :data:`PAUSE_S`; tests wait.
+    ci_test : SurrogateTest or None
+        The CI over the same span as ``coupling`` against circular shifts (None before):
+        a refresh counts for the rule only when its p < :data:`CI_ALPHA` too.
     """
 
     a: str
@@ -153,6 +163,7 @@ class LivePair:
     coupled_ever: bool
     hold_s: float
     paused: bool
+    ci_test: SurrogateTest | None = None
 
     @property
     def p(self) -> float:
@@ -265,14 +276,15 @@ def _session_config(cfg: DyadConfig) -> SessionConfig:
     return SessionConfig(method=cfg.method, seed=cfg.seed if cfg.seed is not None else 0)
 
 
-def run_job(job: GroupJob, config: DyadConfig) -> LeadTest | tuple:
+def run_job(job: GroupJob, config: DyadConfig) -> tuple:
     """Compute one job (pure; any thread).
 
     Returns
     -------
-    LeadTest
-        PAIR: the coupling and lead test of the pair's last ``lead_window_s`` (early stop
-        once ``p <= 0.05`` is out of reach).
+    tuple
+        PAIR: ``(coupling and lead test of the pair's last lead_window_s`` (early stop once
+        ``p <= 0.05`` is out of reach), ``CI test of the same span`` against circular shifts,
+        None when the coupling test could not run).
     tuple
         GROUP: ``(mean CI test, Kuramoto test)`` or ``(None, None)`` when too short.
     """
@@ -280,11 +292,19 @@ def run_job(job: GroupJob, config: DyadConfig) -> LeadTest | tuple:
     rng = np.random.default_rng(list(job.seed))
     if job.kind is JobKind.PAIR:
         p, c = job.x
-        return recent_lead_test(
+        lead = recent_lead_test(
             p, c, cfg.fs, cfg.slope_s, cfg.lead_window_s, cfg.wcc_win_s, cfg.wcc_lag_s,
             cfg.lead_inc_s, job.n_surrogates, cfg.min_shift_s, cfg.lead_min_span_s, rng,
             stop_early=True, bridge_s=EDA_BRIDGE_S,
         )  # fmt: skip
+        if not math.isfinite(coupling_percentile_p(lead)):
+            return lead, None
+        w = min(p.size, int(round(cfg.lead_window_s * cfg.fs)))
+        ci = concordance_surrogate_test(
+            p[-w:], c[-w:], cfg.fs, cfg.n_surrogates, "circular", cfg.min_shift_s,
+            statistic="ci", slope_s=cfg.slope_s, corr_s=cfg.corr_s, step_s=cfg.step_s, seed=rng,
+        )  # fmt: skip
+        return lead, ci
     rows = np.flatnonzero(np.isfinite(job.x).any(axis=1))
     if rows.size < 2:
         return None, None
@@ -346,6 +366,7 @@ class LiveGroup:
         self.q = 1.0 - rule.percentile / 100.0
         self.n_surrogates = max(cfg.lead_surrogates, math.ceil(2 * n_pairs / self.q))
         self._tests: list[LeadTest] = [NO_LEAD_TEST] * n_pairs
+        self._ci_tests: list[SurrogateTest | None] = [None] * n_pairs
         self._tested_t = [math.nan] * n_pairs
         self._p_holm = [math.nan] * n_pairs
         self._tracks = [HighlightTracker(rule, cfg.surrogate_every_s) for _ in range(n_pairs)]
@@ -479,14 +500,16 @@ class LiveGroup:
             pct = 100.0 * (1.0 - t.p_value) if t is not None else math.nan
             self._gtrack.update(pct)
             return
-        self._tests[job.index] = result
+        self._tests[job.index], self._ci_tests[job.index] = result
         self._tested_t[job.index] = job.t_end
         raw = [coupling_percentile_p(tt) for tt in self._tests]
         adj = holm_adjust([p if math.isfinite(p) else 1.0 for p in raw])
         for idx, p in enumerate(raw):
             self._p_holm[idx] = float(adj[idx]) if math.isfinite(p) else math.nan
         pa = self._p_holm[job.index]
-        self._tracks[job.index].update(100.0 * (1.0 - pa) if math.isfinite(pa) else math.nan)
+        ci = self._ci_tests[job.index]
+        ci_ok = ci is not None and ci.p_value < CI_ALPHA  # the intersection-union condition
+        self._tracks[job.index].update(100.0 * (1.0 - pa) if ci_ok else math.nan)
 
     def run_due(self) -> int:
         """Run the due jobs here and now (tests, benchmarks, replays); their number."""
