@@ -165,7 +165,11 @@ def honesty_session(people: tuple[str, ...], couple: str | None, minutes: float,
                     ok = pc.ci_test is not None and pc.ci_test.p_value < CI_ALPHA
                     ever[h][job.index] |= pairs[job.index].update(pc.percentile if ok else math.nan)
     snap = lg.snapshot()
-    assert [pc.coupled_ever for pc in snap.pairs] == ever[GROUP_RULE.hold_s]  # same decisions
+    assert [pc.coupled_ever for pc in snap.pairs] == ever[GROUP_RULE.hold_s], (
+        [pc.coupled_ever for pc in snap.pairs],
+        ever,
+        [pc.hold_s for pc in snap.pairs],
+    )
     target = tuple(couple.split("=")[0].split("-")) if couple else None
     out = {}
     for h in HOLDS_S:

@@ -545,6 +545,7 @@ class LiveGroup:
                     tr.ever,
                     float(max(tr.run_steps - 1, 0) * step),
                     not (here[i] and here[j]),
+                    self._ci_tests[idx],
                 )  # fmt: skip
             )
         g = self._gtrack
