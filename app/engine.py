@@ -37,6 +37,7 @@ from devices.lsl import local_clock
 from devices.metrics_outlet import MetricsOutlet
 from devices.profiles import ConversionKind
 from dsp.concordance import DyadConfig, DyadMetrics, LiveDyad
+from dsp.concordance.live_group import GroupMetrics
 from dsp.person import LivePerson, PersonConfig, PersonMetrics
 from dsp.simulate import DyadModel
 
@@ -113,6 +114,12 @@ class EngineSnapshot:
         (:mod:`app.waiting`); empty once every signal is connected.
     notes : tuple of str
         Standing facts about the connected signals (another stream fits one of them too).
+    group : GroupMetrics or None
+        The pairwise matrix and group index of a session of 3-8 people
+        (:class:`app.group_engine.GroupEngine`); None for two people.
+    pair : tuple of str or None
+        With a group: the pair behind ``dyad`` and the big meter (the first in the patient's
+        place); None for two people (patient, clinician).
     """
 
     t: float
@@ -127,6 +134,8 @@ class EngineSnapshot:
     dyad_missing_s: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     waiting: tuple[Wanted, ...] = ()
     notes: tuple[str, ...] = ()
+    group: GroupMetrics | None = None
+    pair: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -222,7 +231,7 @@ class Engine:
 
     def start(self) -> Engine:
         if self.config.publish_metrics:
-            self._metric_labels = metric_channels()
+            self._metric_labels = self._metric_channels()
             self._outlet = MetricsOutlet(
                 self._metric_labels, source_id=self.config.metrics_source_id
             )
@@ -304,6 +313,7 @@ class Engine:
             dyad = self._dyad_tick(persons)
         except Exception as exc:
             errors.append(f"dyad: {type(exc).__name__}: {exc}")
+        group = self._group_tick(errors)
         health = self.acq.health()
         snap = EngineSnapshot(
             t=now,
@@ -319,12 +329,29 @@ class Engine:
             dyad_missing_s=MappingProxyType(self._missing()),
             waiting=self.waiting,
             notes=self.notes,
+            group=group,
+            pair=self._pair(),
         )
         self._seq += 1
         self._last_snapshot = snap
         if self._outlet is not None:
-            self._outlet.push(metric_values(snap), local_clock())
+            self._outlet.push(self._metric_values(snap), local_clock())
         return snap
+
+    # -- what a group engine adds (app.group_engine); nothing for two people ---------------
+    def _group_tick(self, errors: list[str]) -> GroupMetrics | None:
+        """The group's metrics at this tick (None for two people)."""
+        return None
+
+    def _pair(self) -> tuple[str, str] | None:
+        """The pair behind the dyad (None for two people: patient, clinician)."""
+        return None
+
+    def _metric_channels(self) -> list[tuple[str, str]]:
+        return metric_channels()
+
+    def _metric_values(self, snap: EngineSnapshot) -> dict[str, float]:
+        return metric_values(snap)
 
     def _take_attached(self, errors: list[str]) -> None:
         """Signals attached since the last tick join the assignment (DSP thread only)."""

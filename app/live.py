@@ -232,8 +232,11 @@ def start_session(
     buffer_s: float = 300.0,
     extra_streams: list[tuple[StreamDescription, object]] | None = None,
     on_error=None,
+    make_engine: Callable[..., Engine] = Engine,
 ) -> LiveSession:
-    """Start acquisition on the assigned streams (plus ``extra_streams``) and the engine."""
+    """Start acquisition on the assigned streams (plus ``extra_streams``) and the engine
+    (``make_engine(acquisition, assignment, slot_keys, config, on_error=...)``: the group
+    engine for 3-8 people)."""
     acq = Acquisition(buffer_s=buffer_s, on_error=on_error)
     infos = {d.uid or d.identity: i for d, i in found}
     keys: dict[tuple[str, str], str] = {}
@@ -249,7 +252,7 @@ def start_session(
         if sid not in by_stream:
             by_stream[sid] = acq.add(desc, info).key
     acq.start()
-    engine = Engine(acq, assignment, keys, config, on_error=on_error).start()
+    engine = make_engine(acq, assignment, keys, config, on_error=on_error).start()
     return LiveSession(acq, engine, _keys=by_stream)
 
 

@@ -190,7 +190,7 @@ def pause_words(snap, signal: str) -> str:
     label = "EDA" if signal == "eda" else "heart rate"
     stale = _stale_roles(snap)
     parts = []
-    for role in ("patient", "clinician"):
+    for role in getattr(snap, "pair", None) or ("patient", "clinician"):
         pm = (getattr(snap, "persons", None) or {}).get(role)
         who = f"{role}'s {label}"
         quality = getattr(pm, "eda_quality" if signal == "eda" else "cardiac_quality", "none")
@@ -224,6 +224,14 @@ def _stale_roles(snap) -> dict[str, set[str]]:
     return stale
 
 
+def name_leader(text: str, a: str, b: str) -> str:
+    """Lead words of a group's pair: the dyad code calls the pair's first person "patient"
+    and the second "clinician"; ``"patient leads by 2.0 s"`` becomes ``"<a> leads by 2.0 s"``."""
+    for word, name in (("patient leads", f"{a} leads"), ("clinician leads", f"{b} leads")):
+        text = text.replace(word, name)
+    return text
+
+
 def meter_states(snap, warmup_s: float) -> tuple[MeterState, MeterState]:
     """Both meters' states (EDA concordance, HR synchrony) from an engine snapshot, with the
     words a paused meter shows and the demo's pre-roll tag; the console and the headless
@@ -233,6 +241,10 @@ def meter_states(snap, warmup_s: float) -> tuple[MeterState, MeterState]:
     hr = hr_sync_state(d, warmup_s, pause_words(snap, "hr"))
     if getattr(snap, "preroll_s", 0.0) > 0:
         eda, hr = preroll_state(eda, snap.preroll_s), preroll_state(hr, snap.preroll_s)
+    pair = getattr(snap, "pair", None)
+    if pair is not None and pair != ("patient", "clinician"):  # a group's pair: its names
+        eda = replace(eda, lead=name_leader(eda.lead, *pair))
+        hr = replace(hr, lead=name_leader(hr.lead, *pair))
     return eda, hr
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from devices.lsl import make_outlet
 from devices.source import SimulatorSource
 from dsp.simulate_group import GroupModel, GroupSimConfig
@@ -42,6 +44,9 @@ class GroupSimulatorSource(SimulatorSource):
         Stop publishing after this many seconds (None: until ``stop``).
     chunk_s : float
         Push interval (s).
+    start_s : float
+        Simulator time (s) of the first published sample (the group demo's simulated
+        history is what came before).
     """
 
     def __init__(  # the dyad's __init__ would build a DyadModel: set the same fields here
@@ -50,9 +55,10 @@ class GroupSimulatorSource(SimulatorSource):
         prefix: str = "AttuneSim",
         duration: float | None = None,
         chunk_s: float = 0.02,
+        start_s: float = 0.0,
     ) -> None:
         self.config = config  # type: ignore[assignment]
-        self.start_s = 0.0
+        self.start_s = float(start_s)
         self._t0_wanted = None
         self.prefix = prefix
         self.duration = duration
@@ -71,6 +77,13 @@ class GroupSimulatorSource(SimulatorSource):
         self._thread = None
         self._outlets = {}
 
+    def mute(self, name: str) -> None:
+        """Stop sending ``name``'s samples from now on (outlets stay open): a device that
+        dropped, for tests and the demo."""
+        if name not in self.config.people:
+            raise ValueError(f"{name!r} is not one of {', '.join(self.config.people)}")
+        self.muted = self.muted | {name}
+
     def _make_outlets(self) -> None:
         cfg: GroupSimConfig = self.config  # type: ignore[assignment]
         rates = {"eda": cfg.eda_fs, "ppg": cfg.ppg_fs, "ecg": cfg.ecg_fs}
@@ -82,4 +95,5 @@ class GroupSimulatorSource(SimulatorSource):
             outlet = make_outlet(
                 stream, mod.upper(), sid, fs, [mod.upper()], units[mod], manufacturer="AttuneSim"
             )
-            self._outlets[(name, mod)] = (outlet, float(fs), 0)
+            first = int(np.ceil(self.start_s * fs - 1e-9))  # as the dyad simulator
+            self._outlets[(name, mod)] = (outlet, float(fs), first)

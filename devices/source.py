@@ -68,6 +68,10 @@ class SimulatorSource:
         ahead. None: the LSL clock at start.
     """
 
+    #: People (roles) whose outlets stay open but get no more samples: a device that
+    #: dropped (:meth:`devices.group_source.GroupSimulatorSource.mute`).
+    muted: frozenset[str] = frozenset()
+
     def __init__(
         self,
         config: DyadSimConfig,
@@ -135,6 +139,8 @@ class SimulatorSource:
                 if self.duration is not None and elapsed >= self.duration:
                     elapsed = self.duration
                 for key, (outlet, fs, sent) in list(self._outlets.items()):
+                    if key[0] in self.muted:  # a device that dropped: nothing arrives
+                        continue
                     due = int((self.start_s + elapsed) * fs)
                     if due > sent:
                         x = self.model.render(key[0], key[1], sent, due - sent)

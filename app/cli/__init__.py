@@ -191,6 +191,9 @@ def _add_demo_parser(sub: Any) -> None:
     # the simulated dyad comes with a virtual camera (shown live, recorded with a session)
     p.set_defaults(video=video_cli.VIRTUAL["video"])
     p.epilog = "The window shows a virtual camera (a test pattern); --video none for none."
+    from app.cli.group_sim import add_group_options  # --people / --couple: the group demo
+
+    add_group_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -409,6 +412,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     roles = parse_role_options(args.role) if args.role else None
     video_cli.check_devices(args)
+    if _group_people(roles, getattr(args, "map", None)):
+        return _run_group(args, roles)
     missing = [] if args.headless else missing_qt_libraries()
     if missing:
         print(missing_qt_line(missing), flush=True)
@@ -428,6 +433,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from devices.lsl import use_local_lsl
 
     use_local_lsl()
+    if getattr(args, "people", None):
+        return _group_demo(args)
     missing = [] if args.headless or args.screenshot else missing_qt_libraries()
     if missing:
         print(missing_qt_line(missing), flush=True)
@@ -443,6 +450,56 @@ def cmd_demo(args: argparse.Namespace) -> int:
         preroll=not args.no_preroll,
     )  # fmt: skip
     return _run_headless(choice, args.duration, 1.0, source=source)
+
+
+def _group_people(roles, map_path) -> tuple[str, ...]:
+    """The people of a group session (3-8, or two not named patient and clinician); empty
+    for the two-person session, which runs unchanged."""
+    from devices.assign import ROLES, MapError, load_map, people_of
+
+    try:
+        mapping = load_map(map_path) if map_path and not roles else None
+    except MapError as exc:
+        raise CliError(str(exc)) from None
+    people = people_of(roles, mapping)
+    return () if people == ROLES else people
+
+
+def _run_group(args: argparse.Namespace, roles) -> int:
+    """``attune run --role A=GLOB --role B=GLOB --role C=GLOB ...``: the group console."""
+    if args.headless:
+        raise CliError("the headless view shows two people; a group needs the console")
+    missing = missing_qt_libraries()
+    if missing:
+        raise CliError(missing_qt_line(missing))
+    from app.gui import launch
+    from app.live import AssignmentError
+
+    try:
+        return launch.run_group_live(args, roles)
+    except AssignmentError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _group_demo(args: argparse.Namespace) -> int:
+    """``attune demo --people N``: the group console (a window is needed)."""
+    from app.group_live import demo_people
+
+    try:
+        demo_people(args.people)  # bad input: one line before anything starts
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.headless or not (has_display() or args.screenshot):
+        raise CliError("the group demo shows the group console: it needs a display")
+    missing = [] if args.screenshot else missing_qt_libraries()
+    if missing:
+        raise CliError(missing_qt_line(missing))
+    from app.gui import launch
+
+    try:
+        return launch.run_group_demo(args)
+    except ValueError as exc:  # a --couple naming nobody, a bad coupling
+        raise CliError(str(exc)) from None
 
 
 COMMANDS = {"simulate": cmd_simulate, "streams": cmd_streams, "run": cmd_run, "demo": cmd_demo}

@@ -64,6 +64,50 @@ def run_demo(args: argparse.Namespace) -> int:
     return _open(choice, source, args, EngineConfig())
 
 
+def run_group_demo(args: argparse.Namespace) -> int:
+    """``attune demo --people N``: a simulated group (in this process) in the group console."""
+    from app.group_live import group_demo_session
+    from app.gui.group_window import GroupWindow
+
+    app = make_app()
+    session, source, people = group_demo_session(args)
+    try:
+        window = GroupWindow(session, people, EngineConfig().dyad.warmup_s)
+        window.show()
+        _finish_after(window, app, args.duration, getattr(args, "screenshot", None))
+        app.exec()
+    finally:
+        session.stop()
+        source.stop()
+    return 0
+
+
+def run_group_live(args: argparse.Namespace, roles: dict[str, str] | None) -> int:
+    """``attune run`` with 3-8 people (``--role NAME=GLOB`` or a map file naming them): the
+    group console on the streams visible now (waits up to ``--wait`` s, default 30, for every
+    person's EDA and cardiac stream; :class:`app.live.AssignmentError` otherwise)."""
+    from app.group_live import start_group_session
+    from app.gui.group_window import GroupWindow
+    from app.live import assign_visible
+
+    wait = getattr(args, "wait", None)
+    map_path = getattr(args, "map", None) or None
+    assignment, found = assign_visible(roles, map_path, 30.0 if wait is None else wait, True)
+    app = make_app()
+    config = EngineConfig(tick_s=float(getattr(args, "tick", 1.0) or 1.0))
+    session = start_group_session(assignment.people, assignment, found, config)
+    try:
+        window = GroupWindow(session, assignment.people, config.dyad.warmup_s)
+        window.show()
+        _finish_after(
+            window, app, getattr(args, "duration", None), getattr(args, "screenshot", None)
+        )
+        app.exec()
+    finally:
+        session.stop()
+    return 0
+
+
 def run_live(args: argparse.Namespace) -> int:
     """``attune`` / ``attune run``: the console on the LSL streams visible now."""
     roles = parse_role_options(args.role) if getattr(args, "role", None) else None

@@ -88,6 +88,7 @@ __all__ = [
     "PairConcordance",
     "PairStatus",
     "group_concordance",
+    "group_index_test",
     "group_shifts",
     "holm_adjust",
 ]
@@ -377,9 +378,18 @@ def _group_stats(
     return mean_ci, _order_parameter(u)
 
 
-def _group_indices(
-    x: np.ndarray, cfg: SessionConfig, n_surr: int, alpha: float
+def group_index_test(
+    x: np.ndarray,
+    cfg: SessionConfig,
+    n_surr: int,
+    alpha: float,
+    rng: np.random.Generator | None = None,
 ) -> tuple[GroupIndex | None, GroupIndex | None, float, str]:
+    """Mean pairwise CI and Kuramoto R of the rows of ``x`` (grid at ``cfg.grid_fs``) against
+    ``n_surr`` surrogate groups with every member shifted on their own (point 2 of the module
+    docstring); ``(mean CI, Kuramoto, smallest shift gap in s, note)``, the indices None and
+    the note saying why when the data are too short. ``rng``: the shifts' random source
+    (default: seeded by ``cfg.seed`` and the group size, as offline)."""
     n = x.shape[0]
     m = _corr_values(cfg.corr_s, cfg.step_s)
     s = slope_series(x, cfg.grid_fs, cfg.slope_s, cfg.step_s)
@@ -391,7 +401,7 @@ def _group_indices(
     ia, ib = (np.array(v) for v in zip(*itertools.combinations(range(n), 2), strict=True))
     u = _kuramoto(s)
     obs_ci, obs_r = _group_stats(s, u, ia, ib, m)
-    rng = np.random.default_rng([cfg.seed, 2, n])
+    rng = rng if rng is not None else np.random.default_rng([cfg.seed, 2, n])
     d = group_shifts(k, n, n_surr, gap, rng)
     idx = (np.arange(k)[None, None, :] - d[:, :, None]) % k  # (S, N, k)
     null_ci, null_r = np.empty(n_surr), np.empty(n_surr)
@@ -452,7 +462,7 @@ def group_concordance(
         replace(c, p_holm=float(pa), coupled=bool(max(pa, c.ci_p) < alpha))
         for c, pa in zip(cells, adj, strict=True)
     )
-    mean_ci, kur, gap_s, note = _group_indices(x, config, config.n_surrogates, alpha)
+    mean_ci, kur, gap_s, note = group_index_test(x, config, config.n_surrogates, alpha)
     n_used = [c.coupling.n_surrogates for c in cells if c.coupling is not None]
     if n_used and len(n_used) / (1 + max(n_used)) >= alpha:
         note = (note + "; " if note else "") + (

@@ -1,0 +1,575 @@
+"""Live concordance of a group of 2-8 people: a tested pairwise matrix and a group index.
+
+The live form of :mod:`dsp.concordance.group`, fed the people's EDA (µS) on the common 4 Hz
+grid, one column per person, a few samples per engine tick. Each pair uses the live dyad's
+own parts and rules:
+
+* **strength** (a cell's colour): the rolling Marci CI of the last ``rolling_n`` slope
+  correlations, made step by step by the dyad's :class:`~dsp.concordance.stream.ConcordanceStream`
+  (the big meter's ``ci_rolling`` for the same pair, the same number);
+* **evidence** (a cell's mark): the dyad's coupling and lead test over the last
+  ``lead_window_s`` (:func:`~dsp.concordance.coupling.recent_lead_test`, slopes read at
+  1 Hz, against circular shifts of the second person's whole session), re-run every
+  ``surrogate_every_s`` (10 s) from ``warmup_s`` on. After each pair's run the latest raw p of
+  **every** pair are Holm-adjusted (a pair not tested yet counts as p = 1, so the family is
+  always all pairs), and the pair's adjusted p feeds the dyad's session-level highlight rule
+  (:class:`~dsp.concordance.evidence.HighlightRule`: percentile ``100 (1 - p_holm)`` at or
+  above 99 at refreshes spanning 60 s, :data:`GROUP_RULE`; the dyad's holds 20 s). A pair is
+  **coupled** only while that rule holds, counting only refreshes at which the pair's own CI
+  over the same 10 minutes is also above chance (p < 0.05 against circular shifts): the
+  offline matrix's intersection-union rule (never more marks than Holm alone). Without it,
+  independent groups of four had a pair marked in 25 % of 12 fresh 15-minute sessions even
+  at the 60-s hold (README).
+  The adjusted p can reach 0.01 only when ``P / (n + 1) <= 0.01`` (``P`` pairs, ``n``
+  shifts), so each test draws ``max(lead_surrogates, ceil(2 P / q))`` shifts, capped by the
+  distinct shifts the session has: with 4 people (6 pairs) no pair can be claimed before
+  about 22 minutes, with 3 about 11 (:attr:`GroupMetrics.note` says so). Tests stop drawing
+  once ``p <= 0.05`` is out of reach (Besag & Clifford, as the offline replay): a decision at
+  ``q <= 0.05`` after Holm depends only on the p at or below 0.05, so every decision is
+  that of the full test.
+* **lead** per pair: the test's leader, named only while the pair is coupled.
+* **group index**: the mean pairwise CI over the last ``lead_window_s`` against surrogate
+  groups with every member shifted on their own, and the Kuramoto order parameter beside it
+  (:func:`dsp.concordance.group.group_index_test`, the offline code on the recent span),
+  re-run every ``surrogate_every_s`` and under the same highlight rule.
+
+The tests are **jobs**: :meth:`LiveGroup.due_jobs` hands out frozen inputs (copies of the
+data) once per refresh, :func:`run_job` computes them (pure, any thread: the engine runs
+them on a worker so the tick stays short), :meth:`LiveGroup.take` files the result. Run
+synchronously after each push, results match a dyad's refresh cadence exactly.
+
+A **paused** pair: one of its people has had no EDA for ``pause_s`` (a device dropped, or
+not yet there). Its tests are not scheduled and its cell says "paused"; the other pairs go on.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsp.concordance.baselines import concordance_surrogate_test
+from dsp.concordance.coupling import LEAD_TEST_FS, coupling_percentile, recent_lead_test
+from dsp.concordance.evidence import HighlightRule, HighlightTracker
+from dsp.concordance.group import MAX_PEOPLE, group_index_test, holm_adjust
+from dsp.concordance.indices import kleinbub_index, marci_index
+from dsp.concordance.lead import EDA_BRIDGE_S, NO_LEAD_TEST, Leader, LeadTest
+from dsp.concordance.live_config import DyadConfig
+from dsp.concordance.stream import ConcordanceStream, PairBuffer
+from dsp.person_session import SessionConfig
+from dsp.surrogates import SurrogateTest
+
+__all__ = [
+    "GroupJob",
+    "GroupMetrics",
+    "JobKind",
+    "LiveGroup",
+    "LiveGroupIndex",
+    "LivePair",
+    "run_job",
+]
+
+#: The group's rule: the Holm-adjusted p at the 99th percentile at every check for 60 s (the
+#: dyad holds 20 s; without the CI condition 4 of 12 independent groups of four had a pair
+#: marked in 15 minutes at 20 s, 1 of 12 at 60 s; with it and 60 s, none of 36 fresh
+#: independent groups, the coupled pair of a triad in 7 of 10: ``bench_group_live.py
+#: honesty``, README). The hold was chosen on the first of those sessions.
+GROUP_RULE = HighlightRule(99.0, 60.0)
+#: Level of each pair's own CI test, the second condition of a mark (as offline).
+CI_ALPHA = 0.05
+#: A person with no EDA on the grid for this long pauses their pairs (s).
+PAUSE_S = 5.0
+
+
+class JobKind(enum.Enum):
+    """What a job tests."""
+
+    PAIR = "pair"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class GroupJob:
+    """Frozen inputs of one test (copies; safe to run in any thread).
+
+    Attributes
+    ----------
+    kind : JobKind
+    index : int
+        Pair index (PAIR) or -1 (GROUP).
+    x : numpy.ndarray
+        PAIR: ``(2, n)`` the pair's whole session on the grid; GROUP: ``(N, n)`` the last
+        ``lead_window_s`` of every person (NaN rows for people not there).
+    t_end : float
+        Grid time of the newest sample (s, LSL clock).
+    n_surrogates : int
+    seed : tuple of int
+        Seed of the shifts (reproducible per pair and refresh).
+    """
+
+    kind: JobKind
+    index: int
+    x: np.ndarray
+    t_end: float
+    n_surrogates: int
+    seed: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LivePair:
+    """One live cell of the pairwise matrix.
+
+    Attributes
+    ----------
+    a, b : str
+        The two people (``a`` takes the patient's place: positive lag = ``b`` follows ``a``).
+    ci_rolling : float
+        Rolling Marci CI (last ``rolling_n`` correlations, ln ratio); NaN before any.
+    ksi_rolling : float
+        Kleinbub's index over the same correlations.
+    valid : bool
+        Enough valid correlations for the CI (``min_valid_fraction``).
+    coupling : LeadTest
+        The latest coupling and lead test (``NO_LEAD_TEST`` before the first).
+    tested_t : float
+        Grid time (s) of the newest sample behind ``coupling``; NaN before.
+    p_holm : float
+        Holm-adjusted coupling p over all pairs at that test (NaN before).
+    coupled : bool
+        The highlight rule holds on ``p_holm``: the only source of "A and B move together
+        above chance".
+    coupled_ever : bool
+    hold_s : float
+        Time spanned by the current run of refreshes at or above the rule's percentile (s).
+    paused : bool
+        One of the two has had no EDA for :data:`PAUSE_S`; tests wait.
+    ci_test : SurrogateTest or None
+        The CI over the same span as ``coupling`` against circular shifts (None before):
+        a refresh counts for the rule only when its p < :data:`CI_ALPHA` too.
+    """
+
+    a: str
+    b: str
+    ci_rolling: float
+    ksi_rolling: float
+    valid: bool
+    coupling: LeadTest
+    tested_t: float
+    p_holm: float
+    coupled: bool
+    coupled_ever: bool
+    hold_s: float
+    paused: bool
+    ci_test: SurrogateTest | None = None
+
+    @property
+    def p(self) -> float:
+        """Raw coupling p (NaN before a test)."""
+        return coupling_percentile_p(self.coupling)
+
+    @property
+    def percentile(self) -> float:
+        """Standing of the pair after Holm: ``100 (1 - p_holm)`` (NaN before a test)."""
+        return 100.0 * (1.0 - self.p_holm) if math.isfinite(self.p_holm) else math.nan
+
+    @property
+    def leader(self) -> str | None:
+        """Who leads: named only while coupled and the lead test names one."""
+        if not self.coupled or self.coupling.leader is Leader.NONE:
+            return None
+        return self.a if self.coupling.leader is Leader.PATIENT else self.b
+
+    @property
+    def lag_s(self) -> float:
+        """Lag of the named lead (s, positive = ``b`` follows ``a``); NaN without one."""
+        return self.coupling.lag_s if self.leader is not None else math.nan
+
+
+@dataclass(frozen=True)
+class LiveGroupIndex:
+    """The group index, live.
+
+    Attributes
+    ----------
+    mean_ci, kuramoto : SurrogateTest or None
+        Latest mean pairwise CI and Kuramoto R over the last ``lead_window_s`` against
+        surrogate groups (None before the first test).
+    tested_t : float
+        Grid time (s) of the newest sample behind them.
+    above_chance : bool
+        The highlight rule holds on the mean CI's percentile.
+    hold_s : float
+    """
+
+    mean_ci: SurrogateTest | None
+    kuramoto: SurrogateTest | None
+    tested_t: float
+    above_chance: bool
+    hold_s: float
+
+
+@dataclass(frozen=True)
+class GroupMetrics:
+    """Frozen state of the group at one tick.
+
+    Attributes
+    ----------
+    people : tuple of str
+    pairs : tuple of LivePair
+        Every pair ``(people[i], people[j])``, ``i < j``.
+    index : LiveGroupIndex
+    t : float
+        Newest grid time (s, LSL clock); NaN before any.
+    elapsed_s : float
+        Grid data so far (s).
+    n_surrogates : int
+        Shifts each coupling test draws now.
+    rule : HighlightRule
+    note : str
+        Why no pair can be claimed yet ('' otherwise).
+    waiting_jobs : int
+        Tests handed out and not yet filed.
+    """
+
+    people: tuple[str, ...]
+    pairs: tuple[LivePair, ...]
+    index: LiveGroupIndex
+    t: float
+    elapsed_s: float
+    n_surrogates: int
+    rule: HighlightRule
+    note: str
+    waiting_jobs: int
+
+    def pair(self, a: str, b: str) -> LivePair:
+        """The cell of ``a`` and ``b`` (either order)."""
+        for pc in self.pairs:
+            if {pc.a, pc.b} == {a, b}:
+                return pc
+        raise KeyError(f"{a}-{b} is not a pair of this group")
+
+    def matrix(self, field: str = "ci_rolling") -> np.ndarray:
+        """Symmetric ``(N, N)`` matrix of a per-pair number, NaN diagonal."""
+        n = len(self.people)
+        out = np.full((n, n), np.nan)
+        idx = {name: i for i, name in enumerate(self.people)}
+        for pc in self.pairs:
+            v = float(getattr(pc, field))
+            out[idx[pc.a], idx[pc.b]] = out[idx[pc.b], idx[pc.a]] = v
+        return out
+
+    @property
+    def any_coupled(self) -> bool:
+        return any(pc.coupled and not pc.paused for pc in self.pairs)
+
+
+def coupling_percentile_p(test: LeadTest) -> float:
+    """Raw coupling p of a test (NaN when it could not run)."""
+    pct = coupling_percentile(test)
+    return 1.0 - pct / 100.0 if math.isfinite(pct) else math.nan
+
+
+def _session_config(cfg: DyadConfig) -> SessionConfig:
+    return SessionConfig(method=cfg.method, seed=cfg.seed if cfg.seed is not None else 0)
+
+
+def run_job(job: GroupJob, config: DyadConfig) -> tuple:
+    """Compute one job (pure; any thread).
+
+    Returns
+    -------
+    tuple
+        PAIR: ``(coupling and lead test of the pair's last lead_window_s`` (early stop once
+        ``p <= 0.05`` is out of reach), ``CI test of the same span`` against circular shifts,
+        None when the coupling test could not run).
+    tuple
+        GROUP: ``(mean CI test, Kuramoto test)`` or ``(None, None)`` when too short.
+    """
+    cfg = config
+    rng = np.random.default_rng(list(job.seed))
+    if job.kind is JobKind.PAIR:
+        p, c = job.x
+        lead = recent_lead_test(
+            p, c, cfg.fs, cfg.slope_s, cfg.lead_window_s, cfg.wcc_win_s, cfg.wcc_lag_s,
+            cfg.lead_inc_s, job.n_surrogates, cfg.min_shift_s, cfg.lead_min_span_s, rng,
+            stop_early=True, bridge_s=EDA_BRIDGE_S,
+        )  # fmt: skip
+        if not math.isfinite(coupling_percentile_p(lead)):
+            return lead, None
+        w = min(p.size, int(round(cfg.lead_window_s * cfg.fs)))
+        ci = concordance_surrogate_test(
+            p[-w:], c[-w:], cfg.fs, cfg.n_surrogates, "circular", cfg.min_shift_s,
+            statistic="ci", slope_s=cfg.slope_s, corr_s=cfg.corr_s, step_s=cfg.step_s, seed=rng,
+        )  # fmt: skip
+        return lead, ci
+    rows = np.flatnonzero(np.isfinite(job.x).any(axis=1))
+    if rows.size < 2:
+        return None, None
+    mean_ci, kur, _gap, _note = group_index_test(
+        job.x[rows], _session_config(cfg), cfg.n_surrogates, 0.05, rng=rng
+    )
+    if mean_ci is None or kur is None:
+        return None, None
+    return mean_ci.test, kur.test
+
+
+class LiveGroup:
+    """Rolling pairwise matrix and group index of 2-8 people over the 4 Hz grid.
+
+    Parameters
+    ----------
+    people : sequence of str
+        Distinct names, 2 to 8.
+    config : DyadConfig
+        The live dyad's parameters (windows, warm-up, refresh, surrogates).
+    rule : HighlightRule, optional
+        When a pair is claimed coupled and the group index above chance, from the
+        Holm-adjusted p of each refresh (default :data:`GROUP_RULE`).
+
+    Not thread-safe: call :meth:`push`, :meth:`due_jobs`, :meth:`take` and :meth:`snapshot`
+    from one thread (the engine's DSP thread); :func:`run_job` may run anywhere.
+    """
+
+    def __init__(
+        self,
+        people: Sequence[str],
+        config: DyadConfig = DyadConfig(),  # noqa: B008 - frozen
+        rule: HighlightRule | None = None,
+    ) -> None:
+        people = tuple(people)
+        if not 2 <= len(people) <= MAX_PEOPLE:
+            raise ValueError(f"a group has 2 to {MAX_PEOPLE} people, got {len(people)}")
+        if len(set(people)) != len(people):
+            raise ValueError("people must have distinct names")
+        self.people = people
+        self.config = cfg = config
+        self.rule = rule = rule if rule is not None else GROUP_RULE
+        self.pair_idx = list(itertools.combinations(range(len(people)), 2))
+        n_pairs = len(self.pair_idx)
+        fs = cfg.fs
+        cap_steps = int(math.ceil(cfg.max_session_s / cfg.step_s)) + 1
+        self._streams = [
+            ConcordanceStream(fs, cfg.slope_s, cfg.step_s, cfg.corr_s, cap_steps)
+            for _ in self.pair_idx
+        ]
+        need = self._streams[0].w + self._streams[0].s + 8
+        self._bufs = [PairBuffer(2 * need) for _ in self.pair_idx]
+        self._cap = int(math.ceil(cfg.max_session_s * fs)) + 1
+        self._hist = np.full((len(people), min(self._cap, 4096)), np.nan)
+        self._count = 0  # samples held
+        self._total = 0  # samples ever pushed
+        self._k0: int | None = None
+        self._k_next: int | None = None
+        self.q = 1.0 - rule.percentile / 100.0
+        self.n_surrogates = max(cfg.lead_surrogates, math.ceil(2 * n_pairs / self.q))
+        self._tests: list[LeadTest] = [NO_LEAD_TEST] * n_pairs
+        self._ci_tests: list[SurrogateTest | None] = [None] * n_pairs
+        self._tested_t = [math.nan] * n_pairs
+        self._p_holm = [math.nan] * n_pairs
+        self._tracks = [HighlightTracker(rule, cfg.surrogate_every_s) for _ in range(n_pairs)]
+        self._gtrack = HighlightTracker(rule, cfg.surrogate_every_s)
+        self._gtests: tuple = (None, None)
+        self._gt = math.nan
+        self._last_refresh: int | None = None
+        self._pending = 0
+        self._refresh_no = 0
+        self._cached: GroupMetrics | None = None
+
+    # ------------------------------------------------------------------ input
+    def push(self, t_grid: np.ndarray, eda: np.ndarray) -> None:
+        """Append grid samples: times ``t_grid`` (s, multiples of ``1 / fs``) and ``eda``
+        ``(N, n)`` in µS, NaN where a person is missing. Earlier times are ignored; a
+        forward jump is filled with NaN."""
+        fs = self.config.fs
+        t = np.asarray(t_grid, dtype=float)
+        x = np.asarray(eda, dtype=float)
+        if t.ndim != 1 or x.shape != (len(self.people), t.size):
+            raise ValueError(f"eda must be ({len(self.people)}, len(t_grid))")
+        if t.size == 0:
+            return
+        k = np.rint(t * fs).astype(np.int64)
+        if self._k0 is None:
+            self._k0 = self._k_next = int(k[0])
+        keep = k >= self._k_next
+        if not keep.any():
+            return
+        k, x = k[keep], x[:, keep]
+        span = int(k.max()) - self._k_next + 1
+        dense = np.full((len(self.people), span), np.nan)
+        dense[:, k - self._k_next] = x
+        chunk = self._bufs[0].cap // 2
+        for c0 in range(0, span, chunk):
+            part = dense[:, c0 : c0 + chunk]
+            for (i, j), buf, st in zip(self.pair_idx, self._bufs, self._streams, strict=True):
+                buf.append(part[i], part[j])
+                st.update(buf)
+        self._append_hist(dense)
+        self._k_next += span
+        self._cached = None
+
+    def _append_hist(self, dense: np.ndarray) -> None:
+        n = dense.shape[1]
+        if self._count + n > self._hist.shape[1]:
+            if self._hist.shape[1] < self._cap:  # grow (amortised)
+                size = min(self._cap, max(2 * self._hist.shape[1], self._count + n))
+                grown = np.full((len(self.people), size), np.nan)
+                grown[:, : self._count] = self._hist[:, : self._count]
+                self._hist = grown
+            drop = max(0, self._count + n - self._hist.shape[1])
+            if drop:  # the session cap: the oldest leave
+                self._hist[:, : self._count - drop] = self._hist[:, drop : self._count]
+                self._count -= drop
+        n = min(n, self._hist.shape[1])
+        self._hist[:, self._count : self._count + n] = dense[:, -n:]
+        self._count += n
+        self._total += dense.shape[1]
+
+    # ------------------------------------------------------------------ state
+    def elapsed_s(self) -> float:
+        """Grid data pushed so far (s)."""
+        return self._total / self.config.fs
+
+    def t_last(self) -> float:
+        return (self._k_next - 1) / self.config.fs if self._k_next is not None else math.nan
+
+    def present(self) -> np.ndarray:
+        """Whether each person had EDA within the last :data:`PAUSE_S` of the grid."""
+        n = int(round(PAUSE_S * self.config.fs))
+        if self._count == 0:
+            return np.zeros(len(self.people), dtype=bool)
+        return np.isfinite(self._hist[:, max(0, self._count - n) : self._count]).any(axis=1)
+
+    def session(self) -> tuple[float, np.ndarray]:
+        """(time of the first held sample in s, ``(N, n)`` EDA held, a copy)."""
+        if self._k0 is None:
+            return math.nan, np.empty((len(self.people), 0))
+        t0 = (self._k0 + self._total - self._count) / self.config.fs
+        return t0, self._hist[:, : self._count].copy()
+
+    # ------------------------------------------------------------------ jobs
+    def due_jobs(self) -> list[GroupJob]:
+        """The tests due now (once per ``surrogate_every_s`` of grid data after the
+        warm-up, and only when the previous round is filed): one per pair whose two people
+        are present, and one group index test."""
+        cfg = self.config
+        if self._pending or self.elapsed_s() < cfg.warmup_s:
+            return []
+        every = int(round(cfg.surrogate_every_s * cfg.fs))
+        if self._last_refresh is not None and self._total - self._last_refresh < every:
+            return []
+        self._last_refresh = self._total
+        self._refresh_no += 1
+        here = self.present()
+        t_end = self.t_last()
+        seed = cfg.seed if cfg.seed is not None else 0
+        n = self._n_surr_now()
+        jobs = []
+        for idx, (i, j) in enumerate(self.pair_idx):
+            if here[i] and here[j]:
+                x = self._hist[[i, j], : self._count].copy()
+                jobs.append(GroupJob(JobKind.PAIR, idx, x, t_end, n, (seed, self._refresh_no, idx)))
+        if here.sum() >= 2:
+            w = min(self._count, int(round(cfg.lead_window_s * cfg.fs)))
+            x = self._hist[:, self._count - w : self._count].copy()
+            x[~here] = np.nan
+            jobs.append(
+                GroupJob(
+                    JobKind.GROUP, -1, x, t_end, cfg.n_surrogates, (seed, self._refresh_no, 999)
+                )
+            )
+        self._pending = len(jobs)
+        return jobs
+
+    def _n_surr_now(self) -> int:
+        """Shifts per coupling test: enough for Holm, never more than the session has."""
+        cfg = self.config
+        k = int((self._count / cfg.fs - cfg.slope_s) * LEAD_TEST_FS)
+        distinct = k - 2 * int(cfg.min_shift_s * LEAD_TEST_FS) + 1
+        return max(19, min(self.n_surrogates, distinct))
+
+    def take(self, job: GroupJob, result) -> None:
+        """File a job's result (the DSP thread, in any order)."""
+        self._pending = max(0, self._pending - 1)
+        self._cached = None
+        if job.kind is JobKind.GROUP:
+            self._gtests, self._gt = tuple(result), job.t_end
+            t = self._gtests[0]
+            pct = 100.0 * (1.0 - t.p_value) if t is not None else math.nan
+            self._gtrack.update(pct)
+            return
+        self._tests[job.index], self._ci_tests[job.index] = result
+        self._tested_t[job.index] = job.t_end
+        raw = [coupling_percentile_p(tt) for tt in self._tests]
+        adj = holm_adjust([p if math.isfinite(p) else 1.0 for p in raw])
+        for idx, p in enumerate(raw):
+            self._p_holm[idx] = float(adj[idx]) if math.isfinite(p) else math.nan
+        pa = self._p_holm[job.index]
+        ci = self._ci_tests[job.index]
+        ci_ok = ci is not None and ci.p_value < CI_ALPHA  # the intersection-union condition
+        self._tracks[job.index].update(100.0 * (1.0 - pa) if ci_ok else math.nan)
+
+    def run_due(self) -> int:
+        """Run the due jobs here and now (tests, benchmarks, replays); their number."""
+        jobs = self.due_jobs()
+        for job in jobs:
+            self.take(job, run_job(job, self.config))
+        return len(jobs)
+
+    # ------------------------------------------------------------------ output
+    def snapshot(self) -> GroupMetrics:
+        """Frozen metrics (cached until the next push or filed result)."""
+        if self._cached is not None:
+            return self._cached
+        cfg = self.config
+        here = self.present()
+        step = cfg.surrogate_every_s
+        pairs = []
+        for idx, (i, j) in enumerate(self.pair_idx):
+            rec = self._streams[idx].recent_r(cfg.rolling_n)
+            valid = rec.size > 0 and np.isfinite(rec).mean() >= cfg.min_valid_fraction
+            tr = self._tracks[idx]
+            pairs.append(
+                LivePair(
+                    self.people[i],
+                    self.people[j],
+                    marci_index(rec),
+                    kleinbub_index(rec),
+                    bool(valid),
+                    self._tests[idx],
+                    self._tested_t[idx],
+                    self._p_holm[idx],
+                    tr.on,
+                    tr.ever,
+                    float(max(tr.run_steps - 1, 0) * step),
+                    not (here[i] and here[j]),
+                    self._ci_tests[idx],
+                )  # fmt: skip
+            )
+        g = self._gtrack
+        index = LiveGroupIndex(
+            self._gtests[0], self._gtests[1], self._gt, g.on,
+            float(max(g.run_steps - 1, 0) * step),
+        )  # fmt: skip
+        snap = GroupMetrics(
+            self.people, tuple(pairs), index, self.t_last(), self.elapsed_s(),
+            self._n_surr_now(), self.rule, self._note(), self._pending,
+        )  # fmt: skip
+        self._cached = snap
+        return snap
+
+    def _note(self) -> str:
+        n_pairs = len(self.pair_idx)
+        n = self._n_surr_now()
+        if self.elapsed_s() < self.config.warmup_s:
+            return f"tests start after {self.config.warmup_s:.0f} s"
+        if n_pairs / (n + 1) > self.q:
+            return (
+                f"{len(self.people)} people: no pair can pass the correction for {n_pairs} "
+                f"pairs yet (the session has {n} distinct shifts, {math.ceil(n_pairs / self.q)} "
+                "needed)"
+            )
+        return ""
