@@ -8,6 +8,7 @@ plays a second machine through a skewed clock: offset and drift injected on its 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 import threading
 import time
@@ -459,6 +460,13 @@ def test_the_console_recording_holds_the_offsets_applied(site, uid, tmp_path):
     assert sum(s["info"]["type"][0] == "ClockOffsets" for s in streams) == 1
 
 
+def _jump(events: str, who: str) -> float:
+    """The step in seconds that ``events`` says ``who`` made ("... clock jumped by +5.001 s")."""
+    m = re.search(re.escape(who) + r" jumped by ([+-][0-9.]+) s", events)
+    assert m is not None, events
+    return float(m.group(1))
+
+
 def test_clock_steps_on_either_side_are_said_and_never_mistime_a_sample(site):
     """The patient's laptop clock jumps +5 s, then the clinic's own clock +3 s: each is one
     line; every sample keeps its true time on the clinic's clock (within the stated bound), none
@@ -485,9 +493,11 @@ def test_clock_steps_on_either_side_are_said_and_never_mistime_a_sample(site):
         share.stop()
         rx.stop()
     events = " | ".join(rx.health.events)
-    assert "the patient's laptop clock jumped by +5.000 s" in events, events
-    assert "this machine's clock jumped by +3.000 s" in events, events
-    assert any("this laptop's clock jumped by +5.000 s" in e for e in share.status.events)
+    # the size of a step is measured against the wall clock: a loaded machine adds a ms or two
+    assert _jump(events, "the patient's laptop clock") == pytest.approx(5.0, abs=0.01), events
+    assert _jump(events, "this machine's clock") == pytest.approx(3.0, abs=0.01), events
+    mine = " | ".join(share.status.events)
+    assert _jump(mine, "this laptop's clock") == pytest.approx(5.0, abs=0.01), mine
     assert np.all(np.abs(t1 - v1) <= bound)  # patient step: the clinic clock did not move
     assert v1.min() < p_step + 0.05
     e2 = t2 - v2
