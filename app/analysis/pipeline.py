@@ -555,30 +555,20 @@ def analyze_file(
         if rec.truncated:
             notes.append(f"the file is truncated: analysed up to {t_end - t_start:.1f} s")
         intervals = marker_blocks([(t, block_label(x)) for t, x in markers], t_start, t_end)
-        if on_persons is not None:
+
+        def session(dyad: DyadSession | None, **late) -> SessionAnalysis:
             labels, blocks, base = _person_segments(persons, intervals, t_start, t_end, cfg)
-            on_persons(
-                SessionAnalysis(
-                    path=path,
-                    recorded_at=_recorded_at(rec),
-                    t_start=float(t_start),
-                    t_end=float(t_end),
-                    channels=tuple(channels),
-                    persons=persons,
-                    dyad=None,
-                    markers=tuple(markers),
-                    marker_stream=marker_names,
-                    intervals=tuple(intervals),
-                    person_labels=labels,
-                    person_blocks=blocks,
-                    baseline=base,
-                    warnings=tuple(warn),
-                    notes=tuple(notes),
-                    config=cfg,
-                    elapsed_s=time.perf_counter() - t_clock,
-                    people=assignment.people,
-                )  # fmt: skip
-            )
+            return SessionAnalysis(
+                path=path, recorded_at=_recorded_at(rec), t_start=float(t_start),
+                t_end=float(t_end), channels=tuple(channels), persons=persons, dyad=dyad,
+                markers=tuple(markers), marker_stream=marker_names, intervals=tuple(intervals),
+                person_labels=labels, person_blocks=blocks, baseline=base,
+                warnings=tuple(warn), notes=tuple(notes), config=cfg,
+                elapsed_s=time.perf_counter() - t_clock, people=assignment.people, **late,
+            )  # fmt: skip
+
+        if on_persons is not None:  # the per-person part first (a review window shows it)
+            on_persons(session(None))
         dyad, group = None, None
         if _is_group(assignment.people, persons):
             group = _group(persons, assignment.people, options, intervals, rec, step, notes)
@@ -589,29 +579,6 @@ def analyze_file(
         step(0.85, "heartpy second opinion")
         peers = _heartpy_peers(signals, persons, cfg, helper)
     step(0.9, "segments")
-    person_labels, person_blocks, baseline = _person_segments(
-        persons, intervals, t_start, t_end, cfg
-    )
+    out = session(dyad, heartpy=peers, group=group)
     step(1.0, "done")
-    return SessionAnalysis(
-        path=path,
-        recorded_at=_recorded_at(rec),
-        t_start=float(t_start),
-        t_end=float(t_end),
-        channels=tuple(channels),
-        persons=persons,
-        dyad=dyad,
-        markers=tuple(markers),
-        marker_stream=marker_names,
-        intervals=tuple(intervals),
-        person_labels=person_labels,
-        person_blocks=person_blocks,
-        baseline=baseline,
-        warnings=tuple(warn),
-        notes=tuple(notes),
-        config=cfg,
-        elapsed_s=time.perf_counter() - t_clock,
-        heartpy=peers,
-        people=assignment.people,
-        group=group,
-    )
+    return out

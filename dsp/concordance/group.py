@@ -163,14 +163,20 @@ class PairConcordance:
     @property
     def leader(self) -> str | None:
         """Who leads, named only for a coupled pair whose lead test passes; else None."""
-        if not self.coupled or self.coupling is None or self.coupling.leader is Leader.NONE:
-            return None
-        return self.a if self.coupling.leader is Leader.PATIENT else self.b
+        return pair_leader(self.a, self.b, self.coupled, self.coupling)
 
     @property
     def lag_s(self) -> float:
         """Lag of the named lead (s, positive = ``b`` follows ``a``); NaN without one."""
         return self.coupling.lag_s if self.leader is not None else math.nan
+
+
+def pair_leader(a: str, b: str, coupled: bool, coupling: LeadTest | None) -> str | None:
+    """The leader's name of pair ``(a, b)`` (its lead test's ``PATIENT`` side is ``a``), named
+    only while the pair is coupled and the test names one; else None (offline and live)."""
+    if not coupled or coupling is None or coupling.leader is Leader.NONE:
+        return None
+    return a if coupling.leader is Leader.PATIENT else b
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,9 @@ import numpy as np
 from dsp.concordance.baselines import concordance_surrogate_test
 from dsp.concordance.coupling import LEAD_TEST_FS, coupling_percentile, recent_lead_test
 from dsp.concordance.evidence import HighlightRule, HighlightTracker
-from dsp.concordance.group import MAX_PEOPLE, group_index_test, holm_adjust
+from dsp.concordance.group import MAX_PEOPLE, group_index_test, holm_adjust, pair_leader
 from dsp.concordance.indices import kleinbub_index, marci_index
-from dsp.concordance.lead import EDA_BRIDGE_S, NO_LEAD_TEST, Leader, LeadTest
+from dsp.concordance.lead import EDA_BRIDGE_S, NO_LEAD_TEST, LeadTest
 from dsp.concordance.live_config import DyadConfig
 from dsp.concordance.stream import ConcordanceStream, PairBuffer
 from dsp.person_session import SessionConfig
@@ -179,9 +179,7 @@ class LivePair:
     @property
     def leader(self) -> str | None:
         """Who leads: named only while coupled and the lead test names one."""
-        if not self.coupled or self.coupling.leader is Leader.NONE:
-            return None
-        return self.a if self.coupling.leader is Leader.PATIENT else self.b
+        return pair_leader(self.a, self.b, self.coupled, self.coupling)
 
     @property
     def lag_s(self) -> float:
