@@ -89,8 +89,8 @@ def _register_record(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="ROLE=GLOB",
-        help="record the streams whose name or source_id matches GLOB as ROLE (patient or "
-        "clinician); repeat for both roles",
+        help="record the streams whose name or source_id matches GLOB as ROLE (patient, "
+        "clinician or any one-word name: partner, child, ...); repeat for each of 2-8 people",
     )
     sel.add_argument(
         "--map", metavar="FILE.toml", help="TOML stream map choosing the streams (see attune run)"
