@@ -171,6 +171,26 @@ class PairConcordance:
         return self.coupling.lag_s if self.leader is not None else math.nan
 
 
+def find_pair(pairs: Sequence, a: str, b: str):
+    """The pair of ``a`` and ``b`` (either order) among objects with ``.a`` and ``.b``
+    (offline :class:`PairConcordance` or a live pair); KeyError when there is none."""
+    for pc in pairs:
+        if {pc.a, pc.b} == {a, b}:
+            return pc
+    raise KeyError(f"{a}-{b} is not a pair of this group")
+
+
+def pair_matrix(people: Sequence[str], pairs: Sequence, field: str) -> np.ndarray:
+    """Symmetric ``(N, N)`` matrix of the per-pair number ``field`` of ``pairs`` in the order
+    of ``people``, NaN on the diagonal and for pairs not given."""
+    n = len(people)
+    out = np.full((n, n), np.nan)
+    idx = {name: i for i, name in enumerate(people)}
+    for pc in pairs:
+        out[idx[pc.a], idx[pc.b]] = out[idx[pc.b], idx[pc.a]] = float(getattr(pc, field))
+    return out
+
+
 def pair_leader(a: str, b: str, coupled: bool, coupling: LeadTest | None) -> str | None:
     """The leader's name of pair ``(a, b)`` (its lead test's ``PATIENT`` side is ``a``), named
     only while the pair is coupled and the test names one; else None (offline and live)."""
@@ -233,19 +253,11 @@ class GroupConcordance:
 
     def pair(self, a: str, b: str) -> PairConcordance:
         """The cell of ``a`` and ``b`` (either order)."""
-        for pc in self.pairs:
-            if {pc.a, pc.b} == {a, b}:
-                return pc
-        raise KeyError(f"{a}-{b} is not a pair of this group")
+        return find_pair(self.pairs, a, b)
 
     def matrix(self, field: str = "ci") -> np.ndarray:
         """Symmetric ``(N, N)`` matrix of a per-pair number ('ci', 'p', 'p_holm'), NaN diagonal."""
-        n = len(self.people)
-        out = np.full((n, n), np.nan)
-        idx = {name: i for i, name in enumerate(self.people)}
-        for pc in self.pairs:
-            out[idx[pc.a], idx[pc.b]] = out[idx[pc.b], idx[pc.a]] = getattr(pc, field)
-        return out
+        return pair_matrix(self.people, self.pairs, field)
 
     @property
     def any_coupled(self) -> bool:

@@ -55,7 +55,14 @@ import numpy as np
 from dsp.concordance.baselines import concordance_surrogate_test
 from dsp.concordance.coupling import LEAD_TEST_FS, coupling_percentile, recent_lead_test
 from dsp.concordance.evidence import HighlightRule, HighlightTracker
-from dsp.concordance.group import MAX_PEOPLE, group_index_test, holm_adjust, pair_leader
+from dsp.concordance.group import (
+    MAX_PEOPLE,
+    find_pair,
+    group_index_test,
+    holm_adjust,
+    pair_leader,
+    pair_matrix,
+)
 from dsp.concordance.indices import kleinbub_index, marci_index
 from dsp.concordance.lead import EDA_BRIDGE_S, NO_LEAD_TEST, LeadTest
 from dsp.concordance.live_config import DyadConfig
@@ -245,20 +252,11 @@ class GroupMetrics:
 
     def pair(self, a: str, b: str) -> LivePair:
         """The cell of ``a`` and ``b`` (either order)."""
-        for pc in self.pairs:
-            if {pc.a, pc.b} == {a, b}:
-                return pc
-        raise KeyError(f"{a}-{b} is not a pair of this group")
+        return find_pair(self.pairs, a, b)
 
     def matrix(self, field: str = "ci_rolling") -> np.ndarray:
         """Symmetric ``(N, N)`` matrix of a per-pair number, NaN diagonal."""
-        n = len(self.people)
-        out = np.full((n, n), np.nan)
-        idx = {name: i for i, name in enumerate(self.people)}
-        for pc in self.pairs:
-            v = float(getattr(pc, field))
-            out[idx[pc.a], idx[pc.b]] = out[idx[pc.b], idx[pc.a]] = v
-        return out
+        return pair_matrix(self.people, self.pairs, field)
 
     @property
     def any_coupled(self) -> bool:
