@@ -41,7 +41,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -414,32 +414,37 @@ class MediaCapture:
                 self.t0 = t0
         return True
 
+    def _decoded(self, container: Any, src: Any) -> Iterator[tuple[Any, float | None, float]]:
+        """Each decoded frame of ``src`` from the session's start on, with its device time
+        (s, None without a pts) and its arrival on the LSL clock, until stopped."""
+        tb = src.time_base
+        for packet in container.demux(src):
+            if self._stop.is_set():
+                return
+            for frame in packet.decode():
+                arrival = self.clock()
+                if not self._begun():
+                    continue
+                yield (
+                    frame,
+                    (float(frame.pts * tb) if frame.pts is not None and tb else None),
+                    arrival,
+                )
+
     def _video_reader(self, vin: Any) -> None:
         src = vin.streams.video[0]
         stamper = _Stamper(lookahead=max(int(self.fps / 2), 1))
-        tb = src.time_base
         last_pts: float | None = None
         period = 1.0 / self.fps
+        st = self.stats
         try:
-            for packet in vin.demux(src):
-                if self._stop.is_set():
-                    return
-                for frame in packet.decode():
-                    arrival = self.clock()
-                    if not self._begun():
-                        continue
-                    pts_s = float(frame.pts * tb) if frame.pts is not None and tb else None
-                    st = self.stats
-                    st.frames_captured += 1
-                    if (
-                        pts_s is not None
-                        and last_pts is not None
-                        and pts_s - last_pts > 1.5 * period
-                    ):
-                        st.frames_dropped += int(round((pts_s - last_pts) / period)) - 1
-                    last_pts = pts_s
-                    for item in stamper.push(frame, pts_s, arrival):
-                        self._accept_frame(*item)
+            for frame, pts_s, arrival in self._decoded(vin, src):
+                st.frames_captured += 1
+                if pts_s is not None and last_pts is not None and pts_s - last_pts > 1.5 * period:
+                    st.frames_dropped += int(round((pts_s - last_pts) / period)) - 1
+                last_pts = pts_s
+                for item in stamper.push(frame, pts_s, arrival):
+                    self._accept_frame(*item)
         finally:
             for item in stamper.flush():
                 self._accept_frame(*item)
@@ -486,19 +491,11 @@ class MediaCapture:
     def _audio_reader(self, ain: Any) -> None:
         src = ain.streams.audio[0]
         stamper = _Stamper(lookahead=8)
-        tb = src.time_base
         try:
-            for packet in ain.demux(src):
-                if self._stop.is_set():
-                    return
-                for frame in packet.decode():
-                    arrival = self.clock()
-                    if not self._begun():
-                        continue
-                    pts_s = float(frame.pts * tb) if frame.pts is not None and tb else None
-                    for item in stamper.push(frame, pts_s, arrival):
-                        if not self._accept_audio(*item):
-                            return
+            for frame, pts_s, arrival in self._decoded(ain, src):
+                for item in stamper.push(frame, pts_s, arrival):
+                    if not self._accept_audio(*item):
+                        return
         finally:
             for item in stamper.flush():
                 if not self._accept_audio(*item):
