@@ -127,6 +127,10 @@ class RefreshRunner:
             dyad.refresh_failed()
             raise
 
+    def discard(self) -> None:
+        """Forget a refresh still running (its dyad was replaced); the worker stays."""
+        self._running = None
+
     def close(self) -> None:
         """Stop the worker (a refresh still running is dropped)."""
         if self._pool is not None:

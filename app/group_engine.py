@@ -280,6 +280,8 @@ class GroupEngine(Engine):
             live = [r for r, t in lasts.items() if t >= newest - DROP_S]
             if len(live) >= 2:
                 self._grid_step(persons, min(lasts[r] for r in live) - GRID_DELAY_S, live)
+        if self._refresher is not None:  # the selected pair's 10-s refresh, as the dyad's
+            self._refresher.step(self.dyad)
         return self.dyad.snapshot() if self._grid_pushed else None
 
     def _grid_step(self, persons, end: float, live: list[str]) -> None:
@@ -328,7 +330,9 @@ class GroupEngine(Engine):
         if pair == self.pair:
             return
         self.pair = pair
-        self.dyad = LiveDyad(self.config.dyad)
+        if self._refresher is not None:
+            self._refresher.discard()  # a refresh still running belongs to the old pair
+        self.dyad = LiveDyad(self.config.dyad, defer_refresh=self.config.refresh_worker)
         dc = self.config.dyad
         self._gaps = GridGaps(GRID_FS, max(rolling_span_s(dc, "eda"), rolling_span_s(dc, "hr")))
         t0, eda = self.group.session()

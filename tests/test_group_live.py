@@ -195,3 +195,32 @@ def _wait(cond, timeout: float) -> None:
     while not cond():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.2)
+
+
+@pytest.mark.lsl
+def test_group_demo_big_meter_gets_its_chance_band_and_keeps_it_after_a_pair_switch() -> None:
+    """The group console's big meter (the selected pair's LiveDyad, refreshed in the engine's
+    worker like the two-person console's) leaves warming up after the demo's history, and a
+    newly selected pair gets its own chance band: no refresh is left waiting."""
+    from app.cli import build_parser
+    from app.group_live import group_demo_session
+
+    args = build_parser().parse_args(["demo", "--people", "3", "--duration", "30"])
+    session, source, _ = group_demo_session(args)
+    try:
+        engine = session.engine
+
+        def banded(pair: tuple[str, str]) -> bool:
+            s = engine.last_snapshot
+            return (
+                s is not None and s.pair == pair and s.dyad is not None
+                and not s.dyad.warming_up and math.isfinite(s.dyad.percentile)
+            )  # fmt: skip
+
+        _wait(lambda: banded(("patient", "clinician")), 40.0)
+        engine.select_pair("patient", "partner")
+        _wait(lambda: banded(("patient", "partner")), 20.0)
+        _wait(lambda: engine.dyad.refresh_pending == 0, 15.0)
+    finally:
+        session.stop()
+        source.stop()
