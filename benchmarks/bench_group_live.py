@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_tick import GRID_DELAY_S, GRID_FS, _table  # noqa: E402
 
+from app.dyad_refresh import RefreshRunner  # noqa: E402
 from dsp.concordance import DyadConfig, LiveDyad  # noqa: E402
 from dsp.concordance.evidence import HighlightRule, HighlightTracker  # noqa: E402
 from dsp.concordance.live_group import (  # noqa: E402
@@ -69,7 +70,9 @@ def tick_run(n_people: int, warm: int, ticks: int, pace: float, seed: int) -> di
     recs = [rec.people[p] for p in people]
     lps = [LivePerson() for _ in people]
     cfg = DyadConfig()
-    group, dyad = LiveGroup(people, cfg), LiveDyad(cfg)
+    # the big meter's pair refreshes in the engine's worker process, as in the console
+    group, dyad = LiveGroup(people, cfg), LiveDyad(cfg, defer_refresh=True)
+    runner = RefreshRunner()
     ia, ib = 1, 0  # the big meter: patient with the clinician
     jobs: queue.Queue = queue.Queue()
     done: list = []
@@ -121,9 +124,12 @@ def tick_run(n_people: int, warm: int, ticks: int, pace: float, seed: int) -> di
                 group.take(job, res)
             for job in group.due_jobs() if timed else ():  # the tests start with the timing
                 jobs.put(job)
+            runner.step(dyad)
             group.snapshot()
             dyad.snapshot()
         c2 = time.thread_time()
+        if not timed:
+            runner.wait(dyad)  # no backlog of refreshes at the end of the warm-up
         if timed:
             out["cpu"].append(c2 - c0)
             out["people_cpu"].append(c1 - c0)
@@ -131,6 +137,7 @@ def tick_run(n_people: int, warm: int, ticks: int, pace: float, seed: int) -> di
             out["worker_cpu"].append(worker_cpu[0] - w0)
     jobs.put(None)
     th.join(30)
+    runner.close()
     return out
 
 
