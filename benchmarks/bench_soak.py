@@ -29,10 +29,9 @@ from types import MappingProxyType
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("LSLAPICFG", str(ROOT / "resources" / "lsl_local.cfg"))
+from bench_tick import grid_push  # noqa: E402  (the engine's grid step, one copy)
 
-GRID_FS = 4.0
-GRID_DELAY_S = 1.5
+os.environ.setdefault("LSLAPICFG", str(ROOT / "resources" / "lsl_local.cfg"))
 
 
 def rss_mb() -> float:
@@ -113,21 +112,8 @@ def main() -> int:
                 writer.write_samples(sids[2 * j + (mod == "eda")], x[a:b, None], t)
         now = k + 1.0
         snaps = [lp.snapshot(now) for lp in people]
-        dm = None
-        lasts = [s.eda_last_t for s in snaps]
-        if all(np.isfinite(lasts)):
-            end = min(lasts) - GRID_DELAY_S
-            if grid_next is None:
-                grid_next = np.ceil((end - 2.0) * GRID_FS) / GRID_FS
-            n = int(np.floor((end - grid_next) * GRID_FS)) + 1
-            if n > 0:
-                tg = grid_next + np.arange(n) / GRID_FS
-                grid_next = float(tg[-1] + 1.0 / GRID_FS)
-                p, c = people
-                dyad.push(
-                    tg, p.eda_on_grid(tg), c.eda_on_grid(tg), p.hr_on_grid(tg), c.hr_on_grid(tg)
-                )
-            dm = dyad.snapshot()
+        grid_next, ready = grid_push(people, dyad, snaps, grid_next)
+        dm = dyad.snapshot() if ready else None
         snap = EngineSnapshot(
             t=now, seq=k, persons=MappingProxyType(dict(zip(("patient", "clinician"), snaps,
                                                             strict=True))),

@@ -38,6 +38,27 @@ GRID_FS = 4.0
 GRID_DELAY_S = 1.5
 
 
+def grid_push(people, dyad, snaps, grid_next: float | None) -> tuple[float | None, bool]:
+    """The engine's 4 Hz dyad grid step: push both people's EDA and HR on the grid up to
+    their common newest EDA sample less ``GRID_DELAY_S`` into ``dyad``. Returns the next grid
+    time and whether both people had EDA (the dyad then has a snapshot)."""
+    import numpy as np
+
+    lasts = [s.eda_last_t for s in snaps]
+    if not all(np.isfinite(lasts)):
+        return grid_next, False
+    end = min(lasts) - GRID_DELAY_S
+    if grid_next is None:
+        grid_next = np.ceil((end - 2.0) * GRID_FS) / GRID_FS
+    n = int(np.floor((end - grid_next) * GRID_FS)) + 1
+    if n > 0:
+        tg = grid_next + np.arange(n) / GRID_FS
+        grid_next = float(tg[-1] + 1.0 / GRID_FS)
+        p, c = people
+        dyad.push(tg, p.eda_on_grid(tg), c.eda_on_grid(tg), p.hr_on_grid(tg), c.hr_on_grid(tg))
+    return grid_next, True
+
+
 def run(
     root: Path, warm: int, ticks: int, seed: int, inline: bool = False
 ) -> dict[str, list[float]]:
@@ -71,19 +92,8 @@ def run(
         now = k + 1.0
         snaps = [lp.snapshot(now) for lp in people]
         c1 = time.thread_time()
-        lasts = [s.eda_last_t for s in snaps]
-        if all(np.isfinite(lasts)):
-            end = min(lasts) - GRID_DELAY_S
-            if grid_next is None:
-                grid_next = np.ceil((end - 2.0) * GRID_FS) / GRID_FS
-            n = int(np.floor((end - grid_next) * GRID_FS)) + 1
-            if n > 0:
-                tg = grid_next + np.arange(n) / GRID_FS
-                grid_next = float(tg[-1] + 1.0 / GRID_FS)
-                p, c = people
-                dyad.push(
-                    tg, p.eda_on_grid(tg), c.eda_on_grid(tg), p.hr_on_grid(tg), c.hr_on_grid(tg)
-                )
+        grid_next, ready = grid_push(people, dyad, snaps, grid_next)
+        if ready:
             if runner is not None:
                 runner.step(dyad)
             dyad.snapshot()
@@ -122,6 +132,9 @@ def _table(label: str, res: dict[str, list[float]]) -> None:
     print(f"  {label}")
     for name, v in res.items():
         a = np.asarray(v) * 1000
+        if a.size == 0:  # e.g. no refresh within a short run
+            print(f"    {name:<12}{'(none)':>9}")
+            continue
         print(f"    {name:<12}{np.median(a):>9.2f}{np.percentile(a, 95):>9.2f}{a.mean():>9.2f}")
 
 
