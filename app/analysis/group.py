@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from app.analysis.statements import json_number
 from app.formatting import MISSING, fmt_value
 from app.people import People
 from dsp.concordance.contrast import ContrastMeasure, LabelContrast, contrast_blocks, label_contrast
@@ -169,24 +170,16 @@ def pair_statement(pc: PairConcordance, n_pairs: int) -> str:
     return f"not above chance after {family} (p = {pc.p_claim:.3g})"
 
 
-def _f(v: Any) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def _index_json(g: GroupIndex | None) -> dict[str, Any] | None:
     if g is None:
         return None
     t = g.test
     return {
         "name": g.name,
-        "value": _f(t.observed),
-        "p_value": _f(t.p_value),
-        "percentile": _f(t.percentile),
-        "chance_median": _f(np.median(t.null)) if t.null.size else None,
+        "value": json_number(t.observed),
+        "p_value": json_number(t.p_value),
+        "percentile": json_number(t.percentile),
+        "chance_median": json_number(np.median(t.null)) if t.null.size else None,
         "surrogates": int(t.null.size),
         "above_chance": bool(g.above_chance),
         "null": "surrogate groups: every member circularly shifted on their own",
@@ -204,21 +197,21 @@ def pairs_json(g: GroupAnalysis, contrast_dict: Any) -> list[dict[str, Any]]:
                 "people": [pc.a, pc.b],
                 "signal": "eda",
                 "status": pc.status.value,
-                "overlap_s": _f(pc.overlap_s),
-                "ci": _f(pc.ci),
-                "ci_p_value": _f(pc.ci_p),
-                "p_coupling": _f(pc.p),
-                "p_holm": _f(pc.p_holm),
-                "p_claim": _f(pc.p_claim) if pc.status is PairStatus.TESTED else None,
+                "overlap_s": json_number(pc.overlap_s),
+                "ci": json_number(pc.ci),
+                "ci_p_value": json_number(pc.ci_p),
+                "p_coupling": json_number(pc.p),
+                "p_holm": json_number(pc.p_holm),
+                "p_claim": json_number(pc.p_claim) if pc.status is PairStatus.TESTED else None,
                 "coupled": bool(pc.coupled),
                 "statement": pair_statement(pc, n),
                 "lead": None
                 if lead is None
                 else {
                     "leader": pc.leader,
-                    "lag_s": _f(pc.lag_s),
-                    "p_strength": _f(lead.p_strength),
-                    "p_asymmetry": _f(lead.p_asymmetry),
+                    "lag_s": json_number(pc.lag_s),
+                    "p_strength": json_number(lead.p_strength),
+                    "p_asymmetry": json_number(lead.p_asymmetry),
                     "named": pc.leader is not None,
                     "rule": "named only for a coupled pair whose lead test passes; "
                     "positive lag: the second person follows the first",
@@ -241,7 +234,7 @@ def group_json(g: GroupAnalysis) -> dict[str, Any]:
         "correction": f"Holm over the {len(gc.pairs)} pairs of the matrix",
         "pair_surrogates": gc.n_pair_surrogates,
         "group_surrogates": gc.n_group_surrogates,
-        "min_shift_gap_s": _f(gc.min_gap_s),
+        "min_shift_gap_s": json_number(gc.min_gap_s),
         "coupled_pairs": [[pc.a, pc.b] for pc in gc.pairs if pc.coupled],
         "notes": list(g.notes),
     }

@@ -34,7 +34,8 @@ __all__ = [
 SUSY_NAME = "SUSY effect size (Tschacher & Meier 2020)"
 
 
-def _f(v: Any) -> float | None:
+def json_number(v: Any) -> float | None:
+    """``v`` as a JSON number: a finite float, else None (NaN, inf, missing, not a number)."""
     try:
         x = float(v)
     except (TypeError, ValueError):
@@ -48,11 +49,11 @@ def lead_dict(lead: LeadTest) -> dict[str, Any]:
         "text": lead.text,
         "tested": lead.status.value == "tested",
         "leader": lead.leader.value,
-        "lag_s": _f(lead.lag_s),
-        "lag_iqr_s": [_f(lead.lag_q1_s), _f(lead.lag_q3_s)],
-        "p_value": _f(lead.p),
-        "p_coupling": _f(lead.p_strength),
-        "p_asymmetry": _f(lead.p_asymmetry),
+        "lag_s": json_number(lead.lag_s),
+        "lag_iqr_s": [json_number(lead.lag_q1_s), json_number(lead.lag_q3_s)],
+        "p_value": json_number(lead.p),
+        "p_coupling": json_number(lead.p_strength),
+        "p_asymmetry": json_number(lead.p_asymmetry),
         "windows": lead.n_windows,
         "windows_with_clear_peak": lead.n_peak_windows,
         "surrogates": lead.n_surrogates,
@@ -71,16 +72,16 @@ def contrast_dict(c: LabelContrast) -> dict[str, Any]:
         "tested": c.status.value == "tested",
         "measure": c.measure.value,
         "statistic": _CONTRAST_STATISTIC[c.measure],
-        "value_a": _f(c.value_a),
-        "value_b": _f(c.value_b),
-        "chance_a": _f(c.chance_a),
-        "chance_b": _f(c.chance_b),
-        "lag_s": _f(c.lag_s),
-        "difference": _f(c.difference),
-        "interval_95": [_f(c.low), _f(c.high)],
-        "p_value": _f(c.p),
-        "ci_a": _f(c.ci_a),
-        "ci_b": _f(c.ci_b),
+        "value_a": json_number(c.value_a),
+        "value_b": json_number(c.value_b),
+        "chance_a": json_number(c.chance_a),
+        "chance_b": json_number(c.chance_b),
+        "lag_s": json_number(c.lag_s),
+        "difference": json_number(c.difference),
+        "interval_95": [json_number(c.low), json_number(c.high)],
+        "p_value": json_number(c.p),
+        "ci_a": json_number(c.ci_a),
+        "ci_b": json_number(c.ci_b),
         "blocks_a": c.n_blocks_a,
         "blocks_b": c.n_blocks_b,
         "permutations": c.n_permutations,
@@ -105,11 +106,11 @@ def _test_dict(t: SurrogateTest | None) -> dict[str, Any]:
     if t is None:
         return {"p_value": None, "percentile": None, "surrogates": 0}
     return {
-        "observed": _f(t.observed),
-        "p_value": _f(t.p_value),
-        "percentile": _f(t.percentile),
+        "observed": json_number(t.observed),
+        "p_value": json_number(t.p_value),
+        "percentile": json_number(t.percentile),
         "surrogates": int(t.null.size),
-        "null_5_95": [_f(np.percentile(t.null, 5)), _f(np.percentile(t.null, 95))]
+        "null_5_95": [json_number(np.percentile(t.null, 5)), json_number(np.percentile(t.null, 95))]
         if t.null.size
         else [None, None],
     }
@@ -119,17 +120,17 @@ def _coherence_dict(c: CoherenceTest | None) -> dict[str, Any] | None:
     if c is None:
         return None
     return {
-        "lf": _f(c.coherence.lf),
-        "hf": _f(c.coherence.hf),
-        "lf_chance": _f(c.lf_chance),
-        "hf_chance": _f(c.hf_chance),
-        "lf_bias_corrected": _f(c.lf_excess),
-        "hf_bias_corrected": _f(c.hf_excess),
-        "lf_percentile": _f(c.lf_percentile),
-        "hf_percentile": _f(c.hf_percentile),
-        "lf_p_value": _f(c.lf_p),
-        "hf_p_value": _f(c.hf_p),
-        "duration_s": _f(c.coherence.duration_s),
+        "lf": json_number(c.coherence.lf),
+        "hf": json_number(c.coherence.hf),
+        "lf_chance": json_number(c.lf_chance),
+        "hf_chance": json_number(c.hf_chance),
+        "lf_bias_corrected": json_number(c.lf_excess),
+        "hf_bias_corrected": json_number(c.hf_excess),
+        "lf_percentile": json_number(c.lf_percentile),
+        "hf_percentile": json_number(c.hf_percentile),
+        "lf_p_value": json_number(c.lf_p),
+        "hf_p_value": json_number(c.hf_p),
+        "duration_s": json_number(c.coherence.duration_s),
         "method": "Welch MSC (64 s segments), mean over consecutive 5-min windows; chance = "
         "mean over the same windows paired with the clinician's HR from other times (>= 60 s "
         "away, unwrapped)",
@@ -146,8 +147,8 @@ def _highlight_dict(sig: DyadSignal) -> dict[str, Any]:
         "rule": HIGHLIGHT.explain(),
         "ever": bool(hl.any()),
         "seconds": int(np.sum(hl)),
-        "first_s": _f(tl.t[np.argmax(hl)] - tl.t[0]) if hl.any() else None,
-        "last_p_value": _f(cp[tested][-1]) if tested.any() else None,
+        "first_s": json_number(tl.t[np.argmax(hl)] - tl.t[0]) if hl.any() else None,
+        "last_p_value": json_number(cp[tested][-1]) if tested.any() else None,
     }
 
 
@@ -162,8 +163,8 @@ def statements_dict(sig: DyadSignal) -> dict[str, Any]:
     if sig.signal == "hr":
         out["coherence"] = _coherence_dict(sig.coherence)
         out["breathing"] = {
-            "patient_hz": _f(sig.breathing_patient_hz),
-            "clinician_hz": _f(sig.breathing_clinician_hz),
+            "patient_hz": json_number(sig.breathing_patient_hz),
+            "clinician_hz": json_number(sig.breathing_clinician_hz),
             "note": sig.breathing_note,
         }
     return out
