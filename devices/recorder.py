@@ -144,6 +144,9 @@ class Recorder:
             header_fields=header_fields,
         )
         self._tracks: dict[str, _Track] = {}
+        self._texts: list[tuple[str, str, str, float]] = []  # (key, header, text, t) to write
+        self._text_ids: dict[str, int] = {}
+        self._text_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._t0 = 0.0
@@ -186,6 +189,24 @@ class Recorder:
         """True while the writer thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
+    def add_text(self, key: str, header_xml: str, text: str, t: float) -> None:
+        """Write one sample of a one-channel string stream the recorder keeps itself (no LSL
+        stream behind it: the session's stream map, :mod:`devices.stream_map`), stamped ``t``
+        (s, this machine's LSL clock). The stream ``key`` is created with ``header_xml`` at its
+        first sample; the writer thread writes it at its next poll (any thread may call this).
+        """
+        with self._text_lock:
+            self._texts.append((key, header_xml, str(text), float(t)))
+
+    def _write_texts(self) -> None:
+        with self._text_lock:
+            todo, self._texts = self._texts, []
+        for key, header, text, t in todo:
+            sid = self._text_ids.get(key)
+            if sid is None:
+                sid = self._text_ids[key] = self._writer.add_stream(header)
+            self._writer.write_samples(sid, [[text]], np.array([t]))
+
     def stats(self) -> list[StreamRecordStats]:
         """Per-stream counts written so far."""
         return self._writer.stats()
@@ -221,6 +242,7 @@ class Recorder:
 
     def _poll(self) -> None:
         w = self._writer
+        self._write_texts()
         for slot in self._slots():
             tr = self._tracks.get(slot.key)
             if tr is None:

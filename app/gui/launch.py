@@ -64,48 +64,56 @@ def run_demo(args: argparse.Namespace) -> int:
     return _open(choice, source, args, EngineConfig())
 
 
-def run_group_demo(args: argparse.Namespace) -> int:
-    """``attune demo --people N``: a simulated group (in this process) in the group console."""
-    from app.group_live import group_demo_session
+def _open_group(choice, args, config: EngineConfig, source=None) -> int:
+    """The group console on ``choice`` (a group's assignment and people), through the same
+    :class:`SessionController` as the two-person console; ``source`` (the group demo's
+    simulator, already publishing) is stopped when the window closes."""
     from app.gui.group_window import GroupWindow
 
     app = make_app()
-    session, source, people = group_demo_session(args)
+    settings = load_settings()
+    controller = SessionController(config)
+    controller.live.media = _media(args)
+    window = GroupWindow(controller, choice.people, config.dyad.warmup_s,
+                         session_dir=settings.session_dir or None)  # fmt: skip
     try:
-        window = GroupWindow(session, people, EngineConfig().dyad.warmup_s)
         window.show()
-        _finish_after(window, app, args.duration, getattr(args, "screenshot", None))
+        window.start_source(choice)
+        _finish_after(
+            window, app, getattr(args, "duration", None), getattr(args, "screenshot", None)
+        )
         app.exec()
     finally:
-        session.stop()
-        source.stop()
+        window.shutdown()
+        if source is not None:
+            source.stop()
     return 0
+
+
+def run_group_demo(args: argparse.Namespace) -> int:
+    """``attune demo --people N``: a simulated group (in this process) in the group console."""
+    from app.group_live import group_demo_choice
+
+    choice, source, _people = group_demo_choice(args)
+    return _open_group(choice, args, EngineConfig(), source)
 
 
 def run_group_live(args: argparse.Namespace, roles: dict[str, str] | None) -> int:
     """``attune run`` with 3-8 people (``--role NAME=GLOB`` or a map file naming them): the
     group console on the streams visible now (waits up to ``--wait`` s, default 30, for every
     person's EDA and cardiac stream; :class:`app.live.AssignmentError` otherwise)."""
-    from app.group_live import start_group_session
-    from app.gui.group_window import GroupWindow
+    from app.group_live import group_choice
     from app.live import assign_visible
+    from devices.assign import map_pairs
 
     wait = getattr(args, "wait", None)
     map_path = getattr(args, "map", None) or None
     assignment, found = assign_visible(roles, map_path, 30.0 if wait is None else wait, True)
-    app = make_app()
+    pairs = tuple(map_pairs(map_path)) if map_path and not roles else ()
+    where = f" mapped by {Path(map_path).name}" if map_path and not roles else ""
+    choice = group_choice(assignment, found, description=f"LSL streams{where}", pairs=pairs)
     config = EngineConfig(tick_s=float(getattr(args, "tick", 1.0) or 1.0))
-    session = start_group_session(assignment.people, assignment, found, config)
-    try:
-        window = GroupWindow(session, assignment.people, config.dyad.warmup_s)
-        window.show()
-        _finish_after(
-            window, app, getattr(args, "duration", None), getattr(args, "screenshot", None)
-        )
-        app.exec()
-    finally:
-        session.stop()
-    return 0
+    return _open_group(choice, args, config)
 
 
 def run_live(args: argparse.Namespace) -> int:
