@@ -1,6 +1,7 @@
 """The group console records, marks and names its people (offscreen Qt, real LSL loopback).
 
-Three simulated people publish over LSL; the group console (the two-person console's
+Three simulated people publish over LSL, assigned as ``--role NAME=GLOB@HOST`` assigns them;
+the group console (the two-person console's
 ``SessionController``) records them with the Record key, the who-is-talking keys and a moment
 with a note; the file read back with pyxdf holds every person's streams, the markers and the
 stream map (people, colours, streams); ``attune analyze`` of it without ``--role`` finds the
@@ -9,6 +10,7 @@ three people; a device that drops during the recording leaves the others recorde
 
 from __future__ import annotations
 
+import socket
 import threading
 import uuid
 
@@ -19,9 +21,10 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from app.engine import EngineConfig  # noqa: E402
-from app.group_live import group_choice, wait_for_group  # noqa: E402
+from app.group_live import group_choice  # noqa: E402
 from app.gui.group_window import GroupWindow  # noqa: E402
 from app.gui.session import SessionController  # noqa: E402
+from app.live import assign_visible  # noqa: E402
 from app.people import people_model  # noqa: E402
 from devices.group_source import GroupSimulatorSource  # noqa: E402
 from dsp.simulate_group import GroupSimConfig, coupling_parse  # noqa: E402
@@ -55,7 +58,11 @@ def recorded(qapp, tmp_path_factory, request):
     root = tmp_path_factory.mktemp("group_sessions")
     window = GroupWindow(controller, PEOPLE, 30.0, baseline_s=2.0, session_dir=str(root))
     try:
-        assignment, found = wait_for_group(PEOPLE, prefix, wait_s=20.0)
+        # as `attune run --role NAME=GLOB@HOST` for each person (this machine's streams)
+        host = socket.gethostname()
+        roles = {p: f"{prefix}-{p}-*@{host}" for p in PEOPLE}
+        assignment, found = assign_visible(roles, None, 20.0, True)
+        assert assignment.people == PEOPLE
         window.resize(1440, 900)
         window.show()
         window.start_source(group_choice(assignment, found, description="test group"))
@@ -115,8 +122,10 @@ def test_recording_holds_every_persons_streams_markers_and_the_stream_map(record
     colours = {p.role: p.colour for p in people_model(PEOPLE).persons}
     assert [(q["role"][0], q["colour"][0]) for q in people] == [(p, colours[p]) for p in PEOPLE]
     text = smap["time_series"][-1][0]
+    host = socket.gethostname()
     for p in PEOPLE:
         assert f"[{p}]" in text and f"{prefix}-{p}-EDA" in text
+    assert text.count(f'host = "{host}"') == 2 * len(PEOPLE)  # the @HOST of each stream
 
 
 def test_a_dropped_device_stops_only_its_own_stream(recorded) -> None:
