@@ -395,6 +395,7 @@ def record_streams(
     ready: Callable[[list[Any]], bool] | None = None,
     ready_timeout: float = 0.0,
     on_ready: Callable[[list[Any]], None] | None = None,
+    stream_map: Callable[[list[Any]], tuple[str, str] | None] | None = None,
 ) -> RecordingSummary | None:
     """Record LSL streams to ``path`` until ``duration`` or ``stop_event`` (headless).
 
@@ -429,6 +430,10 @@ def record_streams(
         Seconds to wait for ``ready``; None is returned when they pass (no file is created).
     on_ready : callable, optional
         Called with the followed descriptions when writing starts.
+    stream_map : callable, optional
+        ``stream_map(descriptions followed) -> (header XML, TOML text) or None``: the
+        session's stream map (:mod:`devices.stream_map`), written when writing starts and
+        again at the end when streams that appeared later changed it.
 
     Returns
     -------
@@ -442,12 +447,14 @@ def record_streams(
         The file cannot be created.
     """
     from devices.acquisition import Acquisition
+    from devices.stream_map import write_stream_map
 
     stop_event = stop_event or threading.Event()
     acq = Acquisition(buffer_s=120.0)
     follow_new(acq, streams)
     acq.start()
     rec: Recorder | None = None
+    written: str | None = None  # the stream map written last
     try:
         next_watch = _wait_until_ready(acq, ready, ready_timeout, watch, watch_every, stop_event)
         if next_watch is None:
@@ -464,6 +471,7 @@ def record_streams(
             header_fields=header_fields,
         )
         rec.start()
+        written = write_stream_map(rec, acq, stream_map, written)
         _record_until_done(
             rec, acq, duration, stop_event, watch, watch_every, next_watch, on_status, status_every
         )
@@ -473,6 +481,8 @@ def record_streams(
         # let the acquisition pull what is in flight, then drain it into the file
         time.sleep(min(0.1, poll_s))
         acq.stop()
+        if rec is not None:
+            write_stream_map(rec, acq, stream_map, written)
         summary = rec.stop() if rec is not None else None
     return summary
 

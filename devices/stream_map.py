@@ -26,11 +26,13 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape
 
 from devices.assign import Assignment, map_from_text, pairs_from_text, people_of
+from devices.lsl import local_clock
 from devices.xdf_reader import XdfStream
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "map_header_xml",
     "map_toml",
     "stored_map",
+    "write_stream_map",
 ]
 
 STREAM_MAP_NAME = "Attunement-StreamMap"
@@ -180,3 +183,21 @@ def stored_map(streams: Sequence[XdfStream]) -> StoredMap | None:
     mapping = map_from_text(text, where)
     pairs = tuple(pairs_from_text(text, where))
     return StoredMap(mapping, people_of(None, mapping), pairs, _colours(s), text)
+
+
+def write_stream_map(
+    rec: Any,
+    acq: Any,
+    make: Callable[[list[Any]], tuple[str, str] | None] | None,
+    written: str | None,
+) -> str | None:
+    """Give ``rec`` (a :class:`devices.recorder.Recorder`) the stream map of the streams
+    ``acq`` follows now, ``make(descriptions) -> (header XML, TOML text)``, unless it is
+    ``written`` already; returns the text written last."""
+    if make is None:
+        return written
+    made = make([s.desc for s in acq.slots if s.info_xml])
+    if made is None or made[1] == written:
+        return written
+    rec.add_text(STREAM_MAP_SOURCE_ID, made[0], made[1], local_clock())
+    return made[1]

@@ -4,9 +4,6 @@ run is one line and exit status 2."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import device_writers as W
@@ -28,7 +25,7 @@ PEOPLE = ("mother", "father", "child")
 def imported(tmp_path_factory):
     """Three E4 sessions of a simulated family imported with any role names."""
     tmp = tmp_path_factory.mktemp("family")
-    g = simulate_group(GroupSimConfig(people=PEOPLE, duration_s=90.0, seed=2, eda_fs=32.0))
+    g = simulate_group(GroupSimConfig(people=PEOPLE, duration_s=60.0, seed=2, eda_fs=32.0))
     files = [W.e4_zip(tmp / f"1767261600_{p[0].upper()}0{i}.zip", g.people[p], seed=i)
              for i, p in enumerate(PEOPLE)]  # fmt: skip
     roles = [f"{p}={f.name}" for p, f in zip(PEOPLE, files, strict=True)]
@@ -90,17 +87,37 @@ def test_stream_map_round_trips_identical_devices_on_two_hosts() -> None:
         map_from_text("[mother]\neda = 3\n", "the recording's stream map")
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run([sys.executable, "-m", "app.cli", "--local-only", *args],
-                          capture_output=True, text=True, timeout=120, cwd=str(ROOT),
-                          env=env)  # fmt: skip
+@pytest.mark.lsl
+def test_group_run_with_a_host_no_stream_has_is_one_line_and_status_2(uid, capsys) -> None:
+    from app.cli import main
+
+    rc = main(["--local-only", "run", "--role", f"a=X{uid}*@nowhere", "--role", f"b=Y{uid}*",
+               "--role", f"c=Z{uid}*", "--wait", "1"])  # fmt: skip
+    assert rc == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("attune: error:") and "nowhere" in lines[0]
 
 
 @pytest.mark.lsl
-def test_group_run_with_a_host_no_stream_has_is_one_line_and_status_2(uid) -> None:
-    r = _cli("run", "--role", f"a=X{uid}*@nowhere", "--role", f"b=Y{uid}*", "--role",
-             f"c=Z{uid}*", "--wait", "1")  # fmt: skip
-    assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("attune: error:") and "nowhere" in lines[0]
+def test_attune_record_with_roles_writes_the_stream_map(uid, tmp_path) -> None:
+    """``attune record --role NAME=GLOB`` for three people (the recorder beside a console)
+    writes their stream map: the file is analysed without ``--role``."""
+    from app.cli import build_parser
+    from app.cli.sessions import cmd_record
+    from devices.group_source import GroupSimulatorSource
+
+    people = ("patient", "partner", "clinician")
+    prefix = f"RecMap{uid}"
+    src = GroupSimulatorSource(GroupSimConfig(people=people, seed=3), prefix=prefix)
+    src.start()
+    out = tmp_path / "group.xdf"
+    try:
+        roles = [a for p in people for a in ("--role", f"{p}={prefix}-{p}-*")]
+        args = build_parser().parse_args(["record", str(out), *roles, "--duration", "2",
+                                          "--wait", "15"])  # fmt: skip
+        assert cmd_record(args) == 0
+    finally:
+        src.stop()
+    smap = stored_map(load_recording(out).streams)
+    assert smap is not None and smap.people == people
+    assert {m for e in smap.mapping.values() for m in e} == {"eda", "ppg"}
