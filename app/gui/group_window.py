@@ -42,7 +42,7 @@ from app.gui.group_view import GroupIndexPanel, PairMatrix, PeopleTable
 from app.gui.meters import concordance_meter, hr_sync_meter
 from app.gui.session import SessionController
 from app.gui.session_bar import SessionBar
-from app.gui.theme import MARKER_COLOURS, THEMES
+from app.gui.theme import THEMES
 from app.live import LiveSession
 from app.meter_state import meter_states
 from app.people import people_model
@@ -53,6 +53,8 @@ from devices.markers import TALKER, Marker
 __all__ = ["GroupTraces", "GroupWindow"]
 
 RENDER_HZ = 30.0
+#: A moment's line (a person's colour would read as that person talking).
+MOMENT_COLOUR = "#555555"
 
 
 class GroupTraces(pg.GraphicsLayoutWidget):
@@ -84,12 +86,13 @@ class GroupTraces(pg.GraphicsLayoutWidget):
     def add_marker(self, m: Marker) -> None:
         """Draw a session marker on every row: a talking marker in the talker's colour."""
         who = m.text.partition(": ")[2].removesuffix(" talking") if m.code == TALKER else ""
-        colour = self.colours.get(who, MARKER_COLOURS.get(m.code, "#999999"))
+        # a talker's line in their colour (the rows say whose); a moment grey with its "M"
+        colour = self.colours.get(who, MOMENT_COLOUR)
         lines = []
         for k, plot in enumerate(self.plots):
             line = pg.InfiniteLine(
                 pos=0.0, angle=90, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
-                label=(who or m.code) if k == 0 else None,
+                label=None if who or k else m.code,
                 labelOpts={"position": 0.9, "color": colour},
             )  # fmt: skip
             line.setToolTip(m.text)

@@ -23,7 +23,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.gui.session import SessionController
-from app.gui.theme import MARKER_COLOURS, qsettings
+from app.gui.theme import qsettings
 from app.library import default_sessions_dir
 from app.people import clinician_of, people_model
 from devices.markers import TALKER, Marker
@@ -104,9 +104,7 @@ class SessionBar(QWidget):
         self._key("L", self._listening)
         self.moment_button = QPushButton("M  moment")
         self.moment_button.setToolTip("Marker 'moment' (key M); type a note after it, Enter")
-        self.moment_button.setStyleSheet(
-            f"border-left: 6px solid {MARKER_COLOURS['M']}; padding: 3px 6px;"
-        )
+        self.moment_button.setStyleSheet("border-left: 6px solid #555555; padding: 3px 6px;")
         self.moment_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.moment_button.clicked.connect(self.moment)
         self._key("M", self.moment)
