@@ -21,6 +21,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from app.engine import EngineConfig  # noqa: E402
+from app.group_engine import GroupHistory  # noqa: E402
 from app.group_live import group_choice  # noqa: E402
 from app.gui.group_window import GroupWindow  # noqa: E402
 from app.gui.session import SessionController  # noqa: E402
@@ -49,14 +50,16 @@ def recorded(qapp, tmp_path_factory, request):
     prefix = f"GrpRec{token}"
     cfg = GroupSimConfig(people=PEOPLE, couplings=(coupling_parse("patient-partner=0.8@2"),),
                          seed=4)  # fmt: skip
-    source = GroupSimulatorSource(cfg, prefix=prefix)
+    # 2 minutes of simulated history fed at the start (as the demo's), so the baseline's
+    # values are valid at once
+    source = GroupSimulatorSource(cfg, prefix=prefix, start_s=120.0)
     source.start()
     controller = SessionController(
         EngineConfig(publish_metrics=False),
         marker_name=f"Markers-{token}", marker_source_id=f"markers-{token}",
     )  # fmt: skip
     root = tmp_path_factory.mktemp("group_sessions")
-    window = GroupWindow(controller, PEOPLE, 30.0, baseline_s=2.0, session_dir=str(root))
+    window = GroupWindow(controller, PEOPLE, 30.0, baseline_s=1.5, session_dir=str(root))
     try:
         # as `attune run --role NAME=GLOB@HOST` for each person (this machine's streams)
         host = socket.gethostname()
@@ -65,26 +68,33 @@ def recorded(qapp, tmp_path_factory, request):
         assert assignment.people == PEOPLE
         window.resize(1440, 900)
         window.show()
-        window.start_source(group_choice(assignment, found, description="test group"))
+        history = GroupHistory(source.model, source.t0, 120.0)
+        window.start_source(group_choice(assignment, found, description="test group",
+                                         history=history))  # fmt: skip
         bot.waitUntil(lambda: window.snapshot is not None, timeout=20_000)
-        window.activateWindow()
-        window.setFocus()
-        bot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+
+        def press(key, mod=Qt.KeyboardModifier.NoModifier) -> None:
+            window.activateWindow()  # the baseline dialog may have been the active window
+            bot.keyClick(window, key, mod)
+
+        press(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
         assert controller.recorder is not None
+        press(Qt.Key.Key_B)  # the baseline ritual for everyone, 1.5 s here
+        window.baseline_dialog.begin()
         bot.wait(1000)
-        bot.keyClick(window, Qt.Key.Key_1)
+        press(Qt.Key.Key_1)
         bot.wait(800)
-        bot.keyClick(window, Qt.Key.Key_2)
+        press(Qt.Key.Key_2)
         bot.wait(300)
-        bot.keyClick(window, Qt.Key.Key_M)
+        press(Qt.Key.Key_M)
         bot.keyClicks(window.bar.note, "they both laugh")
         bot.keyClick(window.bar.note, Qt.Key.Key_Return)
         source.mute("partner")  # the partner's device drops; the others go on
         bot.wait(500)
-        bot.keyClick(window, Qt.Key.Key_T)  # the clinician's number
+        press(Qt.Key.Key_T)  # the clinician's number
         bot.wait(2500)
         folder = controller.folder.path
-        bot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        press(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
         assert controller.recorder is None
         yield {"folder": folder, "window": window, "controller": controller, "prefix": prefix}
     finally:
@@ -109,6 +119,8 @@ def test_recording_holds_every_persons_streams_markers_and_the_stream_map(record
             s = by_name[f"{prefix}-{p}-{mod}"]
             assert len(s["time_stamps"]) > 10, f"{p} {mod} not recorded"
     marks = [str(v[0]) for v in by_name[f"Markers-{prefix[6:]}"]["time_series"]]
+    assert "M: moment: baseline end" in marks
+    marks.remove("M: moment: baseline end")
     assert marks == [
         "S: patient talking",
         "S: partner talking",
@@ -145,6 +157,11 @@ def test_session_json_and_analysis_without_roles_know_the_people(recorded, tmp_p
 
     sj = json.loads((recorded["folder"] / "session.json").read_text())
     assert [s["role"] for s in sj["streams"]].count("partner") == 2
+    # the baseline of everyone: each person's medians (null where no valid value came yet)
+    assert set(sj["baseline"]) == set(PEOPLE)
+    assert set(sj["baseline"]["partner"]) >= {"hr_bpm", "rmssd_ms", "scl_us"}
+    for p in PEOPLE:  # the simulated people's heart rates (about 60-90 bpm)
+        assert 50 < sj["baseline"][p]["hr_bpm"] < 100 and sj["baseline"][p]["scl_us"] > 0
     a = analyze_file(recorded["folder"] / "recording.xdf", AnalysisOptions(formats=()))
     assert a.people == PEOPLE
     assert {c.role for c in a.channels} == set(PEOPLE)
