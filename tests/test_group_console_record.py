@@ -19,6 +19,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.engine import EngineConfig  # noqa: E402
 from app.group_engine import GroupHistory  # noqa: E402
@@ -75,7 +76,8 @@ def recorded(qapp, tmp_path_factory, request):
 
         def press(key, mod=Qt.KeyboardModifier.NoModifier) -> None:
             window.activateWindow()  # the baseline dialog may have been the active window
-            bot.keyClick(window, key, mod)
+            # where a key really goes: the widget with the focus (none: the window)
+            bot.keyClick(QApplication.focusWidget() or window, key, mod)
 
         press(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
         assert controller.recorder is not None

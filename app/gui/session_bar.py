@@ -113,6 +113,8 @@ class SessionBar(QWidget):
         self.note.setPlaceholderText("note for M, Enter")
         self.note.setMinimumWidth(100)
         self.note.setMaximumWidth(200)
+        # never the initial focus (the marker keys would type into it): M gives it focus
+        self.note.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.note.returnPressed.connect(self._send_note)
         lay.addWidget(self.note)
         self._key("Ctrl+R", self.toggle_recording)
