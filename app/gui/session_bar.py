@@ -132,7 +132,7 @@ class SessionBar(QWidget):
             field.setFixedWidth(72)
             # never the initial focus: the marker keys must work from the start
             field.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-            field.returnPressed.connect(self.window().setFocus)
+            field.returnPressed.connect(lambda: self.window().setFocus())
             lay.addWidget(field)
 
     def _key(self, key: str, slot) -> None:
