@@ -223,6 +223,7 @@ class LiveController:
             every_s=choice.look_every_s,
             limit_s=choice.wait_s,
             on_give_up=self.on_error,
+            make_engine=engine_maker(choice),
         )
 
     def connect(self, choice: SourceChoice, source: Any = None) -> LiveSession:
@@ -427,8 +428,9 @@ class LiveController:
             return
         assignment = session.assignment
         pairs = tuple(self.choice.pairs) if self.choice is not None else ()
-        text = map_toml(assignment_map(assignment), pairs)
-        if text == self._map_written or not assignment.channels:
+        mapping = assignment_map(assignment)
+        text = map_toml(mapping, pairs)
+        if text == self._map_written or len(mapping) < 2:  # a map names 2-8 people
             return
         model = people_model(assignment.people, pairs)
         colours = {p.role: p.colour for p in model.persons}

@@ -280,12 +280,13 @@ def _stream_map(args: argparse.Namespace):
 
     def made(descs: list) -> tuple[str, str] | None:
         a = assign(list(descs), roles, mapping)
-        if not a.channels:
+        streams = assignment_map(a)
+        if len(streams) < 2:  # a map names 2-8 people
             return None
         model = people_model(a.people, pairs)
         colours = {p.role: p.colour for p in model.persons}
         shown = [f"{x}-{y}" for x, y in model.pairs] if pairs else []
-        return map_header_xml(colours, shown), map_toml(assignment_map(a), pairs)
+        return map_header_xml(colours, shown), map_toml(streams, pairs)
 
     return made
 

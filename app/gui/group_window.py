@@ -345,6 +345,11 @@ class GroupWindow(QMainWindow):
             pm = snap.persons.get(name)
             if pm is None or not np.isfinite(pm.eda_last_t) or snap.t - pm.eda_last_t > 5.0:
                 lost[name] = "EDA missing: pairs paused"
+        waits: dict[str, list[str]] = {}
+        for w in snap.waiting:  # signals whose streams have not appeared yet (start in any order)
+            text = w.text if w.problem or w.impossible else f"waiting for {w.label}: {w.what}"
+            waits.setdefault(w.role, []).append(text)
+        lost.update({role: "; ".join(texts) for role, texts in waits.items()})
         self.table.update_persons(snap.persons, lost)
         g = snap.group
         if snap.preroll_s > 0:
@@ -352,8 +357,14 @@ class GroupWindow(QMainWindow):
         self.elapsed.setText(fmt_mmss(g.elapsed_s if g is not None else 0.0))
         n_pairs = len(self.people) * (len(self.people) - 1) // 2
         coupled = [f"{pc.a}\u2013{pc.b}" for pc in (g.pairs if g else ()) if pc.coupled]
+        n_wait = len(snap.waiting)
+        waiting = (
+            f"waiting for {n_wait} signal{'s' if n_wait > 1 else ''} (see the table); "
+            if n_wait
+            else ""
+        )
         self.status.setText(
-            f"{len(self.people)} people, {n_pairs} pairs; coupled above chance after Holm: "
+            f"{waiting}{len(self.people)} people, {n_pairs} pairs; coupled above chance after Holm: "
             f"{', '.join(coupled) if coupled else 'none'}; tick {snap.tick_cost_s * 1000:.1f} ms"
         )
         for e in snap.errors:
