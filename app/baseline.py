@@ -9,6 +9,7 @@ only shows the ritual and the countdown; this model decides the numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,13 +38,18 @@ class Baseline:
     """Collects valid live values for ``duration_s`` seconds and gives their medians.
 
     Times are the caller's monotonic clock (s). Not thread-safe: feed it from one thread.
+    ``people``: the role names whose values are kept (the patient and the clinician by
+    default; a group's 3-8 people).
     """
 
     duration_s: float = 60.0
     started_at: float | None = None
-    _samples: dict[str, dict[str, list[float]]] = field(
-        default_factory=lambda: {r: {m: [] for m in BASELINE_METRICS} for r in ROLES}
-    )
+    people: Sequence[str] = ROLES
+    _samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.people = tuple(self.people)
+        self._samples = {r: {m: [] for m in BASELINE_METRICS} for r in self.people}
 
     def begin(self, now: float) -> None:
         """Start (or restart) the baseline clock; earlier values are dropped."""
@@ -69,7 +75,7 @@ class Baseline:
         if not self.running(now):
             return 0
         n = 0
-        for role in ROLES:
+        for role in self.people:
             pm = snap.persons.get(role)
             if pm is None:
                 continue

@@ -25,16 +25,20 @@ from typing import Any
 
 from app import sessionfile
 from app.engine import EngineConfig, metric_channels
+from app.group_engine import group_metric_channels
+from app.group_live import engine_maker
 from app.live import LiveSession, open_waiting, start_session
 from app.live_video import LiveVideo
+from app.people import people_model
 from app.sessionfolder import SessionFolder
 from app.sources import SourceChoice, SourceKind
 from app.video import MediaChoice, start_session_capture
 from devices.assign import MapError, explain, load_map
 from devices.health import HealthState
-from devices.lsl import StreamDescription, resolve_streams
+from devices.lsl import StreamDescription, local_clock, resolve_streams
 from devices.markers import Marker, MarkerOutlet, Note, NoteLog
 from devices.recorder import Recorder, RecordingSummary, StreamWatcher, follow_new
+from devices.stream_map import STREAM_MAP_SOURCE_ID, assignment_map, map_header_xml, map_toml
 from devices.video_capture import MediaCapture, VideoError
 
 log = logging.getLogger(__name__)
@@ -116,6 +120,7 @@ class LiveController:
         #: ``ClockOffsets`` (the offsets applied to its samples).
         self.also_record: list[str] = []
         self.folder: SessionFolder | None = None
+        self._map_written = ""  # the stream map last written into the recording
         #: The console's live picture: the chosen camera, or a replayed recording's video.
         self.video = LiveVideo(on_error=lambda msg: self.report("video", msg))
         self._media = MediaChoice()
@@ -197,13 +202,16 @@ class LiveController:
         if source is not None:
             source.start()
         config = replace(self.config, preroll=choice.preroll)  # history only for its source
-        extra = [(d, None) for d in self._own_streams()] if own_streams else None
+        extra = [(d, None) for d in self._own_streams(choice.people)] if own_streams else None
         on_error = lambda exc: self.report("a worker thread", exc)  # noqa: E731
         if choice.assignment is not None:
             assignment, found = choice.assignment, list(choice.found)
             if not assignment.complete:
                 raise MapError(explain(assignment, [d for d, _ in found]))
-            return start_session(assignment, found, config, extra_streams=extra, on_error=on_error)
+            return start_session(
+                assignment, found, config, extra_streams=extra, on_error=on_error,
+                make_engine=engine_maker(choice),
+            )  # fmt: skip
         roles = choice.roles or None
         mapping = load_map(choice.map_path) if choice.map_path and not roles else None
         return open_waiting(
@@ -215,6 +223,7 @@ class LiveController:
             every_s=choice.look_every_s,
             limit_s=choice.wait_s,
             on_give_up=self.on_error,
+            make_engine=engine_maker(choice),
         )
 
     def connect(self, choice: SourceChoice, source: Any = None) -> LiveSession:
@@ -289,8 +298,10 @@ class LiveController:
         self.on_status(f"live: {self.choice.description if self.choice else ''}".strip())
         self.on_started(session)
 
-    def _own_streams(self) -> list[StreamDescription]:
-        """This app's own outlets (markers, engine metrics), followed so they get recorded."""
+    def _own_streams(self, people: tuple[str, ...] = ()) -> list[StreamDescription]:
+        """This app's own outlets (markers, engine metrics: a group's has its own channels),
+        followed so they get recorded."""
+        n_metrics = len(group_metric_channels(people) if people else metric_channels())
         host = socket.gethostname()
         own = []
         if self.markers is not None:
@@ -305,7 +316,7 @@ class LiveController:
                 StreamDescription(
                     name="Attunement-Metrics", type="Metrics",
                     source_id=self.config.metrics_source_id, hostname=host, nominal_srate=0.0,
-                    channel_count=len(metric_channels()), channel_format="double64",
+                    channel_count=n_metrics, channel_format="double64",
                 )
             )  # fmt: skip
         return own
@@ -376,6 +387,11 @@ class LiveController:
             header_fields={"application": "Attunement console"},
             on_error=lambda msg: self.report("recording", msg),
         ).start()
+        self._map_written = ""
+        try:
+            self._write_stream_map()
+        except Exception as exc:  # the recording runs on; say what failed
+            self.report("stream map", exc)
         if record_all or also:
             self.watcher = StreamWatcher(
                 self.session.acquisition,
@@ -404,6 +420,25 @@ class LiveController:
             self.on_status(f"recording; waiting for {', '.join([*sorted(set(waiting)), *later])}")
         return folder.recording
 
+    def _write_stream_map(self) -> None:
+        """Write the session's stream map into the recording when it changed
+        (:mod:`devices.stream_map`: the people, their colours, their streams, the pairs)."""
+        session, rec = self.session, self.recorder
+        if session is None or rec is None:
+            return
+        assignment = session.assignment
+        pairs = tuple(self.choice.pairs) if self.choice is not None else ()
+        mapping = assignment_map(assignment)
+        text = map_toml(mapping, pairs)
+        if text == self._map_written or len(mapping) < 2:  # a map names 2-8 people
+            return
+        model = people_model(assignment.people, pairs)
+        colours = {p.role: p.colour for p in model.persons}
+        header = map_header_xml(colours, [f"{a}-{b}" for a, b in model.pairs] if pairs else (),
+                                socket.gethostname())  # fmt: skip
+        rec.add_text(STREAM_MAP_SOURCE_ID, header, text, local_clock())
+        self._map_written = text
+
     @property
     def recording_path(self) -> Path | None:
         """``recording.xdf`` of the last session folder recorded into (None before)."""
@@ -421,6 +456,11 @@ class LiveController:
             cap.stop()
             self.video.after_recording()  # the camera is shown again (preview)
             time.sleep(0.8)
+        if self.recorder is not None:  # signals connected since the start complete the map
+            try:
+                self._write_stream_map()
+            except Exception as exc:  # the recording itself is safe; say what failed
+                self.report("stream map", exc)
         rec, self.recorder = self.recorder, None
         if rec is None:
             return None

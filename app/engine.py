@@ -362,7 +362,9 @@ class Engine:
             if rm in self.slot_keys:
                 continue
             # replaced, never mutated: other threads iterate the old objects safely
-            self.assignment = Assignment((*self.assignment.channels, channel))
+            self.assignment = Assignment(
+                (*self.assignment.channels, channel), people=self.assignment.people
+            )
             self.slot_keys = {**self.slot_keys, rm: key}
             self._counters[rm] = 0
             pre = self.config.preroll

@@ -1,10 +1,14 @@
-"""A live session of 3-8 people from explicitly named streams.
+"""A live session of 3-8 people.
 
-Until role assignment for N people is merged (``attune run --role NAME=GLOB`` for any
-names), a group session is driven by stream names: each person's EDA and cardiac stream are
-named exactly (the group simulator's names, :func:`devices.group_source.group_stream_names`).
-:func:`named_assignment` builds the :class:`devices.assign.Assignment` from the visible
-streams, :func:`start_group_session` starts acquisition and :class:`app.group_engine.GroupEngine`.
+``attune run --role NAME=GLOB ...`` assigns the streams of 3-8 people
+(:func:`devices.assign.assign`); the group demo names each person's EDA and cardiac stream
+exactly (the group simulator's names, :func:`devices.group_source.group_stream_names`):
+:func:`named_assignment` builds that :class:`devices.assign.Assignment` from the visible
+streams. Either way the session is a :class:`app.sources.SourceChoice` carrying the
+assignment and the people, which :class:`app.controller.LiveController` starts as it starts a
+two-person session (markers, recording, stopping), with :func:`engine_maker`'s
+:class:`app.group_engine.GroupEngine`; :func:`start_group_session` starts one without a
+controller (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import os
 import time
 from collections.abc import Sequence
 
-from app.engine import EngineConfig
+from app.engine import Engine, EngineConfig
 from app.group_engine import GroupEngine, GroupHistory
 from app.live import AssignmentError, LiveSession, discover, start_session
+from app.sources import SourceChoice, SourceKind
 from devices.assign import Assignment, Channel
 from devices.group_source import GroupSimulatorSource, group_stream_names
 from devices.lsl import StreamDescription
@@ -24,6 +29,8 @@ from dsp.simulate_group import GroupSimConfig, coupling_parse
 __all__ = [
     "DEMO_HISTORY_S",
     "demo_people",
+    "engine_maker",
+    "group_choice",
     "group_demo_session",
     "named_assignment",
     "start_group_session",
@@ -66,7 +73,7 @@ def named_assignment(
                 missing.append(f"{person}: {len(descs)} streams named {descs[0].name}; none taken")
                 continue
             channels.append(Channel(person, mod, descs[0], 0, f"named {descs[0].name}"))
-    return Assignment(tuple(channels)), missing
+    return Assignment(tuple(channels), people=tuple(people)), missing
 
 
 def wait_for_group(
@@ -111,6 +118,37 @@ def start_group_session(
     return start_session(assignment, found, config, buffer_s, on_error=on_error, make_engine=make)
 
 
+def engine_maker(choice: SourceChoice):
+    """``make_engine`` of :func:`app.live.start_session` for ``choice``: the two-person
+    :class:`app.engine.Engine`, or a :class:`GroupEngine` of ``choice.people`` (with the
+    demo's ``choice.history``)."""
+    if not choice.people:
+        return Engine
+    people, history = tuple(choice.people), choice.history
+
+    def make(acq, assignment, keys, config, on_error=None) -> GroupEngine:
+        return GroupEngine(acq, assignment, keys, people, config, on_error=on_error,
+                           history=history)  # type: ignore[arg-type]  # fmt: skip
+
+    return make
+
+
+def group_choice(
+    assignment: Assignment,
+    found: list,
+    kind: SourceKind = SourceKind.LSL,
+    description: str = "",
+    pairs: tuple[str, ...] = (),
+    history: GroupHistory | None = None,
+) -> SourceChoice:
+    """The :class:`SourceChoice` of a group whose streams are assigned (every person's EDA
+    and cardiac signal): the controller starts a :class:`GroupEngine` on it."""
+    return SourceChoice(
+        kind=kind, assignment=assignment, found=tuple(found), description=description,
+        people=tuple(assignment.people), pairs=tuple(pairs), history=history,
+    )  # fmt: skip
+
+
 def demo_people(spec: str) -> tuple[str, ...]:
     """``--people`` of the demo: a number 3-8 (the demo's names) or names separated by commas."""
     spec = spec.strip()
@@ -125,12 +163,13 @@ def demo_people(spec: str) -> tuple[str, ...]:
     return names
 
 
-def group_demo_session(args) -> tuple[LiveSession, GroupSimulatorSource, tuple[str, ...]]:
-    """The group demo: the group simulator (this process) with ``DEMO_HISTORY_S`` of
-    simulated history, its streams found by name and a :class:`GroupEngine` on them.
+def group_demo_choice(args) -> tuple[SourceChoice, GroupSimulatorSource, tuple[str, ...]]:
+    """The group demo: the group simulator (this process, started here) with
+    ``DEMO_HISTORY_S`` of simulated history and the choice assigning its streams by name.
 
     ``args``: ``people``, ``couple`` (``A-B=C[@LAG]``; default the first two people coupled
-    ``coupling`` at ``lag``), ``seed``, ``artifacts``, ``no_preroll``.
+    ``coupling`` at ``lag``), ``seed``, ``artifacts``, ``no_preroll``. The caller stops the
+    source.
     """
     people = demo_people(args.people)
     couples = list(args.couple) or [f"{people[0]}-{people[1]}={args.coupling:g}@{args.lag:g}"]
@@ -149,9 +188,22 @@ def group_demo_session(args) -> tuple[LiveSession, GroupSimulatorSource, tuple[s
             time.sleep(0.01)
         assignment, found = wait_for_group(people, prefix, wait_s=20.0)
         history = GroupHistory(source.model, source.t0, history_s) if history_s else None
+    except BaseException:
+        source.stop()
+        raise
+    choice = group_choice(assignment, found, SourceKind.SIMULATED, source.description,
+                          history=history)  # fmt: skip
+    return choice, source, people
+
+
+def group_demo_session(args) -> tuple[LiveSession, GroupSimulatorSource, tuple[str, ...]]:
+    """The group demo started without a controller (tests): see :func:`group_demo_choice`."""
+    choice, source, people = group_demo_choice(args)
+    try:
         session = start_group_session(
-            people, assignment, found, EngineConfig(publish_metrics=False), history=history
-        )
+            people, choice.assignment, list(choice.found), EngineConfig(publish_metrics=False),
+            history=choice.history,  # type: ignore[arg-type]
+        )  # fmt: skip
     except BaseException:
         source.stop()
         raise

@@ -27,12 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import __version__
+from app.people import people_model
 from app.sessionfolder import RECORDING, SessionFolder
 from devices.assign import MAX_PEOPLE, ROLES, MapError, role_name
 from devices.files import DeviceFileError, DeviceRecording, read_device_file
 from devices.files.clap import ClapSyncError, clap_shifts, is_clap
-from devices.files.xdf_out import Placed, write_dyad_xdf
+from devices.files.xdf_out import Placed, import_map, write_dyad_xdf
 from devices.recorder import write_private_json
+from devices.stream_map import map_header_xml, map_toml
 from devices.xdf_writer import XdfWriteError
 
 
@@ -248,13 +250,23 @@ def import_files(
 def _write_folder(target: Path, placed: list[Placed], lines: list[str], align: dict,
                   patient: str, clinician: str) -> ImportResult:  # fmt: skip
     tmp = target.parent / f".{target.name}.importing-{os.getpid()}"
+    mapping, why = import_map(placed)
+    smap = None
+    if mapping and len(mapping) >= 2:
+        colours = {q.role: q.colour for q in people_model(tuple(mapping)).persons}
+        smap = (map_header_xml(colours), map_toml(mapping))
+        lines.append(
+            f"stream map written: {', '.join(mapping)} (analyze and review need no --role)"
+        )
+    elif why:
+        lines.append(f"no stream map written: {why}; analyse with --role NAME=GLOB")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir(mode=0o700)
         folder = SessionFolder(tmp)
         streams = write_dyad_xdf(
             folder.recording, placed,
-            {"recorder": f"attune import {__version__}", "source": "device files"},
+            {"recorder": f"attune import {__version__}", "source": "device files"}, smap,
         )  # fmt: skip
         known = all(math.isfinite(p.recording.clock.uncertainty_s) for p in placed)
         t0 = min(p.recording.t_first + p.shift_s for p in placed)
@@ -264,7 +276,8 @@ def _write_folder(target: Path, placed: list[Placed], lines: list[str], align: d
             "patient": patient, "clinician": clinician,
             "started_at": _iso(t0) if known else None,
             "ended_at": _iso(t1) if known else None,
-            "source": "import", "streams": streams, "stream_map_toml": "",
+            "source": "import", "streams": streams,
+            "stream_map_toml": smap[1] if smap is not None else "",
             "dsp_parameters": {}, "baseline": {}, "notes": "", "recording": RECORDING,
             "imported": {
                 "files": [

@@ -26,7 +26,7 @@ from app.waiting import (
     wanted_signals,
 )
 from devices.acquisition import Acquisition
-from devices.assign import Assignment, Channel, assign, explain, load_map
+from devices.assign import Assignment, Channel, assign, explain, load_map, people_of
 from devices.lsl import StreamDescription, full_info, resolve_streams
 
 log = logging.getLogger(__name__)
@@ -376,11 +376,11 @@ class StreamFinder:
 
     def incomplete_line(self, waited_s: float) -> str:
         """One line for giving up after ``waited_s`` seconds."""
+        how = " ".join(f"--role {r}=GLOB" for r in dict.fromkeys(w.role for w in self.wanted))
         return (
             f"stream assignment incomplete after {waited_s:g} s: "
             f"{waiting_line(self.session.engine.waiting)} ({self.visible} streams visible; "
-            "'attune streams' lists them). Map them with --role patient=GLOB "
-            "--role clinician=GLOB or --map FILE.toml"
+            f"'attune streams' lists them). Map them with {how} or --map FILE.toml"
         )
 
 
@@ -393,8 +393,10 @@ def open_waiting(
     every_s: float = 0.5,
     limit_s: float | None = None,
     on_give_up: Callable[[str], None] | None = None,
+    make_engine: Callable[..., Engine] = Engine,
 ) -> LiveSession:
-    """Start acquisition and engine now, and connect the people's signals as they appear.
+    """Start acquisition and engine now, and connect the people's signals as they appear
+    (``make_engine``: as :func:`start_session`; a group's engine for 3-8 people).
 
     Raises
     ------
@@ -404,9 +406,11 @@ def open_waiting(
     impossible = impossible_line(wanted_signals(roles or None, mapping if not roles else None))
     if impossible:
         raise AssignmentError(impossible)
+    people = people_of(roles or None, mapping if not roles else None)
     session = start_session(
-        Assignment(()), [], config, extra_streams=extra_streams, on_error=on_error
-    )
+        Assignment((), people=people), [], config, extra_streams=extra_streams,
+        on_error=on_error, make_engine=make_engine,
+    )  # fmt: skip
     session.finder = StreamFinder(
         session, roles, mapping, every_s=every_s, limit_s=limit_s, on_give_up=on_give_up
     ).start()

@@ -62,6 +62,15 @@ class SourceChoice:
         Simulated history the engine processes before the live data: only a simulated dyad
         that continues that history (:func:`simulated_dyad`); None for every real source.
         The session's engine takes it from here, never from a previous session.
+    people : tuple of str
+        A group's people (3-8, or two not named patient and clinician), in order: the
+        session runs the group engine (:class:`app.group_engine.GroupEngine`) on
+        ``assignment``; empty for the two-person session.
+    pairs : tuple of str
+        The pairs that matter (``"a-b"``; a map file's ``pairs``), written into the
+        recording's stream map; empty: every pair, the clinician's first.
+    history : object or None
+        A group demo's simulated history (:class:`app.group_engine.GroupHistory`).
     """
 
     kind: SourceKind = SourceKind.LSL
@@ -74,6 +83,9 @@ class SourceChoice:
     look_every_s: float = 0.5
     description: str = ""
     preroll: Preroll | None = None
+    people: tuple[str, ...] = ()
+    pairs: tuple[str, ...] = ()
+    history: object | None = None
 
 
 def attune_command(args: Sequence[str]) -> list[str]:

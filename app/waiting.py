@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from devices.assign import CARDIAC, ROLE_WORDS, ROLES, Assignment, ProblemKind
+from devices.assign import CARDIAC, ROLE_WORDS, Assignment, ProblemKind, people_of
 
 SIGNALS = ("eda", "cardiac")
 """The two signals every person needs: EDA and one cardiac signal (ECG, PPG or intervals)."""
@@ -37,7 +37,7 @@ class Wanted:
     Attributes
     ----------
     role : str
-        'patient' or 'clinician'.
+        The person's role name ('patient', 'clinician', or a group's 'partner' ...).
     signal : str
         'eda' or 'cardiac' (:data:`SIGNALS`).
     label : str
@@ -110,7 +110,7 @@ def wanted_signals(
         A loaded TOML map.
     """
     out: list[Wanted] = []
-    for role in ROLES:
+    for role in people_of(roles or None, mapping if not roles else None):  # 2-8 people
         if roles:
             glob = roles.get(role)
             for sig, label in (("eda", "EDA"), ("cardiac", "PPG/ECG")):

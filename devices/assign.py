@@ -341,51 +341,77 @@ def load_map(path: str | Path) -> dict[str, dict[str, dict[str, str | int]]]:
     """Read a TOML stream map; raises :class:`MapError` with one clear line when unusable."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise MapError(f"map file not found: {p}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise MapError(f"map file {p} is not valid TOML: {exc}") from None
+    return map_from_text(text, f"map file {p}")
+
+
+def map_from_text(text: str, where: str) -> dict[str, dict[str, dict[str, str | int]]]:
+    """A stream map from its TOML text (a map file, or the one a recording carries);
+    ``where`` begins every error line (``"map file x.toml"``).
+
+    Raises
+    ------
+    MapError
+        Not TOML, or not a map (one line).
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MapError(f"{where} is not valid TOML: {exc}") from None
     out: dict[str, dict[str, dict[str, str | int]]] = {}
     for section, entries in data.items():
         if section == PAIRS_KEY and isinstance(entries, list):
             continue  # which pairs matter (app.people reads it)
         if not isinstance(entries, dict) or not ROLE_NAME.match(section):
             raise MapError(
-                f"map file {p}: unknown section [{section}] (one [ROLE] table per person, "
+                f"{where}: unknown section [{section}] (one [ROLE] table per person, "
                 "e.g. [patient], [clinician], [partner])"
             )
         role = section.lower()
         if role in out:
-            raise MapError(f"map file {p}: [{role}] appears twice")
+            raise MapError(f"{where}: [{role}] appears twice")
         if not entries:
-            raise MapError(f"map file {p}: [{role}] names no stream (give it eda/ppg/ecg/ibi)")
+            raise MapError(f"{where}: [{role}] names no stream (give it eda/ppg/ecg/ibi)")
         out[role] = {}
         for modality, spec in entries.items():
             if modality not in MODALITIES:
                 raise MapError(
-                    f"map file {p}: [{role}] {modality} is not one of {', '.join(MODALITIES)}"
+                    f"{where}: [{role}] {modality} is not one of {', '.join(MODALITIES)}"
                 )
             if isinstance(spec, str):
                 spec = {"stream": spec}
             if not isinstance(spec, dict) or "stream" not in spec:
-                raise MapError(f'map file {p}: [{role}] {modality} needs stream = "GLOB"')
+                raise MapError(f'{where}: [{role}] {modality} needs stream = "GLOB"')
             out[role][modality] = dict(spec)
-    _check_count(list(out), f"map file {p}")
+    _check_count(list(out), where)
     return out
+
+
+def pairs_from_text(text: str, where: str) -> list[str]:
+    """The ``pairs = ["patient-clinician", ...]`` list of a map's TOML text ([] when absent
+    or unreadable: :func:`map_from_text` gives the line for an unreadable map)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return []
+    value = data.get(PAIRS_KEY, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MapError(f'{where}: pairs must be a list like ["patient-clinician"]')
+    return list(value)
 
 
 def map_pairs(path: str | Path) -> list[str]:
     """The ``pairs = ["patient-clinician", ...]`` list of a map file ([] when absent)."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return []  # load_map gives the one line for an unreadable file
-    value = data.get(PAIRS_KEY, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise MapError(f'map file {p}: pairs must be a list like ["patient-clinician"]')
-    return list(value)
+    return pairs_from_text(text, f"map file {p}")
 
 
 def dump_map(assignment: Assignment) -> str:

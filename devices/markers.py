@@ -1,7 +1,9 @@
 """Session markers published as an LSL ``Markers`` stream (no Qt here).
 
 The clinician console marks what happens in the session: ``T`` clinician talking, ``L``
-clinician listening, ``M`` a moment (optionally with a note). Every marker is one string sample
+clinician listening, ``M`` a moment (optionally with a note). The group console (3-8 people)
+marks who is talking: ``S`` with the person's role name (``"S: partner talking"``), each such
+marker starting a block named ``"partner talking"`` until the next one. Every marker is one string sample
 on an irregular-rate LSL outlet of type ``Markers``, so LabRecorder, ``attune record`` or any
 other LSL tool captures it next to the physiology, on the same clock.
 
@@ -27,7 +29,10 @@ MARKER_TEXT = {
     "T": "clinician talking",
     "L": "clinician listening",
     "M": "moment",
+    "S": "talking",  # a group: "S: <role> talking"
 }
+#: The code of a group's "who is talking" marker (its text names the person).
+TALKER = "S"
 
 
 #: Console codes that start a block, and the block's name in reports and statements.
@@ -37,8 +42,11 @@ BLOCK_LABELS = {"T": "talking", "L": "listening"}
 def block_label(text: str) -> str | None:
     """The block a recorded marker starts: ``"listening"`` / ``"talking"`` for the console's
     ``L`` / ``T`` markers, None for a moment (``M ...``: a point in time that neither starts
-    nor ends a block), and the text itself for any other tool's marker."""
+    nor ends a block), ``"<role> talking"`` for the group console's ``S`` markers, and the
+    text itself for any other tool's marker."""
     code, sep, words = text.partition(": ")
+    if sep and code == TALKER and words.endswith(f" {MARKER_TEXT[TALKER]}"):
+        return words
     if sep and code in MARKER_TEXT and words.startswith(MARKER_TEXT[code]):
         return BLOCK_LABELS.get(code)
     return text
@@ -68,7 +76,7 @@ class Marker:
     t : float
         LSL timestamp (s, this machine's clock).
     code : str
-        ``T``, ``L`` or ``M``.
+        ``T``, ``L``, ``M`` or ``S`` (a group's talking person).
     text : str
         The full string sent on the stream.
     """
@@ -80,9 +88,16 @@ class Marker:
 
 def marker_text(code: str, note_id: int | None = None, label: str = "") -> str:
     """The string sent for ``code``: plus the number of a note kept on this machine, or a
-    fixed label the app itself sets (``"baseline end"``; never free text typed by a user)."""
+    fixed label the app itself sets (``"baseline end"``; never free text typed by a user);
+    for :data:`TALKER` ``label`` is the talking person's role name (``"S: partner talking"``).
+    """
     if code not in MARKER_TEXT:
         raise ValueError(f"unknown marker code {code!r} (use one of {', '.join(MARKER_TEXT)})")
+    if code == TALKER:
+        who = label.strip()
+        if not who.isidentifier():
+            raise ValueError(f"a talking marker names one person by role name, got {label!r}")
+        return f"{code}: {who} {MARKER_TEXT[code]}"
     text = f"{code}: {MARKER_TEXT[code]}"
     if note_id is not None:
         return f"{text}: note {int(note_id)}"

@@ -144,6 +144,9 @@ class Recorder:
             header_fields=header_fields,
         )
         self._tracks: dict[str, _Track] = {}
+        self._texts: list[tuple[str, str, str, float]] = []  # (key, header, text, t) to write
+        self._text_ids: dict[str, int] = {}
+        self._text_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._t0 = 0.0
@@ -186,6 +189,24 @@ class Recorder:
         """True while the writer thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
+    def add_text(self, key: str, header_xml: str, text: str, t: float) -> None:
+        """Write one sample of a one-channel string stream the recorder keeps itself (no LSL
+        stream behind it: the session's stream map, :mod:`devices.stream_map`), stamped ``t``
+        (s, this machine's LSL clock). The stream ``key`` is created with ``header_xml`` at its
+        first sample; the writer thread writes it at its next poll (any thread may call this).
+        """
+        with self._text_lock:
+            self._texts.append((key, header_xml, str(text), float(t)))
+
+    def _write_texts(self) -> None:
+        with self._text_lock:
+            todo, self._texts = self._texts, []
+        for key, header, text, t in todo:
+            sid = self._text_ids.get(key)
+            if sid is None:
+                sid = self._text_ids[key] = self._writer.add_stream(header)
+            self._writer.write_samples(sid, [[text]], np.array([t]))
+
     def stats(self) -> list[StreamRecordStats]:
         """Per-stream counts written so far."""
         return self._writer.stats()
@@ -221,6 +242,7 @@ class Recorder:
 
     def _poll(self) -> None:
         w = self._writer
+        self._write_texts()
         for slot in self._slots():
             tr = self._tracks.get(slot.key)
             if tr is None:
@@ -373,6 +395,7 @@ def record_streams(
     ready: Callable[[list[Any]], bool] | None = None,
     ready_timeout: float = 0.0,
     on_ready: Callable[[list[Any]], None] | None = None,
+    stream_map: Callable[[list[Any]], tuple[str, str] | None] | None = None,
 ) -> RecordingSummary | None:
     """Record LSL streams to ``path`` until ``duration`` or ``stop_event`` (headless).
 
@@ -407,6 +430,10 @@ def record_streams(
         Seconds to wait for ``ready``; None is returned when they pass (no file is created).
     on_ready : callable, optional
         Called with the followed descriptions when writing starts.
+    stream_map : callable, optional
+        ``stream_map(descriptions followed) -> (header XML, TOML text) or None``: the
+        session's stream map (:mod:`devices.stream_map`), written when writing starts and
+        again at the end when streams that appeared later changed it.
 
     Returns
     -------
@@ -420,12 +447,14 @@ def record_streams(
         The file cannot be created.
     """
     from devices.acquisition import Acquisition
+    from devices.stream_map import write_stream_map
 
     stop_event = stop_event or threading.Event()
     acq = Acquisition(buffer_s=120.0)
     follow_new(acq, streams)
     acq.start()
     rec: Recorder | None = None
+    written: str | None = None  # the stream map written last
     try:
         next_watch = _wait_until_ready(acq, ready, ready_timeout, watch, watch_every, stop_event)
         if next_watch is None:
@@ -442,6 +471,7 @@ def record_streams(
             header_fields=header_fields,
         )
         rec.start()
+        written = write_stream_map(rec, acq, stream_map, written)
         _record_until_done(
             rec, acq, duration, stop_event, watch, watch_every, next_watch, on_status, status_every
         )
@@ -451,6 +481,8 @@ def record_streams(
         # let the acquisition pull what is in flight, then drain it into the file
         time.sleep(min(0.1, poll_s))
         acq.stop()
+        if rec is not None:
+            write_stream_map(rec, acq, stream_map, written)
         summary = rec.stop() if rec is not None else None
     return summary
 

@@ -1,8 +1,9 @@
 """Input choice: which streams and channels of an XDF file are analysed, and the markers.
 
 The file's stream headers become :class:`devices.lsl.StreamDescription` objects and go
-through :func:`devices.assign.assign` exactly like live streams (``--role``, ``--map``, role
-words in names). A file with one person's streams and no role words (a LabRecorder file of one
+through :func:`devices.assign.assign` exactly like live streams (``--role``, ``--map``, the
+stream map the recording carries (:mod:`devices.stream_map`: a console recording or an
+import names its people there), role words in names). A file with one person's streams and no role words (a LabRecorder file of one
 participant) is analysed as that one person. Marker streams (type ``Markers`` or string format,
 or the one chosen by ``--segments-from``) give the session's blocks.
 """
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from devices.assign import LABEL_WORDS, Assignment, assign, load_map, modality_of
+from devices.assign import LABEL_WORDS, Assignment, MapError, assign, load_map, modality_of
 from devices.lsl import StreamDescription
+from devices.stream_map import StoredMap, is_stream_map, stored_map
 from devices.xdf_reader import XdfStream
 from dsp.session import SessionConfig
 
@@ -136,9 +138,30 @@ def describe_stream(s: XdfStream) -> StreamDescription:
 
 
 def _is_marker_stream(s: XdfStream) -> bool:
+    if is_stream_map(s.type):
+        return False  # who is who, not an event
     return s.type.strip().lower() in ("markers", "marker", "events") or (
         s.is_string and s.nominal_srate == 0
     )
+
+
+def recording_map(
+    streams: Sequence[XdfStream], options: AnalysisOptions
+) -> tuple[StoredMap | None, list[str]]:
+    """The stream map the recording carries, used when neither ``--role`` nor ``--map`` is
+    given (None otherwise, or when it carries none), and a note saying so.
+
+    A stored map that cannot be read is a note, and the roles come from the stream names.
+    """
+    if options.roles or options.map_path:
+        return None, []
+    try:
+        stored = stored_map(streams)
+    except MapError as exc:
+        return None, [f"{exc}; roles from the stream names instead"]
+    if stored is None:
+        return None, []
+    return stored, [f"people from the recording's stream map: {', '.join(stored.people)}"]
 
 
 def _srate(s: XdfStream) -> float:
@@ -158,13 +181,21 @@ def choose_streams(
     streams: Sequence[XdfStream], options: AnalysisOptions
 ) -> tuple[Assignment, dict[str, XdfStream], list[str]]:
     """Assign usable streams; falls back to one person when the file holds one person."""
-    notes: list[str] = []
     usable = [s for s in streams if not s.is_string and s.n_samples >= 2]
     descs = [describe_stream(s) for s in usable]
     by_uid = {d.uid: s for d, s in zip(descs, usable, strict=True)}
     roles = options.roles or None
     mapping = load_map(options.map_path) if options.map_path and not roles else None
+    stored, notes = recording_map(streams, options)
+    if stored is not None:
+        mapping = stored.mapping
     result = assign(descs, roles=roles, mapping=mapping)
+    if stored is not None and not result.channels:  # a map naming none of the streams left
+        notes.append("the recording's stream map names none of its streams; roles from the "
+                     "stream names instead")  # fmt: skip
+        result = assign(descs)
+    elif stored is not None:  # a person the map names whose stream is absent: one line each
+        notes.extend(f"{p}; analysed without it" for p in result.problems if p.blocks_assigned)
     if not result.channels and not roles and not mapping:
         typed = [d for d in descs if modality_of(d.type)]
         per_mod: dict[str, list[StreamDescription]] = {}

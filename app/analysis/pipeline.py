@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from app.analysis.inputs import (
     channel_signal,
     choose_streams,
     read_markers,
+    recording_map,
     stream_origin,
     streams_summary,
 )
@@ -225,6 +226,14 @@ def _assignment(
         if bad:  # a group: the others' pairs go on (one line per problem)
             notes.extend(f"{p}; the others are analysed without it" for p in bad)
     return assignment, by_uid, notes
+
+
+def _stored_pairs(rec: XdfRecording, options: AnalysisOptions) -> AnalysisOptions:
+    """``options`` with the pairs the recording's stream map declares, when none are given."""
+    if options.pairs:
+        return options
+    stored, _ = recording_map(rec.streams, options)
+    return replace(options, pairs=stored.pairs) if stored is not None and stored.pairs else options
 
 
 def _group_goes_on(assignment: Assignment, bad: list) -> bool:
@@ -540,6 +549,7 @@ def analyze_file(
     step(0.0, "loading")
     rec, warn = _load(path)
     assignment, by_uid, notes = _assignment(path, rec, options)
+    options = _stored_pairs(rec, options)
     markers, marker_names = read_markers(rec.streams, options.segments_from)
     channels, signals = _signals(assignment, by_uid, options, warn)
     if not signals:

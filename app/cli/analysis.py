@@ -27,7 +27,8 @@ output (one file: directly in OUTDIR; several: OUTDIR/<file name>/ plus OUTDIR/s
                       percentile, WCC peak r and lag (positive lag = patient leads)
   report.html         one printable file with plots and tables (no network needed)
 
-Streams are assigned as in `attune run`: --role, --map, or role words in the stream names.
+Streams are assigned as in `attune run`: --role, --map, the stream map the recording carries
+(console recordings, `attune record --role`, `attune import`), or role words in the stream names.
 A file with one person's streams is analysed as one person (no concordance). Marker streams
 (type Markers) make blocks: each marker starts a block lasting until the next one, so
 markers "listening" and "talking" give the talking-vs-listening table.

@@ -264,6 +264,33 @@ def _required(args: argparse.Namespace):
     return ready
 
 
+def _stream_map(args: argparse.Namespace):
+    """``stream_map(descs)`` of ``attune record --role/--map``: the people, their colours
+    and streams, written into the recording (:mod:`devices.stream_map`); None for
+    ``--all`` / ``--streams`` (nobody is named)."""
+    from app.people import people_model
+    from devices.assign import assign, load_map, map_pairs, parse_role_options
+    from devices.stream_map import assignment_map, map_header_xml, map_toml
+
+    if not (args.role or args.map):
+        return None
+    roles = parse_role_options(args.role) if args.role else None
+    mapping = load_map(args.map) if args.map and not roles else None
+    pairs = tuple(map_pairs(args.map)) if mapping else ()
+
+    def made(descs: list) -> tuple[str, str] | None:
+        a = assign(list(descs), roles, mapping)
+        streams = assignment_map(a)
+        if len(streams) < 2:  # a map names 2-8 people
+            return None
+        model = people_model(a.people, pairs)
+        colours = {p.role: p.colour for p in model.persons}
+        shown = [f"{x}-{y}" for x, y in model.pairs] if pairs else []
+        return map_header_xml(colours, shown), map_toml(streams, pairs)
+
+    return made
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """``attune record``: wait for the required streams, record until --duration / Ctrl-C.
 
@@ -338,6 +365,7 @@ def cmd_record(args: argparse.Namespace) -> int:
             ready=ready,
             ready_timeout=args.wait,
             on_ready=started,
+            stream_map=_stream_map(args),
         )
     except XdfWriteError as exc:
         return _fail(str(exc))

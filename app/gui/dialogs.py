@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,10 @@ from PySide6.QtWidgets import (
 
 from app.baseline import Baseline
 from app.gui.media_picker import MediaPicker
-from app.gui.theme import DYAD_COLOUR, ROLE_COLOURS, ROLE_NAMES, THEMES, Theme
+from app.gui.theme import DYAD_COLOUR, ROLE_NAMES, THEMES, Theme
 from app.live import discover
 from app.meter_state import DASH, finite, fmt
+from app.people import people_model
 from app.sources import SourceChoice, SourceKind
 from app.video import MediaChoice
 from devices.assign import (
@@ -385,6 +387,11 @@ class Pacer(QWidget):
         p.end()
 
 
+def _name(role: str) -> str:
+    """A role's name as a label begins ('Patient', 'Partner')."""
+    return ROLE_NAMES.get(role, role.capitalize())
+
+
 class BaselineDialog(QDialog):
     """The threshold ritual: three breaths, then a settling baseline (default 60 s).
 
@@ -396,16 +403,24 @@ class BaselineDialog(QDialog):
 
     finished_baseline = Signal(object)
 
-    def __init__(self, duration_s: float = 60.0, theme: Theme | None = None, parent=None):
+    def __init__(
+        self,
+        duration_s: float = 60.0,
+        theme: Theme | None = None,
+        parent=None,
+        people: Sequence[str] = ROLES,
+    ):
         super().__init__(parent)
         self.setWindowTitle("Threshold: settling baseline")
         self.duration_s = float(duration_s)
         self.theme = theme or THEMES["light"]
-        self.model = Baseline(self.duration_s)
+        self.people = tuple(people)
+        self.model = Baseline(self.duration_s, people=self.people)
         self.result: dict[str, dict[str, float]] | None = None
         lay = QVBoxLayout(self)
+        who = "both" if len(self.people) == 2 else "all"
         self.prompt = QLabel(
-            "Before we begin: let's both take three slow breaths, and let the room settle."
+            f"Before we begin: let's {who} take three slow breaths, and let the room settle."
         )
         self.prompt.setWordWrap(True)
         f = QFont(self.prompt.font())
@@ -418,9 +433,11 @@ class BaselineDialog(QDialog):
         self.pacer.setVisible(False)
         mid.addWidget(self.pacer)
         info = QVBoxLayout()
-        self.coherence = {r: QLabel(f"{ROLE_NAMES[r]} coherence ratio {DASH}") for r in ROLES}
+        colours = {p.role: p.colour for p in people_model(self.people).persons}
+        size = 15 if len(self.people) <= 4 else 12
+        self.coherence = {r: QLabel(f"{_name(r)} coherence ratio {DASH}") for r in self.people}
         for r, lab in self.coherence.items():
-            lab.setStyleSheet(f"color: {ROLE_COLOURS[r]}; font-size: 15pt;")
+            lab.setStyleSheet(f"color: {colours[r]}; font-size: {size}pt;")
             lab.setToolTip("HeartMath-style coherence ratio over the last 64 s")
             info.addWidget(lab)
         self.countdown = QLabel("")
@@ -488,13 +505,13 @@ class BaselineDialog(QDialog):
 
     def on_snapshot(self, snap) -> None:
         """Collect valid values during the baseline; show the coherence ratios."""
-        for r in ROLES:
+        for r in self.people:
             pm = snap.persons.get(r)
             if pm is None:
                 continue
             ok = pm.coherence_valid and finite(pm.coherence_ratio)
             self.coherence[r].setText(
-                f"{ROLE_NAMES[r]} coherence ratio {fmt(pm.coherence_ratio, '.1f') if ok else DASH}"
+                f"{_name(r)} coherence ratio {fmt(pm.coherence_ratio, '.1f') if ok else DASH}"
             )
         if self.timer.isActive():
             self.model.add(snap, time.monotonic())

@@ -1,14 +1,19 @@
 """The console for a group of 3-8 people.
 
-Layout: a bar on top (the pair that drives the big meter, elapsed time, simulated history);
+Layout: a session bar on top (participant codes, Record, who-is-talking and moment keys with
+the moment note, Baseline; :class:`app.gui.session_bar.SessionBar`), then the pair that
+drives the big meter, elapsed time and simulated history;
 on the left one trace row per person (cardiac and EDA, in the person's colour); on the right
 the big EDA concordance meter and the HR synchrony meter of the selected pair (the two-person
 console's meters, words and rules, for that pair), the pairwise matrix, the group index and
 one table row per person; a status line at the bottom.
 
-The window only shows what the engine's snapshots say (:class:`app.gui.session.EngineBridge`)
-and draws the trace window at ~30 Hz from :meth:`app.engine.Engine.traces`; choosing a pair
-(the list above, or a click on a matrix cell) asks the engine to drive the big meter from it.
+The session is the two-person console's: a :class:`app.gui.session.SessionController` starts
+it from a :class:`app.sources.SourceChoice` carrying the group's assignment and people, and
+records, marks and stops it with the same code. The window only shows what the engine's
+snapshots say (the controller's :class:`app.gui.session.EngineBridge`) and draws the trace
+window at ~30 Hz from :meth:`app.engine.Engine.traces`; choosing a pair (the list above, or a
+click on a matrix cell) asks the engine to drive the big meter from it.
 """
 
 from __future__ import annotations
@@ -18,28 +23,38 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from app.formatting import fmt_mmss
+from app.group_engine import default_pair
+from app.gui.dialogs import BaselineDialog
 from app.gui.group_view import GroupIndexPanel, PairMatrix, PeopleTable
 from app.gui.meters import concordance_meter, hr_sync_meter
-from app.gui.session import EngineBridge
+from app.gui.session import SessionController
+from app.gui.session_bar import SessionBar
+from app.gui.theme import THEMES
 from app.live import LiveSession
 from app.meter_state import meter_states
 from app.people import people_model
+from app.sources import SourceChoice
 from devices.health import HealthState
+from devices.markers import TALKER, Marker
 
 __all__ = ["GroupTraces", "GroupWindow"]
 
 RENDER_HZ = 30.0
+#: A moment's line (a person's colour would read as that person talking).
+MOMENT_COLOUR = "#555555"
 
 
 class GroupTraces(pg.GraphicsLayoutWidget):
@@ -51,7 +66,10 @@ class GroupTraces(pg.GraphicsLayoutWidget):
         self.window_s = window_s
         self.setBackground("w")
         colours = {q.role: q.colour for q in people_model(people).persons}
+        self.colours = colours
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.plots: list[pg.PlotItem] = []
+        self._markers: list[tuple[float, Marker, list[pg.InfiniteLine]]] = []
         for i, name in enumerate(people):
             for col, mod in enumerate(("cardiac", "eda")):
                 plot = self.addPlot(row=i, col=col)
@@ -63,10 +81,45 @@ class GroupTraces(pg.GraphicsLayoutWidget):
                 label = f"{name} {'PPG' if mod == 'cardiac' else 'EDA µS'}"
                 plot.setTitle(label, color=colours[name], size="9pt")
                 self.curves[f"{name}/{mod}"] = plot.plot(pen=pg.mkPen(colours[name], width=1))
+                self.plots.append(plot)
+
+    def add_marker(self, m: Marker) -> None:
+        """Draw a session marker on every row: a talking marker in the talker's colour."""
+        who = m.text.partition(": ")[2].removesuffix(" talking") if m.code == TALKER else ""
+        # a talker's line in their colour (the rows say whose); a moment grey with its "M"
+        colour = self.colours.get(who, MOMENT_COLOUR)
+        lines = []
+        for k, plot in enumerate(self.plots):
+            line = pg.InfiniteLine(
+                pos=0.0, angle=90, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
+                label=None if who or k else m.code,
+                labelOpts={"position": 0.9, "color": colour},
+            )  # fmt: skip
+            line.setToolTip(m.text)
+            plot.addItem(line, ignoreBounds=True)
+            lines.append(line)
+        self._markers.append((m.t, m, lines))
+
+    @property
+    def markers(self) -> list[Marker]:
+        return [m for _, m, _ in self._markers]
+
+    def _place_markers(self, now: float) -> None:
+        keep = []
+        for t, m, lines in self._markers:
+            if t < now - self.window_s - 5.0:
+                for line, plot in zip(lines, self.plots, strict=True):
+                    plot.removeItem(line)
+                continue
+            for line in lines:
+                line.setPos(t - now)
+            keep.append((t, m, lines))
+        self._markers = keep
 
     def update_traces(self, traces) -> None:
         """Redraw from an :class:`app.engine.TraceSnapshot` (times relative to now)."""
         now = traces.t
+        self._place_markers(now)
         for key, tr in traces.traces.items():
             role, mod = key.split("/")
             curve = self.curves.get(f"{role}/{'eda' if mod == 'eda' else 'cardiac'}")
@@ -80,40 +133,91 @@ class GroupTraces(pg.GraphicsLayoutWidget):
 
 
 class GroupWindow(QMainWindow):
-    """The group console over a running :class:`app.live.LiveSession` (a GroupEngine)."""
+    """The group console over a :class:`SessionController` whose session is a group.
 
-    def __init__(self, session: LiveSession, people: tuple[str, ...], warmup_s: float) -> None:
+    Parameters
+    ----------
+    controller : SessionController
+        Starts, records, marks and stops the session (the two-person console's).
+    people : tuple of str
+        The people in order.
+    warmup_s : float
+        The big meter's warm-up (s).
+    baseline_s : float
+        The settling baseline's length (s).
+    session_dir : str, optional
+        Where recordings go (default: the platform's sessions folder).
+    """
+
+    def __init__(
+        self,
+        controller: SessionController,
+        people: tuple[str, ...],
+        warmup_s: float,
+        baseline_s: float = 60.0,
+        session_dir: str | None = None,
+    ) -> None:
         super().__init__()
-        self.session = session
+        self.controller = controller
+        self.session: LiveSession | None = None
         self.people = people
         self.warmup_s = warmup_s
+        self.baseline_s = baseline_s
+        self.session_dir = session_dir
         self.snapshot = None
+        self.baseline_dialog: BaselineDialog | None = None
         self.t_start = time.monotonic()
         self.setWindowTitle(f"Attunement – group console ({len(people)} people)")
         self._build()
-        self.bridge = EngineBridge()
-        self.bridge.snapshot.connect(self.on_snapshot)
-        self.bridge.error.connect(self.message.setText)
-        self.bridge.attach(session)
+        controller.bridge.snapshot.connect(self.on_snapshot)
+        controller.bridge.error.connect(self.show_error)
+        controller.failed.connect(self.show_error)
+        controller.status.connect(self.status.setText)
+        controller.started.connect(self._on_started)
         self.render_timer = QTimer(self)
         self.render_timer.setInterval(int(1000 / RENDER_HZ))
         self.render_timer.timeout.connect(self.render_frame)
         self.render_timer.start()
         self.resize(1440, 900 if len(people) <= 4 else 1080)
 
+    def start_source(self, choice: SourceChoice, source=None) -> None:
+        """Start the group's session (the controller's worker thread; never blocks)."""
+        self.controller.start(choice, source)
+
+    def _on_started(self, session: LiveSession) -> None:
+        self.session = session
+        self._box_changed(self.pair_box.currentIndex())
+
     def _build(self) -> None:
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(6, 6, 6, 4)
+        top = QHBoxLayout()
+        self.bar = SessionBar(self.controller, self.people, self.session_dir)
+        self.bar.said.connect(lambda text: self.status.setText(text))
+        self.bar.problem.connect(self.show_error)
+        self.bar.marked.connect(lambda m: self.traces.add_marker(m))
+        top.addWidget(self.bar)
+        top.addStretch(1)
+        self.baseline_button = QPushButton("Baseline (B)")
+        self.baseline_button.setToolTip(
+            "Threshold ritual: three breaths together and a 60 s settling baseline of everyone, "
+            "stored with the recording"
+        )
+        self.baseline_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.baseline_button.clicked.connect(self.open_baseline)
+        QShortcut(QKeySequence("B"), self, self.open_baseline)
+        top.addWidget(self.baseline_button)
+        outer.addLayout(top)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Big meter:"))
         self.pair_box = QComboBox()
         self._pairs = [(a, b) for i, a in enumerate(self.people) for b in self.people[i + 1 :]]
-        engine_pair = self.session.engine.pair
         for a, b in self._pairs:
             self.pair_box.addItem(f"{a} \u2013 {b}", (a, b))
-        self.pair_box.setCurrentIndex(self._pair_index(engine_pair))
+        self.pair_box.setCurrentIndex(self._pair_index(default_pair(self.people)))
         self.pair_box.setToolTip("The pair whose concordance the big meters show")
+        self.pair_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.pair_box.currentIndexChanged.connect(self._box_changed)
         bar.addWidget(self.pair_box)
         bar.addStretch(1)
@@ -160,6 +264,10 @@ class GroupWindow(QMainWindow):
         outer.addLayout(msg)
         self.setCentralWidget(central)
 
+    def show_error(self, text: str) -> None:
+        """A one-line problem at the bottom (kept until the next)."""
+        self.message.setText(f"{time.strftime('%H:%M:%S')}  {text}")
+
     def _pair_index(self, pair: tuple[str, str]) -> int:
         for i, p in enumerate(self._pairs):
             if set(p) == set(pair):
@@ -169,7 +277,8 @@ class GroupWindow(QMainWindow):
     # -- actions ----------------------------------------------------------------------------
     def _box_changed(self, i: int) -> None:
         a, b = self._pairs[i]
-        self.session.engine.select_pair(a, b)
+        if self.session is not None:
+            self.session.engine.select_pair(a, b)
         self.meter.title = f"EDA concordance: {a} \u2013 {b}"
         self.hr_meter.title = f"HR synchrony: {a} \u2013 {b}"
 
@@ -181,10 +290,38 @@ class GroupWindow(QMainWindow):
 
     # -- updates ----------------------------------------------------------------------------
     def render_frame(self) -> None:
-        self.traces.update_traces(self.session.engine.traces(self.traces.window_s))
+        if self.session is not None:
+            self.traces.update_traces(self.session.engine.traces(self.traces.window_s))
+        self.bar.rec.setText("● REC " + self.bar.elapsed_text() if self.bar.recording
+                             else "not recording")  # fmt: skip
+
+    def open_baseline(self) -> BaselineDialog:
+        """The threshold ritual for everyone (non-blocking); its medians per person go into
+        the recording's session.json."""
+        if self.baseline_dialog is not None:
+            self.baseline_dialog.raise_()
+            return self.baseline_dialog
+        dlg = BaselineDialog(self.baseline_s, THEMES["light"], parent=self, people=self.people)
+        dlg.finished_baseline.connect(self._baseline_done)
+        dlg.finished.connect(lambda _r: setattr(self, "baseline_dialog", None))
+        self.baseline_dialog = dlg
+        dlg.show()
+        return dlg
+
+    def _baseline_done(self, values: dict) -> None:
+        self.bar.baseline = values
+        self.baseline_button.setText("Baseline ✓ (B)")
+        self.status.setText(f"baseline stored at {time.strftime('%H:%M:%S')}")
+        if self.controller.markers is not None:
+            m = self.controller.markers.push("M", label="baseline end")
+            self.traces.add_marker(m)
 
     def on_snapshot(self, snap) -> None:
         self.snapshot = snap
+        if self.baseline_dialog is not None:
+            self.baseline_dialog.on_snapshot(snap)
+        if snap.group is None:  # not a group session (never here)
+            return
         a, b = snap.pair
         self.meter.title = f"EDA concordance: {a} \u2013 {b}"
         self.hr_meter.title = f"HR synchrony: {a} \u2013 {b}"
@@ -208,6 +345,11 @@ class GroupWindow(QMainWindow):
             pm = snap.persons.get(name)
             if pm is None or not np.isfinite(pm.eda_last_t) or snap.t - pm.eda_last_t > 5.0:
                 lost[name] = "EDA missing: pairs paused"
+        waits: dict[str, list[str]] = {}
+        for w in snap.waiting:  # signals whose streams have not appeared yet (start in any order)
+            text = w.text if w.problem or w.impossible else f"waiting for {w.label}: {w.what}"
+            waits.setdefault(w.role, []).append(text)
+        lost.update({role: "; ".join(texts) for role, texts in waits.items()})
         self.table.update_persons(snap.persons, lost)
         g = snap.group
         if snap.preroll_s > 0:
@@ -215,14 +357,28 @@ class GroupWindow(QMainWindow):
         self.elapsed.setText(fmt_mmss(g.elapsed_s if g is not None else 0.0))
         n_pairs = len(self.people) * (len(self.people) - 1) // 2
         coupled = [f"{pc.a}\u2013{pc.b}" for pc in (g.pairs if g else ()) if pc.coupled]
+        n_wait = len(snap.waiting)
+        waiting = (
+            f"waiting for {n_wait} signal{'s' if n_wait > 1 else ''} (see the table); "
+            if n_wait
+            else ""
+        )
         self.status.setText(
-            f"{len(self.people)} people, {n_pairs} pairs; coupled above chance after Holm: "
+            f"{waiting}{len(self.people)} people, {n_pairs} pairs; coupled above chance after Holm: "
             f"{', '.join(coupled) if coupled else 'none'}; tick {snap.tick_cost_s * 1000:.1f} ms"
         )
         for e in snap.errors:
-            self.message.setText(e)
+            self.show_error(e)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        self.render_timer.stop()
-        self.session.stop()
+        self.shutdown()
         super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the timers, the baseline, the recording (saved) and the session."""
+        self.render_timer.stop()
+        if self.baseline_dialog is not None:
+            self.baseline_dialog.reject()
+        if self.bar.recording:
+            self.bar.toggle_recording()
+        self.controller.shutdown()

@@ -64,48 +64,71 @@ def run_demo(args: argparse.Namespace) -> int:
     return _open(choice, source, args, EngineConfig())
 
 
-def run_group_demo(args: argparse.Namespace) -> int:
-    """``attune demo --people N``: a simulated group (in this process) in the group console."""
-    from app.group_live import group_demo_session
+def _open_group(choice, args, config: EngineConfig, source=None) -> int:
+    """The group console on ``choice`` (a group's assignment and people), through the same
+    :class:`SessionController` as the two-person console; ``source`` (the group demo's
+    simulator, already publishing) is stopped when the window closes."""
     from app.gui.group_window import GroupWindow
 
     app = make_app()
-    session, source, people = group_demo_session(args)
+    settings = load_settings()
+    controller = SessionController(config)
+    controller.live.media = _media(args)
+    window = GroupWindow(controller, choice.people, config.dyad.warmup_s,
+                         session_dir=settings.session_dir or None)  # fmt: skip
     try:
-        window = GroupWindow(session, people, EngineConfig().dyad.warmup_s)
         window.show()
-        _finish_after(window, app, args.duration, getattr(args, "screenshot", None))
-        app.exec()
-    finally:
-        session.stop()
-        source.stop()
-    return 0
-
-
-def run_group_live(args: argparse.Namespace, roles: dict[str, str] | None) -> int:
-    """``attune run`` with 3-8 people (``--role NAME=GLOB`` or a map file naming them): the
-    group console on the streams visible now (waits up to ``--wait`` s, default 30, for every
-    person's EDA and cardiac stream; :class:`app.live.AssignmentError` otherwise)."""
-    from app.group_live import start_group_session
-    from app.gui.group_window import GroupWindow
-    from app.live import assign_visible
-
-    wait = getattr(args, "wait", None)
-    map_path = getattr(args, "map", None) or None
-    assignment, found = assign_visible(roles, map_path, 30.0 if wait is None else wait, True)
-    app = make_app()
-    config = EngineConfig(tick_s=float(getattr(args, "tick", 1.0) or 1.0))
-    session = start_group_session(assignment.people, assignment, found, config)
-    try:
-        window = GroupWindow(session, assignment.people, config.dyad.warmup_s)
-        window.show()
+        window.start_source(choice)
         _finish_after(
             window, app, getattr(args, "duration", None), getattr(args, "screenshot", None)
         )
         app.exec()
     finally:
-        session.stop()
+        window.shutdown()
+        if source is not None:
+            source.stop()
     return 0
+
+
+def run_group_demo(args: argparse.Namespace) -> int:
+    """``attune demo --people N``: a simulated group (in this process) in the group console."""
+    from app.group_live import group_demo_choice
+
+    choice, source, _people = group_demo_choice(args)
+    return _open_group(choice, args, EngineConfig(), source)
+
+
+def run_group_live(args: argparse.Namespace, roles: dict[str, str] | None) -> int:
+    """``attune run`` with 3-8 people (``--role NAME=GLOB`` or a map file naming them): the
+    group console. Without ``--wait`` it opens at once and connects each person's signals
+    when their streams appear (start in any order, as the two-person console); with
+    ``--wait S`` (scripts) it waits up to S s for every person's streams before the window
+    opens, and :class:`app.live.AssignmentError` (one line) when they did not all come.
+    Options no stream can complete are that error at once."""
+    from app.group_live import group_choice
+    from app.live import AssignmentError, assign_visible
+    from app.sources import SourceChoice
+    from app.waiting import impossible_line, wanted_signals
+    from devices.assign import load_map, map_pairs, people_of
+
+    wait = getattr(args, "wait", None)
+    map_path = getattr(args, "map", None) or None
+    mapping = load_map(map_path) if map_path and not roles else None
+    pairs = tuple(map_pairs(map_path)) if mapping else ()
+    where = f" mapped by {Path(map_path).name}" if mapping else ""
+    impossible = impossible_line(wanted_signals(roles, mapping))
+    if impossible:
+        raise AssignmentError(impossible)
+    if wait is not None:
+        assignment, found = assign_visible(roles, map_path, wait, True)
+        choice = group_choice(assignment, found, description=f"LSL streams{where}", pairs=pairs)
+    else:
+        choice = SourceChoice(
+            roles=roles, map_path=map_path or "", description=f"LSL streams{where}",
+            people=people_of(roles, mapping), pairs=pairs,
+        )  # fmt: skip
+    config = EngineConfig(tick_s=float(getattr(args, "tick", 1.0) or 1.0))
+    return _open_group(choice, args, config)
 
 
 def run_live(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ import numpy as np
 
 from devices.files.base import STREAM_TYPE, DeviceRecording, Signal
 from devices.markers import MARKER_TEXT
+from devices.stream_map import glob_literal
 from devices.xdf_writer import XdfWriter
 
 CHUNK = 20000  # samples per Samples chunk
@@ -104,8 +105,12 @@ def stream_name(role: str, rec: DeviceRecording, label: str) -> str:
 
 
 def write_dyad_xdf(path: str | Path, placed: Sequence[Placed],
-                   header_fields: Mapping[str, str] | None = None) -> list[dict]:  # fmt: skip
+                   header_fields: Mapping[str, str] | None = None,
+                   stream_map: tuple[str, str] | None = None) -> list[dict]:  # fmt: skip
     """Write every signal and marker of ``placed`` to a new XDF file at ``path``.
+
+    ``stream_map``: ``(header XML, TOML text)`` of the session's stream map
+    (:mod:`devices.stream_map`), written as one sample at the recording's start.
 
     Returns one dict per stream written (name, type, role, file, device, serial, conversion,
     samples), for ``session.json``.
@@ -141,7 +146,33 @@ def write_dyad_xdf(path: str | Path, placed: Sequence[Placed],
                 mt = np.array([t for t, _ in rec.markers]) + p.shift_s
                 w.write_samples(sid, [[marker_text(p.role, lab)] for _, lab in rec.markers], mt)
                 out.append(_entry(p, name, "Markers", "", len(mt), ""))
+        if stream_map is not None and t0 == t0:
+            sid = w.add_stream(stream_map[0])
+            w.write_samples(sid, [[stream_map[1]]], np.array([t0]))
     return out
+
+
+def import_map(placed: Sequence[Placed]) -> tuple[dict, str]:
+    """The stream map of imported recordings: per person their EDA and one cardiac signal
+    (ECG, else PPG, else beat intervals) by the exact stream name written, as ``attune
+    analyze --role NAME=NAME-*`` would choose them; or ``({}, why)`` when a person has two
+    streams of one signal (two devices: which one is theirs is not guessed)."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for p in placed:
+        for sig in p.recording.signals:
+            if sig.modality in ("eda", "ecg", "ppg", "ibi"):
+                name = stream_name(p.role, p.recording, sig.label)
+                found.setdefault(p.role, {}).setdefault(str(sig.modality), []).append(name)
+    out: dict[str, dict[str, dict[str, str | int]]] = {}
+    for role, mods in found.items():
+        for group in (("eda",), ("ecg", "ppg", "ibi")):
+            m = next((m for m in group if m in mods), None)
+            if m is None:
+                continue
+            if len(mods[m]) > 1:
+                return {}, f"{role} has {len(mods[m])} {m.upper()} streams ({', '.join(mods[m])})"
+            out.setdefault(role, {})[m] = {"stream": glob_literal(mods[m][0]), "channel": 0}
+    return out, ""
 
 
 def _entry(p: Placed, name: str, stype: str, conversion: str, n: int, unit: str) -> dict:
