@@ -109,7 +109,17 @@ class RefreshRunner:
             self.worker_cpu_s.append(cpu)
             dyad.apply_refresh(res)
             return
-        self._running = (job, self._pool.submit(timed_refresh, job))
+        try:
+            fut = self._pool.submit(timed_refresh, job)
+        except RuntimeError as exc:  # BrokenProcessPool included: the worker died idle
+            log.warning("dyad refresh worker failed (%s): refreshing inline", exc)
+            self.close()
+            self.in_process = False
+            res, cpu = self._inline(dyad, job)
+            self.worker_cpu_s.append(cpu)
+            dyad.apply_refresh(res)
+            return
+        self._running = (job, fut)
 
     def wait(self, dyad: LiveDyad, timeout: float = 60.0) -> None:
         """Block until every due refresh is applied (tests, the end of a benchmark)."""

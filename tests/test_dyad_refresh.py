@@ -71,3 +71,24 @@ def test_refresh_shows_from_the_next_tick(grid, want) -> None:  # noqa: ANN001
         runner.close()
     leads = [m["lead"] for m in want]
     assert all(m["lead"] in leads for m in late)  # each shown test is one the inline engine made
+
+
+def test_worker_killed_while_idle_refreshes_inline(grid, want) -> None:  # noqa: ANN001
+    """A worker process killed between refreshes (out of memory, a user's kill) breaks the
+    pool at the next submit; the job is computed inline with the same numbers instead of
+    being left taken (every later tick then failed)."""
+    import signal
+    import time
+
+    runner = RefreshRunner()
+    try:
+        runner.start()
+        runner._pool.submit(int).result(60)
+        for pid in list(runner._pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+        got = [to_plain(m) for m in _deferred(grid, runner, wait=True)]
+    finally:
+        runner.close()
+    assert not runner.in_process
+    assert not differences(want, got)
