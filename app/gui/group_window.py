@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.formatting import fmt_mmss
 from app.group_engine import default_pair
+from app.group_words import person_states, status_words
 from app.gui.dialogs import BaselineDialog
 from app.gui.group_view import GroupIndexPanel, PairMatrix, PeopleTable
 from app.gui.meters import concordance_meter, hr_sync_meter
@@ -47,7 +48,6 @@ from app.live import LiveSession
 from app.meter_state import meter_states
 from app.people import people_model
 from app.sources import SourceChoice
-from devices.health import HealthState
 from devices.markers import TALKER, Marker
 
 __all__ = ["GroupTraces", "GroupWindow"]
@@ -330,43 +330,13 @@ class GroupWindow(QMainWindow):
         self.hr_meter.set_state(hr_state)
         self.matrix.set_metrics(snap.group, snap.pair)
         self.group.set_metrics(snap.group)
-        lost: dict[str, str] = {}
-        for rm, key in snap.channels.items():
-            role, mod = rm.split("/")
-            h = snap.health.get(key)
-            if h is None or h.state is not HealthState.CONNECTED:
-                lost[role] = ", ".join(filter(None, (lost.get(role, ""), f"{mod} not delivering")))
-        paused = (
-            {p for pc in snap.group.pairs if pc.paused for p in (pc.a, pc.b)}
-            if snap.group
-            else set()
-        )
-        for name in paused - set(lost):
-            pm = snap.persons.get(name)
-            if pm is None or not np.isfinite(pm.eda_last_t) or snap.t - pm.eda_last_t > 5.0:
-                lost[name] = "EDA missing: pairs paused"
-        waits: dict[str, list[str]] = {}
-        for w in snap.waiting:  # signals whose streams have not appeared yet (start in any order)
-            text = w.text if w.problem or w.impossible else f"waiting for {w.label}: {w.what}"
-            waits.setdefault(w.role, []).append(text)
-        lost.update({role: "; ".join(texts) for role, texts in waits.items()})
+        lost = person_states(snap)  # the headless view prints the same states
         self.table.update_persons(snap.persons, lost)
         g = snap.group
         if snap.preroll_s > 0:
             self.history.setText(f"includes {snap.preroll_s / 60:.0f} min of simulated history  ")
         self.elapsed.setText(fmt_mmss(g.elapsed_s if g is not None else 0.0))
-        n_pairs = len(self.people) * (len(self.people) - 1) // 2
-        coupled = [f"{pc.a}\u2013{pc.b}" for pc in (g.pairs if g else ()) if pc.coupled]
-        n_wait = len(snap.waiting)
-        waiting = (
-            f"waiting for {n_wait} signal{'s' if n_wait > 1 else ''} (see the table); "
-            if n_wait
-            else ""
-        )
-        self.status.setText(
-            f"{waiting}{len(self.people)} people, {n_pairs} pairs; coupled above chance after Holm: "
-            f"{', '.join(coupled) if coupled else 'none'}; tick {snap.tick_cost_s * 1000:.1f} ms"
-        )
+        self.status.setText(status_words(snap, self.people))
         for e in snap.errors:
             self.show_error(e)
 
