@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.formatting import fmt_mmss
 from app.group_engine import default_pair
 from app.group_words import person_states, status_words
-from app.gui.dialogs import BaselineDialog
+from app.gui.dialogs import AssignmentDialog, BaselineDialog
 from app.gui.group_view import GroupIndexPanel, PairMatrix, PeopleTable
 from app.gui.meters import concordance_meter, hr_sync_meter
 from app.gui.session import SessionController
@@ -166,6 +166,7 @@ class GroupWindow(QMainWindow):
         self.session_dir = session_dir
         self.snapshot = None
         self.baseline_dialog: BaselineDialog | None = None
+        self.assign_dialog: AssignmentDialog | None = None
         self.t_start = time.monotonic()
         self.setWindowTitle(f"Attunement – group console ({len(people)} people)")
         self._build()
@@ -208,6 +209,15 @@ class GroupWindow(QMainWindow):
         self.baseline_button.clicked.connect(self.open_baseline)
         QShortcut(QKeySequence("B"), self, self.open_baseline)
         top.addWidget(self.baseline_button)
+        self.streams_button = QPushButton("Streams… (F2)")
+        self.streams_button.setToolTip(
+            "Every person's streams: which stream gives whose EDA and PPG/ECG, and the LSL "
+            "streams visible now; reassign them or load / save a map"
+        )
+        self.streams_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.streams_button.clicked.connect(self.open_streams)
+        QShortcut(QKeySequence("F2"), self, self.open_streams)
+        top.addWidget(self.streams_button)
         outer.addLayout(top)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Big meter:"))
@@ -307,6 +317,36 @@ class GroupWindow(QMainWindow):
         self.baseline_dialog = dlg
         dlg.show()
         return dlg
+
+    def open_streams(self) -> AssignmentDialog:
+        """The Streams dialog for this group (non-blocking): every person's assignment so far
+        and the visible streams; accepted, the session restarts on the table's streams."""
+        if self.assign_dialog is not None:
+            self.assign_dialog.raise_()
+            return self.assign_dialog
+        choice = self.controller.live.choice
+        session = self.session
+        dlg = AssignmentDialog(
+            choice.map_path if choice is not None else "",
+            parent=self,
+            media=self.controller.live.media,
+            people=self.people,
+            roles=choice.roles if choice is not None else None,
+            current=session.assignment if session is not None else None,
+            pairs=choice.pairs if choice is not None else (),
+        )
+        dlg.accepted.connect(lambda: self._stream_choice(dlg))
+        dlg.finished.connect(lambda _r: setattr(self, "assign_dialog", None))
+        self.assign_dialog = dlg
+        dlg.open()
+        dlg.refresh()
+        return dlg
+
+    def _stream_choice(self, dlg: AssignmentDialog) -> None:
+        self.controller.live.media = dlg.media.choice()  # recorded from the next Start
+        if dlg.choice is not None:
+            self.session = None
+            self.start_source(dlg.choice)
 
     def _baseline_done(self, values: dict) -> None:
         self.bar.baseline = values
