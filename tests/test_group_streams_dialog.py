@@ -1,14 +1,17 @@
 """The Streams dialog (F2) of the group console: the two-person console's dialog for the
 group's people, showing every person's streams as the session assigned them and the visible
 LSL streams; a missing signal is named; accepted, the session restarts on the table's
-streams. Offscreen Qt, real LSL loopback, a screenshot saved for looking at."""
+streams. Then the patient screen (P) of the group. Offscreen Qt, real LSL loopback, a
+screenshot saved for looking at."""
 
 from __future__ import annotations
 
 import os
 import threading
 import uuid
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.engine import EngineConfig  # noqa: E402
 from app.gui.dialogs import NONE  # noqa: E402
@@ -43,6 +47,42 @@ def _rows(dlg, prefix: str) -> dict[str, tuple[str, str]]:
             out[d.name] = (dlg.table.cellWidget(r, 6).currentText(),
                            dlg.table.cellWidget(r, 7).currentText())  # fmt: skip
     return out
+
+
+def _patient_screen(window, qtbot) -> None:
+    """P opens the patient screen: the first person's HR; "moving together" only while the
+    matrix marks the selected pair after Holm, not on the pair's own uncorrected rule."""
+    window.activateWindow()  # the Streams dialog was the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    QTest.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_P)
+    pw = window.patient_window
+    assert pw is not None and pw.isVisible() and pw.person == "mother"
+    snap = window.snapshot
+    persons = dict(snap.persons)  # whose HR: the mother's, shown only while valid
+    for i, name in enumerate(PEOPLE):
+        persons[name] = replace(persons[name], hr_bpm=70.0 + i, hr_valid=True)
+    pw.on_snapshot(replace(snap, persons=MappingProxyType(persons)))
+    assert pw.hr == 70.0
+    persons["mother"] = replace(persons["mother"], hr_valid=False)
+    pw.on_snapshot(replace(snap, persons=MappingProxyType(persons)))
+    assert pw.hr != pw.hr
+    g = snap.group
+    d = replace(snap.dyad, warming_up=False, valid=True, ci_rolling=1.2, highlight=True)
+    idx = next(i for i, pc in enumerate(g.pairs) if {pc.a, pc.b} == set(snap.pair))
+
+    def with_mark(coupled: bool):
+        pairs = list(g.pairs)
+        pairs[idx] = replace(pairs[idx], coupled=coupled)
+        return replace(snap, dyad=d, group=replace(g, pairs=tuple(pairs)))
+
+    pw.on_snapshot(with_mark(False))  # the pair's own rule holds, the matrix's does not
+    assert pw.active and not pw.beyond_chance
+    pw.on_snapshot(with_mark(True))
+    assert pw.beyond_chance
+    window.activateWindow()  # the patient screen was the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    QTest.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_P)
+    assert not pw.isVisible()
 
 
 def test_group_streams_dialog_shows_everyone_and_restarts_on_the_table(qtbot, tmp_path) -> None:
@@ -95,12 +135,13 @@ def test_group_streams_dialog_shows_everyone_and_restarts_on_the_table(qtbot, tm
 
         def everyone() -> bool:
             s = window.snapshot
-            return (s is not None and s.group is not None and not s.waiting and all(
+            return (s is not None and s.dyad is not None and not s.waiting and all(
                 s.persons.get(p) is not None and np.isfinite(s.persons[p].eda_last_t)
                 for p in PEOPLE))  # fmt: skip
 
         qtbot.waitUntil(everyone, timeout=15_000)
         assert window.session.engine.people == PEOPLE
+        _patient_screen(window, qtbot)
     finally:
         window.close()
         source.stop()

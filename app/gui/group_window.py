@@ -25,6 +25,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -41,6 +42,7 @@ from app.group_words import person_states, status_words
 from app.gui.dialogs import AssignmentDialog, BaselineDialog
 from app.gui.group_view import GroupIndexPanel, PairMatrix, PeopleTable
 from app.gui.meters import concordance_meter, hr_sync_meter
+from app.gui.patient import PatientWindow
 from app.gui.session import SessionController
 from app.gui.session_bar import SessionBar
 from app.gui.theme import THEMES
@@ -167,6 +169,7 @@ class GroupWindow(QMainWindow):
         self.snapshot = None
         self.baseline_dialog: BaselineDialog | None = None
         self.assign_dialog: AssignmentDialog | None = None
+        self.patient_window: PatientWindow | None = None
         self.t_start = time.monotonic()
         self.setWindowTitle(f"Attunement – group console ({len(people)} people)")
         self._build()
@@ -218,6 +221,15 @@ class GroupWindow(QMainWindow):
         self.streams_button.clicked.connect(self.open_streams)
         QShortcut(QKeySequence("F2"), self, self.open_streams)
         top.addWidget(self.streams_button)
+        self.patient_button = QPushButton("Patient (P)")
+        self.patient_button.setToolTip(
+            "The calm screen for the clients (second monitor): the selected pair's concordance "
+            "as a circle; 'moving together' only while the matrix marks that pair"
+        )
+        self.patient_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.patient_button.clicked.connect(self.toggle_patient_screen)
+        QShortcut(QKeySequence("P"), self, self.toggle_patient_screen)
+        top.addWidget(self.patient_button)
         outer.addLayout(top)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Big meter:"))
@@ -342,6 +354,22 @@ class GroupWindow(QMainWindow):
         dlg.refresh()
         return dlg
 
+    def toggle_patient_screen(self) -> None:
+        """Show or hide the patient screen (the two-person console's, for the selected pair;
+        the heart rate it may show is the first person's)."""
+        if self.patient_window is not None and self.patient_window.isVisible():
+            self.patient_window.hide()
+            return
+        if self.patient_window is None:
+            first = people_model(self.people).persons[0]
+            self.patient_window = PatientWindow(person=first.role, colour=first.colour)
+        screens = QApplication.screens()
+        if len(screens) > 1:
+            self.patient_window.setGeometry(screens[1].availableGeometry())
+        self.patient_window.show()
+        if self.snapshot is not None:
+            self.patient_window.on_snapshot(self.snapshot)
+
     def _stream_choice(self, dlg: AssignmentDialog) -> None:
         self.controller.live.media = dlg.media.choice()  # recorded from the next Start
         if dlg.choice is not None:
@@ -360,6 +388,8 @@ class GroupWindow(QMainWindow):
         self.snapshot = snap
         if self.baseline_dialog is not None:
             self.baseline_dialog.on_snapshot(snap)
+        if self.patient_window is not None:
+            self.patient_window.on_snapshot(snap)
         if snap.group is None:  # not a group session (never here)
             return
         a, b = snap.pair
@@ -387,6 +417,8 @@ class GroupWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the timers, the baseline, the recording (saved) and the session."""
         self.render_timer.stop()
+        if self.patient_window is not None:
+            self.patient_window.close()
         if self.baseline_dialog is not None:
             self.baseline_dialog.reject()
         if self.bar.recording:
