@@ -149,7 +149,8 @@ def _add_run_parser(sub: Any) -> None:
         "run",
         help="run the live engine on LSL streams",
         description="Run the live engine. With --headless, print one line per second per "
-        "person (HR, RMSSD, SCL, stream health) and one for the dyad.",
+        "person (HR, RMSSD, SCL, stream health) and one for the dyad; with 3-8 people (--role "
+        "NAME=GLOB for each), one per pair and one for the group index too.",
     )
     p.add_argument("--headless", action="store_true", help="no window; print to stdout")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
