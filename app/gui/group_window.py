@@ -373,6 +373,8 @@ class GroupWindow(QMainWindow):
     def _stream_choice(self, dlg: AssignmentDialog) -> None:
         self.controller.live.media = dlg.media.choice()  # recorded from the next Start
         if dlg.choice is not None:
+            if self.bar.recording:  # saved first, with the baseline, saying where
+                self.bar.toggle_recording()
             self.session = None
             self.start_source(dlg.choice)
 
