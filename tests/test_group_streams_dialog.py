@@ -1,7 +1,7 @@
 """The Streams dialog (F2) of the group console: the two-person console's dialog for the
 group's people, showing every person's streams as the session assigned them and the visible
-LSL streams; a missing signal is named; accepted, the session restarts on the table's
-streams. Then the patient screen (P) of the group. Offscreen Qt, real LSL loopback, a
+LSL streams; a missing signal is named; accepted, a running recording is saved and the
+session restarts on the table's streams. Then the patient screen (P) of the group. Offscreen Qt, real LSL loopback, a
 screenshot saved for looking at."""
 
 from __future__ import annotations
@@ -126,7 +126,10 @@ def test_group_streams_dialog_shows_everyone_and_restarts_on_the_table(qtbot, tm
         assert not dlg.buttons.buttons()[0].isEnabled()
         dlg.set_row(f"{prefix}-child-EDA", "child", "eda")
         old = window.session
+        window.bar.toggle_recording()  # a recording running when the streams change
+        folder = controller.folder.path
         dlg.use_table()
+        assert not window.bar.recording and (folder / "recording.xdf").stat().st_size > 0
         new = dlg.choice
         assert new.people == PEOPLE and new.assignment.people == PEOPLE
         assert {(c.role, c.modality) for c in new.assignment.channels} == set(want.values())
