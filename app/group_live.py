@@ -19,9 +19,10 @@ from collections.abc import Sequence
 
 from app.engine import Engine, EngineConfig
 from app.group_engine import GroupEngine, GroupHistory
-from app.live import AssignmentError, LiveSession, discover, start_session
+from app.live import AssignmentError, LiveSession, assign_visible, discover, start_session
 from app.sources import SourceChoice, SourceKind
-from devices.assign import Assignment, Channel
+from app.waiting import impossible_line, wanted_signals
+from devices.assign import Assignment, Channel, load_map, map_pairs, people_of
 from devices.group_source import GroupSimulatorSource, group_stream_names
 from devices.lsl import StreamDescription
 from dsp.simulate_group import GroupSimConfig, coupling_parse
@@ -32,6 +33,7 @@ __all__ = [
     "engine_maker",
     "group_choice",
     "group_demo_session",
+    "group_run_choice",
     "named_assignment",
     "start_group_session",
     "wait_for_group",
@@ -146,6 +148,39 @@ def group_choice(
     return SourceChoice(
         kind=kind, assignment=assignment, found=tuple(found), description=description,
         people=tuple(assignment.people), pairs=tuple(pairs), history=history,
+    )  # fmt: skip
+
+
+def group_run_choice(
+    roles: dict[str, str] | None, map_path: str | None, wait: float | None
+) -> SourceChoice:
+    """``attune run`` with 3-8 people (``--role NAME=GLOB`` or a map file naming them), for
+    the console and the headless view alike.
+
+    Without ``wait`` the session starts at once and connects each person's signals when
+    their streams appear (start in any order); with ``wait`` (s, scripts) every person's
+    streams are assigned first, waiting up to that long.
+
+    Raises
+    ------
+    AssignmentError
+        One line: options no stream can complete, or (``wait``) streams still missing.
+    MapError
+        A broken map file.
+    """
+    map_path = map_path or None
+    mapping = load_map(map_path) if map_path and not roles else None
+    pairs = tuple(map_pairs(map_path)) if mapping else ()
+    where = f" mapped by {os.path.basename(map_path)}" if mapping and map_path else ""
+    impossible = impossible_line(wanted_signals(roles, mapping))
+    if impossible:
+        raise AssignmentError(impossible)
+    if wait is not None:
+        assignment, found = assign_visible(roles, map_path, wait, True)
+        return group_choice(assignment, found, description=f"LSL streams{where}", pairs=pairs)
+    return SourceChoice(
+        roles=roles, map_path=map_path or "", description=f"LSL streams{where}",
+        people=people_of(roles, mapping), pairs=pairs,
     )  # fmt: skip
 
 

@@ -161,18 +161,3 @@ def test_group_demo_bad_input_is_one_line_and_status_2(people: str, words: str) 
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0]
-
-
-def test_group_run_headless_is_refused_in_one_line() -> None:
-    import os
-    import subprocess
-    import sys
-
-    args = ["run", "--headless", "--role", "a=X*", "--role", "b=Y*", "--role", "c=Z*"]
-    p = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True, text=True, timeout=60, env=dict(os.environ),
-    )  # fmt: skip
-    assert p.returncode == 2
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and "a group needs the console" in lines[0]

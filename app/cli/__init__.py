@@ -149,7 +149,8 @@ def _add_run_parser(sub: Any) -> None:
         "run",
         help="run the live engine on LSL streams",
         description="Run the live engine. With --headless, print one line per second per "
-        "person (HR, RMSSD, SCL, stream health) and one for the dyad.",
+        "person (HR, RMSSD, SCL, stream health) and one for the dyad; with 3-8 people (--role "
+        "NAME=GLOB for each), one per pair and one for the group index too.",
     )
     p.add_argument("--headless", action="store_true", help="no window; print to stdout")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
@@ -328,10 +329,17 @@ def _run_headless(choice, duration: float | None, tick_s: float, source=None) ->
     of lines per engine tick until ``duration`` (s), Ctrl-C, or a failure."""
     from app.controller import LiveController
     from app.engine import EngineConfig
-    from app.headless import format_snapshot
+    from app.headless import format_group_snapshot, format_snapshot
     from app.live import AssignmentError
     from devices.assign import MapError
 
+    people = tuple(choice.people)
+    if people:  # a group of 3-8: a line per person, per pair and for the group index
+
+        def lines(snap) -> list[str]:
+            return format_group_snapshot(snap, people)
+    else:
+        lines = format_snapshot
     stop = threading.Event()
     _install_sigint(stop)
     errors: list[str] = []
@@ -343,7 +351,7 @@ def _run_headless(choice, duration: float | None, tick_s: float, source=None) ->
     control = LiveController(EngineConfig(tick_s=tick_s))
     control.on_error = on_error
     control.on_started = lambda session: session.engine.subscribe(
-        lambda snap: print("\n".join(format_snapshot(snap)), flush=True)
+        lambda snap: print("\n".join(lines(snap)), flush=True)
     )
     try:
         try:
@@ -466,14 +474,22 @@ def _group_people(roles, map_path) -> tuple[str, ...]:
 
 
 def _run_group(args: argparse.Namespace, roles) -> int:
-    """``attune run --role A=GLOB --role B=GLOB --role C=GLOB ...``: the group console."""
-    if args.headless:
-        raise CliError("the headless view shows two people; a group needs the console")
-    missing = missing_qt_libraries()
-    if missing:
-        raise CliError(missing_qt_line(missing))
-    from app.gui import launch
+    """``attune run --role A=GLOB --role B=GLOB --role C=GLOB ...``: the group console, or
+    with ``--headless`` (or without Qt's libraries) the group's headless view."""
     from app.live import AssignmentError
+
+    missing = [] if args.headless else missing_qt_libraries()
+    if missing:
+        print(missing_qt_line(missing), flush=True)
+    if args.headless or missing:
+        from app.group_live import group_run_choice
+
+        try:
+            choice = group_run_choice(roles, args.map, args.wait)
+        except AssignmentError as exc:
+            raise CliError(str(exc)) from None
+        return _run_headless(choice, args.duration, args.tick)
+    from app.gui import launch
 
     try:
         return launch.run_group_live(args, roles)
@@ -482,24 +498,43 @@ def _run_group(args: argparse.Namespace, roles) -> int:
 
 
 def _group_demo(args: argparse.Namespace) -> int:
-    """``attune demo --people N``: the group console (a window is needed)."""
+    """``attune demo --people N``: the group console, or the group's headless view with
+    ``--headless``, without a display or without Qt's libraries (as the two-person demo)."""
     from app.group_live import demo_people
 
     try:
         demo_people(args.people)  # bad input: one line before anything starts
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    if args.headless or not (has_display() or args.screenshot):
-        raise CliError("the group demo shows the group console: it needs a display")
-    missing = [] if args.screenshot else missing_qt_libraries()
+    missing = [] if args.headless or args.screenshot else missing_qt_libraries()
     if missing:
-        raise CliError(missing_qt_line(missing))
-    from app.gui import launch
+        print(missing_qt_line(missing), flush=True)
+    elif not args.headless and (has_display() or args.screenshot):
+        from app.gui import launch
+
+        try:
+            return launch.run_group_demo(args)
+        except ValueError as exc:  # a --couple naming nobody, a bad coupling
+            raise CliError(str(exc)) from None
+    elif not args.headless:
+        print("no display is available: showing the headless live view (attune run --headless)",
+              flush=True)  # fmt: skip
+    return _group_demo_headless(args)
+
+
+def _group_demo_headless(args: argparse.Namespace) -> int:
+    """The group demo's simulator (this process) shown by the group's headless view."""
+    from app.group_live import group_demo_choice
+    from app.live import AssignmentError
 
     try:
-        return launch.run_group_demo(args)
-    except ValueError as exc:  # a --couple naming nobody, a bad coupling
+        choice, source, _people = group_demo_choice(args)
+    except (ValueError, AssignmentError) as exc:  # a --couple naming nobody, no streams
         raise CliError(str(exc)) from None
+    try:
+        return _run_headless(choice, args.duration, 1.0)
+    finally:
+        source.stop()
 
 
 COMMANDS = {"simulate": cmd_simulate, "streams": cmd_streams, "run": cmd_run, "demo": cmd_demo}

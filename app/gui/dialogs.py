@@ -59,17 +59,38 @@ class AssignmentDialog(QDialog):
 
     It also offers two sources: a simulated dyad and the replay of an XDF recording. When
     accepted, :attr:`choice` says what to start.
+
+    For a group (``people``: 3-8 role names, or two not named patient and clinician) the
+    role column offers those people, every person needs EDA and a cardiac signal, the table
+    starts from the session's ``current`` assignment (the signals connected so far) with the
+    session's ``roles`` globs or map file filling the rest, and the accepted choice is a
+    group's (its people and ``pairs``); the dyad's sources (simulated dyad, replay, remote
+    patient) are not offered.
     """
 
     discovered = Signal(object)
     remote_link_started = Signal(object)
 
     def __init__(
-        self, map_file: str = "", wait_s: float = 2.0, parent=None, media: MediaChoice | None = None
+        self,
+        map_file: str = "",
+        wait_s: float = 2.0,
+        parent=None,
+        media: MediaChoice | None = None,
+        people: Sequence[str] = ROLES,
+        roles: dict[str, str] | None = None,
+        current: Assignment | None = None,
+        pairs: tuple[str, ...] = (),
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Streams")
-        self.resize(1000, 440)
+        self.people = tuple(people)
+        self.group = self.people != ROLES
+        self._roles = roles or None
+        self._current = current
+        self._pairs = tuple(pairs)
+        who = ", ".join(self.people)
+        self.setWindowTitle(f"Streams – {who}" if self.group else "Streams")
+        self.resize(1000, 440 + 60 * max(0, len(self.people) - 2))  # two rows a person
         self.map_file = map_file
         self.wait_s = wait_s
         self.choice: SourceChoice | None = None
@@ -79,7 +100,11 @@ class AssignmentDialog(QDialog):
         lay = QVBoxLayout(self)
         intro = QLabel(
             "Streams visible on this machine's network. Give each biosignal a role and a "
-            "signal; patient and clinician each need EDA and PPG (or ECG)."
+            + (
+                f"signal; each of the {len(self.people)} people ({who}) needs EDA and PPG (or ECG)."
+                if self.group
+                else "signal; patient and clinician each need EDA and PPG (or ECG)."
+            )
         )
         intro.setWordWrap(True)
         lay.addWidget(intro)
@@ -111,6 +136,7 @@ class AssignmentDialog(QDialog):
         remote.clicked.connect(self.open_remote)
         for b in (self.refresh_button, load, save, sim, rep, remote):
             row.addWidget(b)
+            b.setVisible(not self.group or b in (self.refresh_button, load, save))
         row.addStretch(1)
         lay.addLayout(row)
         self.media = MediaPicker(media)
@@ -184,7 +210,7 @@ class AssignmentDialog(QDialog):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(r, c, item)
             role = QComboBox()
-            role.addItems([NONE, *ROLES])
+            role.addItems([NONE, *self.people])
             sig = QComboBox()
             sig.addItems([NONE, *MODALITIES])
             chan = QComboBox()
@@ -203,8 +229,24 @@ class AssignmentDialog(QDialog):
         if keep is not None:  # streams came or went: keep what the user set for the others
             self.apply_assignment(keep)
         else:
-            self.apply_assignment(assign([d for d, _ in self.found], mapping=self._mapping))
+            self.apply_assignment(self._initial())
         self._filled_once = True
+
+    def _initial(self) -> Assignment:
+        """The table's first assignment: the session's signals connected so far, the rest
+        from its ``--role`` globs or map (or the role words in the stream names)."""
+        descs = [d for d, _ in self.found]
+        guessed = assign(descs, roles=self._roles, mapping=self._mapping)
+        if self._current is None:
+            return guessed
+        chans = [c for c in self._current.channels if c.role in self.people]
+        have = {(c.role, "eda" if c.modality == "eda" else "cardiac") for c in chans}
+        for c in guessed.channels:
+            kind = "eda" if c.modality == "eda" else "cardiac"
+            if c.role in self.people and (c.role, kind) not in have:
+                chans.append(c)
+                have.add((c.role, kind))
+        return Assignment(tuple(chans), people=self.people)
 
     # -- table <-> assignment ---------------------------------------------------------------
     def apply_assignment(self, result: Assignment) -> None:
@@ -255,8 +297,8 @@ class AssignmentDialog(QDialog):
                 continue
             chan = self.table.cellWidget(r, 8).currentIndex()
             chans.append(Channel(role, mod, d, max(chan, 0), "assigned in the Streams dialog"))
-        problems.extend(missing_problems(chans, ()))
-        return Assignment(tuple(chans), tuple(problems))
+        problems.extend(missing_problems(chans, (), self.people))
+        return Assignment(tuple(chans), tuple(problems), people=self.people)
 
     def _update_problems(self, *_args, extra: tuple[AssignmentProblem, ...] = ()) -> None:
         a = self.current_assignment()
@@ -266,7 +308,8 @@ class AssignmentDialog(QDialog):
         elif probs:
             self.problems.setText("Not complete: " + " | ".join(str(p) for p in probs))
         else:
-            self.problems.setText("Complete: both people have EDA and a cardiac signal.")
+            everyone = "every person has" if self.group else "both people have"
+            self.problems.setText(f"Complete: {everyone} EDA and a cardiac signal.")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not a.problems)
 
     # -- map files ------------------------------------------------------------------------
@@ -317,6 +360,8 @@ class AssignmentDialog(QDialog):
             assignment=a,
             found=tuple(self.found),
             description="assigned streams",
+            people=self.people if self.group else (),
+            pairs=self._pairs if self.group else (),
         )
         self.accept()
 

@@ -32,6 +32,13 @@ from PySide6.QtWidgets import (
 
 from app.formatting import MISSING as DASH
 from app.formatting import fmt_value
+from app.group_words import (
+    DELIVERING,
+    PERSON_COLUMNS,
+    group_index_words,
+    pair_verdict,
+    person_cells,
+)
 from app.people import people_model
 from dsp.concordance.evidence import percentile_words
 from dsp.concordance.live_group import GroupMetrics, LivePair
@@ -85,11 +92,7 @@ def pair_tooltip(pc: LivePair, metrics: GroupMetrics) -> str:
             "against time-shifted pairings (a check counts only when p < 0.05)"
         )
     rule = metrics.rule
-    verdict = (
-        "coupled above chance"
-        if pc.coupled
-        else "not claimed (not above chance after the correction)"
-    )
+    verdict = pair_verdict(pc)
     lines.append(
         f"<b>{verdict}</b> \u2013 rule: Holm-adjusted {rule.percentile:.0f}th percentile at every "
         f"check for {rule.hold_s:.0f} s (held {pc.hold_s:.0f} s now)"
@@ -281,43 +284,19 @@ class GroupIndexPanel(QWidget):
         )
 
     def set_metrics(self, m: GroupMetrics | None) -> None:
-        if m is None or m.index.mean_ci is None:
-            self.value.setText(DASH)
-            wait = m.note if m is not None and m.note else "tested from 150 s on"
-            self.detail.setText(wait)
-            return
-        t, k, idx = m.index.mean_ci, m.index.kuramoto, m.index
-        verdict = "moving together above chance" if idx.above_chance else "not above chance"
-        self.value.setText(f"{t.observed:+.2f} \u2013 {verdict}")
-        kur = (
-            f"; Kuramoto R {k.observed:.2f} ({percentile_words(k.percentile, k.null.size, 'shifted groups')})"
-            if k is not None
-            else ""
-        )
-        note = f"<br><b>Pairs:</b> {m.note}." if m.note else ""
-        self.detail.setText(
-            f"last 10 min: {percentile_words(t.percentile, t.null.size, 'shifted groups')}"
-            f" (p = {t.p_value:.3f}){kur}. Rule: {m.rule.percentile:.0f}th percentile at every "
-            f"check for {m.rule.hold_s:.0f} s (held {idx.hold_s:.0f} s).{note}"
-        )
-
-
-#: (attribute, validity attribute, header, format)
-_COLUMNS = (
-    ("hr_bpm", "hr_valid", "HR bpm", 0),
-    ("rmssd_ms", "hrv_valid", "RMSSD ms", 0),
-    ("scl_us", "scl_valid", "SCL \u00b5S", 2),
-    ("scr_per_min", "scr_valid", "SCR /min", 1),
-)
+        words = group_index_words(m)  # the headless view prints the same words
+        self.value.setText(words.value)
+        note = f"<br><b>Pairs:</b> {words.note}." if words.note else ""
+        self.detail.setText(words.detail + note)
 
 
 class PeopleTable(QTableWidget):
     """One row per person: colour and role, HR, RMSSD, SCL, SCR rate and signal state."""
 
     def __init__(self, people: tuple[str, ...], parent: QWidget | None = None) -> None:
-        super().__init__(len(people), 2 + len(_COLUMNS), parent)
+        super().__init__(len(people), 2 + len(PERSON_COLUMNS), parent)
         self.people = people
-        self.setHorizontalHeaderLabels(["person", *[c[2] for c in _COLUMNS], "signals"])
+        self.setHorizontalHeaderLabels(["person", *[c[2] for c in PERSON_COLUMNS], "signals"])
         self.verticalHeader().setVisible(False)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
@@ -341,14 +320,12 @@ class PeopleTable(QTableWidget):
         """``persons``: role -> PersonMetrics or None; ``lost``: role -> what is not delivering."""
         for i, name in enumerate(self.people):
             pm = persons.get(name) if persons else None
-            for j, (attr, valid, _h, spec) in enumerate(_COLUMNS, start=1):
-                ok = pm is not None and getattr(pm, valid, False)
-                v = getattr(pm, attr, math.nan) if ok else math.nan
-                self.item(i, j).setText(fmt_value(v, spec))
+            for j, text in enumerate(person_cells(pm), start=1):
+                self.item(i, j).setText(text)
                 self.item(i, j).setTextAlignment(
                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                 )
             state = lost.get(name, "")
             item = self.item(i, self.columnCount() - 1)
-            item.setText(state or "delivering")
+            item.setText(state or DELIVERING)
             item.setForeground(QColor("#D55E00" if state else "#009E73"))

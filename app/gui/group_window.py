@@ -25,6 +25,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -37,9 +38,11 @@ from PySide6.QtWidgets import (
 
 from app.formatting import fmt_mmss
 from app.group_engine import default_pair
-from app.gui.dialogs import BaselineDialog
+from app.group_words import person_states, status_words
+from app.gui.dialogs import AssignmentDialog, BaselineDialog
 from app.gui.group_view import GroupIndexPanel, PairMatrix, PeopleTable
 from app.gui.meters import concordance_meter, hr_sync_meter
+from app.gui.patient import PatientWindow
 from app.gui.session import SessionController
 from app.gui.session_bar import SessionBar
 from app.gui.theme import THEMES
@@ -47,7 +50,6 @@ from app.live import LiveSession
 from app.meter_state import meter_states
 from app.people import people_model
 from app.sources import SourceChoice
-from devices.health import HealthState
 from devices.markers import TALKER, Marker
 
 __all__ = ["GroupTraces", "GroupWindow"]
@@ -166,6 +168,8 @@ class GroupWindow(QMainWindow):
         self.session_dir = session_dir
         self.snapshot = None
         self.baseline_dialog: BaselineDialog | None = None
+        self.assign_dialog: AssignmentDialog | None = None
+        self.patient_window: PatientWindow | None = None
         self.t_start = time.monotonic()
         self.setWindowTitle(f"Attunement – group console ({len(people)} people)")
         self._build()
@@ -208,6 +212,24 @@ class GroupWindow(QMainWindow):
         self.baseline_button.clicked.connect(self.open_baseline)
         QShortcut(QKeySequence("B"), self, self.open_baseline)
         top.addWidget(self.baseline_button)
+        self.streams_button = QPushButton("Streams… (F2)")
+        self.streams_button.setToolTip(
+            "Every person's streams: which stream gives whose EDA and PPG/ECG, and the LSL "
+            "streams visible now; reassign them or load / save a map"
+        )
+        self.streams_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.streams_button.clicked.connect(self.open_streams)
+        QShortcut(QKeySequence("F2"), self, self.open_streams)
+        top.addWidget(self.streams_button)
+        self.patient_button = QPushButton("Patient (P)")
+        self.patient_button.setToolTip(
+            "The calm screen for the clients (second monitor): the selected pair's concordance "
+            "as a circle; 'moving together' only while the matrix marks that pair"
+        )
+        self.patient_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.patient_button.clicked.connect(self.toggle_patient_screen)
+        QShortcut(QKeySequence("P"), self, self.toggle_patient_screen)
+        top.addWidget(self.patient_button)
         outer.addLayout(top)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Big meter:"))
@@ -308,6 +330,54 @@ class GroupWindow(QMainWindow):
         dlg.show()
         return dlg
 
+    def open_streams(self) -> AssignmentDialog:
+        """The Streams dialog for this group (non-blocking): every person's assignment so far
+        and the visible streams; accepted, the session restarts on the table's streams."""
+        if self.assign_dialog is not None:
+            self.assign_dialog.raise_()
+            return self.assign_dialog
+        choice = self.controller.live.choice
+        session = self.session
+        dlg = AssignmentDialog(
+            choice.map_path if choice is not None else "",
+            parent=self,
+            media=self.controller.live.media,
+            people=self.people,
+            roles=choice.roles if choice is not None else None,
+            current=session.assignment if session is not None else None,
+            pairs=choice.pairs if choice is not None else (),
+        )
+        dlg.accepted.connect(lambda: self._stream_choice(dlg))
+        dlg.finished.connect(lambda _r: setattr(self, "assign_dialog", None))
+        self.assign_dialog = dlg
+        dlg.open()
+        dlg.refresh()
+        return dlg
+
+    def toggle_patient_screen(self) -> None:
+        """Show or hide the patient screen (the two-person console's, for the selected pair;
+        the heart rate it may show is the first person's)."""
+        if self.patient_window is not None and self.patient_window.isVisible():
+            self.patient_window.hide()
+            return
+        if self.patient_window is None:
+            first = people_model(self.people).persons[0]
+            self.patient_window = PatientWindow(person=first.role, colour=first.colour)
+        screens = QApplication.screens()
+        if len(screens) > 1:
+            self.patient_window.setGeometry(screens[1].availableGeometry())
+        self.patient_window.show()
+        if self.snapshot is not None:
+            self.patient_window.on_snapshot(self.snapshot)
+
+    def _stream_choice(self, dlg: AssignmentDialog) -> None:
+        self.controller.live.media = dlg.media.choice()  # recorded from the next Start
+        if dlg.choice is not None:
+            if self.bar.recording:  # saved first, with the baseline, saying where
+                self.bar.toggle_recording()
+            self.session = None
+            self.start_source(dlg.choice)
+
     def _baseline_done(self, values: dict) -> None:
         self.bar.baseline = values
         self.baseline_button.setText("Baseline ✓ (B)")
@@ -320,6 +390,8 @@ class GroupWindow(QMainWindow):
         self.snapshot = snap
         if self.baseline_dialog is not None:
             self.baseline_dialog.on_snapshot(snap)
+        if self.patient_window is not None:
+            self.patient_window.on_snapshot(snap)
         if snap.group is None:  # not a group session (never here)
             return
         a, b = snap.pair
@@ -330,43 +402,13 @@ class GroupWindow(QMainWindow):
         self.hr_meter.set_state(hr_state)
         self.matrix.set_metrics(snap.group, snap.pair)
         self.group.set_metrics(snap.group)
-        lost: dict[str, str] = {}
-        for rm, key in snap.channels.items():
-            role, mod = rm.split("/")
-            h = snap.health.get(key)
-            if h is None or h.state is not HealthState.CONNECTED:
-                lost[role] = ", ".join(filter(None, (lost.get(role, ""), f"{mod} not delivering")))
-        paused = (
-            {p for pc in snap.group.pairs if pc.paused for p in (pc.a, pc.b)}
-            if snap.group
-            else set()
-        )
-        for name in paused - set(lost):
-            pm = snap.persons.get(name)
-            if pm is None or not np.isfinite(pm.eda_last_t) or snap.t - pm.eda_last_t > 5.0:
-                lost[name] = "EDA missing: pairs paused"
-        waits: dict[str, list[str]] = {}
-        for w in snap.waiting:  # signals whose streams have not appeared yet (start in any order)
-            text = w.text if w.problem or w.impossible else f"waiting for {w.label}: {w.what}"
-            waits.setdefault(w.role, []).append(text)
-        lost.update({role: "; ".join(texts) for role, texts in waits.items()})
+        lost = person_states(snap)  # the headless view prints the same states
         self.table.update_persons(snap.persons, lost)
         g = snap.group
         if snap.preroll_s > 0:
             self.history.setText(f"includes {snap.preroll_s / 60:.0f} min of simulated history  ")
         self.elapsed.setText(fmt_mmss(g.elapsed_s if g is not None else 0.0))
-        n_pairs = len(self.people) * (len(self.people) - 1) // 2
-        coupled = [f"{pc.a}\u2013{pc.b}" for pc in (g.pairs if g else ()) if pc.coupled]
-        n_wait = len(snap.waiting)
-        waiting = (
-            f"waiting for {n_wait} signal{'s' if n_wait > 1 else ''} (see the table); "
-            if n_wait
-            else ""
-        )
-        self.status.setText(
-            f"{waiting}{len(self.people)} people, {n_pairs} pairs; coupled above chance after Holm: "
-            f"{', '.join(coupled) if coupled else 'none'}; tick {snap.tick_cost_s * 1000:.1f} ms"
-        )
+        self.status.setText(status_words(snap, self.people))
         for e in snap.errors:
             self.show_error(e)
 
@@ -377,6 +419,8 @@ class GroupWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the timers, the baseline, the recording (saved) and the session."""
         self.render_timer.stop()
+        if self.patient_window is not None:
+            self.patient_window.close()
         if self.baseline_dialog is not None:
             self.baseline_dialog.reject()
         if self.bar.recording:

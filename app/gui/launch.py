@@ -105,28 +105,10 @@ def run_group_live(args: argparse.Namespace, roles: dict[str, str] | None) -> in
     ``--wait S`` (scripts) it waits up to S s for every person's streams before the window
     opens, and :class:`app.live.AssignmentError` (one line) when they did not all come.
     Options no stream can complete are that error at once."""
-    from app.group_live import group_choice
-    from app.live import AssignmentError, assign_visible
-    from app.sources import SourceChoice
-    from app.waiting import impossible_line, wanted_signals
-    from devices.assign import load_map, map_pairs, people_of
+    from app.group_live import group_run_choice
 
-    wait = getattr(args, "wait", None)
     map_path = getattr(args, "map", None) or None
-    mapping = load_map(map_path) if map_path and not roles else None
-    pairs = tuple(map_pairs(map_path)) if mapping else ()
-    where = f" mapped by {Path(map_path).name}" if mapping else ""
-    impossible = impossible_line(wanted_signals(roles, mapping))
-    if impossible:
-        raise AssignmentError(impossible)
-    if wait is not None:
-        assignment, found = assign_visible(roles, map_path, wait, True)
-        choice = group_choice(assignment, found, description=f"LSL streams{where}", pairs=pairs)
-    else:
-        choice = SourceChoice(
-            roles=roles, map_path=map_path or "", description=f"LSL streams{where}",
-            people=people_of(roles, mapping), pairs=pairs,
-        )  # fmt: skip
+    choice = group_run_choice(roles, map_path, getattr(args, "wait", None))
     config = EngineConfig(tick_s=float(getattr(args, "tick", 1.0) or 1.0))
     return _open_group(choice, args, config)
 

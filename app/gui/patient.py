@@ -40,12 +40,34 @@ class PatientViewOptions:
 
 
 class PatientWindow(QWidget):
-    """Second window (or monitor) for the patient; no numbers about the clinician, no controls."""
+    """Second window (or monitor) for the patient; no numbers about the clinician, no controls.
 
-    def __init__(self, options: PatientViewOptions | None = None, parent=None) -> None:
+    Parameters
+    ----------
+    options : PatientViewOptions, optional
+    parent : QWidget, optional
+    person : str
+        Whose heart rate the screen may show (a group's first person; default the patient).
+    colour : str, optional
+        That person's colour (default the patient's).
+
+    In a group session (``snap.group``) the circle is the selected pair's (the big meter's)
+    and "moving together" appears only while the pairwise matrix marks that pair (coupled
+    above chance after Holm over every pair), never on the pair's own uncorrected rule.
+    """
+
+    def __init__(
+        self,
+        options: PatientViewOptions | None = None,
+        parent=None,
+        person: str = "patient",
+        colour: str | None = None,
+    ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Attunement")
         self.options = options or PatientViewOptions()
+        self.person = person
+        self.colour = colour or ROLE_COLOURS["patient"]
         self.ci: float = float("nan")
         self.active = False
         self.hr: float = float("nan")
@@ -79,8 +101,12 @@ class PatientWindow(QWidget):
         self.ci = float(d.ci_rolling) if self.active else float("nan")
         # words only when the console's verdict says so: the live rule (DyadConfig.highlight),
         # never one minute above the chance band, which the console shows as a description
-        self.beyond_chance = bool(self.active and d.highlight)
-        pm = snap.persons.get("patient")
+        evidence = d is not None and d.highlight
+        g, pair = getattr(snap, "group", None), getattr(snap, "pair", None)
+        if g is not None and pair is not None:  # a group: the matrix's mark after Holm
+            evidence = g.pair(*pair).coupled
+        self.beyond_chance = bool(self.active and evidence)
+        pm = snap.persons.get(self.person)
         self.hr = float(pm.hr_bpm) if pm is not None and pm.hr_valid else float("nan")
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
@@ -133,7 +159,7 @@ class PatientWindow(QWidget):
             )
         if self.options.heart_rate and finite(self.hr):
             p.setFont(base_font)
-            p.setPen(QColor(ROLE_COLOURS["patient"]).lighter(150))
+            p.setPen(QColor(self.colour).lighter(150))
             p.drawText(
                 QRectF(20, h - 60, w / 2, 40), Qt.AlignmentFlag.AlignLeft, f"{self.hr:.0f} bpm"
             )
