@@ -326,6 +326,26 @@ def _intervals(
     signals.setdefault(ch.role, {})["ibi"] = (beats, beats, math.nan, "ms")
 
 
+def _person_kwargs(
+    sig: dict, role: str, cfg: SessionConfig, eda_steps: dict[str, float] | None
+) -> dict:
+    """:func:`analyze_person`'s arguments for one role's signals (ECG before PPG)."""
+    card = sig.get("ecg") or sig.get("ppg") or sig.get("ibi")
+    kind = "ecg" if "ecg" in sig else "ppg" if "ppg" in sig else "beats"
+    eda = sig.get("eda")
+    return dict(
+        cardiac=card[0] if card and kind != "beats" else None,
+        cardiac_t=card[1] if card else None,
+        cardiac_fs=card[2] if card else math.nan,
+        cardiac_kind=kind,
+        eda=eda[0] if eda else None,
+        eda_t=eda[1] if eda else None,
+        eda_fs=eda[2] if eda else math.nan,
+        config=cfg,
+        eda_step_us=(eda_steps or {}).get(role, 0.0),
+    )
+
+
 def _persons(
     signals: Signals,
     cfg: SessionConfig,
@@ -341,27 +361,15 @@ def _persons(
     order = people if people is not None else ROLES
     roles_present = [r for r in order if r in signals]
     jobs = {}
+    # the helper's role is submitted first, so that both cores work from the start
+    helped = roles_present[-1] if executor is not None and len(roles_present) > 1 else None
+    if helped is not None:
+        jobs[helped] = executor.submit(analyze_person, **_person_kwargs(signals[helped], helped,
+                                                                        cfg, eda_steps))  # fmt: skip
     for i, role in enumerate(roles_present):
         step(0.1 + 0.4 * i / len(roles_present), f"{role}: beats, HRV, EDA")
-        sig = signals[role]
-        card = sig.get("ecg") or sig.get("ppg") or sig.get("ibi")
-        kind = "ecg" if "ecg" in sig else "ppg" if "ppg" in sig else "beats"
-        eda = sig.get("eda")
-        kwargs = dict(
-            cardiac=card[0] if card and kind != "beats" else None,
-            cardiac_t=card[1] if card else None,
-            cardiac_fs=card[2] if card else math.nan,
-            cardiac_kind=kind,
-            eda=eda[0] if eda else None,
-            eda_t=eda[1] if eda else None,
-            eda_fs=eda[2] if eda else math.nan,
-            config=cfg,
-            eda_step_us=(eda_steps or {}).get(role, 0.0),
-        )
-        if executor is not None and i == len(roles_present) - 1 and i > 0:
-            jobs[role] = executor.submit(analyze_person, **kwargs)
-        else:
-            persons[role] = analyze_person(**kwargs)
+        if role != helped:
+            persons[role] = analyze_person(**_person_kwargs(signals[role], role, cfg, eda_steps))
     persons.update({role: job.result() for role, job in jobs.items()})
     for role in roles_present:
         p = persons[role]
