@@ -14,7 +14,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -408,33 +408,51 @@ def _person_segments(
     return person_labels, person_blocks, baseline
 
 
-def _heartpy_peers(
+def _heartpy_start(
     signals: Signals,
     persons: dict[str, PersonSession],
     cfg: SessionConfig,
     executor: Executor | None = None,
-) -> dict[str, PeerCheck]:
-    """heartpy on each person's PPG (longest unbroken stretch, <= 10 min) beside our HR and
-    RMSSD over the same span (the last person's in ``executor`` when given). heartpy never
-    breaks the analysis: it returns "unavailable"."""
-    out: dict[str, PeerCheck] = {}
-    jobs = {}
+) -> dict[str, Future | HeartpyEstimate]:
+    """heartpy on each person's PPG (longest unbroken stretch, <= 10 min; the last person's
+    in ``executor`` when given, this thread waits for it in :func:`_heartpy_finish`)."""
+    out: dict[str, Future | HeartpyEstimate] = {}
     last = list(persons)[-1] if persons else None
     if executor is not None and last in signals and "ppg" in signals[last]:
         sig = signals[last]
         if "ecg" not in sig:
             x, t, fs, _ = sig["ppg"]
             i0, i1 = longest_span(t, cfg.max_gap_s)
-            jobs[last] = executor.submit(heartpy_ppg_estimate, x[i0:i1], fs)
+            out[last] = executor.submit(heartpy_ppg_estimate, x[i0:i1], fs)
+    for role in persons:
+        sig = signals.get(role, {})
+        if role in out or "ppg" not in sig or "ecg" in sig:
+            continue
+        x, t, fs, _ = sig["ppg"]
+        i0, i1 = longest_span(t, cfg.max_gap_s)
+        out[role] = heartpy_ppg_estimate(x[i0:i1], fs)
+    return out
+
+
+def _heartpy_finish(
+    started: dict[str, Future | HeartpyEstimate],
+    signals: Signals,
+    persons: dict[str, PersonSession],
+    cfg: SessionConfig,
+) -> dict[str, PeerCheck]:
+    """heartpy's estimates beside our HR and RMSSD over the same span. heartpy never breaks
+    the analysis: it returns "unavailable"."""
+    out: dict[str, PeerCheck] = {}
     for role, p in persons.items():
         sig = signals.get(role, {})
         if "ppg" not in sig or "ecg" in sig:
             why = "ECG session: heartpy runs on PPG only" if "ecg" in sig else "no PPG"
             out[role] = PeerCheck(role, math.nan, math.nan, HeartpyEstimate(False, why))
             continue
-        x, t, fs, _ = sig["ppg"]
+        _, t, fs, _ = sig["ppg"]
         i0, i1 = longest_span(t, cfg.max_gap_s)
-        est = jobs[role].result() if role in jobs else heartpy_ppg_estimate(x[i0:i1], fs)
+        est = started[role]
+        est = est.result() if isinstance(est, Future) else est
         t0, t1 = (float(t[i0]), float(t[i1 - 1]) + 1.0 / fs) if i1 > i0 else (math.nan, math.nan)
         ours = person_interval(p, [(t0, t1)]) if i1 > i0 else None
         out[role] = PeerCheck(
@@ -443,6 +461,26 @@ def _heartpy_peers(
             our_rmssd_ms=ours.rmssd_ms if ours else math.nan,
         )  # fmt: skip
     return out
+
+
+def _heartpy_peers(
+    signals: Signals,
+    persons: dict[str, PersonSession],
+    cfg: SessionConfig,
+    executor: Executor | None = None,
+) -> dict[str, PeerCheck]:
+    """heartpy on each person's PPG beside our HR and RMSSD over the same span (the last
+    person's in ``executor`` when given)."""
+    started = _heartpy_start(signals, persons, cfg, executor)
+    return _heartpy_finish(started, signals, persons, cfg)
+
+
+def _prepare_report() -> None:
+    """Import the report's plotting library (~0.4 s) now: called while the second process
+    still computes, so that the report does not wait for it after the analysis."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.patches  # noqa: F401
 
 
 def _dyad(
@@ -577,6 +615,13 @@ def analyze_file(
 
         if on_persons is not None:  # the per-person part first (a review window shows it)
             on_persons(session(None))
+        # ``attune analyze`` on two cores: heartpy (one person here, one in the helper, ahead
+        # of the HR concordance) and the report's imports first, so that this process's
+        # share is about the helper's; a review's analysis wants the concordance first
+        early = helper is not None and on_persons is None
+        peers_started = _heartpy_start(signals, persons, cfg, helper) if early else None
+        if early and "html" in options.formats:
+            _prepare_report()
         dyad, group = None, None
         if _is_group(assignment.people, persons):
             group = _group(persons, assignment.people, options, intervals, rec, step, notes)
@@ -585,7 +630,10 @@ def analyze_file(
                 persons, intervals, rec, cfg, step, notes, options.surrogate_method, helper
             )
         step(0.85, "heartpy second opinion")
-        peers = _heartpy_peers(signals, persons, cfg, helper)
+        if peers_started is not None:
+            peers = _heartpy_finish(peers_started, signals, persons, cfg)
+        else:
+            peers = _heartpy_peers(signals, persons, cfg, helper)
     step(0.9, "segments")
     out = session(dyad, heartpy=peers, group=group)
     step(1.0, "done")

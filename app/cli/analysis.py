@@ -281,6 +281,8 @@ PROFILE_STAGES = (
     ("group_concordance", "group.py", "  pair matrix tests and group index"),
     ("_pair_contrasts", "group.py", "  label contrasts per pair"),
     ("_heartpy_peers", "pipeline.py", "heartpy second opinion"),
+    ("_heartpy_start", "pipeline.py", "heartpy second opinion (started before the dyad)"),
+    ("_prepare_report", "pipeline.py", "the report's imports (matplotlib)"),
     ("write_outputs", "export.py", "metrics.json, CSVs, report.html"),
 )
 
