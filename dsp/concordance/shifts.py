@@ -39,6 +39,8 @@ class ShiftTable:
         Window (samples).
     a0, inc, n_a : int
         The patient windows covered start at ``a0 + inc * i``, ``i < n_a``.
+    lag : int
+        Largest lag (samples) of the observed profiles kept (:meth:`profiles`).
 
     Notes
     -----
@@ -46,17 +48,25 @@ class ShiftTable:
     computed for every clinician window ``b`` by one matrix product, and its Fisher z (r
     clipped to ±0.999; 0 and not counted where r is NaN) accumulated over ``i`` along each
     offset ``b - a_i``: a test's sum over its windows at one lag and shift is then the
-    difference of two entries. Memory: two ``(n_a + 1, 2 N + 1)`` tables; callers cover
+    difference of two entries. With ``lag``, the r of each patient window at lags
+    ``-lag..lag`` is kept too (:meth:`profiles`: a test's observed profiles). Memory: two ``(n_a + 1, 2 N + 1)`` tables; callers cover
     long recordings in blocks of checks.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, win: int, a0: int, inc: int, n_a: int):
+    def __init__(
+        self, x: np.ndarray, y: np.ndarray, win: int, a0: int, inc: int, n_a: int, lag: int = 0
+    ):
         self.x = x = np.asarray(x, dtype=float)
         self.y = y = np.asarray(y, dtype=float)
-        self.win, self.a0, self.inc = win, a0, inc
+        self.win, self.a0, self.inc, self.lag = win, a0, inc, lag
         n = y.size
         a = a0 + inc * np.arange(n_a)
         r = _table_r(x, y, win, a)
+        # the observed profiles: patient window i against the clinician window at a_i + k
+        b = a[:, None] + np.arange(-lag, lag + 1)[None, :]
+        inside = (b >= 0) & (b < r.shape[1])
+        self.band = np.where(inside, r[np.arange(n_a)[:, None], np.clip(b, 0, r.shape[1] - 1)],
+                             np.nan)  # fmt: skip
         z = np.arctanh(np.clip(r, -_Z_CLIP, _Z_CLIP))
         ok = np.isfinite(z)
         cols = n - a[:, None] + np.arange(r.shape[1])[None, :]  # offset b - a_i, plus N
@@ -69,6 +79,18 @@ class ShiftTable:
         self.cn = np.cumsum(cn, axis=0, out=cn)
         self._straddle_key: tuple[int, int, int] | None = None
         self._straddle_z = np.zeros((0, 0))
+
+    def profiles(self, t0: int, n_win: int, lag: int) -> np.ndarray:
+        """The observed ``(n_win, 2 * lag + 1)`` lag profiles of the test of
+        :meth:`zsums` (``x[t0 : pool_size]`` against ``y[t0 : pool_size]``, windows from
+        ``t0 + lag``): what :func:`~dsp.concordance.lead.lag_profiles` gives, from the same r
+        (rounded differently, about 1e-15)."""
+        i0 = (t0 + lag - self.a0) // self.inc
+        if lag != self.lag or (t0 + lag - self.a0) % self.inc or i0 < 0:
+            raise ValueError("the table does not cover these patient windows")
+        if i0 + n_win > self.band.shape[0]:
+            raise ValueError("the table does not cover these patient windows")
+        return self.band[i0 : i0 + n_win]
 
     def zsums(
         self, t0: int, n_win: int, lag: int, pool_size: int, shifts: np.ndarray
