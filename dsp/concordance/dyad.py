@@ -35,10 +35,10 @@ from dsp.concordance.lead import EDA_BRIDGE_S, LEAD_GAP_S, NO_LEAD_TEST, LeadTes
 from dsp.concordance.live_config import DyadConfig
 from dsp.concordance.segments import SegmentReport, segment_concordance
 from dsp.concordance.susy import SUSYResult, susy
-from dsp.concordance.wcc import PEAK_THRESHOLD, wcc_peak
+from dsp.concordance.wcc import PEAK_THRESHOLD, wcc, wcc_peak
 from dsp.grid import make_grid
 from dsp.session import PersonSession, SessionConfig
-from dsp.surrogates import SurrogateTest, circular_shift_indices, percentile_of
+from dsp.surrogates import SurrogateTest, circular_shift_indices, percentiles_of
 
 __all__ = [
     "HIGHLIGHT", "DyadSession", "DyadSignal", "DyadTimeline", "analyze_dyad", "susy_min_shift_s",
@@ -223,7 +223,7 @@ def _rolling_timeline(
     hi = float(np.percentile(null, cfg.chance_hi_pct)) if null.size else math.nan
     # r[j] ends at t0 + j*step + (m-1)*step + slope_s
     r_end = t0 + np.arange(r.size) * cfg.step_s + (m - 1) * cfg.step_s + slope_s
-    pct = np.array([percentile_of(v, null) for v in ci_roll])
+    pct = percentiles_of(ci_roll, null)
     return r_end, ci_roll, pct, lo, hi
 
 
@@ -291,18 +291,20 @@ def _dyad_signal(
         return DyadSignal(name, None, None, math.nan, math.nan, _empty_timeline(t1s), None, note)
     seg = None
     contrasts: tuple[LabelContrast, ...] = ()
+    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
+    w = wcc(sx, sy, fs, cfg.wcc_lag_s, wcc_win_s, cfg.wcc_inc_s)  # one WCC for both below
     if intervals:  # first: its lead tests' table of every circular window then serves the
         # session lead test too (dsp.concordance.circular; the same series, other shifts)
         seg = segment_concordance(
             x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
             wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
+            wcc_result=w,
         )  # fmt: skip
     sc = analyze_session(
         x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
         cfg.n_surrogates, surrogates, cfg.min_shift_s, seed=cfg.seed,
-        lead_min_span_s=cfg.lead_min_span_s, lead_bridge_s=_bridge_s(name),
+        lead_min_span_s=cfg.lead_min_span_s, lead_bridge_s=_bridge_s(name), wcc_result=w,
     )  # fmt: skip
-    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
     su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
     su_test = susy_test(
         sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s, SUSY_SURROGATES,
