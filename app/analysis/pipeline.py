@@ -492,16 +492,19 @@ def _dyad(
     notes: list[str],
     surrogates: str = "circular",
     executor: Executor | None = None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> DyadSession | None:
-    """The concordance of the two people, or None (with the reason in ``notes``)."""
+    """The concordance of the two people, or None (with the reason in ``notes``);
+    ``while_waiting``: this process's other work while ``executor`` computes its share."""
     dyad = None
     if "patient" in persons and "clinician" in persons and not rec.aligned:
         notes.append(f"no concordance: {rec.alignment}")
     elif "patient" in persons and "clinician" in persons:
         step(0.55, "concordance (EDA, HR, surrogates)")
         dyad = analyze_dyad(
-            persons["patient"], persons["clinician"], intervals, cfg, surrogates, executor
-        )
+            persons["patient"], persons["clinician"], intervals, cfg, surrogates, executor,
+            while_waiting,
+        )  # fmt: skip
         notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
     else:
         notes.append(
@@ -615,23 +618,29 @@ def analyze_file(
 
         if on_persons is not None:  # the per-person part first (a review window shows it)
             on_persons(session(None))
-        # ``attune analyze`` on two cores: heartpy (one person here, one in the helper, ahead
-        # of the HR concordance) and the report's imports first, so that this process's
-        # share is about the helper's; a review's analysis wants the concordance first
+        # ``attune analyze`` on two cores: heartpy of both people and the report's imports
+        # here while the helper computes the HR concordance and both signals' replayed
+        # coupling tests, so that both processes' shares are about equal (and the helper
+        # never imports heartpy's matplotlib); a review's analysis keeps the old order
+        started: dict[str, Future | HeartpyEstimate] = {}
+
+        def here() -> None:
+            started.update(_heartpy_start(signals, persons, cfg, None))
+            if "html" in options.formats:
+                _prepare_report()
+
         early = helper is not None and on_persons is None
-        peers_started = _heartpy_start(signals, persons, cfg, helper) if early else None
-        if early and "html" in options.formats:
-            _prepare_report()
         dyad, group = None, None
         if _is_group(assignment.people, persons):
             group = _group(persons, assignment.people, options, intervals, rec, step, notes)
         else:
             dyad = _dyad(
-                persons, intervals, rec, cfg, step, notes, options.surrogate_method, helper
-            )
+                persons, intervals, rec, cfg, step, notes, options.surrogate_method, helper,
+                here if early else None,
+            )  # fmt: skip
         step(0.85, "heartpy second opinion")
-        if peers_started is not None:
-            peers = _heartpy_finish(peers_started, signals, persons, cfg)
+        if started:
+            peers = _heartpy_finish(started, signals, persons, cfg)
         else:
             peers = _heartpy_peers(signals, persons, cfg, helper)
     step(0.9, "segments")
