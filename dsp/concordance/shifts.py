@@ -18,7 +18,7 @@ only the rounding differs (about 1e-15).
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from dsp.concordance.lead import _Z_CLIP, constant_windows
 
@@ -67,14 +67,17 @@ class ShiftTable:
         inside = (b >= 0) & (b < r.shape[1])
         self.band = np.where(inside, r[np.arange(n_a)[:, None], np.clip(b, 0, r.shape[1] - 1)],
                              np.nan)  # fmt: skip
-        z = np.arctanh(np.clip(r, -_Z_CLIP, _Z_CLIP))
+        np.clip(r, -_Z_CLIP, _Z_CLIP, out=r)
+        z = np.arctanh(r, out=r)
         ok = np.isfinite(z)
-        cols = n - a[:, None] + np.arange(r.shape[1])[None, :]  # offset b - a_i, plus N
-        rows = np.broadcast_to(np.arange(n_a)[:, None], cols.shape)
+        z[~ok] = 0.0
+        # row i + 1, column b - a_i + N holds window i against clinician window b: row i's
+        # values start inc columns left of row i - 1's, so one strided view places them all
         cz = np.zeros((n_a + 1, 2 * n + 1))
         cn = np.zeros((n_a + 1, 2 * n + 1), dtype=np.int32)
-        cz[rows + 1, cols] = np.where(ok, z, 0.0)
-        cn[rows + 1, cols] = ok
+        if n_a:
+            _diagonal_view(cz, n - a0, inc, z.shape)[...] = z
+            _diagonal_view(cn, n - a0, inc, ok.shape)[...] = ok
         self.cz = np.cumsum(cz, axis=0, out=cz)
         self.cn = np.cumsum(cn, axis=0, out=cn)
         self._straddle_key: tuple[int, int, int] | None = None
@@ -149,6 +152,16 @@ class ShiftTable:
         ok = np.isfinite(zz)
         zs += np.bincount(flat, np.where(ok, zz, 0.0), m.size).reshape(zs.shape)
         cnt += np.bincount(flat, ok, m.size).astype(cnt.dtype).reshape(cnt.shape)
+
+
+def _diagonal_view(t: np.ndarray, c0: int, inc: int, shape: tuple[int, int]) -> np.ndarray:
+    """Writable view ``v[i, b] = t[i + 1, c0 - inc * i + b]`` of a C-contiguous table."""
+    row = t.strides[0] // t.itemsize
+    flat = t.reshape(-1)
+    return as_strided(
+        flat[row + c0 :], shape=shape, strides=((row - inc) * t.itemsize, t.itemsize),
+        writeable=True,
+    )  # fmt: skip
 
 
 def _table_r(x: np.ndarray, y: np.ndarray, win: int, a: np.ndarray) -> np.ndarray:
