@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 import threading
 import time
 import warnings
@@ -90,8 +91,16 @@ def _second_core(signals: Signals, wanted: bool | None = None) -> Iterator[Execu
     # fork starts at once and needs no imports; with other threads alive (a GUI) fork could
     # copy a held lock, so a fresh interpreter is started instead
     method = "fork" if threading.active_count() == 1 else "spawn"
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context(method), initializer=_helper_start
+    ) as pool:
         yield pool
+
+
+def _helper_start() -> None:
+    """The helper process runs unprofiled (a fork inherits ``attune analyze --profile``'s
+    profiler, which would slow it several times over)."""
+    sys.setprofile(None)
 
 
 @dataclass(frozen=True, eq=False)
