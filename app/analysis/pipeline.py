@@ -188,13 +188,15 @@ class SessionAnalysis:
         return people_model(self.roles if len(self.roles) >= 2 else self.people)
 
 
-def _load(path: Path) -> tuple[XdfRecording, list[str]]:
-    """Read the file; warnings for a truncated file and the reader's other notes."""
+def _load(path: Path, rec: XdfRecording | None = None) -> tuple[XdfRecording, list[str]]:
+    """Read the file (unless ``rec`` is its recording, read already); warnings for a
+    truncated file and the reader's other notes."""
     warn: list[str] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", XdfTruncatedWarning)
-            rec = load_recording(path)
+        if rec is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", XdfTruncatedWarning)
+                rec = load_recording(path)
     except XdfReadError as exc:
         raise AnalysisError(str(exc)) from None
     if rec.truncated:
@@ -563,6 +565,7 @@ def analyze_file(
     progress: Progress | None = None,
     on_persons: Callable[[SessionAnalysis], None] | None = None,
     second_core: bool | None = None,
+    recording: XdfRecording | None = None,
 ) -> SessionAnalysis:
     """Analyse one XDF file.
 
@@ -581,6 +584,9 @@ def analyze_file(
         Use a second process for long recordings (:data:`PARALLEL_MIN_S`): None decides by
         itself (not inside another process's worker), True also inside one (the review's
         analysis process), False never.
+    recording : XdfRecording, optional
+        The file's recording when it was read already (:func:`devices.xdf_reader.load_recording`
+        with its defaults); else it is read here.
 
     Returns
     -------
@@ -596,7 +602,7 @@ def analyze_file(
     path = Path(path)
     cfg = options.config
     step(0.0, "loading")
-    rec, warn = _load(path)
+    rec, warn = _load(path, recording)
     assignment, by_uid, notes = _assignment(path, rec, options)
     markers, marker_names = read_markers(rec.streams, options.segments_from)
     channels, signals = _signals(assignment, by_uid, options, warn)
