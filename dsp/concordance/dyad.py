@@ -433,12 +433,13 @@ def analyze_dyad(
         ``SurrogateTest.method`` says which ran). The rolling chance band, the lead tests
         and the SUSY / coherence chance levels use circular shifts.
     executor : concurrent.futures.Executor, optional
-        Computes the HR part and both signals' replayed coupling tests while this thread
-        computes the rest of the EDA part (a process pool uses a second core; the numbers
-        are the same either way).
+        Computes HR (but its coherence test) and its replayed coupling tests while this
+        thread computes EDA and HR's coherence test (a process pool uses a second core; the
+        numbers are the same either way).
     while_waiting : callable, optional
         Called in this thread once the executor's jobs are submitted, before the EDA part
-        (other work of the caller, e.g. heartpy, overlaps the executor's share).
+        (other work of the caller, e.g. heartpy, overlaps the executor's share); the
+        executor then replays EDA's coupling tests too.
 
     Returns
     -------
@@ -462,15 +463,18 @@ def analyze_dyad(
         if while_waiting is not None:
             while_waiting()
         return DyadSession(tg, ep, ec, hp, hc, _dyad_signal(*eda_args), _dyad_signal(*hr_args))
-    # the helper: HR without its coherence test, then both signals' coupling replays; here:
-    # the caller's work, EDA, then HR's coherence test (about equal shares on 60 min)
+    # the helper: HR without its coherence test and its coupling replay, then (when this
+    # thread has the caller's work too) EDA's coupling replay; here: the caller's work, EDA,
+    # HR's coherence test (about equal shares on 60 min either way)
     hr_job = executor.submit(_dyad_signal, *hr_args, coupling=False, coherence=False)
     hr_held = executor.submit(_coupling_job, "hr", hp, hc, g0, cfg)
-    eda_held = executor.submit(_coupling_job, "eda", ep, ec, g0, cfg)
+    eda_held = None
     if while_waiting is not None:
+        eda_held = executor.submit(_coupling_job, "eda", ep, ec, g0, cfg)
         while_waiting()
-    eda = _dyad_signal(*eda_args, coupling=False)
+    eda = _dyad_signal(*eda_args, coupling=eda_held is None)
     coh = _coherence_job(hp, hc, cfg)
-    eda = _with_coupling(eda, eda_held.result())
+    if eda_held is not None:
+        eda = _with_coupling(eda, eda_held.result())
     hr = _with_coherence(_with_coupling(hr_job.result(), hr_held.result()), coh)
     return DyadSession(tg, ep, ec, hp, hc, eda, hr)
