@@ -61,7 +61,8 @@ class ShiftTable:
         self.win, self.a0, self.inc, self.lag = win, a0, inc, lag
         n = y.size
         a = a0 + inc * np.arange(n_a)
-        r = _table_r(x, y, win, a)
+        self._xs = _x_windows(x, win, a)  # the straddling windows' r reuses them
+        r = _table_r(x, y, win, a, self._xs)
         # the observed profiles: patient window i against the clinician window at a_i + k
         b = a[:, None] + np.arange(-lag, lag + 1)[None, :]
         inside = (b >= 0) & (b < r.shape[1])
@@ -140,7 +141,9 @@ class ShiftTable:
         key = (aj0, n_win, pool_size)
         if self._straddle_key != key:
             ext = self.y[np.arange(pool_size - win + 1, pool_size + win - 1) % pool_size]
-            r = _table_r(self.x, ext, win, aj0 + inc * np.arange(n_win))
+            i0 = (aj0 - self.a0) // inc  # the test's windows are rows i0.. of the table
+            xs = tuple(v[i0 : i0 + n_win] for v in self._xs)
+            r = _table_r(self.x, ext, win, aj0 + inc * np.arange(n_win), xs)
             z = np.arctanh(np.clip(r, -_Z_CLIP, _Z_CLIP))
             self._straddle_key, self._straddle_z = key, z
         z = self._straddle_z
@@ -164,9 +167,28 @@ def _diagonal_view(t: np.ndarray, c0: int, inc: int, shape: tuple[int, int]) -> 
     )  # fmt: skip
 
 
-def _table_r(x: np.ndarray, y: np.ndarray, win: int, a: np.ndarray) -> np.ndarray:
+def _x_windows(x: np.ndarray, win: int, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The patient windows ``x[a_i : a_i + win]`` centred (zero where unusable), their sums of
+    squares and whether each is unusable (a missing sample, or constant)."""
+    xw = x[a[:, None] + np.arange(win)[None, :]]
+    with np.errstate(invalid="ignore"):
+        xc = xw - xw.mean(axis=1, keepdims=True)
+        vx = (xc * xc).sum(axis=1)
+    badx = ~np.isfinite(vx) | (vx <= _CONST * win) | constant_windows(x, a, win)
+    xc[badx] = 0.0
+    return xc, vx, badx
+
+
+def _table_r(
+    x: np.ndarray,
+    y: np.ndarray,
+    win: int,
+    a: np.ndarray,
+    xs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """``r[i, b]``: Pearson r of ``x[a_i : a_i + win]`` with ``y[b : b + win]``, every ``b``;
-    NaN as :func:`~dsp.concordance.lead.lag_profiles`."""
+    NaN as :func:`~dsp.concordance.lead.lag_profiles`. ``xs``: :func:`_x_windows` of these
+    windows when computed already (the same values)."""
     yb = np.isnan(y)
     ym = float(np.mean(y[~yb])) if (~yb).any() else 0.0
     yz = np.where(yb, 0.0, y - ym)
@@ -178,12 +200,7 @@ def _table_r(x: np.ndarray, y: np.ndarray, win: int, a: np.ndarray) -> np.ndarra
     nb = y.size - win + 1
     bady = (cny[win:] - cny[:-win] > 0) | (vy <= _CONST * win)
     bady |= constant_windows(y, np.arange(nb), win)
-    xw = x[a[:, None] + np.arange(win)[None, :]]
-    with np.errstate(invalid="ignore"):
-        xc = xw - xw.mean(axis=1, keepdims=True)
-        vx = (xc * xc).sum(axis=1)
-    badx = ~np.isfinite(vx) | (vx <= _CONST * win) | constant_windows(x, a, win)
-    xc[badx] = 0.0
+    xc, vx, badx = _x_windows(x, win, a) if xs is None else xs
     # sum over the window of (x - its mean) * y: y's own mean cancels
     sxy = xc @ sliding_window_view(yz, win).T  # (patient windows, clinician windows)
     with np.errstate(invalid="ignore", divide="ignore"):
