@@ -30,6 +30,7 @@ __all__ = [
     "circular_shift_indices",
     "empirical_test",
     "percentile_of",
+    "percentiles_of",
     "random_shifts",
     "pseudo_dyad_test",
     "segment_shuffle_indices",
@@ -73,6 +74,18 @@ def percentile_of(value: float, sorted_null: np.ndarray) -> float:
     lo = np.searchsorted(sorted_null, value, side="left")
     hi = np.searchsorted(sorted_null, value, side="right")
     return float(100.0 * (lo + 0.5 * (hi - lo)) / n)
+
+
+def percentiles_of(values: np.ndarray, sorted_null: np.ndarray) -> np.ndarray:
+    """:func:`percentile_of` of each value (the same arithmetic, vectorised; NaN for a
+    non-finite value or an empty null)."""
+    values = np.asarray(values, dtype=float)
+    n = sorted_null.size
+    if n == 0:
+        return np.full(values.shape, np.nan)
+    lo = np.searchsorted(sorted_null, values, side="left")
+    hi = np.searchsorted(sorted_null, values, side="right")
+    return np.where(np.isfinite(values), 100.0 * (lo + 0.5 * (hi - lo)) / n, np.nan)
 
 
 def empirical_test(observed: float, null: np.ndarray, method: str = "") -> SurrogateTest:

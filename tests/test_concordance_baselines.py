@@ -19,6 +19,7 @@ from dsp.surrogates import (
     circular_shift_indices,
     empirical_test,
     percentile_of,
+    percentiles_of,
     pseudo_dyad_test,
     random_shifts,
     segment_shuffle_indices,
@@ -77,6 +78,11 @@ def test_empirical_test_formula():
     assert empirical_test(1000.0, null).p_value == pytest.approx(0.01)
     assert math.isnan(empirical_test(float("nan"), null).p_value)
     assert percentile_of(5.0, np.array([5.0, 5.0])) == 50.0
+    # vectorised: the same values, ties half, NaN for a non-finite value or no null
+    vals = np.array([5.0, -1.0, 99.5, 30.0, np.nan, np.inf])
+    want = [percentile_of(v, np.sort(null)) for v in vals]
+    np.testing.assert_array_equal(percentiles_of(vals, np.sort(null)), want)
+    assert np.isnan(percentiles_of(vals, np.zeros(0))).all()
 
 
 def test_surrogate_test_coupled_vs_independent():

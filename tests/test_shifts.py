@@ -31,20 +31,30 @@ def test_table_matches_lag_profiles(win: int, lag: int, inc: int) -> None:
         t0 = pool - min(n_test, pool)
         a0 = t0 + lag
         n_win = (pool - t0 - 2 * lag - win) // inc + 1
-        table = ShiftTable(x, y, win, a0, inc, n_win)
+        table = ShiftTable(x, y, win, a0, inc, n_win, lag)
         shifts = np.arange(20, pool - 20, 3)
         zs, cnt = table.zsums(t0, n_win, lag, pool, shifts)
         zd, cd = _direct(x, y, pool, t0, win, lag, inc, shifts)
         np.testing.assert_array_equal(cnt, cd)
         np.testing.assert_allclose(zs, zd, rtol=0, atol=1e-11)
         assert (cd < n_win).any() and (cd > 0).any()  # the holes and the constant stretch count
+        # the observed profiles (no shift) from the same table: same r, same NaN windows
+        obs = lag_profiles(x[t0:pool], y[t0:pool], win, lag, inc)[0]
+        got = table.profiles(t0, n_win, lag)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(obs))
+        assert np.isnan(obs).any() and np.isfinite(obs).any()
+        np.testing.assert_allclose(got, obs, rtol=0, atol=1e-11)
 
 
 def test_table_refuses_windows_it_does_not_cover() -> None:
     x = np.random.default_rng(1).normal(size=200)
-    table = ShiftTable(x, x[::-1].copy(), 20, 10, 5, 4)
+    table = ShiftTable(x, x[::-1].copy(), 20, 10, 5, 4, 5)
     with pytest.raises(ValueError):
         table.zsums(0, 20, 5, 200, np.array([50]))
+    with pytest.raises(ValueError):
+        table.profiles(0, 20, 5)  # more windows than it holds
+    with pytest.raises(ValueError):
+        table.profiles(6, 3, 5)  # windows of another phase
 
 
 def test_circular_sums_match_lag_profiles() -> None:

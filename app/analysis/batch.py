@@ -153,6 +153,7 @@ def analyze_paths(
     jobs: int | None = None,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
     scheduler: str | None = None,
+    recording: Any = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Analyse several files in parallel (process pool); write ``summary.csv`` when > 1.
 
@@ -161,6 +162,9 @@ def analyze_paths(
     and the batch page ``summary.html`` is written. With two or more group sessions of the
     same roles, the real groups' index is compared with role-keeping pseudo-groups
     (:mod:`dsp.concordance.pseudo_group`; ``pseudo_groups.csv`` and one line in the log).
+
+    ``recording``: the single file's :class:`~devices.xdf_reader.XdfRecording` when it was
+    read already (``attune analyze`` reads it while importing the analysis).
 
     Returns
     -------
@@ -172,7 +176,7 @@ def analyze_paths(
     if len(paths) == 1:
         bar = ProgressBar(Path(paths[0]).name)
         try:
-            a = analyze_file(paths[0], options, progress=bar)
+            a = analyze_file(paths[0], options, progress=bar, recording=recording)
             bar(0.95, "writing report")
             write_outputs(a, dirs[0], options.formats, thumbnails=options.thumbnails)
             cache_store(paths[0], options, a)

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib import image as mpimg
 
 from app.analysis.tables import Table
 from app.formatting import fmt_mmss
@@ -218,6 +217,8 @@ def moments_thumbnails_html(analysis: Any, top: int = 3, width: int = 240) -> li
         return out + [f'<p class="note">No frames: {html.escape(str(exc))}</p>']
     if video is None:
         return out + ['<p class="note">No frames: the session has no video.</p>']
+    from matplotlib import image as mpimg  # only for --thumbnails
+
     cells = []
     reader = FrameReader(video.path, width=width)
     try:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -91,8 +92,16 @@ def _second_core(signals: Signals, wanted: bool | None = None) -> Iterator[Execu
     # fork starts at once and needs no imports; with other threads alive (a GUI) fork could
     # copy a held lock, so a fresh interpreter is started instead
     method = "fork" if threading.active_count() == 1 else "spawn"
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context(method), initializer=_helper_start
+    ) as pool:
         yield pool
+
+
+def _helper_start() -> None:
+    """The helper process runs unprofiled (a fork inherits ``attune analyze --profile``'s
+    profiler, which would slow it several times over)."""
+    sys.setprofile(None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,13 +189,15 @@ class SessionAnalysis:
         return people_model(self.roles if len(self.roles) >= 2 else self.people)
 
 
-def _load(path: Path) -> tuple[XdfRecording, list[str]]:
-    """Read the file; warnings for a truncated file and the reader's other notes."""
+def _load(path: Path, rec: XdfRecording | None = None) -> tuple[XdfRecording, list[str]]:
+    """Read the file (unless ``rec`` is its recording, read already); warnings for a
+    truncated file and the reader's other notes."""
     warn: list[str] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", XdfTruncatedWarning)
-            rec = load_recording(path)
+        if rec is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", XdfTruncatedWarning)
+                rec = load_recording(path)
     except XdfReadError as exc:
         raise AnalysisError(str(exc)) from None
     if rec.truncated:
@@ -335,6 +346,26 @@ def _intervals(
     signals.setdefault(ch.role, {})["ibi"] = (beats, beats, math.nan, "ms")
 
 
+def _person_kwargs(
+    sig: dict, role: str, cfg: SessionConfig, eda_steps: dict[str, float] | None
+) -> dict:
+    """:func:`analyze_person`'s arguments for one role's signals (ECG before PPG)."""
+    card = sig.get("ecg") or sig.get("ppg") or sig.get("ibi")
+    kind = "ecg" if "ecg" in sig else "ppg" if "ppg" in sig else "beats"
+    eda = sig.get("eda")
+    return dict(
+        cardiac=card[0] if card and kind != "beats" else None,
+        cardiac_t=card[1] if card else None,
+        cardiac_fs=card[2] if card else math.nan,
+        cardiac_kind=kind,
+        eda=eda[0] if eda else None,
+        eda_t=eda[1] if eda else None,
+        eda_fs=eda[2] if eda else math.nan,
+        config=cfg,
+        eda_step_us=(eda_steps or {}).get(role, 0.0),
+    )
+
+
 def _persons(
     signals: Signals,
     cfg: SessionConfig,
@@ -350,27 +381,15 @@ def _persons(
     order = people if people is not None else ROLES
     roles_present = [r for r in order if r in signals]
     jobs = {}
+    # the helper's role is submitted first, so that both cores work from the start
+    helped = roles_present[-1] if executor is not None and len(roles_present) > 1 else None
+    if helped is not None:
+        jobs[helped] = executor.submit(analyze_person, **_person_kwargs(signals[helped], helped,
+                                                                        cfg, eda_steps))  # fmt: skip
     for i, role in enumerate(roles_present):
         step(0.1 + 0.4 * i / len(roles_present), f"{role}: beats, HRV, EDA")
-        sig = signals[role]
-        card = sig.get("ecg") or sig.get("ppg") or sig.get("ibi")
-        kind = "ecg" if "ecg" in sig else "ppg" if "ppg" in sig else "beats"
-        eda = sig.get("eda")
-        kwargs = dict(
-            cardiac=card[0] if card and kind != "beats" else None,
-            cardiac_t=card[1] if card else None,
-            cardiac_fs=card[2] if card else math.nan,
-            cardiac_kind=kind,
-            eda=eda[0] if eda else None,
-            eda_t=eda[1] if eda else None,
-            eda_fs=eda[2] if eda else math.nan,
-            config=cfg,
-            eda_step_us=(eda_steps or {}).get(role, 0.0),
-        )
-        if executor is not None and i == len(roles_present) - 1 and i > 0:
-            jobs[role] = executor.submit(analyze_person, **kwargs)
-        else:
-            persons[role] = analyze_person(**kwargs)
+        if role != helped:
+            persons[role] = analyze_person(**_person_kwargs(signals[role], role, cfg, eda_steps))
     persons.update({role: job.result() for role, job in jobs.items()})
     for role in roles_present:
         p = persons[role]
@@ -409,33 +428,51 @@ def _person_segments(
     return person_labels, person_blocks, baseline
 
 
-def _heartpy_peers(
+def _heartpy_start(
     signals: Signals,
     persons: dict[str, PersonSession],
     cfg: SessionConfig,
     executor: Executor | None = None,
-) -> dict[str, PeerCheck]:
-    """heartpy on each person's PPG (longest unbroken stretch, <= 10 min) beside our HR and
-    RMSSD over the same span (the last person's in ``executor`` when given). heartpy never
-    breaks the analysis: it returns "unavailable"."""
-    out: dict[str, PeerCheck] = {}
-    jobs = {}
+) -> dict[str, Future | HeartpyEstimate]:
+    """heartpy on each person's PPG (longest unbroken stretch, <= 10 min; the last person's
+    in ``executor`` when given, this thread waits for it in :func:`_heartpy_finish`)."""
+    out: dict[str, Future | HeartpyEstimate] = {}
     last = list(persons)[-1] if persons else None
     if executor is not None and last in signals and "ppg" in signals[last]:
         sig = signals[last]
         if "ecg" not in sig:
             x, t, fs, _ = sig["ppg"]
             i0, i1 = longest_span(t, cfg.max_gap_s)
-            jobs[last] = executor.submit(heartpy_ppg_estimate, x[i0:i1], fs)
+            out[last] = executor.submit(heartpy_ppg_estimate, x[i0:i1], fs)
+    for role in persons:
+        sig = signals.get(role, {})
+        if role in out or "ppg" not in sig or "ecg" in sig:
+            continue
+        x, t, fs, _ = sig["ppg"]
+        i0, i1 = longest_span(t, cfg.max_gap_s)
+        out[role] = heartpy_ppg_estimate(x[i0:i1], fs)
+    return out
+
+
+def _heartpy_finish(
+    started: dict[str, Future | HeartpyEstimate],
+    signals: Signals,
+    persons: dict[str, PersonSession],
+    cfg: SessionConfig,
+) -> dict[str, PeerCheck]:
+    """heartpy's estimates beside our HR and RMSSD over the same span. heartpy never breaks
+    the analysis: it returns "unavailable"."""
+    out: dict[str, PeerCheck] = {}
     for role, p in persons.items():
         sig = signals.get(role, {})
         if "ppg" not in sig or "ecg" in sig:
             why = "ECG session: heartpy runs on PPG only" if "ecg" in sig else "no PPG"
             out[role] = PeerCheck(role, math.nan, math.nan, HeartpyEstimate(False, why))
             continue
-        x, t, fs, _ = sig["ppg"]
+        _, t, fs, _ = sig["ppg"]
         i0, i1 = longest_span(t, cfg.max_gap_s)
-        est = jobs[role].result() if role in jobs else heartpy_ppg_estimate(x[i0:i1], fs)
+        est = started[role]
+        est = est.result() if isinstance(est, Future) else est
         t0, t1 = (float(t[i0]), float(t[i1 - 1]) + 1.0 / fs) if i1 > i0 else (math.nan, math.nan)
         ours = person_interval(p, [(t0, t1)]) if i1 > i0 else None
         out[role] = PeerCheck(
@@ -444,6 +481,26 @@ def _heartpy_peers(
             our_rmssd_ms=ours.rmssd_ms if ours else math.nan,
         )  # fmt: skip
     return out
+
+
+def _heartpy_peers(
+    signals: Signals,
+    persons: dict[str, PersonSession],
+    cfg: SessionConfig,
+    executor: Executor | None = None,
+) -> dict[str, PeerCheck]:
+    """heartpy on each person's PPG beside our HR and RMSSD over the same span (the last
+    person's in ``executor`` when given)."""
+    started = _heartpy_start(signals, persons, cfg, executor)
+    return _heartpy_finish(started, signals, persons, cfg)
+
+
+def _prepare_report() -> None:
+    """Import the report's plotting library (~0.4 s) now: called while the second process
+    still computes, so that the report does not wait for it after the analysis."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.patches  # noqa: F401
 
 
 def _dyad(
@@ -455,16 +512,19 @@ def _dyad(
     notes: list[str],
     surrogates: str = "circular",
     executor: Executor | None = None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> DyadSession | None:
-    """The concordance of the two people, or None (with the reason in ``notes``)."""
+    """The concordance of the two people, or None (with the reason in ``notes``);
+    ``while_waiting``: this process's other work while ``executor`` computes its share."""
     dyad = None
     if "patient" in persons and "clinician" in persons and not rec.aligned:
         notes.append(f"no concordance: {rec.alignment}")
     elif "patient" in persons and "clinician" in persons:
         step(0.55, "concordance (EDA, HR, surrogates)")
         dyad = analyze_dyad(
-            persons["patient"], persons["clinician"], intervals, cfg, surrogates, executor
-        )
+            persons["patient"], persons["clinician"], intervals, cfg, surrogates, executor,
+            while_waiting,
+        )  # fmt: skip
         notes.extend(sig.note for sig in (dyad.eda, dyad.hr) if sig.note)
     else:
         notes.append(
@@ -514,6 +574,7 @@ def analyze_file(
     progress: Progress | None = None,
     on_persons: Callable[[SessionAnalysis], None] | None = None,
     second_core: bool | None = None,
+    recording: XdfRecording | None = None,
 ) -> SessionAnalysis:
     """Analyse one XDF file.
 
@@ -532,6 +593,9 @@ def analyze_file(
         Use a second process for long recordings (:data:`PARALLEL_MIN_S`): None decides by
         itself (not inside another process's worker), True also inside one (the review's
         analysis process), False never.
+    recording : XdfRecording, optional
+        The file's recording when it was read already (:func:`devices.xdf_reader.load_recording`
+        with its defaults); else it is read here.
 
     Returns
     -------
@@ -547,7 +611,7 @@ def analyze_file(
     path = Path(path)
     cfg = options.config
     step(0.0, "loading")
-    rec, warn = _load(path)
+    rec, warn = _load(path, recording)
     assignment, by_uid, notes = _assignment(path, rec, options)
     options = _stored_pairs(rec, options)
     markers, marker_names = read_markers(rec.streams, options.segments_from)
@@ -579,15 +643,31 @@ def analyze_file(
 
         if on_persons is not None:  # the per-person part first (a review window shows it)
             on_persons(session(None))
+        # ``attune analyze`` on two cores: heartpy of both people and the report's imports
+        # here while the helper computes the HR concordance and both signals' replayed
+        # coupling tests, so that both processes' shares are about equal (and the helper
+        # never imports heartpy's matplotlib); a review's analysis keeps the old order
+        started: dict[str, Future | HeartpyEstimate] = {}
+
+        def here() -> None:
+            started.update(_heartpy_start(signals, persons, cfg, None))
+            if "html" in options.formats:
+                _prepare_report()
+
+        early = helper is not None and on_persons is None
         dyad, group = None, None
         if _is_group(assignment.people, persons):
             group = _group(persons, assignment.people, options, intervals, rec, step, notes)
         else:
             dyad = _dyad(
-                persons, intervals, rec, cfg, step, notes, options.surrogate_method, helper
-            )
+                persons, intervals, rec, cfg, step, notes, options.surrogate_method, helper,
+                here if early else None,
+            )  # fmt: skip
         step(0.85, "heartpy second opinion")
-        peers = _heartpy_peers(signals, persons, cfg, helper)
+        if started:
+            peers = _heartpy_finish(started, signals, persons, cfg)
+        else:
+            peers = _heartpy_peers(signals, persons, cfg, helper)
     step(0.9, "segments")
     out = session(dyad, heartpy=peers, group=group)
     step(1.0, "done")

@@ -12,14 +12,17 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from app.analysis.report import _png
+from app.analysis.report import _png, new_figure
 from app.formatting import fmt_value
 from app.palette import ROLE_COLOURS
 from dsp.concordance.study import StudyComparison
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["INDEX_TITLES", "answer_section"]
 
@@ -69,7 +72,7 @@ def _figure(values: np.ndarray, names: Sequence[str], c: StudyComparison, short:
     real = np.diag(values)
     pseudo = values[~eye]
     pseudo = pseudo[np.isfinite(pseudo)]
-    fig = Figure(figsize=(10, max(3.2, 1.2 + 0.22 * n)))
+    fig = new_figure(figsize=(10, max(3.2, 1.2 + 0.22 * n)))
     ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.2]})
     if pseudo.size:
         ax1.hist(pseudo, bins=min(40, max(8, pseudo.size // 8)), color="0.75",

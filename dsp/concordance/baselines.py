@@ -191,6 +191,7 @@ def analyze_session(
     seed: int | np.random.Generator | None = 0,
     lead_min_span_s: float = 150.0,
     lead_bridge_s: float = LEAD_GAP_S,
+    wcc_result: WCCResult | None = None,
 ) -> SessionConcordance:
     """Offline EDA concordance of one session (patient ``x``, clinician ``y``, µS at ``fs``).
 
@@ -199,13 +200,15 @@ def analyze_session(
     (:func:`~dsp.concordance.coupling.recent_lead_test`, whose shifts must spread over
     ``lead_min_span_s``, and which bridges holes up to ``lead_bridge_s``: the HR default;
     :data:`~dsp.concordance.lead.EDA_BRIDGE_S` for EDA), with the same functions the live
-    engine uses.
+    engine uses. ``wcc_result``: the WCC of these slope signals with these settings when the
+    caller has it already (:func:`~dsp.concordance.segments.segment_concordance` computes the
+    same one).
     """
     x, y = _pair(x, y)
     r = slope_concordance(x, y, fs, slope_s, corr_s, step_s)
     _, t_end = slope_concordance_times(x.size, fs, slope_s, corr_s, step_s)
     sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
-    w = wcc(sx, sy, fs, wcc_lag_s, wcc_win_s, wcc_inc_s)
+    w = wcc(sx, sy, fs, wcc_lag_s, wcc_win_s, wcc_inc_s) if wcc_result is None else wcc_result
     fin = np.isfinite(w.best_lag_s)
     med_lag = float(np.median(w.best_lag_s[fin])) if fin.any() else math.nan
     peaks = [wcc_peak(row, w.lags_s) for row in w.matrix]

@@ -232,14 +232,17 @@ def coupling_timeline(
         for block in _table_blocks(checks, n_test, win, lag, inc, y1.size):
             table = None
             if block.n_a > 0:
-                table = ShiftTable(x1, y1, win, block.a0, inc, block.n_a)
+                table = ShiftTable(x1, y1, win, block.a0, inc, block.n_a, lag)
             for i, pool in block.checks:
                 t0 = pool - min(n_test, pool)
-                src = None if table is None else _table_source(table, t0, lag, inc, win, pool)
+                src, obs = None, None
+                if table is not None:
+                    src = _table_source(table, t0, lag, inc, win, pool)
+                    obs = table.profiles(t0, _first_window(pool, n_test, win, lag, inc)[1], lag)
                 tests[i] = lead_test(
                     x1[t0:pool], y1[t0:pool], fs_t, *args, rng=np.random.default_rng(seeds[i]),
                     y_pool=y1[:pool], min_span_s=method.lead_min_span_s, stop_early=True,
-                    null_source=src,
+                    null_source=src, observed=obs if obs is not None and obs.shape[0] else None,
                 )  # fmt: skip
     done = tuple(t for t in tests if t is not None)
     pct = np.array([coupling_percentile(t) for t in done])

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,10 +35,10 @@ from dsp.concordance.lead import EDA_BRIDGE_S, LEAD_GAP_S, NO_LEAD_TEST, LeadTes
 from dsp.concordance.live_config import DyadConfig
 from dsp.concordance.segments import SegmentReport, segment_concordance
 from dsp.concordance.susy import SUSYResult, susy
-from dsp.concordance.wcc import PEAK_THRESHOLD, wcc_peak
+from dsp.concordance.wcc import PEAK_THRESHOLD, wcc, wcc_peak
 from dsp.grid import make_grid
 from dsp.session import PersonSession, SessionConfig
-from dsp.surrogates import SurrogateTest, circular_shift_indices, percentile_of
+from dsp.surrogates import SurrogateTest, circular_shift_indices, percentiles_of
 
 __all__ = [
     "HIGHLIGHT", "DyadSession", "DyadSignal", "DyadTimeline", "analyze_dyad", "susy_min_shift_s",
@@ -223,7 +223,7 @@ def _rolling_timeline(
     hi = float(np.percentile(null, cfg.chance_hi_pct)) if null.size else math.nan
     # r[j] ends at t0 + j*step + (m-1)*step + slope_s
     r_end = t0 + np.arange(r.size) * cfg.step_s + (m - 1) * cfg.step_s + slope_s
-    pct = np.array([percentile_of(v, null) for v in ci_roll])
+    pct = percentiles_of(ci_roll, null)
     return r_end, ci_roll, pct, lo, hi
 
 
@@ -277,10 +277,16 @@ def _dyad_signal(
     intervals: Sequence[tuple[float, float, str]],
     cfg: SessionConfig,
     surrogates: str = "circular",
+    coupling: bool = True,
+    coherence: bool = True,
 ) -> DyadSignal:
+    """One signal's concordance; ``coupling`` False: without the replayed coupling tests
+    (the timeline's ``highlight`` and ``coupling_p`` None: :func:`_coupling_job` computes
+    them elsewhere); ``coherence`` False: HR without its coherence test (None:
+    :func:`_coherence_job` computes it elsewhere)."""
     fs = cfg.grid_fs
     n = x.size
-    t1s = t0 + np.arange(int(np.floor((n - 1) / fs)) + 1, dtype=float)
+    t1s = _timeline_seconds(t0, n, fs)
     need = 2 * cfg.min_shift_s + cfg.corr_s + slope_s + cfg.step_s
     both = np.isfinite(x) & np.isfinite(y)
     if n / fs < need or both.sum() / fs < need / 2:
@@ -291,18 +297,20 @@ def _dyad_signal(
         return DyadSignal(name, None, None, math.nan, math.nan, _empty_timeline(t1s), None, note)
     seg = None
     contrasts: tuple[LabelContrast, ...] = ()
+    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
+    w = wcc(sx, sy, fs, cfg.wcc_lag_s, wcc_win_s, cfg.wcc_inc_s)  # one WCC for both below
     if intervals:  # first: its lead tests' table of every circular window then serves the
         # session lead test too (dsp.concordance.circular; the same series, other shifts)
         seg = segment_concordance(
             x, y, fs, intervals, t0, slope_s, cfg.corr_s, cfg.step_s,
             wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, cfg.n_surrogates, cfg.min_shift_s, cfg.seed,
+            wcc_result=w,
         )  # fmt: skip
     sc = analyze_session(
         x, y, fs, slope_s, cfg.corr_s, cfg.step_s, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s,
         cfg.n_surrogates, surrogates, cfg.min_shift_s, seed=cfg.seed,
-        lead_min_span_s=cfg.lead_min_span_s, lead_bridge_s=_bridge_s(name),
+        lead_min_span_s=cfg.lead_min_span_s, lead_bridge_s=_bridge_s(name), wcc_result=w,
     )  # fmt: skip
-    sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
     su = susy(sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s)
     su_test = susy_test(
         sx, sy, fs, cfg.susy_segment_s, cfg.susy_max_lag_s, SUSY_SURROGATES,
@@ -323,20 +331,55 @@ def _dyad_signal(
     if intervals:
         measure = ContrastMeasure.SHARED_SCR if name == "eda" else ContrastMeasure.LAGGED_SYNCHRONY
         contrasts = _contrasts(x, y, t0, slope_s, wcc_win_s, intervals, cfg, measure)
-    hl, cp = _coupling_held(x, y, t1s - t0, name, cfg)
+    hl, cp = _coupling_held(x, y, t1s - t0, name, cfg) if coupling else (None, None)
     tl = DyadTimeline(t1s, ci_t, pct_t, wr, wl, lo, hi, hl, cp)
     coh, breath = None, (math.nan, math.nan)
     if name == "hr":
-        coh = hr_coherence_session_test(
-            x, y, fs, cfg.hr_coherence_window_s, cfg.hr_coherence_min_s,
-            n_surrogates=SUSY_SURROGATES, min_shift_s=cfg.min_shift_s,
-            min_span_s=COHERENCE_SPAN_S, seed=cfg.seed,
-        )  # fmt: skip
+        coh = _coherence_job(x, y, cfg) if coherence else None
         breath = (breathing_rate(x, fs), breathing_rate(y, fs))
     return DyadSignal(
         name, sc, su, fp, fc, tl, seg, "", sc.lead, contrasts, su_test, coh, *breath,
         shared_breathing_note(*breath),
     )  # fmt: skip
+
+
+def _timeline_seconds(t0: float, n: int, fs: float) -> np.ndarray:
+    """Whole seconds from the grid start ``t0`` (s) over ``n`` grid samples at ``fs``."""
+    return t0 + np.arange(int(np.floor((n - 1) / fs)) + 1, dtype=float)
+
+
+def _coupling_job(
+    name: str, x: np.ndarray, y: np.ndarray, t0: float, cfg: SessionConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_coupling_held` of a signal on its 1 Hz timeline from ``t0`` (a job of its
+    own, so that two processes share a dyad's work evenly)."""
+    t1s = _timeline_seconds(t0, x.size, cfg.grid_fs)
+    return _coupling_held(x, y, t1s - t0, name, cfg)
+
+
+def _coherence_job(x: np.ndarray, y: np.ndarray, cfg: SessionConfig) -> CoherenceTest:
+    """The whole-session HR coherence test of HR series ``x`` and ``y`` (a job of its own,
+    as :func:`_coupling_job`)."""
+    return hr_coherence_session_test(
+        x, y, cfg.grid_fs, cfg.hr_coherence_window_s, cfg.hr_coherence_min_s,
+        n_surrogates=SUSY_SURROGATES, min_shift_s=cfg.min_shift_s,
+        min_span_s=COHERENCE_SPAN_S, seed=cfg.seed,
+    )  # fmt: skip
+
+
+def _with_coherence(sig: DyadSignal, test: CoherenceTest) -> DyadSignal:
+    """HR ``sig`` (computed without its coherence test) with it; unchanged when the signal
+    was too short for any test."""
+    return sig if sig.session is None else replace(sig, coherence=test)
+
+
+def _with_coupling(sig: DyadSignal, held: tuple[np.ndarray, np.ndarray]) -> DyadSignal:
+    """``sig`` (computed without coupling) with its replayed coupling tests; unchanged when
+    the signal was too short for any test (as :func:`_dyad_signal` leaves it)."""
+    if sig.session is None:
+        return sig
+    tl = replace(sig.timeline, highlight=held[0], coupling_p=held[1])
+    return replace(sig, timeline=tl)
 
 
 def _bridge_s(name: str) -> float:
@@ -372,6 +415,7 @@ def analyze_dyad(
     config: SessionConfig = SessionConfig(),  # noqa: B008
     surrogates: str = "circular",
     executor: Executor | None = None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> DyadSession:
     """EDA and HR concordance of a session (see the module docstring).
 
@@ -389,8 +433,13 @@ def analyze_dyad(
         ``SurrogateTest.method`` says which ran). The rolling chance band, the lead tests
         and the SUSY / coherence chance levels use circular shifts.
     executor : concurrent.futures.Executor, optional
-        Computes the HR part while this thread computes the EDA part (a process pool uses a
-        second core; the numbers are the same either way).
+        Computes HR (but its coherence test) and its replayed coupling tests while this
+        thread computes EDA and HR's coherence test (a process pool uses a second core; the
+        numbers are the same either way).
+    while_waiting : callable, optional
+        Called in this thread once the executor's jobs are submitted, before the EDA part
+        (other work of the caller, e.g. heartpy, overlaps the executor's share); the
+        executor then replays EDA's coupling tests too.
 
     Returns
     -------
@@ -409,7 +458,23 @@ def analyze_dyad(
         raise ValueError("surrogates must be 'circular' or 'segment'")
     # segment shuffles are optimistic for HR (see the docstring): always circular shifts
     hr_args = ("hr", hp, hc, g0, cfg.hr_slope_s, cfg.hr_wcc_win_s, intervals, cfg, "circular")
-    hr_job = executor.submit(_dyad_signal, *hr_args) if executor is not None else None
-    eda = _dyad_signal("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg, surrogates)
-    hr = hr_job.result() if hr_job is not None else _dyad_signal(*hr_args)
+    eda_args = ("eda", ep, ec, g0, cfg.slope_s, cfg.wcc_win_s, intervals, cfg, surrogates)
+    if executor is None:
+        if while_waiting is not None:
+            while_waiting()
+        return DyadSession(tg, ep, ec, hp, hc, _dyad_signal(*eda_args), _dyad_signal(*hr_args))
+    # the helper: HR without its coherence test and its coupling replay, then (when this
+    # thread has the caller's work too) EDA's coupling replay; here: the caller's work, EDA,
+    # HR's coherence test (about equal shares on 60 min either way)
+    hr_job = executor.submit(_dyad_signal, *hr_args, coupling=False, coherence=False)
+    hr_held = executor.submit(_coupling_job, "hr", hp, hc, g0, cfg)
+    eda_held = None
+    if while_waiting is not None:
+        eda_held = executor.submit(_coupling_job, "eda", ep, ec, g0, cfg)
+        while_waiting()
+    eda = _dyad_signal(*eda_args, coupling=eda_held is None)
+    coh = _coherence_job(hp, hc, cfg)
+    if eda_held is not None:
+        eda = _with_coupling(eda, eda_held.result())
+    hr = _with_coherence(_with_coupling(hr_job.result(), hr_held.result()), coh)
     return DyadSession(tg, ep, ec, hp, hc, eda, hr)

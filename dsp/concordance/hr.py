@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -61,13 +62,9 @@ def _msc(
     step = nper - nover
     sa = sliding_window_view(a, nper)[::step]
     sb = sliding_window_view(b, nper)[::step]
-    t = np.arange(nper, dtype=float)
-    u1 = np.full(nper, 1.0 / math.sqrt(nper))
-    tc = t - t.mean()
-    u2 = tc / np.sqrt(tc @ tc)
+    u1, u2, win = _segment_basis(nper)
     sa = sa - np.outer(sa @ u1, u1) - np.outer(sa @ u2, u2)
     sb = sb - np.outer(sb @ u1, u1) - np.outer(sb @ u2, u2)
-    win = _signal.get_window("hann", nper)
     fa = np.fft.rfft(sa * win, axis=1)
     fb = np.fft.rfft(sb * win, axis=1)
     pxx = (fa.real**2 + fa.imag**2).mean(axis=0)
@@ -328,13 +325,24 @@ def _stretch_null(
 
 def _segment_spectra(segs: np.ndarray) -> np.ndarray:
     """Per-segment spectra as :func:`_msc` makes them (linear detrend, periodic Hann)."""
-    nper = segs.shape[1]
+    u1, u2, win = _segment_basis(segs.shape[1])
+    segs = segs - np.outer(segs @ u1, u1) - np.outer(segs @ u2, u2)
+    return np.fft.rfft(segs * win, axis=1)
+
+
+@lru_cache(maxsize=8)
+def _segment_basis(nper: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The linear-detrend basis (constant and ramp, unit length) and the periodic Hann
+    window of ``nper``-sample segments (read-only; the same for every segment, so computed
+    once: the offline coherence test asks for them ~1000 times)."""
     t = np.arange(nper, dtype=float)
     u1 = np.full(nper, 1.0 / math.sqrt(nper))
     tc = t - t.mean()
     u2 = tc / np.sqrt(tc @ tc)
-    segs = segs - np.outer(segs @ u1, u1) - np.outer(segs @ u2, u2)
-    return np.fft.rfft(segs * _signal.get_window("hann", nper), axis=1)
+    win = _signal.get_window("hann", nper)
+    for a in (u1, u2, win):
+        a.setflags(write=False)
+    return u1, u2, win
 
 
 def _bands_of(fa: np.ndarray, fb: np.ndarray, f: np.ndarray) -> tuple[float, float]:

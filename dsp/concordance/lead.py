@@ -343,6 +343,7 @@ def lead_tests(
     min_span_s: float = 0.0,
     stop_early: bool = False,
     null_source: NullSource | None = None,
+    observed: np.ndarray | None = None,
 ) -> dict[str, LeadTest]:
     """:func:`lead_test` for several groups of windows sharing one set of surrogates.
 
@@ -372,6 +373,11 @@ def lead_tests(
         (samples; ``pool[(tail - shift) % len(pool)]`` as here), and their number, from sums
         computed once for many tests (:class:`dsp.concordance.shifts.ShiftTable`). The same
         shifts are drawn either way.
+    observed : numpy.ndarray, optional
+        With ``null_source``: the observed ``(windows, 2 * lag + 1)`` profiles of ``x``
+        against ``y`` from the same precomputed table (:meth:`ShiftTable.profiles
+        <dsp.concordance.shifts.ShiftTable.profiles>`; the same r, rounded differently by
+        about 1e-15) instead of :func:`lag_profiles`.
 
     Other parameters as :func:`lead_test`.
     """
@@ -387,7 +393,9 @@ def lead_tests(
     pool = y if y_pool is None else np.asarray(y_pool, dtype=float)
     min_shift = _as_samples(min_shift_s, fs, "min_shift_s")
     span = int(round(min_span_s * fs))
-    obs = lag_profiles(x, y, win, lag, inc)[0]
+    if observed is not None and null_source is None:
+        raise ValueError("observed profiles come with a null_source")
+    obs = lag_profiles(x, y, win, lag, inc)[0] if observed is None else observed
     if obs.shape[0] == 0 or pool.size < 2 * min_shift + span + 1 or n_surrogates < 19:
         return {g: _not_enough(int(np.isfinite(obs).all(axis=1).sum())) for g in groups}
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -469,6 +477,7 @@ def lead_test(
     min_span_s: float = 0.0,
     stop_early: bool = False,
     null_source: NullSource | None = None,
+    observed: np.ndarray | None = None,
 ) -> LeadTest:
     """Test who leads between patient ``x`` and clinician ``y`` (see the module docstring).
 
@@ -494,6 +503,8 @@ def lead_test(
         Stop drawing shifts once p <= 0.05 is out of reach (see :func:`lead_tests`).
     null_source : callable, optional
         Precomputed surrogate profiles (see :func:`lead_tests`).
+    observed : numpy.ndarray, optional
+        Precomputed observed profiles (see :func:`lead_tests`).
 
     Returns
     -------
@@ -502,4 +513,5 @@ def lead_test(
     return lead_tests(
         x, y, fs, {"": None}, win_s, lag_s, inc_s, n_surrogates, min_shift_s, min_windows,
         rng, y_pool, min_span_s=min_span_s, stop_early=stop_early, null_source=null_source,
+        observed=observed,
     )[""]  # fmt: skip

@@ -26,7 +26,7 @@ from dsp.concordance.indices import (
     slope_signal,
 )
 from dsp.concordance.lead import LeadTest, lead_tests
-from dsp.concordance.wcc import wcc, wcc_peak
+from dsp.concordance.wcc import WCCResult, wcc, wcc_peak
 
 __all__ = ["SegmentReport", "SegmentStats", "intervals_from_markers", "segment_concordance"]
 
@@ -166,6 +166,7 @@ def segment_concordance(
     n_surrogates: int = 200,
     min_shift_s: float = 60.0,
     seed: int | None = 0,
+    wcc_result: WCCResult | None = None,
 ) -> SegmentReport:
     """CI, KSI, mean r and a WCC summary per interval and per label.
 
@@ -183,6 +184,9 @@ def segment_concordance(
         WCC on the slope signals (:func:`dsp.concordance.slope_signal`) at ``fs``.
     n_surrogates, min_shift_s, seed : int, float, int
         Circular shifts of the whole session behind each block's lead test.
+    wcc_result : WCCResult, optional
+        The WCC of these slope signals with these settings when the caller has it already
+        (:func:`~dsp.concordance.baselines.analyze_session` computes the same one).
 
     Returns
     -------
@@ -194,7 +198,7 @@ def segment_concordance(
     r_a, r_b = slope_concordance_times(x.size, fs, slope_s, corr_s, step_s)
     r_a, r_b = r_a + t0, r_b + t0
     sx, sy = slope_signal(x, fs, slope_s), slope_signal(y, fs, slope_s)
-    w = wcc(sx, sy, fs, wcc_lag_s, wcc_win_s, wcc_inc_s)
+    w = wcc(sx, sy, fs, wcc_lag_s, wcc_win_s, wcc_inc_s) if wcc_result is None else wcc_result
     groups: dict[str, list[tuple[float, float]] | None] = {}
     for k, (a, b, label) in enumerate(intervals):
         groups[f"interval {k}"] = [(float(a) - t0, float(b) - t0)]

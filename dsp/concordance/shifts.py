@@ -18,7 +18,7 @@ only the rounding differs (about 1e-15).
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from dsp.concordance.lead import _Z_CLIP, constant_windows
 
@@ -39,6 +39,8 @@ class ShiftTable:
         Window (samples).
     a0, inc, n_a : int
         The patient windows covered start at ``a0 + inc * i``, ``i < n_a``.
+    lag : int
+        Largest lag (samples) of the observed profiles kept (:meth:`profiles`).
 
     Notes
     -----
@@ -46,29 +48,53 @@ class ShiftTable:
     computed for every clinician window ``b`` by one matrix product, and its Fisher z (r
     clipped to ±0.999; 0 and not counted where r is NaN) accumulated over ``i`` along each
     offset ``b - a_i``: a test's sum over its windows at one lag and shift is then the
-    difference of two entries. Memory: two ``(n_a + 1, 2 N + 1)`` tables; callers cover
+    difference of two entries. With ``lag``, the r of each patient window at lags
+    ``-lag..lag`` is kept too (:meth:`profiles`: a test's observed profiles). Memory: two ``(n_a + 1, 2 N + 1)`` tables; callers cover
     long recordings in blocks of checks.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, win: int, a0: int, inc: int, n_a: int):
+    def __init__(
+        self, x: np.ndarray, y: np.ndarray, win: int, a0: int, inc: int, n_a: int, lag: int = 0
+    ):
         self.x = x = np.asarray(x, dtype=float)
         self.y = y = np.asarray(y, dtype=float)
-        self.win, self.a0, self.inc = win, a0, inc
+        self.win, self.a0, self.inc, self.lag = win, a0, inc, lag
         n = y.size
         a = a0 + inc * np.arange(n_a)
-        r = _table_r(x, y, win, a)
-        z = np.arctanh(np.clip(r, -_Z_CLIP, _Z_CLIP))
+        self._xs = _x_windows(x, win, a)  # the straddling windows' r reuses them
+        r = _table_r(x, y, win, a, self._xs)
+        # the observed profiles: patient window i against the clinician window at a_i + k
+        b = a[:, None] + np.arange(-lag, lag + 1)[None, :]
+        inside = (b >= 0) & (b < r.shape[1])
+        self.band = np.where(inside, r[np.arange(n_a)[:, None], np.clip(b, 0, r.shape[1] - 1)],
+                             np.nan)  # fmt: skip
+        np.clip(r, -_Z_CLIP, _Z_CLIP, out=r)
+        z = np.arctanh(r, out=r)
         ok = np.isfinite(z)
-        cols = n - a[:, None] + np.arange(r.shape[1])[None, :]  # offset b - a_i, plus N
-        rows = np.broadcast_to(np.arange(n_a)[:, None], cols.shape)
+        z[~ok] = 0.0
+        # row i + 1, column b - a_i + N holds window i against clinician window b: row i's
+        # values start inc columns left of row i - 1's, so one strided view places them all
         cz = np.zeros((n_a + 1, 2 * n + 1))
         cn = np.zeros((n_a + 1, 2 * n + 1), dtype=np.int32)
-        cz[rows + 1, cols] = np.where(ok, z, 0.0)
-        cn[rows + 1, cols] = ok
+        if n_a:
+            _diagonal_view(cz, n - a0, inc, z.shape)[...] = z
+            _diagonal_view(cn, n - a0, inc, ok.shape)[...] = ok
         self.cz = np.cumsum(cz, axis=0, out=cz)
         self.cn = np.cumsum(cn, axis=0, out=cn)
         self._straddle_key: tuple[int, int, int] | None = None
         self._straddle_z = np.zeros((0, 0))
+
+    def profiles(self, t0: int, n_win: int, lag: int) -> np.ndarray:
+        """The observed ``(n_win, 2 * lag + 1)`` lag profiles of the test of
+        :meth:`zsums` (``x[t0 : pool_size]`` against ``y[t0 : pool_size]``, windows from
+        ``t0 + lag``): what :func:`~dsp.concordance.lead.lag_profiles` gives, from the same r
+        (rounded differently, about 1e-15)."""
+        i0 = (t0 + lag - self.a0) // self.inc
+        if lag != self.lag or (t0 + lag - self.a0) % self.inc or i0 < 0:
+            raise ValueError("the table does not cover these patient windows")
+        if i0 + n_win > self.band.shape[0]:
+            raise ValueError("the table does not cover these patient windows")
+        return self.band[i0 : i0 + n_win]
 
     def zsums(
         self, t0: int, n_win: int, lag: int, pool_size: int, shifts: np.ndarray
@@ -115,7 +141,9 @@ class ShiftTable:
         key = (aj0, n_win, pool_size)
         if self._straddle_key != key:
             ext = self.y[np.arange(pool_size - win + 1, pool_size + win - 1) % pool_size]
-            r = _table_r(self.x, ext, win, aj0 + inc * np.arange(n_win))
+            i0 = (aj0 - self.a0) // inc  # the test's windows are rows i0.. of the table
+            xs = tuple(v[i0 : i0 + n_win] for v in self._xs)
+            r = _table_r(self.x, ext, win, aj0 + inc * np.arange(n_win), xs)
             z = np.arctanh(np.clip(r, -_Z_CLIP, _Z_CLIP))
             self._straddle_key, self._straddle_z = key, z
         z = self._straddle_z
@@ -129,9 +157,38 @@ class ShiftTable:
         cnt += np.bincount(flat, ok, m.size).astype(cnt.dtype).reshape(cnt.shape)
 
 
-def _table_r(x: np.ndarray, y: np.ndarray, win: int, a: np.ndarray) -> np.ndarray:
+def _diagonal_view(t: np.ndarray, c0: int, inc: int, shape: tuple[int, int]) -> np.ndarray:
+    """Writable view ``v[i, b] = t[i + 1, c0 - inc * i + b]`` of a C-contiguous table."""
+    row = t.strides[0] // t.itemsize
+    flat = t.reshape(-1)
+    return as_strided(
+        flat[row + c0 :], shape=shape, strides=((row - inc) * t.itemsize, t.itemsize),
+        writeable=True,
+    )  # fmt: skip
+
+
+def _x_windows(x: np.ndarray, win: int, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The patient windows ``x[a_i : a_i + win]`` centred (zero where unusable), their sums of
+    squares and whether each is unusable (a missing sample, or constant)."""
+    xw = x[a[:, None] + np.arange(win)[None, :]]
+    with np.errstate(invalid="ignore"):
+        xc = xw - xw.mean(axis=1, keepdims=True)
+        vx = (xc * xc).sum(axis=1)
+    badx = ~np.isfinite(vx) | (vx <= _CONST * win) | constant_windows(x, a, win)
+    xc[badx] = 0.0
+    return xc, vx, badx
+
+
+def _table_r(
+    x: np.ndarray,
+    y: np.ndarray,
+    win: int,
+    a: np.ndarray,
+    xs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """``r[i, b]``: Pearson r of ``x[a_i : a_i + win]`` with ``y[b : b + win]``, every ``b``;
-    NaN as :func:`~dsp.concordance.lead.lag_profiles`."""
+    NaN as :func:`~dsp.concordance.lead.lag_profiles`. ``xs``: :func:`_x_windows` of these
+    windows when computed already (the same values)."""
     yb = np.isnan(y)
     ym = float(np.mean(y[~yb])) if (~yb).any() else 0.0
     yz = np.where(yb, 0.0, y - ym)
@@ -143,12 +200,7 @@ def _table_r(x: np.ndarray, y: np.ndarray, win: int, a: np.ndarray) -> np.ndarra
     nb = y.size - win + 1
     bady = (cny[win:] - cny[:-win] > 0) | (vy <= _CONST * win)
     bady |= constant_windows(y, np.arange(nb), win)
-    xw = x[a[:, None] + np.arange(win)[None, :]]
-    with np.errstate(invalid="ignore"):
-        xc = xw - xw.mean(axis=1, keepdims=True)
-        vx = (xc * xc).sum(axis=1)
-    badx = ~np.isfinite(vx) | (vx <= _CONST * win) | constant_windows(x, a, win)
-    xc[badx] = 0.0
+    xc, vx, badx = _x_windows(x, win, a) if xs is None else xs
     # sum over the window of (x - its mean) * y: y's own mean cancels
     sxy = xc @ sliding_window_view(yz, win).T  # (patient windows, clinician windows)
     with np.errstate(invalid="ignore", divide="ignore"):

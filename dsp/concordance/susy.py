@@ -97,10 +97,10 @@ def _mean(a: np.ndarray) -> float:
     return float(a.mean()) if a.size else math.nan
 
 
-def _segment_pair_ccf(
+def _segment_pair_r(
     a: np.ndarray, b: np.ndarray, n_seg: int, rng_: int, lags: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """R ``ccf`` of every segment pair and its Fisher z, each shaped (n_lags, n_seg, n_seg).
+) -> np.ndarray:
+    """R ``ccf`` of every segment pair, shaped (n_lags, n_seg, n_seg).
 
     ``C[j, i, h]`` is the ccf of segment ``i`` of ``a`` with segment ``h`` of ``b`` at lag
     ``lags[j]`` (samples; segment-wise demeaning, 1/n normalisation, clipped to [-1, 1]);
@@ -120,6 +120,14 @@ def _segment_pair_ccf(
         else:
             np.matmul(A[:, : rng_ + k], B[:, -k:].T, out=C[j])
     np.clip(C, -1.0, 1.0, out=C)
+    return C
+
+
+def _segment_pair_ccf(
+    a: np.ndarray, b: np.ndarray, n_seg: int, rng_: int, lags: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_segment_pair_r` and its Fisher z, each shaped (n_lags, n_seg, n_seg)."""
+    C = _segment_pair_r(a, b, n_seg, rng_, lags)
     with np.errstate(invalid="ignore", divide="ignore"):
         Z = np.arctanh(C)
     return C, Z
@@ -132,25 +140,25 @@ def _lag_profiles(C: np.ndarray, Z: np.ndarray, n_seg: int) -> tuple[np.ndarray,
     first ccf value is NaN adds nothing but still counts in the denominators (as SUSY). The
     surrogate sums are the sums over all pairs minus the real ones.
     """
-    out = [_real_pseudo(v, C, n_seg) for v in (np.abs(Z), Z, np.abs(C))]
+    valid = ~np.isnan(C[0])  # SUSY skips a pair when its first ccf value is NaN
+    out = [_real_pseudo(v, valid, n_seg) for v in (np.abs(Z), Z, np.abs(C))]
     return tuple(p[0] for p in out) + tuple(p[1] for p in out)
 
 
-def _real_pseudo(v: np.ndarray, C: np.ndarray, n_seg: int) -> tuple[np.ndarray, np.ndarray]:
+def _real_pseudo(v: np.ndarray, valid: np.ndarray, n_seg: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-lag mean of ``v`` over the real pairs and over the surrogate pairs (the sum over
-    all pairs minus the real ones); pairs whose first ccf value is NaN add nothing."""
-    valid = ~np.isnan(C[0])  # SUSY skips a pair when its first ccf value is NaN
+    all pairs minus the real ones); pairs not ``valid`` (first ccf value NaN) add nothing."""
     if not valid.all():
         v = np.where(valid[None], v, 0.0)
     diag = np.einsum("jii->j", v)
     return diag / n_seg, (v.sum(axis=(1, 2)) - diag) / (n_seg * (n_seg - 1))
 
 
-def _pairs(
+def _segments(
     x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: float
 ) -> tuple[np.ndarray, np.ndarray, int, int, int]:
-    """Complete cases, segments and every segment pair's ccf and Fisher z (see :func:`susy`):
-    ``(C, Z, n_segments, n_samples, max_lag in samples)``."""
+    """Complete cases and segments (see :func:`susy`): ``(a, b, n_segments, segment length,
+    max_lag)`` in samples."""
     x, y = _pair(x, y)
     rng_ = _as_samples(segment_s, fs, "segment_s")
     ml = _as_samples(max_lag_s, fs, "max_lag_s")
@@ -161,14 +169,32 @@ def _pairs(
     n_seg = int(np.round(a.size / rng_ - 0.499999))
     if n_seg < 2:
         raise ValueError("SUSY needs at least 2 complete segments")
+    return a, b, n_seg, rng_, ml
+
+
+def _pairs(
+    x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: float
+) -> tuple[np.ndarray, np.ndarray, int, int, int]:
+    """Complete cases, segments and every segment pair's ccf and Fisher z (see :func:`susy`):
+    ``(C, Z, n_segments, n_samples, max_lag in samples)``."""
+    a, b, n_seg, rng_, ml = _segments(x, y, fs, segment_s, max_lag_s)
     C, Z = _segment_pair_ccf(a, b, n_seg, rng_, np.arange(-ml, ml + 1))
     return C, Z, n_seg, int(a.size), ml
 
 
 def susy_es(x: np.ndarray, y: np.ndarray, fs: float, segment_s: float, max_lag_s: float) -> float:
-    """SUSY's effect size ``ES`` alone, as :func:`susy` computes it (for surrogate tests)."""
-    C, Z, n_seg, _, _ = _pairs(x, y, fs, segment_s, max_lag_s)
-    real_z, ps_z = _real_pseudo(np.abs(Z), C, n_seg)
+    """SUSY's effect size ``ES`` alone, as :func:`susy` computes it (for surrogate tests).
+
+    The same values as :func:`susy`'s: ``|atanh(r)|`` is computed as ``atanh(|r|)`` in place
+    (atanh is odd; numpy's gives bit-identical results), without the signed z and r profiles.
+    """
+    a, b, n_seg, rng_, ml = _segments(x, y, fs, segment_s, max_lag_s)
+    C = _segment_pair_r(a, b, n_seg, rng_, np.arange(-ml, ml + 1))
+    valid = ~np.isnan(C[0])  # SUSY skips a pair when its first ccf value is NaN
+    np.abs(C, out=C)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.arctanh(C, out=C)
+    real_z, ps_z = _real_pseudo(C, valid, n_seg)
     with np.errstate(invalid="ignore", divide="ignore"):
         return float((_mean(real_z) - _mean(ps_z)) / _sd(ps_z))
 
