@@ -37,23 +37,28 @@ _CTX = 46  # IBIs of left context for the re-correction (half the 91-beat window
 def _split_frozen(fz: dict, sr, t_prev: float, t_split: float) -> tuple[dict, dict]:
     """The frozen corrected IBIs extended by those of ``sr`` (a :class:`dsp.beats.BeatSeries`
     of the tail) up to ``t_split``, and the whole series (frozen + tail) with its flags."""
-    newly = (sr.ibi_t > t_prev) & (sr.ibi_t <= t_split)
-    tail = sr.ibi_t > t_split
+    # the series and its flag times increase: slices instead of masks
+    a, b = (int(i) for i in sr.ibi_t.searchsorted([t_prev, t_split], side="right"))
     frozen = {
         "t_split": t_split,
-        "t": np.concatenate([fz["t"], sr.ibi_t[newly]]),
-        "ibi": np.concatenate([fz["ibi"], sr.ibi_ms[newly]]),
+        "t": np.concatenate([fz["t"], sr.ibi_t[a:b]]),
+        "ibi": np.concatenate([fz["ibi"], sr.ibi_ms[a:b]]),
     }
     flags = {}
     for k in ARTIFACT_CLASSES:
         ft = sr.changed_t[k]
-        frozen[k] = np.concatenate([fz[k], ft[(ft > t_prev) & (ft <= t_split)]])
-        flags[k] = np.concatenate([frozen[k], ft[ft > t_split]])
-    t_all = np.concatenate([frozen["t"], sr.ibi_t[tail]])
-    v_all = np.concatenate([frozen["ibi"], sr.ibi_ms[tail]])
-    fin = np.isfinite(v_all)
-    lead = int(np.argmax(fin)) if fin.any() else v_all.size
-    # no separator before the first run
+        if not ft.size:  # the usual case: nothing flagged in the tail
+            frozen[k] = flags[k] = fz[k]
+            continue
+        i, j = (int(v) for v in ft.searchsorted([t_prev, t_split], side="right"))
+        frozen[k] = np.concatenate([fz[k], ft[i:j]]) if j > i else fz[k]
+        flags[k] = np.concatenate([frozen[k], ft[j:]]) if j < ft.size else frozen[k]
+    t_all = np.concatenate([frozen["t"], sr.ibi_t[b:]])
+    v_all = np.concatenate([frozen["ibi"], sr.ibi_ms[b:]])
+    lead = 0
+    if v_all.size and not math.isfinite(v_all[0]):
+        fin = np.isfinite(v_all)
+        lead = int(np.argmax(fin)) if fin.any() else v_all.size
     return frozen, {"t": t_all[lead:], "ibi": v_all[lead:], "flags_t": flags}
 
 
