@@ -256,13 +256,17 @@ class LiveEda:
         fs = self._e_fs_kept
         i0, i1 = self._e_t.searchsorted([now - cfg.scl_window_s, now], side="right")
         mw = mask[i0:i1]
-        frac = float(mw.mean()) if mw.size else nan
+        # np.mean's arithmetic without its wrapper: a count over the size for the masks, the
+        # (pairwise) sum over the size for the level
+        frac = np.count_nonzero(mw) / mw.size if mw.size else nan
         scl_valid = mw.size >= cfg.min_coverage * cfg.scl_window_s * fs and frac >= cfg.min_coverage
-        scl = float(np.mean(self._e_x[i0:i1][mw])) if scl_valid else nan
+        xw = self._e_x[i0:i1][mw] if scl_valid else None
+        scl = float(xw.sum() / xw.size) if xw is not None else nan
         j0, j1 = self._e_t.searchsorted([now - cfg.scr_window_s, now], side="right")
         ms = mask[j0:j1]
         scr_valid = bool(
-            ms.size >= cfg.min_coverage * cfg.scr_window_s * fs and ms.mean() >= cfg.min_coverage
+            ms.size >= cfg.min_coverage * cfg.scr_window_s * fs
+            and np.count_nonzero(ms) / ms.size >= cfg.min_coverage
         )
         rate = nan
         if scr_valid:
