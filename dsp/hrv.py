@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft as sp_fft
 from scipy import interpolate, signal, sparse
-from scipy.linalg import solveh_banded
+from scipy.linalg import solve_banded, solveh_banded
 from scipy.sparse import linalg as splinalg
 
 from dsp.beats import ibi_correct
@@ -157,7 +157,43 @@ def _resample_ibi(x: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
     tt = np.arange(t[0], t[-1], 1.0 / rate)
     if x.size < 4:
         return tt, np.interp(tt, t, x)
-    return tt, interpolate.CubicSpline(t, x)(tt)
+    return tt, _not_a_knot(t, x, tt)
+
+
+def _not_a_knot(t: np.ndarray, x: np.ndarray, tt: np.ndarray) -> np.ndarray:
+    """``scipy.interpolate.CubicSpline(t, x)(tt)`` (not-a-knot ends, 1-D, ``t.size >= 4``).
+
+    The same banded system, solver call, Hermite coefficients and piecewise-polynomial
+    evaluation as scipy, so the same values, without its input preparation, which costs
+    more than the work on a live 2-min window (~150 beats). Inputs it would reject go to
+    scipy (which raises)."""
+    dx = np.diff(t)
+    if not (np.all(dx > 0) and np.all(np.isfinite(t)) and np.all(np.isfinite(x))):
+        return interpolate.CubicSpline(t, x)(tt)
+    n = t.size
+    slope = np.diff(x, axis=0) / dx
+    a = np.zeros((3, n))  # banded: upper, main, lower diagonal
+    b = np.empty((n,), dtype=x.dtype)
+    a[1, 1:-1] = 2 * (dx[:-1] + dx[1:])
+    a[0, 2:] = dx[:-1]
+    a[-1, :-2] = dx[1:]
+    b[1:-1] = 3 * (dx[1:] * slope[:-1] + dx[:-1] * slope[1:])
+    a[1, 0] = dx[1]
+    a[0, 1] = t[2] - t[0]
+    d = t[2] - t[0]
+    b[0] = ((dx[0] + 2 * d) * dx[1] * slope[0] + dx[0] ** 2 * slope[1]) / d
+    a[1, -1] = dx[-2]
+    a[-1, -2] = t[-1] - t[-3]
+    d = t[-1] - t[-3]
+    b[-1] = (dx[-1] ** 2 * slope[-2] + (2 * d + dx[-1]) * dx[-2] * slope[-1]) / d
+    s = solve_banded(
+        (1, 1), a, b.reshape(n, -1), overwrite_ab=True, overwrite_b=True, check_finite=False
+    ).reshape(b.shape)
+    # scipy.interpolate.CubicHermiteSpline's coefficients
+    slope = np.diff(x, axis=0) / dx
+    q = (s[:-1] + s[1:] - 2 * slope) / dx
+    c = np.stack((q / dx, (slope - s[:-1]) / dx - q, s[:-1], x[:-1]))
+    return interpolate.PPoly.construct_fast(c, t, extrapolate=True)(tt)
 
 
 @dataclass(frozen=True)

@@ -109,13 +109,13 @@ def feed(name: str) -> Iterator[tuple[PersonMetrics, np.ndarray, np.ndarray]]:
     lp = LivePerson()
     for k in range(dur):
         ct, cs, cx = card
-        for tt, xx in _chunks(ct, np.stack([cs, cx]), k, rng):
+        for _tt, xx in _chunks(ct, np.stack([cs, cx]), k, rng):
             if c_kind == "beats":
                 lp.push_beats(xx[0])
             else:
                 lp.push_cardiac(xx[0], xx[1], c_fs, c_kind)
         et, es, ex = eda
-        for tt, xx in _chunks(et, np.stack([es, ex]), k, rng):
+        for _tt, xx in _chunks(et, np.stack([es, ex]), k, rng):
             lp.push_eda(xx[0], xx[1], e_fs)
         now = T0 + k + 1.0
         snap = lp.snapshot(now)
