@@ -67,3 +67,37 @@ def test_the_recording_covers_what_a_clinician_sees(frozen: dict[str, np.ndarray
     assert frozen["ecg/hrv_valid"].sum() > 100
     n_scr = [a.size for a in arrays_of(frozen, p)["scr_onsets"]]
     assert max(n_scr) >= 5
+
+
+def test_noise_floor_equals_eda_noise_us_on_a_trimmed_growing_signal() -> None:
+    """The incremental noise floor is ``eda_noise_us`` of the masked history, bit for bit:
+    random pushes (quantised or not, with NaN runs), front trims, and a validity mask that
+    changes only after its settled part."""
+    from dsp.eda import eda_noise_us
+    from dsp.live_noise import NoiseFloor
+
+    rng = np.random.default_rng(0)
+    calls = 0
+    for _ in range(25):
+        nf = NoiseFloor()
+        ctx, keep = int(rng.integers(5, 400)), int(rng.integers(200, 3000))
+        raw, final, g0 = np.zeros(0), np.zeros(0, dtype=bool), 0
+        quant = rng.random() < 0.3
+        for _ in range(int(rng.integers(5, 40))):
+            m = int(rng.integers(1, 200))
+            x = 5.0 + np.cumsum(rng.normal(0.0, 0.01, m))
+            x = np.round(x, 2) if quant else x
+            if rng.random() < 0.1:
+                x[: int(rng.integers(1, m + 1))] = np.nan
+            raw = np.concatenate([raw, x])
+            mask = np.concatenate([final, rng.random(raw.size - final.size) < 0.9])
+            settled = max(0, raw.size - ctx)
+            if raw.size > keep:
+                cut = raw.size - keep
+                raw, mask, g0, settled = raw[cut:], mask[cut:], g0 + cut, max(0, settled - cut)
+            final = mask[:settled].copy()
+            got = nf.noise_us(raw, mask, g0, settled)
+            want = eda_noise_us(np.where(mask, raw, np.nan), 32.0)
+            assert got == want or (np.isnan(got) and np.isnan(want))
+            calls += 1
+    assert calls > 200
