@@ -355,7 +355,8 @@ class LiveCardiac:
     def _beat_fields(self, now: float) -> dict:
         """Cardiac quality, last sample time and the beats in the history window at ``now``."""
         h0 = now - self.cfg.history_s
-        bt = self._beat_t[(self._beat_t > h0) & (self._beat_t <= now)]
+        i0, i1 = self._beat_t.searchsorted([h0, now], side="right")  # beat times increase
+        bt = self._beat_t[i0:i1].copy()
         prov = np.zeros(0)
         if self._det is not None and self._c_clock is not None:
             p = self._det.provisional_peak()
@@ -366,7 +367,7 @@ class LiveCardiac:
             "cardiac_quality": cq,
             "cardiac_quality_reason": cq_reason,
             "cardiac_last_t": self._c_last_t,
-            "beat_times": bt,  # boolean indexing made a copy already
+            "beat_times": bt,
             "provisional_beat_times": prov,
         }
 

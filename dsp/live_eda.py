@@ -248,16 +248,17 @@ class LiveEda:
         """SCL, SCR rate, EDA quality, noise floor and the SCRs in the history window."""
         scl, scl_valid, scr_rate, scr_valid, eq, eq_reason = self._eda_metrics(now)
         h0 = now - self.cfg.history_s
-        so = (self._scr_on > h0) & (self._scr_on <= now)
+        i0, i1 = self._scr_on.searchsorted([h0, now], side="right")  # onsets increase
+        so = slice(int(i0), int(i1))
         return {
             "scl_us": scl,
             "scr_per_min": scr_rate,
             "eda_quality": eq,
             "eda_quality_reason": eq_reason,
             "eda_last_t": self._e_last_t,
-            "scr_onsets": self._scr_on[so],
-            "scr_peaks": self._scr_pk[so],
-            "scr_amplitudes": self._scr_amp[so],
+            "scr_onsets": self._scr_on[so].copy(),
+            "scr_peaks": self._scr_pk[so].copy(),
+            "scr_amplitudes": self._scr_amp[so].copy(),
             "scl_valid": scl_valid,
             "scr_valid": scr_valid,
             "eda_noise_us": self._e_noise,
