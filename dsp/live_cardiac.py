@@ -332,9 +332,9 @@ class LiveCardiac:
             j = b1.searchsorted(p[:-1], side="right")
             jj = np.minimum(j, b0.size - 1)
             ok &= ~((j < b0.size) & (b0[jj] <= p[1:]))
-        usable, _ = ibi_exclusion(ibi, ok, self.cfg.min_ibi_ms, self.cfg.max_ibi_ms)
+        usable, why = ibi_exclusion(ibi, ok, self.cfg.min_ibi_ms, self.cfg.max_ibi_ms)
         t_prev = fz["t_split"]
-        sr = beat_series(p / fs, tb[start:], usable)
+        sr = beat_series(p / fs, tb[start:], usable, why)
         t_split = max(t_prev, float(tb[max(0, n_ibi - _TAIL)]))
         self._ibi_frozen, out = _split_frozen(fz, sr, t_prev, t_split)
         self._ibi_cache = (out,)
