@@ -213,9 +213,16 @@ class HrvFrequency:
     valid: bool
 
 
+def _span(f: np.ndarray, lo: float, hi: float) -> slice:
+    """The samples of the increasing frequency axis ``f`` with ``lo <= f <= hi`` (the mask
+    ``(f >= lo) & (f <= hi)`` as a slice)."""
+    a = int(f.searchsorted(lo, side="left"))
+    return slice(a, max(a, int(f.searchsorted(hi, side="right"))))
+
+
 def _band(f: np.ndarray, p: np.ndarray, lo: float, hi: float) -> float:
-    m = (f >= lo) & (f <= hi)
-    if m.sum() < 2:
+    m = _span(f, lo, hi)
+    if m.stop - m.start < 2:
         return 0.0
     return float(np.trapezoid(p[m], f[m]))
 
@@ -306,8 +313,8 @@ def hrv_frequency(
     vlf, lf, hf = _band(f, p, b0, b1), _band(f, p, b1, b2), _band(f, p, b2, b3)
 
     def peak(lo: float, hi: float) -> float:
-        m = (f >= lo) & (f <= hi)
-        return float(f[m][np.argmax(p[m])]) if m.any() else nan
+        m = _span(f, lo, hi)
+        return float(f[m][np.argmax(p[m])]) if m.stop > m.start else nan
 
     s = lf + hf
     return HrvFrequency(
@@ -394,11 +401,11 @@ def coherence_ratio(
     z = signal.detrend(z, type="linear")
     nfft = max(1024, 1 << int(np.ceil(np.log2(z.size))))
     f, p = _welch_hann(z, rate_hz, z.size, 0, nfft)  # the Hann periodogram
-    m = (f >= peak_band[0]) & (f <= peak_band[1])
+    m = _span(f, *peak_band)
     fpk = float(f[m][np.argmax(p[m])])
     peak = _band(f, p, fpk - peak_halfwidth_hz, fpk + peak_halfwidth_hz)
     total = _band(f, p, *total_band)
-    mb = (f >= breathing_band[0]) & (f <= breathing_band[1])
+    mb = _span(f, *breathing_band)
     fbr = float(f[mb][np.argmax(p[mb])])
     if not total > peak > 0:
         return Coherence(nan, fpk, peak, total, fbr, dur, False)
