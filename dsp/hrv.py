@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft as sp_fft
 from scipy import interpolate, signal, sparse
-from scipy.linalg import solve_banded, solveh_banded
+from scipy.linalg import lstsq, solve_banded, solveh_banded
 from scipy.sparse import linalg as splinalg
 
 from dsp.beats import ibi_correct
@@ -213,6 +213,17 @@ class HrvFrequency:
     valid: bool
 
 
+def _detrend_linear(z: np.ndarray) -> np.ndarray:
+    """``scipy.signal.detrend(z, type='linear')`` of a 1-D series: the same least-squares
+    call on the same design matrix (so the same values), without its general set-up."""
+    n = z.size
+    a = np.ones((n, 2), "d")
+    a[:, 0] = np.arange(1, n + 1, dtype="d") / n
+    y = z.reshape(n, 1).astype("d", copy=True)
+    coef = lstsq(a, y)[0]
+    return (y - a @ coef).reshape(z.shape)
+
+
 def _span(f: np.ndarray, lo: float, hi: float) -> slice:
     """The samples of the increasing frequency axis ``f`` with ``lo <= f <= hi`` (the mask
     ``(f >= lo) & (f <= hi)`` as a slice)."""
@@ -398,7 +409,7 @@ def coherence_ratio(
     if dur < min_fraction * window_s or x.size < 8:
         return Coherence(nan, nan, nan, nan, nan, dur, False)
     _, z = _resample_ibi(x, rate_hz)
-    z = signal.detrend(z, type="linear")
+    z = _detrend_linear(z)
     nfft = max(1024, 1 << int(np.ceil(np.log2(z.size))))
     f, p = _welch_hann(z, rate_hz, z.size, 0, nfft)  # the Hann periodogram
     m = _span(f, *peak_band)
