@@ -120,5 +120,7 @@ def alternates(amp: np.ndarray) -> bool:
     a = np.asarray(amp, dtype=float)
     if a.size < 8 or not np.all(np.isfinite(a)):
         return False
-    nb = [min(a[j] for j in (i - 1, i + 1) if 0 <= j < a.size) for i in range(a.size)]
-    return any(all(a[i] < STRONG * nb[i] for i in range(par, a.size, 2)) for par in (0, 1))
+    v = a.tolist()  # Python floats: the same comparisons, without numpy scalars (every beat)
+    n = len(v)
+    nb = [v[1]] + [min(v[i - 1], v[i + 1]) for i in range(1, n - 1)] + [v[n - 2]]
+    return any(all(v[i] < STRONG * nb[i] for i in range(par, n, 2)) for par in (0, 1))

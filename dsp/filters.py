@@ -199,12 +199,17 @@ def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     ok = np.asarray(mask, dtype=bool)
     if ok.size == 0:
         return []
+    n = int(ok.size)
     if ok.all():
-        return [(0, int(ok.size))]
-    d = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
-    starts = np.flatnonzero(d == 1)
-    stops = np.flatnonzero(d == -1)
-    return list(zip(starts.tolist(), stops.tolist(), strict=True))
+        return [(0, n)]
+    # the edges between runs, with the ends of the array where a run touches them (called
+    # several times per live tick: no padded copy and no second scan)
+    e = (np.flatnonzero(ok[1:] != ok[:-1]) + 1).tolist()
+    if ok[0]:
+        e.insert(0, 0)
+    if ok[-1]:
+        e.append(n)
+    return list(zip(e[::2], e[1::2], strict=True))
 
 
 def nan_segments(x: np.ndarray) -> list[tuple[int, int]]:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from scipy import fft as sp_fft
 from scipy import interpolate, signal, sparse
-from scipy.linalg import solveh_banded
+from scipy.linalg import lstsq, solve_banded, solveh_banded
 from scipy.sparse import linalg as splinalg
 
 from dsp.beats import ibi_correct
@@ -155,7 +157,43 @@ def _resample_ibi(x: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
     tt = np.arange(t[0], t[-1], 1.0 / rate)
     if x.size < 4:
         return tt, np.interp(tt, t, x)
-    return tt, interpolate.CubicSpline(t, x)(tt)
+    return tt, _not_a_knot(t, x, tt)
+
+
+def _not_a_knot(t: np.ndarray, x: np.ndarray, tt: np.ndarray) -> np.ndarray:
+    """``scipy.interpolate.CubicSpline(t, x)(tt)`` (not-a-knot ends, 1-D, ``t.size >= 4``).
+
+    The same banded system, solver call, Hermite coefficients and piecewise-polynomial
+    evaluation as scipy, so the same values, without its input preparation, which costs
+    more than the work on a live 2-min window (~150 beats). Inputs it would reject go to
+    scipy (which raises)."""
+    dx = np.diff(t)
+    if not (np.all(dx > 0) and np.all(np.isfinite(t)) and np.all(np.isfinite(x))):
+        return interpolate.CubicSpline(t, x)(tt)
+    n = t.size
+    slope = np.diff(x, axis=0) / dx
+    a = np.zeros((3, n))  # banded: upper, main, lower diagonal
+    b = np.empty((n,), dtype=x.dtype)
+    a[1, 1:-1] = 2 * (dx[:-1] + dx[1:])
+    a[0, 2:] = dx[:-1]
+    a[-1, :-2] = dx[1:]
+    b[1:-1] = 3 * (dx[1:] * slope[:-1] + dx[:-1] * slope[1:])
+    a[1, 0] = dx[1]
+    a[0, 1] = t[2] - t[0]
+    d = t[2] - t[0]
+    b[0] = ((dx[0] + 2 * d) * dx[1] * slope[0] + dx[0] ** 2 * slope[1]) / d
+    a[1, -1] = dx[-2]
+    a[-1, -2] = t[-1] - t[-3]
+    d = t[-1] - t[-3]
+    b[-1] = (dx[-1] ** 2 * slope[-2] + (2 * d + dx[-1]) * dx[-2] * slope[-1]) / d
+    s = solve_banded(
+        (1, 1), a, b.reshape(n, -1), overwrite_ab=True, overwrite_b=True, check_finite=False
+    ).reshape(b.shape)
+    # scipy.interpolate.CubicHermiteSpline's coefficients
+    slope = np.diff(x, axis=0) / dx
+    q = (s[:-1] + s[1:] - 2 * slope) / dx
+    c = np.stack((q / dx, (slope - s[:-1]) / dx - q, s[:-1], x[:-1]))
+    return interpolate.PPoly.construct_fast(c, t, extrapolate=True)(tt)
 
 
 @dataclass(frozen=True)
@@ -175,9 +213,27 @@ class HrvFrequency:
     valid: bool
 
 
+def _detrend_linear(z: np.ndarray) -> np.ndarray:
+    """``scipy.signal.detrend(z, type='linear')`` of a 1-D series: the same least-squares
+    call on the same design matrix (so the same values), without its general set-up."""
+    n = z.size
+    a = np.ones((n, 2), "d")
+    a[:, 0] = np.arange(1, n + 1, dtype="d") / n
+    y = z.reshape(n, 1).astype("d", copy=True)
+    coef = lstsq(a, y)[0]
+    return (y - a @ coef).reshape(z.shape)
+
+
+def _span(f: np.ndarray, lo: float, hi: float) -> slice:
+    """The samples of the increasing frequency axis ``f`` with ``lo <= f <= hi`` (the mask
+    ``(f >= lo) & (f <= hi)`` as a slice)."""
+    a = int(f.searchsorted(lo, side="left"))
+    return slice(a, max(a, int(f.searchsorted(hi, side="right"))))
+
+
 def _band(f: np.ndarray, p: np.ndarray, lo: float, hi: float) -> float:
-    m = (f >= lo) & (f <= hi)
-    if m.sum() < 2:
+    m = _span(f, lo, hi)
+    if m.stop - m.start < 2:
         return 0.0
     return float(np.trapezoid(p[m], f[m]))
 
@@ -190,10 +246,35 @@ def _psd(
     z = smoothness_priors_detrend(z, lam) if lam else z - np.mean(z)
     nper = int(min(z.size, round(segment_s * rate)))
     nfft = max(2048, 1 << int(np.ceil(np.log2(max(nper, 2)))))
-    f, p = signal.welch(
-        z, fs=rate, window="hann", nperseg=nper, noverlap=nper // 2, nfft=nfft, detrend=False
-    )
+    f, p = _welch_hann(z, rate, nper, nper // 2, nfft)
     return f, p, dur
+
+
+@lru_cache(maxsize=32)
+def _hann(n: int) -> tuple[np.ndarray, float]:
+    """The periodic Hann window of ``n`` points (``scipy.signal.get_window('hann', n)``) and
+    the sum of its squares."""
+    w = signal.get_window("hann", n)
+    w.setflags(write=False)
+    return w, float((w * w).sum())
+
+
+def _welch_hann(
+    z: np.ndarray, rate: float, nper: int, noverlap: int, nfft: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided PSD by Welch's method with a periodic Hann window, no detrending, mean of
+    the segments: the definition of ``scipy.signal.welch(z, fs=rate, window='hann',
+    nperseg=nper, noverlap=noverlap, nfft=nfft, detrend=False)`` (density scaling; equal to
+    it to rounding), without its general-purpose set-up, which costs more than the FFT on a
+    live 2-min window. ``nper == z.size`` and ``noverlap = 0`` is the periodogram."""
+    win, ss = _hann(nper)
+    step = nper - noverlap
+    n_seg = (z.size - noverlap) // step
+    segs = np.lib.stride_tricks.sliding_window_view(z, nper)[: (n_seg - 1) * step + 1 : step]
+    spec = sp_fft.rfft(segs * win, n=nfft, axis=-1)
+    p = (spec.real * spec.real + spec.imag * spec.imag) * (1.0 / (rate * ss))
+    p[:, 1 : -1 if nfft % 2 == 0 else None] *= 2.0
+    return sp_fft.rfftfreq(nfft, 1.0 / rate), p.mean(axis=0) if n_seg > 1 else p[0]
 
 
 def hrv_frequency(
@@ -243,8 +324,8 @@ def hrv_frequency(
     vlf, lf, hf = _band(f, p, b0, b1), _band(f, p, b1, b2), _band(f, p, b2, b3)
 
     def peak(lo: float, hi: float) -> float:
-        m = (f >= lo) & (f <= hi)
-        return float(f[m][np.argmax(p[m])]) if m.any() else nan
+        m = _span(f, lo, hi)
+        return float(f[m][np.argmax(p[m])]) if m.stop > m.start else nan
 
     s = lf + hf
     return HrvFrequency(
@@ -328,14 +409,14 @@ def coherence_ratio(
     if dur < min_fraction * window_s or x.size < 8:
         return Coherence(nan, nan, nan, nan, nan, dur, False)
     _, z = _resample_ibi(x, rate_hz)
-    z = signal.detrend(z, type="linear")
+    z = _detrend_linear(z)
     nfft = max(1024, 1 << int(np.ceil(np.log2(z.size))))
-    f, p = signal.periodogram(z, fs=rate_hz, window="hann", nfft=nfft, detrend=False)
-    m = (f >= peak_band[0]) & (f <= peak_band[1])
+    f, p = _welch_hann(z, rate_hz, z.size, 0, nfft)  # the Hann periodogram
+    m = _span(f, *peak_band)
     fpk = float(f[m][np.argmax(p[m])])
     peak = _band(f, p, fpk - peak_halfwidth_hz, fpk + peak_halfwidth_hz)
     total = _band(f, p, *total_band)
-    mb = (f >= breathing_band[0]) & (f <= breathing_band[1])
+    mb = _span(f, *breathing_band)
     fbr = float(f[mb][np.argmax(p[mb])])
     if not total > peak > 0:
         return Coherence(nan, fpk, peak, total, fbr, dur, False)

@@ -453,13 +453,15 @@ def ibi_misplaced(
     bad = np.zeros(n, dtype=bool)
     cls = np.full(n, "", dtype=object)
     drop: set[int] = set()
-    q1, q3 = _rolling_quantiles(rr - med, 91, (0.25, 0.75))
-    spread = (q3 - q1) / 1.349  # robust SD of the intervals around their local median
+    spread = None  # robust SD of the intervals around their local median, when needed
     for name in ("longshort", "ectopic"):  # ectopic wins where both touch
         for i in getattr(fl, name):
             bad[i] = True
             cls[i] = name
     for i in np.flatnonzero(bad):
+        if spread is None:  # (not computed in the usual case of nothing flagged: live, per tick)
+            q1, q3 = _rolling_quantiles(rr - med, 91, (0.25, 0.75))
+            spread = (q3 - q1) / 1.349
         if blocked[i] or (i > 0 and bad[i - 1]) or (i + 1 < n and bad[i + 1]):
             continue
         j = _partner(rr, med, int(i), blocked | bad)

@@ -34,6 +34,34 @@ _TAIL = 50  # IBIs re-corrected on every update (> 45 + 3 beats, > 12 s of quali
 _CTX = 46  # IBIs of left context for the re-correction (half the 91-beat window + margin)
 
 
+def _split_frozen(fz: dict, sr, t_prev: float, t_split: float) -> tuple[dict, dict]:
+    """The frozen corrected IBIs extended by those of ``sr`` (a :class:`dsp.beats.BeatSeries`
+    of the tail) up to ``t_split``, and the whole series (frozen + tail) with its flags."""
+    # the series and its flag times increase: slices instead of masks
+    a, b = (int(i) for i in sr.ibi_t.searchsorted([t_prev, t_split], side="right"))
+    frozen = {
+        "t_split": t_split,
+        "t": np.concatenate([fz["t"], sr.ibi_t[a:b]]),
+        "ibi": np.concatenate([fz["ibi"], sr.ibi_ms[a:b]]),
+    }
+    flags = {}
+    for k in ARTIFACT_CLASSES:
+        ft = sr.changed_t[k]
+        if not ft.size:  # the usual case: nothing flagged in the tail
+            frozen[k] = flags[k] = fz[k]
+            continue
+        i, j = (int(v) for v in ft.searchsorted([t_prev, t_split], side="right"))
+        frozen[k] = np.concatenate([fz[k], ft[i:j]]) if j > i else fz[k]
+        flags[k] = np.concatenate([frozen[k], ft[j:]]) if j < ft.size else frozen[k]
+    t_all = np.concatenate([frozen["t"], sr.ibi_t[b:]])
+    v_all = np.concatenate([frozen["ibi"], sr.ibi_ms[b:]])
+    lead = 0
+    if v_all.size and not math.isfinite(v_all[0]):
+        fin = np.isfinite(v_all)
+        lead = int(np.argmax(fin)) if fin.any() else v_all.size
+    return frozen, {"t": t_all[lead:], "ibi": v_all[lead:], "flags_t": flags}
+
+
 class LiveCardiac:
     """Cardiac stream state and metrics of one person (see the module docstring)."""
 
@@ -267,54 +295,48 @@ class LiveCardiac:
             return self._ibi_cache[0]
         fs = self._c_fs
         pos, tb, seg = self._beat_pos, self._beat_t, self._beat_seg
-        out: dict = {
-            "t": np.zeros(0),
-            "ibi": np.zeros(0),
-            "flags_t": {k: np.zeros(0) for k in ARTIFACT_CLASSES},
-        }
         if fs is None or pos.size < 2:
+            out: dict = {
+                "t": np.zeros(0),
+                "ibi": np.zeros(0),
+                "flags_t": {k: np.zeros(0) for k in ARTIFACT_CLASSES},
+            }
             self._ibi_cache = (out,)
             return out
-        ibi = np.diff(pos) / fs * 1000.0
-        ok = seg[1:] == seg[:-1]
-        # exclude IBIs touching a bad quality window
-        bad = [(k0, k1) for k0, k1, good, _ in self._qwin if not good]
-        if bad:  # windows are consecutive: the first one ending after an IBI's start decides
-            b0, b1 = np.asarray(bad, dtype=float).T
-            j = b1.searchsorted(pos[:-1], side="right")
-            jj = np.minimum(j, b0.size - 1)
-            ok &= ~((j < b0.size) & (b0[jj] <= pos[1:]))
-        usable, _ = ibi_exclusion(ibi, ok, self.cfg.min_ibi_ms, self.cfg.max_ibi_ms)
         fz = self._ibi_frozen
-        if fz is None or fz["t_split"] < tb[0]:
+        t0 = tb[0]
+        if fz is None or fz["t_split"] < t0:
             fz = {"t_split": -np.inf, "t": np.zeros(0), "ibi": np.zeros(0)}
             fz.update({k: np.zeros(0) for k in ARTIFACT_CLASSES})
             start = 0
-        else:
-            old = fz["t"] > tb[0]
-            fz["t"], fz["ibi"] = fz["t"][old], fz["ibi"][old]
+        else:  # the frozen times increase: drop those the history trim dropped
+            ft = fz["t"]
+            if ft.size and ft[0] <= t0:
+                i = int(ft.searchsorted(t0, side="right"))
+                fz["t"], fz["ibi"] = ft[i:], fz["ibi"][i:]
             for k in ARTIFACT_CLASSES:
-                fz[k] = fz[k][fz[k] > tb[0]]
+                fk = fz[k]
+                if fk.size and fk[0] <= t0:
+                    fz[k] = fk[int(fk.searchsorted(t0, side="right")) :]
             start = max(0, int(tb.searchsorted(fz["t_split"])) - _CTX)
+        n_ibi = pos.size - 1
+        # only IBIs from ``start`` on are corrected again: exclusion of those alone (the
+        # steps are per IBI)
+        p, sg = pos[start:], seg[start:]
+        ibi = np.diff(p) / fs * 1000.0
+        ok = sg[1:] == sg[:-1]
+        # exclude IBIs touching a bad quality window
+        bad = [(k0, k1) for k0, k1, good, _ in self._qwin if not good and k1 > p[0]]
+        if bad:  # windows are consecutive: the first one ending after an IBI's start decides
+            b0, b1 = np.asarray(bad, dtype=float).T
+            j = b1.searchsorted(p[:-1], side="right")
+            jj = np.minimum(j, b0.size - 1)
+            ok &= ~((j < b0.size) & (b0[jj] <= p[1:]))
+        usable, why = ibi_exclusion(ibi, ok, self.cfg.min_ibi_ms, self.cfg.max_ibi_ms)
         t_prev = fz["t_split"]
-        sr = beat_series(pos[start:] / fs, tb[start:], usable[start:])
-        t_split = max(t_prev, float(tb[max(0, usable.size - _TAIL)]))
-        newly = (sr.ibi_t > t_prev) & (sr.ibi_t <= t_split)
-        tail = sr.ibi_t > t_split
-        frozen = {
-            "t_split": t_split,
-            "t": np.concatenate([fz["t"], sr.ibi_t[newly]]),
-            "ibi": np.concatenate([fz["ibi"], sr.ibi_ms[newly]]),
-        }
-        for k in ARTIFACT_CLASSES:
-            ft = sr.changed_t[k]
-            frozen[k] = np.concatenate([fz[k], ft[(ft > t_prev) & (ft <= t_split)]])
-            out["flags_t"][k] = np.concatenate([frozen[k], ft[ft > t_split]])
-        self._ibi_frozen = frozen
-        t_all = np.concatenate([frozen["t"], sr.ibi_t[tail]])
-        v_all = np.concatenate([frozen["ibi"], sr.ibi_ms[tail]])
-        lead = int(np.argmax(np.isfinite(v_all))) if np.isfinite(v_all).any() else v_all.size
-        out["t"], out["ibi"] = t_all[lead:], v_all[lead:]  # no separator before the first run
+        sr = beat_series(p / fs, tb[start:], usable, why)
+        t_split = max(t_prev, float(tb[max(0, n_ibi - _TAIL)]))
+        self._ibi_frozen, out = _split_frozen(fz, sr, t_prev, t_split)
         self._ibi_cache = (out,)
         return out
 
@@ -333,7 +355,8 @@ class LiveCardiac:
     def _beat_fields(self, now: float) -> dict:
         """Cardiac quality, last sample time and the beats in the history window at ``now``."""
         h0 = now - self.cfg.history_s
-        bt = self._beat_t[(self._beat_t > h0) & (self._beat_t <= now)]
+        i0, i1 = self._beat_t.searchsorted([h0, now], side="right")  # beat times increase
+        bt = self._beat_t[i0:i1].copy()
         prov = np.zeros(0)
         if self._det is not None and self._c_clock is not None:
             p = self._det.provisional_peak()
@@ -344,7 +367,7 @@ class LiveCardiac:
             "cardiac_quality": cq,
             "cardiac_quality_reason": cq_reason,
             "cardiac_last_t": self._c_last_t,
-            "beat_times": bt,  # boolean indexing made a copy already
+            "beat_times": bt,
             "provisional_beat_times": prov,
         }
 

@@ -14,9 +14,10 @@ import math
 
 import numpy as np
 
-from dsp.eda import eda_noise_us, eda_scr, scr_threshold_us
+from dsp.eda import eda_scr, scr_threshold_us
 from dsp.filters import CausalSos, butter_sos
 from dsp.live_clock import SMALL_GRID, StreamClock, split_at_gaps, validate_push
+from dsp.live_noise import NoiseFloor
 from dsp.person_metrics import PersonConfig
 from dsp.quality import MIN_SCL_DRIFT_US_S, eda_quality_reason, eda_valid_mask
 
@@ -76,6 +77,9 @@ class LiveEda:
         self._scr_last_run = -np.inf
         self._e_noise = float("nan")
         self._scr_thr = float("nan")
+        self._e_cut = 0  # kept samples trimmed from the front so far
+        self._noise = NoiseFloor()
+        self._noise_ctx = -1  # the mask context the noise floor's settled part assumed
 
     # ------------------------------------------------------------------ EDA input
     def push_eda(self, t: np.ndarray, x: np.ndarray, fs: float) -> None:
@@ -141,6 +145,7 @@ class LiveEda:
             self._e_t, self._e_x, self._e_raw = self._e_t[cut:], self._e_x[cut:], self._e_raw[cut:]
             self._e_mask = self._e_mask[cut:]
             self._e_mask_valid = max(0, self._e_mask_valid - cut)
+            self._e_cut += cut
 
     def _eda_mask(self) -> np.ndarray:
         """Kleckner validity of the kept EDA, updated incrementally.
@@ -156,9 +161,7 @@ class LiveEda:
             return self._e_mask
         fs = self._e_fs_kept
         step = float(self.eda_step_us)
-        # a run the step may explain lasts up to step / MIN_SCL_DRIFT_US_S: keep it in context
-        ctx_s = 12.0 if step <= 0 else max(12.0, step / MIN_SCL_DRIFT_US_S + 12.0)
-        ctx = int(ctx_s * fs) + 1
+        ctx = self._mask_ctx()
         r0 = max(0, min(self._e_mask_valid, self._e_mask.size) - ctx)
         c0 = max(0, r0 - ctx)
         gap_n = int(self.cfg.max_gap_s * fs)
@@ -169,6 +172,24 @@ class LiveEda:
         m[r0:] = part[r0 - c0 :]
         self._e_mask, self._e_mask_valid = m, n
         return m
+
+    def _mask_ctx(self) -> int:
+        """Samples of the mask re-evaluated at each update (and as many of left context):
+        older ones are final."""
+        step = float(self.eda_step_us)
+        # a run the step may explain lasts up to step / MIN_SCL_DRIFT_US_S: keep it in context
+        ctx_s = 12.0 if step <= 0 else max(12.0, step / MIN_SCL_DRIFT_US_S + 12.0)
+        return int(ctx_s * self._e_fs_kept) + 1
+
+    def _noise_us(self) -> float:
+        """:func:`dsp.eda.eda_noise_us` of the valid raw EDA over the kept history, kept up to
+        date by :class:`dsp.live_noise.NoiseFloor` (same value)."""
+        mask = self._eda_mask()
+        ctx = self._mask_ctx()
+        if ctx != self._noise_ctx:  # another context: the settled part is not known settled
+            self._noise.reset()
+            self._noise_ctx = ctx
+        return self._noise.noise_us(self._e_raw, mask, self._e_cut, mask.size - ctx)
 
     def _update_scr(self) -> None:
         """Re-run SCR detection on the recent cleaned EDA at most once per second of data."""
@@ -185,8 +206,7 @@ class LiveEda:
         if np.count_nonzero(np.isfinite(x)) < 4 * fs:
             return
         # the person's noise floor over the kept history (valid raw samples), as offline
-        raw = np.where(self._eda_mask(), self._e_raw, np.nan)
-        self._e_noise = eda_noise_us(raw, fs)
+        self._e_noise = self._noise_us()
         self._scr_thr = scr_threshold_us(
             self._e_noise, self._e_fs, self.cfg.eda_cutoff_hz, self.cfg.scr_noise_k,
             self.cfg.scr_min_amplitude_us, causal=True,
@@ -228,16 +248,17 @@ class LiveEda:
         """SCL, SCR rate, EDA quality, noise floor and the SCRs in the history window."""
         scl, scl_valid, scr_rate, scr_valid, eq, eq_reason = self._eda_metrics(now)
         h0 = now - self.cfg.history_s
-        so = (self._scr_on > h0) & (self._scr_on <= now)
+        i0, i1 = self._scr_on.searchsorted([h0, now], side="right")  # onsets increase
+        so = slice(int(i0), int(i1))
         return {
             "scl_us": scl,
             "scr_per_min": scr_rate,
             "eda_quality": eq,
             "eda_quality_reason": eq_reason,
             "eda_last_t": self._e_last_t,
-            "scr_onsets": self._scr_on[so],
-            "scr_peaks": self._scr_pk[so],
-            "scr_amplitudes": self._scr_amp[so],
+            "scr_onsets": self._scr_on[so].copy(),
+            "scr_peaks": self._scr_pk[so].copy(),
+            "scr_amplitudes": self._scr_amp[so].copy(),
             "scl_valid": scl_valid,
             "scr_valid": scr_valid,
             "eda_noise_us": self._e_noise,
@@ -256,13 +277,17 @@ class LiveEda:
         fs = self._e_fs_kept
         i0, i1 = self._e_t.searchsorted([now - cfg.scl_window_s, now], side="right")
         mw = mask[i0:i1]
-        frac = float(mw.mean()) if mw.size else nan
+        # np.mean's arithmetic without its wrapper: a count over the size for the masks, the
+        # (pairwise) sum over the size for the level
+        frac = np.count_nonzero(mw) / mw.size if mw.size else nan
         scl_valid = mw.size >= cfg.min_coverage * cfg.scl_window_s * fs and frac >= cfg.min_coverage
-        scl = float(np.mean(self._e_x[i0:i1][mw])) if scl_valid else nan
+        xw = self._e_x[i0:i1][mw] if scl_valid else None
+        scl = float(xw.sum() / xw.size) if xw is not None else nan
         j0, j1 = self._e_t.searchsorted([now - cfg.scr_window_s, now], side="right")
         ms = mask[j0:j1]
         scr_valid = bool(
-            ms.size >= cfg.min_coverage * cfg.scr_window_s * fs and ms.mean() >= cfg.min_coverage
+            ms.size >= cfg.min_coverage * cfg.scr_window_s * fs
+            and np.count_nonzero(ms) / ms.size >= cfg.min_coverage
         )
         rate = nan
         if scr_valid:

@@ -108,7 +108,10 @@ class LivePerson(LiveCardiac, LiveEda):
         hf, co = sc[1], sc[2]
         spectral_valid = bool(hf is not None and hf.valid)
         coherence_valid = bool(co is not None and co.valid)
-        tm = (t_ibi > now - 300.0) & (t_ibi <= now) & np.isfinite(ibi)
+        # the HR trend: valid IBIs of the last 300 s (the series' times increase)
+        tr_t, tr_ibi = window(300.0)
+        tm = np.isfinite(tr_ibi)
+        lo_art = now - cfg.hrv_window_s
         return {
             "hr_bpm": 60000.0 / float(np.mean(last)) if last.size else nan,
             "rmssd_ms": ht.rmssd_ms if hrv_valid else nan,
@@ -122,12 +125,12 @@ class LivePerson(LiveCardiac, LiveEda):
             "coherence_ratio": co.ratio if coherence_valid and co else nan,
             "breathing_hz": co.breathing_hz if coherence_valid and co else nan,
             "n_beats_window": n_fin,
-            "artifacts": {  # artifacts in the HRV window
-                k: int(np.count_nonzero((v > now - cfg.hrv_window_s) & (v <= now))) if v.size else 0
+            "artifacts": {  # artifacts in the HRV window (flag times increase)
+                k: int(np.subtract(*v.searchsorted([now, lo_art], side="right"))) if v.size else 0
                 for k, v in ib["flags_t"].items()
             },
-            "hr_trend_t": t_ibi[tm],
-            "hr_trend_bpm": 60000.0 / ibi[tm],
+            "hr_trend_t": tr_t[tm],
+            "hr_trend_bpm": 60000.0 / tr_ibi[tm],
             "hr_valid": bool(last.size),
             "hrv_valid": bool(hrv_valid),
             "spectral_valid": spectral_valid,
