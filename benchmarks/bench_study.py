@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/bench_study.py [--pool 60] [--studies 200] [--sessions 20]
 [--minutes 5] [--workers 1] [--null independent simulated] [--only null|coupled]
-[--rules current signflip rank z] [--save FILE.npz] [--load FILE.npz ...]``
+[--rules current signflip rank z] [--save FILE.npz] [--load FILE.npz ...] [--disjoint]``
 
 Two pools of sessions are simulated: independent people (:func:`dsp.nullgen.poisson_dyad`,
 own SCR trains and heart rates, or with ``--null simulated`` the simulator's independent
@@ -22,7 +22,9 @@ of studies.
 ``--rules`` compares the app's test (``current``) with the paired alternatives of
 ``benchmarks/study_rules.py`` on the same studies; ``--save`` keeps the pools' pairing
 matrices (the slow part) and ``--load`` reuses them, so rules can be compared without
-re-simulating.
+re-simulating. ``--disjoint`` gives every study its own new sessions instead of drawing them
+from a shared pool: the studies are then independent, so the rates are binomial and not
+moved by one pool's chance difference between its real and pseudo-dyads.
 
 ``--speed N`` instead times the study as ``attune analyze`` runs it on N analysed sessions of
 ``--minutes`` (``app.analysis.study.pseudo_study``: N x N pairings on ``--workers`` processes,
@@ -114,6 +116,27 @@ def studies(
     return out
 
 
+def disjoint_studies(
+    kind: str,
+    n_studies: int,
+    size: int,
+    dur: float,
+    workers: int,
+    seed0: int,
+    rules: tuple[str, ...],
+) -> dict[str, np.ndarray]:
+    """As :func:`studies`, but every study has its own ``size`` new sessions (seeds ``seed0 +
+    study * size ...``): independent studies, so the rates are binomial."""
+    out = {r: np.empty((n_studies, len(STATISTICS))) for r in rules}
+    for s in range(n_studies):
+        m = pool_matrix(kind, size, dur, workers, seed0 + s * size)
+        _session.cache_clear()
+        one = studies(m, 1, size, seed0 + s, rules)
+        for r in rules:
+            out[r][s] = one[r][0]
+    return out
+
+
 def _speed(n: int, minutes: float, workers: int) -> None:
     import os
     import resource
@@ -180,6 +203,10 @@ def main() -> None:
     )  # fmt: skip
     ap.add_argument("--only", choices=("null", "coupled"), help="run one kind of pool only")
     ap.add_argument("--speed", type=int, default=0, metavar="N", help="time a study of N sessions")
+    ap.add_argument(
+        "--disjoint", action="store_true",
+        help="every study simulates its own sessions (independent studies; --pool unused)",
+    )  # fmt: skip
     ap.add_argument("--save", help="save the pools' pairing matrices to this .npz")
     ap.add_argument("--load", nargs="+", help="use pairing matrices saved with --save")
     ap.add_argument(
@@ -200,6 +227,12 @@ def main() -> None:
             saved.update({k: z[k] for k in z.files})
     mats, res = {}, {}
     for kind, seed0 in pools:
+        if args.disjoint:
+            base = 1_000_000 + seed0 * 10
+            res[kind] = disjoint_studies(
+                kind, args.studies, args.sessions, dur, args.workers, base, tuple(args.rules)
+            )
+            continue
         m = saved.get(kind)
         if m is None or m.shape[0] < args.pool:
             m = pool_matrix(kind, args.pool, dur, args.workers, seed0)
@@ -222,9 +255,10 @@ def main() -> None:
                 cells.append(f"{100 * np.mean(hit):.1f} % of {p.size}")
             side = "two-sided" if two else "one-sided"
             print(f"| {name} ({side}) | " + " | ".join(cells) + " |")
+    src = "each with its own sessions" if args.disjoint else f"drawn from pools of {args.pool}"
     print(
-        f"\n{args.studies} studies of {args.sessions} sessions ({args.minutes:g} min) drawn from "
-        f"pools of {args.pool}; {time.perf_counter() - t0:.0f} s on {args.workers} worker(s)"
+        f"\n{args.studies} studies of {args.sessions} sessions ({args.minutes:g} min) {src}; "
+        f"{time.perf_counter() - t0:.0f} s on {args.workers} worker(s)"
     )
 
 
