@@ -207,6 +207,10 @@ def main() -> None:
         "--disjoint", action="store_true",
         help="every study simulates its own sessions (independent studies; --pool unused)",
     )  # fmt: skip
+    ap.add_argument(
+        "--seed-offset", type=int, default=0,
+        help="with --disjoint: added to every session seed (another batch of studies)",
+    )  # fmt: skip
     ap.add_argument("--save", help="save the pools' pairing matrices to this .npz")
     ap.add_argument("--load", nargs="+", help="use pairing matrices saved with --save")
     ap.add_argument(
@@ -228,7 +232,7 @@ def main() -> None:
     mats, res = {}, {}
     for kind, seed0 in pools:
         if args.disjoint:
-            base = 1_000_000 + seed0 * 10
+            base = 1_000_000 + seed0 * 10 + args.seed_offset
             res[kind] = disjoint_studies(
                 kind, args.studies, args.sessions, dur, args.workers, base, tuple(args.rules)
             )
