@@ -1,7 +1,8 @@
 """The study-level answer on repeated simulated studies: real dyads against pseudo-dyads.
 
 Usage: ``python benchmarks/bench_study.py [--pool 60] [--studies 200] [--sessions 20]
-[--minutes 5] [--workers 1] [--null independent|simulated] [--only null|coupled]``
+[--minutes 5] [--workers 1] [--null independent simulated] [--only null|coupled]
+[--rules current signflip rank z] [--save FILE.npz] [--load FILE.npz ...] [--disjoint]``
 
 Two pools of sessions are simulated: independent people (:func:`dsp.nullgen.poisson_dyad`,
 own SCR trains and heart rates, or with ``--null simulated`` the simulator's independent
@@ -17,6 +18,13 @@ are each study's own rate, with a wider spread than independent studies would ha
 
 Targets (issue 18): coupled, real > pseudo with p < 0.01; independent, p > 0.05 in >= 95 %
 of studies.
+
+``--rules`` compares the app's test (``current``) with the paired alternatives of
+``benchmarks/study_rules.py`` on the same studies; ``--save`` keeps the pools' pairing
+matrices (the slow part) and ``--load`` reuses them, so rules can be compared without
+re-simulating. ``--disjoint`` gives every study its own new sessions instead of drawing them
+from a shared pool: the studies are then independent, so the rates are binomial and not
+moved by one pool's chance difference between its real and pseudo-dyads.
 
 ``--speed N`` instead times the study as ``attune analyze`` runs it on N analysed sessions of
 ``--minutes`` (``app.analysis.study.pseudo_study``: N x N pairings on ``--workers`` processes,
@@ -41,6 +49,11 @@ from dsp.concordance.study import study_comparison
 from dsp.nullgen import poisson_dyad
 from dsp.simstudy import grid_series, independent_config, listening_talking
 from dsp.simulate import DyadSimConfig, simulate_dyad
+
+try:
+    from study_rules import RULES
+except ImportError:  # imported as benchmarks.bench_study
+    from benchmarks.study_rules import RULES
 
 FS = 4.0
 
@@ -80,17 +93,47 @@ def pool_matrix(kind: str, n: int, dur: float, workers: int, seed0: int) -> np.n
         return np.array(list(ex.map(_row, jobs)))
 
 
-def studies(m: np.ndarray, n_studies: int, size: int, seed: int) -> np.ndarray:
-    """``(n_studies, len(STATISTICS))`` permutation p of random studies of ``size`` sessions."""
+def studies(
+    m: np.ndarray, n_studies: int, size: int, seed: int, rules: tuple[str, ...] = ("current",)
+) -> dict[str, np.ndarray]:
+    """Per rule, ``(n_studies, len(STATISTICS))`` p of random studies of ``size`` sessions:
+    ``current`` is :func:`dsp.concordance.study.study_comparison`, the others
+    :data:`study_rules.RULES` (on the same studies, their own random stream)."""
     rng = np.random.default_rng(seed)
-    out = np.empty((n_studies, len(STATISTICS)))
+    alt = np.random.default_rng(seed + 1)
+    out = {r: np.empty((n_studies, len(STATISTICS))) for r in rules}
     for s in range(n_studies):
         pick = rng.choice(m.shape[0], size, replace=False)
         sub = m[np.ix_(pick, pick)]
         for k, (_, two) in enumerate(STATISTICS):
-            out[s, k] = study_comparison(
-                sub[:, :, k], two, n_perm=2000, n_boot=200, seed=int(rng.integers(2**31))
-            ).p
+            seed_k = int(rng.integers(2**31))
+            for r in rules:
+                if r == "current":
+                    p = study_comparison(sub[:, :, k], two, n_perm=2000, n_boot=200, seed=seed_k).p
+                else:
+                    p = RULES[r](sub[:, :, k], two, 2000, alt)
+                out[r][s, k] = p
+    return out
+
+
+def disjoint_studies(
+    kind: str,
+    n_studies: int,
+    size: int,
+    dur: float,
+    workers: int,
+    seed0: int,
+    rules: tuple[str, ...],
+) -> dict[str, np.ndarray]:
+    """As :func:`studies`, but every study has its own ``size`` new sessions (seeds ``seed0 +
+    study * size ...``): independent studies, so the rates are binomial."""
+    out = {r: np.empty((n_studies, len(STATISTICS))) for r in rules}
+    for s in range(n_studies):
+        m = pool_matrix(kind, size, dur, workers, seed0 + s * size)
+        _session.cache_clear()
+        one = studies(m, 1, size, seed0 + s, rules)
+        for r in rules:
+            out[r][s] = one[r][0]
     return out
 
 
@@ -154,35 +197,72 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument(
-        "--null", default="independent", choices=("independent", "simulated"),
-        help="independent pool: dsp.nullgen.poisson_dyad or the simulator's independent people",
+        "--null", nargs="+", default=["independent"], choices=("independent", "simulated"),
+        help="independent pools: dsp.nullgen.poisson_dyad and/or the simulator's independent "
+        "people",
     )  # fmt: skip
-    ap.add_argument("--only", choices=("null", "coupled"), help="run one pool only")
+    ap.add_argument("--only", choices=("null", "coupled"), help="run one kind of pool only")
     ap.add_argument("--speed", type=int, default=0, metavar="N", help="time a study of N sessions")
+    ap.add_argument(
+        "--disjoint", action="store_true",
+        help="every study simulates its own sessions (independent studies; --pool unused)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--seed-offset", type=int, default=0,
+        help="with --disjoint: added to every session seed (another batch of studies)",
+    )  # fmt: skip
+    ap.add_argument("--save", help="save the pools' pairing matrices to this .npz")
+    ap.add_argument("--load", nargs="+", help="use pairing matrices saved with --save")
+    ap.add_argument(
+        "--rules", nargs="+", default=["current"], choices=("current", *RULES),
+        help="study-level tests to compare (benchmarks/study_rules.py)",
+    )  # fmt: skip
     args = ap.parse_args()
     if args.speed:
         _speed(args.speed, args.minutes, args.workers)
         return
     t0 = time.perf_counter()
     dur = 60.0 * args.minutes
-    res = {}
-    pools = (("null", args.null, 70_000), ("coupled", "coupled", 80_000))
-    for role, kind, seed0 in pools:
-        if args.only in (None, role):
+    pools = [(k, 70_000) for k in args.null if args.only in (None, "null")]
+    pools += [("coupled", 80_000)] if args.only in (None, "coupled") else []
+    saved: dict[str, np.ndarray] = {}
+    for f in args.load or ():
+        with np.load(f) as z:
+            saved.update({k: z[k] for k in z.files})
+    mats, res = {}, {}
+    for kind, seed0 in pools:
+        if args.disjoint:
+            base = 1_000_000 + seed0 * 10 + args.seed_offset
+            res[kind] = disjoint_studies(
+                kind, args.studies, args.sessions, dur, args.workers, base, tuple(args.rules)
+            )
+            continue
+        m = saved.get(kind)
+        if m is None or m.shape[0] < args.pool:
             m = pool_matrix(kind, args.pool, dur, args.workers, seed0)
-            res[role] = studies(m, args.studies, args.sessions, seed0)
-    nan = np.full((args.studies, len(STATISTICS)), np.nan)
-    print(f"| index | {args.null}: p > 0.05 (target >= 95 %) | coupled: p < 0.01 |")
-    print("|---|---|---|")
-    for k, (name, two) in enumerate(STATISTICS):
-        ind, cou = res.get("null", nan)[:, k], res.get("coupled", nan)[:, k]
-        side = "two-sided" if two else "one-sided"
-        a = f"{100 * np.mean(ind > 0.05):.1f} % of {ind.size}" if "null" in res else "-"
-        b = f"{100 * np.mean(cou < 0.01):.1f} % of {cou.size}" if "coupled" in res else "-"
-        print(f"| {name} ({side}) | {a} | {b} |")
+        mats[kind] = m = m[: args.pool, : args.pool]
+        res[kind] = studies(m, args.studies, args.sessions, seed0, tuple(args.rules))
+    if args.save:
+        np.savez(args.save, **mats)
+    names = {"independent": "independent (poisson_dyad)", "simulated": "independent (simulator)"}
+    for rule in args.rules:
+        print(f"\nrule: {rule}")
+        head = [f"{names.get(k, k)}: " + ("p < 0.01" if k == "coupled" else "p > 0.05")
+                for k, _ in pools]  # fmt: skip
+        print("| index | " + " | ".join(head) + " |")
+        print("|---|" + "---|" * len(pools))
+        for j, (name, two) in enumerate(STATISTICS):
+            cells = []
+            for kind, _ in pools:
+                p = res[kind][rule][:, j]
+                hit = p < 0.01 if kind == "coupled" else p > 0.05
+                cells.append(f"{100 * np.mean(hit):.1f} % of {p.size}")
+            side = "two-sided" if two else "one-sided"
+            print(f"| {name} ({side}) | " + " | ".join(cells) + " |")
+    src = "each with its own sessions" if args.disjoint else f"drawn from pools of {args.pool}"
     print(
-        f"\n{args.studies} studies of {args.sessions} sessions ({args.minutes:g} min) drawn from "
-        f"pools of {args.pool}; {time.perf_counter() - t0:.0f} s on {args.workers} worker(s)"
+        f"\n{args.studies} studies of {args.sessions} sessions ({args.minutes:g} min) {src}; "
+        f"{time.perf_counter() - t0:.0f} s on {args.workers} worker(s)"
     )
 
 
