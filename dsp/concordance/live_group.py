@@ -52,7 +52,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.concordance.baselines import concordance_surrogate_test
 from dsp.concordance.coupling import LEAD_TEST_FS, coupling_percentile, recent_lead_test
 from dsp.concordance.evidence import HighlightRule, HighlightTracker
 from dsp.concordance.group import (
@@ -64,6 +63,7 @@ from dsp.concordance.group import (
     pair_matrix,
 )
 from dsp.concordance.indices import kleinbub_index, marci_index
+from dsp.concordance.lagged import LaggedCiTest, ci_lag_test
 from dsp.concordance.lead import EDA_BRIDGE_S, NO_LEAD_TEST, LeadTest
 from dsp.concordance.live_config import DyadConfig
 from dsp.concordance.stream import ConcordanceStream, PairBuffer
@@ -154,9 +154,11 @@ class LivePair:
         Time spanned by the current run of refreshes at or above the rule's percentile (s).
     paused : bool
         One of the two has had no EDA for :data:`PAUSE_S`; tests wait.
-    ci_test : SurrogateTest or None
-        The CI over the same span as ``coupling`` against circular shifts (None before):
-        a refresh counts for the rule only when its p < :data:`CI_ALPHA` too.
+    ci_test : LaggedCiTest or None
+        The CI over the same span as ``coupling`` at its best lag within the coupling test's
+        ``+-wcc_lag_s``, against the same maximum around every circular shift
+        (:func:`~dsp.concordance.lagged.ci_lag_test`; None before): a refresh counts for the
+        rule only when its p < :data:`CI_ALPHA` too.
     """
 
     a: str
@@ -171,7 +173,7 @@ class LivePair:
     coupled_ever: bool
     hold_s: float
     paused: bool
-    ci_test: SurrogateTest | None = None
+    ci_test: LaggedCiTest | None = None
 
     @property
     def p(self) -> float:
@@ -297,9 +299,9 @@ def run_job(job: GroupJob, config: DyadConfig) -> tuple:
         if not math.isfinite(coupling_percentile_p(lead)):
             return lead, None
         w = min(p.size, int(round(cfg.lead_window_s * cfg.fs)))
-        ci = concordance_surrogate_test(
-            p[-w:], c[-w:], cfg.fs, cfg.n_surrogates, "circular", cfg.min_shift_s,
-            statistic="ci", slope_s=cfg.slope_s, corr_s=cfg.corr_s, step_s=cfg.step_s, seed=rng,
+        ci = ci_lag_test(
+            p[-w:], c[-w:], cfg.fs, cfg.wcc_lag_s, cfg.min_shift_s, cfg.slope_s, cfg.corr_s,
+            cfg.step_s,
         )  # fmt: skip
         return lead, ci
     rows = np.flatnonzero(np.isfinite(job.x).any(axis=1))
@@ -363,7 +365,7 @@ class LiveGroup:
         self.q = 1.0 - rule.percentile / 100.0
         self.n_surrogates = max(cfg.lead_surrogates, math.ceil(2 * n_pairs / self.q))
         self._tests: list[LeadTest] = [NO_LEAD_TEST] * n_pairs
-        self._ci_tests: list[SurrogateTest | None] = [None] * n_pairs
+        self._ci_tests: list[LaggedCiTest | None] = [None] * n_pairs
         self._tested_t = [math.nan] * n_pairs
         self._p_holm = [math.nan] * n_pairs
         self._tracks = [HighlightTracker(rule, cfg.surrogate_every_s) for _ in range(n_pairs)]
