@@ -81,8 +81,9 @@ def pair_tooltip(pc: LivePair, metrics: GroupMetrics) -> str:
         )
     if pc.ci_test is not None:
         lines.append(
-            f"CI over the same 10 min: {pc.ci_test.observed:+.2f}, p = {pc.ci_test.p_value:.3f} "
-            "against time-shifted pairings (a check counts only when p < 0.05)"
+            f"CI over the same 10 min at its best lag ({pc.ci_test.lag_s:+.0f} s, within "
+            f"\u00b15 s): {pc.ci_test.observed:+.2f}, p = {pc.ci_test.p_value:.3f} against the "
+            "same best lag at every time shift (a check counts only when p < 0.05)"
         )
     rule = metrics.rule
     verdict = (
@@ -283,7 +284,8 @@ class GroupIndexPanel(QWidget):
     def set_metrics(self, m: GroupMetrics | None) -> None:
         if m is None or m.index.mean_ci is None:
             self.value.setText(DASH)
-            wait = m.note if m is not None and m.note else "tested from 150 s on"
+            n = len(m.people) if m is not None else 3
+            wait = m.note if m is not None and m.note else f"tested from {60 * n + 5} s on"
             self.detail.setText(wait)
             return
         t, k, idx = m.index.mean_ci, m.index.kuramoto, m.index

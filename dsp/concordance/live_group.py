@@ -16,10 +16,13 @@ own parts and rules:
   (:class:`~dsp.concordance.evidence.HighlightRule`: percentile ``100 (1 - p_holm)`` at or
   above 99 at refreshes spanning 60 s, :data:`GROUP_RULE`; the dyad's holds 20 s). A pair is
   **coupled** only while that rule holds, counting only refreshes at which the pair's own CI
-  over the same 10 minutes is also above chance (p < 0.05 against circular shifts): the
-  offline matrix's intersection-union rule (never more marks than Holm alone). Without it,
-  independent groups of four had a pair marked in 25 % of 12 fresh 15-minute sessions even
-  at the 60-s hold (README).
+  over the same 10 minutes is also above chance (p < 0.05): the offline matrix's
+  intersection-union rule (never more marks than Holm alone). Without it, independent groups
+  of four had a pair marked in 25 % of 12 fresh 15-minute sessions even at the 60-s hold
+  (README). That CI is taken at the pair's **best lag** within the coupling test's
+  ``+-wcc_lag_s`` and tested against the same maximum around every circular shift
+  (:func:`~dsp.concordance.lagged.ci_lag_test`): the lag-0 CI let a 2-s lag hide the coupled
+  pair of a triad in 3 of 10 sessions.
   The adjusted p can reach 0.01 only when ``P / (n + 1) <= 0.01`` (``P`` pairs, ``n``
   shifts), so each test draws ``max(lead_surrogates, ceil(2 P / q))`` shifts, capped by the
   distinct shifts the session has: with 4 people (6 pairs) no pair can be claimed before
@@ -30,8 +33,10 @@ own parts and rules:
 * **lead** per pair: the test's leader, named only while the pair is coupled.
 * **group index**: the mean pairwise CI over the last ``lead_window_s`` against surrogate
   groups with every member shifted on their own, and the Kuramoto order parameter beside it
-  (:func:`dsp.concordance.group.group_index_test`, the offline code on the recent span),
-  re-run every ``surrogate_every_s`` and under the same highlight rule.
+  (:func:`dsp.concordance.group.group_index_test`, the offline code on the recent span:
+  every two members' shifts at least ``min(min_shift_s, span / 2N)`` apart, so the test
+  starts once the span holds ``N min_shift_s``), re-run every ``surrogate_every_s`` and under
+  the same highlight rule as the pairs.
 
 The tests are **jobs**: :meth:`LiveGroup.due_jobs` hands out frozen inputs (copies of the
 data) once per refresh, :func:`run_job` computes them (pure, any thread: the engine runs
