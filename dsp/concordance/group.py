@@ -151,7 +151,8 @@ class PairConcordance:
         The dyad's whole-session coupling and lead test: ``coupling.p_strength`` is the cell's
         evidence, ``coupling.leader`` / ``lag_s`` its lead (positive lag: ``b`` follows ``a``).
     p_holm : float
-        Holm-adjusted ``p_strength`` over the tested pairs (NaN when not tested).
+        Holm-adjusted ``p_strength`` over the tested pairs (EDA), or Holm-adjusted
+        ``max(p_strength, ci_lag p)`` (HR); NaN when not tested.
     coupled : bool
         ``p_holm < alpha`` and the claim's CI test below ``alpha`` too (:attr:`p_claim`): the
         only source of "A and B move together above chance".
@@ -534,7 +535,11 @@ def group_concordance(
     cells = [
         _pair_cell(people[i], people[j], x[i], x[j], config, n_pair_surr, signal) for i, j in pairs
     ]
-    adj = holm_adjust([c.p for c in cells])
+    # HR: Holm on the larger of the two p of each pair (both tests must pass, and the family
+    # is controlled as long as either is valid): with Holm on the coupling p and the best-lag
+    # CI below alpha, independent triads had a pair claimed in 7 of 120 (bench_group_hr.py)
+    strict = signal is GroupSignal.HR
+    adj = holm_adjust([float(np.max([c.p, c.p_ci_claim])) if strict else c.p for c in cells])
     out = tuple(
         replace(c, p_holm=float(pa), coupled=bool(max(pa, c.p_ci_claim) < alpha))
         for c, pa in zip(cells, adj, strict=True)
