@@ -10,14 +10,20 @@ thread (as in the engine). After ``--warm`` s (no tests yet; the 10-minute windo
 it would (1 s in the app; 0.25 s = 4x real time). Thread CPU of the tick (what
 ``EngineSnapshot.tick_cost_s`` measures) and the worker's CPU per tick are printed.
 
-``honesty``: independent groups (every pair uncoupled, :mod:`dsp.simulate_group`) fed live, 4
-grid samples per tick, tests run at every refresh; a session counts as a false claim when any
-pair is ever claimed coupled (family-wise over pairs and over the session's refreshes), and
-separately when the group index is ever above chance. Beside it, triads with one pair coupled
-0.8: how often that pair is claimed by the end, and the others ever.
+``honesty``: simulated groups fed live (4 grid samples per tick, every test at every refresh):
+``null3`` / ``null4`` independent triads (10 min) and groups of four (15 min), ``one3`` triads
+with patient-partner coupled 0.8 (partner 2 s behind), ``all3`` triads with every pair
+coupled. Every test's p of every refresh is saved (``--save``), so rules (hold, the CI
+condition at the best lag or lag 0 or none, its level, the group test's start) are compared
+afterwards on the same tests (``--report FILE ...``); a session counts as a false claim when
+any pair is ever marked (family-wise over pairs and over the session's refreshes), and
+separately when the group index is ever above chance. The app's own decisions are checked
+against the replay of its rule in every session. Wilson 95 % intervals.
 
 Run:  .venv/bin/python benchmarks/bench_group_live.py tick --people 4 8 --ticks 200
-      .venv/bin/python benchmarks/bench_group_live.py honesty --sessions 40
+      .venv/bin/python benchmarks/bench_group_live.py honesty --sessions 40 --sessions4 12 \
+          --power 20 --all 12 --seed0 30000 --workers 2 --save runs.json
+      .venv/bin/python benchmarks/bench_group_live.py honesty --report runs.json
 """
 
 from __future__ import annotations
@@ -154,7 +160,7 @@ SETS = {
     "one3": (NAMES[1:4], "patient-partner=0.8@2", 10.0),
     "all3": (
         NAMES[1:4],
-        "patient-partner=0.8@2,patient-clinician=0.8@2,partner-clinician=0.8@2",
+        "patient-partner=0.8@2,patient-child=0.8@2,partner-child=0.8@2",
         10.0,
     ),
 }

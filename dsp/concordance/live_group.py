@@ -86,10 +86,12 @@ __all__ = [
 ]
 
 #: The group's rule: the Holm-adjusted p at the 99th percentile at every check for 60 s (the
-#: dyad holds 20 s; without the CI condition 4 of 12 independent groups of four had a pair
-#: marked in 15 minutes at 20 s, 1 of 12 at 60 s; with it and 60 s, none of 36 fresh
-#: independent groups, the coupled pair of a triad in 7 of 10: ``bench_group_live.py
-#: honesty``, README). The hold was chosen on the first of those sessions.
+#: dyad holds 20 s), a check counting only when the pair's CI at its best lag is above chance
+#: too. Chosen on seeds 20000+ (``bench_group_live.py honesty``: independent triads 2/60,
+#: groups of four 0/16, the coupled pair of a triad marked by 10 min in 21/22; the lag-0 CI
+#: condition 17/22) and confirmed on fresh seeds 30000+ (triads 1/40, groups of four 0/12,
+#: the coupled pair 21/21, the group index 2/40 and 0/12, all-coupled triads 12/12; at 40 s
+#: 4/40 triads had a pair marked; README "Groups live").
 GROUP_RULE = HighlightRule(99.0, 60.0)
 #: Level of each pair's own CI test, the second condition of a mark (as offline).
 CI_ALPHA = 0.05
