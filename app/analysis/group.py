@@ -321,8 +321,9 @@ def group_json(g: GroupAnalysis) -> dict[str, Any]:
         else {
             "people": list(g.hr.people),
             "correction": f"Holm over the {len(g.hr.pairs)} pairs of the HR matrix",
-            "claim": "Holm-adjusted coupling p and the CI at the pair's best lag (within "
-            "+-5 s, against the same maximum around every circular shift) both below alpha",
+            "claim": "Holm over the pairs of the larger of each pair's coupling p and the p of "
+            "its CI at the best lag (within +-5 s, against the same maximum around every "
+            "circular shift), below alpha",
             "pair_surrogates": g.hr.n_pair_surrogates,
             "coupled_pairs": [[pc.a, pc.b] for pc in g.hr.pairs if pc.coupled],
         },
@@ -333,17 +334,21 @@ def group_json(g: GroupAnalysis) -> dict[str, Any]:
 
 
 def _cell_value(pc: PairConcordance, signal: GroupSignal) -> float:
-    """The strength shown in a cell: the session CI (EDA) or the CI at the best lag (HR)."""
+    """The strength shown in a cell: the session CI (EDA), or the CI at the best lag minus
+    its chance median (HR: a best lag is above zero even by chance)."""
     if signal is GroupSignal.EDA:
         return pc.ci
-    return pc.ci_lag.observed if pc.ci_lag is not None else math.nan
+    lag = pc.ci_lag
+    if lag is None or lag.test.null.size == 0:
+        return math.nan
+    return lag.observed - float(np.median(lag.test.null))
 
 
 def matrix_cells(
     g: GroupAnalysis, signal: GroupSignal = GroupSignal.EDA
 ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
-    """Header and rows of the pair matrix as text: CI (HR: at the pair's best lag) with
-    :data:`COUPLED_MARK` where the pair is coupled after Holm."""
+    """Header and rows of the pair matrix as text: CI (HR: at the pair's best lag, minus its
+    chance median) with :data:`COUPLED_MARK` where the pair is coupled after Holm."""
     gc = g.eda if signal is GroupSignal.EDA else g.hr
     if gc is None:
         return ("",), ()
@@ -360,7 +365,8 @@ def matrix_cells(
                 cells.append(MISSING)
                 continue
             v = _cell_value(pc, signal)
-            cells.append(fmt_value(v, 2) + (f" {COUPLED_MARK}" if pc.coupled else ""))
+            text = fmt_value(v, 2) if signal is GroupSignal.EDA else f"{v:+.2f}"
+            cells.append(text + (f" {COUPLED_MARK}" if pc.coupled else ""))
         rows.append(tuple(cells))
     return ("",) + tuple(names), tuple(rows)
 

@@ -263,18 +263,20 @@ def _hr_group_section(a: SessionAnalysis) -> list[str]:
     e.append(table_html(Table("hr matrix", "", head, rows)))
     e.append(
         f'<p class="small">Number: the concordance index (Marci CI) of the two heart rates\' '
-        f"1-s slopes at the pair's best lag within \u00b15 s, a strength (a best lag is above "
-        f"zero even by chance: compare it with its chance median below). {COUPLED_MARK}: the "
-        f"heart rates move together above chance after Holm's correction for {n} pairs (the "
-        f"HR coupling test against circular shifts and the best-lag CI against the same "
-        f"maximum around every circular shift both below {g.hr.alpha:g}). –: not tested.</p>"
+        f"1-s slopes at the pair's best lag within \u00b15 s, minus its chance median (the "
+        f"same best lag of the time-shifted pairings: a best lag is above zero even by chance), "
+        f"a strength; the CI itself and its chance median are in the table below. {COUPLED_MARK}: the "
+        f"heart rates move together above chance: Holm's correction for {n} pairs applied to "
+        f"the larger of each pair's two p (the HR coupling test against circular shifts, the "
+        f"best-lag CI against the same maximum around every circular shift) gives below "
+        f"{g.hr.alpha:g}. –: not tested.</p>"
     )
     e += _section(
         Table(
             "hr pairs", "Heart rate of the pairs that matter", HR_PAIRS_HEADER, hr_pairs_rows(g),
             "Lead is named only for a coupled pair whose lead test passes (positive: the "
-            "second person follows). p (Holm): the larger of the Holm-adjusted HR coupling p "
-            "and the best-lag CI test p.",
+            "second person follows). p (Holm): Holm over the pairs of the larger of the HR "
+            "coupling p and the best-lag CI test p.",
         )
     )  # fmt: skip
     return e

@@ -67,9 +67,9 @@ def _hr_widgets(g: GroupAnalysis) -> list[QWidget]:
     for i in range(len(rows)):
         matrix.item(i, 0).setForeground(QColor(g.people.colour(head[i + 1])))
     text = QLabel(
-        f"<b>Heart rate</b>: CI of the 1-s HR slopes at the pair's best lag (within \u00b15 s; "
-        f"above zero even by chance, see its chance median). {COUPLED_MARK}: above chance "
-        f"after Holm over {len(g.hr.pairs)} pairs."
+        f"<b>Heart rate</b>: CI of the 1-s HR slopes at the pair's best lag (within \u00b15 s) "
+        f"minus its chance median (a best lag is above zero even by chance; both in the table "
+        f"below). {COUPLED_MARK}: above chance after Holm over {len(g.hr.pairs)} pairs."
     )
     text.setWordWrap(True)
     pairs = table_widget(list(HR_PAIRS_HEADER), [list(r) for r in hr_pairs_rows(g)])
