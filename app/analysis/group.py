@@ -156,6 +156,8 @@ def analyze_group(
             notes.append(f"HR pair matrix not computed: {exc}")
         else:
             notes = _merge_hr_notes(notes, _pair_notes(hr_gc, "HR"))
+            if hr_gc.note:
+                notes.append(f"HR matrix: {hr_gc.note}")
     idx = {n: i for i, n in enumerate(names)}
     contrasts: dict[tuple[str, str], tuple[LabelContrast, ...]] = {}
     start = float(tg[0]) if tg.size else t0
