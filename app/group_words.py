@@ -158,7 +158,8 @@ class GroupIndexWords:
 def group_index_words(m: GroupMetrics | None) -> GroupIndexWords:
     """The group index with its percentile among surrogate groups and the rule's verdict."""
     if m is None or m.index.mean_ci is None:
-        wait = m.note if m is not None and m.note else "tested from 150 s on"
+        n = len(m.people) if m is not None else 3
+        wait = m.note if m is not None and m.note else f"tested from {60 * n + 5} s on"
         return GroupIndexWords(MISSING, wait)
     t, k, idx = m.index.mean_ci, m.index.kuramoto, m.index
     verdict = "moving together above chance" if idx.above_chance else "not above chance"

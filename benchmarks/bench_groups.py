@@ -38,6 +38,7 @@ from scipy.stats import spearmanr
 
 from dsp.concordance.group import group_concordance, holm_adjust
 from dsp.concordance.indices import slope_series
+from dsp.concordance.lagged import ci_lag_test
 from dsp.simulate_group import coupling_parse, group_grid, simulate_group
 
 SETS = {
@@ -60,6 +61,10 @@ def run_one(args: tuple[str, int]) -> dict:
     t0 = time.perf_counter()
     gc = group_concordance(g.eda, g.people)
     dt = time.perf_counter() - t0
+    idx = {n: i for i, n in enumerate(g.people)}
+    lag_p = {  # the live matrix's CI condition: the CI at the pair's best lag (within +-5 s)
+        p.a + p.b: ci_lag_test(g.eda[idx[p.a]], g.eda[idx[p.b]], g.fs).p_value for p in gc.pairs
+    }
     s = slope_series(g.eda, g.fs, 5.0, 1.0)
     phases = np.angle(hilbert(s - s.mean(axis=1, keepdims=True), axis=1))
     return {
@@ -67,7 +72,15 @@ def run_one(args: tuple[str, int]) -> dict:
         "seed": seed,
         "seconds": dt,
         "pairs": {
-            p.a + p.b: (p.coupled, p.p_holm, p.leader, p.lag_s, p.p, p.ci_test.p_value)
+            p.a + p.b: (
+                p.coupled,
+                p.p_holm,
+                p.leader,
+                p.lag_s,
+                p.p,
+                p.ci_test.p_value,
+                lag_p[p.a + p.b],
+            )
             for p in gc.pairs
         },
         "any": gc.any_coupled,
@@ -128,6 +141,12 @@ def _both_tests(r: dict) -> dict[str, bool]:
     return {k: bool(a < 0.05) for k, a in zip(keys, adj, strict=True)}
 
 
+def _lagged(v: list) -> bool:
+    """The pair claimed with the live matrix's CI condition: Holm-adjusted coupling p and the
+    CI at the best lag both below 0.05."""
+    return bool(v[1] < 0.05 and v[6] < 0.05)
+
+
 def report(results: list[dict]) -> None:
     """The honesty table."""
     print("| set | statement | target | measured (95 % CI) |")
@@ -138,6 +157,8 @@ def report(results: list[dict]) -> None:
             print(f"| {name} | any pair claimed coupled (Holm) | <= 5 % | {_rate([r['any'] for r in rs])} |")  # fmt: skip
             print(f"| {name} | (stricter variant: Holm on max(coupling p, CI p)) any pair | | {_rate([any(_both_tests(r).values()) for r in rs])} |")  # fmt: skip
             print(f"| {name} | (Holm on the coupling test alone) any pair | | {_rate([any(v[1] < 0.05 for v in r['pairs'].values()) for r in rs])} |")  # fmt: skip
+            if all(len(v) > 6 for r in rs for v in r["pairs"].values()):
+                print(f"| {name} | (CI condition at the best lag, as live) any pair | | {_rate([any(_lagged(v) for v in r['pairs'].values()) for r in rs])} |")  # fmt: skip
             print(f"| {name} | group index (mean CI) above chance | <= 5 % | {_rate([r['mean_ci_above'] for r in rs])} |")  # fmt: skip
             print(f"| {name} | (also) Kuramoto R above chance | <= 5 % | {_rate([r['kuramoto_above'] for r in rs])} |")  # fmt: skip
     rs = [r for r in results if r["set"] == "one3"]
@@ -152,6 +173,9 @@ def report(results: list[dict]) -> None:
             print(f"| one3 | independent pair {k} claimed | <= 5 % | {_rate([r['pairs'][k][0] for r in rs])} |")  # fmt: skip
         lead_ok = [r["pairs"]["AB"][2] == "A" and abs(r["pairs"]["AB"][3] - 2.0) <= 1.0 for r in rs]
         print(f"| one3 | A named leader, lag within ±1 s of 2 s | | {_rate(lead_ok)} |")
+        if all(len(r["pairs"]["AB"]) > 6 for r in rs):
+            print(f"| one3 | (CI condition at the best lag, as live) A-B found | | {_rate([_lagged(r['pairs']['AB']) for r in rs])} |")  # fmt: skip
+            print(f"| one3 | (CI condition at the best lag) AC or BC claimed | | {_rate([_lagged(r['pairs']['AC']) or _lagged(r['pairs']['BC']) for r in rs])} |")  # fmt: skip
         print(f"| one3 | group index (mean CI) above chance | | {_rate([r['mean_ci_above'] for r in rs])} |")  # fmt: skip
     rs = [r for r in results if r["set"] == "all3"]
     if rs:
@@ -168,7 +192,7 @@ def report(results: list[dict]) -> None:
 def _save(r: dict, f) -> None:
     row = {**r, "phases": r["phases"].tolist()}
     row["pairs"] = {
-        k: [bool(v[0]), float(v[1]), v[2], float(v[3]), float(v[4]), float(v[5])]
+        k: [bool(v[0]), float(v[1]), v[2], float(v[3]), float(v[4]), float(v[5]), float(v[6])]
         for k, v in r["pairs"].items()
     }
     for k in ("any", "mean_ci_above", "kuramoto_above"):

@@ -71,8 +71,11 @@ def test_holm_runs_over_every_pair(triad) -> None:
     pp = snap.pair("patient", "partner")
     assert pp.p_holm == pytest.approx(3 * pp.p) and pp.percentile >= 99.0
     assert snap.n_surrogates >= 300  # ceil(2 * 3 / 0.01) = 600, capped by distinct shifts
-    # the mark's second condition: the pair's own CI over the same 10 minutes above chance
+    # the mark's second condition: the pair's own CI over the same 10 minutes above chance,
+    # at its best lag (the partner 2 s behind) against the same maximum around every shift
     assert pp.ci_test is not None and pp.ci_test.p_value < 0.05
+    assert pp.ci_test.lag_s == 2.0 and pp.ci_test.observed > pp.ci_test.ci_lag0
+    assert pp.ci_test.test.null.size > 400  # every shift of 60 s .. (span - 60 s)
 
 
 def test_group_index_is_tested_against_every_member_shifted(triad) -> None:

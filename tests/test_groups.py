@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from dsp.concordance.baselines import analyze_session
-from dsp.concordance.group import PairStatus, group_concordance, group_shifts, holm_adjust
+from dsp.concordance.group import (
+    PairStatus,
+    group_concordance,
+    group_index_test,
+    group_shifts,
+    holm_adjust,
+)
+from dsp.person_session import SessionConfig
 from dsp.simulate_group import (
     GroupModel,
     GroupSimConfig,
@@ -185,3 +192,17 @@ def test_pair_that_never_overlaps_is_reported_and_the_others_go_on() -> None:
     assert gc.pair("A", "B").status is PairStatus.TESTED
     assert gc.pair("A", "C").status is PairStatus.TESTED
     assert math.isfinite(gc.mean_ci.test.observed)
+
+
+def test_group_index_waits_for_slack_between_the_members_shifts() -> None:
+    """Shifts every two members at least min(60 s, span / 2N) apart, never under 30 s: a span
+    of N * 60 s + the slope window is the shortest tested (slack as large as the gaps)."""
+    g = group_grid(simulate_group(people=("a", "b", "c", "d"), duration_s=300.0, seed=1))
+    cfg = SessionConfig()
+    short = g.eda[:, : 4 * 244]  # 239 slopes < 4 * 60
+    mean_ci, kur, gap, note = group_index_test(short, cfg, 50, 0.05)
+    assert mean_ci is None and kur is None and "245 s" in note
+    mean_ci, _, gap, note = group_index_test(g.eda[:, : 4 * 246], cfg, 50, 0.05)
+    assert mean_ci is not None and note == "" and gap == 30.0  # 241 slopes // 8
+    _, _, gap, _ = group_index_test(g.eda, cfg, 50, 0.05)
+    assert gap == 36.0  # 295 slopes // 8

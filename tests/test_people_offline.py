@@ -5,6 +5,7 @@ and the bad input of a group (a pair that never overlaps, two people on one stre
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from app.analysis.export import SCHEMA_VERSION, write_outputs
 from devices.assign import parse_role_options
 from dsp.params import MethodParams
 from dsp.session import SessionConfig
-from dsp.simulate_group import coupling_parse, simulate_group
+from dsp.simulate_group import GroupSimConfig, coupling_parse, simulate_group
 
 TRIAD = ("partner", "patient", "clinician")
 CFG = SessionConfig(method=MethodParams(n_surrogates=100))
@@ -27,11 +28,20 @@ def _roles(names, prefix="AttuneSim"):
 
 @pytest.fixture(scope="module")
 def triad(tmp_path_factory):
-    """10 minutes, partner -> patient coupled 0.8 at 2 s, the clinician independent."""
+    """10 minutes, partner -> patient coupled 0.8 at 2 s, the clinician independent; heart
+    rates answering each event by 12 bpm over half the default breathing (the default 5 bpm
+    is too weak for 10 minutes of HR to show the coupling; the EDA is the default model's)."""
     tmp = tmp_path_factory.mktemp("triad")
+    base = GroupSimConfig(people=TRIAD, seed=3)
+    phys = tuple(
+        replace(
+            base.person_config(i), hr_response_bpm=12.0, rsa_bpm=base.person_config(i).rsa_bpm / 2
+        )
+        for i in range(len(TRIAD))
+    )
     rec = simulate_group(
         people=TRIAD, couplings=(coupling_parse("partner-patient=0.8@2"),), duration_s=600,
-        seed=3,
+        seed=3, physiology=phys,
     )  # fmt: skip
     marks = [(float(t), "talking" if i % 2 == 0 else "listening") for i, t in
              enumerate(range(0, 600, 60))]  # fmt: skip
@@ -75,6 +85,27 @@ def test_metrics_json_schema_2_pairs_and_group(triad) -> None:
         assert (out / f"beats_{name}.csv").is_file()
     head = (out / "timeseries.csv").read_text(encoding="utf-8").splitlines()[0]
     assert "scl_partner_us" in head
+
+
+def test_triad_hr_matrix_finds_the_coupled_pair_in_metrics_and_report(triad) -> None:
+    a, out = triad
+    hr = a.group.hr
+    assert hr is not None and hr.people == TRIAD and hr.mean_ci is None
+    assert [pc.coupled for pc in hr.pairs] == [True, False, False]  # partner-patient only
+    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    by = {tuple(p["people"]): p["hr"] for p in m["pairs"]}
+    h = by[("partner", "patient")]
+    assert h["signal"] == "hr" and h["coupled"] and h["p_claim"] < 0.05
+    assert h["p_claim"] == max(h["p_holm"], h["ci_best_lag_p_value"])
+    assert h["lead"]["leader"] == "partner" and 1.0 <= h["lead"]["lag_s"] <= 3.0
+    assert "partner and patient's heart rates move together above chance" in h["statement"]
+    assert h["ci_best_lag"] > h["ci_best_lag_chance_median"] and 1 <= h["ci_best_lag_s"] <= 3
+    for pair in (("partner", "clinician"), ("patient", "clinician")):
+        assert not by[pair]["coupled"] and "not above chance" in by[pair]["statement"]
+    assert m["group"]["hr"]["coupled_pairs"] == [["partner", "patient"]]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Who moves with whom: heart rate, 3 people, 3 pairs" in html
+    assert "Heart rate of the pairs that matter" in html
 
 
 def test_a_pair_that_never_overlaps_is_one_line_the_others_go_on(tmp_path: Path) -> None:

@@ -38,3 +38,15 @@ def test_pairs_tab_of_a_triad(qtbot, tmp_path) -> None:
     assert not matrix.item(0, 3).text().endswith("●")  # partner-clinician: not coupled
     assert matrix.item(1, 0).foreground().color().name() == "#0072b2"  # the patient is blue
     assert "Group index" in w._header_html() and "partner–patient" in w._header_html()
+    # the HR matrix and the HR of the pairs below the EDA ones: one row per person, every
+    # cell either a number or not tested, the pairs table one row per pair that matters
+    lay = w.pairs.layout()
+    assert lay.count() == 6
+    assert "Heart rate" in lay.itemAt(3).widget().text()
+    hr_matrix, hr_pairs = lay.itemAt(4).widget(), lay.itemAt(5).widget()
+    assert hr_matrix.rowCount() == 3 and hr_pairs.rowCount() == 3
+    assert hr_pairs.horizontalHeaderItem(1).text() == "CI at best lag"
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    w.grab().save(str(tmp_path / "pairs.png"))

@@ -26,7 +26,13 @@ from app.analysis.statements import json_number
 from app.formatting import MISSING, fmt_value
 from app.people import People
 from dsp.concordance.contrast import ContrastMeasure, LabelContrast, contrast_blocks, label_contrast
-from dsp.concordance.group import GroupConcordance, GroupIndex, PairConcordance, PairStatus
+from dsp.concordance.group import (
+    GroupConcordance,
+    GroupIndex,
+    GroupSignal,
+    PairConcordance,
+    PairStatus,
+)
 from dsp.concordance.group import group_concordance as _group_concordance
 from dsp.grid import make_grid
 from dsp.session import PersonSession, SessionConfig
@@ -62,6 +68,10 @@ class GroupAnalysis:
     grid_eda : numpy.ndarray
         ``(N, n)`` each present person's EDA on the 4 Hz grid from ``t0`` (µS, NaN =
         missing), rows in ``eda.people`` order (for pseudo-groups).
+    hr : GroupConcordance or None
+        HR pairwise matrix (bpm; 1-s slopes, 60-s WCC windows, as the dyad's HR), its own
+        coupling tests, Holm over its pairs and the CI at each pair's best lag as the claim's
+        second condition; no group index. None when fewer than two people have HR.
     """
 
     people: People
@@ -70,10 +80,18 @@ class GroupAnalysis:
     t0: float
     notes: tuple[str, ...]
     grid_eda: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    hr: GroupConcordance | None = None
 
     def pairs(self) -> list[PairConcordance]:
         """The cells of the pairs that matter, in display order."""
         return [self.eda.pair(a, b) for a, b in self.people.pairs]
+
+    def hr_pairs(self) -> list[PairConcordance]:
+        """The HR cells of the pairs that matter, in display order (empty without HR)."""
+        if self.hr is None:
+            return []
+        return [self.hr.pair(a, b) for a, b in self.people.pairs if a in self.hr.people
+                and b in self.hr.people]  # fmt: skip
 
 
 def _pair_contrasts(
@@ -125,18 +143,21 @@ def analyze_group(
         ]
     )
     gc = _group_concordance(eda, names, cfg)
-    notes: list[str] = []
-    for pc in gc.pairs:
-        if pc.status is PairStatus.NO_OVERLAP:
-            notes.append(
-                f"{pc.a}-{pc.b}: their EDA never overlaps in time; this pair is not tested"
-            )
-        elif pc.status is PairStatus.NOT_ENOUGH_DATA:
-            notes.append(
-                f"{pc.a}-{pc.b}: {pc.overlap_s:.0f} s of EDA together, not enough for a test"
-            )
+    notes = _pair_notes(gc, "EDA")
     if gc.note:
         notes.append(gc.note)
+    hr_gc = None
+    hr_names = [n for n in names if persons[n].has_cardiac]
+    if len(hr_names) >= 2:
+        hr = np.array([persons[n].hr_on_grid(tg) for n in hr_names])
+        try:
+            hr_gc = _group_concordance(hr, hr_names, cfg, signal=GroupSignal.HR)
+        except ValueError as exc:  # e.g. two people with the same HR series
+            notes.append(f"HR pair matrix not computed: {exc}")
+        else:
+            notes = _merge_hr_notes(notes, _pair_notes(hr_gc, "HR"))
+            if hr_gc.note:
+                notes.append(f"HR matrix: {hr_gc.note}")
     idx = {n: i for i, n in enumerate(names)}
     contrasts: dict[tuple[str, str], tuple[LabelContrast, ...]] = {}
     start = float(tg[0]) if tg.size else t0
@@ -148,14 +169,41 @@ def analyze_group(
         tuple(pr for pr in people.pairs if pr[0] in idx and pr[1] in idx),
         people.declared,
     )
-    return GroupAnalysis(present, gc, contrasts, start, tuple(notes), eda)
+    return GroupAnalysis(present, gc, contrasts, start, tuple(notes), eda, hr_gc)
+
+
+def _merge_hr_notes(eda: list[str], hr: list[str]) -> list[str]:
+    """The EDA and HR notes with one line for a pair whose EDA and HR both never overlap."""
+    out = list(eda)
+    for line in hr:
+        twin = line.replace("their HR never overlaps in time;", "their EDA never overlaps in time;")
+        if twin != line and twin in out:
+            out[out.index(twin)] = twin.replace("in time;", "in time, nor their HR;")
+        else:
+            out.append(line)
+    return out
+
+
+def _pair_notes(gc: GroupConcordance, signal: str) -> list[str]:
+    """One line per pair of ``gc`` that could not be tested, and why."""
+    notes = []
+    for pc in gc.pairs:
+        if pc.status is PairStatus.NO_OVERLAP:
+            notes.append(
+                f"{pc.a}-{pc.b}: their {signal} never overlaps in time; this pair is not tested"
+            )
+        elif pc.status is PairStatus.NOT_ENOUGH_DATA:
+            notes.append(
+                f"{pc.a}-{pc.b}: {pc.overlap_s:.0f} s of {signal} together, not enough for a test"
+            )
+    return notes
 
 
 # --------------------------------------------------------------------------- words, JSON
 
 
-def pair_statement(pc: PairConcordance, n_pairs: int) -> str:
-    """What the cell says, in words, with its evidence."""
+def pair_statement(pc: PairConcordance, n_pairs: int, signal: GroupSignal = GroupSignal.EDA) -> str:
+    """What the cell says, in words, with its evidence (HR: "heart rates")."""
     if pc.status is not PairStatus.TESTED:
         return f"not tested: {pc.status.value}"
     family = f"Holm over {n_pairs} pair{'s' if n_pairs != 1 else ''}"
@@ -164,9 +212,8 @@ def pair_statement(pc: PairConcordance, n_pairs: int) -> str:
         if pc.leader is not None:
             other = pc.b if pc.leader == pc.a else pc.a
             lead = f"; {pc.leader} leads, {other} follows by {abs(pc.lag_s):.1f} s"
-        return (
-            f"{pc.a} and {pc.b} move together above chance ({family}: p = {pc.p_claim:.3g}){lead}"
-        )
+        who = f"{pc.a} and {pc.b}" + ("'s heart rates" if signal is GroupSignal.HR else "")
+        return f"{who} move together above chance ({family}: p = {pc.p_claim:.3g}){lead}"
     return f"not above chance after {family} (p = {pc.p_claim:.3g})"
 
 
@@ -191,7 +238,6 @@ def pairs_json(g: GroupAnalysis, contrast_dict: Any) -> list[dict[str, Any]]:
     n = sum(1 for pc in g.eda.pairs if pc.status is PairStatus.TESTED)
     out = []
     for pc in g.pairs():
-        lead = pc.coupling
         out.append(
             {
                 "people": [pc.a, pc.b],
@@ -205,21 +251,56 @@ def pairs_json(g: GroupAnalysis, contrast_dict: Any) -> list[dict[str, Any]]:
                 "p_claim": json_number(pc.p_claim) if pc.status is PairStatus.TESTED else None,
                 "coupled": bool(pc.coupled),
                 "statement": pair_statement(pc, n),
-                "lead": None
-                if lead is None
-                else {
-                    "leader": pc.leader,
-                    "lag_s": json_number(pc.lag_s),
-                    "p_strength": json_number(lead.p_strength),
-                    "p_asymmetry": json_number(lead.p_asymmetry),
-                    "named": pc.leader is not None,
-                    "rule": "named only for a coupled pair whose lead test passes; "
-                    "positive lag: the second person follows the first",
-                },
+                "lead": _lead_json(pc),
                 "contrasts": [contrast_dict(c) for c in g.contrasts.get((pc.a, pc.b), ())],
+                "hr": _hr_pair_json(g.hr, pc.a, pc.b),
             }
         )
     return out
+
+
+def _lead_json(pc: PairConcordance) -> dict[str, Any] | None:
+    lead = pc.coupling
+    if lead is None:
+        return None
+    return {
+        "leader": pc.leader,
+        "lag_s": json_number(pc.lag_s),
+        "p_strength": json_number(lead.p_strength),
+        "p_asymmetry": json_number(lead.p_asymmetry),
+        "named": pc.leader is not None,
+        "rule": "named only for a coupled pair whose lead test passes; "
+        "positive lag: the second person follows the first",
+    }
+
+
+def _hr_pair_json(hr: GroupConcordance | None, a: str, b: str) -> dict[str, Any] | None:
+    """The HR cell of pair ``a``-``b`` for ``pairs[].hr`` (None without both people's HR)."""
+    if hr is None or a not in hr.people or b not in hr.people:
+        return None
+    pc = hr.pair(a, b)
+    n = sum(1 for c in hr.pairs if c.status is PairStatus.TESTED)
+    lag = pc.ci_lag
+    return {
+        "people": [pc.a, pc.b],
+        "signal": "hr",
+        "status": pc.status.value,
+        "overlap_s": json_number(pc.overlap_s),
+        "ci": json_number(pc.ci),
+        "ci_p_value": json_number(pc.ci_p),
+        "ci_best_lag": json_number(lag.observed) if lag is not None else None,
+        "ci_best_lag_s": json_number(lag.lag_s) if lag is not None else None,
+        "ci_best_lag_p_value": json_number(lag.p_value) if lag is not None else None,
+        "ci_best_lag_chance_median": json_number(np.median(lag.test.null))
+        if lag is not None and lag.test.null.size
+        else None,
+        "p_coupling": json_number(pc.p),
+        "p_holm": json_number(pc.p_holm),
+        "p_claim": json_number(pc.p_claim) if pc.status is PairStatus.TESTED else None,
+        "coupled": bool(pc.coupled),
+        "statement": pair_statement(pc, n, GroupSignal.HR),
+        "lead": _lead_json(pc),
+    }
 
 
 def group_json(g: GroupAnalysis) -> dict[str, Any]:
@@ -237,16 +318,43 @@ def group_json(g: GroupAnalysis) -> dict[str, Any]:
         "min_shift_gap_s": json_number(gc.min_gap_s),
         "coupled_pairs": [[pc.a, pc.b] for pc in gc.pairs if pc.coupled],
         "notes": list(g.notes),
+        "hr": None
+        if g.hr is None
+        else {
+            "people": list(g.hr.people),
+            "correction": f"Holm over the {len(g.hr.pairs)} pairs of the HR matrix",
+            "claim": "Holm over the pairs of the larger of each pair's coupling p and the p of "
+            "its CI at the best lag (within +-5 s, against the same maximum around every "
+            "circular shift), below alpha",
+            "pair_surrogates": g.hr.n_pair_surrogates,
+            "coupled_pairs": [[pc.a, pc.b] for pc in g.hr.pairs if pc.coupled],
+        },
     }
 
 
 # --------------------------------------------------------------------------- tables
 
 
-def matrix_cells(g: GroupAnalysis) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
-    """Header and rows of the pair matrix as text: CI with :data:`COUPLED_MARK` where the pair
-    is coupled after Holm."""
-    names = list(g.eda.people)
+def _cell_value(pc: PairConcordance, signal: GroupSignal) -> float:
+    """The strength shown in a cell: the session CI (EDA), or the CI at the best lag minus
+    its chance median (HR: a best lag is above zero even by chance)."""
+    if signal is GroupSignal.EDA:
+        return pc.ci
+    lag = pc.ci_lag
+    if lag is None or lag.test.null.size == 0:
+        return math.nan
+    return lag.observed - float(np.median(lag.test.null))
+
+
+def matrix_cells(
+    g: GroupAnalysis, signal: GroupSignal = GroupSignal.EDA
+) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Header and rows of the pair matrix as text: CI (HR: at the pair's best lag, minus its
+    chance median) with :data:`COUPLED_MARK` where the pair is coupled after Holm."""
+    gc = g.eda if signal is GroupSignal.EDA else g.hr
+    if gc is None:
+        return ("",), ()
+    names = list(gc.people)
     rows = []
     for a in names:
         cells = [a]
@@ -254,13 +362,21 @@ def matrix_cells(g: GroupAnalysis) -> tuple[tuple[str, ...], tuple[tuple[str, ..
             if a == b:
                 cells.append("")
                 continue
-            pc = g.eda.pair(a, b)
+            pc = gc.pair(a, b)
             if pc.status is not PairStatus.TESTED:
                 cells.append(MISSING)
                 continue
-            cells.append(fmt_value(pc.ci, 2) + (f" {COUPLED_MARK}" if pc.coupled else ""))
+            v = _cell_value(pc, signal)
+            text = fmt_value(v, 2) if signal is GroupSignal.EDA else f"{v:+.2f}"
+            cells.append(text + (f" {COUPLED_MARK}" if pc.coupled else ""))
         rows.append(tuple(cells))
     return ("",) + tuple(names), tuple(rows)
+
+
+def _lead_text(pc: PairConcordance) -> str:
+    if pc.leader is not None:
+        return f"{pc.leader} leads by {abs(pc.lag_s):.1f} s"
+    return "no clear lead" if pc.coupled else MISSING
 
 
 def pairs_rows(g: GroupAnalysis) -> tuple[tuple[str, ...], ...]:
@@ -268,11 +384,6 @@ def pairs_rows(g: GroupAnalysis) -> tuple[tuple[str, ...], ...]:
     rows = []
     for pc in g.pairs():
         tested = pc.status is PairStatus.TESTED
-        lead = MISSING
-        if pc.leader is not None:
-            lead = f"{pc.leader} leads by {abs(pc.lag_s):.1f} s"
-        elif pc.coupled:
-            lead = "no clear lead"
         con = "; ".join(c.text for c in g.contrasts.get((pc.a, pc.b), ())) or MISSING
         rows.append(
             (
@@ -280,8 +391,35 @@ def pairs_rows(g: GroupAnalysis) -> tuple[tuple[str, ...], ...]:
                 fmt_value(pc.ci, 2) if tested else MISSING,
                 fmt_value(pc.p_claim, 3) if tested else MISSING,
                 ("yes " + COUPLED_MARK if pc.coupled else "no") if tested else pc.status.value,
-                lead,
+                _lead_text(pc),
                 con,
+            )
+        )
+    return tuple(rows)
+
+
+#: Header of :func:`hr_pairs_rows`.
+HR_PAIRS_HEADER = ("pair", "CI at best lag", "chance median", "p (Holm)", "coupled", "lead")
+
+
+def hr_pairs_rows(g: GroupAnalysis) -> tuple[tuple[str, ...], ...]:
+    """One row per pair that matters with both people's HR: the CI at the pair's best lag
+    (and that lag), its chance median, the claim's p (Holm), coupled, lead."""
+    rows = []
+    for pc in g.hr_pairs():
+        lag = pc.ci_lag
+        if pc.status is not PairStatus.TESTED or lag is None:
+            rows.append((f"{pc.a} – {pc.b}", MISSING, MISSING, MISSING, pc.status.value, MISSING))
+            continue
+        med = float(np.median(lag.test.null)) if lag.test.null.size else math.nan
+        rows.append(
+            (
+                f"{pc.a} – {pc.b}",
+                f"{fmt_value(lag.observed, 2)} at {lag.lag_s:+.0f} s",
+                fmt_value(med, 2),
+                fmt_value(pc.p_claim, 3),
+                "yes " + COUPLED_MARK if pc.coupled else "no",
+                _lead_text(pc),
             )
         )
     return tuple(rows)

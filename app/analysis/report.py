@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.analysis.group import COUPLED_MARK, index_text, matrix_cells, pairs_rows
+from app.analysis.group import (
+    COUPLED_MARK,
+    HR_PAIRS_HEADER,
+    hr_pairs_rows,
+    index_text,
+    matrix_cells,
+    pairs_rows,
+)
 from app.analysis.moments import moments_table, moments_thumbnails_html
 from app.analysis.pipeline import SessionAnalysis
 from app.analysis.tables import (
@@ -33,6 +40,7 @@ from app.analysis.tables import (
 from app.formatting import fmt_mmss, fmt_value
 from dsp.concordance import wcc_peak
 from dsp.concordance.dyad import HIGHLIGHT
+from dsp.concordance.group import GroupSignal
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -254,6 +262,36 @@ def _group_section(a: SessionAnalysis) -> list[str]:
              ("Kuramoto order parameter (for comparison)", index_text(g.eda.kuramoto))),
             "Null: surrogate groups in which every member's EDA is circularly shifted on their "
             "own (shifts apart by at least the minimum shift), so no pair keeps its alignment.",
+        )
+    )  # fmt: skip
+    return e + _hr_group_section(a)
+
+
+def _hr_group_section(a: SessionAnalysis) -> list[str]:
+    """The HR pair matrix and the HR of the pairs that matter (groups with HR only)."""
+    g = a.group
+    if g is None or g.hr is None:
+        return []
+    n = len(g.hr.pairs)
+    e = [f"<h2>Who moves with whom: heart rate, {len(g.hr.people)} people, {n} pairs</h2>"]
+    head, rows = matrix_cells(g, GroupSignal.HR)
+    e.append(table_html(Table("hr matrix", "", head, rows)))
+    e.append(
+        f'<p class="small">Number: the concordance index (Marci CI) of the two heart rates\' '
+        f"1-s slopes at the pair's best lag within \u00b15 s, minus its chance median (the "
+        f"same best lag of the time-shifted pairings: a best lag is above zero even by chance), "
+        f"a strength; the CI itself and its chance median are in the table below. {COUPLED_MARK}: the "
+        f"heart rates move together above chance: Holm's correction for {n} pairs applied to "
+        f"the larger of each pair's two p (the HR coupling test against circular shifts, the "
+        f"best-lag CI against the same maximum around every circular shift) gives below "
+        f"{g.hr.alpha:g}. –: not tested.</p>"
+    )
+    e += _section(
+        Table(
+            "hr pairs", "Heart rate of the pairs that matter", HR_PAIRS_HEADER, hr_pairs_rows(g),
+            "Lead is named only for a coupled pair whose lead test passes (positive: the "
+            "second person follows). p (Holm): Holm over the pairs of the larger of the HR "
+            "coupling p and the best-lag CI test p.",
         )
     )  # fmt: skip
     return e

@@ -88,8 +88,9 @@ def pair_tooltip(pc: LivePair, metrics: GroupMetrics) -> str:
         )
     if pc.ci_test is not None:
         lines.append(
-            f"CI over the same 10 min: {pc.ci_test.observed:+.2f}, p = {pc.ci_test.p_value:.3f} "
-            "against time-shifted pairings (a check counts only when p < 0.05)"
+            f"CI over the same 10 min at its best lag ({pc.ci_test.lag_s:+.0f} s, within "
+            f"\u00b15 s): {pc.ci_test.observed:+.2f}, p = {pc.ci_test.p_value:.3f} against the "
+            "same best lag at every time shift (a check counts only when p < 0.05)"
         )
     rule = metrics.rule
     verdict = pair_verdict(pc)

@@ -8,8 +8,17 @@ import numpy as np
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.analysis.group import COUPLED_MARK, GroupAnalysis, index_text, matrix_cells, pairs_rows
+from app.analysis.group import (
+    COUPLED_MARK,
+    HR_PAIRS_HEADER,
+    GroupAnalysis,
+    hr_pairs_rows,
+    index_text,
+    matrix_cells,
+    pairs_rows,
+)
 from app.review.layout import table_widget
+from dsp.concordance.group import GroupSignal
 
 __all__ = ["ci_colour", "pairs_panel"]
 
@@ -43,6 +52,25 @@ def pairs_panel(g: GroupAnalysis) -> QWidget:
     text.setWordWrap(True)
     box = QWidget()
     lay = QVBoxLayout(box)
-    for w in (matrix, text, pairs):
+    for w in (matrix, text, pairs, *_hr_widgets(g)):
         lay.addWidget(w)
     return box
+
+
+def _hr_widgets(g: GroupAnalysis) -> list[QWidget]:
+    """The HR matrix (CI at each pair's best lag, ● = coupled after Holm) and the HR of the
+    pairs that matter; nothing without two people's HR."""
+    if g.hr is None:
+        return []
+    head, rows = matrix_cells(g, GroupSignal.HR)
+    matrix = table_widget(list(head), [list(r) for r in rows])
+    for i in range(len(rows)):
+        matrix.item(i, 0).setForeground(QColor(g.people.colour(head[i + 1])))
+    text = QLabel(
+        f"<b>Heart rate</b>: CI of the 1-s HR slopes at the pair's best lag (within \u00b15 s) "
+        f"minus its chance median (a best lag is above zero even by chance; both in the table "
+        f"below). {COUPLED_MARK}: above chance after Holm over {len(g.hr.pairs)} pairs."
+    )
+    text.setWordWrap(True)
+    pairs = table_widget(list(HR_PAIRS_HEADER), [list(r) for r in hr_pairs_rows(g)])
+    return [text, matrix, pairs]

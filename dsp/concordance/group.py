@@ -41,8 +41,9 @@ What is computed, and why
    dyad's number.
 2. **Group index.** The mean pairwise CI over the pairs with data, tested against surrogate
    groups in which **every member** is circularly shifted on their own, by shifts at least
-   ``min_shift_s`` apart around the circle for every two members (so no surrogate pair keeps
-   its real alignment). It is the number a clinician already reads per pair, averaged, so
+   ``min(min_shift_s, span / 2N)`` apart around the circle for every two members (so no
+   surrogate pair keeps its real alignment, and at least as much slack again for the
+   surrogate groups to differ; not tested on a span shorter than ``N min_shift_s``). It is the number a clinician already reads per pair, averaged, so
    "the group moves together" means the same as "this pair moves together" on average; one
    strong pair in an otherwise unrelated group raises it only by its share ``1 / P``.
    Beside it, the **Kuramoto order parameter** ``R = mean_t |mean_j exp(i phi_j(t))|`` of the
@@ -77,6 +78,7 @@ from scipy.signal import hilbert
 from dsp.concordance.baselines import concordance_surrogate_test
 from dsp.concordance.coupling import LEAD_TEST_FS, recent_lead_test
 from dsp.concordance.indices import _corr_values, marci_rows, rolling_pearson, slope_series
+from dsp.concordance.lagged import LaggedCiTest, ci_lag_test
 from dsp.concordance.lead import Leader, LeadTest
 from dsp.person_session import SessionConfig
 from dsp.surrogates import SurrogateTest, empirical_test
@@ -85,6 +87,7 @@ __all__ = [
     "MAX_PEOPLE",
     "GroupConcordance",
     "GroupIndex",
+    "GroupSignal",
     "PairConcordance",
     "PairStatus",
     "group_concordance",
@@ -95,8 +98,31 @@ __all__ = [
 
 #: Largest group (28 pairs).
 MAX_PEOPLE = 8
+#: Whether the EDA matrix's claims take the CI at the pair's best lag (as the live matrix);
+#: False: the lag-0 CI test, as measured in README "Groups" (``bench_groups.py``).
+EDA_CI_AT_LAG = False
 #: Values of one vectorised correlation chunk of the group null (about 16 MB of floats).
 _CHUNK_VALUES = 2_000_000
+
+
+class GroupSignal(enum.Enum):
+    """Which signal a matrix is made of; it decides the slope and WCC windows (the dyad's)."""
+
+    EDA = "eda"
+    HR = "hr"
+
+    def windows(self, cfg: SessionConfig) -> tuple[float, float]:
+        """``(slope_s, wcc_win_s)`` of this signal: EDA 5 s and 30 s, HR 1 s and 60 s (as the
+        dyad analysis: HR drifts like SC and is compared through its first differences)."""
+        if self is GroupSignal.EDA:
+            return cfg.slope_s, cfg.wcc_win_s
+        return cfg.hr_slope_s, cfg.hr_wcc_win_s
+
+    @property
+    def ci_at_lag(self) -> bool:
+        """Whether a claim's CI condition is the CI at the pair's best lag (HR: its 1-s slopes
+        decorrelate within a 2-s lag, so the lag-0 CI misses what the coupling test finds)."""
+        return self is GroupSignal.HR or EDA_CI_AT_LAG
 
 
 class PairStatus(enum.Enum):
@@ -125,10 +151,15 @@ class PairConcordance:
         The dyad's whole-session coupling and lead test: ``coupling.p_strength`` is the cell's
         evidence, ``coupling.leader`` / ``lag_s`` its lead (positive lag: ``b`` follows ``a``).
     p_holm : float
-        Holm-adjusted ``p_strength`` over the tested pairs (NaN when not tested).
+        Holm-adjusted ``p_strength`` over the tested pairs (EDA), or Holm-adjusted
+        ``max(p_strength, ci_lag p)`` (HR); NaN when not tested.
     coupled : bool
-        ``p_holm < alpha`` and ``ci_p < alpha`` (:attr:`p_claim`): the only source of "A and
-        B move together above chance".
+        ``p_holm < alpha`` and the claim's CI test below ``alpha`` too (:attr:`p_claim`): the
+        only source of "A and B move together above chance".
+    ci_lag : LaggedCiTest or None
+        The CI at the pair's best lag within ``+-wcc_lag_s`` against the same maximum around
+        every circular shift (:func:`~dsp.concordance.lagged.ci_lag_test`): when present, the
+        claim's CI condition (:attr:`p_ci_claim`) instead of the lag-0 ``ci_test``.
     """
 
     a: str
@@ -139,6 +170,7 @@ class PairConcordance:
     coupling: LeadTest | None
     p_holm: float
     coupled: bool
+    ci_lag: LaggedCiTest | None = None
 
     @property
     def ci(self) -> float:
@@ -151,9 +183,14 @@ class PairConcordance:
         return self.ci_test.p_value if self.ci_test is not None else math.nan
 
     @property
+    def p_ci_claim(self) -> float:
+        """p of the claim's CI condition: the CI at the best lag when tested, else at lag 0."""
+        return self.ci_lag.p_value if self.ci_lag is not None else self.ci_p
+
+    @property
     def p_claim(self) -> float:
-        """p of the "coupled" statement: ``max(p_holm, ci_p)`` (intersection-union)."""
-        return max(self.p_holm, self.ci_p)
+        """p of the "coupled" statement: ``max(p_holm, p_ci_claim)`` (intersection-union)."""
+        return max(self.p_holm, self.p_ci_claim)
 
     @property
     def p(self) -> float:
@@ -333,33 +370,46 @@ def _overlap(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, floa
 
 
 def _pair_cell(
-    a: str, b: str, x: np.ndarray, y: np.ndarray, cfg: SessionConfig, n_surr: int
+    a: str,
+    b: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    cfg: SessionConfig,
+    n_surr: int,
+    signal: GroupSignal = GroupSignal.EDA,
 ) -> PairConcordance:
     """Cell of ``a`` and ``b`` on the span where both have data: the dyad analysis' session CI
     test, and its whole-session coupling and lead test read at :data:`LEAD_TEST_FS` (as the
-    live checks) with at most as many shifts as the session has distinct ones."""
+    live checks) with at most as many shifts as the session has distinct ones; the slope and
+    WCC windows of ``signal``."""
     fs = cfg.grid_fs
+    slope_s, wcc_win_s = signal.windows(cfg)
     x, y, n_both = _overlap(x, y)
     if n_both == 0:
         return PairConcordance(a, b, PairStatus.NO_OVERLAP, 0.0, None, None, math.nan, False)
     overlap = n_both / fs
-    need = 2 * cfg.min_shift_s + cfg.corr_s + cfg.slope_s + cfg.step_s
+    need = 2 * cfg.min_shift_s + cfg.corr_s + slope_s + cfg.step_s
     if x.size / fs < need or overlap < need / 2:
         st = PairStatus.NOT_ENOUGH_DATA
         return PairConcordance(a, b, st, overlap, None, None, math.nan, False)
     ci = concordance_surrogate_test(
         x, y, fs, cfg.n_surrogates, "circular", cfg.min_shift_s, statistic="ci",
-        slope_s=cfg.slope_s, corr_s=cfg.corr_s, step_s=cfg.step_s, seed=cfg.seed,
+        slope_s=slope_s, corr_s=cfg.corr_s, step_s=cfg.step_s, seed=cfg.seed,
     )  # fmt: skip
     # distinct circular shifts at the test rate: more draws would repeat shifts and give a
     # p floor below what the session can show
-    k = int((x.size / fs - cfg.slope_s) * LEAD_TEST_FS)
+    k = int((x.size / fs - slope_s) * LEAD_TEST_FS)
     n_surr = max(19, min(n_surr, k - 2 * int(cfg.min_shift_s * LEAD_TEST_FS) + 1))
     coupling = recent_lead_test(
-        x, y, fs, cfg.slope_s, math.inf, cfg.wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, n_surr,
+        x, y, fs, slope_s, math.inf, wcc_win_s, cfg.wcc_lag_s, cfg.wcc_inc_s, n_surr,
         cfg.min_shift_s, cfg.lead_min_span_s, np.random.default_rng([cfg.seed, 1]),
     )  # fmt: skip
-    return PairConcordance(a, b, PairStatus.TESTED, overlap, ci, coupling, math.nan, False)
+    lagged = None
+    if signal.ci_at_lag:
+        lagged = ci_lag_test(
+            x, y, fs, cfg.wcc_lag_s, cfg.min_shift_s, slope_s, cfg.corr_s, cfg.step_s
+        )
+    return PairConcordance(a, b, PairStatus.TESTED, overlap, ci, coupling, math.nan, False, lagged)
 
 
 def _kuramoto(s: np.ndarray) -> np.ndarray:
@@ -412,9 +462,13 @@ def group_index_test(
     m = _corr_values(cfg.corr_s, cfg.step_s)
     s = slope_series(x, cfg.grid_fs, cfg.slope_s, cfg.step_s)
     k = s.shape[-1]
-    gap = min(int(round(cfg.min_shift_s / cfg.step_s)), k // n)
+    # every two members at least min_shift_s apart, and as much slack again for the
+    # surrogates to differ: with k // n (no slack) a short span left one configuration of
+    # relative shifts, rotated, a null far too narrow (independent triads fed live were
+    # above chance in 3 of 24, README "Groups live"); never closer than min_shift_s / 2
+    gap = min(int(round(cfg.min_shift_s / cfg.step_s)), k // (2 * n))
     if k < m or gap * cfg.step_s < cfg.min_shift_s / 2:
-        need = n * cfg.min_shift_s / 2 + cfg.slope_s
+        need = n * cfg.min_shift_s + cfg.slope_s
         return None, None, math.nan, f"group index needs at least {need:.0f} s of data"
     ia, ib = (np.array(v) for v in zip(*itertools.combinations(range(n), 2), strict=True))
     u = _kuramoto(s)
@@ -445,6 +499,7 @@ def group_concordance(
     people: Sequence[str],
     config: SessionConfig = SessionConfig(),  # noqa: B008 - frozen
     alpha: float = 0.05,
+    signal: GroupSignal = GroupSignal.EDA,
 ) -> GroupConcordance:
     """Pairwise matrix with Holm-corrected chance tests, group indices and per-pair lead.
 
@@ -459,6 +514,9 @@ def group_concordance(
         Slope, correlation, surrogate and lead parameters (those of the dyad analysis).
     alpha : float
         Family-wise level of the matrix; level of each group test.
+    signal : GroupSignal
+        EDA (µS; the default) or HR (bpm): the slope and WCC windows of the dyad's analysis of
+        that signal. The group index is the EDA matrix's only (None for HR, without a note).
 
     Returns
     -------
@@ -474,13 +532,21 @@ def group_concordance(
     people = tuple(people)
     pairs = list(itertools.combinations(range(x.shape[0]), 2))
     n_pair_surr = max(config.n_surrogates, math.ceil(2 * len(pairs) / alpha))
-    cells = [_pair_cell(people[i], people[j], x[i], x[j], config, n_pair_surr) for i, j in pairs]
-    adj = holm_adjust([c.p for c in cells])
+    cells = [
+        _pair_cell(people[i], people[j], x[i], x[j], config, n_pair_surr, signal) for i, j in pairs
+    ]
+    # HR: Holm on the larger of the two p of each pair (both tests must pass, and the family
+    # is controlled as long as either is valid): with Holm on the coupling p and the best-lag
+    # CI below alpha, independent triads had a pair claimed in 7 of 120 (bench_group_hr.py)
+    strict = signal is GroupSignal.HR
+    adj = holm_adjust([float(np.max([c.p, c.p_ci_claim])) if strict else c.p for c in cells])
     out = tuple(
-        replace(c, p_holm=float(pa), coupled=bool(max(pa, c.ci_p) < alpha))
+        replace(c, p_holm=float(pa), coupled=bool(max(pa, c.p_ci_claim) < alpha))
         for c, pa in zip(cells, adj, strict=True)
     )
-    mean_ci, kur, gap_s, note = group_index_test(x, config, config.n_surrogates, alpha)
+    mean_ci, kur, gap_s, note = None, None, math.nan, ""
+    if signal is GroupSignal.EDA:
+        mean_ci, kur, gap_s, note = group_index_test(x, config, config.n_surrogates, alpha)
     n_used = [c.coupling.n_surrogates for c in cells if c.coupling is not None]
     if n_used and len(n_used) / (1 + max(n_used)) >= alpha:
         note = (note + "; " if note else "") + (

@@ -16,10 +16,13 @@ own parts and rules:
   (:class:`~dsp.concordance.evidence.HighlightRule`: percentile ``100 (1 - p_holm)`` at or
   above 99 at refreshes spanning 60 s, :data:`GROUP_RULE`; the dyad's holds 20 s). A pair is
   **coupled** only while that rule holds, counting only refreshes at which the pair's own CI
-  over the same 10 minutes is also above chance (p < 0.05 against circular shifts): the
-  offline matrix's intersection-union rule (never more marks than Holm alone). Without it,
-  independent groups of four had a pair marked in 25 % of 12 fresh 15-minute sessions even
-  at the 60-s hold (README).
+  over the same 10 minutes is also above chance (p < 0.05): the offline matrix's
+  intersection-union rule (never more marks than Holm alone). Without it, independent groups
+  of four had a pair marked in 25 % of 12 fresh 15-minute sessions even at the 60-s hold
+  (README). That CI is taken at the pair's **best lag** within the coupling test's
+  ``+-wcc_lag_s`` and tested against the same maximum around every circular shift
+  (:func:`~dsp.concordance.lagged.ci_lag_test`): the lag-0 CI let a 2-s lag hide the coupled
+  pair of a triad in 3 of 10 sessions.
   The adjusted p can reach 0.01 only when ``P / (n + 1) <= 0.01`` (``P`` pairs, ``n``
   shifts), so each test draws ``max(lead_surrogates, ceil(2 P / q))`` shifts, capped by the
   distinct shifts the session has: with 4 people (6 pairs) no pair can be claimed before
@@ -30,8 +33,10 @@ own parts and rules:
 * **lead** per pair: the test's leader, named only while the pair is coupled.
 * **group index**: the mean pairwise CI over the last ``lead_window_s`` against surrogate
   groups with every member shifted on their own, and the Kuramoto order parameter beside it
-  (:func:`dsp.concordance.group.group_index_test`, the offline code on the recent span),
-  re-run every ``surrogate_every_s`` and under the same highlight rule.
+  (:func:`dsp.concordance.group.group_index_test`, the offline code on the recent span:
+  every two members' shifts at least ``min(min_shift_s, span / 2N)`` apart, so the test
+  starts once the span holds ``N min_shift_s``), re-run every ``surrogate_every_s`` and under
+  the same highlight rule as the pairs.
 
 The tests are **jobs**: :meth:`LiveGroup.due_jobs` hands out frozen inputs (copies of the
 data) once per refresh, :func:`run_job` computes them (pure, any thread: the engine runs
@@ -52,7 +57,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.concordance.baselines import concordance_surrogate_test
 from dsp.concordance.coupling import LEAD_TEST_FS, coupling_percentile, recent_lead_test
 from dsp.concordance.evidence import HighlightRule, HighlightTracker
 from dsp.concordance.group import (
@@ -64,6 +68,7 @@ from dsp.concordance.group import (
     pair_matrix,
 )
 from dsp.concordance.indices import kleinbub_index, marci_index
+from dsp.concordance.lagged import LaggedCiTest, ci_lag_test
 from dsp.concordance.lead import EDA_BRIDGE_S, NO_LEAD_TEST, LeadTest
 from dsp.concordance.live_config import DyadConfig
 from dsp.concordance.stream import ConcordanceStream, PairBuffer
@@ -81,10 +86,12 @@ __all__ = [
 ]
 
 #: The group's rule: the Holm-adjusted p at the 99th percentile at every check for 60 s (the
-#: dyad holds 20 s; without the CI condition 4 of 12 independent groups of four had a pair
-#: marked in 15 minutes at 20 s, 1 of 12 at 60 s; with it and 60 s, none of 36 fresh
-#: independent groups, the coupled pair of a triad in 7 of 10: ``bench_group_live.py
-#: honesty``, README). The hold was chosen on the first of those sessions.
+#: dyad holds 20 s), a check counting only when the pair's CI at its best lag is above chance
+#: too. Chosen on seeds 20000+ (``bench_group_live.py honesty``: independent triads 2/60,
+#: groups of four 0/16, the coupled pair of a triad marked by 10 min in 21/22; the lag-0 CI
+#: condition 17/22) and confirmed on fresh seeds 30000+ (triads 1/40, groups of four 0/12,
+#: the coupled pair 21/21, the group index 2/40 and 0/12, all-coupled triads 12/12; at 40 s
+#: 4/40 triads had a pair marked; README "Groups live").
 GROUP_RULE = HighlightRule(99.0, 60.0)
 #: Level of each pair's own CI test, the second condition of a mark (as offline).
 CI_ALPHA = 0.05
@@ -154,9 +161,11 @@ class LivePair:
         Time spanned by the current run of refreshes at or above the rule's percentile (s).
     paused : bool
         One of the two has had no EDA for :data:`PAUSE_S`; tests wait.
-    ci_test : SurrogateTest or None
-        The CI over the same span as ``coupling`` against circular shifts (None before):
-        a refresh counts for the rule only when its p < :data:`CI_ALPHA` too.
+    ci_test : LaggedCiTest or None
+        The CI over the same span as ``coupling`` at its best lag within the coupling test's
+        ``+-wcc_lag_s``, against the same maximum around every circular shift
+        (:func:`~dsp.concordance.lagged.ci_lag_test`; None before): a refresh counts for the
+        rule only when its p < :data:`CI_ALPHA` too.
     """
 
     a: str
@@ -171,7 +180,7 @@ class LivePair:
     coupled_ever: bool
     hold_s: float
     paused: bool
-    ci_test: SurrogateTest | None = None
+    ci_test: LaggedCiTest | None = None
 
     @property
     def p(self) -> float:
@@ -297,9 +306,9 @@ def run_job(job: GroupJob, config: DyadConfig) -> tuple:
         if not math.isfinite(coupling_percentile_p(lead)):
             return lead, None
         w = min(p.size, int(round(cfg.lead_window_s * cfg.fs)))
-        ci = concordance_surrogate_test(
-            p[-w:], c[-w:], cfg.fs, cfg.n_surrogates, "circular", cfg.min_shift_s,
-            statistic="ci", slope_s=cfg.slope_s, corr_s=cfg.corr_s, step_s=cfg.step_s, seed=rng,
+        ci = ci_lag_test(
+            p[-w:], c[-w:], cfg.fs, cfg.wcc_lag_s, cfg.min_shift_s, cfg.slope_s, cfg.corr_s,
+            cfg.step_s,
         )  # fmt: skip
         return lead, ci
     rows = np.flatnonzero(np.isfinite(job.x).any(axis=1))
@@ -363,7 +372,7 @@ class LiveGroup:
         self.q = 1.0 - rule.percentile / 100.0
         self.n_surrogates = max(cfg.lead_surrogates, math.ceil(2 * n_pairs / self.q))
         self._tests: list[LeadTest] = [NO_LEAD_TEST] * n_pairs
-        self._ci_tests: list[SurrogateTest | None] = [None] * n_pairs
+        self._ci_tests: list[LaggedCiTest | None] = [None] * n_pairs
         self._tested_t = [math.nan] * n_pairs
         self._p_holm = [math.nan] * n_pairs
         self._tracks = [HighlightTracker(rule, cfg.surrogate_every_s) for _ in range(n_pairs)]
