@@ -87,11 +87,11 @@ class GroupHistory:
     seconds: float
 
 
-def default_pair(people: Sequence[str]) -> tuple[str, str]:
+def default_pair(people: Sequence[str], pairs: Sequence[str] = ()) -> tuple[str, str]:
     """The big meter's pair by default: the first pair that matters
-    (:attr:`app.people.People.first_pair`: the clinician's pairs first, in the people's
-    order)."""
-    return people_model(people).first_pair
+    (:attr:`app.people.People.first_pair`: the first declared pair, e.g. a map file's
+    ``pairs``; else the clinician's pairs first, in the people's order)."""
+    return people_model(people, pairs).first_pair
 
 
 class GroupEngine(Engine):

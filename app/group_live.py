@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 
 from app.engine import Engine, EngineConfig
-from app.group_engine import GroupEngine, GroupHistory
+from app.group_engine import GroupEngine, GroupHistory, default_pair
 from app.live import AssignmentError, LiveSession, assign_visible, discover, start_session
 from app.sources import SourceChoice, SourceKind
 from app.waiting import impossible_line, wanted_signals
@@ -127,10 +127,11 @@ def engine_maker(choice: SourceChoice):
     if not choice.people:
         return Engine
     people, history = tuple(choice.people), choice.history
+    pair = default_pair(people, choice.pairs)
 
     def make(acq, assignment, keys, config, on_error=None) -> GroupEngine:
         return GroupEngine(acq, assignment, keys, people, config, on_error=on_error,
-                           history=history)  # type: ignore[arg-type]  # fmt: skip
+                           pair=pair, history=history)  # type: ignore[arg-type]  # fmt: skip
 
     return make
 

@@ -150,3 +150,44 @@ def test_group_streams_dialog_shows_everyone_and_restarts_on_the_table(qtbot, tm
         source.stop()
         qtbot.waitUntil(lambda: not _attune_threads(), timeout=15_000)
         window.deleteLater()
+
+
+def test_declared_pairs_choose_the_big_meters_pair(qtbot, tmp_path) -> None:
+    """A map file's ``pairs`` (the choice's declared pairs) choose the big meters' pair in
+    the window and in the engine the controller starts (the headless view's too); without
+    them, the clinician's first pair."""
+    from app.controller import LiveController
+    from app.group_engine import default_pair
+
+    people = ("mother", "father", "child", "clinician")
+    assert default_pair(people) == ("mother", "clinician")
+    assert default_pair(people, ("child-father", "mother-clinician")) == ("father", "child")
+    token = uuid.uuid4().hex[:8]
+    prefix = f"GrpPairs{token}"
+    controller = SessionController(
+        EngineConfig(publish_metrics=False),
+        marker_name=f"Markers-{token}", marker_source_id=f"markers-{token}",
+    )  # fmt: skip
+    window = GroupWindow(controller, people, 30.0, session_dir=str(tmp_path))
+    source = GroupSimulatorSource(GroupSimConfig(people=people, seed=9), prefix=prefix)
+    choice = SourceChoice(roles={p: f"{prefix}-{p}-*" for p in people}, people=people,
+                          pairs=("child-father",), description="test group")  # fmt: skip
+    try:
+        assert window.pair_box.currentData() == ("mother", "clinician")
+        source.start()
+        window.show()
+        window.start_source(choice)
+        assert window.pair_box.currentData() == ("father", "child")
+        qtbot.waitUntil(lambda: window.session is not None, timeout=15_000)
+        assert set(window.session.engine.pair) == {"father", "child"}
+        window.close()
+        headless = LiveController(EngineConfig(publish_metrics=False))  # as `run --headless`
+        try:
+            assert headless.connect(choice).engine.pair == ("father", "child")
+        finally:
+            headless.stop()
+    finally:
+        window.close()
+        source.stop()
+        qtbot.waitUntil(lambda: not _attune_threads(), timeout=15_000)
+        window.deleteLater()

@@ -185,7 +185,10 @@ class GroupWindow(QMainWindow):
         self.resize(1440, 900 if len(people) <= 4 else 1080)
 
     def start_source(self, choice: SourceChoice, source=None) -> None:
-        """Start the group's session (the controller's worker thread; never blocks)."""
+        """Start the group's session (the controller's worker thread; never blocks). A
+        choice with declared pairs (a map file's ``pairs``) shows its first pair."""
+        if choice.pairs:
+            self.select_pair(*default_pair(self.people, choice.pairs))
         self.controller.start(choice, source)
 
     def _on_started(self, session: LiveSession) -> None:
