@@ -25,7 +25,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -42,7 +41,7 @@ from app.group_words import person_states, status_words
 from app.gui.dialogs import AssignmentDialog, BaselineDialog
 from app.gui.group_view import GroupIndexPanel, PairMatrix, PeopleTable
 from app.gui.meters import concordance_meter, hr_sync_meter
-from app.gui.patient import PatientWindow
+from app.gui.patient import PatientWindow, patient_window_show
 from app.gui.session import SessionController
 from app.gui.session_bar import SessionBar
 from app.gui.theme import THEMES
@@ -366,12 +365,7 @@ class GroupWindow(QMainWindow):
         if self.patient_window is None:
             first = people_model(self.people).persons[0]
             self.patient_window = PatientWindow(person=first.role, colour=first.colour)
-        screens = QApplication.screens()
-        if len(screens) > 1:
-            self.patient_window.setGeometry(screens[1].availableGeometry())
-        self.patient_window.show()
-        if self.snapshot is not None:
-            self.patient_window.on_snapshot(self.snapshot)
+        patient_window_show(self.patient_window, self.snapshot)
 
     def _stream_choice(self, dlg: AssignmentDialog) -> None:
         self.controller.live.media = dlg.media.choice()  # recorded from the next Start

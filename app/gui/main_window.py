@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from app.gui.dialogs import AssignmentDialog, BaselineDialog
 from app.gui.live_picture import LivePicture
 from app.gui.meters import HealthBar, MetricsTable, concordance_meter, hr_sync_meter
-from app.gui.patient import PatientViewOptions, PatientWindow
+from app.gui.patient import PatientViewOptions, PatientWindow, patient_window_show
 from app.gui.session import SessionController
 from app.gui.theme import (
     MARKER_COLOURS,
@@ -584,12 +584,7 @@ class MainWindow(QMainWindow):
             return
         if self.patient_window is None:
             self.patient_window = PatientWindow(self.patient_options)
-        screens = QApplication.screens()
-        if len(screens) > 1:
-            self.patient_window.setGeometry(screens[1].availableGeometry())
-        self.patient_window.show()
-        if self.snapshot is not None:
-            self.patient_window.on_snapshot(self.snapshot)
+        patient_window_show(self.patient_window, self.snapshot)
 
     def _patient_options_changed(self) -> None:
         self.patient_options = PatientViewOptions(

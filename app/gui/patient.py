@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QRadialGradient
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.gui.theme import DYAD_COLOUR, ROLE_COLOURS
 from app.meter_state import finite
@@ -164,3 +164,14 @@ class PatientWindow(QWidget):
                 QRectF(20, h - 60, w / 2, 40), Qt.AlignmentFlag.AlignLeft, f"{self.hr:.0f} bpm"
             )
         p.end()
+
+
+def patient_window_show(window: PatientWindow, snapshot=None) -> None:  # noqa: ANN001
+    """Show the patient screen full-size on a second monitor when there is one, with the
+    latest engine snapshot at once (the two-person and the group console)."""
+    screens = QApplication.screens()
+    if len(screens) > 1:
+        window.setGeometry(screens[1].availableGeometry())
+    window.show()
+    if snapshot is not None:
+        window.on_snapshot(snapshot)
