@@ -150,6 +150,21 @@ def _rolling_quantiles(x: np.ndarray, win: int, qs: tuple[float, ...]) -> list[n
     return out
 
 
+def _window_quantiles(x: np.ndarray, i: int, win: int, qs: tuple[float, ...]) -> list[float]:
+    """The quantiles of :func:`_rolling_quantiles` at position ``i`` of a 1-D ``x`` alone (odd
+    ``win``: the same window, order statistics and interpolation, so the same numbers)."""
+    h = win // 2
+    w = np.sort(x[max(0, i - h) : min(x.size, i - h + win)])
+    last = w.size - 1
+    out = []
+    for q in qs:
+        pos = q * last
+        lo = int(pos)
+        v_lo, v_hi = float(w[lo]), float(w[min(lo + 1, last)])
+        out.append(v_lo + (pos - lo) * (v_hi - v_lo))
+    return out
+
+
 def _rolling_qd(x: np.ndarray, win: int) -> np.ndarray:
     """Centred rolling quartile deviation ``(Q3 - Q1) / 2``."""
     q1, q3 = _rolling_quantiles(x, win, (0.25, 0.75))
@@ -453,15 +468,12 @@ def ibi_misplaced(
     bad = np.zeros(n, dtype=bool)
     cls = np.full(n, "", dtype=object)
     drop: set[int] = set()
-    spread = None  # robust SD of the intervals around their local median, when needed
+    dev = None  # intervals around their local median, when a robust SD is needed
     for name in ("longshort", "ectopic"):  # ectopic wins where both touch
         for i in getattr(fl, name):
             bad[i] = True
             cls[i] = name
     for i in np.flatnonzero(bad):
-        if spread is None:  # (not computed in the usual case of nothing flagged: live, per tick)
-            q1, q3 = _rolling_quantiles(rr - med, 91, (0.25, 0.75))
-            spread = (q3 - q1) / 1.349
         if blocked[i] or (i > 0 and bad[i - 1]) or (i + 1 < n and bad[i + 1]):
             continue
         j = _partner(rr, med, int(i), blocked | bad)
@@ -472,8 +484,11 @@ def ibi_misplaced(
         bad[i] = False
         if not g.sinus_min_ratio * med[i] <= rr[i] < g.missed_min_ratio * med[i]:
             drop.add(int(i))
-        elif abs(rr[i] - med[i]) > g.sinus_max_sd * spread[i]:
-            drop.add(int(i))
+        else:  # robust SD of the 91 intervals around i (only here: live, per tick)
+            dev = rr - med if dev is None else dev
+            q1, q3 = _window_quantiles(dev, int(i), 91, (0.25, 0.75))
+            if abs(rr[i] - med[i]) > g.sinus_max_sd * ((q3 - q1) / 1.349):
+                drop.add(int(i))
     prem = zd[1:n] <= -g.misplaced_min_z
     for k in (np.flatnonzero(prem) + 1).tolist():
         if not (blocked[k - 1] or blocked[k]):  # also beside a flagged interval: a run grows
