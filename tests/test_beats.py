@@ -360,3 +360,19 @@ def test_analyze_person_bad_input_is_a_clear_error() -> None:
         analyze_person(eda=np.ones(10), eda_t=np.arange(9.0), eda_fs=4.0)
     flat = analyze_person(x, t, 64.0, "ppg")  # no pulse at all: no beats, NaN, never made up
     assert flat.n_beats == 0 and np.isnan(flat.rmssd_ms) and np.isnan(flat.mean_hr_bpm)
+
+
+def test_window_quantiles_equal_the_rolling_ones():
+    """The single-window quantiles the correction computes lazily (robust SD of one flagged
+    interval) are bit-identical to the rolling ones at that position, edges included."""
+    from dsp.ibi_artifacts import _rolling_quantiles, _window_quantiles
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 11, 46, 91, 97, 140, 1100):
+        x = np.round(rng.normal(0.0, 30.0, n), 1)  # ties included
+        x[::9] = x[0]
+        for win, qs in ((91, (0.25, 0.75)), (11, (0.5,))):
+            roll = _rolling_quantiles(x, win, qs)
+            for i in range(n):
+                one = _window_quantiles(x, i, win, qs)
+                assert [r[i] for r in roll] == one, (n, win, i)
