@@ -154,9 +154,12 @@ class ShiftTable:
         j2 = np.clip((dk - win - aj0[col]) // inc + 1, 0, j1)
         c1 = n - dk
         c2 = c1 + pool[col]
-        e, b = (i0 + n_win)[col], i0[col]
-        zs = self.cz[e, c1] - self.cz[b + j1, c1] + self.cz[b + j2, c2] - self.cz[b, c2]
-        cnt = self.cn[e, c1] - self.cn[b + j1, c1] + self.cn[b + j2, c2] - self.cn[b, c2]
+        w = self.cz.shape[1]  # flat indices into both tables, computed once
+        e, b = (i0 + n_win)[col] * w, i0[col] * w
+        at = (e + c1, (b + j1 * w) + c1, (b + j2 * w) + c2, b + c2)
+        cz, cn = self.cz.reshape(-1), self.cn.reshape(-1)
+        zs = cz.take(at[0]) - cz.take(at[1]) + cz.take(at[2]) - cz.take(at[3])
+        cnt = cn.take(at[0]) - cn.take(at[1]) + cn.take(at[2]) - cn.take(at[3])
         m = j1 - j2
         if m.any():
             z = self._straddle_tables(i0, n_win, pool)
