@@ -276,9 +276,10 @@ def _table_r(
     bady |= constant_windows(y, np.arange(nb), win)
     xc, vx, badx = _x_windows(x, win, a) if xs is None else xs
     # sum over the window of (x - its mean) * y: y's own mean cancels
-    sxy = xc @ sliding_window_view(yz, win).T  # (patient windows, clinician windows)
+    r = xc @ sliding_window_view(yz, win).T  # (patient windows, clinician windows)
+    den = np.multiply(vx[:, None], vy[None, :])
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = sxy / np.sqrt(vx[:, None] * vy[None, :])
+        r /= np.sqrt(den, out=den)  # in place: the same values, no copies of the table
     np.clip(r, -1.0, 1.0, out=r)
     r[badx] = np.nan
     r[:, bady] = np.nan
