@@ -81,3 +81,37 @@ def test_circular_sums_match_lag_profiles() -> None:
         np.testing.assert_array_equal(cnt, cd)
         np.testing.assert_allclose(zs, zd, rtol=0, atol=1e-11)
         assert (cd < keep.sum()).any() and (cd > 0).all()
+
+
+@pytest.mark.parametrize("win,lag,inc", [(30, 5, 5), (12, 3, 4)])
+def test_many_tests_at_once_match_one_at_a_time(win: int, lag: int, inc: int) -> None:
+    """The batched sums of several checks (pools ending in a hole, in a constant stretch, in
+    good data; short and full tests; every shift, straddling ones included) are those of
+    :meth:`ShiftTable.zsums`, check by check."""
+    rng = np.random.default_rng(5)
+    n = 700
+    x = np.cumsum(rng.normal(size=n)) * 0.01 + rng.normal(size=n) * 0.05
+    y = np.roll(x, 3) + rng.normal(size=n) * 0.05
+    x[100:104] = np.nan
+    y[300:340] = np.nan
+    y[500:560] = 0.25
+    n_test = 240
+    pools = list(range(160, n + 1, inc * 7))
+    t0 = np.array([p - min(n_test, p) for p in pools])
+    keep = (t0 % inc) == 0  # one phase: all windows in one table
+    pools, t0 = np.array(pools)[keep], t0[keep]
+    n_win = (pools - t0 - 2 * lag - win) // inc + 1
+    table = ShiftTable(x, y, win, lag, inc, (n - 2 * lag - win) // inc + 1, lag)
+    assert any(310 <= p <= 345 for p in pools) and any(505 <= p <= 565 for p in pools)
+    shifts = np.stack([rng.choice(np.arange(20, p - 20), 40, replace=False) for p in pools])
+    zs, cnt = table.zsums_many(t0, n_win, pools, shifts, lag)
+    straddled = 0
+    for k, pool in enumerate(pools):
+        z1, c1 = table.zsums(int(t0[k]), int(n_win[k]), lag, int(pool), shifts[k])
+        np.testing.assert_array_equal(cnt[k], c1)
+        np.testing.assert_allclose(zs[k], z1, rtol=0, atol=1e-12)
+        zd, cd = _direct(x, y, int(pool), int(t0[k]), win, lag, inc, shifts[k])
+        np.testing.assert_array_equal(cnt[k], cd)
+        np.testing.assert_allclose(zs[k], zd, rtol=0, atol=1e-11)
+        straddled += int(((pool - shifts[k]) % inc < win).sum())
+    assert straddled > 0

@@ -148,14 +148,17 @@ def _running_sums(
     rows = max(1, _CHUNK_VALUES // n)
     for c0 in range(0, n_win, rows):
         js = np.arange(c0, min(c0 + rows, n_win))
+        r = xc[js] @ hank.T
+        den = np.multiply(vx[js][:, None], vy[None, :])
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = (xc[js] @ hank.T) / np.sqrt(vx[js][:, None] * vy[None, :])
+            r /= np.sqrt(den, out=den)
         np.clip(r, -1.0, 1.0, out=r)
         r[:, bady] = np.nan
         r[badx[js]] = np.nan
-        z = np.arctanh(np.clip(r, -Z_CLIP, Z_CLIP))
+        np.clip(r, -Z_CLIP, Z_CLIP, out=r)
+        z = np.arctanh(r, out=r)  # in place: the same values, no copies of the block
         ok = np.isfinite(z)
-        z[~ok] = 0.0
+        np.copyto(z, 0.0, where=~ok)
         for i, j in enumerate(js):
             while bi < bounds.size and bounds[bi] == j:
                 acc_z[bi], acc_n[bi] = z_run, n_run

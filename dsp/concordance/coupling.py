@@ -44,6 +44,7 @@ from dsp.concordance.indices import slope_signal
 from dsp.concordance.lead import LEAD_GAP_S, LeadTest, fill_short_gaps, lead_test
 from dsp.concordance.shifts import ShiftTable
 from dsp.params import MethodParams
+from dsp.surrogates import random_shifts
 
 __all__ = [
     "LEAD_TEST_FS",
@@ -58,6 +59,9 @@ __all__ = [
 LEAD_TEST_FS = 1.0
 #: Largest table of windowed r (values) the offline replay keeps (32 MB of floats).
 _TABLE_VALUES = 4_000_000
+#: Checks whose surrogate sums are computed together (about 20 MB of temporaries at 200
+#: shifts and 11 lags).
+_BATCH_CHECKS = 64
 
 
 def recent_lead_test(
@@ -233,11 +237,12 @@ def coupling_timeline(
             table = None
             if block.n_a > 0:
                 table = ShiftTable(x1, y1, win, block.a0, inc, block.n_a, lag)
+            sums = _block_sums(table, block.checks, n_test, lag, inc, win, seeds, method, fs_t)
             for i, pool in block.checks:
                 t0 = pool - min(n_test, pool)
                 src, obs = None, None
                 if table is not None:
-                    src = _table_source(table, t0, lag, inc, win, pool)
+                    src = _table_source(table, t0, lag, inc, win, pool, sums.get(i))
                     obs = table.profiles(t0, _first_window(pool, n_test, win, lag, inc)[1], lag)
                 tests[i] = lead_test(
                     x1[t0:pool], y1[t0:pool], fs_t, *args, rng=np.random.default_rng(seeds[i]),
@@ -290,13 +295,57 @@ def _table_blocks(
     return blocks
 
 
+_Sums = tuple[np.ndarray, np.ndarray, np.ndarray]  # shifts, z sums, counts of one check
+
+
+def _block_sums(
+    table: ShiftTable | None,
+    checks: list[tuple[int, int]],
+    n_test: int,
+    lag: int,
+    inc: int,
+    win: int,
+    seeds: list[np.random.SeedSequence],
+    method: MethodParams,
+    fs_t: float,
+) -> dict[int, _Sums]:
+    """Every surrogate sum of a block's checks, computed together (:meth:`ShiftTable.zsums_many`)
+    with the shifts each check's :func:`lead_test` will draw (its first draws from its own
+    seed); checks that will not draw shifts are left out. Computed in groups of
+    :data:`_BATCH_CHECKS` checks to bound memory."""
+    if table is None or method.lead_surrogates < 19:
+        return {}
+    min_shift = int(round(method.min_shift_s * fs_t))
+    need = 2 * min_shift + int(round(method.lead_min_span_s * fs_t)) + 1
+    todo = []
+    for i, pool in checks:
+        n_win = _first_window(pool, n_test, win, lag, inc)[1]
+        if n_win > 0 and pool >= need:
+            gen = np.random.default_rng(seeds[i])
+            shifts = random_shifts(pool, method.lead_surrogates, min_shift, gen)
+            todo.append((i, pool - min(n_test, pool), n_win, pool, shifts))
+    out: dict[int, _Sums] = {}
+    for k in range(0, len(todo), _BATCH_CHECKS):
+        part = todo[k : k + _BATCH_CHECKS]
+        t0, nw, pools = (np.array([c[j] for c in part]) for j in (1, 2, 3))
+        shifts = np.stack([c[4] for c in part])
+        zs, cnt = table.zsums_many(t0, nw, pools, shifts, lag)
+        out.update({c[0]: (c[4], zs[j], cnt[j]) for j, c in enumerate(part)})
+    return out
+
+
 def _table_source(
-    table: ShiftTable, t0: int, lag: int, inc: int, win: int, pool: int
+    table: ShiftTable, t0: int, lag: int, inc: int, win: int, pool: int, sums: _Sums | None
 ) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
     n = pool - t0
     n_win = (n - 2 * lag - win) // inc + 1 if n >= 2 * lag + win else 0
 
     def source(shifts: np.ndarray, first_row: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        if sums is not None:
+            done, zs, cnt = sums
+            rows = slice(first_row, first_row + shifts.size)
+            if np.array_equal(done[rows], shifts):  # the shifts the batch computed
+                return zs[rows], cnt[rows]
         return table.zsums(t0, n_win, lag, pool, shifts)
 
     return source

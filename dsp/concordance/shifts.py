@@ -130,6 +130,80 @@ class ShiftTable:
             self._add_straddles(zs, cnt, m, j2, dk, aj0, n_win, pool_size)
         return zs, cnt
 
+    def zsums_many(
+        self, t0: np.ndarray, n_win: np.ndarray, pool_size: np.ndarray, shifts: np.ndarray,
+        lag: int,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """:meth:`zsums` of many tests at once, one per row: ``t0``, ``n_win``, ``pool_size``
+        of shape ``(C,)``, ``shifts`` ``(C, S)``; returns ``(C, S, 2 * lag + 1)`` sums and
+        counts. Every entry is computed as :meth:`zsums` computes it (the straddling windows'
+        r rounded differently, about 1e-16)."""
+        win, inc, n = self.win, self.inc, self.y.size
+        t0, n_win, pool = (np.asarray(v, dtype=np.int64) for v in (t0, n_win, pool_size))
+        aj0 = t0 + lag
+        i0 = (aj0 - self.a0) // inc
+        if (
+            np.any((aj0 - self.a0) % inc)
+            or np.any(i0 < 0)
+            or np.any(i0 + n_win > self.cz.shape[0] - 1)
+        ):
+            raise ValueError("the table does not cover these patient windows")
+        col = (slice(None), None, None)
+        dk = np.asarray(shifts, dtype=np.int64)[:, :, None] - np.arange(-lag, lag + 1)
+        j1 = np.clip(-((aj0[col] - dk) // inc), 0, n_win[col])
+        j2 = np.clip((dk - win - aj0[col]) // inc + 1, 0, j1)
+        c1 = n - dk
+        c2 = c1 + pool[col]
+        w = self.cz.shape[1]  # flat indices into both tables, computed once
+        e, b = (i0 + n_win)[col] * w, i0[col] * w
+        at = (e + c1, (b + j1 * w) + c1, (b + j2 * w) + c2, b + c2)
+        cz, cn = self.cz.reshape(-1), self.cn.reshape(-1)
+        zs = cz.take(at[0]) - cz.take(at[1]) + cz.take(at[2]) - cz.take(at[3])
+        cnt = cn.take(at[0]) - cn.take(at[1]) + cn.take(at[2]) - cn.take(at[3])
+        m = j1 - j2
+        if m.any():
+            z = self._straddle_tables(i0, n_win, pool)
+            flat = np.repeat(np.arange(m.size), m.ravel())
+            first = np.cumsum(m.ravel()) - m.ravel()
+            j = j2.ravel()[flat] + (np.arange(flat.size) - first[flat])
+            cc = np.repeat(np.arange(m.shape[0]), m[0].size)[flat]
+            s = aj0[cc] + inc * j - dk.ravel()[flat] + win - 1
+            zz = z[cc, j, s]
+            ok = np.isfinite(zz)
+            zs += np.bincount(flat, np.where(ok, zz, 0.0), m.size).reshape(zs.shape)
+            cnt += np.bincount(flat, ok, m.size).astype(cnt.dtype).reshape(cnt.shape)
+        return zs, cnt
+
+    def _straddle_tables(self, i0: np.ndarray, n_win: np.ndarray, pool: np.ndarray) -> np.ndarray:
+        """``z[c, j, s]``: Fisher z of test ``c``'s patient window ``j`` against straddling
+        window ``s`` of its pool (as :meth:`_add_straddles`, all tests at once; rows past a
+        test's windows are filler)."""
+        win = self.win
+        ext = self.y[(pool[:, None] + np.arange(1 - win, win - 1)[None, :]) % pool[:, None]]
+        yb = np.isnan(ext)
+        ym = np.mean(np.where(yb, 0.0, ext), axis=1)
+        for k in np.flatnonzero(yb.any(axis=1)):  # as _table_r: the mean of the valid values
+            ym[k] = float(np.mean(ext[k][~yb[k]])) if (~yb[k]).any() else 0.0
+        yz = np.where(yb, 0.0, ext - ym[:, None])
+        zero = np.zeros((ext.shape[0], 1))
+        cy = np.concatenate([zero, np.cumsum(yz, axis=1)], axis=1)
+        cyy = np.concatenate([zero, np.cumsum(yz * yz, axis=1)], axis=1)
+        cny = np.concatenate([zero, np.cumsum(yb, axis=1)], axis=1)
+        sy = cy[:, win:] - cy[:, :-win]
+        vy = cyy[:, win:] - cyy[:, :-win] - sy * sy / win
+        bady = (cny[:, win:] - cny[:, :-win] > 0) | (vy <= _CONST * win)
+        bady |= constant_windows(ext, np.arange(win - 1), win)
+        xc, vx, badx = self._xs
+        rows = np.minimum(i0[:, None] + np.arange(max(int(n_win.max()), 1)), xc.shape[0] - 1)
+        sxy = np.matmul(xc[rows], sliding_window_view(yz, win, axis=1).transpose(0, 2, 1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = sxy / np.sqrt(vx[rows][:, :, None] * vy[:, None, :])
+        np.clip(r, -1.0, 1.0, out=r)
+        r[badx[rows]] = np.nan
+        r[np.broadcast_to(bady[:, None, :], r.shape)] = np.nan
+        np.clip(r, -_Z_CLIP, _Z_CLIP, out=r)
+        return np.arctanh(r, out=r)
+
     def _add_straddles(self, zs, cnt, m, j2, dk, aj0, n_win, pool_size) -> None:  # noqa: ANN001
         """Add the windows that straddle the wrap point of the pool.
 
@@ -202,9 +276,10 @@ def _table_r(
     bady |= constant_windows(y, np.arange(nb), win)
     xc, vx, badx = _x_windows(x, win, a) if xs is None else xs
     # sum over the window of (x - its mean) * y: y's own mean cancels
-    sxy = xc @ sliding_window_view(yz, win).T  # (patient windows, clinician windows)
+    r = xc @ sliding_window_view(yz, win).T  # (patient windows, clinician windows)
+    den = np.multiply(vx[:, None], vy[None, :])
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = sxy / np.sqrt(vx[:, None] * vy[None, :])
+        r /= np.sqrt(den, out=den)  # in place: the same values, no copies of the table
     np.clip(r, -1.0, 1.0, out=r)
     r[badx] = np.nan
     r[:, bady] = np.nan
