@@ -373,12 +373,22 @@ _PAIR_METRICS = [
     ("lag_s", "s"),
     ("paused", "bool"),
 ]
+#: The same pair's HR cell (``pair_A_B_hr_*``): the HR matrix's CI, raw coupling p, Holm p
+#: (on the larger of the coupling and best-lag CI p), claim and pause.
+_PAIR_HR_METRICS = [
+    ("ci_rolling", "ln ratio"),
+    ("p", "p"),
+    ("p_holm", "p"),
+    ("coupled", "bool"),
+    ("paused", "bool"),
+]
 
 
 def group_metric_channels(people: Sequence[str]) -> list[tuple[str, str]]:
     """(label, unit) of the ``Attunement-Metrics`` channels of a group: every person's, the
-    selected pair's dyad channels (``dyad_*``), every pair's (``pair_A_B_*``) and the group
-    index (``group_mean_ci``, ``group_mean_ci_p``, ``group_above_chance``)."""
+    selected pair's dyad channels (``dyad_*``), every pair's (``pair_A_B_*``, its HR cell
+    ``pair_A_B_hr_*``) and the group index (``group_mean_ci``, ``group_mean_ci_p``,
+    ``group_above_chance``)."""
     out = []
     for role in people:
         for name, unit in _PERSON_METRICS:
@@ -387,6 +397,7 @@ def group_metric_channels(people: Sequence[str]) -> list[tuple[str, str]]:
     for i, a in enumerate(people):
         for b in people[i + 1 :]:
             out += [(f"pair_{a}_{b}_{name}", unit) for name, unit in _PAIR_METRICS]
+            out += [(f"pair_{a}_{b}_hr_{name}", unit) for name, unit in _PAIR_HR_METRICS]
     out += [("group_mean_ci", "ln ratio"), ("group_mean_ci_p", "p"), ("group_above_chance", "bool")]
     return out
 
@@ -400,6 +411,9 @@ def group_metric_values(snap: EngineSnapshot) -> dict[str, float]:
     for pc in g.pairs:
         for name, _ in _PAIR_METRICS:
             out[f"pair_{pc.a}_{pc.b}_{name}"] = _num(getattr(pc, name))
+    for pc in g.hr.pairs if g.hr is not None else ():
+        for name, _ in _PAIR_HR_METRICS:
+            out[f"pair_{pc.a}_{pc.b}_hr_{name}"] = _num(getattr(pc, name))
     t = g.index.mean_ci
     out["group_mean_ci"] = _num(t.observed if t is not None else math.nan)
     out["group_mean_ci_p"] = _num(t.p_value if t is not None else math.nan)
