@@ -128,8 +128,8 @@ def pair_words(pc: LivePair, metrics: GroupMetrics) -> str:
     elif hr:
         ci_p = pc.ci_test.p_value if pc.ci_test is not None else math.nan
         parts.append(
-            f"p = {pc.p:.4f} raw, best-lag CI p = {ci_p:.4f}, larger {pc.p_holm:.3f} after "
-            f"Holm over {len(metrics.pairs)} pairs"
+            f"p = {pc.p:.4f} raw, best-lag CI p = {ci_p:.4f}; the larger {pc.p_holm:.3f} "
+            f"after Holm over {len(metrics.pairs)} pairs"
         )
     else:
         parts.append(
