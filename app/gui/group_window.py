@@ -5,7 +5,8 @@ the moment note, Baseline; :class:`app.gui.session_bar.SessionBar`), then the pa
 drives the big meter, elapsed time and simulated history;
 on the left one trace row per person (cardiac and EDA, in the person's colour); on the right
 the big EDA concordance meter and the HR synchrony meter of the selected pair (the two-person
-console's meters, words and rules, for that pair), the pairwise matrix, the group index and
+console's meters, words and rules, for that pair), the pairwise matrix under its "Skin (EDA) |
+Heart rate (HR)" switch (each button with its matrix's number of marked pairs), the group index and
 one table row per person; a status line at the bottom.
 
 The session is the two-person console's: a :class:`app.gui.session.SessionController` starts
