@@ -9,10 +9,13 @@ errors, snapshot subscribers) with:
   :data:`DROP_S` (device dropped) no longer holds the grid back: their grid columns are
   missing, their pairs pause (:data:`dsp.concordance.live_group.PAUSE_S`) and the others
   go on;
-* :class:`dsp.concordance.live_group.LiveGroup` for the pairwise matrix and the group index.
-  Its chance tests (one per pair and one for the group every ``surrogate_every_s``) run on a
-  worker thread (:attr:`GroupEngine.worker_cpu_s` counts their CPU), so the tick stays
-  short; each result is filed at the next tick;
+* :class:`dsp.concordance.live_group.LiveGroup` for the pairwise matrix and the group index,
+  and a second one on the people's HR grid (``GroupSignal.HR``: the offline HR matrix's
+  windows and claim rule) that also holds the HR history. Their chance tests (one per pair
+  of each and one for the group every ``surrogate_every_s``) run on a worker thread
+  (:attr:`GroupEngine.worker_cpu_s` counts their CPU), so the tick stays short; each result
+  is filed at the next tick. The snapshot's ``group`` is the EDA matrix, ``group.hr`` the
+  HR one;
 * one full :class:`dsp.concordance.LiveDyad` for the **selected pair** (the clinician with
   the first other person by default; :meth:`GroupEngine.select_pair`), which drives the big
   meter exactly as for two people (``EngineSnapshot.dyad``; ``EngineSnapshot.pair`` names
@@ -53,7 +56,7 @@ from app.people import people_model
 from devices.acquisition import Acquisition
 from devices.assign import Assignment
 from dsp.concordance import LiveDyad
-from dsp.concordance.group import MAX_PEOPLE
+from dsp.concordance.group import MAX_PEOPLE, GroupSignal
 from dsp.concordance.lead import NO_LEAD_TEST
 from dsp.concordance.live_group import GroupJob, GroupMetrics, JobKind, LiveGroup, run_job
 from dsp.person import PersonMetrics
@@ -133,10 +136,10 @@ class GroupEngine(Engine):
         self.people = people
         self.persons = {r: self._person(r) for r in people}
         self.group = LiveGroup(people, self.config.dyad)
+        #: The HR matrix; also the HR grid history a newly selected pair is fed.
+        self.group_hr = LiveGroup(people, self.config.dyad, signal=GroupSignal.HR)
         self.pair = self._check_pair(pair or default_pair(people))
         self._want_pair: tuple[str, str] | None = None
-        self._hr_chunks: list[np.ndarray] = []  # (N, n) HR grid chunks, for a new pair
-        self._hr_held = 0
         self.inline_tests = inline_tests
         self._jobs: queue.Queue[GroupJob | None] = queue.Queue()
         self._done: list[tuple[GroupJob, object]] = []
@@ -252,20 +255,26 @@ class GroupEngine(Engine):
         return self.pair
 
     def _group_tick(self, errors: list[str]) -> GroupMetrics:
-        """File finished tests, hand out the due ones, snapshot the group."""
+        """File finished tests, hand out the due ones, snapshot the group (EDA, with the HR
+        matrix as its ``hr``)."""
         with self._done_lock:
             done, self._done = self._done, []
         for job, res in done:
             if isinstance(res, Exception):
                 errors.append(f"group test: {type(res).__name__}: {res}")
                 res = _not_run(job)
-            self.group.take(job, res)
-        for job in self.group.due_jobs():
-            if self.inline_tests:
-                self.group.take(job, run_job(job, self.config.dyad))
-            else:
-                self._jobs.put(job)
-        return self.group.snapshot()
+            self._matrix(job).take(job, res)
+        for group in (self.group, self.group_hr):
+            for job in group.due_jobs():
+                if self.inline_tests:
+                    group.take(job, run_job(job, self.config.dyad))
+                else:
+                    self._jobs.put(job)
+        return replace(self.group.snapshot(), hr=self.group_hr.snapshot())
+
+    def _matrix(self, job: GroupJob) -> LiveGroup:
+        """The matrix a job belongs to."""
+        return self.group_hr if job.signal is GroupSignal.HR else self.group
 
     def _dyad_tick(self, persons: dict[str, PersonMetrics | None]):
         if self._want_pair is not None:
@@ -306,23 +315,12 @@ class GroupEngine(Engine):
                 hrm[i] = hr[r][:n] if r in hr else self.persons[r].hr_on_grid(tg)
         self._grid_next = float(tg[-1] + 1.0 / GRID_FS)
         self.group.push(tg, eda)
-        self._keep_hr(hrm)
+        self.group_hr.push(tg, hrm)
         ia, ib = (self.people.index(r) for r in self.pair)
         cols = (eda[ia], eda[ib], hrm[ia], hrm[ib])
         self.dyad.push(tg, *cols)
         self._gaps.add(tg, cols)
         self._grid_pushed = True
-
-    def _keep_hr(self, hrm: np.ndarray) -> None:
-        """Hold the HR grid as the group holds the EDA (same length, same cap)."""
-        self._hr_chunks.append(hrm)
-        self._hr_held += hrm.shape[1]
-        cap = self.group.session()[1].shape[1]
-        if len(self._hr_chunks) > 256:  # join now and then: bounded list
-            self._hr_chunks = [np.concatenate(self._hr_chunks, axis=1)]
-        if self._hr_held > cap:
-            whole = np.concatenate(self._hr_chunks, axis=1)[:, self._hr_held - cap :]
-            self._hr_chunks, self._hr_held = [whole], whole.shape[1]
 
     def _switch_pair(self, pair: tuple[str, str]) -> None:
         """A new LiveDyad for ``pair``, fed the grid history held."""
@@ -338,7 +336,7 @@ class GroupEngine(Engine):
         t0, eda = self.group.session()
         if eda.shape[1] == 0:
             return
-        hrm = np.concatenate(self._hr_chunks, axis=1) if self._hr_chunks else eda * np.nan
+        hrm = self.group_hr.session()[1]  # pushed with the EDA: same length and cap
         n = min(eda.shape[1], hrm.shape[1])
         eda, hrm = eda[:, eda.shape[1] - n :], hrm[:, hrm.shape[1] - n :]
         tg = self._grid_next - (n - np.arange(n)) / GRID_FS
@@ -375,12 +373,22 @@ _PAIR_METRICS = [
     ("lag_s", "s"),
     ("paused", "bool"),
 ]
+#: The same pair's HR cell (``pair_A_B_hr_*``): the HR matrix's CI, raw coupling p, Holm p
+#: (on the larger of the coupling and best-lag CI p), claim and pause.
+_PAIR_HR_METRICS = [
+    ("ci_rolling", "ln ratio"),
+    ("p", "p"),
+    ("p_holm", "p"),
+    ("coupled", "bool"),
+    ("paused", "bool"),
+]
 
 
 def group_metric_channels(people: Sequence[str]) -> list[tuple[str, str]]:
     """(label, unit) of the ``Attunement-Metrics`` channels of a group: every person's, the
-    selected pair's dyad channels (``dyad_*``), every pair's (``pair_A_B_*``) and the group
-    index (``group_mean_ci``, ``group_mean_ci_p``, ``group_above_chance``)."""
+    selected pair's dyad channels (``dyad_*``), every pair's (``pair_A_B_*``, its HR cell
+    ``pair_A_B_hr_*``) and the group index (``group_mean_ci``, ``group_mean_ci_p``,
+    ``group_above_chance``)."""
     out = []
     for role in people:
         for name, unit in _PERSON_METRICS:
@@ -389,6 +397,7 @@ def group_metric_channels(people: Sequence[str]) -> list[tuple[str, str]]:
     for i, a in enumerate(people):
         for b in people[i + 1 :]:
             out += [(f"pair_{a}_{b}_{name}", unit) for name, unit in _PAIR_METRICS]
+            out += [(f"pair_{a}_{b}_hr_{name}", unit) for name, unit in _PAIR_HR_METRICS]
     out += [("group_mean_ci", "ln ratio"), ("group_mean_ci_p", "p"), ("group_above_chance", "bool")]
     return out
 
@@ -402,6 +411,9 @@ def group_metric_values(snap: EngineSnapshot) -> dict[str, float]:
     for pc in g.pairs:
         for name, _ in _PAIR_METRICS:
             out[f"pair_{pc.a}_{pc.b}_{name}"] = _num(getattr(pc, name))
+    for pc in g.hr.pairs if g.hr is not None else ():
+        for name, _ in _PAIR_HR_METRICS:
+            out[f"pair_{pc.a}_{pc.b}_hr_{name}"] = _num(getattr(pc, name))
     t = g.index.mean_ci
     out["group_mean_ci"] = _num(t.observed if t is not None else math.nan)
     out["group_mean_ci_p"] = _num(t.p_value if t is not None else math.nan)

@@ -17,6 +17,7 @@ import numpy as np
 from app.formatting import MISSING, fmt_value
 from devices.health import HealthState
 from dsp.concordance.evidence import percentile_words
+from dsp.concordance.group import GroupSignal
 from dsp.concordance.live_group import GroupMetrics, LivePair
 from dsp.person import PersonMetrics
 
@@ -89,6 +90,9 @@ def status_words(snap, people: tuple[str, ...]) -> str:
     g = snap.group
     n_pairs = len(people) * (len(people) - 1) // 2
     coupled = [f"{pc.a}\u2013{pc.b}" for pc in (g.pairs if g else ()) if pc.coupled]
+    hr = g.hr if g is not None else None
+    hr_coupled = [f"{pc.a}\u2013{pc.b}" for pc in (hr.pairs if hr else ()) if pc.coupled]
+    hr_part = f"; HR: {', '.join(hr_coupled)}" if hr_coupled else ""
     n_wait = len(snap.waiting)
     waiting = (
         f"waiting for {n_wait} signal{'s' if n_wait > 1 else ''} (see the table); "
@@ -97,7 +101,8 @@ def status_words(snap, people: tuple[str, ...]) -> str:
     )
     return (
         f"{waiting}{len(people)} people, {n_pairs} pairs; coupled above chance after Holm: "
-        f"{', '.join(coupled) if coupled else 'none'}; tick {snap.tick_cost_s * 1000:.1f} ms"
+        f"{', '.join(coupled) if coupled else 'none'}{hr_part}; "
+        f"tick {snap.tick_cost_s * 1000:.1f} ms"
     )
 
 
@@ -111,13 +116,21 @@ def pair_verdict(pc: LivePair) -> str:
 def pair_words(pc: LivePair, metrics: GroupMetrics) -> str:
     """One pair's cell in one line: the last minute's CI, the coupling test's raw and
     Holm-adjusted p, the verdict with how long the group's rule has held, and, only while
-    coupled, who leads (the words of the cell's tooltip)."""
+    coupled, who leads (the words of the cell's tooltip). An HR matrix's line also gives the
+    best-lag CI test's p: its Holm runs over the larger of the two (the offline HR rule)."""
+    hr = metrics.signal is GroupSignal.HR
     if pc.paused:
-        return "paused: one of the two has had no EDA for 5 s (tests wait)"
+        return f"paused: one of the two has had no {'HR' if hr else 'EDA'} for 5 s (tests wait)"
     ci = fmt_value(pc.ci_rolling, 2) if pc.valid else MISSING
     parts = [f"CI {ci} (last minute)"]
     if not math.isfinite(pc.p):
         parts.append("coupling test not run yet")
+    elif hr:
+        ci_p = pc.ci_test.p_value if pc.ci_test is not None else math.nan
+        parts.append(
+            f"p = {pc.p:.4f} raw, best-lag CI p = {ci_p:.4f}; the larger {pc.p_holm:.3f} "
+            f"after Holm over {len(metrics.pairs)} pairs"
+        )
     else:
         parts.append(
             f"p = {pc.p:.4f} raw, {pc.p_holm:.3f} after Holm over {len(metrics.pairs)} pairs"

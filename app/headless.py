@@ -115,7 +115,8 @@ def format_group_snapshot(snap: EngineSnapshot, people: tuple[str, ...]) -> list
       streams' health; a person none of whose signals is connected yet: what it waits for;
     * the big meter's pair (the selected pair's dyad lines, headed by its two names);
     * per pair the matrix cell: the last minute's CI, the coupling test's raw and
-      Holm-adjusted p, whether it is coupled above chance, who leads while it is;
+      Holm-adjusted p, whether it is coupled above chance, who leads while it is; below it
+      the same pair's HR cell ("HR: ...", the HR matrix's words);
     * the group index with its percentile, p and verdict, and the status line.
     """
     clock = time.strftime("%H:%M:%S")
@@ -144,6 +145,9 @@ def format_group_snapshot(snap: EngineSnapshot, people: tuple[str, ...]) -> list
         for pc in g.pairs:
             name = f"{pc.a}\u2013{pc.b}"
             lines.append(f"{clock}   {name:<{pw}} {pair_words(pc, g)}")
+            if g.hr is not None:  # the same pair's HR cell
+                hr_pc = g.hr.pair(pc.a, pc.b)
+                lines.append(f"{clock}   {'':<{pw}} HR: {pair_words(hr_pc, g.hr)}")
         words = group_index_words(g)
         lines.append(f"{clock} group     mean pairwise CI {words.value}")
         lines.append(f"{clock} group     {words.detail}")

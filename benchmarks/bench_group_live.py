@@ -50,7 +50,7 @@ from app.dyad_refresh import RefreshRunner  # noqa: E402
 from dsp.concordance import DyadConfig, LiveDyad  # noqa: E402
 from dsp.concordance.baselines import concordance_surrogate_test  # noqa: E402
 from dsp.concordance.evidence import HighlightRule, HighlightTracker  # noqa: E402
-from dsp.concordance.group import holm_adjust  # noqa: E402
+from dsp.concordance.group import GroupSignal, holm_adjust  # noqa: E402
 from dsp.concordance.live_group import (  # noqa: E402
     CI_ALPHA,
     GROUP_RULE,
@@ -83,6 +83,7 @@ def tick_run(n_people: int, warm: int, ticks: int, pace: float, seed: int) -> di
     cfg = DyadConfig()
     # the big meter's pair refreshes in the engine's worker process, as in the console
     group, dyad = LiveGroup(people, cfg), LiveDyad(cfg, defer_refresh=True)
+    group_hr = LiveGroup(people, cfg, signal=GroupSignal.HR)  # the live HR matrix
     runner = RefreshRunner()
     ia, ib = 1, 0  # the big meter: patient with the clinician
     jobs: queue.Queue = queue.Queue()
@@ -128,15 +129,18 @@ def tick_run(n_people: int, warm: int, ticks: int, pace: float, seed: int) -> di
                 eda = np.array([lp.eda_on_grid(tg) for lp in lps])
                 hr = np.array([lp.hr_on_grid(tg) for lp in lps])
                 group.push(tg, eda)
+                group_hr.push(tg, hr)
                 dyad.push(tg, eda[ia], eda[ib], hr[ia], hr[ib])
             with lock:
                 filed, done[:] = list(done), []
             for job, res in filed:
-                group.take(job, res)
-            for job in group.due_jobs() if timed else ():  # the tests start with the timing
-                jobs.put(job)
+                (group_hr if job.signal is GroupSignal.HR else group).take(job, res)
+            for g in (group, group_hr) if timed else ():  # the tests start with the timing
+                for job in g.due_jobs():
+                    jobs.put(job)
             runner.step(dyad)
             group.snapshot()
+            group_hr.snapshot()
             dyad.snapshot()
         c2 = time.thread_time()
         if not timed:

@@ -14,12 +14,13 @@ import pytest
 from app.cli import main
 from app.controller import LiveController
 from app.engine import EngineConfig
-from app.group_engine import GroupHistory
+from app.group_engine import GroupHistory, group_metric_channels, group_metric_values
 from app.group_live import group_choice, wait_for_group
-from app.group_words import person_cells
+from app.group_words import pair_words, person_cells
 from app.headless import format_group_snapshot
 from app.sources import SourceKind
 from devices.group_source import GroupSimulatorSource
+from dsp.concordance.group import GroupSignal
 from dsp.simulate_group import GroupSimConfig, coupling_parse
 
 pytestmark = [pytest.mark.lsl]
@@ -119,6 +120,18 @@ def test_pair_lines_are_the_matrix_cells(blocks) -> None:
         assert (" leads, " in line) == (pc.leader is not None)
     tested = [pc for _s, _l in got for pc in _s.group.pairs if pc.p == pc.p]
     assert tested, "no pair's coupling test was filed"
+    # under each pair its HR cell, in the HR matrix's words
+    hr = g.hr
+    assert hr is not None and hr.signal is GroupSignal.HR
+    hr_lines = [ln.split("HR: ", 1)[1] for ln in lines if re.match(rf"{CLOCK}\s+HR: ", ln)]
+    assert hr_lines == [pair_words(hr.pair(pc.a, pc.b), hr) for pc in g.pairs]
+    # and in the metrics outlet's channels, every one with a value
+    values = group_metric_values(snap)
+    names = [n for n, _u in group_metric_channels(PEOPLE)]
+    assert set(values) == set(names)
+    hp = hr.pair("patient", "partner")
+    assert values["pair_patient_partner_hr_coupled"] == float(hp.coupled)
+    assert values["pair_patient_partner_hr_ci_rolling"] == pytest.approx(hp.ci_rolling, nan_ok=True)
 
 
 def test_group_index_and_status_lines(blocks) -> None:

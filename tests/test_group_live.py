@@ -176,6 +176,8 @@ def test_group_engine_over_lsl_keeps_the_others_when_one_device_drops(
         paused = {(pc.a, pc.b) for pc in late.group.pairs if pc.paused}
         assert paused == {("patient", "partner"), ("partner", "clinician")}
         assert not late.group.pair("patient", "clinician").paused
+        # the HR matrix pauses the same pairs (the partner's heart rate is gone too)
+        assert {(pc.a, pc.b) for pc in late.group.hr.pairs if pc.paused} == paused
         # the grid went on for the others: their data reach past the drop
         assert late.dyad is not None and late.dyad.t > t_mute + pause_s
     finally:
@@ -218,6 +220,7 @@ def test_group_demo_big_meter_gets_its_chance_band_and_keeps_it_after_a_pair_swi
             return (
                 s is not None and s.pair == pair and s.dyad is not None
                 and not s.dyad.warming_up and math.isfinite(s.dyad.percentile)
+                and math.isfinite(s.dyad.hr_ci_rolling)  # the HR history held by the HR matrix
             )  # fmt: skip
 
         _wait(lambda: banded(("patient", "clinician")), 40.0)

@@ -22,6 +22,7 @@ from app.waiting import wanted_signals  # noqa: E402
 from devices.group_source import GroupSimulatorSource  # noqa: E402
 from devices.stream_map import stored_map  # noqa: E402
 from devices.xdf_reader import load_recording  # noqa: E402
+from dsp.concordance.group import GroupSignal  # noqa: E402
 from dsp.simulate_group import GroupSimConfig  # noqa: E402
 
 pytestmark = [pytest.mark.lsl]
@@ -79,6 +80,14 @@ def test_group_console_started_first_connects_everyone_and_records_their_map(
 
         qtbot.waitUntil(everyone, timeout=25_000)
         assert window.table.item(2, col).text() == "delivering"
+        # the matrix's switch: the HR button shows the HR matrix of the same snapshot
+        window.signal_buttons[GroupSignal.HR].click()
+        m = window.matrix
+        assert m.signal is GroupSignal.HR and m.metrics is m.group.hr is not None
+        assert m.metrics.signal is GroupSignal.HR and m.metrics.people == PEOPLE
+        assert not window.signal_buttons[GroupSignal.EDA].isChecked()
+        window.signal_buttons[GroupSignal.EDA].click()
+        assert m.metrics is m.group and window.signal_buttons[GroupSignal.EDA].isChecked()
         qtbot.wait(1000)
         folder = controller.folder.path
         window.bar.toggle_recording()

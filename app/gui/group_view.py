@@ -7,7 +7,10 @@
   is coupled after Holm over all pairs (:class:`dsp.concordance.live_group.LivePair`);
   hatched grey with "paused" while one of the two has no signal. The tooltip of every cell
   gives the raw and Holm-adjusted p, its percentile, the shifts drawn, the lead (only when
-  coupled) and when it was tested. A click selects the pair for the big meter.
+  coupled) and when it was tested. A click selects the pair for the big meter. It shows
+  the EDA matrix or, switched (:meth:`PairMatrix.set_signal`; the console's "EDA | HR"
+  buttons), the HR matrix of the same people (``GroupMetrics.hr``: 1-s HR slopes, the
+  offline HR matrix's claim rule) in the same palette and marks.
 * :class:`GroupIndexPanel`: the mean pairwise CI with its percentile among surrogate groups
   (every member shifted), the highlight rule's verdict, Kuramoto R beside it.
 * :class:`PeopleTable`: one row per person (colour, role, HR, RMSSD, SCL, SCR rate, signal).
@@ -41,6 +44,7 @@ from app.group_words import (
 )
 from app.people import people_model
 from dsp.concordance.evidence import percentile_words
+from dsp.concordance.group import GroupSignal
 from dsp.concordance.live_group import GroupMetrics, LivePair
 
 __all__ = ["GroupIndexPanel", "PairMatrix", "PeopleTable", "strength_colour"]
@@ -73,11 +77,13 @@ def strength_colour(ci: float) -> QColor:
 def pair_tooltip(pc: LivePair, metrics: GroupMetrics) -> str:
     """Every number behind one cell, in words."""
     n_pairs = len(metrics.pairs)
+    hr = metrics.signal is GroupSignal.HR
+    sig = "HR" if hr else "EDA"
     lines = [f"<b>{pc.a} \u2013 {pc.b}</b>"]
     if pc.paused:
-        lines.append("paused: one of the two has had no EDA for 5 s (tests wait)")
+        lines.append(f"paused: one of the two has had no {sig} for 5 s (tests wait)")
     ci = fmt_value(pc.ci_rolling, 2) if pc.valid else f"{DASH} (too few valid correlations)"
-    lines.append(f"EDA concordance, last minute (rolling CI): {ci}")
+    lines.append(f"{sig} concordance, last minute (rolling CI): {ci}")
     if not math.isfinite(pc.p):
         lines.append("coupling test over the last 10 min: not run yet")
     else:
@@ -94,9 +100,10 @@ def pair_tooltip(pc: LivePair, metrics: GroupMetrics) -> str:
         )
     rule = metrics.rule
     verdict = pair_verdict(pc)
+    which = "larger of the two p, " if hr else ""
     lines.append(
-        f"<b>{verdict}</b> \u2013 rule: Holm-adjusted {rule.percentile:.0f}th percentile at every "
-        f"check for {rule.hold_s:.0f} s (held {pc.hold_s:.0f} s now)"
+        f"<b>{verdict}</b> \u2013 rule: {which}Holm-adjusted, {rule.percentile:.0f}th percentile "
+        f"at every check for {rule.hold_s:.0f} s (held {pc.hold_s:.0f} s now)"
     )
     if pc.leader is not None:
         follower = pc.b if pc.leader == pc.a else pc.a
@@ -114,6 +121,8 @@ class PairMatrix(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.metrics: GroupMetrics | None = None
+        self.group: GroupMetrics | None = None  # the EDA matrix, with the HR one as .hr
+        self.signal = GroupSignal.EDA
         self.selected: tuple[str, str] | None = None
         self.setMouseTracking(True)
         self.setMinimumSize(260, 240)
@@ -121,7 +130,18 @@ class PairMatrix(QWidget):
         self.setToolTip("")
 
     def set_metrics(self, metrics: GroupMetrics | None, selected: tuple[str, str] | None) -> None:
-        self.metrics, self.selected = metrics, selected
+        """The group's EDA matrix (its ``hr`` the HR one) and the big meter's pair."""
+        self.group, self.selected = metrics, selected
+        self._show()
+
+    def set_signal(self, signal: GroupSignal) -> None:
+        """Show the EDA or the HR matrix."""
+        self.signal = signal
+        self._show()
+
+    def _show(self) -> None:
+        g = self.group
+        self.metrics = g.hr if g is not None and self.signal is GroupSignal.HR else g
         self.update()
 
     # -- geometry ---------------------------------------------------------------------------
@@ -172,7 +192,9 @@ class PairMatrix(QWidget):
         if m is None:
             p.setPen(text)
             p.drawText(
-                self.rect(), Qt.AlignmentFlag.AlignCenter, "pairwise matrix: waiting for data"
+                self.rect(),
+                Qt.AlignmentFlag.AlignCenter,
+                f"pairwise {self.signal.name} matrix: waiting for data",
             )
             return
         left, top, size = self._layout()
@@ -253,7 +275,8 @@ class PairMatrix(QWidget):
         p.setPen(text)
         p.drawText(QPointF(x, y + 21), "apart")
         p.drawText(QPointF(x + w - 44, y + 21), "together")
-        p.drawText(QPointF(x + w + 10, y + 9), "colour: last minute's CI (in the cell)")
+        sig = "HR" if self.signal is GroupSignal.HR else "EDA"
+        p.drawText(QPointF(x + w + 10, y + 9), f"colour: last minute's {sig} CI (in the cell)")
         p.drawText(
             QPointF(0, y + 36), "\u2605 ring: coupled above chance after Holm; hatched: paused"
         )

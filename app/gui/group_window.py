@@ -5,7 +5,8 @@ the moment note, Baseline; :class:`app.gui.session_bar.SessionBar`), then the pa
 drives the big meter, elapsed time and simulated history;
 on the left one trace row per person (cardiac and EDA, in the person's colour); on the right
 the big EDA concordance meter and the HR synchrony meter of the selected pair (the two-person
-console's meters, words and rules, for that pair), the pairwise matrix, the group index and
+console's meters, words and rules, for that pair), the pairwise matrix under its "Skin (EDA) |
+Heart rate (HR)" switch (each button with its matrix's number of marked pairs), the group index and
 one table row per person; a status line at the bottom.
 
 The session is the two-person console's: a :class:`app.gui.session.SessionController` starts
@@ -50,6 +51,7 @@ from app.meter_state import meter_states
 from app.people import people_model
 from app.sources import SourceChoice
 from devices.markers import TALKER, Marker
+from dsp.concordance.group import GroupSignal
 
 __all__ = ["GroupTraces", "GroupWindow"]
 
@@ -270,7 +272,7 @@ class GroupWindow(QMainWindow):
         rl.addWidget(self.meter, 3 if big else 4)
         rl.addWidget(self.hr_meter, 0)
         row = QHBoxLayout()
-        row.addWidget(self.matrix, 3 if big else 3)
+        row.addLayout(self._matrix_column(), 3 if big else 3)
         row.addWidget(self.group, 1 if big else 2)
         if big:
             self.matrix.setMinimumSize(430, 420)
@@ -287,6 +289,39 @@ class GroupWindow(QMainWindow):
         msg.addWidget(self.message, 1)
         outer.addLayout(msg)
         self.setCentralWidget(central)
+
+    def _matrix_column(self) -> QVBoxLayout:
+        """The matrix under its "EDA | HR" switch (the HR button counts the HR matrix's
+        marked pairs, so a claim is never out of sight)."""
+        col = QVBoxLayout()
+        switch = QHBoxLayout()
+        self.signal_buttons: dict[GroupSignal, QPushButton] = {}
+        for sig, text in ((GroupSignal.EDA, "Skin (EDA)"), (GroupSignal.HR, "Heart rate (HR)")):
+            b = QPushButton(text)
+            b.setCheckable(True)
+            b.setChecked(sig is GroupSignal.EDA)
+            b.setToolTip(f"show the pairwise {sig.name} matrix")
+            b.clicked.connect(lambda _c=False, s=sig: self.show_signal(s))
+            switch.addWidget(b)
+            self.signal_buttons[sig] = b
+        switch.addStretch(1)
+        col.addLayout(switch)
+        col.addWidget(self.matrix, 1)
+        return col
+
+    def show_signal(self, signal: GroupSignal) -> None:
+        """Show the EDA or the HR pairwise matrix."""
+        for sig, b in self.signal_buttons.items():
+            b.setChecked(sig is signal)
+        self.matrix.set_signal(signal)
+
+    def _signal_counts(self, g) -> None:
+        """Each switch button with its matrix's number of marked pairs."""
+        for sig, b in self.signal_buttons.items():
+            m = g.hr if sig is GroupSignal.HR else g
+            n = sum(pc.coupled and not pc.paused for pc in m.pairs) if m is not None else 0
+            base = "Heart rate (HR)" if sig is GroupSignal.HR else "Skin (EDA)"
+            b.setText(f"{base}  \u2605 {n}" if n else base)
 
     def show_error(self, text: str) -> None:
         """A one-line problem at the bottom (kept until the next)."""
@@ -398,6 +433,7 @@ class GroupWindow(QMainWindow):
         self.meter.set_state(state)
         self.hr_meter.set_state(hr_state)
         self.matrix.set_metrics(snap.group, snap.pair)
+        self._signal_counts(snap.group)
         self.group.set_metrics(snap.group)
         lost = person_states(snap)  # the headless view prints the same states
         self.table.update_persons(snap.persons, lost)

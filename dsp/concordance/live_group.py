@@ -45,6 +45,15 @@ synchronously after each push, results match a dyad's refresh cadence exactly.
 
 A **paused** pair: one of its people has had no EDA for ``pause_s`` (a device dropped, or
 not yet there). Its tests are not scheduled and its cell says "paused"; the other pairs go on.
+
+**HR** (``signal=GroupSignal.HR``, the people's heart rate in bpm on the same grid): the same
+class with the offline HR matrix's windows and claim (:class:`~dsp.concordance.group.GroupSignal`):
+1-s slopes and 60-s WCC windows (the rolling CI and the tests), HR's lead increment
+(``hr_lead_inc_s``) and gap bridging, and each pair's CI always at its best lag. The family
+is Holm-adjusted on the larger of each pair's two p (coupling, best-lag CI), as
+:func:`~dsp.concordance.group.group_concordance` does for HR, and that adjusted p feeds the
+same 60-s rule. No group index (the EDA matrix's only). A pair pauses when one of its people
+has had no HR for :data:`PAUSE_S`.
 """
 
 from __future__ import annotations
@@ -61,6 +70,7 @@ from dsp.concordance.coupling import LEAD_TEST_FS, coupling_percentile, recent_l
 from dsp.concordance.evidence import HighlightRule, HighlightTracker
 from dsp.concordance.group import (
     MAX_PEOPLE,
+    GroupSignal,
     find_pair,
     group_index_test,
     holm_adjust,
@@ -69,7 +79,7 @@ from dsp.concordance.group import (
 )
 from dsp.concordance.indices import kleinbub_index, marci_index
 from dsp.concordance.lagged import LaggedCiTest, ci_lag_test
-from dsp.concordance.lead import EDA_BRIDGE_S, NO_LEAD_TEST, LeadTest
+from dsp.concordance.lead import EDA_BRIDGE_S, LEAD_GAP_S, NO_LEAD_TEST, LeadTest
 from dsp.concordance.live_config import DyadConfig
 from dsp.concordance.stream import ConcordanceStream, PairBuffer
 from dsp.person_session import SessionConfig
@@ -123,6 +133,8 @@ class GroupJob:
     n_surrogates : int
     seed : tuple of int
         Seed of the shifts (reproducible per pair and refresh).
+    signal : GroupSignal
+        EDA (µS) or HR (bpm): the windows of the test.
     """
 
     kind: JobKind
@@ -131,6 +143,7 @@ class GroupJob:
     t_end: float
     n_surrogates: int
     seed: tuple[int, ...]
+    signal: GroupSignal = GroupSignal.EDA
 
 
 @dataclass(frozen=True)
@@ -247,6 +260,11 @@ class GroupMetrics:
         Why no pair can be claimed yet ('' otherwise).
     waiting_jobs : int
         Tests handed out and not yet filed.
+    signal : GroupSignal
+        What the matrix is made of (EDA or HR).
+    hr : GroupMetrics or None
+        The HR matrix of the same people beside the EDA one (the group engine's snapshot;
+        None otherwise, and in the HR matrix itself).
     """
 
     people: tuple[str, ...]
@@ -258,6 +276,8 @@ class GroupMetrics:
     rule: HighlightRule
     note: str
     waiting_jobs: int
+    signal: GroupSignal = GroupSignal.EDA
+    hr: GroupMetrics | None = None
 
     def pair(self, a: str, b: str) -> LivePair:
         """The cell of ``a`` and ``b`` (either order)."""
@@ -282,6 +302,13 @@ def _session_config(cfg: DyadConfig) -> SessionConfig:
     return SessionConfig(method=cfg.method, seed=cfg.seed if cfg.seed is not None else 0)
 
 
+def _windows(cfg: DyadConfig, signal: GroupSignal) -> tuple[float, float, float, float]:
+    """``(slope_s, wcc_win_s, lead_inc_s, bridge_s)`` of a signal (the live dyad's)."""
+    if signal is GroupSignal.EDA:
+        return cfg.slope_s, cfg.wcc_win_s, cfg.lead_inc_s, EDA_BRIDGE_S
+    return cfg.hr_slope_s, cfg.hr_wcc_win_s, cfg.hr_lead_inc_s, LEAD_GAP_S
+
+
 def run_job(job: GroupJob, config: DyadConfig) -> tuple:
     """Compute one job (pure; any thread).
 
@@ -298,16 +325,17 @@ def run_job(job: GroupJob, config: DyadConfig) -> tuple:
     rng = np.random.default_rng(list(job.seed))
     if job.kind is JobKind.PAIR:
         p, c = job.x
+        slope_s, wcc_win_s, inc_s, bridge_s = _windows(cfg, job.signal)
         lead = recent_lead_test(
-            p, c, cfg.fs, cfg.slope_s, cfg.lead_window_s, cfg.wcc_win_s, cfg.wcc_lag_s,
-            cfg.lead_inc_s, job.n_surrogates, cfg.min_shift_s, cfg.lead_min_span_s, rng,
-            stop_early=True, bridge_s=EDA_BRIDGE_S,
+            p, c, cfg.fs, slope_s, cfg.lead_window_s, wcc_win_s, cfg.wcc_lag_s,
+            inc_s, job.n_surrogates, cfg.min_shift_s, cfg.lead_min_span_s, rng,
+            stop_early=True, bridge_s=bridge_s,
         )  # fmt: skip
         if not math.isfinite(coupling_percentile_p(lead)):
             return lead, None
         w = min(p.size, int(round(cfg.lead_window_s * cfg.fs)))
         ci = ci_lag_test(
-            p[-w:], c[-w:], cfg.fs, cfg.wcc_lag_s, cfg.min_shift_s, cfg.slope_s, cfg.corr_s,
+            p[-w:], c[-w:], cfg.fs, cfg.wcc_lag_s, cfg.min_shift_s, slope_s, cfg.corr_s,
             cfg.step_s,
         )  # fmt: skip
         return lead, ci
@@ -334,6 +362,8 @@ class LiveGroup:
     rule : HighlightRule, optional
         When a pair is claimed coupled and the group index above chance, from the
         Holm-adjusted p of each refresh (default :data:`GROUP_RULE`).
+    signal : GroupSignal
+        EDA (µS, the default) or HR (bpm; see the module docstring).
 
     Not thread-safe: call :meth:`push`, :meth:`due_jobs`, :meth:`take` and :meth:`snapshot`
     from one thread (the engine's DSP thread); :func:`run_job` may run anywhere.
@@ -344,6 +374,7 @@ class LiveGroup:
         people: Sequence[str],
         config: DyadConfig = DyadConfig(),  # noqa: B008 - frozen
         rule: HighlightRule | None = None,
+        signal: GroupSignal = GroupSignal.EDA,
     ) -> None:
         people = tuple(people)
         if not 2 <= len(people) <= MAX_PEOPLE:
@@ -351,6 +382,7 @@ class LiveGroup:
         if len(set(people)) != len(people):
             raise ValueError("people must have distinct names")
         self.people = people
+        self.signal = signal
         self.config = cfg = config
         self.rule = rule = rule if rule is not None else GROUP_RULE
         self.pair_idx = list(itertools.combinations(range(len(people)), 2))
@@ -358,7 +390,7 @@ class LiveGroup:
         fs = cfg.fs
         cap_steps = int(math.ceil(cfg.max_session_s / cfg.step_s)) + 1
         self._streams = [
-            ConcordanceStream(fs, cfg.slope_s, cfg.step_s, cfg.corr_s, cap_steps)
+            ConcordanceStream(fs, _windows(cfg, signal)[0], cfg.step_s, cfg.corr_s, cap_steps)
             for _ in self.pair_idx
         ]
         need = self._streams[0].w + self._streams[0].s + 8
@@ -387,7 +419,7 @@ class LiveGroup:
     # ------------------------------------------------------------------ input
     def push(self, t_grid: np.ndarray, eda: np.ndarray) -> None:
         """Append grid samples: times ``t_grid`` (s, multiples of ``1 / fs``) and ``eda``
-        ``(N, n)`` in µS, NaN where a person is missing. Earlier times are ignored; a
+        ``(N, n)`` in µS (HR: bpm), NaN where a person is missing. Earlier times are ignored; a
         forward jump is filled with NaN."""
         fs = self.config.fs
         t = np.asarray(t_grid, dtype=float)
@@ -476,8 +508,9 @@ class LiveGroup:
         for idx, (i, j) in enumerate(self.pair_idx):
             if here[i] and here[j]:
                 x = self._hist[[i, j], : self._count].copy()
-                jobs.append(GroupJob(JobKind.PAIR, idx, x, t_end, n, (seed, self._refresh_no, idx)))
-        if here.sum() >= 2:
+                sd = (seed, self._refresh_no, idx)
+                jobs.append(GroupJob(JobKind.PAIR, idx, x, t_end, n, sd, self.signal))
+        if here.sum() >= 2 and self.signal is GroupSignal.EDA:
             w = min(self._count, int(round(cfg.lead_window_s * cfg.fs)))
             x = self._hist[:, self._count - w : self._count].copy()
             x[~here] = np.nan
@@ -492,7 +525,7 @@ class LiveGroup:
     def _n_surr_now(self) -> int:
         """Shifts per coupling test: enough for Holm, never more than the session has."""
         cfg = self.config
-        k = int((self._count / cfg.fs - cfg.slope_s) * LEAD_TEST_FS)
+        k = int((self._count / cfg.fs - _windows(cfg, self.signal)[0]) * LEAD_TEST_FS)
         distinct = k - 2 * int(cfg.min_shift_s * LEAD_TEST_FS) + 1
         return max(19, min(self.n_surrogates, distinct))
 
@@ -509,6 +542,9 @@ class LiveGroup:
         self._tests[job.index], self._ci_tests[job.index] = result
         self._tested_t[job.index] = job.t_end
         raw = [coupling_percentile_p(tt) for tt in self._tests]
+        if self.signal is GroupSignal.HR:  # offline HR: Holm on the larger of the two p
+            ci_p = [c.p_value if c is not None else 1.0 for c in self._ci_tests]
+            raw = [max(p, q) if math.isfinite(p) else p for p, q in zip(raw, ci_p, strict=True)]
         adj = holm_adjust([p if math.isfinite(p) else 1.0 for p in raw])
         for idx, p in enumerate(raw):
             self._p_holm[idx] = float(adj[idx]) if math.isfinite(p) else math.nan
@@ -561,7 +597,7 @@ class LiveGroup:
         )  # fmt: skip
         snap = GroupMetrics(
             self.people, tuple(pairs), index, self.t_last(), self.elapsed_s(),
-            self._n_surr_now(), self.rule, self._note(), self._pending,
+            self._n_surr_now(), self.rule, self._note(), self._pending, self.signal,
         )  # fmt: skip
         self._cached = snap
         return snap
