@@ -28,6 +28,7 @@ __all__ = [
     "group_index_words",
     "pair_verdict",
     "pair_words",
+    "pause_words",
     "person_cells",
     "person_states",
     "status_words",
@@ -113,6 +114,13 @@ def pair_verdict(pc: LivePair) -> str:
     return "not claimed (not above chance after the correction)"
 
 
+def pause_words(pc: LivePair, signal: str) -> str:
+    """Why a paused pair's tests wait: nothing from one of the two yet, or a lost signal."""
+    if pc.waiting:
+        return f"waiting: no {signal} from one of the two yet (tests wait)"
+    return f"paused: one of the two has had no {signal} for 5 s (tests wait)"
+
+
 def pair_words(pc: LivePair, metrics: GroupMetrics) -> str:
     """One pair's cell in one line: the last minute's CI, the coupling test's raw and
     Holm-adjusted p, the verdict with how long the group's rule has held, and, only while
@@ -120,7 +128,7 @@ def pair_words(pc: LivePair, metrics: GroupMetrics) -> str:
     best-lag CI test's p: its Holm runs over the larger of the two (the offline HR rule)."""
     hr = metrics.signal is GroupSignal.HR
     if pc.paused:
-        return f"paused: one of the two has had no {'HR' if hr else 'EDA'} for 5 s (tests wait)"
+        return pause_words(pc, "HR" if hr else "EDA")
     ci = fmt_value(pc.ci_rolling, 2) if pc.valid else MISSING
     parts = [f"CI {ci} (last minute)"]
     if not math.isfinite(pc.p):

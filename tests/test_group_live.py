@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from app.group_words import pair_words
 from dsp.concordance import DyadConfig, LiveDyad
 from dsp.concordance.group import holm_adjust
 from dsp.concordance.live_group import GROUP_RULE, PAUSE_S, JobKind, LiveGroup, run_job
@@ -108,6 +109,8 @@ def test_a_person_who_drops_pauses_only_their_pairs() -> None:
         ("patient", "partner"),
         ("partner", "clinician"),
     }
+    assert not any(pc.waiting for pc in snap.pairs)  # lost, not "not there yet"
+    assert "has had no EDA for 5 s" in pair_words(snap.pair("patient", "partner"), snap)
     other = snap.pair("patient", "clinician")
     assert not other.paused and math.isfinite(other.ci_rolling) and other.valid
     jobs = lg.due_jobs()
@@ -118,6 +121,24 @@ def test_a_person_who_drops_pauses_only_their_pairs() -> None:
     for job in jobs:
         lg.take(job, run_job(job, dc))
     assert lg.snapshot().waiting_jobs == 0
+
+
+def test_a_person_not_there_yet_is_waited_for_not_paused() -> None:
+    """At the start (or with a device switched on late) the pairs of a person who has
+    delivered nothing yet wait and say so; once they deliver, their pairs run."""
+    cfg = GroupSimConfig(people=PEOPLE, duration_s=40.0, seed=3)
+    g = group_grid(simulate_group(cfg))
+    lg = LiveGroup(g.people, DyadConfig())
+    eda = g.eda.copy()
+    eda[2, : 4 * 20] = np.nan  # the clinician's wearable comes on at 20 s
+    lg.push(g.t[: 4 * 20], eda[:, : 4 * 20])
+    snap = lg.snapshot()
+    waiting = {(pc.a, pc.b) for pc in snap.pairs if pc.waiting}
+    assert waiting == {(pc.a, pc.b) for pc in snap.pairs if pc.paused}
+    assert waiting == {("patient", "clinician"), ("partner", "clinician")}
+    assert pair_words(snap.pair("partner", "clinician"), snap).startswith("waiting: no EDA")
+    lg.push(g.t[4 * 20 :], eda[:, 4 * 20 :])
+    assert not any(pc.paused or pc.waiting for pc in lg.snapshot().pairs)
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ from app.group_words import (
     PERSON_COLUMNS,
     group_index_words,
     pair_verdict,
+    pause_words,
     person_cells,
 )
 from app.people import people_model
@@ -81,7 +82,7 @@ def pair_tooltip(pc: LivePair, metrics: GroupMetrics) -> str:
     sig = "HR" if hr else "EDA"
     lines = [f"<b>{pc.a} \u2013 {pc.b}</b>"]
     if pc.paused:
-        lines.append(f"paused: one of the two has had no {sig} for 5 s (tests wait)")
+        lines.append(pause_words(pc, sig))
     ci = fmt_value(pc.ci_rolling, 2) if pc.valid else f"{DASH} (too few valid correlations)"
     lines.append(f"{sig} concordance, last minute (rolling CI): {ci}")
     if not math.isfinite(pc.p):
@@ -234,9 +235,10 @@ class PairMatrix(QWidget):
     def _paint_cell(self, p: QPainter, r: QRectF, pc: LivePair, size: float) -> None:
         if pc.paused:
             p.fillRect(r, QBrush(QColor("#BDBDBD"), Qt.BrushStyle.BDiagPattern))
-            if p.fontMetrics().horizontalAdvance("paused") < r.width() - 2:
+            word = "waiting" if pc.waiting else "paused"
+            if p.fontMetrics().horizontalAdvance(word) < r.width() - 2:
                 p.setPen(QColor("#555555"))
-                p.drawText(r, Qt.AlignmentFlag.AlignCenter, "paused")
+                p.drawText(r, Qt.AlignmentFlag.AlignCenter, word)
             return
         col = strength_colour(pc.ci_rolling if pc.valid else math.nan)
         p.fillRect(r, col)

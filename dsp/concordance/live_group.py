@@ -179,6 +179,9 @@ class LivePair:
         ``+-wcc_lag_s``, against the same maximum around every circular shift
         (:func:`~dsp.concordance.lagged.ci_lag_test`; None before): a refresh counts for the
         rule only when its p < :data:`CI_ALPHA` too.
+    waiting : bool
+        Paused because one of the two has delivered no sample yet (the session's start, a
+        device switched on late), not because a signal was lost.
     """
 
     a: str
@@ -194,6 +197,7 @@ class LivePair:
     hold_s: float
     paused: bool
     ci_test: LaggedCiTest | None = None
+    waiting: bool = False
 
     @property
     def p(self) -> float:
@@ -398,6 +402,7 @@ class LiveGroup:
         self._cap = int(math.ceil(cfg.max_session_s * fs)) + 1
         self._hist = np.full((len(people), min(self._cap, 4096)), np.nan)
         self._count = 0  # samples held
+        self._seen = np.zeros(len(people), dtype=bool)  # delivered a sample, ever
         self._total = 0  # samples ever pushed
         self._k0: int | None = None
         self._k_next: int | None = None
@@ -435,6 +440,7 @@ class LiveGroup:
         if not keep.any():
             return
         k, x = k[keep], x[:, keep]
+        self._seen |= np.isfinite(x).any(axis=1)
         span = int(k.max()) - self._k_next + 1
         dense = np.full((len(self.people), span), np.nan)
         dense[:, k - self._k_next] = x
@@ -588,6 +594,7 @@ class LiveGroup:
                     float(max(tr.run_steps - 1, 0) * step),
                     not (here[i] and here[j]),
                     self._ci_tests[idx],
+                    not (self._seen[i] and self._seen[j]),
                 )  # fmt: skip
             )
         g = self._gtrack
