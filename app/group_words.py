@@ -180,7 +180,13 @@ def group_index_words(m: GroupMetrics | None) -> GroupIndexWords:
     """The group index with its percentile among surrogate groups and the rule's verdict."""
     if m is None or m.index.mean_ci is None:
         n = len(m.people) if m is not None else 3
-        wait = m.note if m is not None and m.note else f"tested from {60 * n + 5} s on"
+        start = 60 * n + 5
+        if m is not None and m.note:
+            wait = m.note
+        elif m is not None and m.elapsed_s >= start:  # the worker has the first test
+            wait = "first test being computed"
+        else:
+            wait = f"tested from {start} s on"
         return GroupIndexWords(MISSING, wait)
     t, k, idx = m.index.mean_ci, m.index.kuramoto, m.index
     verdict = "moving together above chance" if idx.above_chance else "not above chance"

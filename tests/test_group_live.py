@@ -251,3 +251,17 @@ def test_group_demo_big_meter_gets_its_chance_band_and_keeps_it_after_a_pair_swi
     finally:
         session.stop()
         source.stop()
+
+
+def test_group_index_words_before_its_first_test() -> None:
+    """With data long enough for the group index but its first result still on the worker,
+    the panel says the first test is being computed, not a start time already passed (the
+    demo's 12 minutes of history said "tested from 185 s on")."""
+    from app.group_words import group_index_words
+
+    g = group_grid(simulate_group(GroupSimConfig(people=PEOPLE, duration_s=480.0, seed=4)))
+    lg = LiveGroup(g.people, DyadConfig())
+    lg.push(g.t, g.eda)
+    m = lg.snapshot()
+    assert m.index.mean_ci is None and not m.note and m.elapsed_s >= 185
+    assert group_index_words(m).detail == "first test being computed"
