@@ -15,7 +15,6 @@ Run:  .venv/bin/python benchmarks/bench_group_hr.py --sessions 60 --seed0 40000
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from dataclasses import replace
@@ -25,22 +24,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_group_live import _rate  # noqa: E402  (k/n with its Wilson interval, one copy)
+
 from dsp.concordance.group import GroupSignal, group_concordance, holm_adjust  # noqa: E402
 from dsp.grid import make_grid  # noqa: E402
 from dsp.person_session import SessionConfig  # noqa: E402
 from dsp.simulate_group import GroupSimConfig, coupling_parse, simulate_group  # noqa: E402
 
 PEOPLE = ("patient", "partner", "clinician")
-
-
-def _rate(k: int, n: int) -> str:
-    """k/n with a 95 % Wilson interval."""
-    if n == 0:
-        return "-"
-    p, z = k / n, 1.96
-    c = (p + z * z / (2 * n)) / (1 + z * z / n)
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return f"{k}/{n} = {100 * p:.1f} % [{100 * max(0, c - h):.1f}, {100 * min(1, c + h):.1f}]"
 
 
 def session(couple: str, strong: bool, seed: int):

@@ -200,16 +200,22 @@ def test_shared_scrs_on_real_gsr(shared_xdf: Path) -> None:
     assert blk.scr_patient >= 5 and at[2.0] >= blk.scr_patient - 1 and at[0.0] <= 2
 
 
-def test_systole_real_ecg_keeps_its_variability() -> None:
-    """systole's real 25-min ECG (1 kHz): through the offline pipeline at most 0.3 % of the beats
-    are moved and RMSSD is within 2 % of NeuroKit2's uncorrected R-R RMSSD (its own R-peaks);
-    NeuroKit2's kubios correction takes 2.4 % off it (25.8 vs 26.4 ms)."""
+def _systole_ecg_path() -> Path:
+    """systole's real 25-min ECG (1 kHz) from the installed dev extra; skip when absent."""
     spec = importlib.util.find_spec("systole")
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("systole not installed")
     path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "Task1_ECG.npy"
     if not path.is_file():
         pytest.skip(f"{path} absent")
+    return path
+
+
+def test_systole_real_ecg_keeps_its_variability() -> None:
+    """systole's real 25-min ECG (1 kHz): through the offline pipeline at most 0.3 % of the beats
+    are moved and RMSSD is within 2 % of NeuroKit2's uncorrected R-R RMSSD (its own R-peaks);
+    NeuroKit2's kubios correction takes 2.4 % off it (25.8 vs 26.4 ms)."""
+    path = _systole_ecg_path()
     nk = pytest.importorskip("neurokit2")
     from dsp.session import analyze_person
 
@@ -230,12 +236,7 @@ def test_ecg_r_peaks_keep_their_timing_at_chest_strap_rates() -> None:
     H10's 130 Hz: the R-peaks (maximum of the smoothed QRS refined by a parabola) stay within
     0.5 ms SD of the 1 kHz R-peaks and RMSSD within 0.3 % (25 min: -0.03 %, timing SD 0.12 ms),
     nearer than NeuroKit2's R-peaks at the same rate (25 min: +1.7 %, +1.9 %)."""
-    spec = importlib.util.find_spec("systole")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("systole not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "Task1_ECG.npy"
-    if not path.is_file():
-        pytest.skip(f"{path} absent")
+    path = _systole_ecg_path()
     nk = pytest.importorskip("neurokit2")
     from scipy.signal import resample_poly
 
