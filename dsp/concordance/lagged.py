@@ -23,7 +23,6 @@ are the grid's. Positive lag = the second series follows the first.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,8 +154,3 @@ def ci_lag_test(
     null[~np.isfinite(null)] = np.nan  # no finite CI around this shift: left out
     test = empirical_test(float(near[best]), null, "circular, every shift, max over lags")
     return LaggedCiTest(test, float(lags[best] * step_s), float(prof[0]))
-
-
-def ci_lag_p(test: LaggedCiTest | None) -> float:
-    """p of a lagged CI test (NaN when it could not run)."""
-    return test.p_value if test is not None else math.nan
